@@ -1,0 +1,139 @@
+"""Trial, institution and statistics endpoints.
+
+Field names follow the ClinicalTrials.gov API v2 where a field maps to one (``briefTitle``,
+``overallStatus``, ``phases``, ``enrollmentInfo``, ``locations`` …); isletbase's own fields
+(``cellSource``, ``derivations``, ``sources``) use the same camelCase style.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+
+from isletbase.errors import NotFoundError
+from isletbase.model import Institution, Trial
+from isletbase.store.institutions import get_institution, list_institutions
+from isletbase.store.search import FACETS, TrialQuery, counts, facet_counts, search_trials, stats
+from isletbase.store.trials import get_trial, history
+
+router = APIRouter(prefix="/api", tags=["trials"])
+
+
+def trial_json(trial: Trial) -> dict[str, Any]:
+    """A trial in v2-style field names, with its provenance."""
+    return {
+        "id": trial.display_id,
+        "registryIds": [{"registry": r.registry, "id": r.id} for r in trial.registry_ids],
+        "orgStudyIds": trial.org_study_ids,
+        "briefTitle": trial.title_en,
+        "officialTitle": trial.official_title_en,
+        "titleZh": trial.title_zh,
+        "leadSponsor": {"name": trial.sponsor, "nameZh": trial.sponsor_zh},
+        "conditions": trial.conditions,
+        "interventions": trial.interventions,
+        "briefSummary": trial.summary,
+        "phase": trial.phase,
+        "phases": trial.phase_code.split("/") if trial.phase_code else [],
+        "status": trial.status,
+        "overallStatus": trial.status_code,
+        "enrollmentInfo": {
+            "count": trial.enrollment,
+            "type": trial.enrollment_type.upper() if trial.enrollment_type else None,
+        },
+        "startDate": trial.start_date,
+        "completionDate": trial.completion_date,
+        "studyFirstPostDate": trial.first_posted,
+        "lastUpdatePostDate": trial.last_update,
+        "designInfo": trial.design,
+        "primaryOutcome": trial.primary_outcome,
+        "locations": [
+            {
+                "facility": s.name,
+                "facilityZh": s.name_zh,
+                "city": s.city,
+                "state": s.province,
+                "country": s.country,
+                "institutionId": s.institution_id,
+            }
+            for s in trial.sites
+        ],
+        "country": trial.country,
+        "region": trial.region,
+        "cellSource": trial.cell_source,
+        "condition": trial.condition,
+        "route": trial.route,
+        "derivations": [d.model_dump() for d in trial.derivations],
+        "sourceUrl": trial.source_url,
+        "sources": [s.model_dump() for s in trial.sources],
+        "flags": trial.flags,
+        "notes": trial.notes,
+    }
+
+
+def institution_json(inst: Institution) -> dict[str, Any]:
+    return inst.model_dump(mode="json")
+
+
+@router.get("/trials", summary="Search trials")
+def list_trials(request: Request, query: Annotated[TrialQuery, Query()]) -> dict[str, Any]:
+    """Trials matching free text (English, Chinese, pinyin) and filters, paged, with the total."""
+    result = search_trials(request.app.state.db, query)
+    return {
+        "total": result.total,
+        "page": result.page,
+        "perPage": result.per_page,
+        "pages": result.pages,
+        "filters": query.filters(),
+        "trials": [trial_json(t) for t in result.items],
+    }
+
+
+@router.get("/trials/{trial_id}", summary="One trial by any registry id")
+def one_trial(request: Request, trial_id: str) -> dict[str, Any]:
+    trial = get_trial(request.app.state.db, trial_id)
+    if trial is None:
+        raise NotFoundError(f"no trial with registry id {trial_id!r}")
+    return trial_json(trial)
+
+
+@router.get("/trials/{trial_id}/history", summary="Every recorded change of a trial")
+def trial_history(request: Request, trial_id: str) -> dict[str, Any]:
+    db = request.app.state.db
+    if get_trial(db, trial_id) is None:
+        raise NotFoundError(f"no trial with registry id {trial_id!r}")
+    return {"id": trial_id, "changes": [c.__dict__ for c in history(db, trial_id)]}
+
+
+@router.get("/institutions", summary="The bilingual institution directory")
+def institutions(
+    request: Request, q: Annotated[str | None, Query(max_length=200)] = None
+) -> dict[str, Any]:
+    found = list_institutions(request.app.state.db, q)
+    return {"total": len(found), "institutions": [institution_json(i) for i in found]}
+
+
+@router.get("/institutions/{institution_id}", summary="One institution and its trials")
+def institution(request: Request, institution_id: str) -> dict[str, Any]:
+    db = request.app.state.db
+    inst = get_institution(db, institution_id)
+    if inst is None:
+        raise NotFoundError(f"no institution with id {institution_id!r}")
+    return institution_json(inst)
+
+
+@router.get("/stats", summary="Headline numbers and counts by facet")
+def statistics(
+    request: Request,
+    by: Annotated[list[str], Query(description=f"facets: {', '.join(FACETS)}")] = ["cell_source"],  # noqa: B006
+) -> dict[str, Any]:
+    db = request.app.state.db
+    return {
+        "counts": counts(db),
+        "by": by,
+        "rows": stats(db, by),
+        "facets": {
+            name: facet_counts(db, TrialQuery(), name)
+            for name in ("cell_source", "condition", "status")
+        },
+    }

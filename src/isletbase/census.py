@@ -1,0 +1,297 @@
+"""The census: every registered stem-cell trial for diabetes in China, and how it was found.
+
+Reads the versioned search protocol (``data/census/protocol.yaml``) and screening log
+(``data/census/screening.jsonl``) straight from the package data — no database — and turns them
+into PRISMA-style counts, a flow diagram (SVG) and a reproducible audit sample. ``PrismaCounts``
+is the one producer of census numbers: the CLI table, JSON and the SVG all read it.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import random
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from isletbase.errors import InputError
+
+DATA = resources.files("isletbase") / "data"
+
+#: Fields an auditor compares with the source page for each sampled trial.
+AUDIT_FIELDS = (
+    "registry_ids",
+    "title_en",
+    "sponsor",
+    "sites",
+    "conditions",
+    "interventions",
+    "phase",
+    "status",
+    "enrollment",
+    "start_date",
+    "completion_date",
+    "region",
+)
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class Query(_Strict):
+    """One look-up of the search, with how many candidate records it yielded."""
+
+    id: str
+    corpus: str
+    date: str
+    candidates: int = Field(ge=0)
+    query: str
+    note: str | None = None
+
+
+class Protocol(_Strict):
+    """The written search protocol: sources, terms, criteria and every query run."""
+
+    version: str
+    search_date: str
+    authors: list[str] = Field(default_factory=list)
+    question: str
+    sources: list[dict]
+    registries_covered: list[str] = Field(default_factory=list)
+    registries_not_reachable: str | None = None
+    terms: dict[str, list[str]]
+    criteria: dict
+    duplicates: str | None = None
+    queries: list[Query]
+    yield_note: str | None = None
+
+    @property
+    def exclusion_codes(self) -> dict[str, str]:
+        """Exclusion code → label, as written in the protocol's criteria."""
+        return dict(self.criteria.get("exclude", {}))
+
+
+class Candidate(_Strict):
+    """One candidate record seen during the search and the screening decision on it."""
+
+    id: str
+    registry: str
+    title: str | None = None
+    source: str
+    query: str | None = None
+    url: str | None = None
+    decision: Literal["included", "excluded", "duplicate"]
+    exclusion: str | None = None
+    reason: str | None = None
+    duplicate_of: str | None = None
+    scope: Literal["china", "comparator"] | None = None
+    complication: str | None = None
+    in_file: Literal["core", "census"] | None = None
+    screened: str
+    note: str | None = None
+
+    def problems(self) -> list[str]:
+        """What is inconsistent in this row (empty when the decision is fully stated)."""
+        out = []
+        if self.decision == "excluded" and not self.exclusion:
+            out.append("exclusion: an excluded record needs an exclusion code")
+        if self.decision == "duplicate" and not self.duplicate_of:
+            out.append("duplicate_of: a duplicate needs the id it duplicates")
+        if self.decision == "included" and not self.scope:
+            out.append("scope: an included record needs scope china or comparator")
+        return out
+
+
+def load_protocol(path: Path | None = None) -> Protocol:
+    """Read and validate the search protocol; errors name the file and the field."""
+    path = path or Path(str(DATA / "census" / "protocol.yaml"))
+    try:
+        raw = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+        return Protocol.model_validate(raw)
+    except (OSError, yaml.YAMLError) as exc:
+        raise InputError(f"{path}: cannot read protocol: {exc}") from exc
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        where = ".".join(str(p) for p in err["loc"])
+        raise InputError(f"{path}: field {where}: {err['msg']}") from exc
+
+
+def load_screening(path: Path | None = None) -> list[Candidate]:
+    """Read the screening log; a bad line raises ``InputError`` naming the line and field."""
+    path = path or Path(str(DATA / "census" / "screening.jsonl"))
+    rows: list[Candidate] = []
+    for n, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            row = Candidate.model_validate(json.loads(line))
+        except json.JSONDecodeError as exc:
+            raise InputError(f"{path} line {n}: not valid JSON ({exc.msg})") from exc
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            where = ".".join(str(p) for p in err["loc"]) or "record"
+            raise InputError(f"{path} line {n}: field {where}: {err['msg']}") from exc
+        if row.problems():
+            raise InputError(f"{path} line {n} ({row.id}): field {row.problems()[0]}")
+        rows.append(row)
+    return rows
+
+
+@dataclass(frozen=True)
+class PrismaCounts:
+    """PRISMA-style flow of the census; the only producer of census numbers."""
+
+    identified_by_source: dict[str, int]
+    identified: int
+    duplicates: int
+    screened: int
+    excluded: int
+    excluded_by_reason: dict[str, int]
+    included: int
+    included_china: int
+    included_comparators: int
+    china_complications: int
+    china_by_file: dict[str, int] = field(default_factory=dict)
+    queries: int = 0
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def prisma(rows: list[Candidate], protocol: Protocol | None = None) -> PrismaCounts:
+    """Count the flow: identified per source → duplicates removed → screened → excluded/included."""
+    decisions = Counter(r.decision for r in rows)
+    included = [r for r in rows if r.decision == "included"]
+    china = [r for r in included if r.scope == "china"]
+    counts = PrismaCounts(
+        identified_by_source=dict(sorted(Counter(r.source for r in rows).items())),
+        identified=len(rows),
+        duplicates=decisions["duplicate"],
+        screened=len(rows) - decisions["duplicate"],
+        excluded=decisions["excluded"],
+        excluded_by_reason=dict(
+            Counter(r.exclusion for r in rows if r.decision == "excluded").most_common()
+        ),
+        included=len(included),
+        included_china=len(china),
+        included_comparators=len(included) - len(china),
+        china_complications=sum(1 for r in china if r.complication),
+        china_by_file=dict(sorted(Counter(r.in_file or "none" for r in china).items())),
+        queries=len(protocol.queries) if protocol else 0,
+    )
+    return counts
+
+
+def flow_svg(counts: PrismaCounts, labels: dict[str, str] | None = None) -> str:
+    """Draw the PRISMA flow diagram with matplotlib and return it as SVG text."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    labels = labels or {}
+    fig, ax = plt.subplots(figsize=(8, 9))
+    ax.set_axis_off()
+    ax.set_xlim(0, 10)
+    ax.set_ylim(0, 12)
+
+    def box(x: float, y: float, text: str, w: float = 5.0) -> None:
+        ax.text(
+            x,
+            y,
+            text,
+            ha="center",
+            va="center",
+            fontsize=9,
+            wrap=True,
+            bbox={"boxstyle": "round,pad=0.5", "fc": "white", "ec": "#333333"},
+        )
+
+    def arrow(y0: float, y1: float, x: float = 3.2) -> None:
+        ax.annotate(
+            "", xy=(x, y1), xytext=(x, y0), arrowprops={"arrowstyle": "->", "color": "#333333"}
+        )
+
+    sources = "\n".join(f"{k}: {v}" for k, v in counts.identified_by_source.items())
+    box(3.2, 10.8, f"Records identified: {counts.identified}\n{sources}")
+    arrow(9.7, 8.9)
+    box(3.2, 8.4, f"Records after duplicates removed: {counts.screened}")
+    box(8.0, 9.3, f"Duplicates removed: {counts.duplicates}", w=3)
+    arrow(7.9, 6.9)
+    box(3.2, 6.4, f"Records screened: {counts.screened}")
+    reasons = "\n".join(
+        f"{labels.get(k, k)[:38]}: {v}" for k, v in counts.excluded_by_reason.items()
+    )
+    box(7.6, 5.2, f"Excluded: {counts.excluded}\n{reasons}", w=3)
+    arrow(5.9, 3.6)
+    files = ", ".join(f"{k}: {v}" for k, v in counts.china_by_file.items())
+    box(
+        3.2,
+        3.0,
+        f"Included: {counts.included}\nChina / HK / Macau / Taiwan: {counts.included_china}\n"
+        f"  of which diabetic complications: {counts.china_complications}\n  by file: {files}\n"
+        f"Foreign comparators: {counts.included_comparators}",
+    )
+    ax.set_title("isletbase census — PRISMA-style flow", fontsize=11)
+    buf = io.StringIO()
+    with matplotlib.rc_context({"svg.fonttype": "none"}):  # keep labels as searchable text
+        fig.savefig(buf, format="svg", bbox_inches="tight")
+    plt.close(fig)
+    return buf.getvalue()
+
+
+@dataclass(frozen=True)
+class AuditItem:
+    """One sampled trial: where to check it and the values to compare with the page."""
+
+    id: str
+    in_file: str | None
+    source_url: str | None
+    fields: dict
+
+
+def load_trials(directory: Path | None = None) -> dict[str, dict]:
+    """Bundled trial records keyed by every registry id they carry (first file wins)."""
+    directory = Path(directory or str(DATA / "trials"))
+    out: dict[str, dict] = {}
+    for path in sorted(directory.glob("*.jsonl")):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                rec = json.loads(line)
+                for rid in rec.get("registry_ids", []):
+                    out.setdefault(rid["id"], rec)
+    return out
+
+
+def audit(
+    sample: int,
+    seed: int,
+    rows: list[Candidate] | None = None,
+    trials: dict[str, dict] | None = None,
+) -> list[AuditItem]:
+    """Pick ``sample`` included records reproducibly (``random.Random(seed)``) for checking.
+
+    Records are drawn from the included rows sorted by id, so the same seed gives the same
+    sample on any machine; each item carries the trial's source URL and the fields to verify.
+    """
+    if sample < 1:
+        raise InputError(f"--sample: expected a positive number, got {sample}")
+    rows = load_screening() if rows is None else rows
+    trials = load_trials() if trials is None else trials
+    pool = sorted({r.id: r for r in rows if r.decision == "included"}.values(), key=lambda r: r.id)
+    picked = random.Random(seed).sample(pool, min(sample, len(pool)))
+    items = []
+    for row in picked:
+        rec = trials.get(row.id)
+        fields = {f: rec.get(f) for f in AUDIT_FIELDS} if rec else {"title": row.title}
+        items.append(
+            AuditItem(row.id, row.in_file, (rec or {}).get("source_url") or row.url, fields)
+        )
+    return items

@@ -1,0 +1,91 @@
+"""The ``isletbase classify`` machine interface: records in, vocabulary values and reasons out.
+
+Input lines are ClinicalTrials.gov API v2 study objects or flat objects with any of ``title``,
+``title_zh``, ``conditions``, ``interventions``, ``description`` (and optionally ``id``,
+``phase``, ``status``). Output objects have exactly the keys ``id``, ``cell_source``,
+``condition``, ``route``, ``phase``, ``status`` and ``rule`` (the rule that decided each field).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any
+
+from isletbase import taxonomy
+from isletbase.errors import InputError
+from isletbase.sources import ctgov
+
+FLAT_KEYS = {
+    "id",
+    "title",
+    "title_zh",
+    "conditions",
+    "interventions",
+    "description",
+    "phase",
+    "status",
+}
+
+
+def flat_fields(obj: Mapping[str, Any]) -> dict[str, Any]:
+    """The classifier's fields for either input shape; raises ``InputError`` on anything else."""
+    if "protocolSection" in obj:
+        return ctgov.flat_fields(obj)
+    unknown = set(obj) - FLAT_KEYS
+    if unknown:
+        raise InputError(
+            f"unknown keys {sorted(unknown)}; expected a v2 study (protocolSection) "
+            f"or any of {sorted(FLAT_KEYS)}"
+        )
+    fields: dict[str, Any] = {
+        "id": obj.get("id"),
+        "title_en": obj.get("title"),
+        "title_zh": obj.get("title_zh"),
+        "summary": obj.get("description"),
+        "phase": obj.get("phase"),
+        "status": obj.get("status"),
+    }
+    for key in ("conditions", "interventions"):
+        value = obj.get(key)
+        if isinstance(value, str):
+            value = [value]
+        if value is not None and not (
+            isinstance(value, list) and all(isinstance(v, str) for v in value)
+        ):
+            raise InputError(f"{key}: expected a string or a list of strings")
+        fields[key] = value or []
+    for key in ("id", "title_en", "title_zh", "summary", "phase", "status"):
+        if fields[key] is not None and not isinstance(fields[key], str):
+            raise InputError(f"{key}: expected a string, got {type(fields[key]).__name__}")
+    return fields
+
+
+def classify_object(obj: Mapping[str, Any]) -> dict[str, Any]:
+    """One output object for one input object."""
+    fields = flat_fields(obj)
+    matches = taxonomy.classify_fields(fields)
+    out: dict[str, Any] = {"id": fields.get("id")}
+    rules: dict[str, str | None] = {}
+    for field in taxonomy.DERIVED_FIELDS:
+        match = matches[field]
+        out[field] = match.value if match else None
+        rules[field] = match.explain() if match else None
+    out["rule"] = rules
+    return out
+
+
+def classify_lines(lines: Iterable[str]) -> Iterator[dict[str, Any] | InputError]:
+    """Classify JSON Lines; a bad line yields an ``InputError`` naming its line number."""
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+            if not isinstance(obj, dict):
+                raise InputError(f"expected a JSON object, got {type(obj).__name__}")
+            yield classify_object(obj)
+        except json.JSONDecodeError as exc:
+            yield InputError(f"line {number}: not valid JSON ({exc.msg} at column {exc.colno})")
+        except InputError as exc:
+            yield InputError(f"line {number}: {exc}")

@@ -1,0 +1,64 @@
+"""The ``isletbase`` command: a thin Typer shell over the package's functions.
+
+Each capability keeps its commands in its own module here, exposing ``register(app)``; the list
+below wires them in. User errors (``IsletbaseError`` and usage mistakes) print one line on stderr
+and exit 2 — never a traceback.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+import typer
+from typer.core import TyperGroup
+
+try:  # typer >= 0.20 ships its own copy of click
+    from typer._click.exceptions import NoArgsIsHelpError, UsageError
+except ImportError:  # pragma: no cover - older typer uses click itself
+    from click.exceptions import NoArgsIsHelpError, UsageError
+
+from isletbase.errors import IsletbaseError
+
+#: Modules of ``isletbase.cli`` that add commands through ``register(app)``.
+REGISTRARS: tuple[str, ...] = ("trials", "database", "serve", "census")
+
+
+class _Group(TyperGroup):
+    """Turns a user error raised anywhere below into one line and exit code 2."""
+
+    def invoke(self, ctx):  # noqa: ANN001, ANN201 - click's signature
+        try:
+            return super().invoke(ctx)
+        except IsletbaseError as exc:
+            from isletbase.cli.common import fail
+
+            fail(str(exc))
+
+
+app = typer.Typer(
+    cls=_Group,
+    name="isletbase",
+    help="A living, sourced evidence base on stem-cell therapies for diabetes, China first.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+for _name in REGISTRARS:
+    importlib.import_module(f"isletbase.cli.{_name}").register(app)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: run the app, turning click usage errors into one line and exit 2."""
+    try:
+        code = app(args=argv, standalone_mode=False, prog_name="isletbase")
+    except NoArgsIsHelpError:  # the help has been printed already
+        sys.exit(0)
+    except UsageError as exc:
+        where = f" (see: {exc.ctx.command_path} --help)" if exc.ctx else ""
+        print(f"error: {exc.format_message()}{where}", file=sys.stderr)
+        sys.exit(2)
+    except typer.Abort:
+        sys.exit(130)
+    sys.exit(code if isinstance(code, int) else 0)

@@ -1,0 +1,99 @@
+"""Database commands: ``db init``, ``db load`` (with a progress bar) and ``db check``."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from isletbase.cli.common import DbOption, console, open_db
+from isletbase.ingest import Report, count_bundled, load_bundled
+from isletbase.store.check import check as check_db
+
+db_app = typer.Typer(help="Create, load and check the database.", no_args_is_help=True)
+
+
+def print_report(report: Report, title: str) -> None:
+    """The report every load ends with: fetched, new, updated, unchanged, merged, quarantined."""
+    table = Table(title=title)
+    for key in ("fetched", "new", "updated", "unchanged", "merged", "quarantined", "institutions"):
+        table.add_column(key, justify="right")
+    table.add_row(
+        *(
+            str(getattr(report, k))
+            for k in (
+                "fetched",
+                "new",
+                "updated",
+                "unchanged",
+                "merged",
+                "quarantined",
+                "institutions",
+            )
+        )
+    )
+    console.print(table)
+    for error in report.errors[:20]:
+        console.print(f"[yellow]quarantined:[/] {error}", highlight=False)
+    if len(report.errors) > 20:
+        console.print(
+            f"[yellow]… and {len(report.errors) - 20} more (see `isletbase quarantine`)[/]"
+        )
+
+
+@db_app.command()
+def init(
+    db: Annotated[str | None, DbOption] = None,
+    force: Annotated[bool, typer.Option("--force", help="Drop every table first")] = False,
+) -> None:
+    """Create the tables and the search index (safe to run again)."""
+    database = open_db(db)
+    if force:
+        database.drop()
+    database.init()
+    console.print(f"initialised {database.url}")
+
+
+@db_app.command()
+def load(db: Annotated[str | None, DbOption] = None) -> None:
+    """Load the bundled, sourced data (institutions and trials) with a progress bar."""
+    database = open_db(db)
+    total = count_bundled()
+    with Progress(
+        TextColumn("loading trials"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
+    ) as progress:
+        task = progress.add_task("load", total=total)
+        report = load_bundled(database, progress=lambda n: progress.advance(task, n))
+    print_report(report, f"bundled data → {database.url}")
+
+
+@db_app.command()
+def check(db: Annotated[str | None, DbOption] = None) -> None:
+    """Check consistency (orphans, ids, search index); exit 1 if anything is wrong."""
+    database = open_db(db)
+    if not database.is_initialised():
+        console.print(f"[red]no database at {database.url}[/]; run `isletbase db load`")
+        raise typer.Exit(1)
+    report = check_db(database)
+    table = Table(title=f"{database.url}")
+    table.add_column("table")
+    table.add_column("rows", justify="right")
+    for name, count in report.counts.items():
+        table.add_row(name, str(count))
+    console.print(table)
+    for problem in report.problems:
+        console.print(f"[red]problem:[/] {problem}")
+    if not report.ok:
+        raise typer.Exit(1)
+    console.print("[green]ok[/]")
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(db_app, name="db")

@@ -1,0 +1,77 @@
+"""One decorator that gives every trial-listing command the same filter options.
+
+``search``, ``export`` and ``stats`` accept exactly the same filters as the API, because each
+gets them from here and hands the command a validated ``TrialQuery``.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import typing
+from collections.abc import Callable
+from typing import Annotated, Any
+
+import typer
+from pydantic import ValidationError
+
+from isletbase.cli.common import fail
+from isletbase.store.search import TrialQuery
+
+#: Filter name → (type, help). Each becomes ``--name-with-dashes`` on every listing command.
+FILTERS: dict[str, tuple[Any, str]] = {
+    "condition": (str | None, "T1D, T2D, LADA, diabetes, complication or complication:NAME"),
+    "cell_source": (str | None, "e.g. UC-MSC, BM-MNC, HSC/AHST, CiPSC-islet"),
+    "phase": (str | None, "e.g. PHASE1, PHASE1/PHASE2, PHASE2, NA"),
+    "status": (str | None, "e.g. recruiting, completed, unknown"),
+    "registry": (str | None, "ctgov, chictr, ictrp, …"),
+    "region": (str | None, "mainland China, Hong Kong, Taiwan, foreign"),
+    "country": (str | None, "Country of a site"),
+    "province": (str | None, "Province or state of a site, e.g. Shanghai"),
+    "city": (str | None, "City of a site, e.g. Guangzhou"),
+    "route": (str | None, "intravenous, intra-arterial, intramuscular, …"),
+    "year_from": (int | None, "Start year at least"),
+    "year_to": (int | None, "Start year at most"),
+}
+
+
+def with_filters(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Add the filter options to ``func`` and pass it ``query: TrialQuery`` instead.
+
+    ``func`` must take ``query`` and may take ``q`` (free text) among its own parameters.
+    """
+    own = inspect.signature(func)
+    hints = typing.get_type_hints(func, include_extras=True)
+    params = [
+        p.replace(annotation=hints.get(p.name, p.annotation))
+        for p in own.parameters.values()
+        if p.name != "query"
+    ]
+    for name, (annotation, help_text) in FILTERS.items():
+        option = typer.Option(
+            "--" + name.replace("_", "-"), help=help_text, rich_help_panel="Filters"
+        )
+        params.append(
+            inspect.Parameter(
+                name,
+                inspect.Parameter.KEYWORD_ONLY,
+                annotation=Annotated[annotation, option],
+                default=None,
+            )
+        )
+
+    @functools.wraps(func)
+    def wrapper(**kwargs: Any) -> Any:
+        values = {name: kwargs.pop(name) for name in FILTERS}
+        extra = {k: kwargs[k] for k in ("q", "sort", "page", "per_page") if k in kwargs}
+        try:
+            query = TrialQuery(**values, **{k: v for k, v in extra.items() if v is not None})
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            where = "--" + str(err["loc"][0]).replace("_", "-") if err["loc"] else "query"
+            fail(f"{where}: {err['msg']}")
+        return func(query=query, **kwargs)
+
+    wrapper.__signature__ = own.replace(parameters=params)  # type: ignore[attr-defined]
+    wrapper.__annotations__ = {p.name: p.annotation for p in params}
+    return wrapper

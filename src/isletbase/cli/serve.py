@@ -1,0 +1,39 @@
+"""``isletbase serve``: the JSON API and web site on a local address."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from isletbase.cli.common import DbOption, console, open_db
+
+
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535)] = 8000,
+    workers: Annotated[int, typer.Option(min=1, max=64, help="Worker processes")] = 1,
+    db: Annotated[str | None, DbOption] = None,
+) -> None:
+    """Serve the JSON API (/api, docs at /api/docs) and the web site."""
+    import os
+
+    import uvicorn
+
+    database = open_db(db)
+    if not database.is_initialised():
+        console.print(f"[yellow]no data yet at {database.url}; run `isletbase db load`[/]")
+    os.environ["ISLETBASE_DB"] = database.url
+    console.print(f"serving {database.url} on http://{host}:{port} (API docs at /api/docs)")
+    uvicorn.run(
+        "isletbase.app:create",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="warning",
+    )
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(serve)

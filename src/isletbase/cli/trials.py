@@ -1,0 +1,267 @@
+"""Trial commands: search, show, stats, export, classify, institutions."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from isletbase import export as exporting
+from isletbase import taxonomy
+from isletbase.classify import classify_lines
+from isletbase.cli.common import DbOption, console, err_console, fail, open_db
+from isletbase.cli.filters import with_filters
+from isletbase.errors import InputError, NotFoundError
+from isletbase.model import Trial
+from isletbase.store.institutions import list_institutions
+from isletbase.store.search import FACETS, TrialQuery, search_trials, stats
+from isletbase.store.trials import get_trial, history
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+
+
+def _title(trial: Trial) -> str:
+    en = trial.title_en or trial.official_title_en or ""
+    return f"{en}\n{trial.title_zh}" if trial.title_zh and en else (en or trial.title_zh or "")
+
+
+def _require_db(url: str | None):  # noqa: ANN202 - Database
+    db = open_db(url)
+    if not db.is_initialised():
+        fail(f"no database at {db.url}; run `isletbase db load` first")
+    return db
+
+
+@with_filters
+def search(
+    query: TrialQuery,
+    q: Annotated[str | None, typer.Argument(help="Text in English, Chinese or pinyin")] = None,
+    sort: Annotated[
+        str, typer.Option(help="relevance, start_date, -start_date, id, enrollment, -enrollment")
+    ] = "relevance",
+    page: Annotated[int, typer.Option(min=1)] = 1,
+    per_page: Annotated[int, typer.Option("--per-page", min=1, max=500)] = 20,
+    as_json: JsonOption = False,
+    db: Annotated[str | None, DbOption] = None,
+) -> None:
+    """Find trials by text (English, Chinese, pinyin, aliases) and filters."""
+    database = _require_db(db)
+    result = search_trials(database, query)
+    institutions = list_institutions(database, q) if q else []
+    if as_json:
+        print(
+            json.dumps(
+                {
+                    "total": result.total,
+                    "page": result.page,
+                    "per_page": result.per_page,
+                    "filters": query.filters(),
+                    "institutions": [
+                        {"id": i.id, "name_en": i.name_en, "name_zh": i.name_zh}
+                        for i in institutions
+                    ],
+                    "trials": [t.model_dump(mode="json") for t in result.items],
+                },
+                ensure_ascii=False,
+                indent=2,
+            )
+        )
+        return
+    for inst in institutions[:5]:
+        console.print(
+            f"[dim]institution:[/] {inst.name_en or ''} {inst.name_zh or ''} [dim]({inst.id})[/]"
+        )
+    table = Table(
+        title=f"{result.total} trials (page {result.page} of {result.pages})", show_lines=True
+    )
+    for column in ("id", "title", "cell source", "condition", "phase", "status", "sites"):
+        table.add_column(column, overflow="fold")
+    for t in result.items:
+        cities = ", ".join(dict.fromkeys(s.city for s in t.sites if s.city))
+        table.add_row(
+            t.display_id,
+            _title(t),
+            t.cell_source or "",
+            t.condition or "",
+            t.phase_code or "",
+            t.status_code or "",
+            cities,
+        )
+    console.print(table)
+
+
+def show(
+    trial_id: Annotated[str, typer.Argument(metavar="ID", help="Any registry id (NCT…, ChiCTR…)")],
+    as_json: JsonOption = False,
+    db: Annotated[str | None, DbOption] = None,
+) -> None:
+    """Every field of a trial, its sources, and how derived fields were derived."""
+    trial = get_trial(_require_db(db), trial_id)
+    if trial is None:
+        raise NotFoundError(f"no trial with registry id {trial_id!r}")
+    if as_json:
+        print(trial.model_dump_json(indent=2))
+        return
+    tax = taxonomy.load()
+    table = Table(title=f"{trial.display_id}", show_header=False, show_lines=False)
+    table.add_column("field", style="bold")
+    table.add_column("value", overflow="fold")
+    rows = [
+        ("registry ids", ", ".join(f"{r.id} ({r.registry})" for r in trial.registry_ids)),
+        ("org study ids", ", ".join(trial.org_study_ids)),
+        ("title", trial.title_en),
+        ("official title", trial.official_title_en),
+        ("中文题目", trial.title_zh),
+        ("sponsor", " / ".join(x for x in (trial.sponsor, trial.sponsor_zh) if x)),
+        ("conditions", "; ".join(trial.conditions)),
+        ("interventions", "; ".join(trial.interventions)),
+        ("phase", trial.phase),
+        ("status", trial.status),
+        (
+            "enrollment",
+            f"{trial.enrollment} ({trial.enrollment_type})"
+            if trial.enrollment is not None
+            else None,
+        ),
+        ("start", trial.start_date),
+        ("completion", trial.completion_date),
+        ("first posted", trial.first_posted),
+        ("last update", trial.last_update),
+        ("design", trial.design),
+        ("primary outcome", trial.primary_outcome),
+        ("country / region", " / ".join(x for x in (trial.country, trial.region) if x)),
+        ("summary", trial.summary),
+        ("notes", trial.notes),
+    ]
+    for name, value in rows:
+        table.add_row(
+            name, str(value) if value not in (None, "") else "[dim]not shown on source[/]"
+        )
+    for i, site in enumerate(trial.sites, start=1):
+        parts = [site.name, site.name_zh, site.city, site.province, site.country]
+        linked = f" → {site.institution_id}" if site.institution_id else ""
+        table.add_row(f"site {i}", ", ".join(p for p in parts if p) + linked)
+    console.print(table)
+    derived = Table(title="derived fields (curated > classifier > registry)")
+    for column in ("field", "value", "label", "method", "how"):
+        derived.add_column(column, overflow="fold")
+    for d in trial.derivations:
+        base = d.field.removesuffix("_code")
+        label = tax.label(base, d.value, "en") if d.value else ""
+        label_zh = tax.label(base, d.value, "zh") if d.value else ""
+        derived.add_row(
+            d.field, d.value or "—", f"{label} / {label_zh}" if label else "", d.method, d.rule
+        )
+    console.print(derived)
+    sources = Table(title="sources")
+    sources.add_column("url", overflow="fold")
+    sources.add_column("fields")
+    sources.add_column("retrieved")
+    sources.add_row(trial.source_url, "record", "")
+    for s in trial.sources:
+        sources.add_row(s.url, ", ".join(s.fields), s.retrieved or "")
+    console.print(sources)
+    for flag in trial.flags:
+        console.print(f"[yellow]flag:[/] {flag}")
+    changes = history(_require_db(db), trial_id)
+    console.print(f"[dim]{len(changes)} recorded change(s); see the trial's history.[/]")
+
+
+@with_filters
+def stats_command(
+    query: TrialQuery,
+    by: Annotated[list[str], typer.Option("--by", help=f"Facet to group by: {', '.join(FACETS)}")],
+    q: Annotated[str | None, typer.Option("--q", help="Only trials matching this text")] = None,
+    as_json: JsonOption = False,
+    db: Annotated[str | None, DbOption] = None,
+) -> None:
+    """Trial counts grouped by one or more facets, as a table."""
+    rows = stats(_require_db(db), by, query)
+    if as_json:
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    table = Table(title=f"trials by {' × '.join(by)}")
+    for name in [*by, "trials"]:
+        table.add_column(name, justify="right" if name in ("trials", "year") else "left")
+    for row in rows:
+        table.add_row(*["—" if row[c] is None else str(row[c]) for c in [*by, "trials"]])
+    table.add_row(
+        *["" for _ in by[:-1]], "[bold]total[/]", f"[bold]{sum(r['trials'] for r in rows)}[/]"
+    )
+    console.print(table)
+
+
+@with_filters
+def export_command(
+    query: TrialQuery,
+    fmt: Annotated[str, typer.Option("--format", help="csv, json or ris")],
+    out: Annotated[Path, typer.Option("--out", help="File to write", dir_okay=False)],
+    q: Annotated[str | None, typer.Option("--q", help="Only trials matching this text")] = None,
+    db: Annotated[str | None, DbOption] = None,
+) -> None:
+    """Write the matching trials to a CSV, JSON or RIS file."""
+    if fmt not in exporting.FORMATS:
+        raise InputError(f"--format: expected one of {', '.join(exporting.FORMATS)}, got {fmt!r}")
+    database = _require_db(db)
+    trials: list[Trial] = []
+    page = 1
+    while True:
+        result = search_trials(
+            database, query.model_copy(update={"page": page, "per_page": 500, "sort": "id"})
+        )
+        trials += result.items
+        if page >= result.pages:
+            break
+        page += 1
+    try:
+        out.write_text(exporting.render(trials, fmt), encoding="utf-8")
+    except OSError as exc:
+        raise InputError(f"--out {out}: cannot write ({exc.strerror})") from exc
+    err_console.print(f"wrote {len(trials)} trials to {out} ({fmt})")
+
+
+def classify() -> None:
+    """Classify JSON Lines from stdin (v2 studies or flat records) to JSON Lines on stdout."""
+    bad = 0
+    for result in classify_lines(sys.stdin):
+        if isinstance(result, InputError):
+            bad += 1
+            err_console.print(f"error: {result}", highlight=False)
+            continue
+        print(json.dumps(result, ensure_ascii=False), flush=True)
+    if bad:
+        raise typer.Exit(2)
+
+
+def institutions(
+    q: Annotated[str | None, typer.Argument(help="Text in a name, alias or pinyin")] = None,
+    as_json: JsonOption = False,
+    db: Annotated[str | None, DbOption] = None,
+) -> None:
+    """The bilingual institution directory, with aliases and filing status."""
+    found = list_institutions(_require_db(db), q)
+    if as_json:
+        print(json.dumps([i.model_dump(mode="json") for i in found], ensure_ascii=False, indent=2))
+        return
+    table = Table(title=f"{len(found)} institutions")
+    for column in ("id", "name", "名称", "aliases", "city", "filed"):
+        table.add_column(column, overflow="fold")
+    for i in found:
+        filed = "yes" if i.filed_stem_cell_institution else "not seen"
+        table.add_row(
+            i.id, i.name_en or "", i.name_zh or "", ", ".join(i.aliases), i.city or "", filed
+        )
+    console.print(table)
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(search)
+    app.command()(show)
+    app.command("stats")(stats_command)
+    app.command("export")(export_command)
+    app.command()(classify)
+    app.command()(institutions)

@@ -1,0 +1,130 @@
+"""Exports of trials as CSV, JSON or RIS, for spreadsheets, scripts and reference managers.
+
+Every format carries each trial's registry ids and source URL, so an exported row can still be
+traced to the page it came from.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterable
+from typing import Literal
+
+import rispy
+
+from isletbase.errors import InputError
+from isletbase.model import Trial
+
+Format = Literal["csv", "json", "ris"]
+FORMATS: tuple[str, ...] = ("csv", "json", "ris")
+
+CSV_COLUMNS = (
+    "id",
+    "registry_ids",
+    "title_en",
+    "title_zh",
+    "sponsor",
+    "sponsor_zh",
+    "cell_source",
+    "condition",
+    "route",
+    "phase",
+    "phase_code",
+    "status",
+    "status_code",
+    "enrollment",
+    "start_date",
+    "completion_date",
+    "last_update",
+    "country",
+    "region",
+    "cities",
+    "provinces",
+    "source_url",
+    "flags",
+)
+
+
+def csv_row(trial: Trial) -> dict[str, object]:
+    """One flat row: lists joined with ``; `` so a spreadsheet shows them in one cell."""
+    return {
+        "id": trial.display_id,
+        "registry_ids": "; ".join(r.id for r in trial.registry_ids),
+        "title_en": trial.title_en or trial.official_title_en,
+        "title_zh": trial.title_zh,
+        "sponsor": trial.sponsor,
+        "sponsor_zh": trial.sponsor_zh,
+        "cell_source": trial.cell_source,
+        "condition": trial.condition,
+        "route": trial.route,
+        "phase": trial.phase,
+        "phase_code": trial.phase_code,
+        "status": trial.status,
+        "status_code": trial.status_code,
+        "enrollment": trial.enrollment,
+        "start_date": trial.start_date,
+        "completion_date": trial.completion_date,
+        "last_update": trial.last_update,
+        "country": trial.country,
+        "region": trial.region,
+        "cities": "; ".join(dict.fromkeys(s.city for s in trial.sites if s.city)),
+        "provinces": "; ".join(dict.fromkeys(s.province for s in trial.sites if s.province)),
+        "source_url": trial.source_url,
+        "flags": "; ".join(trial.flags),
+    }
+
+
+def to_csv(trials: Iterable[Trial]) -> str:
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    for trial in trials:
+        writer.writerow(csv_row(trial))
+    return out.getvalue()
+
+
+def to_json(trials: Iterable[Trial]) -> str:
+    return (
+        json.dumps([t.model_dump(mode="json") for t in trials], ensure_ascii=False, indent=2) + "\n"
+    )
+
+
+def ris_entry(trial: Trial) -> dict[str, object]:
+    """A RIS record (type DBASE: an entry in a database) for a reference manager."""
+    keywords = [
+        k for k in (trial.cell_source, trial.condition, trial.phase_code, trial.status_code) if k
+    ]
+    notes = [f"Registry ids: {', '.join(r.id for r in trial.registry_ids)}"]
+    if trial.title_zh:
+        notes.append(f"中文题目: {trial.title_zh}")
+    entry: dict[str, object] = {
+        "type_of_reference": "DBASE",
+        "title": trial.title_en or trial.official_title_en or trial.title_zh or trial.display_id,
+        "authors": [trial.sponsor] if trial.sponsor else [],
+        "year": trial.start_date[:4] if trial.start_date else "",
+        "accession_number": trial.display_id,
+        "name_of_database": trial.registry_ids[0].registry,
+        "urls": [trial.source_url],
+        "keywords": keywords,
+        "notes": notes,
+    }
+    if trial.summary:
+        entry["abstract"] = trial.summary
+    return {k: v for k, v in entry.items() if v not in ("", [], None)}
+
+
+def to_ris(trials: Iterable[Trial]) -> str:
+    return rispy.dumps([ris_entry(t) for t in trials])
+
+
+def render(trials: Iterable[Trial], fmt: str) -> str:
+    """The trials in ``fmt`` (csv, json or ris)."""
+    if fmt == "csv":
+        return to_csv(trials)
+    if fmt == "json":
+        return to_json(trials)
+    if fmt == "ris":
+        return to_ris(trials)
+    raise InputError(f"unknown export format {fmt!r}; expected one of {', '.join(FORMATS)}")

@@ -1,0 +1,193 @@
+"""Pydantic types shared by every part of isletbase.
+
+These are the shapes that cross module boundaries: sources produce them, ingest validates them,
+the store persists them, and evidence/regulation/api/web/cli read them. Keeping one definition
+means a field renamed here is renamed everywhere.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+REGISTRIES = (
+    "ClinicalTrials.gov",
+    "ChiCTR",
+    "ICTRP",
+    "jRCT",
+    "ISRCTN",
+    "EU-CTR",
+    "ANZCTR",
+    "CRIS",
+    "other",
+)
+
+Registry = Literal[
+    "ClinicalTrials.gov", "ChiCTR", "ICTRP", "jRCT", "ISRCTN", "EU-CTR", "ANZCTR", "CRIS", "other"
+]
+Region = Literal["mainland China", "Hong Kong", "Macau", "Taiwan", "foreign"]
+
+_PARTIAL_DATE = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?$")
+
+
+def partial_date(value: str | None) -> str | None:
+    """Normalise a registry date to ``YYYY``, ``YYYY-MM`` or ``YYYY-MM-DD``.
+
+    Registries show dates at different precisions; we keep the precision that was shown rather
+    than inventing a day. Raises ``ValueError`` naming the value when it is not a date.
+    """
+    if value is None or value == "":
+        return None
+    text = str(value).strip()[:10]
+    if not _PARTIAL_DATE.match(text):
+        raise ValueError(f"expected a date YYYY[-MM[-DD]], got {value!r}")
+    parts = text.split("-")
+    date(
+        int(parts[0]),
+        int(parts[1]) if len(parts) > 1 else 1,
+        int(parts[2]) if len(parts) > 2 else 1,
+    )
+    return text
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class RegistryId(_Model):
+    registry: Registry
+    id: str = Field(min_length=3, max_length=64)
+
+
+class SourceRef(_Model):
+    """A page that supplied a group of facts, and when it was read."""
+
+    url: str = Field(min_length=8, max_length=2000)
+    fields: list[str] = Field(default_factory=list)
+    retrieved: str | None = None
+
+    @field_validator("url")
+    @classmethod
+    def _http(cls, v: str) -> str:
+        if not v.startswith(("http://", "https://")):
+            raise ValueError(f"expected an http(s) URL, got {v!r}")
+        return v
+
+
+class Site(_Model):
+    name: str | None = None
+    name_zh: str | None = None
+    city: str | None = None
+    province: str | None = None
+    country: str | None = None
+    institution_id: str | None = None
+
+
+class Curated(_Model):
+    """Curator decisions that override the classifier, with the reason."""
+
+    cell_source: str | None = None
+    condition: str | None = None
+    route: str | None = None
+    note: str | None = None
+
+
+class TrialRecord(_Model):
+    """One trial as read from a source (bundled file or registry), before classification."""
+
+    registry_ids: list[RegistryId] = Field(min_length=1)
+    org_study_ids: list[str] = Field(default_factory=list)
+    title_en: str | None = None
+    official_title_en: str | None = None
+    title_zh: str | None = None
+    sponsor: str | None = None
+    sponsor_zh: str | None = None
+    sites: list[Site] = Field(default_factory=list)
+    conditions: list[str] = Field(default_factory=list)
+    interventions: list[str] = Field(default_factory=list)
+    summary: str | None = None
+    phase: str | None = None
+    status: str | None = None
+    enrollment: int | None = Field(default=None, ge=0, le=10_000_000)
+    enrollment_type: Literal["actual", "estimated"] | None = None
+    start_date: str | None = None
+    completion_date: str | None = None
+    first_posted: str | None = None
+    last_update: str | None = None
+    design: str | None = None
+    primary_outcome: str | None = None
+    country: str | None = None
+    region: Region | None = None
+    curated: Curated = Field(default_factory=Curated)
+    source_url: str = Field(min_length=8)
+    sources: list[SourceRef] = Field(default_factory=list)
+    notes: str | None = None
+
+    @field_validator("start_date", "completion_date", "first_posted", "last_update", mode="before")
+    @classmethod
+    def _dates(cls, v: object) -> str | None:
+        return partial_date(v)  # type: ignore[arg-type]
+
+    @field_validator("source_url")
+    @classmethod
+    def _http(cls, v: str) -> str:
+        return SourceRef._http(v)
+
+    @property
+    def display_id(self) -> str:
+        return self.registry_ids[0].id
+
+
+class Derivation(_Model):
+    """How a derived field got its value: the classifier rule or the curator's note."""
+
+    field: str
+    value: str | None
+    method: Literal["classifier", "curated", "registry"]
+    rule: str
+
+
+class Trial(TrialRecord):
+    """A trial as stored: the record plus normalised fields and how each was derived."""
+
+    uid: int | None = None
+    cell_source: str | None = None
+    condition: str | None = None
+    route: str | None = None
+    phase_code: str | None = None
+    status_code: str | None = None
+    derivations: list[Derivation] = Field(default_factory=list)
+    flags: list[str] = Field(default_factory=list)
+    updated_at: datetime | None = None
+
+    @property
+    def start_year(self) -> int | None:
+        return int(self.start_date[:4]) if self.start_date else None
+
+
+class Institution(_Model):
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{1,63}$")
+    name_en: str | None = None
+    name_zh: str | None = None
+    aliases: list[str] = Field(default_factory=list)
+    type: Literal["hospital", "university", "institute", "company", "regulator", "other"] = "other"
+    city: str | None = None
+    province: str | None = None
+    country: str | None = None
+    filed_stem_cell_institution: bool | None = None
+    filing_source_url: str | None = None
+    source_url: str = Field(min_length=8)
+    name_zh_source_url: str | None = None
+    notes: str | None = None
+
+    @field_validator("source_url")
+    @classmethod
+    def _http(cls, v: str) -> str:
+        return SourceRef._http(v)
+
+    @property
+    def display_name(self) -> str:
+        return self.name_en or self.name_zh or self.id

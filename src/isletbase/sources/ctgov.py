@@ -1,0 +1,330 @@
+"""ClinicalTrials.gov API v2: the study JSON → ``TrialRecord`` field map, and the API client.
+
+The field paths are the registry's own (``protocolSection.identificationModule.nctId`` …); the
+map is declarative so a reader can check each one against the v2 data structure. Missing
+modules or fields give ``None`` rather than an error: registry records are often incomplete.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import tenacity
+from pydantic import ValidationError
+
+from isletbase.errors import InputError
+from isletbase.model import TrialRecord, partial_date
+from isletbase.sources import RawRecord
+from isletbase.sources.curated import describe
+
+STUDY_URL = "https://clinicaltrials.gov/study/{nct}"
+
+_REGIONS = {"Hong Kong": "Hong Kong", "Macau": "Macau", "Macao": "Macau", "Taiwan": "Taiwan"}
+_CHINA = ("China", "Hong Kong", "Macau", "Macao", "Taiwan")
+
+
+def get(obj: Any, path: str) -> Any:
+    """Follow a dotted path through nested dicts; ``None`` where any step is missing."""
+    for key in path.split("."):
+        if not isinstance(obj, Mapping):
+            return None
+        obj = obj.get(key)
+    return obj
+
+
+def _text(value: Any) -> str | None:
+    return value.strip() or None if isinstance(value, str) else None
+
+
+def _phase(phases: Any) -> str | None:
+    if not isinstance(phases, list) or not phases:
+        return None
+    return "/".join(str(p) for p in phases)
+
+
+def _design(design_info: Any) -> str | None:
+    if not isinstance(design_info, Mapping):
+        return None
+    parts = [
+        ("Allocation", design_info.get("allocation")),
+        ("Intervention Model", design_info.get("interventionModel")),
+        ("Masking", get(design_info, "maskingInfo.masking")),
+        ("Primary Purpose", design_info.get("primaryPurpose")),
+    ]
+    text = "; ".join(f"{k}: {v}" for k, v in parts if v)
+    return text or None
+
+
+def _region(countries: list[str]) -> str | None:
+    if not countries:
+        return None
+    for country in countries:
+        if country in _REGIONS:
+            return _REGIONS[country]
+    return "mainland China" if "China" in countries else "foreign"
+
+
+def flat_fields(study: Mapping[str, Any]) -> dict[str, Any]:
+    """The classifier's view of a v2 study: titles, conditions, interventions, phase, status."""
+    ps = study.get("protocolSection") or {}
+    interventions = []
+    for item in get(ps, "armsInterventionsModule.interventions") or []:
+        if isinstance(item, Mapping):
+            words = [
+                item.get("type"),
+                item.get("name"),
+                item.get("description"),
+                *(item.get("otherNames") or []),
+            ]
+            interventions.append(
+                ": ".join(str(w) for w in words[:2] if w)
+                + "".join(f" — {w}" for w in words[2:] if w)
+            )
+    status = get(ps, "statusModule.overallStatus")
+    return {
+        "id": get(ps, "identificationModule.nctId"),
+        "title_en": _text(get(ps, "identificationModule.briefTitle")),
+        "official_title_en": _text(get(ps, "identificationModule.officialTitle")),
+        "conditions": [
+            c for c in get(ps, "conditionsModule.conditions") or [] if isinstance(c, str)
+        ],
+        "interventions": interventions,
+        "summary": _text(get(ps, "descriptionModule.briefSummary")),
+        "design": _design(get(ps, "designModule.designInfo")),
+        "phase": _phase(get(ps, "designModule.phases")),
+        "status": status.replace("_", " ").capitalize() if isinstance(status, str) else None,
+    }
+
+
+def to_record(study: Mapping[str, Any], retrieved: str | None = None) -> TrialRecord:
+    """Map one v2 study object to a ``TrialRecord``; raises ``InputError`` without an NCT id."""
+    ps = study.get("protocolSection")
+    if not isinstance(ps, Mapping):
+        raise InputError("study has no protocolSection object")
+    nct = get(ps, "identificationModule.nctId")
+    if not isinstance(nct, str) or not nct.startswith("NCT"):
+        raise InputError(f"protocolSection.identificationModule.nctId: expected NCT…, got {nct!r}")
+    flat = flat_fields(study)
+    ids = [{"registry": "ClinicalTrials.gov", "id": nct}]
+    org_ids = []
+    org = get(ps, "identificationModule.orgStudyIdInfo.id")
+    if isinstance(org, str) and org:
+        org_ids.append(org)
+    for sec in get(ps, "identificationModule.secondaryIdInfos") or []:
+        sid = sec.get("id") if isinstance(sec, Mapping) else None
+        if not isinstance(sid, str) or not sid:
+            continue
+        if sid.upper().startswith("CHICTR"):
+            ids.append({"registry": "ChiCTR", "id": sid.strip()})
+        else:
+            org_ids.append(sid)
+    sites = []
+    for loc in get(ps, "contactsLocationsModule.locations") or []:
+        if isinstance(loc, Mapping):
+            sites.append(
+                {
+                    "name": _text(loc.get("facility")),
+                    "city": _text(loc.get("city")),
+                    "province": _text(loc.get("state")),
+                    "country": _text(loc.get("country")),
+                }
+            )
+    countries = [s["country"] for s in sites if s["country"]]
+    china = [c for c in countries if c in _CHINA]
+    enrollment = get(ps, "designModule.enrollmentInfo.count")
+    etype = get(ps, "designModule.enrollmentInfo.type")
+    outcomes = get(ps, "outcomesModule.primaryOutcomes") or []
+    first_outcome = (
+        outcomes[0].get("measure") if outcomes and isinstance(outcomes[0], Mapping) else None
+    )
+    url = STUDY_URL.format(nct=nct)
+    return TrialRecord.model_validate(
+        {
+            "registry_ids": ids,
+            "org_study_ids": org_ids,
+            "title_en": flat["title_en"],
+            "official_title_en": flat["official_title_en"],
+            "sponsor": _text(get(ps, "sponsorCollaboratorsModule.leadSponsor.name")),
+            "sites": sites,
+            "conditions": flat["conditions"],
+            "interventions": flat["interventions"],
+            "summary": flat["summary"],
+            "phase": flat["phase"],
+            "status": flat["status"],
+            "enrollment": enrollment if isinstance(enrollment, int) and enrollment >= 0 else None,
+            "enrollment_type": etype.lower() if etype in ("ACTUAL", "ESTIMATED") else None,
+            "start_date": get(ps, "statusModule.startDateStruct.date"),
+            "completion_date": get(ps, "statusModule.completionDateStruct.date"),
+            "first_posted": get(ps, "statusModule.studyFirstPostDateStruct.date"),
+            "last_update": get(ps, "statusModule.lastUpdatePostDateStruct.date"),
+            "design": flat["design"],
+            "primary_outcome": _text(first_outcome),
+            "country": ("China" if china else countries[0]) if countries else None,
+            "region": _region(china or countries),
+            "source_url": url,
+            "sources": [{"url": url, "fields": ["all"], "retrieved": retrieved}],
+        }
+    )
+
+
+# --- the API v2 client ---------------------------------------------------------------------------
+
+API_URL = "https://clinicaltrials.gov/api/v2/studies"
+#: Largest page the API serves (``pageSize`` above this is refused by the registry).
+MAX_PAGE_SIZE = 1000
+
+
+class RetryableResponse(Exception):
+    """A response worth asking for again: 429, a 5xx, or a body cut short."""
+
+
+@dataclass
+class Page:
+    """One page of ``/api/v2/studies``: its studies, the token of the next page, the total."""
+
+    studies: list[dict[str, Any]]
+    next_token: str | None
+    total: int | None
+    token: str | None
+
+
+def search_params(
+    query: str, country: str | None = None, since: str | None = None, page_size: int = 100
+) -> dict[str, str]:
+    """The v2 query parameters for a search: ``query.term``, ``query.locn``, ``filter.advanced``.
+
+    ``since`` keeps studies whose last update was posted on or after that date, which is what
+    an incremental re-ingest needs.
+    """
+    if not 1 <= page_size <= MAX_PAGE_SIZE:
+        raise InputError(f"page size {page_size}: expected 1..{MAX_PAGE_SIZE}")
+    params = {"query.term": query, "pageSize": str(page_size), "format": "json"}
+    if country:
+        params["query.locn"] = country
+    if since:
+        try:
+            partial_date(since)
+        except ValueError as exc:
+            raise InputError(f"--since: {exc}") from exc
+        params["filter.advanced"] = f"AREA[LastUpdatePostDate]RANGE[{since},MAX]"
+    return params
+
+
+class CtgovClient:
+    """A polite client for ``/api/v2/studies``: paged, rate-limited, retried with backoff.
+
+    429s, 5xx answers, timeouts, dropped connections and truncated bodies are retried with
+    exponential backoff (tenacity); anything else (a 400 for a bad query, say) is an
+    ``InputError`` naming the URL and the registry's message.
+    """
+
+    def __init__(
+        self,
+        base_url: str = API_URL,
+        rate: float = 3.0,
+        timeout: float = 30.0,
+        attempts: int = 6,
+        backoff: float = 1.0,
+        client: httpx.Client | None = None,
+    ) -> None:
+        self.base_url = base_url
+        self.min_interval = 1.0 / rate if rate > 0 else 0.0
+        self.client = client or httpx.Client(timeout=timeout, headers={"User-Agent": "isletbase"})
+        self._last = 0.0
+        self.requests = 0
+        self._retrying = tenacity.Retrying(
+            retry=tenacity.retry_if_exception_type((RetryableResponse, httpx.TransportError)),
+            wait=tenacity.wait_exponential(multiplier=backoff, max=60 * backoff),
+            stop=tenacity.stop_after_attempt(attempts),
+            reraise=True,
+        )
+
+    def _get(self, params: Mapping[str, str]) -> dict[str, Any]:
+        wait = self._last + self.min_interval - time.monotonic()
+        if wait > 0:
+            time.sleep(wait)
+        self._last = time.monotonic()
+        self.requests += 1
+        response = self.client.get(self.base_url, params=params)
+        if response.status_code == 429 or response.status_code >= 500:
+            raise RetryableResponse(f"{response.status_code} from {response.url}")
+        if response.status_code != 200:
+            raise InputError(
+                f"{response.url}: registry answered {response.status_code}: {response.text[:200]}"
+            )
+        try:
+            body = response.json()
+        except ValueError as exc:
+            raise RetryableResponse(f"incomplete JSON from {response.url}: {exc}") from exc
+        if not isinstance(body, dict) or not isinstance(body.get("studies", []), list):
+            raise InputError(
+                f"{response.url}: expected {{'studies': [...]}}, got {str(body)[:120]}"
+            )
+        return body
+
+    def page(self, params: Mapping[str, str], token: str | None = None) -> Page:
+        """Fetch one page (the first, with ``countTotal``, when ``token`` is ``None``)."""
+        query = dict(params)
+        if token:
+            query["pageToken"] = token
+        else:
+            query["countTotal"] = "true"
+        try:
+            body = self._retrying(self._get, query)
+        except (RetryableResponse, httpx.TransportError) as exc:
+            raise InputError(f"ClinicalTrials.gov did not answer after retries: {exc}") from exc
+        total = body.get("totalCount")
+        return Page(
+            [s for s in body.get("studies") or []],
+            body.get("nextPageToken"),
+            total if isinstance(total, int) else None,
+            token,
+        )
+
+    def pages(self, params: Mapping[str, str], token: str | None = None) -> Iterator[Page]:
+        """Every page from ``token`` on (the first page when ``None``), following nextPageToken."""
+        while True:
+            page = self.page(params, token)
+            yield page
+            if not page.next_token:
+                return
+            token = page.next_token
+
+
+def study_raws(
+    studies: Iterable[Any], source: str, retrieved: str | None = None
+) -> Iterator[RawRecord]:
+    """Wrap v2 study objects as raw records named by NCT id (or position when it is missing)."""
+    for i, study in enumerate(studies):
+        nct = (
+            get(study, "protocolSection.identificationModule.nctId")
+            if isinstance(study, Mapping)
+            else None
+        )
+        ref = nct if isinstance(nct, str) else f"study #{i + 1}"
+        if not isinstance(study, Mapping):
+            yield RawRecord(
+                source, ref, None, str(study)[:2000], error=f"{ref}: expected a study object"
+            )
+            continue
+        yield RawRecord(
+            source,
+            ref,
+            dict(study),
+            url=STUDY_URL.format(nct=nct) if nct else None,
+            extra={"retrieved": retrieved},
+        )
+
+
+def raw_to_record(raw: RawRecord) -> TrialRecord:
+    """The ingest mapper for v2 raw records: ``to_record`` with the reason named by NCT id."""
+    if raw.payload is None:
+        raise InputError(raw.error or f"{raw.ref}: empty record")
+    try:
+        return to_record(raw.payload, raw.extra.get("retrieved"))
+    except ValidationError as exc:
+        raise InputError(describe(exc, raw.ref)) from exc

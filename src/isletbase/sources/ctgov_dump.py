@@ -1,0 +1,85 @@
+"""The ClinicalTrials.gov bulk download (``AllPublicJSON.zip``), streamed one study at a time.
+
+The registry publishes every study as one v2 JSON file inside a zip (about half a million
+files). The zip is read as a stream (``stream-unzip``) rather than through its central
+directory, and a directory of extracted files is walked lazily, so memory stays flat however
+large the dump grows; only one study's bytes are held at a time.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+from stream_unzip import UnzipError, stream_unzip
+
+from isletbase.errors import InputError
+from isletbase.sources import RawRecord
+from isletbase.sources.ctgov import STUDY_URL, get
+
+SOURCE = "ClinicalTrials.gov dump"
+_CHUNK = 1 << 16
+
+
+def _raw(name: str, data: bytes, retrieved: str | None) -> RawRecord:
+    ref = Path(name).stem or name
+    try:
+        payload = json.loads(data)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        return RawRecord(
+            SOURCE,
+            ref,
+            None,
+            data[:2000].decode("utf-8", "replace"),
+            error=f"{name}: not valid JSON ({exc})",
+        )
+    if not isinstance(payload, dict):
+        return RawRecord(
+            SOURCE,
+            ref,
+            None,
+            data[:2000].decode("utf-8", "replace"),
+            error=f"{name}: expected a study object, got {type(payload).__name__}",
+        )
+    nct = get(payload, "protocolSection.identificationModule.nctId")
+    return RawRecord(
+        SOURCE,
+        nct if isinstance(nct, str) else ref,
+        payload,
+        url=STUDY_URL.format(nct=nct) if isinstance(nct, str) else None,
+        extra={"retrieved": retrieved},
+    )
+
+
+def _zip_chunks(path: Path) -> Iterator[bytes]:
+    with path.open("rb") as handle:
+        while chunk := handle.read(_CHUNK):
+            yield chunk
+
+
+def read_dump(path: Path | str, retrieved: str | None = None) -> Iterator[RawRecord]:
+    """Yield one raw record per ``*.json`` study in a zip or a directory tree, in stored order.
+
+    A file that is not JSON becomes a raw record carrying the error (to be quarantined); a zip
+    that is not a zip, or a path that does not exist, is an ``InputError``.
+    """
+    path = Path(path)
+    if path.is_dir():
+        for root, dirs, files in os.walk(path):
+            dirs.sort()
+            for name in sorted(files):
+                if name.endswith(".json"):
+                    yield _raw(name, (Path(root) / name).read_bytes(), retrieved)
+        return
+    if not path.is_file():
+        raise InputError(f"{path}: no such file or directory")
+    try:
+        for name, _size, chunks in stream_unzip(_zip_chunks(path)):
+            member = name.decode("utf-8", "replace")
+            data = b"".join(chunks)
+            if member.endswith(".json"):
+                yield _raw(member, data, retrieved)
+    except UnzipError as exc:
+        raise InputError(f"{path}: not a readable zip archive ({type(exc).__name__})") from exc

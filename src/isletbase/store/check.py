@@ -1,0 +1,97 @@
+"""Consistency checks of a database: orphans, trials without ids, search index, quarantine."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import func, select, text
+from sqlalchemy.exc import DBAPIError
+
+from isletbase.store.db import Database
+from isletbase.store.schema import (
+    DerivationRow,
+    InstitutionRow,
+    QuarantineRow,
+    RegistryIdRow,
+    SiteRow,
+    SourceRow,
+    TrialRow,
+    TrialVersionRow,
+)
+
+
+@dataclass
+class CheckReport:
+    counts: dict[str, int]
+    problems: list[str]
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def check(db: Database) -> CheckReport:
+    """Count every table and list anything inconsistent (each problem says what and how many)."""
+    problems: list[str] = []
+    tables = {
+        "trials": TrialRow,
+        "registry_ids": RegistryIdRow,
+        "sites": SiteRow,
+        "sources": SourceRow,
+        "derivations": DerivationRow,
+        "trial_versions": TrialVersionRow,
+        "institutions": InstitutionRow,
+        "quarantine": QuarantineRow,
+    }
+    with db.session() as session:
+        counts = {
+            name: session.scalar(select(func.count()).select_from(row)) or 0
+            for name, row in tables.items()
+        }
+        for name, row in (
+            ("registry_ids", RegistryIdRow),
+            ("sites", SiteRow),
+            ("sources", SourceRow),
+            ("derivations", DerivationRow),
+            ("trial_versions", TrialVersionRow),
+        ):
+            orphans = (
+                session.scalar(
+                    select(func.count())
+                    .select_from(row)
+                    .where(~row.trial_uid.in_(select(TrialRow.uid)))
+                )
+                or 0
+            )
+            if orphans:
+                problems.append(f"{orphans} {name} rows point at no trial")
+        no_ids = (
+            session.scalar(
+                select(func.count())
+                .select_from(TrialRow)
+                .where(~TrialRow.uid.in_(select(RegistryIdRow.trial_uid)))
+            )
+            or 0
+        )
+        if no_ids:
+            problems.append(f"{no_ids} trials have no registry id")
+        no_source = (
+            session.scalar(
+                select(func.count()).select_from(TrialRow).where(TrialRow.source_url == "")
+            )
+            or 0
+        )
+        if no_source:
+            problems.append(f"{no_source} trials have no source URL")
+        if db.is_sqlite:
+            try:
+                session.execute(
+                    text("INSERT INTO trial_fts(trial_fts, rank) VALUES('integrity-check', 1)")
+                )
+            except DBAPIError as exc:
+                problems.append(f"search index does not match the trials table: {exc.orig}")
+    if counts["quarantine"]:
+        problems.append(
+            f"{counts['quarantine']} records are in quarantine (see `isletbase quarantine`)"
+        )
+    return CheckReport(counts, problems)

@@ -1,0 +1,114 @@
+"""The database: engine, sessions and schema creation for SQLite (default) and PostgreSQL.
+
+SQLite runs in WAL mode with foreign keys on and an FTS5 trigram index for search, so Chinese
+substrings match; PostgreSQL uses ``pg_trgm`` for the same queries. The caller gets one object
+whose ``session()`` is a transaction: it commits on success and rolls back on any error, so a
+failed write leaves nothing half-written.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from sqlalchemy import Engine, create_engine, event, inspect, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+from sqlalchemy.orm import Session, sessionmaker
+
+from isletbase.errors import InputError
+from isletbase.store.schema import Base, load_extensions
+
+DEFAULT_URL = "sqlite:///isletbase.db"
+
+_SQLITE_FTS = (
+    "CREATE VIRTUAL TABLE IF NOT EXISTS trial_fts USING fts5("
+    "search_text, content='trials', content_rowid='uid', tokenize='trigram')"
+)
+_SQLITE_FTS_TRIGGERS = (
+    "CREATE TRIGGER IF NOT EXISTS trials_fts_ai AFTER INSERT ON trials BEGIN "
+    "INSERT INTO trial_fts(rowid, search_text) VALUES (new.uid, new.search_text); END",
+    "CREATE TRIGGER IF NOT EXISTS trials_fts_ad AFTER DELETE ON trials BEGIN "
+    "INSERT INTO trial_fts(trial_fts, rowid, search_text) "
+    "VALUES ('delete', old.uid, old.search_text); END",
+    "CREATE TRIGGER IF NOT EXISTS trials_fts_au AFTER UPDATE OF search_text ON trials BEGIN "
+    "INSERT INTO trial_fts(trial_fts, rowid, search_text) "
+    "VALUES ('delete', old.uid, old.search_text); "
+    "INSERT INTO trial_fts(rowid, search_text) VALUES (new.uid, new.search_text); END",
+)
+_PG_SEARCH = (
+    "CREATE EXTENSION IF NOT EXISTS pg_trgm",
+    "CREATE INDEX IF NOT EXISTS ix_trials_search_trgm ON trials "
+    "USING gin (lower(search_text) gin_trgm_ops)",
+)
+
+
+def resolve_url(url: str | None = None) -> str:
+    """The URL to use: the argument, else ``$ISLETBASE_DB``, else ``./isletbase.db``."""
+    return url or os.environ.get("ISLETBASE_DB") or DEFAULT_URL
+
+
+class Database:
+    """One database, SQLite or PostgreSQL, chosen by URL."""
+
+    def __init__(self, url: str | None = None) -> None:
+        self.url = resolve_url(url)
+        try:
+            parsed = make_url(self.url)
+        except ArgumentError as exc:
+            raise InputError(f"database URL {self.url!r} is not a valid URL: {exc}") from exc
+        self.dialect = parsed.get_backend_name()
+        if self.dialect not in ("sqlite", "postgresql"):
+            raise InputError(
+                f"database URL {self.url!r}: expected sqlite:///FILE or postgresql+psycopg://…"
+            )
+        if self.dialect == "sqlite" and parsed.database not in (None, "", ":memory:"):
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        self.engine: Engine = create_engine(self.url, future=True, pool_pre_ping=True)
+        if self.dialect == "sqlite":
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.dialect == "sqlite"
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A transaction: committed when the block ends, rolled back if it raises."""
+        with self._sessions() as session, session.begin():
+            yield session
+
+    def init(self) -> None:
+        """Create every table and the search index; safe to run again on an existing database."""
+        load_extensions()
+        Base.metadata.create_all(self.engine)
+        with self.engine.begin() as conn:
+            statements = (_SQLITE_FTS, *_SQLITE_FTS_TRIGGERS) if self.is_sqlite else _PG_SEARCH
+            for statement in statements:
+                conn.execute(text(statement))
+
+    def is_initialised(self) -> bool:
+        return inspect(self.engine).has_table("trials")
+
+    def drop(self) -> None:
+        """Drop every table (used by ``db init --force`` and tests)."""
+        load_extensions()
+        with self.engine.begin() as conn:
+            if self.is_sqlite:
+                conn.execute(text("DROP TABLE IF EXISTS trial_fts"))
+        Base.metadata.drop_all(self.engine)
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:  # noqa: ANN001 - DB-API objects
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.close()

@@ -1,0 +1,174 @@
+"""The institution directory: bilingual names, aliases, derived pinyin, and name matching.
+
+Registries spell one hospital many ways ("Peking Union Medical College Hospital", "PUMCH",
+"北京协和医院", "Xiehe"). Matching a site or sponsor to the directory by any of those spellings
+is what lets a search for ``xiehe`` find that hospital's trials and lets ``check`` look up an
+institution's filing status.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from pypinyin import Style, lazy_pinyin
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from isletbase.model import Institution
+from isletbase.store.db import Database
+from isletbase.store.schema import InstitutionAliasRow, InstitutionRow
+
+_HAN = re.compile(r"[\u3400-\u9fff]")
+_NOISE = re.compile(r"[\s\.,;:()（）'’\"“”·\-–—&/]+")
+#: An alias must cover this share of a longer name to count as naming it.
+_MIN_COVER = 0.6
+
+
+def name_key(text: str) -> str:
+    """Fold a name for comparison: NFKC, lower case, no spaces or punctuation, no leading 'the'."""
+    folded = unicodedata.normalize("NFKC", text).casefold().strip()
+    folded = re.sub(r"^the\s+", "", folded)
+    return _NOISE.sub("", folded)
+
+
+def pinyin_forms(name_zh: str) -> list[str]:
+    """Derived romanisations of a Chinese name: joined syllables and initials.
+
+    ``北京协和医院`` gives ``beijingxieheyiyuan`` and ``bjxhyy``, so ``xiehe`` is a substring of the
+    first. Non-Chinese characters are kept as they are.
+    """
+    if not _HAN.search(name_zh):
+        return []
+    syllables = [s for s in lazy_pinyin(name_zh, errors="ignore") if s.strip()]
+    initials = [
+        s for s in lazy_pinyin(name_zh, style=Style.FIRST_LETTER, errors="ignore") if s.strip()
+    ]
+    forms = ["".join(syllables).lower(), " ".join(syllables).lower(), "".join(initials).lower()]
+    return [f for f in dict.fromkeys(forms) if len(f) >= 2]
+
+
+def institution_row(inst: Institution) -> InstitutionRow:
+    """The row for an institution, with its aliases as seen plus the derived pinyin forms."""
+    row = InstitutionRow(
+        id=inst.id,
+        name_en=inst.name_en,
+        name_zh=inst.name_zh,
+        type=inst.type,
+        city=inst.city,
+        province=inst.province,
+        country=inst.country,
+        filed_stem_cell_institution=inst.filed_stem_cell_institution,
+        filing_source_url=inst.filing_source_url,
+        source_url=inst.source_url,
+        name_zh_source_url=inst.name_zh_source_url,
+        notes=inst.notes,
+    )
+    aliases = [InstitutionAliasRow(alias=a, kind="alias") for a in dict.fromkeys(inst.aliases)]
+    zh_names = [n for n in [inst.name_zh, *inst.aliases] if n and _HAN.search(n)]
+    pinyin = dict.fromkeys(p for n in zh_names for p in pinyin_forms(n))
+    aliases += [InstitutionAliasRow(alias=p, kind="pinyin") for p in pinyin]
+    row.aliases = aliases
+    row.search_text = " ".join(
+        x for x in [inst.id, inst.name_en, inst.name_zh, *(a.alias for a in aliases)] if x
+    ).lower()
+    return row
+
+
+def to_model(row: InstitutionRow) -> Institution:
+    return Institution(
+        id=row.id,
+        name_en=row.name_en,
+        name_zh=row.name_zh,
+        aliases=[a.alias for a in row.aliases if a.kind == "alias"],
+        type=row.type,
+        city=row.city,
+        province=row.province,
+        country=row.country,
+        filed_stem_cell_institution=row.filed_stem_cell_institution,
+        filing_source_url=row.filing_source_url,
+        source_url=row.source_url,
+        name_zh_source_url=row.name_zh_source_url,
+        notes=row.notes,
+    )
+
+
+@dataclass
+class InstitutionIndex:
+    """Every spelling of every institution, folded, for matching free-text names."""
+
+    keys: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_rows(cls, rows: Iterable[InstitutionRow]) -> InstitutionIndex:
+        index = cls()
+        for row in rows:
+            names = [row.name_en, row.name_zh, *(a.alias for a in row.aliases if a.kind == "alias")]
+            for name in names:
+                if name:
+                    key = name_key(name)
+                    if len(key) >= 2:
+                        index.keys.setdefault(key, row.id)
+        return index
+
+    def match(self, text: str | None) -> str | None:
+        """The institution a name refers to: an exact spelling, else a spelling that covers
+        most of the name (so "Peking University" does not claim "Peking University People's
+        Hospital"). ``None`` when unsure."""
+        if not text:
+            return None
+        key = name_key(text)
+        if not key:
+            return None
+        if key in self.keys:
+            return self.keys[key]
+        best: tuple[int, str] | None = None
+        for alias, inst_id in self.keys.items():
+            if len(alias) >= 4 and alias in key and len(alias) / len(key) >= _MIN_COVER:
+                if best is None or len(alias) > best[0]:
+                    best = (len(alias), inst_id)
+        return best[1] if best else None
+
+
+def load_index(session: Session) -> InstitutionIndex:
+    rows = session.scalars(select(InstitutionRow).options(selectinload(InstitutionRow.aliases)))
+    return InstitutionIndex.from_rows(rows)
+
+
+def list_institutions(db: Database, q: str | None = None) -> list[Institution]:
+    """All institutions (optionally those whose names, aliases or pinyin contain ``q``)."""
+    with db.session() as session:
+        stmt = select(InstitutionRow).options(selectinload(InstitutionRow.aliases))
+        if q:
+            stmt = stmt.where(
+                InstitutionRow.search_text.contains(q.strip().lower(), autoescape=True)
+            )
+        rows = session.scalars(stmt.order_by(InstitutionRow.id)).all()
+        return [to_model(r) for r in rows]
+
+
+def get_institution(db: Database, inst_id: str) -> Institution | None:
+    with db.session() as session:
+        row = session.get(InstitutionRow, inst_id, options=[selectinload(InstitutionRow.aliases)])
+        return to_model(row) if row else None
+
+
+def match_institution(db: Database, text: str) -> Institution | None:
+    """The directory entry a free-text name (English, Chinese, alias or pinyin) refers to."""
+    with db.session() as session:
+        inst_id = load_index(session).match(text)
+        if inst_id is None:
+            key = name_key(text)
+            if len(key) >= 3:
+                row = session.scalars(
+                    select(InstitutionRow)
+                    .join(InstitutionAliasRow)
+                    .where(InstitutionAliasRow.kind == "pinyin", InstitutionAliasRow.alias == key)
+                ).first()
+                inst_id = row.id if row else None
+        if inst_id is None:
+            return None
+        row = session.get(InstitutionRow, inst_id, options=[selectinload(InstitutionRow.aliases)])
+        return to_model(row) if row else None

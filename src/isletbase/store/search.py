@@ -1,0 +1,339 @@
+"""Search: full text in English, Chinese and pinyin, combined with facet filters, ranked, paged.
+
+On SQLite each query term of three or more characters is a phrase in the FTS5 trigram index
+(so Chinese substrings match) and ranked by BM25; shorter terms (two Chinese characters, say)
+fall back to a substring match. On PostgreSQL every term is a substring match served by a
+``pg_trgm`` index and ranked by trigram word similarity. Either way the SQL is parameterised.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from sqlalchemy import Select, and_, column, desc, exists, func, nulls_last, select, table, text
+from sqlalchemy.orm import selectinload
+
+from isletbase.errors import InputError
+from isletbase.model import Trial
+from isletbase.store.db import Database
+from isletbase.store.schema import RegistryIdRow, SiteRow, TrialRow
+from isletbase.store.trials import to_model
+
+Sort = Literal[
+    "relevance", "start_date", "-start_date", "id", "enrollment", "-enrollment", "updated"
+]
+
+#: Facets a caller can filter on and count by, and the column or relation behind each.
+FACETS = (
+    "cell_source",
+    "condition",
+    "phase",
+    "status",
+    "registry",
+    "region",
+    "country",
+    "province",
+    "city",
+    "route",
+    "year",
+)
+
+_REGISTRY_ALIASES = {
+    "ctgov": "ClinicalTrials.gov",
+    "clinicaltrials.gov": "ClinicalTrials.gov",
+    "clinicaltrials": "ClinicalTrials.gov",
+    "nct": "ClinicalTrials.gov",
+    "chictr": "ChiCTR",
+    "ictrp": "ICTRP",
+    "jrct": "jRCT",
+    "isrctn": "ISRCTN",
+    "eu-ctr": "EU-CTR",
+    "euctr": "EU-CTR",
+    "anzctr": "ANZCTR",
+    "cris": "CRIS",
+    "other": "other",
+}
+#: The SQLite FTS5 index (created by ``Database.init``), as a lightweight table for SELECTs.
+_FTS = table("trial_fts", column("rowid"), column("rank"))
+_TERM = re.compile(r'"([^"]+)"|(\S+)')
+MAX_QUERY = 200
+MAX_PER_PAGE = 500
+
+
+class TrialQuery(BaseModel):
+    """A search: free text plus facet filters, a sort and a page. Shared by CLI, API and web."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    q: str | None = Field(default=None, max_length=MAX_QUERY)
+    cell_source: str | None = None
+    condition: str | None = None
+    phase: str | None = None
+    status: str | None = None
+    registry: str | None = None
+    region: str | None = None
+    country: str | None = None
+    province: str | None = None
+    city: str | None = None
+    route: str | None = None
+    year_from: int | None = Field(default=None, ge=1900, le=2100)
+    year_to: int | None = Field(default=None, ge=1900, le=2100)
+    sort: Sort = "relevance"
+    page: int = Field(default=1, ge=1, le=100_000)
+    per_page: int = Field(default=20, ge=1, le=MAX_PER_PAGE)
+
+    @field_validator("status", "phase")
+    @classmethod
+    def _code(cls, v: str | None) -> str | None:
+        """Accept 'recruiting', 'Not yet recruiting' or 'NOT_YET_RECRUITING' alike."""
+        if v is None or v == "":
+            return None
+        return re.sub(r"[\s,\-]+", "_", v.strip()).upper()
+
+    @field_validator("registry")
+    @classmethod
+    def _registry(cls, v: str | None) -> str | None:
+        if not v:
+            return None
+        found = _REGISTRY_ALIASES.get(v.strip().lower())
+        if found is None:
+            raise ValueError(
+                f"unknown registry {v!r}; expected one of {sorted(set(_REGISTRY_ALIASES.values()))}"
+            )
+        return found
+
+    def filters(self) -> dict[str, str | int]:
+        """The filters that are set, for display and shareable URLs."""
+        skip = {"sort", "page", "per_page"}
+        return {k: v for k, v in self.model_dump().items() if v not in (None, "") and k not in skip}
+
+
+@dataclass
+class SearchResult:
+    total: int
+    page: int
+    per_page: int
+    items: list[Trial] = field(default_factory=list)
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+
+def query_terms(q: str) -> list[str]:
+    """Split a query into terms; ``"double quotes"`` keep a phrase together."""
+    return [(a or b).lower() for a, b in _TERM.findall(q) if (a or b).strip()]
+
+
+def _ci_equal(column, value: str):  # noqa: ANN001, ANN202 - SQL expression helpers
+    return func.lower(column) == value.lower()
+
+
+def _filtered(db: Database, query: TrialQuery, skip: str | None = None) -> Select:
+    """SELECT uid FROM trials with every filter but ``skip`` applied (for facet counts)."""
+    stmt = select(TrialRow.uid)
+    conds = []
+    for name in ("cell_source", "route", "region", "country"):
+        value = getattr(query, name)
+        if value and name != skip:
+            conds.append(_ci_equal(getattr(TrialRow, name), value))
+    if query.condition and skip != "condition":
+        if query.condition.lower() == "complication":
+            conds.append(TrialRow.condition.like("complication:%"))
+        else:
+            conds.append(_ci_equal(TrialRow.condition, query.condition))
+    if query.status and skip != "status":
+        conds.append(TrialRow.status_code == query.status)
+    if query.phase and skip != "phase":
+        conds.append(TrialRow.phase_code == query.phase.replace("_PHASE", "/PHASE"))
+    if query.registry and skip != "registry":
+        conds.append(
+            exists().where(
+                RegistryIdRow.trial_uid == TrialRow.uid,
+                RegistryIdRow.registry_name == query.registry,
+            )
+        )
+    for name in ("province", "city"):
+        value = getattr(query, name)
+        if value and skip != name:
+            conds.append(
+                exists().where(
+                    SiteRow.trial_uid == TrialRow.uid, _ci_equal(getattr(SiteRow, name), value)
+                )
+            )
+    if skip != "year":
+        if query.year_from is not None:
+            conds.append(TrialRow.start_year >= query.year_from)
+        if query.year_to is not None:
+            conds.append(TrialRow.start_year <= query.year_to)
+    if query.q:
+        conds.append(_text_condition(db, query.q))
+    return stmt.where(and_(*conds)) if conds else stmt
+
+
+def _text_condition(db: Database, q: str):  # noqa: ANN202 - SQL expression
+    terms = query_terms(q)
+    if not terms:
+        raise InputError("search text is empty after removing quotes")
+    conds = []
+    long_terms = [t for t in terms if len(t) >= 3]
+    if db.is_sqlite and long_terms:
+        match = " AND ".join('"' + t.replace('"', '""') + '"' for t in long_terms)
+        conds.append(
+            TrialRow.uid.in_(
+                select(_FTS.c.rowid).where(text("trial_fts MATCH :fts").bindparams(fts=match))
+            )
+        )
+        terms = [t for t in terms if len(t) < 3]
+    for term in terms:
+        conds.append(func.lower(TrialRow.search_text).contains(term, autoescape=True))
+    return and_(*conds)
+
+
+def _ordered(db: Database, stmt: Select, query: TrialQuery) -> Select:
+    sort = query.sort
+    if sort == "relevance" and query.q:
+        long_terms = [t for t in query_terms(query.q) if len(t) >= 3]
+        if db.is_sqlite and long_terms:
+            match = " AND ".join('"' + t.replace('"', '""') + '"' for t in long_terms)
+            rank = (
+                select(func.min(_FTS.c.rank))
+                .where(text("trial_fts MATCH :rank_fts").bindparams(rank_fts=match))
+                .where(_FTS.c.rowid == TrialRow.uid)
+                .scalar_subquery()
+            )
+            return stmt.order_by(rank, TrialRow.display_id)
+        if not db.is_sqlite:
+            score = func.word_similarity(query.q.lower(), func.lower(TrialRow.search_text))
+            return stmt.order_by(desc(score), TrialRow.display_id)
+    if sort in ("relevance", "-start_date"):
+        return stmt.order_by(nulls_last(desc(TrialRow.start_date)), TrialRow.display_id)
+    if sort == "start_date":
+        return stmt.order_by(nulls_last(TrialRow.start_date), TrialRow.display_id)
+    if sort == "enrollment":
+        return stmt.order_by(nulls_last(TrialRow.enrollment), TrialRow.display_id)
+    if sort == "-enrollment":
+        return stmt.order_by(nulls_last(desc(TrialRow.enrollment)), TrialRow.display_id)
+    if sort == "updated":
+        return stmt.order_by(desc(TrialRow.updated_at), TrialRow.display_id)
+    return stmt.order_by(TrialRow.display_id)
+
+
+def search_trials(db: Database, query: TrialQuery) -> SearchResult:
+    """The page of trials matching ``query`` and the total count."""
+    uids = _filtered(db, query).subquery()
+    with db.session() as session:
+        total = session.scalar(select(func.count()).select_from(uids)) or 0
+        stmt = (
+            select(TrialRow)
+            .where(TrialRow.uid.in_(select(uids.c.uid)))
+            .options(
+                selectinload(TrialRow.registry_ids),
+                selectinload(TrialRow.sites),
+                selectinload(TrialRow.sources),
+                selectinload(TrialRow.derivations),
+            )
+        )
+        stmt = (
+            _ordered(db, stmt, query)
+            .limit(query.per_page)
+            .offset((query.page - 1) * query.per_page)
+        )
+        items = [to_model(r) for r in session.scalars(stmt).all()]
+    return SearchResult(total=total, page=query.page, per_page=query.per_page, items=items)
+
+
+def _facet_column(name: str):  # noqa: ANN202 - (column, join) for a facet
+    if name == "registry":
+        return RegistryIdRow.registry_name, RegistryIdRow
+    if name in ("province", "city"):
+        return getattr(SiteRow, name), SiteRow
+    if name == "year":
+        return TrialRow.start_year, None
+    if name == "phase":
+        return TrialRow.phase_code, None
+    if name == "status":
+        return TrialRow.status_code, None
+    return getattr(TrialRow, name), None
+
+
+def facet_counts(db: Database, query: TrialQuery, name: str) -> list[tuple[str | int | None, int]]:
+    """Counts of trials per value of one facet, under every other filter of ``query``.
+
+    A trial with sites in two cities counts once for each city.
+    """
+    if name not in FACETS:
+        raise InputError(f"unknown facet {name!r}; expected one of {', '.join(FACETS)}")
+    column, joined = _facet_column(name)
+    uids = _filtered(db, query, skip=name).subquery()
+    if joined is None:
+        stmt = select(column, func.count(TrialRow.uid)).where(TrialRow.uid.in_(select(uids.c.uid)))
+    else:
+        stmt = select(column, func.count(func.distinct(joined.trial_uid))).where(
+            joined.trial_uid.in_(select(uids.c.uid))
+        )
+    stmt = stmt.group_by(column).order_by(desc(func.count()), column)
+    with db.session() as session:
+        return [(value, count) for value, count in session.execute(stmt).all()]
+
+
+def stats(db: Database, by: list[str], query: TrialQuery | None = None) -> list[dict]:
+    """Trial counts grouped by one or more facets (e.g. ``cell_source`` and ``year``)."""
+    if not by:
+        raise InputError("stats needs at least one --by facet")
+    for name in by:
+        if name not in FACETS:
+            raise InputError(f"unknown --by {name!r}; expected one of {', '.join(FACETS)}")
+    query = query or TrialQuery()
+    uids = _filtered(db, query).subquery()
+    columns = []
+    stmt = select()
+    for name in by:
+        column, joined = _facet_column(name)
+        columns.append(column.label(name))
+        if joined is not None:
+            stmt = stmt.join_from(TrialRow, joined, joined.trial_uid == TrialRow.uid)
+    stmt = (
+        stmt.add_columns(*columns, func.count(func.distinct(TrialRow.uid)).label("trials"))
+        .select_from(TrialRow)
+        .where(TrialRow.uid.in_(select(uids.c.uid)))
+        .group_by(*columns)
+        .order_by(*[nulls_last(c) for c in columns])
+    )
+    with db.session() as session:
+        return [dict(row._mapping) for row in session.execute(stmt).all()]
+
+
+def counts(db: Database) -> dict[str, int]:
+    """Headline numbers: trials, recruiting now, China trials, cell sources, provinces."""
+    with db.session() as session:
+        total = session.scalar(select(func.count(TrialRow.uid))) or 0
+        recruiting = (
+            session.scalar(
+                select(func.count(TrialRow.uid)).where(TrialRow.status_code == "RECRUITING")
+            )
+            or 0
+        )
+        china = (
+            session.scalar(select(func.count(TrialRow.uid)).where(TrialRow.region != "foreign"))
+            or 0
+        )
+        sources = session.scalar(select(func.count(func.distinct(TrialRow.cell_source)))) or 0
+        provinces = (
+            session.scalar(
+                select(func.count(func.distinct(SiteRow.province))).where(
+                    SiteRow.country == "China"
+                )
+            )
+            or 0
+        )
+    return {
+        "trials": total,
+        "recruiting": recruiting,
+        "china_trials": china,
+        "cell_sources": sources,
+        "provinces": provinces,
+    }

@@ -1,0 +1,396 @@
+"""Trials in the database: idempotent upsert with field history, and reading them back.
+
+A trial is found by any of its registry ids, so a ChiCTR record and a ClinicalTrials.gov record
+of the same study land on one row. Re-writing an unchanged record writes nothing; a changed
+record writes one ``TrialVersion`` per changed field with the old and new value and the source.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Literal
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from isletbase import taxonomy
+from isletbase.model import Derivation, RegistryId, Site, SourceRef, Trial, TrialRecord
+from isletbase.store.db import Database
+from isletbase.store.institutions import InstitutionIndex
+from isletbase.store.schema import (
+    DerivationRow,
+    InstitutionRow,
+    RegistryIdRow,
+    SiteRow,
+    SourceRow,
+    TrialRow,
+    TrialVersionRow,
+    utcnow,
+)
+
+#: Scalar fields copied from a record to the row; a change to any of them is a version.
+SCALAR_FIELDS = (
+    "title_en",
+    "official_title_en",
+    "title_zh",
+    "sponsor",
+    "sponsor_zh",
+    "summary",
+    "design",
+    "primary_outcome",
+    "phase",
+    "status",
+    "enrollment",
+    "enrollment_type",
+    "start_date",
+    "completion_date",
+    "first_posted",
+    "last_update",
+    "country",
+    "region",
+    "source_url",
+    "notes",
+)
+LIST_FIELDS = ("conditions", "interventions", "org_study_ids")
+DERIVED_COLUMNS = ("cell_source", "condition", "route", "phase_code", "status_code")
+#: Statuses that promise activity: no update for two years makes them stale.
+ACTIVE_STATUSES = ("RECRUITING", "NOT_YET_RECRUITING", "ENROLLING_BY_INVITATION")
+STALE_AFTER_DAYS = 730
+
+Outcome = Literal["new", "updated", "unchanged"]
+
+_LOAD_OPTIONS = (
+    selectinload(TrialRow.registry_ids),
+    selectinload(TrialRow.sites),
+    selectinload(TrialRow.sources),
+    selectinload(TrialRow.derivations),
+)
+
+
+def content_hash(record: TrialRecord, derivations: Sequence[Derivation], salt: str = "") -> str:
+    """A stable hash of what was received and what was derived, to detect real changes.
+
+    ``salt`` stands for the institution directory, so a changed directory relinks sites.
+    """
+    payload = {
+        "salt": salt,
+        "record": record.model_dump(mode="json"),
+        "derived": [d.model_dump(mode="json") for d in derivations],
+    }
+    return hashlib.sha256(
+        json.dumps(payload, sort_keys=True, ensure_ascii=False).encode()
+    ).hexdigest()
+
+
+def stale_flags(status_code: str | None, last_update: str | None, today: date) -> list[str]:
+    """Flags a reader should see: an 'active' status with no update for two years is stale."""
+    if status_code in ACTIVE_STATUSES and last_update:
+        parts = [int(p) for p in last_update.split("-")]
+        seen = date(
+            parts[0], parts[1] if len(parts) > 1 else 12, parts[2] if len(parts) > 2 else 28
+        )
+        if (today - seen).days > STALE_AFTER_DAYS:
+            return [f"stale: status {status_code} but no update since {last_update}"]
+    return []
+
+
+def search_document(
+    record: TrialRecord, derived: dict[str, str | None], institutions: Sequence[InstitutionRow]
+) -> str:
+    """The text a trial is found by, in both languages.
+
+    Besides the record's own text it carries the English and Chinese labels of its cell source
+    and condition (so 脐带间充质干细胞 finds a trial registered only in English) and every name,
+    alias and pinyin form of its linked institutions (so ``xiehe`` finds PUMCH's trials).
+    """
+    tax = taxonomy.load()
+    parts: list[str | None] = [r.id for r in record.registry_ids]
+    parts += record.org_study_ids
+    parts += [
+        record.title_en,
+        record.official_title_en,
+        record.title_zh,
+        record.sponsor,
+        record.sponsor_zh,
+        record.country,
+        record.region,
+    ]
+    parts += record.conditions + record.interventions
+    for site in record.sites:
+        parts += [site.name, site.name_zh, site.city, site.province]
+    for field in ("cell_source", "condition", "route"):
+        value = derived.get(field)
+        parts += [value, tax.label(field, value, "en"), tax.label(field, value, "zh")]
+    for inst in institutions:
+        parts += [inst.name_en, inst.name_zh, inst.city, inst.province]
+        parts += [a.alias for a in inst.aliases]
+    text = " | ".join(p for p in parts if p)
+    return taxonomy.normalise(text).lower()
+
+
+@dataclass
+class TrialWriter:
+    """Writes trial records into one session, linking sites and sponsors to institutions."""
+
+    session: Session
+    index: InstitutionIndex
+    source: str
+    today: date
+    salt: str = ""
+
+    def find(self, ids: Sequence[RegistryId]) -> TrialRow | None:
+        found = self.session.scalars(
+            select(TrialRow)
+            .join(RegistryIdRow)
+            .where(RegistryIdRow.registry_id.in_([r.id for r in ids]))
+            .options(*_LOAD_OPTIONS)
+        ).first()
+        return found
+
+    def upsert(
+        self, record: TrialRecord, derivations: Sequence[Derivation]
+    ) -> tuple[Outcome, TrialRow]:
+        """Insert or update one trial; returns what happened and the row."""
+        digest = content_hash(record, derivations, self.salt)
+        row = self.find(record.registry_ids)
+        if row is not None and row.content_hash == digest:
+            return "unchanged", row
+        outcome: Outcome = "updated" if row is not None else "new"
+        if row is None:
+            row = TrialRow(display_id=record.display_id, content_hash=digest)
+            self.session.add(row)
+            old: dict[str, object] = {}
+        else:
+            old = _snapshot(row)
+        self._apply(row, record, derivations, digest)
+        self.session.flush()
+        if outcome == "new":
+            self.session.add(
+                TrialVersionRow(
+                    trial_uid=row.uid,
+                    field="record",
+                    old_value=None,
+                    new_value="created",
+                    source=self.source,
+                )
+            )
+        else:
+            self._versions(row, old)
+        return outcome, row
+
+    def _apply(
+        self, row: TrialRow, record: TrialRecord, derivations: Sequence[Derivation], digest: str
+    ) -> None:
+        for field in SCALAR_FIELDS:
+            setattr(row, field, getattr(record, field))
+        for field in LIST_FIELDS:
+            setattr(row, field, list(getattr(record, field)))
+        derived = {d.field: d.value for d in derivations}
+        for field in DERIVED_COLUMNS:
+            setattr(row, field, derived.get(field))
+        row.start_year = int(record.start_date[:4]) if record.start_date else None
+        row.curated = record.curated.model_dump(exclude_none=True)
+        row.content_hash = digest
+        row.updated_at = utcnow()
+        existing = {r.registry_id: r for r in row.registry_ids}
+        keep = []
+        for pos, rid in enumerate(record.registry_ids):
+            id_row = existing.pop(rid.id, None) or RegistryIdRow(registry_id=rid.id)
+            id_row.registry_name, id_row.position = rid.registry, pos
+            keep.append(id_row)
+        # ids learned earlier from another registry stay: a merged trial keeps all its ids
+        keep += sorted(existing.values(), key=lambda r: r.position)
+        row.registry_ids = keep
+        row.sites = [
+            SiteRow(
+                position=i,
+                name=s.name,
+                name_zh=s.name_zh,
+                city=s.city,
+                province=s.province,
+                country=s.country,
+                institution_id=s.institution_id
+                or self.index.match(s.name)
+                or self.index.match(s.name_zh),
+            )
+            for i, s in enumerate(record.sites)
+        ]
+        row.sponsor_institution_id = self.index.match(record.sponsor) or self.index.match(
+            record.sponsor_zh
+        )
+        refs = [
+            SourceRef(url=record.source_url, fields=["record"], retrieved=None),
+            *record.sources,
+        ]
+        row.sources = [
+            SourceRow(url=s.url, fields=list(s.fields), retrieved=s.retrieved) for s in refs
+        ]
+        row.derivations = [
+            DerivationRow(field=d.field, value=d.value, method=d.method, rule=d.rule)
+            for d in derivations
+        ]
+        row.flags = stale_flags(
+            row.status_code, record.last_update or record.first_posted, self.today
+        )
+        linked = {sid.institution_id for sid in row.sites if sid.institution_id}
+        if row.sponsor_institution_id:
+            linked.add(row.sponsor_institution_id)
+        institutions = (
+            self.session.scalars(
+                select(InstitutionRow)
+                .where(InstitutionRow.id.in_(sorted(linked)))
+                .options(selectinload(InstitutionRow.aliases))
+            ).all()
+            if linked
+            else []
+        )
+        row.search_text = search_document(record, derived, institutions)
+
+    def _versions(self, row: TrialRow, old: dict[str, object]) -> None:
+        new = _snapshot(row)
+        for field, before in old.items():
+            after = new[field]
+            if before != after:
+                self.session.add(
+                    TrialVersionRow(
+                        trial_uid=row.uid,
+                        field=field,
+                        old_value=_text(before),
+                        new_value=_text(after),
+                        source=self.source,
+                    )
+                )
+
+
+def _snapshot(row: TrialRow) -> dict[str, object]:
+    snap: dict[str, object] = {f: getattr(row, f) for f in (*SCALAR_FIELDS, *DERIVED_COLUMNS)}
+    for f in LIST_FIELDS:
+        snap[f] = list(getattr(row, f) or [])
+    snap["registry_ids"] = sorted(r.registry_id for r in row.registry_ids)
+    snap["sites"] = [[s.name, s.name_zh, s.city, s.province, s.country] for s in row.sites]
+    return snap
+
+
+def _text(value: object) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False)
+
+
+def to_model(row: TrialRow) -> Trial:
+    """The pydantic ``Trial`` for a row (curated > derived > raw already combined in the row)."""
+    return Trial(
+        uid=row.uid,
+        registry_ids=[
+            RegistryId(registry=r.registry_name, id=r.registry_id) for r in row.registry_ids
+        ],
+        org_study_ids=list(row.org_study_ids or []),
+        conditions=list(row.conditions or []),
+        interventions=list(row.interventions or []),
+        sites=[
+            Site(
+                name=s.name,
+                name_zh=s.name_zh,
+                city=s.city,
+                province=s.province,
+                country=s.country,
+                institution_id=s.institution_id,
+            )
+            for s in row.sites
+        ],
+        sources=[
+            SourceRef(url=s.url, fields=list(s.fields or []), retrieved=s.retrieved)
+            for s in row.sources[1:]
+        ],
+        derivations=[
+            Derivation(field=d.field, value=d.value, method=d.method, rule=d.rule)
+            for d in row.derivations
+        ],
+        curated=row.curated or {},
+        flags=list(row.flags or []),
+        updated_at=row.updated_at,
+        **{f: getattr(row, f) for f in (*SCALAR_FIELDS, *DERIVED_COLUMNS)},
+    )
+
+
+def find_row(session: Session, any_id: str) -> TrialRow | None:
+    """The trial with this registry id (any registry, case-insensitive for the prefix)."""
+    key = any_id.strip()
+    row = session.scalars(
+        select(TrialRow)
+        .join(RegistryIdRow)
+        .where(RegistryIdRow.registry_id == key)
+        .options(*_LOAD_OPTIONS)
+    ).first()
+    if row is None and key.upper() != key:
+        row = session.scalars(
+            select(TrialRow)
+            .join(RegistryIdRow)
+            .where(RegistryIdRow.registry_id == key.upper())
+            .options(*_LOAD_OPTIONS)
+        ).first()
+    return row
+
+
+def get_trial(db: Database, any_id: str) -> Trial | None:
+    """The trial with this registry id, or ``None``."""
+    with db.session() as session:
+        row = find_row(session, any_id)
+        return to_model(row) if row else None
+
+
+def iter_trials(db: Database, batch: int = 500) -> Iterator[Trial]:
+    """Every trial, in display-id order, read in batches so memory stays flat."""
+    last = ""
+    while True:
+        with db.session() as session:
+            rows = session.scalars(
+                select(TrialRow)
+                .where(TrialRow.display_id > last)
+                .order_by(TrialRow.display_id)
+                .limit(batch)
+                .options(*_LOAD_OPTIONS)
+            ).all()
+            models = [to_model(r) for r in rows]
+        if not models:
+            return
+        yield from models
+        last = models[-1].display_id
+
+
+@dataclass(frozen=True)
+class Change:
+    field: str
+    old: str | None
+    new: str | None
+    changed_at: str
+    source: str | None
+
+
+def history(db: Database, any_id: str) -> list[Change]:
+    """Every recorded change of a trial's fields, oldest first."""
+    with db.session() as session:
+        row = find_row(session, any_id)
+        if row is None:
+            return []
+        rows = session.scalars(
+            select(TrialVersionRow)
+            .where(TrialVersionRow.trial_uid == row.uid)
+            .order_by(TrialVersionRow.id)
+        ).all()
+        return [
+            Change(
+                v.field,
+                v.old_value,
+                v.new_value,
+                v.changed_at.isoformat(timespec="seconds"),
+                v.source,
+            )
+            for v in rows
+        ]

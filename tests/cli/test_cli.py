@@ -1,0 +1,164 @@
+"""Each foundation command run as a user would, against a real database file."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+import pytest
+import rispy
+from typer.testing import CliRunner
+
+from isletbase.cli import app, main
+
+runner = CliRunner()
+
+
+def run(*args: str, input: str | None = None):
+    return runner.invoke(app, list(args), input=input, catch_exceptions=False)
+
+
+@pytest.fixture
+def url(loaded_db) -> str:
+    return loaded_db.url
+
+
+def test_db_init_load_check_on_a_new_file(tmp_path):
+    url = f"sqlite:///{tmp_path / 'new.db'}"
+    assert run("db", "init", "--db", url).exit_code == 0
+    loaded = run("db", "load", "--db", url)
+    assert loaded.exit_code == 0
+    assert "loading trials" in loaded.output and "quarantined" in loaded.output
+    checked = run("db", "check", "--db", url)
+    assert checked.exit_code == 0 and "ok" in checked.output
+
+
+def test_db_check_without_a_database_fails(tmp_path):
+    assert run("db", "check", "--db", f"sqlite:///{tmp_path / 'none.db'}").exit_code == 1
+
+
+def test_search_combines_text_and_filters(url):
+    result = run("search", "umbilical cord", "--condition", "T1D", "--json", "--db", url)
+    data = json.loads(result.output)
+    assert data["total"] >= 1
+    assert all(t["condition"] == "T1D" for t in data["trials"])
+    assert data["filters"] == {"q": "umbilical cord", "condition": "T1D"}
+
+
+def test_search_in_chinese_prints_a_table(url):
+    result = run("search", "脐带间充质干细胞", "--per-page", "5", "--db", url)
+    assert result.exit_code == 0 and "trials (page 1" in result.output
+
+
+def test_search_by_pinyin_names_the_institution(url):
+    data = json.loads(run("search", "xiehe", "--json", "--db", url).output)
+    assert "pumch" in [i["id"] for i in data["institutions"]]
+
+
+def test_show_prints_fields_sources_and_derivations(url):
+    result = run("show", "NCT01219465", "--db", url)
+    assert result.exit_code == 0
+    for text in ("Qingdao University", "clinicaltrials.gov", "derived fields", "cell_source"):
+        assert text in result.output
+    data = json.loads(run("show", "NCT01219465", "--json", "--db", url).output)
+    assert data["cell_source"] == "UC-MSC"
+    assert {d["field"] for d in data["derivations"]} >= {"cell_source", "condition", "status_code"}
+
+
+def test_show_unknown_id_is_one_line_and_exit_2(url, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["show", "NCT99999999", "--db", url])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "NCT99999999" in err
+
+
+def test_usage_errors_are_one_line_and_exit_2(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["search", "--no-such-flag"])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error:") and "--no-such-flag" in err and "Traceback" not in err
+
+
+def test_stats_by_two_facets(url):
+    result = run("stats", "--by", "cell_source", "--by", "year", "--db", url)
+    assert result.exit_code == 0 and "UC-MSC" in result.output and "total" in result.output
+    rows = json.loads(run("stats", "--by", "region", "--json", "--db", url).output)
+    assert {r["region"] for r in rows} >= {"mainland China", "foreign"}
+
+
+@pytest.mark.parametrize("fmt", ["csv", "json", "ris"])
+def test_export_writes_each_format_with_sources(url, tmp_path, fmt):
+    out = tmp_path / f"trials.{fmt}"
+    result = run(
+        "export", "--format", fmt, "--out", str(out), "--cell-source", "UC-MSC", "--db", url
+    )
+    assert result.exit_code == 0
+    text = out.read_text(encoding="utf-8")
+    if fmt == "csv":
+        rows = list(csv.DictReader(io.StringIO(text)))
+        assert rows and all(
+            r["cell_source"] == "UC-MSC" and r["source_url"].startswith("http") for r in rows
+        )
+    elif fmt == "json":
+        trials = json.loads(text)
+        assert trials and all(t["source_url"] for t in trials)
+    else:
+        entries = rispy.loads(text)
+        assert entries and all(e["urls"] for e in entries)
+
+
+def test_export_rejects_an_unknown_format(url, tmp_path):
+    result = run("export", "--format", "xls", "--out", str(tmp_path / "x"), "--db", url)
+    assert result.exit_code == 2
+
+
+def test_classify_reads_v2_and_flat_lines_and_reports_bad_ones():
+    study = {
+        "protocolSection": {
+            "identificationModule": {
+                "nctId": "NCT01219465",
+                "briefTitle": "Umbilical Cord Mesenchymal Stem Cells Infusion for Initial "
+                "Type 1 Diabetes Mellitus",
+            },
+            "statusModule": {"overallStatus": "UNKNOWN"},
+            "conditionsModule": {"conditions": ["Diabetes Mellitus, Type 1"]},
+            "designModule": {"phases": ["PHASE1", "PHASE2"]},
+            "armsInterventionsModule": {
+                "interventions": [
+                    {"type": "BIOLOGICAL", "name": "umbilical cord mesenchymal stem cells"}
+                ]
+            },
+        }
+    }
+    flat = {"title_zh": "脐带间充质干细胞治疗2型糖尿病", "interventions": ["静脉输注"]}
+    lines = "\n".join(
+        [json.dumps(study), json.dumps(flat, ensure_ascii=False), "{oops", '{"colour": 1}']
+    )
+    result = runner.invoke(app, ["classify"], input=lines)
+    assert result.exit_code == 2
+    out = [json.loads(x) for x in result.stdout.splitlines()]
+    assert [set(o) for o in out] == [
+        {"id", "cell_source", "condition", "route", "phase", "status", "rule"}
+    ] * 2
+    assert (
+        out[0]["id"] == "NCT01219465"
+        and out[0]["cell_source"] == "UC-MSC"
+        and out[0]["phase"] == "PHASE1/PHASE2"
+    )
+    assert out[0]["status"] == "UNKNOWN" and out[0]["condition"] == "T1D"
+    assert out[1]["condition"] == "T2D" and out[1]["route"] == "intravenous"
+    assert "ucmsc-zh" in out[1]["rule"]["cell_source"]
+    assert "line 3" in result.stderr and "line 4" in result.stderr
+
+
+def test_institutions_lists_bilingual_names(url):
+    data = json.loads(run("institutions", "协和", "--json", "--db", url).output)
+    assert any(i["id"] == "pumch" and i["name_en"] for i in data)
+
+
+def test_serve_help_names_host_and_port():
+    result = run("serve", "--help")
+    assert result.exit_code == 0 and "--host" in result.output and "--port" in result.output

@@ -1,0 +1,139 @@
+"""Loading the bundled data: sourced, idempotent, bad lines quarantined, history kept."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+from isletbase.ingest import load_bundled
+from isletbase.store.check import check
+from isletbase.store.schema import QuarantineRow, TrialRow, TrialVersionRow
+from isletbase.store.trials import get_trial, history
+
+INST = {
+    "id": "qdu-hosp",
+    "name_en": "The Affiliated Hospital of Qingdao University",
+    "name_zh": None,
+    "aliases": ["Qingdao University Affiliated Hospital"],
+    "type": "hospital",
+    "city": "Qingdao",
+    "province": "Shandong",
+    "country": "China",
+    "source_url": "https://example.org/qdu",
+}
+
+
+def _trial(nct: str, **extra) -> dict:
+    record = {
+        "registry_ids": [{"registry": "ClinicalTrials.gov", "id": nct}],
+        "title_en": "Umbilical Cord Mesenchymal Stem Cells for Type 1 Diabetes",
+        "status": "Recruiting",
+        "phase": "Phase 2",
+        "start_date": "2021-03",
+        "sites": [
+            {
+                "name": "The Affiliated Hospital of Qingdao University",
+                "city": "Qingdao",
+                "province": "Shandong",
+                "country": "China",
+            }
+        ],
+        "region": "mainland China",
+        "country": "China",
+        "source_url": f"https://clinicaltrials.gov/study/{nct}",
+    }
+    record.update(extra)
+    return record
+
+
+def _write_bundle(root: Path, trials: list, institutions: list) -> Path:
+    (root / "trials").mkdir(parents=True, exist_ok=True)
+    (root / "trials" / "core.jsonl").write_text(
+        "\n".join(t if isinstance(t, str) else json.dumps(t, ensure_ascii=False) for t in trials)
+        + "\n",
+        encoding="utf-8",
+    )
+    (root / "institutions.jsonl").write_text("\n".join(json.dumps(i) for i in institutions) + "\n")
+    return root
+
+
+def test_bundled_data_loads_every_record_with_a_source(loaded_db):
+    report = check(loaded_db)
+    assert report.ok, report.problems
+    assert report.counts["trials"] >= 80
+    assert report.counts["institutions"] >= 40
+    with loaded_db.session() as session:
+        urls = session.scalars(select(TrialRow.source_url)).all()
+    assert all(u.startswith("http") for u in urls)
+
+
+def test_loading_twice_changes_nothing(db, tmp_path):
+    root = _write_bundle(tmp_path, [_trial("NCT00000001")], [INST])
+    first = load_bundled(db, root)
+    second = load_bundled(db, root)
+    assert (first.new, first.quarantined) == (1, 0)
+    assert (second.new, second.updated, second.unchanged) == (0, 0, 1)
+    with db.session() as session:
+        assert session.scalar(select(func.count(TrialVersionRow.id))) == 1
+
+
+def test_a_changed_field_is_one_version_with_old_and_new(db, tmp_path):
+    load_bundled(db, _write_bundle(tmp_path, [_trial("NCT00000001")], [INST]))
+    load_bundled(db, _write_bundle(tmp_path, [_trial("NCT00000001", status="Completed")], [INST]))
+    changes = {c.field: c for c in history(db, "NCT00000001")}
+    assert changes["status"].old == "Recruiting" and changes["status"].new == "Completed"
+    assert changes["status_code"].old == "RECRUITING" and changes["status_code"].new == "COMPLETED"
+    assert "title_en" not in changes
+
+
+def test_bad_lines_are_quarantined_and_the_rest_loads(db, tmp_path):
+    bad_json = '{"registry_ids": [ this is not json'
+    bad_field = _trial("NCT00000002", enrollment=-5)
+    bad_vocab = _trial("NCT00000003", curated={"cell_source": "unicorn cells"})
+    root = _write_bundle(
+        tmp_path, [_trial("NCT00000001"), bad_json, bad_field, bad_vocab], [INST, {"id": "X"}]
+    )
+    report = load_bundled(db, root)
+    assert report.new == 1
+    assert report.quarantined == 4
+    joined = "\n".join(report.errors)
+    assert "core.jsonl:2: not valid JSON" in joined
+    assert "core.jsonl:3 (NCT00000002): enrollment" in joined
+    assert "unicorn cells" in joined and "core.jsonl:4" in joined
+    assert "institutions.jsonl:2" in joined
+    with db.session() as session:
+        reasons = session.scalars(select(QuarantineRow.reason)).all()
+    assert len(reasons) == 4
+
+
+def test_records_sharing_an_id_merge_into_one_trial_with_both_ids(db, tmp_path):
+    ctgov = _trial("NCT00000001")
+    chictr = {
+        "registry_ids": [
+            {"registry": "ChiCTR", "id": "ChiCTR2000031234"},
+            {"registry": "ClinicalTrials.gov", "id": "NCT00000001"},
+        ],
+        "title_zh": "脐带间充质干细胞治疗1型糖尿病",
+        "source_url": "https://www.chictr.org.cn/showproj.html?proj=1",
+    }
+    report = load_bundled(db, _write_bundle(tmp_path, [ctgov, chictr], [INST]))
+    assert (report.new, report.merged) == (1, 1)
+    by_chictr = get_trial(db, "ChiCTR2000031234")
+    assert by_chictr.display_id == "NCT00000001"
+    assert by_chictr.title_zh == "脐带间充质干细胞治疗1型糖尿病"
+    assert {s.url for s in by_chictr.sources} >= {"https://www.chictr.org.cn/showproj.html?proj=1"}
+
+
+def test_sites_are_linked_to_institutions_by_name(db, tmp_path):
+    load_bundled(db, _write_bundle(tmp_path, [_trial("NCT00000001")], [INST]))
+    trial = get_trial(db, "nct00000001")
+    assert trial.sites[0].institution_id == "qdu-hosp"
+
+
+def test_stale_recruiting_trials_are_flagged(db, tmp_path):
+    load_bundled(
+        db, _write_bundle(tmp_path, [_trial("NCT00000001", last_update="2019-05-01")], [INST])
+    )
+    assert any(f.startswith("stale") for f in get_trial(db, "NCT00000001").flags)

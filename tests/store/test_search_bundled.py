@@ -1,0 +1,82 @@
+"""Search in English, Chinese and pinyin with facet filters, on both backends."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import ValidationError
+
+from isletbase.errors import InputError
+from isletbase.store.institutions import match_institution, pinyin_forms
+from isletbase.store.search import TrialQuery, counts, facet_counts, search_trials, stats
+
+
+def _ids(db, **kw) -> set[str]:
+    result = search_trials(db, TrialQuery(per_page=500, **kw))
+    assert result.total == len(result.items)
+    return {t.display_id for t in result.items}
+
+
+def test_chinese_text_finds_the_same_umbilical_cord_trials_as_english(loaded_db):
+    english = _ids(loaded_db, q="umbilical cord", cell_source="UC-MSC")
+    chinese = _ids(loaded_db, q="脐带间充质干细胞")
+    assert len(english) >= 10
+    assert english <= chinese
+
+
+def test_facet_filters_narrow_the_result(loaded_db):
+    everything = _ids(loaded_db, q="umbilical cord")
+    t1d = _ids(loaded_db, q="umbilical cord", condition="T1D")
+    assert t1d and t1d < everything
+    for trial in search_trials(
+        loaded_db, TrialQuery(q="umbilical cord", condition="T1D", per_page=500)
+    ).items:
+        assert trial.condition == "T1D"
+
+
+def test_province_and_status_filters(loaded_db):
+    shanghai = search_trials(loaded_db, TrialQuery(province="shanghai", per_page=500)).items
+    assert shanghai
+    assert all(any((s.province or "").lower() == "shanghai" for s in t.sites) for t in shanghai)
+    recruiting = search_trials(loaded_db, TrialQuery(status="recruiting", per_page=500)).items
+    assert recruiting and all(t.status_code == "RECRUITING" for t in recruiting)
+
+
+def test_an_institution_is_found_by_alias_chinese_name_and_pinyin(loaded_db):
+    assert "xiehe" in pinyin_forms("北京协和医院")[0]
+    for text in (
+        "PUMCH",
+        "北京协和医院",
+        "Peking Union Medical College Hospital",
+        "beijingxieheyiyuan",
+    ):
+        inst = match_institution(loaded_db, text)
+        assert inst is not None and inst.id == "pumch", text
+
+
+def test_paging_is_stable_and_complete(loaded_db):
+    first = search_trials(loaded_db, TrialQuery(sort="id", per_page=10, page=1))
+    second = search_trials(loaded_db, TrialQuery(sort="id", per_page=10, page=2))
+    assert first.total == second.total >= 80
+    assert not {t.display_id for t in first.items} & {t.display_id for t in second.items}
+    assert [t.display_id for t in first.items] == sorted(t.display_id for t in first.items)
+
+
+def test_sql_and_fts_syntax_in_queries_match_nothing_and_break_nothing(loaded_db):
+    for q in ["'; DROP TABLE trials; --", '" OR 1=1 --', "NEAR(stem cell)", "%_%", "*"]:
+        assert search_trials(loaded_db, TrialQuery(q=q)).total == 0
+    assert counts(loaded_db)["trials"] >= 80
+
+
+def test_an_overlong_query_is_refused_with_the_limit():
+    with pytest.raises(ValidationError, match="200"):
+        TrialQuery(q="x" * 201)
+
+
+def test_stats_and_facets_add_up(loaded_db):
+    total = counts(loaded_db)["trials"]
+    assert sum(r["trials"] for r in stats(loaded_db, ["cell_source"])) == total
+    assert sum(n for _, n in facet_counts(loaded_db, TrialQuery(), "status")) == total
+    by_two = stats(loaded_db, ["cell_source", "year"])
+    assert sum(r["trials"] for r in by_two) == total
+    with pytest.raises(InputError, match="unknown --by"):
+        stats(loaded_db, ["colour"])

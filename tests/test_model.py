@@ -1,0 +1,38 @@
+"""Validation of records: bad input is named precisely."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import ValidationError
+
+from isletbase.model import TrialRecord, partial_date
+
+
+def test_partial_dates_keep_the_precision_shown():
+    assert partial_date("2010-09") == "2010-09"
+    assert partial_date("2019-09-12 10:47:31") == "2019-09-12"
+    assert partial_date(None) is None
+
+
+@pytest.mark.parametrize("bad", ["2010-13", "Sept 2010", "2010-02-30"])
+def test_impossible_dates_are_rejected(bad):
+    with pytest.raises(ValueError):
+        partial_date(bad)
+
+
+def test_a_record_without_source_or_ids_names_both_fields():
+    with pytest.raises(ValidationError) as info:
+        TrialRecord.model_validate({"registry_ids": [], "title_en": "x"})
+    fields = {e["loc"][0] for e in info.value.errors()}
+    assert {"registry_ids", "source_url"} <= fields
+
+
+def test_unknown_keys_are_rejected_not_silently_dropped():
+    with pytest.raises(ValidationError, match="titel"):
+        TrialRecord.model_validate(
+            {
+                "registry_ids": [{"registry": "ChiCTR", "id": "ChiCTR1900025872"}],
+                "titel": "typo",
+                "source_url": "https://www.chictr.org.cn/showproj.html?proj=1",
+            }
+        )
