@@ -18,7 +18,7 @@ from isletbase.errors import InputError, IsletbaseError, NotFoundError
 from isletbase.store.db import Database
 
 #: Modules of ``isletbase.api`` that expose ``router``.
-ROUTERS: tuple[str, ...] = ("trials",)
+ROUTERS: tuple[str, ...] = ("trials", "evidence")
 
 PROBLEM = "application/problem+json"
 

@@ -1,0 +1,118 @@
+"""Evidence routes: outcome records, pooled effects (JSON and forest-plot SVG), Igls, cases."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
+
+from isletbase.evidence.cases import get_case, load_cases
+from isletbase.evidence.forest import forest_svg
+from isletbase.evidence.igls import IglsInput, classify
+from isletbase.evidence.living import stored_pools
+from isletbase.evidence.outcomes import load_outcomes, select
+from isletbase.evidence.pools import pool_outcomes
+
+router = APIRouter(prefix="/api/evidence", tags=["evidence"])
+
+Measure = Literal["MD", "SMD", "RR", "OR"]
+Method = Literal["FE", "DL", "REML"]
+
+
+@router.get("/outcomes")
+def outcomes(
+    condition: str | None = None, cell_source: str | None = None, outcome: str | None = None
+) -> list[dict]:
+    """Published outcome records as reported, with derived values and sources."""
+    chosen = select(load_outcomes(), condition=condition, cell_source=cell_source, outcome=outcome)
+    return [o.model_dump(mode="json") for o in chosen]
+
+
+def _pool(
+    outcome: str,
+    condition: str | None,
+    cell_source: str | None,
+    measure: Measure | None,
+    method: Method,
+    hk: bool,
+):  # noqa: ANN202 - PoolResult
+    return pool_outcomes(
+        outcome, condition=condition, cell_source=cell_source, measure=measure, method=method, hk=hk
+    )
+
+
+@router.get("/pool")
+def pool(
+    outcome: str,
+    condition: str | None = None,
+    cell_source: str | None = None,
+    measure: Measure | None = None,
+    method: Method = "REML",
+    hk: bool = False,
+) -> dict:
+    """Pooled effect of the bundled controlled comparisons for one outcome."""
+    return _pool(outcome, condition, cell_source, measure, method, hk).to_dict()
+
+
+@router.get("/pool.svg", response_class=Response)
+def pool_svg(
+    outcome: str,
+    condition: str | None = None,
+    cell_source: str | None = None,
+    measure: Measure | None = None,
+    method: Method = "REML",
+    hk: bool = False,
+) -> Response:
+    """The same pooled effect drawn as a forest plot (SVG)."""
+    result = _pool(outcome, condition, cell_source, measure, method, hk)
+    title = " · ".join(p for p in (outcome, condition, cell_source) if p)
+    return Response(forest_svg(result, title), media_type="image/svg+xml")
+
+
+@router.get("/pools")
+def pools(request: Request) -> list[dict]:
+    """Standing pools as last computed by ``evidence update``, with their input versions."""
+    return stored_pools(request.app.state.db)
+
+
+@router.get("/igls")
+def igls(
+    hba1c: Annotated[float, Query(description="HbA1c, %")],
+    severe_hypos: Annotated[float, Query(description="severe hypoglycaemic events per year")],
+    insulin_reduction: Annotated[float, Query(description="per cent fall in insulin; 100 = off")],
+    c_peptide: float | None = None,
+    c_peptide_kind: Literal["stimulated", "fasting"] = "stimulated",
+    tir: float | None = None,
+    time_below_54: float | None = None,
+    other_agents: bool = False,
+    baseline_hba1c: float | None = None,
+    baseline_severe_hypos: float | None = None,
+) -> dict:
+    """Igls 2.0 grade of a beta-cell replacement outcome."""
+    return classify(
+        IglsInput(
+            hba1c=hba1c,
+            severe_hypos=severe_hypos,
+            insulin_reduction=insulin_reduction,
+            c_peptide=c_peptide,
+            c_peptide_kind=c_peptide_kind,
+            tir=tir,
+            time_below_54=time_below_54,
+            other_agents=other_agents,
+            baseline_hba1c=baseline_hba1c,
+            baseline_severe_hypos=baseline_severe_hypos,
+        )
+    ).to_dict()
+
+
+@router.get("/cases")
+def cases() -> list[dict]:
+    """Landmark case studies with sources."""
+    return [c.to_dict() for c in load_cases()]
+
+
+@router.get("/cases/{name}")
+def case(name: str) -> dict:
+    """One landmark case (404 names the cases there are)."""
+    return get_case(name).to_dict()

@@ -1,0 +1,67 @@
+"""Landmark case studies (what was done, outcome, follow-up, caveats, sources) from bundled YAML."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from importlib import resources
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from isletbase.errors import InputError, NotFoundError
+
+
+class Case(BaseModel):
+    """One landmark case with its verified facts and the pages they came from."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9-]+$")
+    title: str
+    country: str
+    year: int
+    condition: str
+    cell_source: str
+    publication: str
+    pmid: str | None = None
+    doi: str | None = None
+    registry: str | None = None
+    sites: str | None = None
+    what_was_done: str
+    outcome: str
+    follow_up: str | None = None
+    caveats: list[str] = Field(min_length=1)
+    sources: list[str] = Field(min_length=1)
+
+    def to_dict(self) -> dict:
+        return self.model_dump()
+
+
+@lru_cache(maxsize=1)
+def load_cases() -> tuple[Case, ...]:
+    """Every bundled case, validated (a malformed entry raises ``InputError`` naming it)."""
+    path = resources.files("isletbase") / "data" / "evidence" / "cases.yaml"
+    cases = []
+    for index, raw in enumerate(yaml.safe_load(path.read_text(encoding="utf-8")) or [], 1):
+        try:
+            cases.append(Case.model_validate(raw))
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            field = ".".join(str(p) for p in err["loc"])
+            raise InputError(f"cases.yaml entry {index}: field {field!r}: {err['msg']}") from exc
+    return tuple(cases)
+
+
+def get_case(name: str) -> Case:
+    """The case called ``name`` (or the one whose name starts with it).
+
+    ``NotFoundError`` lists the case names when there is no single match.
+    """
+    cases = load_cases()
+    exact = [c for c in cases if c.name == name.lower()]
+    found = exact or [c for c in cases if c.name.startswith(name.lower())]
+    if len(found) == 1:
+        return found[0]
+    names = ", ".join(c.name for c in (found or cases))
+    what = "is ambiguous" if found else "is not a case"
+    raise NotFoundError(f"{name!r} {what}; cases: {names}")

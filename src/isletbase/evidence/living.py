@@ -1,0 +1,141 @@
+"""The living part: keep stored outcomes current and re-pool only what a change touches.
+
+:func:`update` loads outcome records (bundled or a curator's file) into the database, bumping an
+outcome's version and appending to its history when its content changes, then recomputes each
+standard pool whose input versions differ from those it was last computed with. Each stored pool
+keeps ``inputs`` (outcome id → version), so anyone can see exactly what a number rests on.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy import select as sql_select
+from sqlalchemy.orm import Session
+
+from isletbase.errors import InputError
+from isletbase.evidence.dataset import from_outcomes
+from isletbase.evidence.meta import pool
+from isletbase.evidence.outcomes import Outcome, load_outcomes, select
+from isletbase.evidence.pools import PoolSpec, pool_specs
+from isletbase.store.db import Database
+from isletbase.store.evidence_tables import OutcomeRow, OutcomeVersionRow, PoolRow
+
+
+@dataclass
+class UpdateReport:
+    """What an update did: outcome records added/changed/unchanged and pools recomputed."""
+
+    added: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+    unchanged: int = 0
+    recomputed: list[str] = field(default_factory=list)
+    current: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return {
+            "outcomes": {
+                "added": len(self.added),
+                "changed": self.changed,
+                "unchanged": self.unchanged,
+            },
+            "pools": {"recomputed": self.recomputed, "current": self.current},
+        }
+
+
+def _content_hash(outcome: Outcome) -> str:
+    payload = outcome.model_dump(mode="json", exclude={"version"})
+    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+
+
+def update(
+    db: Database, path: Path | None = None, specs: Sequence[PoolSpec] | None = None
+) -> UpdateReport:
+    """Sync outcome records from ``path`` (default: bundled) and re-pool the pools they touch."""
+    outcomes = load_outcomes(path)
+    report = UpdateReport()
+    source = str(path) if path else "bundled outcomes.jsonl"
+    with db.session() as session:
+        for outcome in outcomes:
+            _sync(session, outcome, source, report)
+        stored = stored_outcomes(session)
+        for spec in specs or pool_specs():
+            _repool(session, spec, stored, report)
+    return report
+
+
+def _sync(session: Session, outcome: Outcome, source: str, report: UpdateReport) -> None:
+    digest = _content_hash(outcome)
+    row = session.get(OutcomeRow, outcome.id)
+    if row is not None and row.content_hash == digest:
+        report.unchanged += 1
+        return
+    version = max(outcome.version, row.version + 1) if row is not None else outcome.version
+    payload = outcome.model_copy(update={"version": version}).model_dump(mode="json")
+    if row is None:
+        row = OutcomeRow(id=outcome.id)
+        session.add(row)
+        report.added.append(outcome.id)
+    else:
+        report.changed.append(outcome.id)
+    row.version, row.content_hash, row.payload = version, digest, payload
+    row.outcome, row.condition, row.cell_source = (
+        outcome.outcome,
+        outcome.condition,
+        outcome.cell_source,
+    )
+    session.flush()
+    session.add(
+        OutcomeVersionRow(outcome_id=outcome.id, version=version, payload=payload, source=source)
+    )
+
+
+def stored_outcomes(session: Session) -> list[Outcome]:
+    """Every stored outcome at its current version."""
+    rows = session.scalars(sql_select(OutcomeRow).order_by(OutcomeRow.id))
+    return [Outcome.model_validate(r.payload) for r in rows]
+
+
+def _repool(
+    session: Session, spec: PoolSpec, outcomes: list[Outcome], report: UpdateReport
+) -> None:
+    chosen = select(
+        outcomes, condition=spec.condition, cell_source=spec.cell_source, outcome=spec.outcome
+    )
+    inputs = {o.id: o.version for o in chosen}
+    row = session.get(PoolRow, spec.name)
+    spec_dict = spec.model_dump()
+    if row is not None and row.inputs == inputs and row.spec == spec_dict:
+        report.current.append(spec.name)
+        return
+    result, error = None, None
+    try:
+        result = pool(from_outcomes(chosen, spec.measure), spec.method, spec.hk).to_dict()
+    except InputError as exc:
+        error = str(exc)
+    if row is None:
+        row = PoolRow(name=spec.name)
+        session.add(row)
+    row.spec, row.inputs, row.result, row.error = spec_dict, inputs, result, error
+    report.recomputed.append(spec.name)
+
+
+def stored_pools(db: Database) -> list[dict]:
+    """Every standing pool as last computed, with its input versions."""
+    with db.session() as session:
+        rows = session.scalars(sql_select(PoolRow).order_by(PoolRow.name))
+        return [
+            {
+                "name": r.name,
+                "spec": r.spec,
+                "inputs": r.inputs,
+                "result": r.result,
+                "error": r.error,
+                "computed_at": r.computed_at.isoformat(),
+            }
+            for r in rows
+        ]

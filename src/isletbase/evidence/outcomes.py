@@ -1,0 +1,254 @@
+"""Published outcome numbers of stem-cell therapy for diabetes, exactly as reported, with sources.
+
+The bundled file ``data/evidence/outcomes.jsonl`` holds one record per (study, outcome,
+timepoint): arm sizes, means/SDs, changes from baseline, events and the page they were read
+from. Numbers a curator had to work out (an event count back-calculated from a percentage) sit in
+the record's ``derived`` list; conversions done by code (median/IQR → mean/SD, SE → SD) are added
+by :func:`with_conversions` as further derived values naming their method. A reported value is
+never overwritten: :meth:`Outcome.value` reads the reported field first and only then a derived one.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from importlib import resources
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from scipy import stats
+
+from isletbase.errors import InputError
+
+Condition = Literal["T1D", "T2D"]
+Design = Literal["RCT", "non-randomised controlled", "single-arm", "case report"]
+
+#: Outcome names used in the bundled data, with what each one measures.
+OUTCOMES: dict[str, str] = {
+    "hba1c": "glycated haemoglobin (HbA1c)",
+    "insulin_independence": "patients off exogenous insulin",
+    "glycaemic_response": "composite glycaemic target (e.g. HbA1c <7% with insulin cut >=50%)",
+    "c_peptide_auc": "stimulated C-peptide area under the curve",
+    "stimulated_c_peptide": "stimulated (peak) C-peptide",
+    "fasting_c_peptide": "fasting C-peptide",
+    "insulin_dose": "daily insulin requirement",
+    "severe_hypoglycaemia": "patients with severe hypoglycaemic events",
+    "adverse_events": "adverse events",
+    "clinical_remission": "clinical remission (C-peptide rise)",
+    "hba1c_below_7": "patients with HbA1c <7%",
+    "c_peptide_above_threshold": "patients with C-peptide above a threshold",
+    "c_peptide_positive": "patients with detectable C-peptide",
+}
+
+#: Fields a curator or a conversion may derive; anything else stays as reported.
+DERIVABLE = (
+    "events_treated",
+    "events_control",
+    "n_treated",
+    "n_control",
+    "treated_mean",
+    "treated_sd",
+    "control_mean",
+    "control_sd",
+    "change_sd",
+)
+
+WAN_2014 = (
+    "Wan X, Wang W, Liu J, Tong T. Estimating the sample mean and standard deviation from the "
+    "sample size, median, range and/or interquartile range. BMC Med Res Methodol 2014;14:135. "
+    "doi:10.1186/1471-2288-14-135 (scenario C3: median and IQR)"
+)
+
+
+class Derived(BaseModel):
+    """A value worked out from reported numbers, with how it was worked out."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    field: str
+    value: float
+    method: str
+
+    @field_validator("field")
+    @classmethod
+    def _derivable(cls, v: str) -> str:
+        if v not in DERIVABLE:
+            raise ValueError(f"expected one of {', '.join(DERIVABLE)}, got {v!r}")
+        return v
+
+
+class Outcome(BaseModel):
+    """One outcome of one study at one timepoint, as reported, with its source."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9.-]{2,127}$")
+    version: int = Field(ge=1)
+    study: str
+    title: str | None = None
+    journal: str | None = None
+    year: int | None = Field(default=None, ge=1950, le=2100)
+    pmid: str | None = Field(default=None, pattern=r"^\d{5,9}$")
+    doi: str | None = None
+    country: str | None = None
+    design: Design
+    design_detail: str | None = None
+    condition: Condition
+    cell_source: str
+    cell_source_detail: str | None = None
+    comparator: str | None = None
+    n_treated: int | None = Field(default=None, ge=1)
+    n_control: int | None = Field(default=None, ge=1)
+    follow_up_months: float | None = Field(default=None, ge=0)
+    timepoint_months: float | None = Field(default=None, ge=0)
+    outcome: str
+    baseline_only: bool = False
+    unit: str | None = None
+    treated_mean: float | None = None
+    treated_sd: float | None = Field(default=None, ge=0)
+    control_mean: float | None = None
+    control_sd: float | None = Field(default=None, ge=0)
+    baseline_mean: float | None = None
+    change_mean: float | None = None
+    change_sd: float | None = Field(default=None, ge=0)
+    control_change_mean: float | None = None
+    contrast_mean: float | None = None
+    contrast_se: float | None = Field(default=None, gt=0)
+    events_treated: int | None = Field(default=None, ge=0)
+    events_control: int | None = Field(default=None, ge=0)
+    median_treated: float | None = None
+    q1_treated: float | None = None
+    q3_treated: float | None = None
+    derived: list[Derived] = Field(default_factory=list)
+    source_url: str = Field(min_length=8)
+    note: str | None = None
+
+    @field_validator("outcome")
+    @classmethod
+    def _known_outcome(cls, v: str) -> str:
+        if v not in OUTCOMES:
+            raise ValueError(f"expected one of {', '.join(OUTCOMES)}, got {v!r}")
+        return v
+
+    @field_validator("source_url")
+    @classmethod
+    def _http(cls, v: str) -> str:
+        if not v.startswith(("http://", "https://")):
+            raise ValueError(f"expected an http(s) URL, got {v!r}")
+        return v
+
+    def value(self, name: str) -> float | None:
+        """The reported value of ``name`` or, when none was reported, the derived one."""
+        reported = getattr(self, name)
+        if reported is not None:
+            return reported
+        for item in self.derived:
+            if item.field == name:
+                return item.value
+        return None
+
+    @property
+    def cell_sources(self) -> tuple[str, ...]:
+        """The cell products of a combined source such as ``UC-MSC+BM-MNC``."""
+        return tuple(self.cell_source.split("+"))
+
+    @property
+    def citation(self) -> str:
+        """PMID and/or DOI, else the source page."""
+        ids = [f"PMID {self.pmid}" if self.pmid else "", f"doi:{self.doi}" if self.doi else ""]
+        return "; ".join(i for i in ids if i) or self.source_url
+
+
+def bundled_path() -> Path:
+    """Where the bundled outcomes file lives inside the installed package."""
+    return Path(str(resources.files("isletbase") / "data" / "evidence" / "outcomes.jsonl"))
+
+
+def parse_outcomes(lines: Iterable[str], source: str) -> list[Outcome]:
+    """Validate JSONL outcome records; a bad one raises ``InputError`` naming line and field."""
+    outcomes: list[Outcome] = []
+    seen: set[str] = set()
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            outcome = Outcome.model_validate(json.loads(line))
+        except json.JSONDecodeError as exc:
+            raise InputError(f"{source} line {number}: not valid JSON ({exc.msg})") from exc
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            field = ".".join(str(p) for p in err["loc"]) or "record"
+            raise InputError(f"{source} line {number}: field {field!r}: {err['msg']}") from exc
+        if outcome.id in seen:
+            raise InputError(f"{source} line {number}: duplicate outcome id {outcome.id!r}")
+        seen.add(outcome.id)
+        outcomes.append(with_conversions(outcome))
+    return outcomes
+
+
+def load_outcomes(path: Path | None = None) -> list[Outcome]:
+    """Every bundled (or given) outcome record, validated, with code-made conversions added."""
+    path = path or bundled_path()
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise InputError(f"cannot read outcomes file {path}: {exc.strerror}") from exc
+    return parse_outcomes(text.splitlines(), str(path))
+
+
+def select(
+    outcomes: Iterable[Outcome],
+    *,
+    condition: str | None = None,
+    cell_source: str | None = None,
+    outcome: str | None = None,
+) -> list[Outcome]:
+    """The outcomes matching every filter given (case-insensitive; a combined cell source matches
+    each of its parts, so ``UC-MSC`` also finds ``UC-MSC+BM-MNC``)."""
+    if outcome is not None and outcome.lower() not in OUTCOMES:
+        raise InputError(f"unknown outcome {outcome!r}; expected one of {', '.join(OUTCOMES)}")
+    chosen = []
+    for item in outcomes:
+        if condition and item.condition.lower() != condition.lower():
+            continue
+        if cell_source and cell_source.lower() not in (c.lower() for c in item.cell_sources):
+            continue
+        if outcome and item.outcome != outcome.lower():
+            continue
+        chosen.append(item)
+    return chosen
+
+
+def mean_sd_from_median_iqr(median: float, q1: float, q3: float, n: int) -> tuple[float, float]:
+    """Mean and SD estimated from median and interquartile range (Wan et al. 2014, C3).
+
+    The mean is (q1 + median + q3) / 3 and the SD is (q3 - q1) / (2 Φ⁻¹((0.75n - 0.125) /
+    (n + 0.25))), which stays unbiased for small n where the classic IQR/1.35 does not.
+    """
+    if not q1 <= median <= q3:
+        raise InputError(f"median {median} is not between q1 {q1} and q3 {q3}")
+    z = stats.norm.ppf((0.75 * n - 0.125) / (n + 0.25))
+    return (q1 + median + q3) / 3.0, (q3 - q1) / (2.0 * z)
+
+
+def with_conversions(outcome: Outcome) -> Outcome:
+    """Add code-made derived values (median/IQR → mean/SD) where only the median was reported."""
+    derived = list(outcome.derived)
+    have = {d.field for d in derived}
+    if (
+        outcome.treated_mean is None
+        and "treated_mean" not in have
+        and None not in (outcome.median_treated, outcome.q1_treated, outcome.q3_treated)
+        and outcome.n_treated
+    ):
+        mean, sd = mean_sd_from_median_iqr(
+            outcome.median_treated, outcome.q1_treated, outcome.q3_treated, outcome.n_treated
+        )
+        derived += [
+            Derived(field="treated_mean", value=mean, method=WAN_2014),
+            Derived(field="treated_sd", value=sd, method=WAN_2014),
+        ]
+    if len(derived) == len(outcome.derived):
+        return outcome
+    return outcome.model_copy(update={"derived": derived})

@@ -1,0 +1,38 @@
+"""Evidence API through an HTTP client against the real app."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+
+from isletbase.api import create_app
+from isletbase.evidence.living import update
+from isletbase.store.db import Database
+
+
+def test_evidence_routes(db: Database) -> None:
+    update(db)
+    client = TestClient(create_app(db))
+    assert len(client.get("/api/evidence/outcomes", params={"condition": "T1D"}).json()) > 10
+    pooled = client.get(
+        "/api/evidence/pool", params={"outcome": "glycaemic_response", "condition": "T2D"}
+    ).json()
+    assert pooled["k"] == 4 and pooled["measure"] == "RR"
+    svg = client.get("/api/evidence/pool.svg", params={"outcome": "hba1c", "condition": "T2D"})
+    assert svg.headers["content-type"].startswith("image/svg+xml") and "<svg" in svg.text
+    pools = client.get("/api/evidence/pools").json()
+    assert {p["name"] for p in pools} == {"t2d-glycaemic-response-rr", "t2d-hba1c-md"}
+    assert client.get("/api/evidence/cases/vx-880-zimislecel").json()["pmid"] == "40544428"
+    grade = client.get(
+        "/api/evidence/igls",
+        params={"hba1c": 6.8, "severe_hypos": 0, "insulin_reduction": 60, "c_peptide": 0.6},
+    )
+    assert grade.json()["treatment_outcome"] == "good"
+
+
+def test_evidence_errors_are_problem_json(db: Database) -> None:
+    client = TestClient(create_app(db))
+    bad = client.get("/api/evidence/pool", params={"outcome": "insulin_independence"})
+    assert bad.status_code == 400 and "cannot pool" in bad.json()["detail"]
+    assert bad.headers["content-type"].startswith("application/problem+json")
+    assert client.get("/api/evidence/cases/nope").status_code == 404
+    assert client.get("/api/evidence/pool", params={"outcome": "bmi"}).status_code == 400

@@ -1,0 +1,122 @@
+"""The evidence CLI as a user runs it: tables, --json machine interface, one-line errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from isletbase.cli import main
+
+BCG = Path(__file__).parents[1] / "evidence" / "bcg.csv"
+
+
+def run(capsys: pytest.CaptureFixture, *argv: str) -> tuple[int, str, str]:
+    with pytest.raises(SystemExit) as exit_info:
+        main(list(argv))
+    out, err = capsys.readouterr()
+    return exit_info.value.code, out, err
+
+
+def test_pool_input_json_is_the_machine_interface(capsys) -> None:
+    code, out, _ = run(
+        capsys,
+        "evidence",
+        "pool",
+        "--input",
+        str(BCG),
+        "--measure",
+        "RR",
+        "--method",
+        "DL",
+        "--json",
+    )
+    assert code == 0
+    data = json.loads(out)
+    for key in (
+        "measure",
+        "method",
+        "k",
+        "estimate",
+        "ci_low",
+        "ci_high",
+        "se",
+        "tau2",
+        "i2",
+        "q",
+        "pi_low",
+        "pi_high",
+        "log_estimate",
+    ):
+        assert key in data
+    assert data["k"] == 13 and data["estimate"] == pytest.approx(0.4896, abs=1e-4)
+    assert data["egger"]["k"] == 13
+
+
+def test_pool_bundled_outcome_writes_forest_and_funnel(capsys, tmp_path: Path) -> None:
+    forest, funnel = tmp_path / "forest.svg", tmp_path / "funnel.png"
+    code, out, _ = run(
+        capsys,
+        "evidence",
+        "pool",
+        "--outcome",
+        "glycaemic_response",
+        "--condition",
+        "T2D",
+        "--plot",
+        str(forest),
+        "--funnel",
+        str(funnel),
+    )
+    assert code == 0 and "pooled" in out
+    svg = forest.read_text()
+    assert svg.startswith("<?xml") and "Zang 2023" in svg and "Prediction interval" in svg
+    assert funnel.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_bad_input_row_is_one_line_and_exit_2(capsys, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.csv"
+    bad.write_text(
+        "study,mean_treated,sd_treated,n_treated,mean_control,sd_control,n_control\n"
+        "A,1,1,10,2,1,10\nB,1,,10,2,1,10\n"
+    )
+    code, out, err = run(capsys, "evidence", "pool", "--input", str(bad), "--measure", "MD")
+    assert code == 2
+    assert "row 2 (B): field 'sd_treated' is missing" in err
+    assert "Traceback" not in err and len(err.strip().splitlines()) <= 2
+
+
+def test_unknown_measure_exits_2(capsys) -> None:
+    code, _, err = run(capsys, "evidence", "pool", "--input", str(BCG), "--measure", "HR")
+    assert code == 2 and "unknown measure 'HR'" in err
+
+
+def test_igls_and_cases(capsys) -> None:
+    code, out, _ = run(
+        capsys,
+        "evidence",
+        "igls",
+        "--hba1c",
+        "6.4",
+        "--severe-hypos",
+        "0",
+        "--insulin-reduction",
+        "100",
+        "--c-peptide",
+        "0.5",
+        "--json",
+    )
+    assert code == 0 and json.loads(out)["treatment_outcome"] == "optimal"
+    code, out, _ = run(capsys, "cases", "--json")
+    assert code == 0 and len(json.loads(out)) >= 8
+    code, _, err = run(capsys, "cases", "nonexistent")
+    assert code == 2 and "cases:" in err
+
+
+def test_list_filters(capsys) -> None:
+    code, out, _ = run(
+        capsys, "evidence", "list", "--condition", "T2D", "--cell-source", "UC-MSC", "--json"
+    )
+    rows = json.loads(out)
+    assert code == 0 and rows and all(r["condition"] == "T2D" for r in rows)

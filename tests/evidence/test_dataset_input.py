@@ -1,0 +1,91 @@
+"""Effect sizes and the --input file reader, including its errors."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pytest
+
+from isletbase.errors import InputError
+from isletbase.evidence.dataset import from_outcomes, read_input
+from isletbase.evidence.outcomes import load_outcomes, select
+
+
+def _csv(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "studies.csv"
+    path.write_text(text)
+    return path
+
+
+ARMS = "study,mean_treated,sd_treated,n_treated,mean_control,sd_control,n_control\n"
+
+
+def test_mean_difference_and_hedges_g_from_arms(tmp_path: Path) -> None:
+    path = _csv(tmp_path, ARMS + "Zang 2022,7.52,1.07,45,8.19,1.02,46\n")
+    md = read_input(path, "MD").studies[0]
+    assert md.yi == pytest.approx(7.52 - 8.19)
+    assert md.vi == pytest.approx(1.07**2 / 45 + 1.02**2 / 46)
+    g = read_input(path, "SMD").studies[0]
+    sp = math.sqrt((44 * 1.07**2 + 45 * 1.02**2) / 89)
+    j = 1 - 3 / (4 * 91 - 9)
+    assert g.yi == pytest.approx(j * (7.52 - 8.19) / sp)
+
+
+def test_zero_cell_gets_half_added_to_every_cell(tmp_path: Path) -> None:
+    path = _csv(tmp_path, "study,events_treated,n_treated,events_control,n_control\nB,9,11,0,10\n")
+    rr = read_input(path, "RR").studies[0]
+    assert rr.yi == pytest.approx(math.log((9.5 / 12) / (0.5 / 11)))
+    assert rr.vi == pytest.approx(1 / 9.5 - 1 / 12 + 1 / 0.5 - 1 / 11)
+
+
+def test_json_input_with_precomputed_effects(tmp_path: Path) -> None:
+    path = tmp_path / "s.json"
+    path.write_text(
+        json.dumps(
+            [{"study": "a", "yi": -0.3, "vi": 0.0625}, {"study": "b", "yi": 0.1, "vi": 0.04}]
+        )
+    )
+    data = read_input(path, "MD")
+    assert [s.vi for s in data.studies] == [0.0625, 0.04]
+
+
+@pytest.mark.parametrize(
+    ("body", "measure", "message"),
+    [
+        (ARMS + "A,1,,10,2,1,10\n", "MD", r"row 1 \(A\): field 'sd_treated' is missing"),
+        (
+            ARMS + "A,1,1,10,2,1,10\nB,1,1,-4,2,1,10\n",
+            "MD",
+            r"row 2 \(B\): field 'n_treated' must be a whole number",
+        ),
+        (ARMS + "A,1,1,10,2,x,10\n", "SMD", r"field 'sd_control' is not a number"),
+        (
+            "study,events_treated,n_treated,events_control,n_control\nA,12,10,1,10\n",
+            "RR",
+            "exceeds n_treated",
+        ),
+        (
+            "study,events_treated,n_treated,events_control,n_control\nA,0,10,0,10\n",
+            "OR",
+            "not estimable",
+        ),
+        (ARMS + "A,1,1,10,2,1,10\n", "HR", "unknown measure 'HR'"),
+        ("name,yi,vi\nA,1,1\n", "MD", "'study' column"),
+    ],
+)
+def test_bad_rows_name_the_row_and_field(
+    tmp_path: Path, body: str, measure: str, message: str
+) -> None:
+    with pytest.raises(InputError, match=message):
+        read_input(_csv(tmp_path, body), measure)
+
+
+def test_bundled_comparisons_list_what_they_leave_out() -> None:
+    data = from_outcomes(select(load_outcomes(), outcome="hba1c", condition="T2D"), "MD")
+    assert {s.label.split(" (")[0] for s in data.studies} == {"Zang 2022", "Skyler 2015"}
+    reasons = dict(data.excluded)
+    assert reasons["sood-2017-hba1c-0m"] == "baseline values only"
+    assert reasons["liu-2014-hba1c-12m"].startswith("single-arm")
+    assert data.inputs["zang-2022-hba1c-11m"] == 1
