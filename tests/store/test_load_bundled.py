@@ -100,7 +100,7 @@ def test_bad_lines_are_quarantined_and_the_rest_loads(db, tmp_path):
     assert report.quarantined == 4
     joined = "\n".join(report.errors)
     assert "core.jsonl:2: not valid JSON" in joined
-    assert "core.jsonl:3 (NCT00000002): enrollment" in joined
+    assert "core.jsonl:3 (NCT00000002): field 'enrollment'" in joined
     assert "unicorn cells" in joined and "core.jsonl:4" in joined
     assert "institutions.jsonl:2" in joined
     with db.session() as session:

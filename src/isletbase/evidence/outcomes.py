@@ -10,16 +10,16 @@ never overwritten: :meth:`Outcome.value` reads the reported field first and only
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from importlib import resources
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from scipy import stats
 
 from isletbase.errors import InputError
+from isletbase.sources.curated import parse_line
 
 Condition = Literal["T1D", "T2D"]
 Design = Literal["RCT", "non-randomised controlled", "single-arm", "case report"]
@@ -172,14 +172,7 @@ def parse_outcomes(lines: Iterable[str], source: str) -> list[Outcome]:
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
-        try:
-            outcome = Outcome.model_validate(json.loads(line))
-        except json.JSONDecodeError as exc:
-            raise InputError(f"{source} line {number}: not valid JSON ({exc.msg})") from exc
-        except ValidationError as exc:
-            err = exc.errors()[0]
-            field = ".".join(str(p) for p in err["loc"]) or "record"
-            raise InputError(f"{source} line {number}: field {field!r}: {err['msg']}") from exc
+        outcome = parse_line(line, Outcome, f"{source} line {number}")
         if outcome.id in seen:
             raise InputError(f"{source} line {number}: duplicate outcome id {outcome.id!r}")
         seen.add(outcome.id)

@@ -11,12 +11,15 @@ from collections.abc import Iterator
 from importlib import resources
 from importlib.abc import Traversable
 from pathlib import Path
+from typing import TypeVar
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from isletbase.errors import InputError
 from isletbase.model import Institution, TrialRecord
 from isletbase.sources import RawRecord
+
+M = TypeVar("M", bound=BaseModel)
 
 
 def bundled_dir() -> Traversable:
@@ -71,34 +74,40 @@ def describe(exc: ValidationError, ref: str) -> str:
     problems = []
     for err in exc.errors():
         loc = ".".join(str(p) for p in err["loc"]) or "record"
-        problems.append(f"{loc}: {err['msg']}")
+        problems.append(f"field {loc!r}: {err['msg']}")
     return f"{ref}: " + "; ".join(problems)
 
 
-def to_trial(raw: RawRecord) -> TrialRecord:
-    """Validate a raw trial line; raises ``InputError`` naming the line, id and fields."""
+def validate(raw: RawRecord, model: type[M], ident: str = "") -> M:
+    """Validate a raw line as ``model``; ``InputError`` names the line, ``ident`` and each field."""
     if raw.payload is None:
         raise InputError(raw.error or f"{raw.ref}: empty record")
     try:
-        return TrialRecord.model_validate(raw.payload)
+        return model.model_validate(raw.payload)
     except ValidationError as exc:
-        ident = _ident(raw.payload)
         raise InputError(describe(exc, f"{raw.ref}{ident}")) from exc
+
+
+def parse_line(text: str, model: type[M], where: str) -> M:
+    """Validate one JSON line as ``model``; ``InputError`` names ``where`` and each bad field."""
+    try:
+        payload = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputError(f"{where}: not valid JSON ({exc.msg} at column {exc.colno})") from exc
+    try:
+        return model.model_validate(payload)
+    except ValidationError as exc:
+        raise InputError(describe(exc, where)) from exc
+
+
+def to_trial(raw: RawRecord) -> TrialRecord:
+    """Validate a raw trial line; the error names the line, the registry id and the fields."""
+    ids = (raw.payload or {}).get("registry_ids")
+    first = ids[0] if isinstance(ids, list) and ids and isinstance(ids[0], dict) else {}
+    return validate(raw, TrialRecord, f" ({first['id']})" if first.get("id") else "")
 
 
 def to_institution(raw: RawRecord) -> Institution:
-    """Validate a raw institution line; raises ``InputError`` naming the line and fields."""
-    if raw.payload is None:
-        raise InputError(raw.error or f"{raw.ref}: empty record")
-    try:
-        return Institution.model_validate(raw.payload)
-    except ValidationError as exc:
-        ident = f" ({raw.payload.get('id')})" if raw.payload.get("id") else ""
-        raise InputError(describe(exc, f"{raw.ref}{ident}")) from exc
-
-
-def _ident(payload: dict) -> str:
-    ids = payload.get("registry_ids")
-    if isinstance(ids, list) and ids and isinstance(ids[0], dict) and ids[0].get("id"):
-        return f" ({ids[0]['id']})"
-    return ""
+    """Validate a raw institution line; the error names the line, the id and the fields."""
+    inst_id = (raw.payload or {}).get("id")
+    return validate(raw, Institution, f" ({inst_id})" if inst_id else "")
