@@ -1,0 +1,110 @@
+"""Regulation endpoints: rules, checking an offer, findings for trials, China's timeline.
+
+``POST /api/check`` takes the same input as ``isletbase check``: a JSON object of offer fields
+(optionally with ``text``) or a plain-text body, and answers the same stable JSON shape.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+
+from isletbase.errors import InputError, NotFoundError
+from isletbase.regulation.engine import (
+    check_offer,
+    findings_for_all_trials,
+    findings_for_trial,
+    worst_of,
+)
+from isletbase.regulation.offer import Offer
+from isletbase.regulation.rules import load_rulebook
+from isletbase.regulation.timeline import load_timeline
+from isletbase.store.trials import get_trial
+
+router = APIRouter(prefix="/api", tags=["regulation"])
+
+#: Largest request body ``/api/check`` reads (an offer's text, not a website dump).
+MAX_CHECK_BYTES = 100_000
+
+
+@router.get("/rules")
+def rules(
+    jurisdiction: Annotated[str | None, Query(description="CN, INTL, US or EU")] = None,
+    applies_to: Annotated[str | None, Query(description="trial, clinic_offer or product")] = None,
+) -> dict[str, Any]:
+    """The rules, bilingual, each with its source and condition."""
+    return {"rules": [r.to_dict() for r in load_rulebook().select(jurisdiction, applies_to)]}
+
+
+async def _read_offer(request: Request) -> Offer:
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > MAX_CHECK_BYTES:
+        raise InputError(f"request body: larger than {MAX_CHECK_BYTES} bytes")
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_CHECK_BYTES:
+            raise InputError(f"request body: larger than {MAX_CHECK_BYTES} bytes")
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise InputError("request body: not UTF-8") from None
+    if "json" in request.headers.get("content-type", ""):
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise InputError(
+                f"request body: invalid JSON at line {exc.lineno}: {exc.msg}"
+            ) from None
+        return Offer.parse(data, "request body")
+    return Offer(text=text)
+
+
+@router.post(
+    "/check",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {"schema": Offer.model_json_schema()},
+                "text/plain": {"schema": {"type": "string", "maxLength": MAX_CHECK_BYTES}},
+            },
+        }
+    },
+)
+async def check(request: Request) -> dict[str, Any]:
+    """Check a clinic's offer: ``{"worst", "findings", "facts"}`` (same as ``check --json``)."""
+    offer = await _read_offer(request)
+    return check_offer(offer, request.app.state.db).to_dict()
+
+
+@router.get("/findings")
+def findings(
+    request: Request,
+    severity: Annotated[str | None, Query(description="violation, red_flag or info")] = None,
+) -> dict[str, Any]:
+    """Rule findings across all trials in the database."""
+    return findings_for_all_trials(request.app.state.db, severity=severity).to_dict()
+
+
+@router.get("/timeline")
+def timeline() -> dict[str, Any]:
+    """China's regulatory timeline for stem-cell therapy, each event with its source."""
+    return load_timeline().to_dict()
+
+
+@router.get("/trials/{trial_id}/findings")
+def trial_findings(request: Request, trial_id: str) -> dict[str, Any]:
+    """The rule findings for one trial (any of its registry ids)."""
+    db = request.app.state.db
+    trial = get_trial(db, trial_id)
+    if trial is None:
+        raise NotFoundError(f"no trial with id {trial_id!r}")
+    found = findings_for_trial(trial, db)
+    return {
+        "trial": trial.display_id,
+        "worst": worst_of(found),
+        "findings": [f.to_dict() for f in found],
+    }

@@ -1,0 +1,186 @@
+"""Regulation commands: rules, check an offer, findings across trials, China's timeline."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import date
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from isletbase.cli.common import DbOption, console, open_db
+from isletbase.errors import InputError
+from isletbase.regulation.engine import (
+    CheckResult,
+    Finding,
+    check_offer,
+    findings_for_all_trials,
+)
+from isletbase.regulation.offer import Offer
+from isletbase.regulation.rules import load_rulebook
+from isletbase.regulation.timeline import load_timeline
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+_STYLE = {"violation": "bold red", "red_flag": "yellow", "info": "cyan", "none": "green"}
+_MAX_BYTES = 1_000_000
+
+
+def read_offer(path: str) -> Offer:
+    """An offer from a file: ``.json`` holds fields (and optionally ``text``), anything else is
+    the offer's text; ``-`` reads standard input."""
+    if path == "-":
+        raw = sys.stdin.read(_MAX_BYTES + 1)
+        name = "stdin"
+    else:
+        file = Path(path)
+        if not file.is_file():
+            raise InputError(f"{path}: no such file")
+        if file.stat().st_size > _MAX_BYTES:
+            raise InputError(f"{path}: larger than {_MAX_BYTES} bytes; give the offer's text only")
+        try:
+            raw = file.read_text(encoding="utf-8")
+        except UnicodeDecodeError:
+            raise InputError(f"{path}: not UTF-8 text") from None
+        name = path
+    if name.endswith(".json") or (name == "stdin" and raw.lstrip().startswith("{")):
+        try:
+            data = json.loads(raw)
+        except json.JSONDecodeError as exc:
+            raise InputError(f"{name}: invalid JSON at line {exc.lineno}: {exc.msg}") from None
+        return Offer.parse(data, name)
+    return Offer(text=raw)
+
+
+def _evidence(finding: Finding) -> str:
+    parts = []
+    for item in finding.to_dict()["evidence"]:
+        parts.append(f"{item['field']}: {item['quote']}")
+    return "\n".join(dict.fromkeys(parts))
+
+
+def _print_result(result: CheckResult) -> None:
+    worst = result.worst
+    console.print(f"[{_STYLE[worst]}]worst: {worst}[/] ({len(result.findings)} findings)")
+    table = Table(show_lines=True)
+    for col in ("rule", "severity", "what the rule says", "evidence", "source"):
+        table.add_column(col, overflow="fold")
+    for f in result.findings:
+        table.add_row(
+            f.rule.id,
+            f"[{_STYLE[f.severity]}]{f.severity}[/]",
+            f"{f.rule.statement_en}\n{f.rule.statement_zh}",
+            _evidence(f),
+            f.rule.source_url,
+        )
+    if result.findings:
+        console.print(table)
+
+
+def rules(
+    jurisdiction: Annotated[
+        str | None, typer.Option("--jurisdiction", help="CN, INTL, US or EU")
+    ] = None,
+    applies_to: Annotated[
+        str | None, typer.Option("--applies-to", help="trial, clinic_offer or product")
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """The rules, in English and Chinese, each with its source."""
+    chosen = load_rulebook().select(jurisdiction, applies_to)
+    if as_json:
+        print(json.dumps({"rules": [r.to_dict() for r in chosen]}, ensure_ascii=False, indent=2))
+        return
+    table = Table(show_lines=True, title=f"{len(chosen)} rules")
+    for col in ("id", "severity", "applies to", "statement", "source"):
+        table.add_column(col, overflow="fold")
+    for r in chosen:
+        zh = f"{r.statement_zh}（{'原文' if r.statement_zh_kind == 'quote' else '意译'}）"
+        table.add_row(
+            r.id,
+            f"[{_STYLE[r.severity]}]{r.severity}[/]",
+            ", ".join(r.applies_to),
+            f"{r.statement_en}\n{zh}",
+            r.source_url,
+        )
+    console.print(table)
+
+
+def check(
+    offer_file: Annotated[
+        str, typer.Argument(help="offer.txt (English/Chinese text), offer.json, or -")
+    ],
+    as_json: JsonOption = False,
+    on: Annotated[
+        str | None, typer.Option("--date", help="Check as of this date (YYYY-MM-DD)")
+    ] = None,
+    db: Annotated[str | None, DbOption] = None,
+) -> None:
+    """Check a clinic's offer against the rules; exit 0 nothing, 1 red flags, 3 violations."""
+    offer = read_offer(offer_file)
+    try:
+        today = date.fromisoformat(on) if on else None
+    except ValueError:
+        raise InputError(f"--date: expected YYYY-MM-DD, got {on!r}") from None
+    database = open_db(db)
+    result = check_offer(offer, database if database.is_initialised() else None, today=today)
+    if as_json:
+        print(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
+    else:
+        _print_result(result)
+    raise typer.Exit(result.exit_code)
+
+
+def findings(
+    severity: Annotated[
+        str | None, typer.Option("--severity", help="violation, red_flag or info (and above)")
+    ] = None,
+    as_json: JsonOption = False,
+    db: Annotated[str | None, DbOption] = None,
+) -> None:
+    """Rule findings across all trials in the database."""
+    database = open_db(db)
+    if not database.is_initialised():
+        raise InputError(f"no database at {database.url}; run `isletbase db load` first")
+    report = findings_for_all_trials(
+        database, severity=severity.replace("-", "_") if severity else None
+    )
+    if as_json:
+        print(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
+        return
+    counts = report.counts
+    console.print(
+        f"{len(report.trials)} trials with findings: {counts['violation']} violations, "
+        f"{counts['red_flag']} red flags, {counts['info']} info"
+    )
+    table = Table(show_lines=False)
+    for col in ("trial", "rule", "severity", "evidence"):
+        table.add_column(col, overflow="fold")
+    for t in report.trials:
+        for f in t.findings:
+            table.add_row(
+                t.trial_id, f.rule.id, f"[{_STYLE[f.severity]}]{f.severity}[/]", _evidence(f)
+            )
+    console.print(table)
+
+
+def timeline(as_json: JsonOption = False) -> None:
+    """China's regulatory timeline for stem-cell therapy, each event with its source."""
+    tl = load_timeline()
+    if as_json:
+        print(json.dumps(tl.to_dict(), ensure_ascii=False, indent=2))
+        return
+    table = Table(show_lines=True)
+    for col in ("date", "event", "source"):
+        table.add_column(col, overflow="fold")
+    for e in tl.events:
+        table.add_row(e.date, f"{e.title_en}\n{e.title_zh}\n{e.summary}", e.source_url)
+    console.print(table)
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``rules``, ``check``, ``findings`` and ``timeline`` to the app."""
+    for command in (rules, check, findings, timeline):
+        app.command(name=command.__name__)(command)

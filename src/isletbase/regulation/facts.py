@@ -1,0 +1,36 @@
+"""Facts and their evidence: what a finding points at when it says why it fired.
+
+An offer's facts come from words in its text or from JSON fields; a trial's facts come from its
+database record. Either way each fact keeps the words or field it came from.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """Where a fact came from: words in the text (with offsets), a JSON field, or the database."""
+
+    source: Literal["text", "json", "database", "derived"]
+    quote: str
+    start: int | None = None
+    end: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"source": self.source, "quote": self.quote}
+        if self.start is not None:
+            data["start"], data["end"] = self.start, self.end
+        return data
+
+
+@dataclass
+class Fact:
+    field: str
+    value: Any
+    evidence: list[Evidence] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"value": self.value, "evidence": [e.to_dict() for e in self.evidence]}

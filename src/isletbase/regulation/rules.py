@@ -1,0 +1,190 @@
+"""The rule book: rules, parameters and phrase lists read from ``data/rules.yaml`` and validated.
+
+Rules are data so a lawyer or curator can read and change them without touching code; loading
+checks every rule (fields declared, operators known, severity and jurisdiction valid, a source
+URL present) and fails with a message naming the rule and key, never silently.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from isletbase.errors import InputError
+from isletbase.regulation.conditions import Condition, parse_condition
+
+Severity = Literal["violation", "red_flag", "info"]
+Jurisdiction = Literal["CN", "INTL", "US", "EU"]
+AppliesTo = Literal["trial", "clinic_offer", "product"]
+
+#: Severity order, weakest first; ``worst`` of a result is the maximum.
+SEVERITY_RANK: dict[str, int] = {"info": 0, "red_flag": 1, "violation": 2}
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _http(url: str | None) -> str | None:
+    if url is not None and not url.startswith(("http://", "https://")):
+        raise ValueError(f"expected an http(s) URL, got {url!r}")
+    return url
+
+
+class Rule(_Strict):
+    """One rule: what it says (EN + ZH), what it applies to, when it fires, and its source."""
+
+    id: str = Field(pattern=r"^[A-Z]+(-[A-Z0-9]+)+$")
+    jurisdiction: Jurisdiction
+    applies_to: tuple[AppliesTo, ...] = Field(min_length=1)
+    severity: Severity
+    statement_en: str = Field(min_length=10)
+    statement_zh: str = Field(min_length=4)
+    statement_zh_kind: Literal["quote", "paraphrase"]
+    statement_zh_source: str | None = None
+    when: Any
+    source_url: str
+    also_source: str | None = None
+    instrument: str | None = None
+    effective: str | None = None
+    note: str | None = None
+    verified: str | None = None
+
+    _validate_urls = field_validator("source_url", "also_source", "statement_zh_source")(_http)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The rule as JSON-ready data (the condition as written in the rules file)."""
+        data = self.model_dump(exclude_none=True)
+        data["applies_to"] = list(self.applies_to)
+        return data
+
+
+class Parameter(_Strict):
+    value: Any
+    source_url: str
+    also_source: str | None = None
+    note: str | None = None
+
+
+class PhraseList(_Strict):
+    """Words (English, matched case-insensitively, and Chinese) that signal one claim or fact."""
+
+    source_url: str
+    en: tuple[str, ...] = ()
+    zh: tuple[str, ...] = ()
+
+
+class Vocabulary(_Strict):
+    system: str | None = None
+    en: tuple[str, ...] = ()
+    zh: tuple[str, ...] = ()
+
+
+class FieldSpec(_Strict):
+    type: Literal["str", "bool", "int", "number", "date", "list"]
+    about: str
+
+
+class RuleBook(BaseModel):
+    """Everything in a rules file, with each rule's condition parsed once."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    version: int
+    parameters: dict[str, Parameter]
+    fields: dict[str, FieldSpec]
+    phrases: dict[str, PhraseList]
+    conditions: dict[str, Vocabulary]
+    places: dict[str, Vocabulary]
+    cell_sources: dict[str, Vocabulary]
+    rules: list[Rule]
+    parsed: dict[str, Condition] = Field(default_factory=dict, exclude=True)
+
+    def rule(self, rule_id: str) -> Rule:
+        for r in self.rules:
+            if r.id == rule_id:
+                return r
+        raise InputError(f"no rule with id {rule_id!r}")
+
+    def for_target(self, target: AppliesTo) -> list[Rule]:
+        return [r for r in self.rules if target in r.applies_to]
+
+    def select(self, jurisdiction: str | None = None, applies_to: str | None = None) -> list[Rule]:
+        """Rules of one jurisdiction and/or target; raises :class:`InputError` on unknown ones."""
+        if jurisdiction and jurisdiction.upper() not in {"CN", "INTL", "US", "EU"}:
+            raise InputError(f"jurisdiction: expected CN, INTL, US or EU, got {jurisdiction!r}")
+        if applies_to and applies_to not in {"trial", "clinic_offer", "product"}:
+            raise InputError(
+                f"applies_to: expected trial, clinic_offer or product, got {applies_to!r}"
+            )
+        return [
+            r
+            for r in self.rules
+            if (not jurisdiction or r.jurisdiction == jurisdiction.upper())
+            and (not applies_to or applies_to in r.applies_to)
+        ]
+
+    def param(self, name: str) -> Any:
+        return self.parameters[name].value
+
+
+def parse_rulebook(data: Any, where: str) -> RuleBook:
+    """Validate rules-file data; raises :class:`InputError` naming the rule and what is wrong."""
+    if not isinstance(data, dict):
+        raise InputError(f"{where}: expected a mapping at the top level")
+    for i, raw in enumerate(data.get("rules") or []):
+        if isinstance(raw, dict) and "when" not in raw:
+            raise InputError(f"{where}: rule {raw.get('id', f'#{i + 1}')} has no 'when' condition")
+    try:
+        book = RuleBook(**data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = ".".join(str(p) for p in err["loc"])
+        rules = data.get("rules") or []
+        if err["loc"][:1] == ("rules",) and len(err["loc"]) > 1 and isinstance(err["loc"][1], int):
+            rule_id = (rules[err["loc"][1]] or {}).get("id", loc)
+            loc = f"rule {rule_id}: " + ".".join(str(p) for p in err["loc"][2:])
+        raise InputError(f"{where}: {loc}: {err['msg']}") from None
+    declared = {name: spec.type for name, spec in book.fields.items()}
+    seen: set[str] = set()
+    for rule in book.rules:
+        if rule.id in seen:
+            raise InputError(f"{where}: rule id {rule.id} appears twice")
+        seen.add(rule.id)
+        if rule.statement_zh_kind == "quote" and not rule.statement_zh_source:
+            raise InputError(
+                f"{where}: rule {rule.id}: a quoted statement_zh needs statement_zh_source"
+            )
+        book.parsed[rule.id] = parse_condition(rule.when, declared, f"{where}: rule {rule.id}")
+    return book
+
+
+def load_rulebook(path: str | Path | None = None) -> RuleBook:
+    """Read and validate a rules file (default: the bundled ``data/rules.yaml``)."""
+    if path is None:
+        return _bundled()
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise InputError(f"cannot read rules file {path}: {exc.strerror}") from None
+    return _parse_text(text, str(path))
+
+
+def _parse_text(text: str, where: str) -> RuleBook:
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise InputError(f"{where}: not valid YAML ({exc.__class__.__name__})") from None
+    return parse_rulebook(data, where)
+
+
+@lru_cache(maxsize=1)
+def _bundled() -> RuleBook:
+    text = resources.files("isletbase").joinpath("data", "rules.yaml").read_text(encoding="utf-8")
+    return _parse_text(text, "data/rules.yaml")

@@ -1,0 +1,84 @@
+"""`isletbase rules|check|findings|timeline`: exit codes 0/1/3 (2 for bad input) and JSON shape."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+CLI = [sys.executable, "-c", "from isletbase.cli import main; main()"]
+
+
+def run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*CLI, *args], capture_output=True, text=True, cwd=cwd, check=False)
+
+
+@pytest.mark.parametrize(
+    ("text", "code", "worst"),
+    [
+        ("Patients should monitor glucose daily.", 0, "none"),
+        ("Our stem cell treatment cures diabetes. Price $25,000.", 1, "red_flag"),
+        ("干细胞治疗糖尿病，根治糖尿病，无毒副作用，费用¥150,000。", 3, "violation"),
+    ],
+)
+def test_check_exit_code_and_json_contract(
+    tmp_path: Path, text: str, code: int, worst: str
+) -> None:
+    offer = tmp_path / "offer.txt"
+    offer.write_text(text, encoding="utf-8")
+    done = run(
+        "check", str(offer), "--json", "--db", f"sqlite:///{tmp_path / 'none.db'}", cwd=tmp_path
+    )
+    assert done.returncode == code, done.stderr
+    data = json.loads(done.stdout)
+    assert set(data) == {"worst", "findings", "facts"}
+    assert data["worst"] == worst
+    for finding in data["findings"]:
+        assert set(finding) == {"rule", "severity", "evidence", "source"}
+        assert finding["source"].startswith("http")
+
+
+def test_check_reads_json_offers(tmp_path: Path) -> None:
+    offer = tmp_path / "offer.json"
+    offer.write_text(
+        json.dumps({"country": "CN", "provider_type": "beauty_salon"}), encoding="utf-8"
+    )
+    done = run(
+        "check", str(offer), "--json", "--db", f"sqlite:///{tmp_path / 'x.db'}", cwd=tmp_path
+    )
+    assert done.returncode == 3
+    assert "CN-NHC-001" in {f["rule"] for f in json.loads(done.stdout)["findings"]}
+
+
+@pytest.mark.parametrize(
+    ("content", "name", "message"),
+    [
+        ("{not json", "offer.json", "invalid JSON at line 1"),
+        ('{"charges": true}', "offer.json", "field 'charges'"),
+    ],
+)
+def test_bad_offer_files_give_one_line_and_exit_2(
+    tmp_path: Path, content: str, name: str, message: str
+) -> None:
+    (tmp_path / name).write_text(content, encoding="utf-8")
+    done = run("check", str(tmp_path / name), cwd=tmp_path)
+    assert done.returncode == 2
+    assert message in done.stderr and "Traceback" not in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+
+
+def test_rules_and_timeline_print_sourced_json(tmp_path: Path) -> None:
+    done = run("rules", "--jurisdiction", "CN", "--json", cwd=tmp_path)
+    rules = json.loads(done.stdout)["rules"]
+    assert rules and all(r["jurisdiction"] == "CN" and r["source_url"] for r in rules)
+    assert run("rules", "--jurisdiction", "XX", cwd=tmp_path).returncode == 2
+    events = json.loads(run("timeline", "--json", cwd=tmp_path).stdout)["events"]
+    assert events[0]["date"] < events[-1]["date"]
+
+
+def test_findings_needs_a_database(tmp_path: Path) -> None:
+    done = run("findings", "--db", f"sqlite:///{tmp_path / 'missing.db'}", cwd=tmp_path)
+    assert done.returncode == 2 and "isletbase db load" in done.stderr

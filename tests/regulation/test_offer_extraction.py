@@ -1,0 +1,117 @@
+"""Reading offers: prices, registry ids, claims in both languages, and the no-red-flag property."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from isletbase.errors import InputError
+from isletbase.regulation.engine import check_offer
+from isletbase.regulation.offer import Extractor, Offer
+from isletbase.regulation.phrases import find_price, fold
+from isletbase.regulation.rules import load_rulebook
+
+BOOK = load_rulebook()
+TODAY = date(2026, 6, 1)
+
+
+@pytest.mark.parametrize(
+    ("text", "amount", "currency"),
+    [
+        ("疗程费用¥150,000", 150_000, "CNY"),
+        ("每次15万元", 150_000, "CNY"),
+        ("fee $25,000 per course", 25_000, "USD"),
+        ("only US$ 9.5k", 9_500, "USD"),
+        ("Cost 120,000 yuan", 120_000, "CNY"),
+        ("RMB 38000 or 58000元", 58_000, "CNY"),
+    ],
+)
+def test_prices_are_read_with_their_currency(text: str, amount: float, currency: str) -> None:
+    found = find_price(text)
+    assert found is not None
+    assert found[0] == amount and found[1] == currency
+    assert text[found[2].start : found[2].end] == found[2].quote
+
+
+def test_chinese_offer_facts_point_at_their_words() -> None:
+    text = "干细胞治疗糖尿病、自闭症和帕金森，根治糖尿病，无毒副作用，¥150,000，见 NCT01219465。"
+    facts = Extractor(BOOK).extract(Offer(text=text), today=TODAY)
+    assert facts["claims"].value == ["cure", "no_side_effects"]
+    assert facts["conditions_treated"].value == ["diabetes", "autism", "parkinson"]
+    assert facts["treats_many_unrelated_conditions"].value is True
+    assert facts["registered_trial_id"].value == "NCT01219465"
+    assert facts["country"].value == "CN"
+    assert facts["price_high"].value is True
+    for fact in facts.values():
+        for ev in fact.evidence:
+            if ev.source == "text":
+                assert text[ev.start : ev.end] == ev.quote
+
+
+def test_structured_fields_win_over_the_text() -> None:
+    offer = Offer(text="Stem cell therapy, price $5,000.", charges_patient=False, country="US")
+    facts = Extractor(BOOK).extract(offer, today=TODAY)
+    assert facts["charges_patient"].value is False
+    assert facts["charges_patient"].evidence[0].source == "json"
+    assert facts["country"].value == "US"
+
+
+def test_free_wins_over_the_word_fee() -> None:
+    facts = Extractor(BOOK).extract(Offer(text="本研究不收费。"), today=TODAY)
+    assert facts["charges_patient"].value is False
+
+
+def test_english_words_match_whole_words_only() -> None:
+    facts = Extractor(BOOK).extract(
+        Offer(text="A space for secure, procured samples."), today=TODAY
+    )
+    assert "provider_type" not in facts and "claims" not in facts
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"charges": True}, "field 'charges'"),
+        ({"price": "a lot"}, "field 'price'"),
+        ({"date": "2026-13-01"}, "field 'date'"),
+        ([1, 2], "expected a JSON object"),
+    ],
+)
+def test_bad_offer_fields_are_named(data: object, message: str) -> None:
+    with pytest.raises(InputError, match=message):
+        check_offer(data)  # type: ignore[arg-type]
+
+
+def test_an_empty_offer_is_refused() -> None:
+    with pytest.raises(InputError, match="nothing to check"):
+        check_offer(Offer(text="   "))
+
+
+def _all_phrases() -> list[str]:
+    words = [w for p in BOOK.phrases.values() for w in (*p.en, *p.zh)]
+    words += [w for v in BOOK.conditions.values() for w in (*v.en, *v.zh)]
+    words += [w for v in BOOK.cell_sources.values() for w in (*v.en, *v.zh)]
+    return [fold(w) for w in words]
+
+
+PHRASES = _all_phrases()
+SAFE_WORDS = st.sampled_from(
+    "the patients doctor hospital blood glucose monitoring exercise diet morning is 2024".split()
+    + ["医生", "医院", "饮食", "运动", "监测", "早上", "患者", "健康"]
+)
+NOISE = st.text(alphabet=st.characters(whitelist_categories=("Ll", "Lo", "Zs", "Nd")), max_size=40)
+
+
+@settings(max_examples=200, deadline=None)
+@given(words=st.lists(SAFE_WORDS | NOISE, min_size=1, max_size=30))
+def test_text_without_red_flag_phrases_has_no_red_flags(words: list[str]) -> None:
+    text = " ".join(words)
+    folded = fold(text)
+    if not text.strip() or any(p in folded for p in PHRASES) or find_price(text):
+        return
+    result = check_offer(text, today=TODAY)
+    assert result.worst == "none", [f.rule.id for f in result.findings]
+    assert result.exit_code == 0

@@ -1,0 +1,102 @@
+"""Findings for registered trials, and offers checked against the database."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from isletbase.model import RegistryId, Trial
+from isletbase.regulation.engine import check_offer, findings_for_all_trials, findings_for_trial
+from isletbase.store.trials import get_trial
+
+TODAY = date(2026, 6, 1)
+
+
+def _trial(**fields: object) -> Trial:
+    base: dict[str, object] = {
+        "registry_ids": [RegistryId(registry="ClinicalTrials.gov", id="NCT00000001")],
+        "source_url": "https://clinicaltrials.gov/study/NCT00000001",
+        "region": "mainland China", "country": "China", "cell_source": "UC-MSC",
+    }  # fmt: skip
+    base.update(fields)
+    return Trial(**base)
+
+
+def _ids(trial: Trial) -> set[str]:
+    return {f.rule.id for f in findings_for_trial(trial, today=TODAY)}
+
+
+def test_unknown_status_is_a_red_flag() -> None:
+    assert "INTL-CTGOV-001" in _ids(_trial(status="Unknown status", status_code="UNKNOWN"))
+    assert "INTL-CTGOV-001" not in _ids(_trial(status="Completed", status_code="COMPLETED"))
+
+
+def test_recruiting_without_update_for_two_years_is_stale() -> None:
+    stale = _trial(status="Recruiting", status_code="RECRUITING", last_update="2023-01-10")
+    fresh = _trial(status="Recruiting", status_code="RECRUITING", last_update="2026-01-10")
+    assert "INTL-CTGOV-001" in _ids(stale)
+    assert "INTL-CTGOV-001" not in _ids(fresh)
+
+
+def test_registration_after_start_is_flagged_at_the_shared_precision() -> None:
+    assert "INTL-ISSCR-006" in _ids(_trial(start_date="2010-09", first_posted="2011-05-09"))
+    assert "INTL-ISSCR-006" not in _ids(_trial(start_date="2010-09", first_posted="2010-09-30"))
+
+
+def test_chinese_trials_before_and_after_the_2015_measures() -> None:
+    early = _ids(_trial(start_date="2012-01"))
+    late = _ids(_trial(start_date="2020-04-10"))
+    assert "CN-PRE-2015" in early and "CN-SC-001N" not in early
+    assert "CN-SC-001N" in late and "CN-PRE-2015" not in late
+    assert "CN-PRE-2015" not in _ids(
+        _trial(start_date="2012-01", region="foreign", country="Sweden")
+    )
+
+
+def test_ethics_mentioned_in_the_record_clears_the_ethics_note() -> None:
+    assert "CN-ETH-001" in _ids(_trial())
+    assert "CN-ETH-001" not in _ids(
+        _trial(design="Approved by the ethics committee of the hospital")
+    )
+
+
+def test_company_sponsor_that_charges_participants() -> None:
+    paying = _trial(
+        sponsor="Example Biotech Co., Ltd.", summary="Participants pay for the cells (self-paid)."
+    )
+    assert "INTL-TRIAL-COMM" in _ids(paying)
+    assert "INTL-TRIAL-COMM" not in _ids(_trial(sponsor="Qingdao University", summary="self-paid"))
+
+
+def test_every_loaded_trial_is_evaluated(loaded_db) -> None:
+    report = findings_for_all_trials(loaded_db, today=TODAY)
+    assert report.trials, "bundled trials should give findings (several have Unknown status)"
+    unknown = get_trial(loaded_db, "NCT01219465")
+    assert unknown is not None and unknown.status_code == "UNKNOWN"
+    rows = {t.trial_id: {f.rule.id for f in t.findings} for t in report.trials}
+    assert "INTL-CTGOV-001" in rows["NCT01219465"]
+    serious = findings_for_all_trials(loaded_db, severity="red_flag", today=TODAY)
+    assert all(f.severity != "info" for t in serious.trials for f in t.findings)
+    assert sum(serious.counts.values()) == report.counts["red_flag"] + report.counts["violation"]
+
+
+def test_offer_citing_a_trial_that_is_not_recruiting(loaded_db) -> None:
+    text = (
+        "Stem cell therapy for type 1 diabetes, part of registered study NCT01219465. Fee $20,000."
+    )
+    result = check_offer(text, loaded_db, today=TODAY)
+    assert result.facts["trial_found"].value is True
+    assert result.facts["trial_recruiting"].value is False
+    assert "INTL-TRIAL-002" in {f.rule.id for f in result.findings}
+    missing = check_offer(
+        "Our registered study NCT99999999 treats diabetes.", loaded_db, today=TODAY
+    )
+    assert "INTL-TRIAL-001" in {f.rule.id for f in missing.findings}
+
+
+def test_offer_institution_is_matched_bilingually_with_filing_status(loaded_db) -> None:
+    zh = check_offer("北京协和医院干细胞临床研究招募糖尿病受试者。", loaded_db, today=TODAY)
+    assert zh.facts["institution_id"].value == "pumch"
+    assert zh.facts["institution_filed"].value is True
+    assert "CN-SC-002" not in {f.rule.id for f in zh.findings}
+    en = check_offer({"institution": "PUMCH", "claims_to_be_trial": True}, loaded_db, today=TODAY)
+    assert en.facts["institution_id"].value == "pumch"
