@@ -143,3 +143,13 @@ def test_cli_table_and_audit(cli):
 def test_cli_bad_sample_exits_2_with_one_line(cli):
     result = CliRunner().invoke(cli, ["census", "audit", "--sample", "0", "--seed", "1"])
     assert result.exit_code == 2
+
+
+def test_every_china_record_of_the_export_sweep_is_included_in_the_census(rows):
+    lines = (census.DATA / "trials" / "ctgov_export.jsonl").read_text(encoding="utf-8").splitlines()
+    records = [TrialRecord.model_validate(json.loads(line)) for line in lines if line.strip()]
+    china = {r.display_id for r in records if r.region != "foreign"}
+    included = {r.id for r in rows if r.decision == "included" and r.scope == "china"}
+    assert china <= included
+    logged = {r.id for r in rows if r.query == "e01"}
+    assert {r.display_id for r in records} <= logged

@@ -93,7 +93,7 @@ class Candidate(_Strict):
     duplicate_of: str | None = None
     scope: Literal["china", "comparator"] | None = None
     complication: str | None = None
-    in_file: Literal["core", "census"] | None = None
+    in_file: Literal["core", "census", "ctgov_export"] | None = None
     screened: str
     note: str | None = None
 
