@@ -23,6 +23,14 @@ from isletbase.store.schema import InstitutionAliasRow, InstitutionRow
 
 _HAN = re.compile(r"[\u3400-\u9fff]")
 _NOISE = re.compile(r"[\s\.,;:()（）'’\"“”·\-–—&/]+")
+_SPLIT = re.compile(r"[,，;；]")
+_DEPARTMENT = re.compile(
+    r"^\s*(the\s+)?((department|dept\.?|division|center|centre|institute|laboratory) of [^,]*?"
+    r"(,|\s+(of|at)\s+(the\s+)?)|[a-z ]+ department,?\s+(of\s+)?(the\s+)?)",
+    re.IGNORECASE,
+)
+_HOSPITAL = re.compile(r"hospital|医院|醫院", re.IGNORECASE)
+_COUNTRY_KEYS = {"china", "prchina", "peoplesrepublicofchina", "中国"}
 #: An alias must cover this share of a longer name to count as naming it.
 _MIN_COVER = 0.6
 
@@ -114,22 +122,42 @@ class InstitutionIndex:
         return index
 
     def match(self, text: str | None) -> str | None:
-        """The institution a name refers to: an exact spelling, else a spelling that covers
-        most of the name (so "Peking University" does not claim "Peking University People's
-        Hospital"). ``None`` when unsure."""
+        """The institution a name refers to, or ``None`` when unsure.
+
+        Registry site names carry departments and countries ("Department of Endocrinology,
+        Chinese PLA General Hospital, P.R. China"), so each comma-separated part and the name
+        without a leading department are tried too: first as exact spellings, then as a spelling
+        that covers most of the name (so "Peking University" does not claim "Peking University
+        People's Hospital").
+        """
         if not text:
             return None
-        key = name_key(text)
-        if not key:
-            return None
-        if key in self.keys:
-            return self.keys[key]
-        best: tuple[int, str] | None = None
-        for alias, inst_id in self.keys.items():
-            if len(alias) >= 4 and alias in key and len(alias) / len(key) >= _MIN_COVER:
-                if best is None or len(alias) > best[0]:
+        parts = [text, *(p for p in _SPLIT.split(text) if p.strip())]
+        parts += [_DEPARTMENT.sub("", p) for p in parts]
+        hospital_parts = [p for p in parts if _HOSPITAL.search(p)]
+        # a site that names a hospital is that hospital, not the university it belongs to
+        keys = [name_key(p) for p in (hospital_parts or parts)]
+        keys = [k for k in dict.fromkeys(keys) if k and k not in _COUNTRY_KEYS]
+        for key in keys:
+            if key in self.keys:
+                return self.keys[key]
+        for key in keys:
+            best: tuple[int, str] | None = None
+            for alias, inst_id in self.keys.items():
+                if len(alias) < 4 or alias not in key:
+                    continue
+                covers = len(alias) / len(key) >= _MIN_COVER
+                # "X Hospital of Y University" names X Hospital
+                hospital_of = (
+                    key.startswith(alias)
+                    and alias.endswith("hospital")
+                    and key[len(alias) :].startswith("of")
+                )
+                if (covers or hospital_of) and (best is None or len(alias) > best[0]):
                     best = (len(alias), inst_id)
-        return best[1] if best else None
+            if best:
+                return best[1]
+        return None
 
 
 def load_index(session: Session) -> InstitutionIndex:
