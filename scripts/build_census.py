@@ -254,6 +254,13 @@ for r in rows:
         r["in_file"] = now
         if was and now is None:
             r["note"] = ((r.get("note") or "") + f" Meets the census criteria but is not in a bundled trial file as of {D}.").strip()
+# --- the lead's decisions where the foundation set and the census disagreed ------------------------
+for d in yaml.safe_load((ROOT / "census" / "decisions.yaml").read_text(encoding="utf-8")):
+    for r in (r for r in rows if r["id"] == d["id"] and r["decision"] != "duplicate"):
+        reason = d.get("reason")
+        r.update(decision=d["decision"], exclusion=code(reason) if reason else None, reason=reason,
+                 in_file=where(r["id"]) if d["decision"] == "included" else None,
+                 note=d.get("note") or "decided by the lead; see census/decisions.yaml")
 seen = {r["id"] for r in rows}
 for c in core:
     cid = c["registry_ids"][0]["id"]
