@@ -18,7 +18,7 @@ from isletbase.errors import InputError, IsletbaseError, NotFoundError
 from isletbase.store.db import Database
 
 #: Modules of ``isletbase.api`` that expose ``router``.
-ROUTERS: tuple[str, ...] = ("trials", "evidence", "regulation")
+ROUTERS: tuple[str, ...] = ("trials", "evidence", "regulation", "simulate")
 
 PROBLEM = "application/problem+json"
 

@@ -25,7 +25,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 #: Modules that add tables to ``Base`` (imported by ``load_extensions``).
-EXTENSIONS: tuple[str, ...] = ("isletbase.store.evidence_tables",)
+EXTENSIONS: tuple[str, ...] = ("isletbase.store.evidence_tables", "isletbase.store.simulate_tables")
 
 
 def utcnow() -> datetime:

@@ -1,0 +1,67 @@
+"""Simulator routes: run a small virtual trial (``POST /api/simulate``) and list stored runs."""
+
+from __future__ import annotations
+
+import time
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Query, Request
+
+from isletbase.errors import InputError
+from isletbase.simulate.design import parse_design
+from isletbase.simulate.engine import resolve_backend
+from isletbase.simulate.runs import list_runs, save_run
+from isletbase.simulate.trial import run_trial
+
+router = APIRouter(prefix="/api/simulate", tags=["simulate"])
+
+#: Largest design the API runs inline: simulated patient-days (patients × arms × repeats × days
+#: / stride). Bigger designs belong on the CLI (``isletbase simulate trial``).
+MAX_SIMULATED_PATIENT_DAYS = 20_000
+
+EXAMPLE = {
+    "name": "small example",
+    "seed": 1,
+    "days": 90,
+    "sample_size": 10,
+    "stride_days": 7,
+    "arms": [
+        {"name": "insulin only", "graft": None},
+        {"name": "graft + standard IS", "graft": {"regimen": "standard"}},
+    ],
+}
+
+
+@router.post("")
+def simulate(
+    request: Request,
+    design: Annotated[dict[str, Any], Body(examples=[EXAMPLE])],
+    store: Annotated[bool, Query(description="store the run in the database")] = True,
+) -> dict:
+    """Run a small virtual trial design and return per-arm endpoints and curves."""
+    parsed = parse_design(design, "design")
+    simulated_days = -(-parsed.days // parsed.stride_days)
+    size = parsed.sample_size * len(parsed.arms) * parsed.repeats * simulated_days
+    if size > MAX_SIMULATED_PATIENT_DAYS:
+        raise InputError(
+            f"design: {size} simulated patient-days (sample_size × arms × repeats × days / "
+            f"stride_days) is over the API's limit of {MAX_SIMULATED_PATIENT_DAYS}; "
+            "use `isletbase simulate trial`"
+        )
+    tic = time.perf_counter()
+    result = run_trial(parsed)
+    seconds = time.perf_counter() - tic
+    data = result.to_dict()
+    if store:
+        db = request.app.state.db
+        db.init()
+        data["run_id"] = save_run(db, result, resolve_backend("auto"), seconds)
+    return data
+
+
+@router.get("/runs")
+def runs(request: Request, limit: Annotated[int, Query(ge=1, le=500)] = 50) -> list[dict]:
+    """Stored simulator runs, newest first (design, seed, endpoints per arm)."""
+    db = request.app.state.db
+    db.init()
+    return list_runs(db, limit)

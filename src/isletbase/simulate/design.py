@@ -1,0 +1,140 @@
+"""Trial designs (YAML): virtual population, arms with their grafts, size, duration, endpoints.
+
+``load_design`` validates a file and raises ``InputError`` naming the field at fault (negative
+dose, unknown patient group, days ≤ 0, malformed YAML …).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from isletbase.errors import InputError
+from isletbase.simulate.graft import GraftSpec
+from isletbase.simulate.params import GROUPS, resolve_names
+from isletbase.simulate.scenario import (
+    Scenario,
+    bundled,
+    load_scenario,
+    parse_scenario,
+    read_yaml,
+    validation_message,
+)
+
+#: Parameters that may vary between virtual patients: none enters the basal steady state, so
+#: each patient's initial state stays its steady state.
+VARIABLE_PARAMETERS: tuple[str, ...] = ("Vmx", "p2u", "kabs", "kmax", "kmin")
+PRIMARY = ("insulin_independence", "hba1c", "tir")
+
+
+class Population(BaseModel):
+    """Who is enrolled: weights of the patient groups (or names) and parameter spread."""
+
+    model_config = ConfigDict(extra="forbid")
+    groups: dict[str, float] = Field(default_factory=lambda: {"adult": 1.0})
+    variability: dict[str, float] = Field(default_factory=dict)
+
+    @field_validator("groups")
+    @classmethod
+    def _groups(cls, value: dict[str, float]) -> dict[str, float]:
+        for name, weight in value.items():
+            if name not in GROUPS:
+                resolve_names(name)  # raises InputError naming an unknown patient
+            if weight < 0:
+                raise ValueError(f"weight of {name!r} must not be negative")
+        if not value or sum(value.values()) <= 0:
+            raise ValueError("at least one group with a positive weight")
+        return value
+
+    @field_validator("variability")
+    @classmethod
+    def _variability(cls, value: dict[str, float]) -> dict[str, float]:
+        for name, cv in value.items():
+            if name not in VARIABLE_PARAMETERS:
+                raise ValueError(
+                    f"{name!r} cannot vary (allowed: {', '.join(VARIABLE_PARAMETERS)})"
+                )
+            if not 0 <= cv <= 2:
+                raise ValueError(f"cv of {name} must be between 0 and 2")
+        return value
+
+
+class Arm(BaseModel):
+    """One arm: a name and its graft (``null`` = insulin only, the control)."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(min_length=1, max_length=80)
+    graft: dict[str, Any] | None = None
+
+
+class Endpoints(BaseModel):
+    """The assessment: last ``window_days`` of the run, primary endpoint and test level."""
+
+    model_config = ConfigDict(extra="forbid")
+    window_days: int = Field(default=90, gt=0)
+    primary: Literal["insulin_independence", "hba1c", "tir"] = "insulin_independence"
+    alpha: float = Field(default=0.05, gt=0, lt=1)
+
+
+class Design(BaseModel):
+    """A virtual trial."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: str = "virtual trial"
+    seed: int = 0
+    days: int = Field(gt=0, le=3650)
+    sample_size: int = Field(gt=0, le=100_000, description="patients per arm")
+    repeats: int = Field(default=1, gt=0, le=1000)
+    population: Population = Field(default_factory=Population)
+    scenario: Scenario | str | None = None
+    arms: list[Arm] = Field(min_length=1, max_length=8)
+    endpoints: Endpoints = Field(default_factory=Endpoints)
+    stride_days: int = Field(
+        default=1, gt=0, le=90, description="simulate one day in N (slow graft time scale)"
+    )
+    shard_size: int = Field(default=512, gt=0, le=100_000)
+
+    @model_validator(mode="after")
+    def _check(self) -> Design:
+        names = [arm.name for arm in self.arms]
+        if len(set(names)) != len(names):
+            raise ValueError("arms: names must be unique")
+        for i, arm in enumerate(self.arms):
+            if arm.graft is not None:
+                GraftSpec.build(where=f"arms.{i}.graft", **arm.graft)
+        return self
+
+    def graft_spec(self, arm: int) -> GraftSpec | None:
+        graft = self.arms[arm].graft
+        return None if graft is None else GraftSpec.build(where=f"arms.{arm}.graft", **graft)
+
+    def resolved_scenario(self, base: Path | None = None) -> Scenario:
+        """The design's scenario: inline, a file (relative to the design), or the bundled one."""
+        if isinstance(self.scenario, Scenario):
+            return self.scenario
+        if self.scenario is None:
+            return load_scenario()
+        path = Path(self.scenario)
+        if base is not None and (base / path).is_file():
+            return load_scenario(base / path)
+        return load_scenario(path)
+
+
+def parse_design(data: Any, where: str = "design") -> Design:
+    """Validate a design mapping; ``InputError`` names the field at fault."""
+    if not isinstance(data, dict):
+        raise InputError(f"{where}: expected a mapping (name, days, sample_size, arms, …)")
+    if isinstance(data.get("scenario"), dict):
+        data = {**data, "scenario": parse_scenario(data["scenario"], f"{where} scenario")}
+    try:
+        return Design.model_validate(data)
+    except ValidationError as exc:
+        raise InputError(validation_message(where, exc)) from exc
+
+
+def load_design(path: str | Path) -> Design:
+    """Read and validate a design file (a bare name falls back to the bundled designs)."""
+    path = bundled(path, "designs")
+    return parse_design(read_yaml(path, "design"), f"design {str(path)!r}")

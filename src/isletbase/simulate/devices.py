@@ -1,0 +1,40 @@
+"""Sensor, pump, controller and eating constants (``data/simulate/devices.yaml``) as one array."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+import numpy as np
+import yaml
+
+from isletbase.simulate.params import DATA
+
+
+@cache
+def devices() -> dict[str, Any]:
+    """The parsed ``devices.yaml`` (sensor, pump, controller, patient sections)."""
+    with (DATA / "devices.yaml").open(encoding="utf-8") as fh:
+        return yaml.safe_load(fh)
+
+
+def device_vector() -> np.ndarray:
+    """The constants ``patient.run_day`` reads, in its ``DEV_*`` order."""
+    d = devices()
+    return np.array(
+        [
+            d["controller"]["target_mg_dl"],
+            d["controller"]["correction_above_mg_dl"],
+            d["pump"]["increment_pmol_per_min"],
+            d["pump"]["max_bolus_u_per_min"],
+            d["pump"]["max_basal_u_per_min"],
+            d["sensor"]["min_mg_dl"],
+            d["sensor"]["max_mg_dl"],
+            d["patient"]["eat_rate_g_per_min"],
+        ]
+    )
+
+
+def sample_minutes() -> int:
+    """Minutes between sensor samples (and controller decisions)."""
+    return int(devices()["sensor"]["sample_time_min"])

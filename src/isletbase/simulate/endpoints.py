@@ -1,0 +1,103 @@
+"""Glycaemic endpoints from simulated sensor traces: HbA1c (ADAG), time in ranges, hypo events.
+
+Definitions and their sources are in ``data/simulate/endpoints.yaml``. ``Window`` accumulates
+per-patient sums over the days of an assessment window, so a year-long trial never keeps its
+traces; ``Window.summary`` gives the per-patient endpoint arrays.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Any
+
+import numpy as np
+import yaml
+
+from isletbase.simulate.devices import sample_minutes
+from isletbase.simulate.params import DATA
+
+
+@cache
+def definitions() -> dict[str, Any]:
+    """The parsed ``endpoints.yaml``."""
+    with (DATA / "endpoints.yaml").open(encoding="utf-8") as fh:
+        return yaml.safe_load(fh)
+
+
+def hba1c_from_mean_glucose(mean_mg_dl: np.ndarray | float) -> np.ndarray:
+    """Estimated HbA1c (%) from mean glucose by the ADAG regression (Nathan et al. 2008)."""
+    adag = definitions()["hba1c_from_mean_glucose"]
+    return (np.asarray(mean_mg_dl) - adag["intercept_mg_dl"]) / adag["slope_mg_dl_per_pct"]
+
+
+def count_events(below: np.ndarray, min_samples: int) -> np.ndarray:
+    """Per row, runs of at least ``min_samples`` consecutive True values."""
+    rows, cols = below.shape
+    padded = np.zeros((rows, cols + 2), dtype=np.int8)
+    padded[:, 1:-1] = below
+    edges = np.diff(padded.ravel())
+    starts = np.flatnonzero(edges == 1)
+    ends = np.flatnonzero(edges == -1)
+    long = (ends - starts) >= min_samples
+    return np.bincount(starts[long] // (cols + 2), minlength=rows)
+
+
+def time_in_ranges(cgm: np.ndarray) -> dict[str, np.ndarray]:
+    """Per-patient share (%) of samples in 70–180, below 54, below 70 and above 180 mg/dL."""
+    tir = definitions()["time_in_range"]
+    return {
+        "tir_pct": 100 * np.mean((cgm >= tir["low_mg_dl"]) & (cgm <= tir["high_mg_dl"]), axis=1),
+        "below_54_pct": 100 * np.mean(cgm < tir["below_level2_mg_dl"], axis=1),
+        "below_70_pct": 100 * np.mean(cgm < tir["low_mg_dl"], axis=1),
+        "above_180_pct": 100 * np.mean(cgm > tir["high_mg_dl"], axis=1),
+    }
+
+
+@dataclass
+class Window:
+    """Running sums over an assessment window; each day added with a weight (days it stands for)."""
+
+    n: int
+    days: float = 0.0
+    sums: dict[str, np.ndarray] = field(default_factory=dict)
+    off_insulin: np.ndarray | None = None
+
+    def add_day(self, bg: np.ndarray, cgm: np.ndarray, insulin: np.ndarray, weight: float,
+                scale: np.ndarray) -> None:  # fmt: skip
+        """Add one simulated day (patients × samples) standing for ``weight`` days."""
+        tir = definitions()["time_in_range"]
+        event = definitions()["level2_hypoglycaemia_event"]
+        min_samples = int(np.ceil(event["min_duration_min"] / sample_minutes()))
+        day = {
+            "bg": bg.mean(axis=1),
+            "tir": np.mean((cgm >= tir["low_mg_dl"]) & (cgm <= tir["high_mg_dl"]), axis=1),
+            "below_54": np.mean(cgm < tir["below_level2_mg_dl"], axis=1),
+            "below_70": np.mean(cgm < tir["low_mg_dl"], axis=1),
+            "above_180": np.mean(cgm > tir["high_mg_dl"], axis=1),
+            "events": count_events(cgm < event["below_mg_dl"], min_samples).astype(float),
+            "insulin": insulin.sum(axis=1) * sample_minutes(),
+        }
+        for key, value in day.items():
+            self.sums[key] = self.sums.get(key, np.zeros(self.n)) + weight * value
+        self.days += weight
+        off = scale <= 0.0
+        self.off_insulin = off if self.off_insulin is None else self.off_insulin & off
+
+    def summary(self) -> dict[str, np.ndarray]:
+        """Per-patient endpoints over the window (means per day; events per year)."""
+        d = max(self.days, 1e-12)
+        mean_bg = self.sums["bg"] / d
+        return {
+            "mean_glucose_mg_dl": mean_bg,
+            "hba1c_pct": hba1c_from_mean_glucose(mean_bg),
+            "tir_pct": 100 * self.sums["tir"] / d,
+            "below_54_pct": 100 * self.sums["below_54"] / d,
+            "below_70_pct": 100 * self.sums["below_70"] / d,
+            "above_180_pct": 100 * self.sums["above_180"] / d,
+            "level2_events_per_year": self.sums["events"] / d * 365.25,
+            "insulin_u_per_day": self.sums["insulin"] / d,
+            "insulin_independent": (
+                self.off_insulin.astype(float) if self.off_insulin is not None else np.zeros(self.n)
+            ),
+        }

@@ -1,0 +1,113 @@
+"""Scenario files: when and how much a virtual patient eats, who doses insulin, sensor noise.
+
+YAML keys: ``start`` (ISO time), ``meals`` (``{time: "HH:MM", carbs_g: N}``, repeated daily),
+``controller`` (``basal-bolus`` or ``none``) and ``noise`` (bool). A malformed file raises
+``InputError`` naming the file and field.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from isletbase.errors import InputError
+from isletbase.simulate.params import DATA
+
+_HHMM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
+
+
+class Meal(BaseModel):
+    """A meal announced at the same clock time every day."""
+
+    model_config = ConfigDict(extra="forbid")
+    time: str
+    carbs_g: float = Field(ge=0, le=500)
+
+    @field_validator("time")
+    @classmethod
+    def _clock(cls, value: str) -> str:
+        if not _HHMM.match(str(value)):
+            raise ValueError(f"expected a clock time HH:MM, got {value!r}")
+        return str(value)
+
+    @property
+    def minute_of_day(self) -> int:
+        hours, minutes = self.time.split(":")
+        return int(hours) * 60 + int(minutes)
+
+
+class Scenario(BaseModel):
+    """A daily meal plan with the insulin controller and whether the sensor is noisy."""
+
+    model_config = ConfigDict(extra="forbid")
+    start: datetime = datetime(2018, 1, 1)
+    meals: list[Meal] = Field(default_factory=list)
+    controller: Literal["basal-bolus", "none"] = "basal-bolus"
+    noise: bool = False
+
+    def meals_per_minute(self) -> np.ndarray:
+        """Grams announced at each minute of a simulated day (day starts at ``start``)."""
+        out = np.zeros(1440)
+        offset = self.start.hour * 60 + self.start.minute
+        for meal in self.meals:
+            out[(meal.minute_of_day - offset) % 1440] += meal.carbs_g
+        return out
+
+    def meal_times(self, days: int) -> list[tuple[int, float]]:
+        """(minute from start, grams) for every meal of ``days`` days."""
+        per_day = self.meals_per_minute()
+        minutes = np.nonzero(per_day)[0]
+        return [(int(m + 1440 * d), float(per_day[m])) for d in range(days) for m in minutes]
+
+
+def validation_message(where: str, exc: ValidationError) -> str:
+    """One line naming each bad field of ``where`` and what was expected."""
+    parts = []
+    for err in exc.errors():
+        loc = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        parts.append(f"{loc}: {err['msg']}")
+    return f"{where}: " + "; ".join(parts)
+
+
+def read_yaml(path: str | Path, what: str) -> Any:
+    """Parse a YAML file, or raise ``InputError`` naming the file and the YAML problem."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{what} file {str(path)!r} does not exist")
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        at = f" at line {mark.line + 1}" if mark else ""
+        raise InputError(f"{what} {str(path)!r}: malformed YAML{at}") from exc
+
+
+def parse_scenario(data: Any, where: str = "scenario") -> Scenario:
+    """Validate a scenario mapping; ``InputError`` names the field at fault."""
+    if not isinstance(data, dict):
+        raise InputError(f"{where}: expected a mapping with start, meals, controller, noise")
+    try:
+        return Scenario.model_validate(data)
+    except ValidationError as exc:
+        raise InputError(validation_message(where, exc)) from exc
+
+
+def load_scenario(path: str | Path | None = None) -> Scenario:
+    """Read a scenario file; a bare name such as ``meals.yaml`` falls back to the bundled one."""
+    path = bundled(path or "meals.yaml", "scenarios")
+    return parse_scenario(read_yaml(path, "scenario"), f"scenario {str(path)!r}")
+
+
+def bundled(path: str | Path, folder: str) -> Path:
+    """``path`` if it exists, else the bundled file of that name in ``data/simulate/<folder>``."""
+    given = Path(path)
+    if given.is_file():
+        return given
+    candidate = DATA / folder / given.name
+    return Path(str(candidate)) if candidate.is_file() else given

@@ -1,0 +1,287 @@
+"""Run a virtual trial: every (repeat, arm, shard) task is independent and seeded on its own.
+
+A design's patients are split into fixed shards; a shard's random numbers come from
+``SeedSequence([seed, repeat, arm, shard])``, so the result does not depend on where or in
+which order shards run (one process here, or a Dask cluster in ``scale``). ``TrialResult`` is
+the one producer of the trial's numbers: tables, JSON, the API, the database and plots read it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from scipy import stats
+
+from isletbase.simulate.design import Design, load_design
+from isletbase.simulate.endpoints import Window, hba1c_from_mean_glucose
+from isletbase.simulate.engine import CohortState, advance_day, resolve_backend
+from isletbase.simulate.graft import GraftCourse, fasting_c_peptide, insulin_scale, with_secretion
+from isletbase.simulate.params import COLUMNS, Cohort, load_cohort
+from isletbase.simulate.scenario import bundled
+from isletbase.simulate.sensor import SensorNoise
+
+
+@dataclass(frozen=True)
+class Task:
+    """One unit of work: patients ``start:stop`` of one arm in one repeat."""
+
+    repeat: int
+    arm: int
+    shard: int
+    start: int
+    stop: int
+
+
+def tasks(design: Design) -> list[Task]:
+    """All tasks of a design, in a fixed order."""
+    out = []
+    for repeat in range(design.repeats):
+        for arm in range(len(design.arms)):
+            for shard, start in enumerate(range(0, design.sample_size, design.shard_size)):
+                stop = min(start + design.shard_size, design.sample_size)
+                out.append(Task(repeat, arm, shard, start, stop))
+    return out
+
+
+def population(design: Design, repeat: int, arm: int) -> Cohort:
+    """The arm's virtual patients: base patients drawn by group weight, parameters spread."""
+    rng = np.random.default_rng(np.random.SeedSequence([design.seed, repeat, arm, 0xC0]))
+    base = load_cohort("all")
+    pools, weights = [], []
+    for name, weight in design.population.groups.items():
+        wanted = load_cohort(name).names
+        pools.append([base.names.index(n) for n in wanted])
+        weights.append(weight)
+    p = np.asarray(weights, dtype=float) / sum(weights)
+    group = rng.choice(len(pools), size=design.sample_size, p=p)
+    index = [pools[g][rng.integers(len(pools[g]))] for g in group]
+    cohort = base.take(index)
+    params = cohort.params.copy()
+    for name, cv in design.population.variability.items():
+        if cv > 0:
+            sigma = np.sqrt(np.log1p(cv**2))
+            params[:, COLUMNS.index(name)] *= rng.lognormal(-0.5 * sigma**2, sigma, len(cohort))
+    return with_secretion(cohort.with_params(params))
+
+
+@dataclass
+class ShardResult:
+    """Per-patient endpoints and per-day curves of one task."""
+
+    task: Task
+    endpoints: dict[str, np.ndarray]
+    day: np.ndarray
+    daily_glucose: np.ndarray
+    daily_fraction: np.ndarray
+
+
+def run_task(
+    design: Design, task: Task, backend: str = "auto", base: Path | None = None
+) -> ShardResult:
+    """Simulate one shard for the whole trial duration and summarise it."""
+    scenario = design.resolved_scenario(base)
+    cohort = population(design, task.repeat, task.arm).take(np.arange(task.start, task.stop))
+    n = len(cohort)
+    rng = np.random.default_rng(
+        np.random.SeedSequence([design.seed, task.repeat, task.arm, task.shard])
+    )
+    spec = design.graft_spec(task.arm)
+    course = GraftCourse.draw(spec, cohort, rng) if spec else GraftCourse.absent(n)
+    on_insulin = 1.0 if scenario.controller == "basal-bolus" else 0.0
+    state = CohortState(cohort, on_insulin * insulin_scale(course.fraction(0)))
+    noise = SensorNoise(n, rng) if scenario.noise else None
+    meals = scenario.meals_per_minute()
+    window_start = max(design.days - design.endpoints.window_days, 0)
+    window, baseline = Window(n), Window(n)
+    simulated = list(range(0, design.days, design.stride_days))
+    daily_glucose = np.empty((len(simulated), n))
+    daily_fraction = np.empty((len(simulated), n))
+    usual = None
+    for i, day in enumerate(simulated):
+        weight = min(design.stride_days, design.days - day)
+        fraction = course.fraction(day + (weight - 1) / 2)  # the mid-day it stands for
+        scale = on_insulin * insulin_scale(fraction)
+        trace = advance_day(
+            state, meals, noise.next_day() if noise else None, fraction, scale, backend
+        )
+        if i == 0:
+            baseline.add_day(trace.bg, trace.cgm, trace.insulin, 1.0, scale)
+            usual = (
+                trace.insulin.sum(axis=1)
+                * (1440 / trace.insulin.shape[1])
+                / np.maximum(scale, 1e-9)
+            )
+        if day + weight > window_start:
+            inside = min(weight, day + weight - window_start)
+            window.add_day(trace.bg, trace.cgm, trace.insulin, inside, scale)
+        daily_glucose[i] = trace.bg.mean(axis=1)
+        daily_fraction[i] = fraction
+    out = window.summary()
+    base_summary = baseline.summary()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        reduction = np.where(usual > 0, 100 * (1 - out["insulin_u_per_day"] / usual), 0.0)
+    out["insulin_reduction_pct"] = reduction
+    out["graft_fraction"] = course.fraction(design.days - 1)
+    out["c_peptide_ng_ml"] = fasting_c_peptide(out["graft_fraction"])
+    out["baseline_hba1c_pct"] = base_summary["hba1c_pct"]
+    out["baseline_level2_events_per_year"] = base_summary["level2_events_per_year"]
+    return ShardResult(task, out, np.asarray(simulated), daily_glucose, daily_fraction)
+
+
+def igls_grades(endpoints: dict[str, np.ndarray]) -> list[str]:
+    """Igls 2.0 treatment outcome per patient (``isletbase.evidence.igls.classify``)."""
+    from isletbase.evidence.igls import IglsInput, classify
+
+    grades = []
+    for i in range(len(endpoints["hba1c_pct"])):
+        result = classify(
+            IglsInput(
+                hba1c=float(np.clip(endpoints["hba1c_pct"][i], 2.0, 20.0)),
+                severe_hypos=float(endpoints["level2_events_per_year"][i]),
+                insulin_reduction=float(np.clip(endpoints["insulin_reduction_pct"][i], -1000, 100)),
+                c_peptide=float(endpoints["c_peptide_ng_ml"][i]),
+                c_peptide_kind="fasting",
+                tir=float(endpoints["tir_pct"][i]),
+                time_below_54=float(endpoints["below_54_pct"][i]),
+                baseline_hba1c=float(np.clip(endpoints["baseline_hba1c_pct"][i], 2.0, 20.0)),
+                baseline_severe_hypos=float(endpoints["baseline_level2_events_per_year"][i]),
+            )
+        )
+        grades.append(result.treatment_outcome)
+    return grades
+
+
+SUMMARISED = (
+    "hba1c_pct",
+    "mean_glucose_mg_dl",
+    "tir_pct",
+    "below_54_pct",
+    "insulin_u_per_day",
+    "insulin_reduction_pct",
+    "graft_fraction",
+    "c_peptide_ng_ml",
+)
+
+
+@dataclass
+class TrialResult:
+    """All numbers of a trial: per-arm per-patient endpoints (each repeat), curves, power."""
+
+    design: Design
+    endpoints: dict[tuple[int, int], dict[str, np.ndarray]]
+    curves: dict[int, dict[str, np.ndarray]]
+    igls: dict[tuple[int, int], list[str]] = field(default_factory=dict)
+
+    def arm_endpoints(self, arm: int, repeat: int = 0) -> dict[str, np.ndarray]:
+        return self.endpoints[(repeat, arm)]
+
+    def primary_values(self, arm: int, repeat: int) -> np.ndarray:
+        e = self.endpoints[(repeat, arm)]
+        key = {
+            "insulin_independence": "insulin_independent",
+            "hba1c": "hba1c_pct",
+            "tir": "tir_pct",
+        }
+        return e[key[self.design.endpoints.primary]]
+
+    def p_value(self, arm: int, repeat: int, control: int = 0) -> float:
+        """Arm vs control on the primary endpoint: Fisher's exact test or Welch's t-test."""
+        a, b = self.primary_values(arm, repeat), self.primary_values(control, repeat)
+        if self.design.endpoints.primary == "insulin_independence":
+            table = [[a.sum(), len(a) - a.sum()], [b.sum(), len(b) - b.sum()]]
+            return float(stats.fisher_exact(table).pvalue)
+        if np.ptp(a) == 0 and np.ptp(b) == 0:
+            return 0.0 if a[0] != b[0] else 1.0
+        return float(stats.ttest_ind(a, b, equal_var=False).pvalue)
+
+    def power(self, arm: int) -> float:
+        """Share of repeated trials in which ``arm`` beats the first arm at level alpha."""
+        alpha = self.design.endpoints.alpha
+        hits = [self.p_value(arm, r) < alpha for r in range(self.design.repeats)]
+        return float(np.mean(hits))
+
+    def arm_summary(self, arm: int) -> dict:
+        """Mean and SD of each endpoint over all repeats, independence rate, Igls counts."""
+        values = [self.endpoints[(r, arm)] for r in range(self.design.repeats)]
+        out: dict = {
+            "arm": self.design.arms[arm].name,
+            "n": int(sum(len(v["hba1c_pct"]) for v in values)),
+        }
+        for key in SUMMARISED:
+            x = np.concatenate([v[key] for v in values])
+            out[key] = {
+                "mean": round(float(x.mean()), 3),
+                "sd": round(float(x.std(ddof=1)) if len(x) > 1 else 0.0, 3),
+            }
+        indep = np.concatenate([v["insulin_independent"] for v in values])
+        out["insulin_independent_pct"] = round(100 * float(indep.mean()), 1)
+        grades = [g for r in range(self.design.repeats) for g in self.igls.get((r, arm), [])]
+        out["igls_treatment_outcome"] = {g: grades.count(g) for g in sorted(set(grades))}
+        if arm > 0:
+            out["p_value_vs_first_arm"] = round(self.p_value(arm, 0), 5)
+            out["power"] = round(self.power(arm), 3)
+        return out
+
+    def to_dict(self) -> dict:
+        return {
+            "design": self.design.model_dump(mode="json"),
+            "primary_endpoint": self.design.endpoints.primary,
+            "arms": [self.arm_summary(a) for a in range(len(self.design.arms))],
+            "curves": {
+                self.design.arms[a].name: {k: np.round(v, 4).tolist() for k, v in c.items()}
+                for a, c in self.curves.items()
+            },
+        }
+
+
+def combine(design: Design, shards: Iterable[ShardResult]) -> TrialResult:
+    """Put shard results back in patient order; grade Igls; average curves (repeat 0) per arm."""
+    by_key: dict[tuple[int, int], list[ShardResult]] = {}
+    for shard in shards:
+        by_key.setdefault((shard.task.repeat, shard.task.arm), []).append(shard)
+    endpoints, curves, igls = {}, {}, {}
+    for key, parts in by_key.items():
+        parts.sort(key=lambda s: s.task.shard)
+        endpoints[key] = {
+            k: np.concatenate([p.endpoints[k] for p in parts]) for k in parts[0].endpoints
+        }
+        igls[key] = igls_grades(endpoints[key])
+        if key[0] == 0:
+            glucose = np.concatenate([p.daily_glucose for p in parts], axis=1)
+            fraction = np.concatenate([p.daily_fraction for p in parts], axis=1)
+            curves[key[1]] = {
+                "day": parts[0].day.astype(float),
+                "mean_glucose_mg_dl": glucose.mean(axis=1),
+                "hba1c_pct": hba1c_from_mean_glucose(glucose.mean(axis=1)),
+                "graft_fraction_mean": fraction.mean(axis=1),
+                "graft_fraction_p10": np.percentile(fraction, 10, axis=1),
+                "graft_fraction_p90": np.percentile(fraction, 90, axis=1),
+            }
+    return TrialResult(design, endpoints, curves, igls)
+
+
+def run_trial(
+    design: Design | str | Path,
+    backend: str = "auto",
+    progress: Callable[[int, int], None] | None = None,
+    base: Path | None = None,
+) -> TrialResult:
+    """Run every task of ``design`` in this process and combine them into a ``TrialResult``.
+
+    ``progress(done, total)`` is called after each task. Use ``scale.run_trial_dask`` to spread
+    the same tasks over a Dask cluster; the result is identical.
+    """
+    if not isinstance(design, Design):
+        base = bundled(design, "designs").parent
+        design = load_design(design)
+    backend = resolve_backend(backend)
+    todo = tasks(design)
+    results = []
+    for i, task in enumerate(todo):
+        results.append(run_task(design, task, backend, base))
+        if progress:
+            progress(i + 1, len(todo))
+    return combine(design, results)

@@ -1,0 +1,109 @@
+"""The ``simulate`` commands as a user runs them, including the bad-input contract (exit 2)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from isletbase.cli import main
+
+
+def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    out, err = capsys.readouterr()
+    return exit_info.value.code, out, err
+
+
+def test_patient_json_prints_the_trace_at_sensor_times(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(
+        ["simulate", "patient", "--patient", "adult#001", "--days", "1", "--json"], capsys
+    )
+    assert code == 0
+    data = json.loads(out)
+    assert set(data) >= {"time_min", "bg_mg_dl", "cgm_mg_dl", "insulin_u_per_min"}
+    assert len(data["time_min"]) == len(data["bg_mg_dl"]) == len(data["insulin_u_per_min"]) == 481
+    assert data["time_min"][1] - data["time_min"][0] == 3
+
+
+def test_noisy_scenario_is_reproducible_for_a_seed(tmp_path: Path, capsys) -> None:  # noqa: ANN001
+    scenario = tmp_path / "noisy.yaml"
+    scenario.write_text(
+        "start: '2024-05-01T06:00:00'\nmeals: [{time: '07:00', carbs_g: 40}]\n"
+        "controller: basal-bolus\nnoise: true\n"
+    )
+    args = ["simulate", "patient", "--scenario", str(scenario), "--seed", "3", "--json"]
+    first = json.loads(run(args, capsys)[1])
+    second = json.loads(run(args, capsys)[1])
+    other = json.loads(run([*args[:-3], "--seed", "4", "--json"], capsys)[1])
+    assert first["cgm_mg_dl"] == second["cgm_mg_dl"]
+    assert first["cgm_mg_dl"] != other["cgm_mg_dl"]
+    assert first["bg_mg_dl"] != first["cgm_mg_dl"]
+
+
+def _design(tmp_path: Path, text: str) -> str:
+    path = tmp_path / "design.yaml"
+    path.write_text(text)
+    return str(path)
+
+
+GOOD = """
+days: 30
+sample_size: 4
+arms:
+  - {name: control, graft: null}
+  - {name: graft, graft: {regimen: standard, dose_cells: 8.0e+8}}
+"""
+
+
+@pytest.mark.parametrize(
+    ("text", "named"),
+    [
+        (GOOD.replace("dose_cells: 8.0e+8", "dose_cells: -5"), "arms.1.graft.dose_cells"),
+        (GOOD.replace("days: 30", "days: 0"), "days"),
+        (GOOD + "population: {groups: {adult#077: 1}}\n", "adult#077"),
+        (GOOD.replace("regimen: standard", "regimen: magic"), "arms.1.graft.regimen"),
+        ("days: [1,\n  sample_size: 3\n", "malformed YAML"),
+    ],
+)
+def test_bad_designs_exit_2_naming_the_field(tmp_path, capsys, text: str, named: str) -> None:  # noqa: ANN001
+    code, _, err = run(
+        ["simulate", "trial", "--design", _design(tmp_path, text), "--no-save"], capsys
+    )
+    assert code == 2
+    assert named in err
+    assert "Traceback" not in err
+
+
+def test_bad_patient_and_days_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(["simulate", "patient", "--patient", "adult#099"], capsys)
+    assert code == 2 and "adult#099" in err
+    code, _, err = run(["simulate", "cohort", "--days", "0"], capsys)
+    assert code == 2 and "days" in err
+
+
+def test_trial_writes_results_and_plots(tmp_path: Path, capsys) -> None:  # noqa: ANN001
+    out = tmp_path / "results"
+    db = f"sqlite:///{tmp_path / 'runs.db'}"
+    code, stdout, _ = run(
+        [
+            "simulate",
+            "trial",
+            "--design",
+            _design(tmp_path, GOOD),
+            "--out",
+            str(out),
+            "--db",
+            db,
+            "--json",
+        ],
+        capsys,
+    )
+    assert code == 0
+    data = json.loads(stdout)
+    assert [a["arm"] for a in data["arms"]] == ["control", "graft"]
+    assert data["run_id"] == 1
+    assert (out / "graft_mass.svg").read_text().startswith("<?xml")
+    assert json.loads((out / "result.json").read_text())["arms"] == data["arms"]
