@@ -1,6 +1,6 @@
 """The ingest pipeline: validate → classify → merge → upsert with history; rejects → quarantine.
 
-Every source ends here. Each trial is written in its own transaction, so a bad record or a
+Every source ends here. Trials are written a batch per transaction, so a bad record or a
 killed process never leaves half a trial behind, and a record that fails validation is kept in
 the quarantine table with the reason while the rest of the batch loads. Re-running a load with
 the same input reports everything unchanged and writes nothing.
@@ -9,23 +9,34 @@ the same input reports everything unchanged and writes nothing.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable, Sequence
+import json
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from importlib.abc import Traversable
 from pathlib import Path
 
-from sqlalchemy import delete
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.orm import Session
 
 from isletbase import taxonomy
+from isletbase.dedup import CandidatePool, Match
 from isletbase.errors import InputError
-from isletbase.model import Institution, SourceRef, TrialRecord
+from isletbase.model import Derivation, Institution, SourceRef, TrialRecord
 from isletbase.sources import RawRecord
 from isletbase.sources import curated as bundled
 from isletbase.store.db import Database
 from isletbase.store.institutions import institution_row, load_index
-from isletbase.store.schema import InstitutionAliasRow, InstitutionRow, QuarantineRow
-from isletbase.store.trials import TrialWriter
+from isletbase.store.schema import (
+    InstitutionAliasRow,
+    InstitutionRow,
+    MatchCandidateRow,
+    QuarantineRow,
+    RawRecordRow,
+    RegistryIdRow,
+    utcnow,
+)
+from isletbase.store.trials import TrialWriter, content_hash
 
 Progress = Callable[[int], None]
 
@@ -40,6 +51,7 @@ class Report:
     unchanged: int = 0
     merged: int = 0
     quarantined: int = 0
+    review: int = 0
     institutions: int = 0
     errors: list[str] = field(default_factory=list)
 
@@ -144,6 +156,260 @@ def load_institutions(db: Database, path: Traversable | Path, report: Report) ->
     report.institutions = len(institutions)
 
 
+#: Which source's values win when one trial has records from several (first wins, later fill gaps):
+#: the registries' own records first, then the curated bundled files (whose curator overrides
+#: and notes fill what registries lack).
+SOURCE_PRIORITY = (
+    "ClinicalTrials.gov API",
+    "ClinicalTrials.gov dump",
+    "ChiCTR",
+    "ICTRP",
+    "bundled data",
+)
+
+
+def _priority(source: str) -> int:
+    return SOURCE_PRIORITY.index(source) if source in SOURCE_PRIORITY else len(SOURCE_PRIORITY)
+
+
+def _payload_text(raw: RawRecord) -> str:
+    if raw.text:
+        return raw.text
+    return json.dumps(raw.payload, ensure_ascii=False) if raw.payload is not None else ""
+
+
+class Pipeline:
+    """One ingest run: validate → classify → link or match → upsert, a batch per transaction.
+
+    Each batch commits atomically with its quarantine rows and whatever ``after`` adds (a
+    paging checkpoint), so a killed process loses at most the batch in flight and never leaves
+    half a trial. Each source's record is kept in ``raw_records``; a trial's stored values are
+    its records merged by ``SOURCE_PRIORITY``, so re-ingesting one source never erases what
+    another supplied, and an unchanged record (same content hash) is skipped without a write.
+    """
+
+    def __init__(
+        self,
+        db: Database,
+        source: str,
+        to_record: Callable[[RawRecord], TrialRecord],
+        progress: Progress | None = None,
+        today: date | None = None,
+        fuzzy: bool = True,
+    ) -> None:
+        self.db, self.source, self.to_record = db, source, to_record
+        self.progress, self.today, self.fuzzy = progress, today or date.today(), fuzzy
+        self.report = Report()
+        with db.session() as session:
+            self.index = load_index(session)
+        self.salt = hashlib.sha256(repr(sorted(self.index.keys.items())).encode()).hexdigest()[:16]
+        self._pools: dict[str, CandidatePool] = {}
+
+    def batch(
+        self,
+        raws: Iterable[RawRecord],
+        after: Callable[[Session], None] | None = None,
+        before: Callable[[Session], None] | None = None,
+    ) -> None:
+        """Ingest one batch of raw records in one transaction (with ``before``/``after`` in it)."""
+        raws = list(raws)
+        valid: list[TrialRecord] = []
+        classified: dict[int, list[Derivation]] = {}
+        rejects: list[tuple[RawRecord, str]] = []
+        for raw in raws:
+            try:
+                record = self.to_record(raw)
+                derivations = taxonomy.classify_record(record)
+                for d in derivations:
+                    if d.method == "curated":
+                        taxonomy.validate_value(d.field, d.value or "")
+            except (InputError, ValueError) as exc:
+                rejects.append((raw, str(exc) if raw.ref in str(exc) else f"{raw.ref}: {exc}"))
+                continue
+            valid.append(record)
+            classified[id(record)] = derivations
+        records = [merge_records(c) if len(c) > 1 else c[0] for c in group_by_registry_id(valid)]
+        counts = Report(
+            fetched=len(raws),
+            quarantined=len(rejects),
+            merged=len(valid) - len(records),
+            errors=[reason for _, reason in rejects],
+        )
+        with self.db.session() as session:
+            if before:
+                before(session)
+            self._quarantine(session, rejects)
+            writer = TrialWriter(session, self.index, self.source, self.today, self.salt)
+            self._write(session, writer, records, classified, counts)
+            if after:
+                after(session)
+        for key in ("fetched", "new", "updated", "unchanged", "merged", "quarantined", "review"):
+            setattr(self.report, key, getattr(self.report, key) + getattr(counts, key))
+        self.report.errors += counts.errors
+        if self.progress:
+            self.progress(len(raws))
+
+    def _quarantine(self, session: Session, rejects: list[tuple[RawRecord, str]]) -> None:
+        if not rejects:
+            return
+        seen = set(
+            session.execute(
+                select(QuarantineRow.source, QuarantineRow.record_ref, QuarantineRow.reason)
+                .where(QuarantineRow.source.in_({raw.source for raw, _ in rejects}))
+                .where(QuarantineRow.record_ref.in_([raw.ref for raw, _ in rejects]))
+            )
+        )
+        for raw, reason in rejects:
+            if (raw.source, raw.ref, reason) not in seen:
+                seen.add((raw.source, raw.ref, reason))
+                session.add(
+                    QuarantineRow(
+                        source=raw.source,
+                        record_ref=raw.ref,
+                        payload=_payload_text(raw),
+                        reason=reason,
+                    )
+                )
+
+    def _pool(self, session: Session, registry: str) -> CandidatePool:
+        if registry not in self._pools:
+            self._pools[registry] = CandidatePool.load(session, registry)
+        return self._pools[registry]
+
+    def _write(
+        self,
+        session: Session,
+        writer: TrialWriter,
+        records: list[TrialRecord],
+        classified: dict[int, list[Derivation]],
+        counts: Report,
+    ) -> None:
+        derivations = [classified.get(id(r)) or taxonomy.classify_record(r) for r in records]
+        digests = [content_hash(r, d, self.salt) for r, d in zip(records, derivations, strict=True)]
+        keys = [r.display_id for r in records]
+        previous = {
+            row.record_key: row
+            for row in session.scalars(
+                select(RawRecordRow).where(
+                    RawRecordRow.source == self.source, RawRecordRow.record_key.in_(keys)
+                )
+            )
+        }
+        ids = sorted({rid.id for r in records for rid in r.registry_ids})
+        owners = (
+            {
+                rid: uid
+                for rid, uid in session.execute(
+                    select(RegistryIdRow.registry_id, RegistryIdRow.trial_uid).where(
+                        RegistryIdRow.registry_id.in_(ids)
+                    )
+                )
+            }
+            if ids
+            else {}
+        )
+        fresh: list[tuple[TrialRecord, list[Derivation], str]] = []
+        queued: dict[int, Match] = {}
+        for record, derivs, digest in zip(records, derivations, digests, strict=True):
+            prev = previous.get(record.display_id)
+            if prev is not None and prev.content_hash == digest and prev.trial_uid is not None:
+                counts.unchanged += 1
+                continue
+            uid = (prev.trial_uid if prev else None) or next(
+                (owners[r.id] for r in record.registry_ids if r.id in owners), None
+            )
+            if uid is None and self.fuzzy:
+                match = self._pool(session, record.registry_ids[0].registry).best(record)
+                if match is not None and match.score.decision == "merge":
+                    uid = match.uid
+                    counts.merged += 1
+                elif match is not None:
+                    queued[len(fresh)] = match
+            if uid is None:
+                fresh.append((record, derivs, digest))
+                continue
+            payload = record.model_dump(mode="json")
+            if prev is None:
+                session.add(
+                    RawRecordRow(
+                        source=self.source,
+                        record_key=record.display_id,
+                        trial_uid=uid,
+                        payload=payload,
+                        content_hash=digest,
+                        url=record.source_url,
+                    )
+                )
+            else:
+                prev.payload, prev.content_hash, prev.trial_uid = payload, digest, uid
+                prev.retrieved_at = utcnow()
+            session.flush()
+            outcome = refresh_trial(session, writer, uid)
+            setattr(counts, outcome, getattr(counts, outcome) + 1)
+        uids = writer.insert_new(fresh)
+        counts.new += len(uids)
+        stored = {r.record_key for r in previous.values()}
+        rows = [
+            {
+                "source": self.source,
+                "record_key": rec.display_id,
+                "trial_uid": uid,
+                "payload": rec.model_dump(mode="json"),
+                "content_hash": digest,
+                "url": rec.source_url,
+                "retrieved_at": utcnow(),
+            }
+            for (rec, _, digest), uid in zip(fresh, uids, strict=True)
+        ]
+        for row in [r for r in rows if r["record_key"] in stored]:
+            session.execute(
+                update(RawRecordRow)
+                .where(
+                    RawRecordRow.source == self.source, RawRecordRow.record_key == row["record_key"]
+                )
+                .values(
+                    trial_uid=row["trial_uid"],
+                    payload=row["payload"],
+                    content_hash=row["content_hash"],
+                )
+            )
+        if rows := [r for r in rows if r["record_key"] not in stored]:
+            session.execute(insert(RawRecordRow), rows)
+        for position, match in queued.items():
+            session.add(
+                MatchCandidateRow(
+                    trial_uid=match.uid,
+                    candidate_uid=uids[position],
+                    score=match.score.score,
+                    explanation=match.score.explanation,
+                    source=self.source,
+                )
+            )
+            counts.review += 1
+
+
+def refresh_trial(session: Session, writer: TrialWriter, uid: int) -> str:
+    """Re-merge a trial from all its sources' records and upsert it (with versions)."""
+    raws = session.scalars(select(RawRecordRow).where(RawRecordRow.trial_uid == uid)).all()
+    ordered = sorted(raws, key=lambda r: (_priority(r.source), r.id))
+    records = [TrialRecord.model_validate(r.payload) for r in ordered]
+    merged = merge_records(records) if len(records) > 1 else records[0]
+    outcome, _ = writer.upsert(merged, taxonomy.classify_record(merged))
+    return outcome
+
+
+def batched(items: Iterable[RawRecord], size: int) -> Iterator[list[RawRecord]]:
+    """Consecutive lists of ``size`` items (the last may be shorter)."""
+    chunk: list[RawRecord] = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
 def ingest_trials(
     db: Database,
     raws: Iterable[RawRecord],
@@ -151,41 +417,18 @@ def ingest_trials(
     source: str,
     progress: Progress | None = None,
     today: date | None = None,
+    batch_size: int | None = None,
+    fuzzy: bool = False,
 ) -> Report:
-    """Validate, classify, merge and upsert trial records; the batch survives bad records."""
-    report = Report()
-    valid: list[TrialRecord] = []
-    for raw in raws:
-        report.fetched += 1
-        try:
-            record = to_record(raw)
-            for d in taxonomy.classify_record(record):
-                if d.method == "curated":
-                    taxonomy.validate_value(d.field, d.value or "")
-        except (InputError, ValueError) as exc:
-            reason = str(exc) if raw.ref in str(exc) else f"{raw.ref}: {exc}"
-            report.quarantined += 1
-            report.errors.append(reason)
-            quarantine(db, raw, reason)
-            if progress:
-                progress(1)
-            continue
-        valid.append(record)
-    clusters = group_by_registry_id(valid)
-    with db.session() as session:
-        index = load_index(session)
-    salt = hashlib.sha256(repr(sorted(index.keys.items())).encode()).hexdigest()[:16]
-    for cluster in clusters:
-        record = merge_records(cluster) if len(cluster) > 1 else cluster[0]
-        report.merged += len(cluster) - 1
-        derivations = taxonomy.classify_record(record)
-        with db.session() as session:
-            writer = TrialWriter(session, index, source, today or date.today(), salt)
-            outcome, _ = writer.upsert(record, derivations)
-        setattr(report, outcome, getattr(report, outcome) + 1)
-        if progress:
-            progress(len(cluster))
-    return report
+    """Validate, classify, merge and upsert trial records; the batch survives bad records.
+
+    ``batch_size`` trials commit together (all of them when ``None``, as for the bundled files,
+    whose lines for one trial may lie far apart); ``fuzzy`` turns on cross-registry matching.
+    """
+    pipeline = Pipeline(db, source, to_record, progress, today, fuzzy)
+    for chunk in batched(raws, batch_size) if batch_size else [list(raws)]:
+        pipeline.batch(chunk)
+    return pipeline.report
 
 
 def count_bundled(root: Traversable | Path | None = None) -> int:

@@ -36,6 +36,11 @@ def get(obj: Any, path: str) -> Any:
     return obj
 
 
+def _list(value: Any) -> list:
+    """A JSON array as a list; anything else (missing, or the wrong type) as empty."""
+    return value if isinstance(value, list) else []
+
+
 def _text(value: Any) -> str | None:
     return value.strip() or None if isinstance(value, str) else None
 
@@ -72,13 +77,13 @@ def flat_fields(study: Mapping[str, Any]) -> dict[str, Any]:
     """The classifier's view of a v2 study: titles, conditions, interventions, phase, status."""
     ps = study.get("protocolSection") or {}
     interventions = []
-    for item in get(ps, "armsInterventionsModule.interventions") or []:
+    for item in _list(get(ps, "armsInterventionsModule.interventions")):
         if isinstance(item, Mapping):
             words = [
                 item.get("type"),
                 item.get("name"),
                 item.get("description"),
-                *(item.get("otherNames") or []),
+                *_list(item.get("otherNames")),
             ]
             interventions.append(
                 ": ".join(str(w) for w in words[:2] if w)
@@ -90,7 +95,7 @@ def flat_fields(study: Mapping[str, Any]) -> dict[str, Any]:
         "title_en": _text(get(ps, "identificationModule.briefTitle")),
         "official_title_en": _text(get(ps, "identificationModule.officialTitle")),
         "conditions": [
-            c for c in get(ps, "conditionsModule.conditions") or [] if isinstance(c, str)
+            c for c in _list(get(ps, "conditionsModule.conditions")) if isinstance(c, str)
         ],
         "interventions": interventions,
         "summary": _text(get(ps, "descriptionModule.briefSummary")),
@@ -114,7 +119,7 @@ def to_record(study: Mapping[str, Any], retrieved: str | None = None) -> TrialRe
     org = get(ps, "identificationModule.orgStudyIdInfo.id")
     if isinstance(org, str) and org:
         org_ids.append(org)
-    for sec in get(ps, "identificationModule.secondaryIdInfos") or []:
+    for sec in _list(get(ps, "identificationModule.secondaryIdInfos")):
         sid = sec.get("id") if isinstance(sec, Mapping) else None
         if not isinstance(sid, str) or not sid:
             continue
@@ -123,7 +128,7 @@ def to_record(study: Mapping[str, Any], retrieved: str | None = None) -> TrialRe
         else:
             org_ids.append(sid)
     sites = []
-    for loc in get(ps, "contactsLocationsModule.locations") or []:
+    for loc in _list(get(ps, "contactsLocationsModule.locations")):
         if isinstance(loc, Mapping):
             sites.append(
                 {
@@ -137,7 +142,7 @@ def to_record(study: Mapping[str, Any], retrieved: str | None = None) -> TrialRe
     china = [c for c in countries if c in _CHINA]
     enrollment = get(ps, "designModule.enrollmentInfo.count")
     etype = get(ps, "designModule.enrollmentInfo.type")
-    outcomes = get(ps, "outcomesModule.primaryOutcomes") or []
+    outcomes = _list(get(ps, "outcomesModule.primaryOutcomes"))
     first_outcome = (
         outcomes[0].get("measure") if outcomes and isinstance(outcomes[0], Mapping) else None
     )

@@ -14,7 +14,9 @@ from datetime import UTC, datetime
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -229,6 +231,45 @@ class QuarantineRow(Base):
     payload: Mapped[str] = mapped_column(Text)
     reason: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class MatchCandidateRow(Base):
+    """A possible cross-registry duplicate awaiting a curator: two trials, a score and why.
+
+    Fuzzy matches between the automatic-merge threshold and the review threshold land here;
+    ``isletbase review`` accepts (merges) or rejects them; a decided pair is kept as a record.
+    """
+
+    __tablename__ = "match_candidates"
+    __table_args__ = (UniqueConstraint("trial_uid", "candidate_uid"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    trial_uid: Mapped[int] = mapped_column(ForeignKey("trials.uid", ondelete="CASCADE"), index=True)
+    candidate_uid: Mapped[int] = mapped_column(
+        ForeignKey("trials.uid", ondelete="CASCADE"), index=True
+    )
+    score: Mapped[float] = mapped_column(Float)
+    explanation: Mapped[list] = mapped_column(JSON, default=list)
+    status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
+    source: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class IngestRunRow(Base):
+    """Where a paged registry download got to, committed with each page's trials, so a run
+    interrupted at any point resumes from the first page not yet stored."""
+
+    __tablename__ = "ingest_runs"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    source: Mapped[str] = mapped_column(String(64))
+    params: Mapped[dict] = mapped_column(JSON, default=dict)
+    next_token: Mapped[str | None] = mapped_column(Text)
+    pages: Mapped[int] = mapped_column(Integer, default=0)
+    fetched: Mapped[int] = mapped_column(Integer, default=0)
+    finished: Mapped[bool] = mapped_column(Boolean, default=False)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
 Index("ix_sites_trial_city", SiteRow.trial_uid, SiteRow.city)

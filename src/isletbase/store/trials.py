@@ -10,11 +10,11 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Literal
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session, selectinload
 
 from isletbase import taxonomy
@@ -60,6 +60,8 @@ DERIVED_COLUMNS = ("cell_source", "condition", "route", "phase_code", "status_co
 #: Statuses that promise activity: no update for two years makes them stale.
 ACTIVE_STATUSES = ("RECRUITING", "NOT_YET_RECRUITING", "ENROLLING_BY_INVITATION")
 STALE_AFTER_DAYS = 730
+#: Statuses that end or lose track of a trial: reaching one from an active status is a jump.
+JUMP_STATUSES = ("UNKNOWN", "SUSPENDED", "TERMINATED", "WITHDRAWN")
 
 Outcome = Literal["new", "updated", "unchanged"]
 
@@ -99,7 +101,7 @@ def stale_flags(status_code: str | None, last_update: str | None, today: date) -
 
 
 def search_document(
-    record: TrialRecord, derived: dict[str, str | None], institutions: Sequence[InstitutionRow]
+    record: TrialRecord, derived: dict[str, str | None], institution_words: Sequence[Sequence[str]]
 ) -> str:
     """The text a trial is found by, in both languages.
 
@@ -122,25 +124,63 @@ def search_document(
     parts += record.conditions + record.interventions
     for site in record.sites:
         parts += [site.name, site.name_zh, site.city, site.province]
-    for field in ("cell_source", "condition", "route"):
-        value = derived.get(field)
-        parts += [value, tax.label(field, value, "en"), tax.label(field, value, "zh")]
-    for inst in institutions:
-        parts += [inst.name_en, inst.name_zh, inst.city, inst.province]
-        parts += [a.alias for a in inst.aliases]
+    for name in ("cell_source", "condition", "route"):
+        value = derived.get(name)
+        parts += [value, tax.label(name, value, "en"), tax.label(name, value, "zh")]
+    for words in institution_words:
+        parts += words
     text = " | ".join(p for p in parts if p)
     return taxonomy.normalise(text).lower()
 
 
+def institution_words(session: Session) -> dict[str, list[str]]:
+    """Every institution's names, place and aliases (incl. pinyin), for trials' search text."""
+    rows = session.scalars(select(InstitutionRow).options(selectinload(InstitutionRow.aliases)))
+    return {
+        r.id: [
+            w
+            for w in [r.name_en, r.name_zh, r.city, r.province, *(a.alias for a in r.aliases)]
+            if w
+        ]
+        for r in rows
+    }
+
+
+@dataclass
+class TrialValues:
+    """The column values of one trial and of its child rows, as plain dicts."""
+
+    trial: dict[str, object]
+    registry_ids: list[dict[str, object]]
+    sites: list[dict[str, object]]
+    sources: list[dict[str, object]]
+    derivations: list[dict[str, object]]
+
+
 @dataclass
 class TrialWriter:
-    """Writes trial records into one session, linking sites and sponsors to institutions."""
+    """Writes trial records into one session, linking sites and sponsors to institutions.
+
+    New trials can be written many at a time (``insert_new``, plain multi-row INSERTs); a trial
+    that exists is updated through the ORM (``upsert``) so each changed field becomes a version.
+    Both paths compute a trial's values with ``values``, so they store the same thing.
+    """
 
     session: Session
     index: InstitutionIndex
     source: str
     today: date
     salt: str = ""
+    _matches: dict[str, str | None] = field(default_factory=dict)
+    _words: dict[str, list[str]] | None = None
+
+    def match(self, name: str | None) -> str | None:
+        """The institution a site or sponsor name refers to (memoised: names repeat a lot)."""
+        if not name:
+            return None
+        if name not in self._matches:
+            self._matches[name] = self.index.match(name)
+        return self._matches[name]
 
     def find(self, ids: Sequence[RegistryId]) -> TrialRow | None:
         found = self.session.scalars(
@@ -150,6 +190,113 @@ class TrialWriter:
             .options(*_LOAD_OPTIONS)
         ).first()
         return found
+
+    def values(
+        self, record: TrialRecord, derivations: Sequence[Derivation], digest: str
+    ) -> TrialValues:
+        """Everything stored for a trial, derived from the record and its derivations."""
+        if self._words is None:
+            self._words = institution_words(self.session)
+        derived = {d.field: d.value for d in derivations}
+        trial: dict[str, object] = {f: getattr(record, f) for f in SCALAR_FIELDS}
+        trial.update({f: list(getattr(record, f)) for f in LIST_FIELDS})
+        trial.update({f: derived.get(f) for f in DERIVED_COLUMNS})
+        trial["start_year"] = int(record.start_date[:4]) if record.start_date else None
+        trial["curated"] = record.curated.model_dump(exclude_none=True)
+        trial["content_hash"] = digest
+        trial["updated_at"] = utcnow()
+        sites = [
+            {
+                "position": i,
+                "name": s.name,
+                "name_zh": s.name_zh,
+                "city": s.city,
+                "province": s.province,
+                "country": s.country,
+                "institution_id": s.institution_id or self.match(s.name) or self.match(s.name_zh),
+            }
+            for i, s in enumerate(record.sites)
+        ]
+        sponsor = self.match(record.sponsor) or self.match(record.sponsor_zh)
+        trial["sponsor_institution_id"] = sponsor
+        refs = [
+            SourceRef(url=record.source_url, fields=["record"], retrieved=None),
+            *record.sources,
+        ]
+        trial["flags"] = stale_flags(
+            derived.get("status_code"), record.last_update or record.first_posted, self.today
+        )
+        linked = sorted(
+            {s["institution_id"] for s in sites if s["institution_id"]}
+            | ({sponsor} if sponsor else set())
+        )
+        trial["search_text"] = search_document(
+            record, derived, [self._words.get(i, []) for i in linked]
+        )
+        return TrialValues(
+            trial=trial,
+            registry_ids=[
+                {"registry_name": r.registry, "registry_id": r.id, "position": i}
+                for i, r in enumerate(record.registry_ids)
+            ],
+            sites=sites,
+            sources=[
+                {"url": s.url, "fields": list(s.fields), "retrieved": s.retrieved} for s in refs
+            ],
+            derivations=[
+                {"field": d.field, "value": d.value, "method": d.method, "rule": d.rule}
+                for d in derivations
+            ],
+        )
+
+    def insert_new(
+        self, items: Sequence[tuple[TrialRecord, Sequence[Derivation], str]]
+    ) -> list[int]:
+        """Insert trials known to be new, many rows per statement; returns their uids in order."""
+        if not items:
+            return []
+        values = [self.values(record, derivs, digest) for record, derivs, digest in items]
+        conn = self.session.connection()
+        uids = list(
+            conn.execute(
+                insert(TrialRow.__table__).returning(
+                    TrialRow.__table__.c.uid, sort_by_parameter_order=True
+                ),
+                [
+                    {"display_id": record.display_id, **v.trial}
+                    for (record, _, _), v in zip(items, values, strict=True)
+                ],
+            ).scalars()
+        )
+        children = (
+            (RegistryIdRow, "registry_ids"),
+            (SiteRow, "sites"),
+            (SourceRow, "sources"),
+            (DerivationRow, "derivations"),
+        )
+        for table, name in children:
+            rows = [
+                {"trial_uid": uid, **child}
+                for uid, v in zip(uids, values, strict=True)
+                for child in getattr(v, name)
+            ]
+            if rows:
+                conn.execute(insert(table.__table__), [_columns(table, r) for r in rows])
+        conn.execute(
+            insert(TrialVersionRow.__table__),
+            [
+                {
+                    "trial_uid": uid,
+                    "field": "record",
+                    "old_value": None,
+                    "new_value": "created",
+                    "source": self.source,
+                    "changed_at": utcnow(),
+                }
+                for uid in uids
+            ],
+        )
+        return uids
 
     def upsert(
         self, record: TrialRecord, derivations: Sequence[Derivation]
@@ -185,85 +332,55 @@ class TrialWriter:
     def _apply(
         self, row: TrialRow, record: TrialRecord, derivations: Sequence[Derivation], digest: str
     ) -> None:
-        for field in SCALAR_FIELDS:
-            setattr(row, field, getattr(record, field))
-        for field in LIST_FIELDS:
-            setattr(row, field, list(getattr(record, field)))
-        derived = {d.field: d.value for d in derivations}
-        for field in DERIVED_COLUMNS:
-            setattr(row, field, derived.get(field))
-        row.start_year = int(record.start_date[:4]) if record.start_date else None
-        row.curated = record.curated.model_dump(exclude_none=True)
-        row.content_hash = digest
-        row.updated_at = utcnow()
+        values = self.values(record, derivations, digest)
+        jumps = [f for f in (row.flags or []) if f.startswith("status jump")]
+        before = row.status_code
+        for column, value in values.trial.items():
+            setattr(row, column, value)
+        jump = status_jump(before, row.status_code, self.today)
+        row.flags = [*values.trial["flags"], *jumps, *([jump] if jump else [])]
         existing = {r.registry_id: r for r in row.registry_ids}
         keep = []
-        for pos, rid in enumerate(record.registry_ids):
-            id_row = existing.pop(rid.id, None) or RegistryIdRow(registry_id=rid.id)
-            id_row.registry_name, id_row.position = rid.registry, pos
+        for rid in values.registry_ids:
+            id_row = existing.pop(rid["registry_id"], None) or RegistryIdRow(
+                registry_id=rid["registry_id"]
+            )
+            id_row.registry_name, id_row.position = rid["registry_name"], rid["position"]
             keep.append(id_row)
         # ids learned earlier from another registry stay: a merged trial keeps all its ids
         keep += sorted(existing.values(), key=lambda r: r.position)
         row.registry_ids = keep
-        row.sites = [
-            SiteRow(
-                position=i,
-                name=s.name,
-                name_zh=s.name_zh,
-                city=s.city,
-                province=s.province,
-                country=s.country,
-                institution_id=s.institution_id
-                or self.index.match(s.name)
-                or self.index.match(s.name_zh),
-            )
-            for i, s in enumerate(record.sites)
-        ]
-        row.sponsor_institution_id = self.index.match(record.sponsor) or self.index.match(
-            record.sponsor_zh
-        )
-        refs = [
-            SourceRef(url=record.source_url, fields=["record"], retrieved=None),
-            *record.sources,
-        ]
-        row.sources = [
-            SourceRow(url=s.url, fields=list(s.fields), retrieved=s.retrieved) for s in refs
-        ]
-        row.derivations = [
-            DerivationRow(field=d.field, value=d.value, method=d.method, rule=d.rule)
-            for d in derivations
-        ]
-        row.flags = stale_flags(
-            row.status_code, record.last_update or record.first_posted, self.today
-        )
-        linked = {sid.institution_id for sid in row.sites if sid.institution_id}
-        if row.sponsor_institution_id:
-            linked.add(row.sponsor_institution_id)
-        institutions = (
-            self.session.scalars(
-                select(InstitutionRow)
-                .where(InstitutionRow.id.in_(sorted(linked)))
-                .options(selectinload(InstitutionRow.aliases))
-            ).all()
-            if linked
-            else []
-        )
-        row.search_text = search_document(record, derived, institutions)
+        row.sites = [SiteRow(**s) for s in values.sites]
+        row.sources = [SourceRow(**s) for s in values.sources]
+        row.derivations = [DerivationRow(**d) for d in values.derivations]
 
     def _versions(self, row: TrialRow, old: dict[str, object]) -> None:
         new = _snapshot(row)
-        for field, before in old.items():
-            after = new[field]
+        for field_name, before in old.items():
+            after = new[field_name]
             if before != after:
                 self.session.add(
                     TrialVersionRow(
                         trial_uid=row.uid,
-                        field=field,
+                        field=field_name,
                         old_value=_text(before),
                         new_value=_text(after),
                         source=self.source,
                     )
                 )
+
+
+def _columns(table: type, row: dict[str, object]) -> dict[str, object]:
+    """Attribute names → column names (``registry_name`` is stored in the ``registry`` column)."""
+    mapper = table.__mapper__
+    return {mapper.attrs[k].columns[0].name: v for k, v in row.items()}
+
+
+def status_jump(before: str | None, after: str | None, today: date) -> str | None:
+    """A flag when a trial that promised activity drops to an ended or unknown status."""
+    if before in ACTIVE_STATUSES and after in JUMP_STATUSES:
+        return f"status jump: {before} → {after} (seen {today.isoformat()})"
+    return None
 
 
 def _snapshot(row: TrialRow) -> dict[str, object]:

@@ -1,0 +1,209 @@
+"""Registry ingestion commands: ``ingest …``, ``history``, ``review`` and ``quarantine``."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from isletbase import harvest
+from isletbase.cli.common import DbOption, console, fail, open_db
+from isletbase.cli.database import print_report
+from isletbase.ingest import Report
+from isletbase.store.db import Database
+from isletbase.store.trials import get_trial, history
+
+ingest_app = typer.Typer(
+    help="Bring in new and changed trials from the registries.", no_args_is_help=True
+)
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+
+
+@contextmanager
+def _bar(
+    label: str, total: int | None = None
+) -> Iterator[tuple[Callable[[int], None], Callable[[int], None]]]:
+    with Progress(
+        TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
+    ) as progress:
+        task = progress.add_task(label, total=total)
+        yield (lambda n: progress.advance(task, n)), (lambda t: progress.update(task, total=t))
+
+
+def _finish(report: Report, title: str) -> None:
+    print_report(report, title)
+    if report.review:
+        console.print(
+            f"{report.review} uncertain cross-registry match(es) queued: `isletbase review`"
+        )
+
+
+def _db(url: str | None) -> Database:
+    database = open_db(url)
+    database.init()
+    return database
+
+
+@ingest_app.command("ctgov")
+def ctgov_command(
+    query: Annotated[str, typer.Option("--query", help="ClinicalTrials.gov search (query.term).")],
+    country: Annotated[
+        str | None, typer.Option("--country", help="Location, e.g. China (query.locn).")
+    ] = None,
+    since: Annotated[
+        str | None, typer.Option("--since", help="Only studies updated on/after YYYY-MM-DD.")
+    ] = None,
+    page_size: Annotated[int, typer.Option("--page-size", help="Studies per page (1-1000).")] = 100,
+    rate: Annotated[float, typer.Option("--rate", help="Requests per second at most.")] = 3.0,
+    base_url: Annotated[
+        str, typer.Option("--base-url", help="API endpoint (for mirrors and tests).")
+    ] = harvest.ctgov.API_URL,
+    db: Annotated[str | None, DbOption] = None,
+) -> None:
+    """Fetch a ClinicalTrials.gov API v2 search, page by page (resumes an interrupted run)."""
+    database = _db(db)
+    client = harvest.ctgov.CtgovClient(base_url=base_url, rate=rate)
+    with _bar("ClinicalTrials.gov") as (advance, total):
+        report = harvest.run_ctgov(
+            database, query, country, since, client, page_size, advance, total
+        )
+    _finish(report, f"ClinicalTrials.gov → {database.url}")
+
+
+@ingest_app.command("ctgov-dump")
+def dump_command(
+    path: Annotated[
+        Path, typer.Argument(help="AllPublicJSON.zip or a directory of study JSON files.")
+    ],
+    batch: Annotated[int, typer.Option("--batch", help="Trials per transaction.")] = 1000,
+    db: Annotated[str | None, DbOption] = None,
+) -> None:
+    """Stream the ClinicalTrials.gov bulk download into the database."""
+    database = _db(db)
+    with _bar("ClinicalTrials.gov dump") as (advance, _):
+        report = harvest.run_dump(database, path, batch, advance)
+    _finish(report, f"{path.name} → {database.url}")
+
+
+@ingest_app.command("chictr")
+def chictr_command(
+    path: Annotated[
+        Path, typer.Argument(help="A ChiCTR record page (.html) or a directory of them.")
+    ],
+    db: Annotated[str | None, DbOption] = None,
+) -> None:
+    """Read ChiCTR record pages (Chinese and English fields)."""
+    database = _db(db)
+    with _bar("ChiCTR") as (advance, _):
+        report = harvest.run_chictr(database, path, advance)
+    _finish(report, f"ChiCTR {path.name} → {database.url}")
+
+
+@ingest_app.command("ictrp")
+def ictrp_command(
+    path: Annotated[Path, typer.Argument(help="A WHO ICTRP 'Export results to XML' file.")],
+    db: Annotated[str | None, DbOption] = None,
+) -> None:
+    """Read a WHO ICTRP XML export (secondary ids bridge registries)."""
+    database = _db(db)
+    with _bar("ICTRP") as (advance, _):
+        report = harvest.run_ictrp(database, path, advance)
+    _finish(report, f"ICTRP {path.name} → {database.url}")
+
+
+def history_command(
+    trial_id: Annotated[
+        str, typer.Argument(help="Any registry id of the trial, e.g. NCT01219465.")
+    ],
+    db: Annotated[str | None, DbOption] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Every field change of a trial: date, field, old value, new value, source."""
+    database = open_db(db)
+    if not database.is_initialised() or get_trial(database, trial_id) is None:
+        fail(f"no trial {trial_id!r} in {database.url}")
+    changes = history(database, trial_id)
+    if as_json:
+        console.print_json(json.dumps([c.__dict__ for c in changes], ensure_ascii=False))
+        return
+    table = Table(title=f"history of {trial_id}")
+    for col in ("date", "field", "old", "new", "source"):
+        table.add_column(col, overflow="fold")
+    for c in changes:
+        table.add_row(c.changed_at, c.field, (c.old or "")[:80], (c.new or "")[:80], c.source or "")
+    console.print(table)
+
+
+def review_command(
+    accept: Annotated[
+        int | None, typer.Option("--accept", help="Merge this candidate pair.")
+    ] = None,
+    reject: Annotated[
+        int | None, typer.Option("--reject", help="Keep this pair apart for good.")
+    ] = None,
+    db: Annotated[str | None, DbOption] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Uncertain cross-registry matches to confirm (--accept ID) or reject (--reject ID)."""
+    database = _db(db)
+    if accept is not None and reject is not None:
+        fail("give --accept or --reject, not both")
+    if accept is not None or reject is not None:
+        kept = harvest.decide_match(
+            database, accept if accept is not None else reject, accept is not None
+        )
+        console.print(f"{'merged into' if accept is not None else 'kept apart from'} {kept}")
+        return
+    matches = harvest.list_matches(database)
+    if as_json:
+        console.print_json(json.dumps([m.to_dict() for m in matches], ensure_ascii=False))
+        return
+    table = Table(title=f"{len(matches)} match(es) to review")
+    for col in ("id", "trial", "candidate", "score", "why"):
+        table.add_column(col, overflow="fold")
+    for m in matches:
+        table.add_row(
+            str(m.id),
+            f"{m.trial}\n{m.title or ''}",
+            f"{m.candidate}\n{m.candidate_title or ''}",
+            f"{m.score:.1f}",
+            "\n".join(m.explanation),
+        )
+    console.print(table)
+
+
+def quarantine_command(
+    retry: Annotated[
+        bool, typer.Option("--retry", help="Map every quarantined record again.")
+    ] = False,
+    db: Annotated[str | None, DbOption] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Records that were rejected, and why (--retry loads those that now pass)."""
+    database = _db(db)
+    if retry:
+        _finish(harvest.retry_quarantine(database), f"quarantine retry → {database.url}")
+        return
+    rows = harvest.list_quarantine(database)
+    if as_json:
+        console.print_json(json.dumps([r.to_dict() for r in rows], ensure_ascii=False))
+        return
+    table = Table(title=f"{len(rows)} quarantined record(s)")
+    for col in ("id", "source", "record", "reason", "when"):
+        table.add_column(col, overflow="fold")
+    for r in rows:
+        table.add_row(str(r.id), r.source, r.ref or "", r.reason, r.created_at)
+    console.print(table)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(ingest_app, name="ingest")
+    app.command("history")(history_command)
+    app.command("review")(review_command)
+    app.command("quarantine")(quarantine_command)

@@ -1,0 +1,219 @@
+"""Cross-registry dedup: one study registered in ClinicalTrials.gov, ChiCTR and via ICTRP.
+
+Exact links come first: a record that names another registry's id (a ChiCTR id among a
+CT.gov record's secondary ids, an NCT id on a ChiCTR page, ICTRP's ``Secondary_ID`` bridge)
+lands on the trial holding that id, in ``ingest``. Records with no shared id are compared
+fuzzily here: normalised titles in English and Chinese (rapidfuzz), sponsor, start date and
+enrollment give a score from 0 to 100 and an explanation naming each part. At or above
+``AUTO_MERGE`` with at least one agreeing fact besides the title the records merge; from
+``REVIEW`` up they wait in ``isletbase review``; below, nothing happens — never a silent merge.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from rapidfuzz import fuzz, process, utils
+from sqlalchemy import exists, select
+from sqlalchemy.orm import Session
+
+from isletbase.model import TrialRecord
+from isletbase.store.schema import RegistryIdRow, TrialRow
+
+#: Score at or above which two records of different registries are merged without asking.
+AUTO_MERGE = 90.0
+#: Score at or above which a pair is queued for a curator (below it, they stay apart).
+REVIEW = 75.0
+#: Weights of the parts of the score (renormalised over the parts both records have).
+WEIGHTS = {"title": 0.6, "sponsor": 0.15, "start": 0.15, "enrollment": 0.1}
+#: How many title neighbours are scored in full for each record.
+NEIGHBOURS = 5
+
+_STOP = re.compile(r"\b(a|an|the|of|in|for|with|and|to|on|study|trial|clinical)\b")
+_HAN = re.compile(r"[\u3400-\u9fff]")
+
+
+def normalise_title(text: str | None) -> str:
+    """Fold a title for comparison: NFKC, case, punctuation and filler words removed."""
+    if not text:
+        return ""
+    folded = unicodedata.normalize("NFKC", text).casefold()
+    if _HAN.search(folded):
+        return re.sub(r"[^\u3400-\u9fff0-9a-z]+", "", folded)
+    return re.sub(r"\s+", " ", _STOP.sub(" ", utils.default_process(folded))).strip()
+
+
+def _titles(record: TrialRecord) -> list[str]:
+    return [
+        t
+        for t in {
+            normalise_title(x) for x in (record.title_en, record.official_title_en, record.title_zh)
+        }
+        if t
+    ]
+
+
+@dataclass(frozen=True)
+class MatchScore:
+    """How alike two records are (0–100), each part's score, and a sentence per part."""
+
+    score: float
+    parts: dict[str, float]
+    explanation: list[str] = field(default_factory=list)
+
+    @property
+    def decision(self) -> str:
+        """``merge``, ``review`` or ``separate`` — a title alone never merges automatically."""
+        if self.score >= AUTO_MERGE and len(self.parts) >= 2 and min(self.parts.values()) >= 50:
+            return "merge"
+        if self.score >= REVIEW:
+            return "review"
+        return "separate"
+
+
+def _title_score(a: TrialRecord, b: TrialRecord) -> tuple[float, str] | None:
+    best: tuple[float, str] | None = None
+    for ta in _titles(a):
+        for tb in _titles(b):
+            if bool(_HAN.search(ta)) != bool(_HAN.search(tb)):
+                continue
+            score = fuzz.ratio(ta, tb) if _HAN.search(ta) else fuzz.token_sort_ratio(ta, tb)
+            if best is None or score > best[0]:
+                best = (score, f"title {score:.0f}: {ta!r} ~ {tb!r}")
+    return best
+
+
+def _start_score(a: str, b: str) -> float:
+    if a == b:
+        return 100.0
+    if a[:7] == b[:7]:
+        return 90.0
+    if a[:4] == b[:4]:
+        return 60.0
+    return 30.0 if abs(int(a[:4]) - int(b[:4])) == 1 else 0.0
+
+
+def score_pair(a: TrialRecord, b: TrialRecord) -> MatchScore:
+    """Score two records of one study in different registries; titles are required."""
+    title = _title_score(a, b)
+    if title is None:
+        return MatchScore(0.0, {}, ["no comparable titles"])
+    parts = {"title": title[0]}
+    explanation = [title[1]]
+    sponsors_a = [normalise_title(s) for s in (a.sponsor, a.sponsor_zh) if s]
+    sponsors_b = [normalise_title(s) for s in (b.sponsor, b.sponsor_zh) if s]
+    pairs = [
+        (x, y)
+        for x in sponsors_a
+        for y in sponsors_b
+        if bool(_HAN.search(x)) == bool(_HAN.search(y))
+    ]
+    if pairs:
+        s = max(fuzz.token_set_ratio(x, y) for x, y in pairs)
+        parts["sponsor"] = s
+        explanation.append(
+            f"sponsor {s:.0f}: {a.sponsor or a.sponsor_zh!r} ~ {b.sponsor or b.sponsor_zh!r}"
+        )
+    if a.start_date and b.start_date:
+        s = _start_score(a.start_date, b.start_date)
+        parts["start"] = s
+        explanation.append(f"start {s:.0f}: {a.start_date} ~ {b.start_date}")
+    if a.enrollment is not None and b.enrollment is not None:
+        big = max(a.enrollment, b.enrollment, 1)
+        s = max(0.0, 100.0 - 100.0 * abs(a.enrollment - b.enrollment) / big * 2)
+        parts["enrollment"] = s
+        explanation.append(f"enrollment {s:.0f}: {a.enrollment} ~ {b.enrollment}")
+    total = sum(WEIGHTS[k] for k in parts)
+    score = sum(WEIGHTS[k] * v for k, v in parts.items()) / total
+    return MatchScore(round(score, 1), parts, explanation)
+
+
+@dataclass
+class Match:
+    uid: int
+    score: MatchScore
+
+
+@dataclass
+class CandidatePool:
+    """Trials of other registries that a new record might duplicate, indexed by title.
+
+    Built once per ingest run from the trials that hold no id of the incoming registry (a
+    CT.gov record cannot duplicate a trial that already has an NCT id — that would be an
+    exact link), so a large single-registry load compares against a small pool.
+    """
+
+    uids: list[int] = field(default_factory=list)
+    titles: list[str] = field(default_factory=list)
+    records: dict[int, TrialRecord] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, session: Session, registry: str) -> CandidatePool:
+        has_registry = exists().where(
+            RegistryIdRow.trial_uid == TrialRow.uid, RegistryIdRow.registry_name == registry
+        )
+        pool = cls()
+        rows = session.execute(
+            select(
+                TrialRow.uid,
+                TrialRow.display_id,
+                TrialRow.title_en,
+                TrialRow.official_title_en,
+                TrialRow.title_zh,
+                TrialRow.sponsor,
+                TrialRow.sponsor_zh,
+                TrialRow.start_date,
+                TrialRow.enrollment,
+                TrialRow.source_url,
+            ).where(~has_registry)
+        )
+        for r in rows:
+            pool.add(
+                r.uid,
+                TrialRecord.model_construct(
+                    registry_ids=[],
+                    title_en=r.title_en,
+                    official_title_en=r.official_title_en,
+                    title_zh=r.title_zh,
+                    sponsor=r.sponsor,
+                    sponsor_zh=r.sponsor_zh,
+                    start_date=r.start_date,
+                    enrollment=r.enrollment,
+                    source_url=r.source_url,
+                ),
+            )
+        return pool
+
+    def add(self, uid: int, record: TrialRecord) -> None:
+        self.records[uid] = record
+        for title in _titles(record):
+            self.uids.append(uid)
+            self.titles.append(title)
+
+    def best(self, record: TrialRecord, exclude: Iterable[int] = ()) -> Match | None:
+        """The best-scoring pooled trial at or above ``REVIEW``, or ``None``."""
+        if not self.titles:
+            return None
+        skip = set(exclude)
+        seen: set[int] = set()
+        best: Match | None = None
+        for title in _titles(record):
+            hits = process.extract(
+                title,
+                self.titles,
+                scorer=fuzz.token_sort_ratio,
+                limit=NEIGHBOURS,
+                score_cutoff=REVIEW - 10,
+            )
+            for _, _, index in hits:
+                uid = self.uids[index]
+                if uid in seen or uid in skip:
+                    continue
+                seen.add(uid)
+                score = score_pair(record, self.records[uid])
+                if score.score >= REVIEW and (best is None or score.score > best.score.score):
+                    best = Match(uid, score)
+        return best

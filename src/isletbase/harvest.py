@@ -1,0 +1,299 @@
+"""Registry harvests: one documented function per source, plus review and quarantine retry.
+
+Each ``run_*`` function is what a CLI command or the API's ingest endpoint calls: it reads or
+fetches one registry's records and feeds them through ``ingest.Pipeline`` in batches, returning
+the ``Report``. ``run_ctgov`` commits its paging position with every page, so an interrupted
+download resumes from the first page not yet stored.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session
+
+from isletbase.errors import InputError, NotFoundError
+from isletbase.ingest import Pipeline, Progress, Report, batched, refresh_trial
+from isletbase.sources import RawRecord, chictr, ctgov, ctgov_dump, ictrp
+from isletbase.sources import curated as bundled
+from isletbase.store.db import Database
+from isletbase.store.institutions import load_index
+from isletbase.store.schema import (
+    IngestRunRow,
+    MatchCandidateRow,
+    QuarantineRow,
+    RawRecordRow,
+    TrialRow,
+    TrialVersionRow,
+    utcnow,
+)
+from isletbase.store.trials import TrialWriter
+
+API_SOURCE = "ClinicalTrials.gov API"
+#: How each source's quarantined payloads are mapped again on ``quarantine --retry``.
+MAPPERS: dict[str, Callable[[RawRecord], object]] = {
+    API_SOURCE: ctgov.raw_to_record,
+    ctgov_dump.SOURCE: ctgov.raw_to_record,
+    chictr.SOURCE: chictr.to_record,
+    ictrp.SOURCE: ictrp.to_record,
+}
+
+
+def _today_iso() -> str:
+    return datetime.now(UTC).date().isoformat()
+
+
+def run_ctgov(
+    db: Database,
+    query: str,
+    country: str | None = None,
+    since: str | None = None,
+    client: ctgov.CtgovClient | None = None,
+    page_size: int = 100,
+    progress: Progress | None = None,
+    on_total: Callable[[int], None] | None = None,
+    today: date | None = None,
+) -> Report:
+    """Fetch a ClinicalTrials.gov search page by page and ingest each page in one transaction.
+
+    The run is keyed by its parameters; if an earlier run with the same parameters stopped
+    part-way, this one starts at the page after the last one stored.
+    """
+    db.init()
+    params = ctgov.search_params(query, country, since, page_size)
+    key = hashlib.sha256(json.dumps(params, sort_keys=True).encode()).hexdigest()[:32]
+    with db.session() as session:
+        run = session.get(IngestRunRow, key)
+        token = run.next_token if run is not None and not run.finished else None
+        if run is None:
+            session.add(IngestRunRow(key=key, source=API_SOURCE, params=params))
+        elif run.finished:
+            run.pages, run.fetched, run.finished = 0, 0, False
+    client = client or ctgov.CtgovClient()
+    pipeline = Pipeline(db, API_SOURCE, ctgov.raw_to_record, progress, today)
+    retrieved = _today_iso()
+    for page in client.pages(params, token):
+        if page.total is not None and on_total:
+            on_total(page.total)
+
+        def checkpoint(session: Session, page: ctgov.Page = page) -> None:
+            session.execute(
+                update(IngestRunRow)
+                .where(IngestRunRow.key == key)
+                .values(
+                    next_token=page.next_token,
+                    pages=IngestRunRow.pages + 1,
+                    fetched=IngestRunRow.fetched + len(page.studies),
+                    finished=page.next_token is None,
+                    updated_at=utcnow(),
+                )
+            )
+
+        pipeline.batch(ctgov.study_raws(page.studies, API_SOURCE, retrieved), after=checkpoint)
+    return pipeline.report
+
+
+def run_records(
+    db: Database,
+    raws: Iterable[RawRecord],
+    source: str,
+    to_record: Callable[[RawRecord], object],
+    batch_size: int = 1000,
+    progress: Progress | None = None,
+    today: date | None = None,
+) -> Report:
+    """Ingest a stream of raw records of one source, ``batch_size`` per transaction."""
+    db.init()
+    pipeline = Pipeline(db, source, to_record, progress, today)  # type: ignore[arg-type]
+    for chunk in batched(raws, batch_size):
+        pipeline.batch(chunk)
+    return pipeline.report
+
+
+def run_dump(
+    db: Database,
+    path: Path | str,
+    batch_size: int = 1000,
+    progress: Progress | None = None,
+    today: date | None = None,
+) -> Report:
+    """Ingest the ClinicalTrials.gov bulk download (zip or directory of v2 JSON), streamed."""
+    raws = ctgov_dump.read_dump(path, _today_iso())
+    return run_records(
+        db, raws, ctgov_dump.SOURCE, ctgov.raw_to_record, batch_size, progress, today
+    )
+
+
+def run_chictr(
+    db: Database, path: Path | str, progress: Progress | None = None, today: date | None = None
+) -> Report:
+    """Ingest ChiCTR record pages (one ``.html`` file or a directory of them)."""
+    raws = chictr.read_pages(path, _today_iso())
+    return run_records(db, raws, chictr.SOURCE, chictr.to_record, 200, progress, today)
+
+
+def run_ictrp(
+    db: Database, path: Path | str, progress: Progress | None = None, today: date | None = None
+) -> Report:
+    """Ingest a WHO ICTRP XML export; secondary ids bridge its trials to other registries."""
+    return run_records(
+        db, ictrp.read_export(path), ictrp.SOURCE, ictrp.to_record, 500, progress, today
+    )
+
+
+# --- review of uncertain matches -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MatchCandidate:
+    """A pending pair for a curator: the trial, the possible duplicate, score and reasons."""
+
+    id: int
+    trial: str
+    candidate: str
+    title: str | None
+    candidate_title: str | None
+    score: float
+    explanation: list[str]
+    status: str
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def list_matches(db: Database, status: str = "pending") -> list[MatchCandidate]:
+    """Cross-registry matches awaiting review (or decided ones, by ``status``)."""
+    with db.session() as session:
+        rows = session.scalars(
+            select(MatchCandidateRow)
+            .where(MatchCandidateRow.status == status)
+            .order_by(MatchCandidateRow.score.desc(), MatchCandidateRow.id)
+        ).all()
+        out = []
+        for row in rows:
+            a, b = session.get(TrialRow, row.trial_uid), session.get(TrialRow, row.candidate_uid)
+            out.append(
+                MatchCandidate(
+                    row.id,
+                    a.display_id,
+                    b.display_id,
+                    a.title_en or a.title_zh,
+                    b.title_en or b.title_zh,
+                    row.score,
+                    list(row.explanation or []),
+                    row.status,
+                )
+            )
+        return out
+
+
+def decide_match(db: Database, match_id: int, accept: bool, today: date | None = None) -> str:
+    """Accept (merge the candidate into the trial, keeping every id, source and version) or
+    reject a queued match; returns the surviving trial's display id."""
+    with db.session() as session:
+        row = session.get(MatchCandidateRow, match_id)
+        if row is None:
+            raise NotFoundError(f"no match candidate {match_id}; see `isletbase review`")
+        if row.status != "pending":
+            raise InputError(f"match candidate {match_id} was already {row.status}")
+        row.status, row.decided_at = ("accepted" if accept else "rejected"), utcnow()
+        target = session.get(TrialRow, row.trial_uid)
+        if not accept:
+            return target.display_id
+        gone, target_uid = row.candidate_uid, row.trial_uid
+        gone_id = session.get(TrialRow, gone).display_id
+        session.execute(
+            update(RawRecordRow).where(RawRecordRow.trial_uid == gone).values(trial_uid=target_uid)
+        )
+        session.execute(
+            update(TrialVersionRow)
+            .where(TrialVersionRow.trial_uid == gone)
+            .values(trial_uid=target_uid)
+        )
+        session.execute(
+            delete(MatchCandidateRow).where(
+                MatchCandidateRow.candidate_uid == gone, MatchCandidateRow.id != match_id
+            )
+        )
+        row.candidate_uid = target_uid
+        row.explanation = [*row.explanation, f"merged {gone_id} into {target.display_id}"]
+        session.flush()
+        session.delete(session.get(TrialRow, gone))
+        session.flush()
+        writer = TrialWriter(
+            session, load_index(session), f"review: merged {gone_id}", today or date.today()
+        )
+        refresh_trial(session, writer, target_uid)
+        return target.display_id
+
+
+# --- quarantine -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Quarantined:
+    id: int
+    source: str
+    ref: str | None
+    reason: str
+    created_at: str
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def list_quarantine(db: Database) -> list[Quarantined]:
+    """Every rejected record with the reason, oldest first."""
+    with db.session() as session:
+        rows = session.scalars(select(QuarantineRow).order_by(QuarantineRow.id)).all()
+        return [
+            Quarantined(
+                r.id, r.source, r.record_ref, r.reason, r.created_at.isoformat(timespec="seconds")
+            )
+            for r in rows
+        ]
+
+
+def retry_quarantine(db: Database, today: date | None = None) -> Report:
+    """Map every quarantined record again: those that now pass load, the rest stay, with why."""
+    report = Report()
+    with db.session() as session:
+        rows = session.scalars(select(QuarantineRow).order_by(QuarantineRow.id)).all()
+        by_source: dict[str, list[tuple[int, RawRecord]]] = {}
+        for r in rows:
+            by_source.setdefault(r.source, []).append((r.id, _raw_again(r)))
+    for source, items in by_source.items():
+        mapper = MAPPERS.get(source) or (
+            bundled.to_trial if source.startswith("bundled:") else None
+        )
+        if mapper is None:
+            continue
+        pipeline = Pipeline(
+            db, "bundled data" if source.startswith("bundled:") else source, mapper, None, today
+        )  # type: ignore[arg-type]
+        ids = [i for i, _ in items]
+
+        def forget(session: Session, ids: list[int] = ids) -> None:
+            session.execute(delete(QuarantineRow).where(QuarantineRow.id.in_(ids)))
+
+        pipeline.batch([raw for _, raw in items], before=forget)
+        for key in ("fetched", "new", "updated", "unchanged", "merged", "quarantined", "review"):
+            setattr(report, key, getattr(report, key) + getattr(pipeline.report, key))
+        report.errors += pipeline.report.errors
+    return report
+
+
+def _raw_again(row: QuarantineRow) -> RawRecord:
+    try:
+        payload = json.loads(row.payload)
+    except json.JSONDecodeError:
+        payload = None
+    if not isinstance(payload, dict):
+        return RawRecord(row.source, row.record_ref or "?", None, row.payload, error=row.reason)
+    return RawRecord(row.source, row.record_ref or "?", payload, row.payload)

@@ -1,0 +1,252 @@
+"""ChiCTR (chictr.org.cn) record pages → ``TrialRecord``: bilingual label/value tables.
+
+A ChiCTR record page (``showproj.html?proj=…`` or a version page ``hvshowproject.html?id=…``)
+is a set of tables whose rows pair a label cell with a value cell, each field twice: the
+Chinese label and value (``注册题目：``), then the English ones (``Public title:``). The parser
+reads every label/value pair, whatever the row layout, and maps them by label in either
+language; fields the page lacks stay ``None``. Ids are new style (``ChiCTR2300071975``) or
+old style with a study-type infix (``ChiCTR-TRC-10000986``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from html.parser import HTMLParser
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from isletbase.errors import InputError
+from isletbase.model import TrialRecord
+from isletbase.sources import RawRecord
+from isletbase.sources.curated import describe
+
+SOURCE = "ChiCTR"
+ID_PATTERN = re.compile(r"\bChiCTR(?:-[A-Z]{2,5}-)?\d{8,10}\b", re.IGNORECASE)
+NCT_PATTERN = re.compile(r"\bNCT\d{8}\b")
+_DATE = re.compile(r"(\d{4})[-/](\d{1,2})[-/](\d{1,2})")
+_INT = re.compile(r"\d+")
+_HAN = re.compile(r"[\u3400-\u9fff]")
+
+#: Field → the labels it goes by on the page, Chinese and English (colons stripped).
+LABELS: dict[str, tuple[str, ...]] = {
+    "id": ("注册号", "Registration number"),
+    "last_update": ("最近更新日期", "Date of Last Refreshed on"),
+    "registered": ("注册时间", "Date of Registration"),
+    "registration_status": ("注册号状态", "Registration Status"),
+    "title": ("注册题目", "Public title"),
+    "scientific_title": ("研究课题的正式科学名称", "Scientific title"),
+    "subject_id": ("研究课题代号(代码)", "Study subject ID"),
+    "partner_id": (
+        "在二级注册机构或其它机构的注册号",
+        "The registration number of the Partner Registry or other register",
+    ),
+    "sponsor": ("研究实施负责（组长）单位", "Primary sponsor"),
+    "disease": ("研究疾病", "Target disease"),
+    "study_type": ("研究类型", "Study type"),
+    "phase": ("研究所处阶段", "Study phase"),
+    "design": ("研究设计", "Study design"),
+    "status": ("征募研究对象情况", "Recruiting status"),
+    "execute_time": ("研究实施时间", "Study execute time"),
+    "sample_size": ("样本总量", "Total sample size"),
+    "intervention": ("干预措施", "Intervention"),
+    "country": ("国家", "Country"),
+    "province": ("省(直辖市)", "Province"),
+    "city": ("市(区县)", "City"),
+    "institution": ("单位(医院)", "Institution/hospital"),
+    "outcome": ("指标中文名", "Outcome"),
+}
+_BY_LABEL = {re.sub(r"\s+", " ", lab).lower(): f for f, labs in LABELS.items() for lab in labs}
+
+
+class _Cells(HTMLParser):
+    """Collects the text of every table cell, row by row."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.rows: list[list[str]] = []
+        self._cell: list[str] | None = None
+
+    def handle_starttag(self, tag: str, attrs: list) -> None:  # noqa: ARG002 - HTMLParser API
+        if tag == "tr":
+            self.rows.append([])
+        elif tag in ("td", "th"):
+            self._cell = []
+        elif tag == "br" and self._cell is not None:
+            self._cell.append(" ")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("td", "th") and self._cell is not None:
+            if not self.rows:
+                self.rows.append([])
+            self.rows[-1].append(re.sub(r"\s+", " ", "".join(self._cell)).strip())
+            self._cell = None
+
+    def handle_data(self, data: str) -> None:
+        if self._cell is not None:
+            self._cell.append(data)
+
+
+def label_pairs(html: str) -> list[tuple[str, str, str]]:
+    """Every (field, label, value) pair on a page, in page order, for labels we know."""
+    parser = _Cells()
+    parser.feed(html)
+    parser.close()
+    pairs = []
+    for row in parser.rows:
+        for i in range(0, len(row) - 1):
+            label = re.sub(r"\s+", " ", row[i].rstrip("：: ")).lower()
+            if label in _BY_LABEL:
+                pairs.append((_BY_LABEL[label], row[i], row[i + 1]))
+    return pairs
+
+
+def fields_of(html: str) -> dict[str, dict[str, list[str]]]:
+    """Field → {"zh": [...], "en": [...]}: the value under the Chinese label and the English one."""
+    out: dict[str, dict[str, list[str]]] = {}
+    for field, label, value in label_pairs(html):
+        lang = "zh" if _HAN.search(label) else "en"
+        if value:
+            out.setdefault(field, {"zh": [], "en": []})[lang].append(value)
+    return out
+
+
+def _first(fields: dict, name: str, lang: str) -> str | None:
+    values = fields.get(name, {}).get(lang) or []
+    return values[0] if values else None
+
+
+def _any(fields: dict, name: str) -> str | None:
+    return _first(fields, name, "en") or _first(fields, name, "zh")
+
+
+def _date(text: str | None) -> str | None:
+    m = _DATE.search(text or "")
+    return f"{m.group(1)}-{int(m.group(2)):02d}-{int(m.group(3)):02d}" if m else None
+
+
+def to_record(raw: RawRecord) -> TrialRecord:
+    """Map one ChiCTR page to a ``TrialRecord``; raises ``InputError`` naming the file and field."""
+    if raw.payload is None:
+        raise InputError(raw.error or f"{raw.ref}: empty record")
+    fields = fields_of(raw.payload["html"])
+    reg = _any(fields, "id")
+    found = ID_PATTERN.search(reg or "")
+    if not found:
+        raise InputError(
+            f"{raw.ref}: Registration number (注册号): expected a ChiCTR id, got {reg!r}"
+        )
+    chictr = found.group(0)
+    chictr = "ChiCTR" + chictr[6:].upper()
+    ids = [{"registry": "ChiCTR", "id": chictr}]
+    partner = " ".join(
+        fields.get("partner_id", {}).get("en", []) + fields.get("partner_id", {}).get("zh", [])
+    )
+    ids += [
+        {"registry": "ClinicalTrials.gov", "id": n}
+        for n in dict.fromkeys(NCT_PATTERN.findall(partner))
+    ]
+    sites = []
+    insts_zh = fields.get("institution", {}).get("zh", [])
+    insts_en = fields.get("institution", {}).get("en", [])
+    for i in range(max(len(insts_zh), len(insts_en))):
+        sites.append(
+            {
+                "name": insts_en[i] if i < len(insts_en) else None,
+                "name_zh": insts_zh[i] if i < len(insts_zh) else None,
+                "city": _pick(fields, "city", i),
+                "province": _pick(fields, "province", i),
+                "country": _pick(fields, "country", i),
+            }
+        )
+    if not sites and any(fields.get(k) for k in ("city", "province", "country")):
+        sites.append(
+            {
+                "name": None,
+                "name_zh": None,
+                "city": _pick(fields, "city", 0),
+                "province": _pick(fields, "province", 0),
+                "country": _pick(fields, "country", 0),
+            }
+        )
+    countries = [s["country"] for s in sites if s["country"]]
+    execute = _any(fields, "execute_time") or ""
+    dates = _DATE.findall(execute)
+    size = _INT.search(_any(fields, "sample_size") or "")
+    title_zh = _first(fields, "title", "zh")
+    url = raw.url or f"https://www.chictr.org.cn/searchprojEN.html?regno={chictr}"
+    try:
+        return TrialRecord.model_validate(
+            {
+                "registry_ids": ids,
+                "org_study_ids": [v for v in [_any(fields, "subject_id")] if v],
+                "title_en": _first(fields, "title", "en"),
+                "official_title_en": _first(fields, "scientific_title", "en"),
+                "title_zh": title_zh,
+                "sponsor": _first(fields, "sponsor", "en"),
+                "sponsor_zh": _first(fields, "sponsor", "zh"),
+                "sites": sites,
+                "conditions": fields.get("disease", {}).get("en", [])
+                or fields.get("disease", {}).get("zh", []),
+                "interventions": fields.get("intervention", {}).get("en", []),
+                "phase": _first(fields, "phase", "en"),
+                "status": _first(fields, "status", "en"),
+                "enrollment": int(size.group(0)) if size else None,
+                "start_date": "-".join(dates[0]) if dates else None,
+                "completion_date": "-".join(dates[1]) if len(dates) > 1 else None,
+                "first_posted": _date(_any(fields, "registered")),
+                "last_update": _date(_any(fields, "last_update")),
+                "design": _first(fields, "design", "en"),
+                "primary_outcome": _first(fields, "outcome", "en"),
+                "country": "China"
+                if "China" in countries or "中国" in countries
+                else (countries[0] if countries else None),
+                "source_url": url,
+                "sources": [
+                    {"url": url, "fields": ["all"], "retrieved": raw.extra.get("retrieved")}
+                ],
+                "notes": _registration_note(fields),
+            }
+        )
+    except ValidationError as exc:
+        raise InputError(describe(exc, f"{raw.ref} ({chictr})")) from exc
+
+
+def _pick(fields: dict, name: str, i: int) -> str | None:
+    values = fields.get(name, {}).get("en") or fields.get(name, {}).get("zh") or []
+    return values[i] if i < len(values) else None
+
+
+def _registration_note(fields: dict) -> str | None:
+    status = _first(fields, "registration_status", "en")
+    return f"ChiCTR: {status}" if status else None
+
+
+def read_pages(path: Path | str, retrieved: str | None = None) -> Iterator[RawRecord]:
+    """One raw record per ChiCTR page: a single ``.html`` file or every one in a directory."""
+    path = Path(path)
+    if path.is_dir():
+        files = sorted(p for p in path.rglob("*") if p.suffix.lower() in (".html", ".htm"))
+    elif path.is_file():
+        files = [path]
+    else:
+        raise InputError(f"{path}: no such file or directory")
+    for file in files:
+        try:
+            html = file.read_text("utf-8")
+        except UnicodeDecodeError as exc:
+            yield RawRecord(
+                SOURCE, file.name, None, error=f"{file.name}: not UTF-8 text ({exc.reason})"
+            )
+            continue
+        proj = re.search(r"(?:showproj\.html\?proj=|hvshowproject\.html\?id=)(\d+)", html)
+        url = None
+        if proj:
+            page = (
+                "showproj.html?proj="
+                if proj.group(0).startswith("showproj")
+                else "hvshowproject.html?id="
+            )
+            url = f"https://www.chictr.org.cn/{page}{proj.group(1)}"
+        yield RawRecord(SOURCE, file.name, {"html": html}, url=url, extra={"retrieved": retrieved})

@@ -1,0 +1,182 @@
+"""WHO ICTRP "Export results to XML" files → ``TrialRecord``: one ``<Trial>`` element each.
+
+The export's root is ``<Trials_downloaded_from_ICTRP>``; each ``<Trial>`` holds flat text
+fields (``TrialID``, ``Public_title``, ``Primary_sponsor``, ``Source_Register``,
+``Secondary_ID``, ``Date_registration`` …) padded with whitespace, with HTML entities such as
+``&lt;br&gt;`` left in free text. ``TrialID`` is the source registry's own id, so an ICTRP
+record of a ChiCTR trial carries its ChiCTR id and, in ``Secondary_ID``, the NCT id of a dual
+registration: that is the bridge dedup follows. The file is parsed incrementally.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import xml.etree.ElementTree as ET
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from isletbase.errors import InputError
+from isletbase.model import TrialRecord
+from isletbase.sources import RawRecord
+from isletbase.sources.chictr import ID_PATTERN as CHICTR_ID
+from isletbase.sources.curated import describe
+
+SOURCE = "ICTRP"
+ROOT = "Trials_downloaded_from_ICTRP"
+_NCT = re.compile(r"\bNCT\d{8}\b")
+_REGISTERS = {
+    "clinicaltrials.gov": "ClinicalTrials.gov",
+    "chictr": "ChiCTR",
+    "jprn": "jRCT",
+    "isrctn": "ISRCTN",
+    "eu clinical trials register": "EU-CTR",
+    "anzctr": "ANZCTR",
+    "cris": "CRIS",
+}
+_TAGS = re.compile(r"<[^>]+>")
+
+
+def _clean(text: str | None) -> str | None:
+    if text is None:
+        return None
+    value = _TAGS.sub(" ", html.unescape(html.unescape(text))).replace("\r", " ")
+    value = re.sub(r"\s+", " ", value).strip()
+    return value or None
+
+
+def _split(text: str | None) -> list[str]:
+    return [p.strip() for p in re.split(r"[;\n]", text or "") if p.strip()]
+
+
+def _refreshed(text: str | None) -> str | None:
+    """``Last_Refreshed_on`` reads like ``21 September 2026``."""
+    if not text:
+        return None
+    for fmt in ("%d %B %Y", "%Y-%m-%d", "%d/%m/%Y"):
+        try:
+            return datetime.strptime(text, fmt).date().isoformat()
+        except ValueError:
+            continue
+    return None
+
+
+def _date(text: str | None) -> str | None:
+    """``Date_enrollement`` and ``Date_registration`` come as YYYY-MM-DD, DD/MM/YYYY or a month."""
+    if not text:
+        return None
+    if re.fullmatch(r"\d{4}(-\d{2}(-\d{2})?)?", text):
+        return text
+    for fmt, out in (("%d/%m/%Y", "%Y-%m-%d"), ("%B %Y", "%Y-%m"), ("%Y%m%d", "%Y-%m-%d")):
+        try:
+            return datetime.strptime(text, fmt).strftime(out)
+        except ValueError:
+            continue
+    return None
+
+
+def to_record(raw: RawRecord) -> TrialRecord:
+    """Map one ICTRP trial to a ``TrialRecord``; ``InputError`` names the trial and field."""
+    if raw.payload is None:
+        raise InputError(raw.error or f"{raw.ref}: empty record")
+    f = {k: _clean(v) for k, v in raw.payload.items()}
+    trial_id = f.get("TrialID")
+    if not trial_id:
+        raise InputError(f"{raw.ref}: TrialID is empty")
+    register = _REGISTERS.get((f.get("Source_Register") or "").lower(), "ICTRP")
+    if trial_id.startswith("NCT"):
+        register = "ClinicalTrials.gov"
+    elif CHICTR_ID.fullmatch(trial_id):
+        register = "ChiCTR"
+    ids = [{"registry": register, "id": trial_id}]
+    org_ids = []
+    for sid in _split(raw.payload.get("Secondary_ID")) + _split(raw.payload.get("other_records")):
+        sid = _clean(sid) or ""
+        for nct in _NCT.findall(sid):
+            ids.append({"registry": "ClinicalTrials.gov", "id": nct})
+        for chictr in CHICTR_ID.findall(sid):
+            ids.append({"registry": "ChiCTR", "id": chictr})
+        if (
+            sid
+            and not _NCT.search(sid)
+            and not CHICTR_ID.search(sid)
+            and sid.lower() not in ("no", "yes")
+        ):
+            org_ids.append(sid)
+    seen: set[str] = set()
+    ids = [i for i in ids if not (i["id"] in seen or seen.add(i["id"]))]
+    size = re.fullmatch(r"\d+", f.get("Target_size") or "")
+    countries = _split(f.get("Countries"))
+    url = f.get("web_address") or f"https://trialsearch.who.int/Trial2.aspx?TrialID={trial_id}"
+    try:
+        return TrialRecord.model_validate(
+            {
+                "registry_ids": ids,
+                "org_study_ids": list(dict.fromkeys(org_ids)),
+                "title_en": f.get("Public_title"),
+                "official_title_en": f.get("Scientific_title"),
+                "sponsor": f.get("Primary_sponsor"),
+                "conditions": _split(f.get("Condition")),
+                "interventions": _split(f.get("Intervention")),
+                "phase": f.get("Phase"),
+                "status": f.get("Recruitment_Status"),
+                "enrollment": int(size.group(0)) if size else None,
+                "start_date": _date(f.get("Date_enrollement")),
+                "first_posted": _date(f.get("Date_registration")),
+                "last_update": _refreshed(f.get("Last_Refreshed_on")),
+                "design": f.get("Study_design"),
+                "primary_outcome": f.get("Primary_outcome"),
+                "country": "China"
+                if "China" in countries
+                else (countries[0] if countries else None),
+                "source_url": url if url.startswith(("http://", "https://")) else f"https://{url}",
+                "sources": [
+                    {
+                        "url": f"https://trialsearch.who.int/Trial2.aspx?TrialID={trial_id}",
+                        "fields": ["all"],
+                        "retrieved": f.get("Export_date"),
+                    }
+                ],
+            }
+        )
+    except ValidationError as exc:
+        raise InputError(describe(exc, f"{raw.ref} ({trial_id})")) from exc
+
+
+def read_export(path: Path | str) -> Iterator[RawRecord]:
+    """One raw record per ``<Trial>``, parsed incrementally (elements are freed as they pass).
+
+    A file whose root is not ``<Trials_downloaded_from_ICTRP>`` or that is not XML is an
+    ``InputError``; WHO's known defect, a missing closing root tag after complete trials, is
+    tolerated (every complete ``<Trial>`` is kept).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{path}: no such file")
+    number = 0
+    root_seen = False
+    try:
+        for event, elem in ET.iterparse(path, events=("start", "end")):
+            if not root_seen:
+                if elem.tag != ROOT:
+                    raise InputError(f"{path}: root element is <{elem.tag}>, expected <{ROOT}>")
+                root_seen = True
+                continue
+            if event == "end" and elem.tag == "Trial":
+                number += 1
+                payload = {child.tag: child.text or "" for child in elem}
+                tid = (payload.get("TrialID") or "").strip()
+                yield RawRecord(
+                    SOURCE,
+                    tid or f"{path.name}:trial {number}",
+                    payload,
+                    url=(payload.get("web_address") or "").strip() or None,
+                )
+                elem.clear()
+    except ET.ParseError as exc:
+        if "no element found" in str(exc) and number > 0:
+            return
+        raise InputError(f"{path}: not well-formed XML after {number} trial(s) ({exc})") from exc

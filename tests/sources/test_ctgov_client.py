@@ -1,0 +1,132 @@
+"""The ClinicalTrials.gov v2 client against a local server replaying recorded-format pages."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import parse_qs, urlparse
+
+import pytest
+
+from isletbase.errors import InputError
+from isletbase.harvest import run_ctgov
+from isletbase.sources.ctgov import CtgovClient, search_params
+from isletbase.store.trials import get_trial
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "registries"
+PAGE1 = (FIXTURES / "ctgov_page1.json").read_bytes()
+PAGE2 = (FIXTURES / "ctgov_page2.json").read_bytes()
+TOKEN = json.loads(PAGE1)["nextPageToken"]
+
+
+class Registry:
+    """A scripted registry: per page token, a queue of answers (status, body) served in order."""
+
+    def __init__(self, script: dict[str | None, list[tuple[int, bytes]]]) -> None:
+        self.script = script
+        self.seen: list[dict[str, list[str]]] = []
+
+    def answer(self, query: dict[str, list[str]]) -> tuple[int, bytes]:
+        self.seen.append(query)
+        token = query.get("pageToken", [None])[0]
+        queue = self.script[token]
+        return queue.pop(0) if len(queue) > 1 else queue[0]
+
+
+@pytest.fixture
+def registry() -> Iterator[tuple[Registry, str]]:
+    state = Registry({})
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 - http.server API
+            status, body = state.answer(parse_qs(urlparse(self.path).query))
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield state, f"http://127.0.0.1:{server.server_address[1]}/api/v2/studies"
+    server.shutdown()
+    server.server_close()
+
+
+def _client(url: str, attempts: int = 5) -> CtgovClient:
+    return CtgovClient(base_url=url, rate=0, attempts=attempts, backoff=0.001, timeout=5)
+
+
+def test_client_retries_429_500_and_a_truncated_body_then_pages_to_the_end(registry) -> None:
+    state, url = registry
+    state.script = {
+        None: [(429, b'{"message": "Too Many Requests"}'), (200, PAGE1)],
+        TOKEN: [(500, b"oops"), (200, PAGE2[: len(PAGE2) // 2]), (200, PAGE2)],
+    }
+    client = _client(url)
+    pages = list(client.pages(search_params("diabetes AND stem cell", "China", "2010-01-01")))
+    assert [len(p.studies) for p in pages] == [2, 3]
+    assert pages[0].total == 4 and pages[1].next_token is None
+    assert client.requests == 5
+    first = state.seen[0]
+    assert first["query.term"] == ["diabetes AND stem cell"]
+    assert first["query.locn"] == ["China"]
+    assert first["filter.advanced"] == ["AREA[LastUpdatePostDate]RANGE[2010-01-01,MAX]"]
+    assert first["countTotal"] == ["true"] and "pageToken" not in first
+    assert state.seen[-1]["pageToken"] == [TOKEN]
+
+
+def test_a_registry_that_keeps_failing_is_a_clear_error(registry) -> None:
+    state, url = registry
+    state.script = {None: [(503, b"down")]}
+    with pytest.raises(InputError, match="did not answer after retries"):
+        _client(url, attempts=3).page(search_params("x"))
+    assert len(state.seen) == 3
+
+
+def test_a_bad_request_is_not_retried(registry) -> None:
+    state, url = registry
+    state.script = {None: [(400, b'{"message": "invalid query.term"}')]}
+    with pytest.raises(InputError, match="400"):
+        _client(url).page(search_params("x"))
+    assert len(state.seen) == 1
+
+
+def test_ingest_ctgov_loads_pages_quarantines_the_bad_record_and_resumes(db, registry) -> None:
+    state, url = registry
+    # the second page never comes: the run stops after committing page 1
+    state.script = {None: [(200, PAGE1)], TOKEN: [(503, b"down")]}
+    with pytest.raises(InputError):
+        run_ctgov(db, "diabetes", client=_client(url, attempts=2))
+    assert get_trial(db, "NCT01219465") is not None
+    assert get_trial(db, "NCT05507697") is None
+    # a rerun starts at the page after the last one stored
+    state.seen.clear()
+    state.script = {None: [(200, PAGE1)], TOKEN: [(200, PAGE2)]}
+    report = run_ctgov(db, "diabetes", client=_client(url))
+    assert state.seen[0].get("pageToken") == [TOKEN]
+    assert (report.fetched, report.new, report.quarantined) == (3, 2, 1)
+    assert "study #3" in report.errors[0] and "nctId" in report.errors[0]
+    missing = get_trial(db, "NCT00000000")
+    assert missing is not None and missing.sponsor is None and missing.sites == []
+    # a finished run starts again from the first page; nothing changed, nothing is written
+    again = run_ctgov(db, "diabetes", client=_client(url))
+    assert (again.new, again.updated, again.unchanged, again.quarantined) == (0, 0, 4, 1)
+
+
+def test_ctgov_record_fields_land_in_the_trial(db, registry) -> None:
+    state, url = registry
+    state.script = {None: [(200, PAGE1)], TOKEN: [(200, PAGE2)]}
+    run_ctgov(db, "diabetes", client=_client(url))
+    trial = get_trial(db, "NCT01219465")
+    assert trial.status_code == "UNKNOWN"
+    assert trial.cell_source == "UC-MSC" and trial.condition == "T1D"
+    assert trial.sites[0].city == "Qingdao" and trial.region == "mainland China"
+    assert trial.enrollment == 50 and trial.enrollment_type == "estimated"

@@ -1,0 +1,137 @@
+"""Parsers for registry files: the v2 bulk dump, ChiCTR pages, WHO ICTRP XML."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from isletbase.errors import InputError
+from isletbase.sources import chictr, ctgov_dump, ictrp
+from isletbase.sources.ctgov import raw_to_record
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "registries"
+
+
+def _studies() -> list[dict]:
+    return [
+        s
+        for name in ("ctgov_page1.json", "ctgov_page2.json")
+        for s in json.loads((FIXTURES / name).read_text())["studies"]
+    ]
+
+
+def _write_dump(tmp_path: Path, studies: list[dict], extra: dict[str, bytes] | None = None) -> Path:
+    path = tmp_path / "AllPublicJSON.zip"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        for i, study in enumerate(studies):
+            nct = study["protocolSection"]["identificationModule"].get("nctId", f"NCTX{i}")
+            zf.writestr(f"{nct[:7]}xxxx/{nct}.json", json.dumps(study))
+        for name, data in (extra or {}).items():
+            zf.writestr(name, data)
+    return path
+
+
+def test_dump_zip_is_streamed_study_by_study(tmp_path: Path) -> None:
+    path = _write_dump(
+        tmp_path, _studies(), {"NCT9/NCT99999999.json": b'{"protocolSection": ', "README.txt": b"x"}
+    )
+    raws = list(ctgov_dump.read_dump(path))
+    assert [r.ref for r in raws][:3] == ["NCT01219465", "NCT05013879", "NCT05507697"]
+    assert len(raws) == 6
+    assert raws[-1].payload is None and "not valid JSON" in raws[-1].error
+    assert raw_to_record(raws[0]).sites[0].city == "Qingdao"
+
+
+def test_dump_directory_gives_the_same_records_as_the_zip(tmp_path: Path) -> None:
+    zipped = _write_dump(tmp_path, _studies())
+    folder = tmp_path / "dump"
+    shutil.unpack_archive(zipped, folder)
+    from_dir = {r.ref: r.payload for r in ctgov_dump.read_dump(folder)}
+    assert from_dir == {r.ref: r.payload for r in ctgov_dump.read_dump(zipped)}
+    assert len(from_dir) == 5
+
+
+def test_a_file_that_is_not_a_zip_is_a_clear_error(tmp_path: Path) -> None:
+    bad = tmp_path / "AllPublicJSON.zip"
+    bad.write_bytes(b"this is not a zip archive at all" * 10)
+    with pytest.raises(InputError, match="not a readable zip"):
+        list(ctgov_dump.read_dump(bad))
+    with pytest.raises(InputError, match="no such file"):
+        list(ctgov_dump.read_dump(tmp_path / "missing.zip"))
+
+
+def test_chictr_page_gives_both_languages_and_the_registration_facts() -> None:
+    raw = next(chictr.read_pages(FIXTURES / "chictr_ChiCTR2300071975.html"))
+    record = chictr.to_record(raw)
+    assert record.registry_ids[0].id == "ChiCTR2300071975"
+    assert record.title_zh == "脐带间充质干细胞治疗难治性糖尿病周围神经病的临床研究"
+    assert record.title_en.startswith("Treatment With Human Umbilical Cord")
+    assert record.first_posted == "2023-05-30"
+    assert record.sites[0].city == "Wuhan" and record.country == "China"
+    assert record.source_url == "https://www.chictr.org.cn/hvshowproject.html?id=232708"
+    assert record.notes == "ChiCTR: Retrospective registration"
+
+
+@pytest.mark.parametrize("reg", ["ChiCTR-TRC-10000986", "ChiCTR-ONRC-12001883", "chictr2000031234"])
+def test_chictr_old_and_new_style_ids_and_partner_nct_ids(reg: str) -> None:
+    html = (
+        f"<table><tr><td>注册号：</td><td>{reg}</td></tr>"
+        "<tr><td>Public title:</td><td>A title</td></tr>"
+        "<tr><td>The registration number of the Partner Registry or other register:</td>"
+        "<td>NCT05507697</td></tr></table>"
+    )
+    record = chictr.to_record(chictr.RawRecord("ChiCTR", "p.html", {"html": html}))
+    assert record.registry_ids[0].id.upper() == reg.upper()
+    assert record.registry_ids[0].id.startswith("ChiCTR")
+    assert [r.id for r in record.registry_ids[1:]] == ["NCT05507697"]
+
+
+def test_chictr_page_without_a_registration_number_names_the_file() -> None:
+    raw = chictr.RawRecord(
+        "ChiCTR", "broken.html", {"html": "<table><tr><td>注册号：</td><td>—</td></tr></table>"}
+    )
+    with pytest.raises(InputError, match=r"broken.html: Registration number"):
+        chictr.to_record(raw)
+
+
+def test_ictrp_export_trials_and_secondary_ids() -> None:
+    raws = list(ictrp.read_export(FIXTURES / "ictrp_export.xml"))
+    records = [ictrp.to_record(r) for r in raws]
+    assert [r.registry_ids[0].id for r in records] == ["ChiCTR1900025872", "NCT01219465"]
+    assert records[0].registry_ids[0].registry == "ChiCTR"
+    assert records[1].org_study_ids == ["MSCT1DM003"] and records[1].enrollment == 50
+    assert records[1].last_update == "2010-10-13"
+
+
+def test_ictrp_secondary_nct_id_becomes_a_registry_id(tmp_path: Path) -> None:
+    text = (
+        (FIXTURES / "ictrp_export.xml")
+        .read_text()
+        .replace("<Secondary_ID/>", "<Secondary_ID>NCT05507697;HX-2019-01</Secondary_ID>")
+    )
+    path = tmp_path / "x.xml"
+    path.write_text(text)
+    record = ictrp.to_record(next(ictrp.read_export(path)))
+    assert [r.id for r in record.registry_ids] == ["ChiCTR1900025872", "NCT05507697"]
+    assert record.org_study_ids == ["HX-2019-01"]
+
+
+def test_ictrp_tolerates_a_missing_root_close_but_not_other_xml(tmp_path: Path) -> None:
+    text = (
+        (FIXTURES / "ictrp_export.xml").read_text().replace("</Trials_downloaded_from_ICTRP>", "")
+    )
+    cut = tmp_path / "cut.xml"
+    cut.write_text(text)
+    assert len(list(ictrp.read_export(cut))) == 2
+    other = tmp_path / "other.xml"
+    other.write_text("<clinical_study><id_info/></clinical_study>")
+    with pytest.raises(InputError, match="expected <Trials_downloaded_from_ICTRP>"):
+        list(ictrp.read_export(other))
+    broken = tmp_path / "broken.xml"
+    broken.write_text("<Trials_downloaded_from_ICTRP><Trial><TrialID>x</Trial>")
+    with pytest.raises(InputError, match="not well-formed"):
+        list(ictrp.read_export(broken))

@@ -1,0 +1,216 @@
+"""The ingest pipeline: history per changed field, idempotence, flags, quarantine, crashes, fuzz."""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import func, select
+
+from isletbase.harvest import list_quarantine, retry_quarantine, run_records
+from isletbase.sources.ctgov import raw_to_record, study_raws
+from isletbase.store.db import Database
+from isletbase.store.schema import RawRecordRow, RegistryIdRow, SiteRow, TrialRow
+from isletbase.store.trials import get_trial, history
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "registries"
+SOURCE = "ClinicalTrials.gov API"
+STUDIES = [
+    s
+    for name in ("ctgov_page1.json", "ctgov_page2.json")
+    for s in json.loads((FIXTURES / name).read_text())["studies"]
+]
+QINGDAO = STUDIES[0]
+
+
+def _ingest(db: Database, studies: list[dict], today: date | None = None):  # noqa: ANN202 - Report
+    return run_records(db, study_raws(studies, SOURCE), SOURCE, raw_to_record, 2, today=today)
+
+
+def test_changed_record_writes_one_version_per_changed_field(db) -> None:
+    first = _ingest(db, [QINGDAO])
+    assert (first.new, first.updated) == (1, 0)
+    changed = copy.deepcopy(QINGDAO)
+    status = changed["protocolSection"]["statusModule"]
+    status["overallStatus"] = "COMPLETED"
+    status["lastUpdatePostDateStruct"]["date"] = "2013-01-05"
+    changed["protocolSection"]["designModule"]["enrollmentInfo"]["count"] = 53
+    second = _ingest(db, [changed])
+    assert (second.new, second.updated, second.unchanged) == (0, 1, 0)
+    changes = {c.field: c for c in history(db, "NCT01219465")}
+    assert changes["status"].old == "Unknown" and changes["status"].new == "Completed"
+    assert changes["enrollment"].old == "50" and changes["enrollment"].new == "53"
+    assert changes["last_update"].new == "2013-01-05"
+    assert changes["status_code"].source == SOURCE
+    assert "title_en" not in changes
+
+
+def test_identical_rerun_writes_nothing(db) -> None:
+    _ingest(db, STUDIES)
+    before = len(history(db, "NCT01219465"))
+    again = _ingest(db, STUDIES)
+    assert (again.new, again.updated, again.unchanged) == (0, 0, 4)
+    assert len(history(db, "NCT01219465")) == before
+
+
+def test_status_jump_and_stale_flags(db) -> None:
+    recruiting = copy.deepcopy(STUDIES[2])  # NCT05507697, RECRUITING, last update 2022-08-19
+    _ingest(db, [recruiting], today=date(2026, 11, 25))
+    assert any(f.startswith("stale: status RECRUITING") for f in get_trial(db, "NCT05507697").flags)
+    recruiting["protocolSection"]["statusModule"]["overallStatus"] = "UNKNOWN"
+    _ingest(db, [recruiting], today=date(2026, 11, 25))
+    flags = get_trial(db, "NCT05507697").flags
+    assert "status jump: RECRUITING → UNKNOWN (seen 2026-11-25)" in flags
+    assert not any(f.startswith("stale") for f in flags)
+
+
+def test_bad_record_is_quarantined_with_its_reason_and_the_rest_loads(db) -> None:
+    bad = copy.deepcopy(QINGDAO)
+    bad["protocolSection"]["identificationModule"]["nctId"] = "NCT09999999"
+    bad["protocolSection"]["designModule"]["enrollmentInfo"]["count"] = 99_000_000
+    report = _ingest(db, [bad, *STUDIES])
+    assert (report.new, report.quarantined) == (4, 2)
+    reasons = [q.reason for q in list_quarantine(db)]
+    assert any("NCT09999999" in r and "enrollment" in r for r in reasons)
+    assert any("nctId" in r for r in reasons)
+    retried = retry_quarantine(db)
+    assert (retried.fetched, retried.quarantined) == (2, 2)
+    assert len(list_quarantine(db)) == 2
+
+
+def test_bulk_insert_and_orm_upsert_store_the_same_trial(db) -> None:
+    _ingest(db, [QINGDAO])  # bulk path: a new trial
+    bulk = get_trial(db, "NCT01219465")
+    with db.session() as session:
+        session.execute(RawRecordRow.__table__.delete())
+        session.execute(TrialRow.__table__.update().values(content_hash="stale"))
+    _ingest(db, [QINGDAO])  # ORM path: the same record rewritten over the row
+    orm = get_trial(db, "NCT01219465")
+    skip = {"updated_at"}
+    assert bulk.model_dump(exclude=skip) == orm.model_dump(exclude=skip)
+    assert not [c for c in history(db, "NCT01219465") if c.field != "record"]
+
+
+_text = st.one_of(
+    st.none(),
+    st.text(max_size=30),
+    st.integers(-5, 10**9),
+    st.lists(st.text(max_size=5), max_size=3),
+)
+
+
+@st.composite
+def mutated_studies(draw: st.DrawFn) -> dict:
+    study = copy.deepcopy(draw(st.sampled_from(STUDIES)))
+    for _ in range(draw(st.integers(1, 4))):
+        module = draw(st.sampled_from(list(study.get("protocolSection", {}) or {"x": {}})))
+        section = study.setdefault("protocolSection", {})
+        target = section.get(module)
+        if isinstance(target, dict) and target and draw(st.booleans()):
+            key = draw(st.sampled_from(sorted(target)))
+            target[key] = draw(_text)
+        else:
+            section[module] = draw(_text)
+    return study
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(studies=st.lists(mutated_studies(), min_size=1, max_size=4))
+def test_mutated_records_never_crash_and_none_is_lost(
+    tmp_path_factory, studies: list[dict]
+) -> None:
+    db = Database(f"sqlite:///{tmp_path_factory.mktemp('fuzz') / 'f.db'}")
+    db.init()
+    report = _ingest(db, studies)
+    assert report.fetched == len(studies)
+    # every record is accounted for: stored (possibly merged with a same-id record) or quarantined
+    assert (
+        report.new + report.unchanged + report.updated + report.merged + report.quarantined
+        == len(studies)
+    )
+    assert report.quarantined == len(list_quarantine(db))
+    db.dispose()
+
+
+KILL_SCRIPT = """
+import sys
+from isletbase.harvest import run_dump
+from isletbase.store.db import Database
+run_dump(Database(sys.argv[1]), sys.argv[2], batch_size=25)
+"""
+
+
+def _consistent(db: Database) -> int:
+    with db.session() as session:
+        trials = session.scalar(select(func.count(TrialRow.uid)))
+        no_ids = session.scalar(
+            select(func.count(TrialRow.uid)).where(
+                ~select(RegistryIdRow.id).where(RegistryIdRow.trial_uid == TrialRow.uid).exists()
+            )
+        )
+        orphans = session.scalar(
+            select(func.count(SiteRow.id)).where(
+                ~select(TrialRow.uid).where(TrialRow.uid == SiteRow.trial_uid).exists()
+            )
+        )
+        raws = session.scalar(select(func.count(RawRecordRow.id)))
+        fts = session.connection().exec_driver_sql("SELECT count(*) FROM trial_fts").scalar()
+    assert no_ids == 0 and orphans == 0
+    assert raws == trials and fts == trials
+    return trials
+
+
+def test_sigkill_at_random_moments_leaves_a_consistent_database_and_a_rerun_completes(
+    tmp_path: Path,
+) -> None:
+    dump = tmp_path / "dump"
+    dump.mkdir()
+    rng = random.Random(20261125)
+    base = STUDIES[0]
+    for i in range(400):
+        study = copy.deepcopy(base)
+        study["protocolSection"]["identificationModule"]["nctId"] = f"NCT{10_000_000 + i:08d}"
+        study["protocolSection"]["identificationModule"]["briefTitle"] += f" cohort {i}"
+        (dump / f"NCT{10_000_000 + i:08d}.json").write_text(json.dumps(study))
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src")}
+    command = [sys.executable, "-c", KILL_SCRIPT]
+    # time one complete run on this machine, then kill others at random points within it
+    scratch = f"sqlite:///{tmp_path / 'scratch.db'}"
+    Database(scratch).init()
+    start = time.perf_counter()
+    subprocess.run([*command, scratch, str(dump)], env=env, check=True)
+    full = time.perf_counter() - start
+    seen = []
+    for attempt in range(20):
+        url = f"sqlite:///{tmp_path / f'k{attempt}.db'}"
+        Database(url).init()
+        proc = subprocess.Popen(
+            [*command, url, str(dump)],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        time.sleep(rng.uniform(0.1, 1.0) * full)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        db = Database(url)
+        seen.append(_consistent(db))
+        db.dispose()
+        if attempt % 4 == 0:  # a rerun over the killed run's database completes
+            subprocess.run([*command, url, str(dump)], env=env, check=True)
+            db = Database(url)
+            assert _consistent(db) == 400
+            db.dispose()
+    assert any(0 < n < 400 for n in seen), seen  # some kills landed mid-run
