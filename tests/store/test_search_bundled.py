@@ -80,3 +80,28 @@ def test_stats_and_facets_add_up(loaded_db):
     assert sum(r["trials"] for r in by_two) == total
     with pytest.raises(InputError, match="unknown --by"):
         stats(loaded_db, ["colour"])
+
+
+def test_counting_stops_at_the_limit_and_says_so(loaded_db, monkeypatch):
+    import isletbase.store.search as search
+
+    everything = search_trials(loaded_db, TrialQuery(per_page=500))
+    assert everything.total_exact and everything.total >= 80
+    monkeypatch.setattr(search, "COUNT_LIMIT", 10)
+    capped = search_trials(loaded_db, TrialQuery(per_page=5, page=2, sort="id"))
+    assert (capped.total, capped.total_exact) == (10, False)
+    assert [t.display_id for t in capped.items] == sorted(t.display_id for t in everything.items)[
+        5:10
+    ]
+
+
+def test_broad_text_is_listed_newest_first_instead_of_ranked(loaded_db, monkeypatch):
+    import isletbase.store.search as search
+
+    ranked = {
+        t.display_id for t in search_trials(loaded_db, TrialQuery(q="diabetes", per_page=500)).items
+    }
+    monkeypatch.setattr(search, "RANK_LIMIT", 3)
+    unranked = search_trials(loaded_db, TrialQuery(q="diabetes", per_page=500))
+    assert {t.display_id for t in unranked.items} == ranked
+    assert unranked.total == len(ranked) > 3

@@ -57,6 +57,7 @@ def search(
             json.dumps(
                 {
                     "total": result.total,
+                    "total_exact": result.total_exact,
                     "page": result.page,
                     "per_page": result.per_page,
                     "filters": query.filters(),
@@ -76,7 +77,9 @@ def search(
             f"[dim]institution:[/] {inst.name_en or ''} {inst.name_zh or ''} [dim]({inst.id})[/]"
         )
     table = Table(
-        title=f"{result.total} trials (page {result.page} of {result.pages})", show_lines=True
+        title=f"{result.total}{'' if result.total_exact else '+'} trials "
+        f"(page {result.page} of {result.pages})",
+        show_lines=True,
     )
     for column in ("id", "title", "cell source", "condition", "phase", "status", "sites"):
         table.add_column(column, overflow="fold")

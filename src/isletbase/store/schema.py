@@ -23,6 +23,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    func,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -273,6 +274,18 @@ class IngestRunRow(Base):
 
 
 Index("ix_sites_trial_city", SiteRow.trial_uid, SiteRow.city)
+# Search filters compare case-insensitively and sort by date or size; these serve them.
+Index("ix_sites_province_lower", func.lower(SiteRow.province), SiteRow.trial_uid)
+Index("ix_sites_city_lower", func.lower(SiteRow.city), SiteRow.trial_uid)
+Index("ix_trials_country_lower", func.lower(TrialRow.country), TrialRow.enrollment)
+Index("ix_trials_region_lower", func.lower(TrialRow.region))
+Index("ix_trials_start_date", TrialRow.start_date, TrialRow.display_id)
+# the main facets, each ordered by the default sort, so a filtered first page reads 20 rows
+Index("ix_trials_cell_source_start", TrialRow.cell_source, TrialRow.start_date, TrialRow.display_id)
+Index("ix_trials_condition_start", TrialRow.condition, TrialRow.start_date, TrialRow.display_id)
+Index("ix_trials_status_start", TrialRow.status_code, TrialRow.start_date, TrialRow.display_id)
+Index("ix_trials_enrollment", TrialRow.enrollment, TrialRow.display_id)
+Index("ix_registry_ids_registry", RegistryIdRow.registry_name, RegistryIdRow.trial_uid)
 
 
 def load_extensions() -> None:

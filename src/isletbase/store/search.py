@@ -13,9 +13,10 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
-from sqlalchemy import Select, and_, column, desc, exists, func, nulls_last, select, table, text
+from sqlalchemy import Select, and_, column, desc, func, nulls_last, select, table, text
 from sqlalchemy.orm import selectinload
 
+from isletbase import taxonomy
 from isletbase.errors import InputError
 from isletbase.model import Trial
 from isletbase.store.db import Database
@@ -56,6 +57,20 @@ _REGISTRY_ALIASES = {
     "cris": "CRIS",
     "other": "other",
 }
+#: Counting stops here: an exact count of a very broad result costs a scan of every match and
+#: tells a reader nothing a "10,000+" does not.
+COUNT_LIMIT = 10_000
+#: Relevance (BM25 / trigram similarity) is computed when at most this many trials match; a
+#: broader text lists the newest-loaded matches first, since ranking every match of a common
+#: term costs a scan of all of them.
+RANK_LIMIT = 2_000
+#: Related rows a search result needs, loaded in one query each for the whole page.
+LOAD_OPTIONS = (
+    selectinload(TrialRow.registry_ids),
+    selectinload(TrialRow.sites),
+    selectinload(TrialRow.sources),
+    selectinload(TrialRow.derivations),
+)
 #: The SQLite FTS5 index (created by ``Database.init``), as a lightweight table for SELECTs.
 _FTS = table("trial_fts", column("rowid"), column("rank"))
 _TERM = re.compile(r'"([^"]+)"|(\S+)')
@@ -113,10 +128,14 @@ class TrialQuery(BaseModel):
 
 @dataclass
 class SearchResult:
+    """One page of a search. ``total`` is exact up to ``COUNT_LIMIT``; past it ``total_exact``
+    is false and ``total`` means "at least" (as search engines say "10,000+")."""
+
     total: int
     page: int
     per_page: int
     items: list[Trial] = field(default_factory=list)
+    total_exact: bool = True
 
     @property
     def pages(self) -> int:
@@ -129,14 +148,33 @@ def query_terms(q: str) -> list[str]:
 
 
 def _ci_equal(column, value: str):  # noqa: ANN001, ANN202 - SQL expression helpers
+    """Case-insensitive equality served by the ``lower(column)`` indexes in the schema."""
     return func.lower(column) == value.lower()
 
 
-def _filtered(db: Database, query: TrialQuery, skip: str | None = None) -> Select:
-    """SELECT uid FROM trials with every filter but ``skip`` applied (for facet counts)."""
-    stmt = select(TrialRow.uid)
-    conds = []
-    for name in ("cell_source", "route", "region", "country"):
+def _vocabulary_value(field: str, value: str) -> str:
+    """The vocabulary's own spelling of a filter value (``uc-msc`` → ``UC-MSC``), so the
+    comparison is an exact match on an indexed column."""
+    for known in taxonomy.load().values(field):
+        if known.lower() == value.lower():
+            return known
+    return value
+
+
+def _conditions(
+    db: Database, query: TrialQuery, skip: str | None = None, fts_joined: bool = False
+) -> list:
+    """The WHERE conditions on ``trials`` for every filter but ``skip`` (for facet counts).
+
+    With ``fts_joined`` the caller has joined the FTS5 index for the long terms, so only the
+    short terms are left to match here.
+    """
+    conds: list = []
+    for name in ("cell_source", "route"):
+        value = getattr(query, name)
+        if value and name != skip:
+            conds.append(getattr(TrialRow, name) == _vocabulary_value(name, value))
+    for name in ("region", "country"):
         value = getattr(query, name)
         if value and name != skip:
             conds.append(_ci_equal(getattr(TrialRow, name), value))
@@ -144,44 +182,53 @@ def _filtered(db: Database, query: TrialQuery, skip: str | None = None) -> Selec
         if query.condition.lower() == "complication":
             conds.append(TrialRow.condition.like("complication:%"))
         else:
-            conds.append(_ci_equal(TrialRow.condition, query.condition))
+            conds.append(TrialRow.condition == _vocabulary_value("condition", query.condition))
     if query.status and skip != "status":
         conds.append(TrialRow.status_code == query.status)
     if query.phase and skip != "phase":
         conds.append(TrialRow.phase_code == query.phase.replace("_PHASE", "/PHASE"))
     if query.registry and skip != "registry":
         conds.append(
-            exists().where(
-                RegistryIdRow.trial_uid == TrialRow.uid,
-                RegistryIdRow.registry_name == query.registry,
+            TrialRow.uid.in_(
+                select(RegistryIdRow.trial_uid).where(RegistryIdRow.registry_name == query.registry)
             )
         )
     for name in ("province", "city"):
         value = getattr(query, name)
         if value and skip != name:
             conds.append(
-                exists().where(
-                    SiteRow.trial_uid == TrialRow.uid, _ci_equal(getattr(SiteRow, name), value)
+                TrialRow.uid.in_(
+                    select(SiteRow.trial_uid).where(_ci_equal(getattr(SiteRow, name), value))
                 )
             )
     if skip != "year":
+        # as ranges of the ISO start date, so the date index serves both filter and sort
         if query.year_from is not None:
-            conds.append(TrialRow.start_year >= query.year_from)
+            conds.append(TrialRow.start_date >= f"{query.year_from:04d}")
         if query.year_to is not None:
-            conds.append(TrialRow.start_year <= query.year_to)
+            conds.append(TrialRow.start_date < f"{query.year_to + 1:04d}")
     if query.q:
-        conds.append(_text_condition(db, query.q))
-    return stmt.where(and_(*conds)) if conds else stmt
+        conds.append(_text_condition(db, query.q, use_fts=not fts_joined))
+    return conds
 
 
-def _text_condition(db: Database, q: str):  # noqa: ANN202 - SQL expression
+def _fts_match(q: str) -> str | None:
+    """The FTS5 query for the terms of three or more characters, each a quoted phrase."""
+    long_terms = [t for t in query_terms(q) if len(t) >= 3]
+    if not long_terms:
+        return None
+    return " AND ".join('"' + t.replace('"', '""') + '"' for t in long_terms)
+
+
+def _text_condition(db: Database, q: str, use_fts: bool = True):  # noqa: ANN202 - SQL expression
     terms = query_terms(q)
     if not terms:
         raise InputError("search text is empty after removing quotes")
     conds = []
-    long_terms = [t for t in terms if len(t) >= 3]
-    if db.is_sqlite and long_terms:
-        match = " AND ".join('"' + t.replace('"', '""') + '"' for t in long_terms)
+    match = _fts_match(q) if db.is_sqlite else None
+    if match and not use_fts:
+        terms = [t for t in terms if len(t) < 3]
+    elif match:
         conds.append(
             TrialRow.uid.in_(
                 select(_FTS.c.rowid).where(text("trial_fts MATCH :fts").bindparams(fts=match))
@@ -193,57 +240,75 @@ def _text_condition(db: Database, q: str):  # noqa: ANN202 - SQL expression
     return and_(*conds)
 
 
-def _ordered(db: Database, stmt: Select, query: TrialQuery) -> Select:
+def _matching(db: Database, query: TrialQuery) -> tuple[Select, bool]:
+    """``SELECT trials.uid`` with every filter. On SQLite, long text terms join the FTS5 index
+    so the scan starts from the matches and stops early under a LIMIT; returns whether it did."""
+    match = _fts_match(query.q) if db.is_sqlite and query.q else None
+    conds = _conditions(db, query, fts_joined=match is not None)
+    if match is None:
+        return select(TrialRow.uid).where(*conds), False
+    stmt = (
+        select(TrialRow.uid)
+        .select_from(_FTS)
+        .join(TrialRow, TrialRow.uid == _FTS.c.rowid)
+        .where(text("trial_fts MATCH :fts").bindparams(fts=match), *conds)
+    )
+    return stmt, True
+
+
+def _ordered(db: Database, stmt: Select, query: TrialQuery, fts: bool, total: int) -> Select:
+    """Apply the sort. Relevance ranks (BM25 on SQLite, trigram similarity on PostgreSQL) when
+    at most ``RANK_LIMIT`` trials match; otherwise the newest-loaded matches come first."""
     sort = query.sort
     if sort == "relevance" and query.q:
-        long_terms = [t for t in query_terms(query.q) if len(t) >= 3]
-        if db.is_sqlite and long_terms:
-            match = " AND ".join('"' + t.replace('"', '""') + '"' for t in long_terms)
-            rank = (
-                select(func.min(_FTS.c.rank))
-                .where(text("trial_fts MATCH :rank_fts").bindparams(rank_fts=match))
-                .where(_FTS.c.rowid == TrialRow.uid)
-                .scalar_subquery()
-            )
-            return stmt.order_by(rank, TrialRow.display_id)
-        if not db.is_sqlite:
+        if fts:
+            if total <= RANK_LIMIT:
+                return stmt.order_by(_FTS.c.rank, TrialRow.display_id)
+            return stmt.order_by(desc(_FTS.c.rowid))
+        if not db.is_sqlite and total <= RANK_LIMIT:
             score = func.word_similarity(query.q.lower(), func.lower(TrialRow.search_text))
             return stmt.order_by(desc(score), TrialRow.display_id)
+        return stmt.order_by(desc(TrialRow.uid))
     if sort in ("relevance", "-start_date"):
-        return stmt.order_by(nulls_last(desc(TrialRow.start_date)), TrialRow.display_id)
+        first = desc(TrialRow.start_date) if db.is_sqlite else nulls_last(desc(TrialRow.start_date))
+        return stmt.order_by(first, desc(TrialRow.display_id))
     if sort == "start_date":
-        return stmt.order_by(nulls_last(TrialRow.start_date), TrialRow.display_id)
+        dated = query.year_from is not None or query.year_to is not None
+        # a year filter already excludes undated trials, and a plain order can use the index
+        first = TrialRow.start_date if dated else nulls_last(TrialRow.start_date)
+        return stmt.order_by(first, TrialRow.display_id)
     if sort == "enrollment":
         return stmt.order_by(nulls_last(TrialRow.enrollment), TrialRow.display_id)
     if sort == "-enrollment":
-        return stmt.order_by(nulls_last(desc(TrialRow.enrollment)), TrialRow.display_id)
+        first = desc(TrialRow.enrollment) if db.is_sqlite else nulls_last(desc(TrialRow.enrollment))
+        return stmt.order_by(first, desc(TrialRow.display_id))
     if sort == "updated":
         return stmt.order_by(desc(TrialRow.updated_at), TrialRow.display_id)
     return stmt.order_by(TrialRow.display_id)
 
 
 def search_trials(db: Database, query: TrialQuery) -> SearchResult:
-    """The page of trials matching ``query`` and the total count."""
-    uids = _filtered(db, query).subquery()
+    """The page of trials matching ``query`` and how many match (exact up to COUNT_LIMIT)."""
+    stmt, fts = _matching(db, query)
     with db.session() as session:
-        total = session.scalar(select(func.count()).select_from(uids)) or 0
-        stmt = (
-            select(TrialRow)
-            .where(TrialRow.uid.in_(select(uids.c.uid)))
-            .options(
-                selectinload(TrialRow.registry_ids),
-                selectinload(TrialRow.sites),
-                selectinload(TrialRow.sources),
-                selectinload(TrialRow.derivations),
-            )
-        )
-        stmt = (
-            _ordered(db, stmt, query)
-            .limit(query.per_page)
-            .offset((query.page - 1) * query.per_page)
-        )
-        items = [to_model(r) for r in session.scalars(stmt).all()]
-    return SearchResult(total=total, page=query.page, per_page=query.per_page, items=items)
+        capped = stmt.limit(COUNT_LIMIT + 1).subquery()
+        counted = session.scalar(select(func.count()).select_from(capped)) or 0
+        total = min(counted, COUNT_LIMIT)
+        page = _ordered(db, stmt, query, fts, counted)
+        page = page.limit(query.per_page).offset((query.page - 1) * query.per_page)
+        uids = list(session.scalars(page).all())
+        rows = session.scalars(
+            select(TrialRow).where(TrialRow.uid.in_(uids)).options(*LOAD_OPTIONS)
+        ).all()
+        by_uid = {r.uid: r for r in rows}
+        items = [to_model(by_uid[u]) for u in uids if u in by_uid]
+    return SearchResult(
+        total=total,
+        page=query.page,
+        per_page=query.per_page,
+        items=items,
+        total_exact=counted <= COUNT_LIMIT,
+    )
 
 
 def _facet_column(name: str):  # noqa: ANN202 - (column, join) for a facet
@@ -268,9 +333,10 @@ def facet_counts(db: Database, query: TrialQuery, name: str) -> list[tuple[str |
     if name not in FACETS:
         raise InputError(f"unknown facet {name!r}; expected one of {', '.join(FACETS)}")
     column, joined = _facet_column(name)
-    uids = _filtered(db, query, skip=name).subquery()
+    conds = _conditions(db, query, skip=name)
+    uids = select(TrialRow.uid).where(*conds).subquery()
     if joined is None:
-        stmt = select(column, func.count(TrialRow.uid)).where(TrialRow.uid.in_(select(uids.c.uid)))
+        stmt = select(column, func.count(TrialRow.uid)).where(*conds)
     else:
         stmt = select(column, func.count(func.distinct(joined.trial_uid))).where(
             joined.trial_uid.in_(select(uids.c.uid))
@@ -288,7 +354,7 @@ def stats(db: Database, by: list[str], query: TrialQuery | None = None) -> list[
         if name not in FACETS:
             raise InputError(f"unknown --by {name!r}; expected one of {', '.join(FACETS)}")
     query = query or TrialQuery()
-    uids = _filtered(db, query).subquery()
+    conds = _conditions(db, query)
     columns = []
     stmt = select()
     for name in by:
@@ -299,7 +365,7 @@ def stats(db: Database, by: list[str], query: TrialQuery | None = None) -> list[
     stmt = (
         stmt.add_columns(*columns, func.count(func.distinct(TrialRow.uid)).label("trials"))
         .select_from(TrialRow)
-        .where(TrialRow.uid.in_(select(uids.c.uid)))
+        .where(*conds)
         .group_by(*columns)
         .order_by(*[nulls_last(c) for c in columns])
     )
