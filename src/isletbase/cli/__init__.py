@@ -21,7 +21,16 @@ except ImportError:  # pragma: no cover - older typer uses click itself
 from isletbase.errors import IsletbaseError
 
 #: Modules of ``isletbase.cli`` that add commands through ``register(app)``.
-REGISTRARS: tuple[str, ...] = ("trials", "database", "serve", "census", "evidence", "regulation", "simulate", "ingest")
+REGISTRARS: tuple[str, ...] = (
+    "trials",
+    "database",
+    "serve",
+    "census",
+    "evidence",
+    "regulation",
+    "simulate",
+    "ingest",
+)
 
 
 class _Group(TyperGroup):
