@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
-
 from fastapi import FastAPI
 
 from isletbase.api import create_app
 from isletbase.store.db import Database
+from isletbase.web.pages import mount
 
 
 def create(db: Database | None = None) -> FastAPI:
-    """The API under /api, plus the web pages once ``isletbase.web.pages`` provides them."""
+    """The API under /api and the server-rendered pages everywhere else."""
     app = create_app(db)
-    if importlib.util.find_spec("isletbase.web.pages") is not None:
-        importlib.import_module("isletbase.web.pages").mount(app)
+    mount(app)
     return app

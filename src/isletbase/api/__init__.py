@@ -7,28 +7,35 @@ them in. Errors are ``application/problem+json`` with a ``detail`` that says wha
 from __future__ import annotations
 
 import importlib
+from collections.abc import Mapping
+from http import HTTPStatus
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.body_limit import RequestBodyLimitMiddleware
 
 from isletbase import __version__
+from isletbase.api.middleware import MAX_BODY, CacheHeaders, RequestLimits, ResponseCache
 from isletbase.errors import InputError, IsletbaseError, NotFoundError
 from isletbase.store.db import Database
 
 #: Modules of ``isletbase.api`` that expose ``router``.
-ROUTERS: tuple[str, ...] = ("trials", "evidence", "regulation", "simulate")
+ROUTERS: tuple[str, ...] = ("trials", "evidence", "regulation", "admin", "simulate")
 
 PROBLEM = "application/problem+json"
 
 
-def problem(status: int, title: str, detail: str) -> JSONResponse:
+def problem(
+    status: int, title: str, detail: str, headers: Mapping[str, str] | None = None
+) -> JSONResponse:
     """An RFC 9457 problem document."""
     return JSONResponse(
         {"type": "about:blank", "title": title, "status": status, "detail": detail},
         status_code=status,
         media_type=PROBLEM,
+        headers=headers,
     )
 
 
@@ -43,6 +50,10 @@ def create_app(db: Database | None = None) -> FastAPI:
         openapi_url="/api/openapi.json",
         redoc_url=None,
     )
+    app.add_middleware(ResponseCache)
+    app.add_middleware(CacheHeaders)
+    app.add_middleware(RequestBodyLimitMiddleware, max_body_size=MAX_BODY)
+    app.add_middleware(RequestLimits)
     app.state.db = db or Database()
 
     @app.exception_handler(NotFoundError)
@@ -67,7 +78,9 @@ def create_app(db: Database | None = None) -> FastAPI:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return problem(exc.status_code, str(exc.detail), str(exc.detail))
+        known = exc.status_code in HTTPStatus._value2member_map_
+        title = HTTPStatus(exc.status_code).phrase if known else "Error"
+        return problem(exc.status_code, title, str(exc.detail), exc.headers)
 
     for name in ROUTERS:
         app.include_router(importlib.import_module(f"isletbase.api.{name}").router)

@@ -7,17 +7,27 @@ Field names follow the ClinicalTrials.gov API v2 where a field maps to one (``br
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from collections.abc import Iterator
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
 
 from isletbase.errors import NotFoundError
+from isletbase.export import render
 from isletbase.model import Institution, Trial
 from isletbase.store.institutions import get_institution, list_institutions
+from isletbase.store.links import institution_trials
 from isletbase.store.search import FACETS, TrialQuery, counts, facet_counts, search_trials, stats
 from isletbase.store.trials import get_trial, history
 
 router = APIRouter(prefix="/api", tags=["trials"])
+
+#: Most trials one export returns (in pages of ``EXPORT_PAGE``).
+EXPORT_LIMIT = 5000
+EXPORT_PAGE = 500
+EXPORT_MEDIA = {"csv": "text/csv; charset=utf-8", "json": "application/json",
+                "ris": "application/x-research-info-systems"}
 
 
 def trial_json(trial: Trial) -> dict[str, Any]:
@@ -81,12 +91,39 @@ def list_trials(request: Request, query: Annotated[TrialQuery, Query()]) -> dict
     result = search_trials(request.app.state.db, query)
     return {
         "total": result.total,
+        "totalExact": result.total_exact,
         "page": result.page,
         "perPage": result.per_page,
         "pages": result.pages,
         "filters": query.filters(),
         "trials": [trial_json(t) for t in result.items],
     }
+
+
+def matching(db: Any, query: TrialQuery, limit: int = EXPORT_LIMIT) -> Iterator[Trial]:
+    """Every trial matching ``query`` in its sort order, up to ``limit``, read page by page."""
+    page, seen = 1, 0
+    while seen < limit:
+        result = search_trials(db, query.model_copy(update={"page": page, "per_page": EXPORT_PAGE}))
+        for trial in result.items[: limit - seen]:
+            seen += 1
+            yield trial
+        if page >= result.pages:
+            return
+        page += 1
+
+
+@router.get("/export/{fmt}", summary="Export matching trials as CSV, JSON or RIS",
+            response_class=Response,
+            responses={200: {"content": {m: {} for m in EXPORT_MEDIA.values()}}})
+def export_trials(request: Request, fmt: Literal["csv", "json", "ris"],
+                  query: Annotated[TrialQuery, Query()]) -> Response:
+    """The trials ``/api/trials`` would list for the same filters (all pages, at most
+    ``EXPORT_LIMIT``), as a file with each trial's registry ids and source URL."""
+    text = render(matching(request.app.state.db, query), fmt)
+    return Response(text, media_type=EXPORT_MEDIA[fmt],
+                    headers={"content-disposition":
+                             f'attachment; filename="isletbase-trials.{fmt}"'})
 
 
 @router.get("/trials/{trial_id}", summary="One trial by any registry id")
@@ -119,7 +156,10 @@ def institution(request: Request, institution_id: str) -> dict[str, Any]:
     inst = get_institution(db, institution_id)
     if inst is None:
         raise NotFoundError(f"no institution with id {institution_id!r}")
-    return institution_json(inst)
+    trials = institution_trials(db, inst.id)
+    return {**institution_json(inst), "trials": [
+        {"id": t.display_id, "briefTitle": t.title_en, "titleZh": t.title_zh,
+         "overallStatus": t.status_code} for t in trials]}
 
 
 @router.get("/stats", summary="Headline numbers and counts by facet")

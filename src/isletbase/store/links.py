@@ -23,8 +23,12 @@ def institution_trials(db: Database, institution_id: str, limit: int = 500) -> l
         .where(or_(TrialRow.uid.in_(at_site), TrialRow.sponsor_institution_id == institution_id))
         .order_by(TrialRow.start_date.desc(), TrialRow.display_id)
         .limit(limit)
-        .options(selectinload(TrialRow.registry_ids), selectinload(TrialRow.sites),
-                 selectinload(TrialRow.sources), selectinload(TrialRow.derivations))
+        .options(
+            selectinload(TrialRow.registry_ids),
+            selectinload(TrialRow.sites),
+            selectinload(TrialRow.sources),
+            selectinload(TrialRow.derivations),
+        )
     )
     with db.session() as session:
         return [to_model(r) for r in session.scalars(stmt).all()]

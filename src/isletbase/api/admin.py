@@ -1,0 +1,102 @@
+"""Write endpoints: trigger an ingest, curate a derived field. Behind a bearer token.
+
+The token is the ``ISLETBASE_TOKEN`` environment variable of the server. Without it the write
+endpoints are off (``403`` saying so); a request without the right ``Authorization: Bearer``
+header gets ``401``. Every write goes through the library (``isletbase.ingest``,
+``isletbase.store.curation``), so the API adds no behaviour of its own.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.exceptions import HTTPException
+
+from isletbase.api.trials import trial_json
+from isletbase.errors import InputError
+from isletbase.harvest import run_records
+from isletbase.ingest import load_bundled
+from isletbase.sources import ctgov
+from isletbase.store.curation import curate
+
+TOKEN_ENV = "ISLETBASE_TOKEN"
+POSTED_SOURCE = "ClinicalTrials.gov API v2 (posted)"
+#: Most studies one POST may carry.
+MAX_STUDIES = 100
+
+_bearer = HTTPBearer(auto_error=False, description=f"the server's ${TOKEN_ENV}")
+
+
+def require_token(
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> None:
+    """Let the request through only with the server's token."""
+    expected = os.environ.get(TOKEN_ENV)
+    if not expected:
+        raise HTTPException(
+            403, f"write endpoints are off: the server was started without ${TOKEN_ENV}"
+        )
+    if credentials is None:
+        raise HTTPException(
+            401,
+            "this endpoint needs an 'Authorization: Bearer <token>' header",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    if not secrets.compare_digest(credentials.credentials.encode(), expected.encode()):
+        raise HTTPException(
+            401,
+            "the bearer token is not the server's token",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+
+
+router = APIRouter(prefix="/api/admin", tags=["admin"], dependencies=[Depends(require_token)])
+
+
+class Curation(BaseModel):
+    """A curator's decision on one derived field."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    field: str = Field(description="cell_source, condition or route", examples=["cell_source"])
+    value: str = Field(min_length=1, max_length=128, examples=["UC-MSC"])
+    curator: str = Field(min_length=1, max_length=200, description="who decided")
+    reason: str = Field(min_length=1, max_length=2000, description="why, with a source if any")
+
+
+@router.post("/trials/{trial_id}/curate", summary="Override a derived field of a trial")
+def curate_field(request: Request, trial_id: str, body: Curation) -> dict[str, Any]:
+    """Record a curator's value for a trial's cell source, condition or route, with who and why."""
+    trial = curate(
+        request.app.state.db, trial_id, body.field, body.value, body.curator, body.reason
+    )
+    return trial_json(trial)
+
+
+@router.post("/ingest/bundled", summary="Load the bundled data")
+def ingest_bundled(request: Request) -> dict[str, Any]:
+    """Re-load the data bundled with the package; unchanged trials are left as they are."""
+    return load_bundled(request.app.state.db).to_dict()
+
+
+@router.post("/ingest/ctgov", summary="Ingest ClinicalTrials.gov v2 study JSON")
+def ingest_ctgov(
+    request: Request,
+    payload: Annotated[
+        dict[str, Any], Body(description='one v2 study object, or {"studies": [...]}')
+    ],
+) -> dict[str, Any]:
+    """Ingest studies in the ClinicalTrials.gov API v2 format; bad ones are quarantined."""
+    studies = payload["studies"] if "studies" in payload else [payload]
+    if not isinstance(studies, list) or not studies:
+        raise InputError("'studies' must be a non-empty list of v2 study objects")
+    if len(studies) > MAX_STUDIES:
+        raise InputError(f"{len(studies)} studies posted; at most {MAX_STUDIES} per request")
+    raws = ctgov.study_raws(studies, POSTED_SOURCE, date.today().isoformat())
+    return run_records(request.app.state.db, raws, POSTED_SOURCE, ctgov.raw_to_record).to_dict()

@@ -1,0 +1,289 @@
+"""HTTP behaviour shared by every route: validators and caching of reads, request limits, and
+security headers.
+
+Reads (GET/HEAD answered 200) get an ``ETag`` (a hash of the body) and a ``Cache-Control``
+suited to what they are, and a request whose ``If-None-Match`` matches is answered ``304`` with no
+body. Over-long URLs (``414``) and declared bodies over the limit (``413``) are refused before any
+route runs; a body without a declared length is counted as it arrives by Starlette's
+``RequestBodyLimitMiddleware`` (see ``create_app``). Written as plain ASGI middleware so a
+response passes through without extra copies or threads.
+
+``ResponseCache`` keeps each worker's recent answers to reads for a few seconds
+(``$ISLETBASE_CACHE_TTL``, default 5; 0 turns it off) — well inside the ``max-age`` the API
+already promises clients — and forgets them all when a write succeeds on that worker, so a
+burst of identical searches costs one database query.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import os
+import time
+from collections import OrderedDict
+
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+#: Largest request body accepted (bytes): a posted registry study is far smaller.
+MAX_BODY = 1_048_576
+#: Longest path plus query string accepted (bytes).
+MAX_URL = 4096
+
+#: Cache-Control by path prefix; the first match wins.
+CACHE_POLICY = (
+    ("/static/", "public, max-age=86400"),
+    ("/api/", "public, max-age=60"),
+    ("/", "private, no-cache"),
+)
+#: Pages may only load the site's own scripts, styles and images.
+CSP = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+    "frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+)
+
+
+#: Seconds a worker reuses an answer to the same read (``$ISLETBASE_CACHE_TTL``).
+DEFAULT_CACHE_TTL = 5.0
+CACHE_ENTRIES = 4096
+#: Most bytes of answers a worker keeps; the least recently used go first.
+CACHE_BYTES = 64 * 1_048_576
+#: Seconds past its time an answer may still be given while its replacement is computed.
+STALE_WHILE_REVALIDATE = 30.0
+CACHE_MAX_BODY = 2 * 1_048_576
+
+
+def etag_of(body: bytes) -> str:
+    """A strong validator: the same bytes give the same tag on every worker."""
+    return '"' + hashlib.blake2b(body, digest_size=16).hexdigest() + '"'
+
+
+def cache_control(path: str) -> str:
+    return next(policy for prefix, policy in CACHE_POLICY if path.startswith(prefix))
+
+
+def problem_message(status: int, title: str, detail: str) -> tuple[Message, Message]:
+    body = json.dumps(
+        {"type": "about:blank", "title": title, "status": status, "detail": detail}
+    ).encode()
+    start = {
+        "type": "http.response.start",
+        "status": status,
+        "headers": [
+            (b"content-type", b"application/problem+json"),
+            (b"content-length", str(len(body)).encode()),
+        ],
+    }
+    return start, {"type": "http.response.body", "body": body}
+
+
+class RequestLimits:
+    """Refuse, as problem+json, a URL longer than ``max_url`` (``414``) and a declared
+    ``Content-Length`` over ``max_body`` (``413``) before the request reaches a route.
+
+    A body sent without a length is counted as it arrives by Starlette's body-limit middleware.
+    """
+
+    def __init__(self, app: ASGIApp, max_url: int = MAX_URL, max_body: int = MAX_BODY) -> None:
+        self.app = app
+        self.max_url = max_url
+        self.max_body = max_body
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            refusal = self._refusal(scope)
+            if refusal is not None:
+                for message in problem_message(*refusal):
+                    await send(message)
+                return
+        await self.app(scope, receive, send)
+
+    def _refusal(self, scope: Scope) -> tuple[int, str, str] | None:
+        size = len(scope.get("raw_path") or scope["path"].encode()) + len(
+            scope.get("query_string", b"")
+        )
+        if size > self.max_url:
+            return 414, "URI Too Long", f"the URL is {size} bytes long; the limit is {self.max_url}"
+        length = Headers(scope=scope).get("content-length")
+        if length is not None:
+            if not length.isdigit():
+                return 400, "Bad Request", f"Content-Length {length!r} is not a number of bytes"
+            if int(length) > self.max_body:
+                return (
+                    413,
+                    "Content Too Large",
+                    f"the request body is {length} bytes; the limit is {self.max_body}",
+                )
+        return None
+
+
+class CacheHeaders:
+    """ETag, Cache-Control and ``304 Not Modified`` for reads; security headers for all."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path: str = scope["path"]
+        is_read = scope["method"] in ("GET", "HEAD")
+        start: Message | None = None
+        chunks: list[bytes] = []
+
+        async def buffered(message: Message) -> None:
+            nonlocal start
+            if message["type"] == "http.response.start":
+                start = message
+                _security_headers(MutableHeaders(scope=message), path)
+                if not is_read or message["status"] != 200:
+                    await send(message)
+                    start = None
+                return
+            if start is None:  # passing through
+                await send(message)
+                return
+            chunks.append(message.get("body", b""))
+            if message.get("more_body", False):
+                return
+            await self._finish(scope, start, b"".join(chunks), send)
+
+        await self.app(scope, receive, buffered)
+
+    @staticmethod
+    async def _finish(scope: Scope, start: Message, body: bytes, send: Send) -> None:
+        headers = MutableHeaders(scope=start)
+        tag = etag_of(body)
+        headers["etag"] = tag
+        headers.setdefault("cache-control", cache_control(scope["path"]))
+        if not scope["path"].startswith(("/api/", "/static/")):
+            headers.append("vary", "Cookie")
+        wanted = Headers(scope=scope).get("if-none-match", "")
+        if (
+            tag in [t.strip().removeprefix("W/") for t in wanted.split(",")]
+            or wanted.strip() == "*"
+        ):
+            keep = [
+                (k, v)
+                for k, v in start["headers"]
+                if k.lower() not in (b"content-length", b"content-type")
+            ]
+            await send({"type": "http.response.start", "status": 304, "headers": keep})
+            await send({"type": "http.response.body", "body": b""})
+            return
+        await send(start)
+        await send({"type": "http.response.body", "body": body})
+
+
+def _security_headers(headers: MutableHeaders, path: str) -> None:
+    headers.setdefault("x-content-type-options", "nosniff")
+    headers.setdefault("referrer-policy", "strict-origin-when-cross-origin")
+    if not path.startswith("/api/"):
+        headers.setdefault("content-security-policy", CSP)
+        headers.setdefault("x-frame-options", "DENY")
+
+
+class ResponseCache:
+    """Reuse a worker's answer to an identical read (path, query, language cookie) for ``ttl``
+    seconds; any successful write on the worker empties it. Only ``200`` answers are kept.
+
+    When an answer has expired, the next identical read recomputes it; reads arriving meanwhile
+    get the expired copy if it is less than ``stale`` seconds past its time (as HTTP's
+    ``stale-while-revalidate``), else wait for the recomputed one instead of repeating it. So a
+    slow query is paid by one request per ``ttl``, not by every request that arrives during it.
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        ttl: float | None = None,
+        entries: int = CACHE_ENTRIES,
+        stale: float = STALE_WHILE_REVALIDATE,
+    ) -> None:
+        self.app = app
+        env_ttl = os.environ.get("ISLETBASE_CACHE_TTL", DEFAULT_CACHE_TTL)
+        self.ttl = float(env_ttl) if ttl is None else ttl
+        self.entries = entries
+        self.stale = stale
+        self.store: OrderedDict[tuple, tuple[float, Message, bytes]] = OrderedDict()
+        self.inflight: dict[tuple, asyncio.Future] = {}
+        self.bytes = 0
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or self.ttl <= 0:
+            await self.app(scope, receive, send)
+            return
+        if scope["method"] not in ("GET", "HEAD"):
+            await self.app(scope, receive, self._clear_after_write(send))
+            return
+        cookie = "" if scope["path"].startswith("/api/") else Headers(scope=scope).get("cookie", "")
+        key = (scope["method"], scope["path"], scope.get("query_string", b""), cookie)
+        hit, now = self.store.get(key), time.monotonic()
+        if hit is not None and hit[0] > now:
+            self.store.move_to_end(key)
+            await self._replay(hit[1], hit[2], send)
+            return
+        pending = self.inflight.get(key)
+        if pending is not None:
+            if hit is not None and hit[0] + self.stale > now:
+                await self._replay(hit[1], hit[2], send)
+                return
+            done = await asyncio.shield(pending)
+            if done is not None:
+                await self._replay(done[0], done[1], send)
+                return
+        future = asyncio.get_running_loop().create_future()
+        self.inflight[key] = future
+        try:
+            await self.app(scope, receive, self._keep(key, future, send))
+        finally:
+            if self.inflight.get(key) is future:
+                del self.inflight[key]
+            if not future.done():
+                future.set_result(None)
+
+    def _put(self, key: tuple, entry: tuple[float, Message, bytes]) -> None:
+        """Keep an answer, evicting the least recently used past the entry or byte budget."""
+        old = self.store.pop(key, None)
+        if old is not None:
+            self.bytes -= len(old[2])
+        self.store[key] = entry
+        self.bytes += len(entry[2])
+        while len(self.store) > self.entries or self.bytes > CACHE_BYTES:
+            self.bytes -= len(self.store.popitem(last=False)[1][2])
+
+    @staticmethod
+    async def _replay(start: Message, body: bytes, send: Send) -> None:
+        await send({**start, "headers": list(start["headers"])})
+        await send({"type": "http.response.body", "body": body})
+
+    def _keep(self, key: tuple, future: asyncio.Future, send: Send) -> Send:
+        start: Message | None = None
+        chunks: list[bytes] = []
+
+        async def keeping(message: Message) -> None:
+            nonlocal start
+            if message["type"] == "http.response.start" and message["status"] == 200:
+                start = {**message, "headers": list(message["headers"])}
+            elif message["type"] == "http.response.body" and start is not None:
+                chunks.append(message.get("body", b""))
+                if not message.get("more_body", False):
+                    body = b"".join(chunks)
+                    if len(body) <= CACHE_MAX_BODY:
+                        self._put(key, (time.monotonic() + self.ttl, start, body))
+                        if not future.done():
+                            future.set_result((start, body))
+            await send(message)
+
+        return keeping
+
+    def _clear_after_write(self, send: Send) -> Send:
+        async def clearing(message: Message) -> None:
+            if message["type"] == "http.response.start" and message["status"] < 400:
+                self.store.clear()
+                self.bytes = 0
+            await send(message)
+
+        return clearing

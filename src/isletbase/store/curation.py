@@ -1,0 +1,68 @@
+"""Curator overrides: a person sets a derived field (cell source, condition, route) by hand.
+
+The override is written the way the design keeps derived values: apart from the raw record, as a
+``curated`` derivation that names who set it and why, and as a ``TrialVersion`` with the old and
+new value, so the trial's history shows the decision. The trial's search text is rebuilt so the
+new value's English and Chinese labels find it.
+"""
+
+from __future__ import annotations
+
+from isletbase import taxonomy
+from isletbase.errors import InputError, NotFoundError
+from isletbase.model import Trial
+from isletbase.store.db import Database
+from isletbase.store.schema import DerivationRow, TrialVersionRow
+from isletbase.store.trials import find_row, institution_words, search_document, to_model
+
+#: Derived fields a curator may override (the fields of ``model.Curated``).
+CURATABLE = ("cell_source", "condition", "route")
+
+
+def curate(db: Database, trial_id: str, field: str, value: str, curator: str, reason: str) -> Trial:
+    """Set ``field`` of a trial to ``value`` on a curator's authority; returns the updated trial.
+
+    Raises ``InputError`` for a field that cannot be curated, a value outside the vocabulary or a
+    missing curator/reason, and ``NotFoundError`` for an unknown registry id.
+    """
+    if field not in CURATABLE:
+        raise InputError(
+            f"field {field!r} cannot be curated; expected one of {', '.join(CURATABLE)}"
+        )
+    try:
+        taxonomy.validate_value(field, value)
+    except ValueError as exc:
+        raise InputError(str(exc)) from exc
+    curator, reason = curator.strip(), reason.strip()
+    if not curator or not reason:
+        raise InputError("a curation needs the curator's name and a reason")
+    note = f"curated by {curator}: {reason}"
+    with db.session() as session:
+        row = find_row(session, trial_id)
+        if row is None:
+            raise NotFoundError(f"no trial with registry id {trial_id!r}")
+        old = getattr(row, field)
+        setattr(row, field, value)
+        row.curated = {**(row.curated or {}), field: value, "note": note}
+        derivation = next((d for d in row.derivations if d.field == field), None)
+        if derivation is None:
+            row.derivations.append(
+                DerivationRow(field=field, value=value, method="curated", rule=note)
+            )
+        else:
+            derivation.value, derivation.method, derivation.rule = value, "curated", note
+        linked = {s.institution_id for s in row.sites if s.institution_id}
+        if row.sponsor_institution_id:
+            linked.add(row.sponsor_institution_id)
+        words = institution_words(session)
+        derived = {d.field: d.value for d in row.derivations}
+        row.search_text = search_document(
+            to_model(row), derived, [words.get(i, []) for i in sorted(linked)]
+        )
+        session.add(
+            TrialVersionRow(
+                trial_uid=row.uid, field=field, old_value=old, new_value=value, source=note
+            )
+        )
+        session.flush()
+        return to_model(row)

@@ -1,0 +1,195 @@
+"""The Evidence, Regulation and Simulator pages: each shows what its library module computes.
+
+Evidence reads the standing pools (``evidence.pools``) and outcome records; Regulation lists the
+rule book and timeline and checks an offer posted from a form (``regulation.check_offer``, the
+same call as ``POST /api/check``); the Simulator runs the bundled example design at a size the
+page allows (``simulate.run_trial``, bounded like ``POST /api/simulate``) and lists stored runs.
+"""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+from urllib.parse import parse_qs, urlencode
+
+from fastapi import APIRouter, Request
+from starlette.responses import HTMLResponse
+
+from isletbase.api.simulate import MAX_SIMULATED_PATIENT_DAYS
+from isletbase.errors import InputError
+from isletbase.evidence.cases import load_cases
+from isletbase.evidence.outcomes import load_outcomes
+from isletbase.evidence.pools import pool_outcomes, pool_specs
+from isletbase.regulation.engine import check_offer
+from isletbase.regulation.offer import Offer
+from isletbase.regulation.rules import load_rulebook
+from isletbase.regulation.timeline import load_timeline
+from isletbase.simulate.design import load_design
+from isletbase.simulate.plots import graft_mass_svg
+from isletbase.simulate.runs import list_runs
+from isletbase.simulate.trial import run_trial
+from isletbase.web.render import render
+
+router = APIRouter(include_in_schema=False)
+
+#: The design the Simulator page runs, resized by the reader within the API's limit.
+EXAMPLE_DESIGN = "example.yaml"
+MAX_FORM_BYTES = 100_000
+OFFER_FIELDS = ("text", "institution", "registered_trial_id", "price", "currency", "country")
+
+
+def standing_pools() -> list[dict[str, Any]]:
+    """Each standing pool with its result, or the reason it cannot be computed yet."""
+    out = []
+    for spec in pool_specs():
+        params = {
+            k: v
+            for k, v in spec.model_dump().items()
+            if k in ("outcome", "condition", "cell_source", "measure", "method") and v
+        }
+        try:
+            result = pool_outcomes(
+                spec.outcome,
+                condition=spec.condition,
+                cell_source=spec.cell_source,
+                measure=spec.measure,
+                method=spec.method,
+                hk=spec.hk,
+            )
+        except InputError as exc:
+            out.append({"spec": spec, "result": None, "error": str(exc), "plot": None})
+            continue
+        out.append(
+            {
+                "spec": spec,
+                "result": result.to_dict(),
+                "error": None,
+                "plot": "/api/evidence/pool.svg?" + urlencode(params),
+            }
+        )
+    return out
+
+
+def pooled_study_count(pools: list[dict[str, Any]]) -> int:
+    """Distinct studies that enter at least one standing pool (a study at two time points
+    counts once: labels are ``"Author year (timepoint)"``)."""
+    labels = {
+        s["study"].split(" (")[0] for p in pools if p["result"] for s in p["result"]["studies"]
+    }
+    return len(labels)
+
+
+@router.get("/evidence", response_class=HTMLResponse)
+def evidence(request: Request) -> HTMLResponse:
+    return render(
+        request,
+        "evidence.html",
+        {
+            "pools": standing_pools(),
+            "outcomes": load_outcomes(),
+            "cases": load_cases(),
+        },
+    )
+
+
+async def form_fields(request: Request) -> dict[str, str]:
+    """The posted form (``application/x-www-form-urlencoded``), first value of each field."""
+    body = await request.body()
+    if len(body) > MAX_FORM_BYTES:
+        raise InputError(f"form: larger than {MAX_FORM_BYTES} bytes")
+    try:
+        parsed = parse_qs(body.decode("utf-8"), keep_blank_values=False)
+    except UnicodeDecodeError:
+        raise InputError("form: not UTF-8") from None
+    return {k: v[0].strip() for k, v in parsed.items() if v and v[0].strip()}
+
+
+def regulation_context() -> dict[str, Any]:
+    return {"rules": load_rulebook().select(None, None), "timeline": load_timeline().events}
+
+
+@router.get("/regulation", response_class=HTMLResponse)
+def regulation(request: Request) -> HTMLResponse:
+    return render(request, "regulation.html", {**regulation_context(), "offer": {}, "check": None})
+
+
+@router.post("/regulation", response_class=HTMLResponse)
+async def regulation_check(request: Request) -> HTMLResponse:
+    fields = {k: v for k, v in (await form_fields(request)).items() if k in OFFER_FIELDS}
+    try:
+        result = check_offer(Offer.parse(fields, "form"), request.app.state.db)
+        error = None
+    except InputError as exc:
+        result, error = None, str(exc)
+    return render(
+        request,
+        "regulation.html",
+        {**regulation_context(), "offer": fields, "check": result, "error": error},
+        400 if error else 200,
+    )
+
+
+def simulate_example(sample_size: int, days: int) -> dict[str, Any]:
+    """Run the example design with ``sample_size`` patients per arm for ``days`` days."""
+    design = load_design(EXAMPLE_DESIGN)
+    design = design.model_validate(
+        {**design.model_dump(), "sample_size": sample_size, "days": days}
+    )
+    size = sample_size * len(design.arms) * design.repeats * -(-days // design.stride_days)
+    if size > MAX_SIMULATED_PATIENT_DAYS:
+        raise InputError(
+            f"{size} simulated patient-days is over this page's limit of "
+            f"{MAX_SIMULATED_PATIENT_DAYS}; use `isletbase simulate trial`"
+        )
+    result = run_trial(design)
+    svg = graft_mass_svg(result)
+    return {
+        "design": design,
+        "summary": result.to_dict()["arms"],
+        "plot": "data:image/svg+xml;base64," + base64.b64encode(svg.encode()).decode(),
+    }
+
+
+@router.get("/simulator", response_class=HTMLResponse)
+def simulator(request: Request) -> HTMLResponse:
+    db = request.app.state.db
+    return render(
+        request,
+        "simulator.html",
+        {
+            "design": load_design(EXAMPLE_DESIGN),
+            "runs": list_runs(db, 10) if db.is_initialised() else [],
+            "run": None,
+            "form": {},
+            "limit": MAX_SIMULATED_PATIENT_DAYS,
+        },
+    )
+
+
+@router.post("/simulator", response_class=HTMLResponse)
+async def simulator_run(request: Request) -> HTMLResponse:
+    form = await form_fields(request)
+    db = request.app.state.db
+    context: dict[str, Any] = {
+        "design": load_design(EXAMPLE_DESIGN),
+        "form": form,
+        "run": None,
+        "runs": list_runs(db, 10),
+        "limit": MAX_SIMULATED_PATIENT_DAYS,
+    }
+    try:
+        sample_size, days = int(form.get("sample_size", "")), int(form.get("days", ""))
+        if not (1 <= sample_size <= 50 and 7 <= days <= 730):
+            raise ValueError
+    except ValueError:
+        return render(
+            request,
+            "simulator.html",
+            {**context, "error": "sample_size must be a whole number 1–50 and days 7–730"},
+            400,
+        )
+    try:
+        context["run"] = simulate_example(sample_size, days)
+    except InputError as exc:
+        return render(request, "simulator.html", {**context, "error": str(exc)}, 400)
+    return render(request, "simulator.html", context)

@@ -1,0 +1,237 @@
+"""The web pages: home, trials (search with facets), one trial, institutions; ``mount`` adds
+them and the capability pages (``web.capabilities``) to the app. Each route asks the library for
+what it shows and hands it to a template; no page needs JavaScript, and every search is a
+shareable URL with the same parameters as ``/api/trials``.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.staticfiles import StaticFiles
+from pydantic import ValidationError
+from starlette.responses import HTMLResponse
+
+from isletbase.api.trials import EXPORT_LIMIT
+from isletbase.errors import InputError
+from isletbase.evidence.outcomes import Outcome, load_outcomes
+from isletbase.model import Site, Trial
+from isletbase.regulation.engine import findings_for_trial
+from isletbase.store.institutions import get_institution, list_institutions
+from isletbase.store.links import institution_trials
+from isletbase.store.search import TrialQuery, counts, facet_counts, search_trials, stats
+from isletbase.store.trials import get_trial, history
+from isletbase.web import capabilities
+from isletbase.web.charts import year_chart
+from isletbase.web.render import render
+
+router = APIRouter(include_in_schema=False)
+
+#: Facets shown beside the results, with how many values each lists at most.
+PAGE_FACETS = {
+    "cell_source": 20,
+    "condition": 20,
+    "phase": 10,
+    "status": 12,
+    "registry": 10,
+    "province": 15,
+    "city": 15,
+}
+#: Fields shown on a trial page, in order; derived ones show how they were derived.
+TRIAL_FIELDS = (
+    "title_en",
+    "official_title_en",
+    "title_zh",
+    "sponsor",
+    "cell_source",
+    "condition",
+    "route",
+    "phase",
+    "status",
+    "enrollment",
+    "start_date",
+    "completion_date",
+    "first_posted",
+    "last_update",
+    "design",
+    "primary_outcome",
+    "conditions",
+    "interventions",
+    "org_study_ids",
+    "summary",
+    "country",
+    "region",
+    "notes",
+)
+DERIVED = {
+    "cell_source": "cell_source",
+    "condition": "condition",
+    "route": "route",
+    "phase": "phase_code",
+    "status": "status_code",
+}
+SORTS = ("relevance", "-start_date", "start_date", "-enrollment", "enrollment", "updated", "id")
+_QUERY_KEYS = set(TrialQuery.model_fields)
+
+
+def db_of(request: Request) -> Any:
+    return request.app.state.db
+
+
+def parse_query(request: Request) -> TrialQuery:
+    """The search in the URL; raises ``InputError`` naming the parameter that is wrong."""
+    params = {k: v for k, v in request.query_params.items() if k in _QUERY_KEYS and v.strip()}
+    try:
+        return TrialQuery.model_validate(params)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        where = ".".join(str(p) for p in err["loc"])
+        raise InputError(f"{where}: {err['msg']} (got {err.get('input')!r})") from exc
+
+
+def error_page(
+    request: Request, status: int, message: str, message_key: str | None = None
+) -> HTMLResponse:
+    """An HTML error page: ``message_key`` (an i18n key taking ``{id}``) or a plain message."""
+    title = "not_found_title" if status == 404 else "bad_request_title"
+    return render(
+        request,
+        "error.html",
+        {"title_key": title, "message": message, "message_key": message_key},
+        status,
+    )
+
+
+@router.get("/", response_class=HTMLResponse)
+def home(request: Request) -> HTMLResponse:
+    db = db_of(request)
+    newest = search_trials(db, TrialQuery(sort="updated", per_page=8)).items
+    changes = [(trial, (history(db, trial.display_id) or [None])[-1]) for trial in newest]
+    return render(
+        request,
+        "home.html",
+        {
+            "numbers": counts(db),
+            "pooled": capabilities.pooled_study_count(capabilities.standing_pools()),
+            "chart": year_chart(stats(db, ["year", "cell_source"])),
+            "changes": changes,
+        },
+    )
+
+
+@router.get("/trials", response_class=HTMLResponse)
+def trials(request: Request) -> HTMLResponse:
+    try:
+        query = parse_query(request)
+        db = db_of(request)
+        result = search_trials(db, query)
+        facets = {
+            name: facet_counts(db, query, name)[:limit] for name, limit in PAGE_FACETS.items()
+        }
+    except InputError as exc:
+        return error_page(request, 400, str(exc))
+    return render(
+        request,
+        "trials.html",
+        {
+            "query": query,
+            "result": result,
+            "facets": facets,
+            "sorts": SORTS,
+            "filters": query.filters(),
+            "export_limit": EXPORT_LIMIT,
+        },
+    )
+
+
+def field_rows(trial: Trial) -> list[dict[str, Any]]:
+    """Each shown field with its value, the page it came from, when read, and how it was derived."""
+    derivations = {d.field: d for d in trial.derivations}
+    rows = []
+    for name in TRIAL_FIELDS:
+        value = getattr(trial, name)
+        if value in (None, [], ""):
+            continue
+        source = next((s for s in trial.sources if name in s.fields or "all" in s.fields), None)
+        rows.append(
+            {
+                "name": name,
+                "value": value,
+                "code": getattr(trial, DERIVED[name]) if name in DERIVED else None,
+                "source_url": source.url if source else trial.source_url,
+                "source_host": urlparse(source.url if source else trial.source_url).netloc,
+                "retrieved": source.retrieved if source else None,
+                "derivation": derivations.get(DERIVED.get(name, "")),
+            }
+        )
+    return rows
+
+
+def sites_by_city(sites: list[Site]) -> list[tuple[str | None, str | None, list[Site]]]:
+    """Sites grouped by (province, city), places without a city last."""
+    groups: dict[tuple[str | None, str | None], list[Site]] = defaultdict(list)
+    for site in sites:
+        groups[(site.province, site.city)].append(site)
+    keys = sorted(groups, key=lambda k: (k[1] is None, k[0] or "", k[1] or ""))
+    return [(p, c, groups[(p, c)]) for p, c in keys]
+
+
+def linked_outcomes(trial: Trial) -> list[Outcome]:
+    """Published outcome records that cite one of the trial's registry ids.
+
+    Outcome records carry no registry-id field of their own; their design notes name the
+    registration where the paper gives it, so the link is an exact id match in that text.
+    """
+    ids = [r.id for r in trial.registry_ids]
+    return [o for o in load_outcomes() if any(i in o.model_dump_json() for i in ids)]
+
+
+@router.get("/trials/{trial_id}", response_class=HTMLResponse)
+def trial_page(request: Request, trial_id: str) -> HTMLResponse:
+    db = db_of(request)
+    trial = get_trial(db, trial_id)
+    if trial is None:
+        return error_page(request, 404, trial_id, "trial_not_found")
+    return render(
+        request,
+        "trial.html",
+        {
+            "trial": trial,
+            "rows": field_rows(trial),
+            "sites": sites_by_city(trial.sites),
+            "changes": history(db, trial_id),
+            "findings": findings_for_trial(trial, db),
+            "outcomes": linked_outcomes(trial),
+        },
+    )
+
+
+@router.get("/institutions", response_class=HTMLResponse)
+def institutions(request: Request) -> HTMLResponse:
+    q = (request.query_params.get("q") or "").strip()[:200]
+    found = list_institutions(db_of(request), q or None)
+    return render(request, "institutions.html", {"institutions": found, "q": q})
+
+
+@router.get("/institutions/{institution_id}", response_class=HTMLResponse)
+def institution_page(request: Request, institution_id: str) -> HTMLResponse:
+    db = db_of(request)
+    inst = get_institution(db, institution_id)
+    if inst is None:
+        return error_page(request, 404, institution_id, "institution_not_found")
+    return render(
+        request, "institution.html", {"inst": inst, "trials": institution_trials(db, inst.id)}
+    )
+
+
+def mount(app: FastAPI) -> None:
+    """Add the pages and ``/static`` to the application."""
+    app.mount(
+        "/static", StaticFiles(directory=str(Path(__file__).with_name("static"))), name="static"
+    )
+    app.include_router(router)
+    app.include_router(capabilities.router)

@@ -1,0 +1,89 @@
+"""Rendering a page: the Jinja2 environment, the reader's language and the helpers templates use.
+
+Templates get ``t`` (interface text in the reader's language), ``label`` (a vocabulary value's
+label, e.g. ``UC-MSC`` → 脐带间充质干细胞), ``both`` (English and Chinese data side by side) and
+``url_with`` (the current URL with some query parameters changed, for shareable filter links).
+Autoescaping is on for every template, so registry text is always shown as text.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi.templating import Jinja2Templates
+from starlette.requests import Request
+from starlette.responses import HTMLResponse
+
+from isletbase import taxonomy
+from isletbase.web.i18n import COOKIE, LANGUAGES, language, strings
+
+TEMPLATES = Jinja2Templates(directory=str(Path(__file__).with_name("templates")))
+#: Query parameters that belong to the page, not to a search (kept out of filter links).
+_NOT_FILTERS = ("lang",)
+
+
+def url_with(request: Request, path: str | None = None, **changes: Any) -> str:
+    """The current URL (or ``path``) with query parameters set, or removed where ``None``.
+
+    Changing anything but the page number returns to page 1.
+    """
+    params = [(k, v) for k, v in request.query_params.multi_items() if k not in _NOT_FILTERS]
+    if "page" not in changes:
+        changes["page"] = None
+    params = [(k, v) for k, v in params if k not in changes]
+    params += [(k, str(v)) for k, v in changes.items() if v not in (None, "")]
+    query = urlencode(params)
+    return (path or request.url.path) + (f"?{query}" if query else "")
+
+
+def render(
+    request: Request, template: str, context: dict[str, Any], status: int = 200
+) -> HTMLResponse:
+    """The page in the reader's language; a ``?lang=`` choice is remembered in a cookie."""
+    lang = language(request)
+    text = strings()[lang]
+    tax = taxonomy.load()
+    other = LANGUAGES[1 - LANGUAGES.index(lang)]
+    switch = [(k, v) for k, v in request.query_params.multi_items() if k != "lang"] + [
+        ("lang", other)
+    ]
+
+    def t(key: str, **kw: Any) -> str:
+        return text[key].format(**kw) if kw else text[key]
+
+    def label(field: str, value: str | None) -> str:
+        if value is None:
+            return text["unknown"]
+        if (
+            field == "condition"
+            and value.startswith("complication:")
+            and tax.term(field, value) is None
+        ):
+            return value
+        return tax.label(field, value, lang) or value
+
+    def both(en: str | None, zh: str | None) -> list[str]:
+        first, second = (zh, en) if lang == "zh" else (en, zh)
+        return [x for x in (first, second) if x]
+
+    response = TEMPLATES.TemplateResponse(
+        request,
+        template,
+        {
+            **context,
+            "lang": lang,
+            "other_lang": other,
+            "t": t,
+            "label": label,
+            "both": both,
+            "field_label": lambda name: text.get(name, name),
+            "url_with": lambda path=None, **kw: url_with(request, path, **kw),
+            "switch_url": request.url.path + "?" + urlencode(switch),
+        },
+        status_code=status,
+    )
+    if request.query_params.get("lang") in LANGUAGES:
+        response.set_cookie(COOKIE, lang, max_age=365 * 24 * 3600, samesite="lax", httponly=True)
+    return response

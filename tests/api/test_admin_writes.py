@@ -1,0 +1,125 @@
+"""Write endpoints: off without ISLETBASE_TOKEN, refused without the right bearer token, and
+when allowed they write through the library with history."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+
+from isletbase.app import create
+from isletbase.ingest import load_bundled
+from isletbase.store.trials import get_trial, history
+
+TOKEN = "t0ken-for-tests"
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+CURATION = {
+    "field": "cell_source",
+    "value": "BM-MSC",
+    "curator": "A. Curator",
+    "reason": "the registry's intervention text names bone marrow",
+}
+
+STUDY = {
+    "protocolSection": {
+        "identificationModule": {
+            "nctId": "NCT08888888",
+            "briefTitle": "Umbilical Cord Mesenchymal Stem Cells for Type 2 Diabetes",
+        },
+        "statusModule": {"overallStatus": "RECRUITING", "startDateStruct": {"date": "2025-03"}},
+        "conditionsModule": {"conditions": ["Type 2 Diabetes"]},
+        "designModule": {"phases": ["PHASE1"]},
+        "contactsLocationsModule": {
+            "locations": [
+                {"facility": "Some Hospital", "city": "Wuhan", "state": "Hubei", "country": "China"}
+            ]
+        },
+    }
+}
+
+
+@pytest.fixture
+def loaded(db):
+    load_bundled(db)
+    return db
+
+
+@pytest.mark.parametrize(
+    "method,path",
+    [
+        ("post", "/api/admin/ingest/bundled"),
+        ("post", "/api/admin/ingest/ctgov"),
+        ("post", "/api/admin/trials/NCT01219465/curate"),
+    ],
+)
+def test_writes_are_off_without_a_server_token(db, monkeypatch, method, path):
+    monkeypatch.delenv("ISLETBASE_TOKEN", raising=False)
+    r = getattr(TestClient(create(db)), method)(path, json=CURATION, headers=AUTH)
+    assert r.status_code == 403 and "ISLETBASE_TOKEN" in r.json()["detail"]
+
+
+def test_writes_need_the_right_bearer_token(db, monkeypatch):
+    monkeypatch.setenv("ISLETBASE_TOKEN", TOKEN)
+    client = TestClient(create(db))
+    missing = client.post("/api/admin/ingest/ctgov", json=STUDY)
+    wrong = client.post(
+        "/api/admin/ingest/ctgov", json=STUDY, headers={"Authorization": "Bearer nope"}
+    )
+    for r in (missing, wrong):
+        assert r.status_code == 401 and r.headers["www-authenticate"] == "Bearer"
+        assert r.headers["content-type"].startswith("application/problem+json")
+    assert get_trial(db, "NCT08888888") is None
+
+
+def test_posted_v2_study_is_ingested_and_served(db, monkeypatch):
+    monkeypatch.setenv("ISLETBASE_TOKEN", TOKEN)
+    client = TestClient(create(db))
+    r = client.post(
+        "/api/admin/ingest/ctgov", json={"studies": [STUDY, {"protocolSection": {}}]}, headers=AUTH
+    )
+    assert r.status_code == 200
+    report = r.json()
+    assert report["new"] == 1 and report["quarantined"] == 1
+    assert "nctId" in report["errors"][0]
+    trial = client.get("/api/trials/NCT08888888").json()
+    assert trial["cellSource"] == "UC-MSC" and trial["overallStatus"] == "RECRUITING"
+    assert trial["locations"][0]["city"] == "Wuhan"
+
+
+def test_curation_overrides_with_who_and_why_and_history(loaded, monkeypatch):
+    monkeypatch.setenv("ISLETBASE_TOKEN", TOKEN)
+    client = TestClient(create(loaded))
+    before = get_trial(loaded, "NCT01219465")
+    r = client.post("/api/admin/trials/NCT01219465/curate", json=CURATION, headers=AUTH)
+    assert r.status_code == 200 and r.json()["cellSource"] == "BM-MSC"
+    after = get_trial(loaded, "NCT01219465")
+    derivation = next(d for d in after.derivations if d.field == "cell_source")
+    assert derivation.method == "curated" and "A. Curator" in derivation.rule
+    change = history(loaded, "NCT01219465")[-1]
+    assert (change.field, change.old, change.new) == ("cell_source", before.cell_source, "BM-MSC")
+    assert "bone marrow" in change.source
+    found = client.get("/api/trials", params={"q": "骨髓间充质", "cell_source": "BM-MSC"}).json()
+    assert "NCT01219465" in [t["id"] for t in found["trials"]]
+
+
+@pytest.mark.parametrize(
+    "change,expected",
+    [
+        ({"field": "status"}, "cannot be curated"),
+        ({"value": "unicorn-cells"}, "not in the vocabulary"),
+        ({"curator": "   "}, "curator"),
+    ],
+)
+def test_bad_curations_are_400_naming_the_problem(loaded, monkeypatch, change, expected):
+    monkeypatch.setenv("ISLETBASE_TOKEN", TOKEN)
+    r = TestClient(create(loaded)).post(
+        "/api/admin/trials/NCT01219465/curate", json={**CURATION, **change}, headers=AUTH
+    )
+    assert r.status_code == 400 and expected in r.json()["detail"]
+
+
+def test_curating_an_unknown_trial_is_404(db, monkeypatch):
+    monkeypatch.setenv("ISLETBASE_TOKEN", TOKEN)
+    r = TestClient(create(db)).post(
+        "/api/admin/trials/NCT00000001/curate", json=CURATION, headers=AUTH
+    )
+    assert r.status_code == 404

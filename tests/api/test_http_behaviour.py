@@ -1,0 +1,143 @@
+"""Caching validators, request limits and error documents, through the ASGI app."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import pytest
+from fastapi.testclient import TestClient
+
+from isletbase.api.middleware import MAX_BODY, MAX_URL
+from isletbase.app import create
+from isletbase.ingest import load_bundled
+from isletbase.store.curation import curate
+
+
+@pytest.fixture
+def client(loaded_db) -> TestClient:
+    return TestClient(create(loaded_db))
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/api/trials?q=umbilical", "/api/trials/NCT01219465", "/api/stats", "/trials/NCT01219465"],
+)
+def test_reads_carry_an_etag_and_a_matching_one_gets_304(client, path):
+    first = client.get(path)
+    assert first.status_code == 200
+    tag = first.headers["etag"]
+    assert first.headers["cache-control"]
+    again = client.get(path, headers={"If-None-Match": tag})
+    assert again.status_code == 304 and again.content == b""
+    assert again.headers["etag"] == tag
+    other = client.get(path, headers={"If-None-Match": '"something-else"'})
+    assert other.status_code == 200 and other.content == first.content
+
+
+def test_different_answers_have_different_etags(client):
+    a = client.get("/api/trials", params={"q": "umbilical"}).headers["etag"]
+    b = client.get("/api/trials", params={"q": "bone marrow"}).headers["etag"]
+    assert a != b
+
+
+def test_pages_vary_by_language_cookie_and_forbid_inline_scripts(client):
+    r = client.get("/")
+    assert "Cookie" in r.headers["vary"]
+    assert "script-src 'self'" in r.headers["content-security-policy"]
+    assert r.headers["x-content-type-options"] == "nosniff"
+
+
+def test_errors_are_problem_documents_and_not_cached(client):
+    r = client.get("/api/trials", params={"per_page": 100000})
+    assert r.status_code == 422
+    assert r.headers["content-type"].startswith("application/problem+json")
+    assert "per_page" in r.json()["detail"] and "etag" not in r.headers
+
+
+def test_overlong_url_is_414(client):
+    r = client.get("/api/trials", params={"q": "x" * (MAX_URL + 10)})
+    assert r.status_code == 414 and "limit" in r.json()["detail"]
+
+
+def test_declared_oversize_body_is_413_before_auth(client):
+    r = client.post(
+        "/api/admin/ingest/ctgov",
+        content=b"{" + b" " * (MAX_BODY + 1) + b"}",
+        headers={"content-type": "application/json"},
+    )
+    assert r.status_code == 413
+    assert r.headers["content-type"].startswith("application/problem+json")
+    assert str(MAX_BODY) in r.json()["detail"]
+
+
+def test_streamed_oversize_body_is_413(client):
+    def chunks():
+        for _ in range(MAX_BODY // 65536 + 2):
+            yield b" " * 65536
+
+    r = client.post(
+        "/api/admin/ingest/ctgov", content=chunks(), headers={"content-type": "application/json"}
+    )
+    assert r.status_code == 413
+    assert r.headers["content-type"].startswith("application/problem+json")
+
+
+@pytest.mark.parametrize(
+    "fmt,media",
+    [
+        ("csv", "text/csv"),
+        ("json", "application/json"),
+        ("ris", "application/x-research-info-systems"),
+    ],
+)
+def test_export_holds_every_match_with_its_source(client, fmt, media):
+    params = {"q": "umbilical", "per_page": 2}
+    total = client.get("/api/trials", params=params).json()["total"]
+    r = client.get(f"/api/export/{fmt}", params=params)
+    assert r.status_code == 200 and r.headers["content-type"].startswith(media)
+    assert "attachment" in r.headers["content-disposition"]
+    if fmt == "csv":
+        rows = list(csv.DictReader(io.StringIO(r.text)))
+        assert len(rows) == total > 2
+        assert all(row["source_url"].startswith("http") for row in rows)
+    elif fmt == "json":
+        assert len(r.json()) == total
+    else:
+        assert r.text.count("TY  - DBASE") == total
+
+
+def test_export_of_an_unknown_format_is_a_problem(client):
+    r = client.get("/api/export/xlsx")
+    assert r.status_code == 422 and "fmt" in r.json()["detail"]
+
+
+def test_worker_cache_reuses_reads_until_a_write_then_forgets(db, monkeypatch):
+    """Within the TTL a read is served again from the worker's cache; a successful write
+    through the API empties it, so the next read sees the change."""
+    load_bundled(db)
+    monkeypatch.setenv("ISLETBASE_TOKEN", "tok")
+    client = TestClient(create(db))
+    path = "/api/trials?cell_source=BM-MSC&per_page=100"
+    before = client.get(path).json()["total"]
+    # a change made behind the API's back is not seen while the answer is fresh ...
+    curate(db, "NCT01219465", "cell_source", "BM-MSC", "test", "behind the API")
+    assert client.get(path).json()["total"] == before
+    # ... but a write through the API clears the cache
+    r = client.post(
+        "/api/admin/trials/NCT01374854/curate",
+        json={"field": "cell_source", "value": "BM-MSC", "curator": "t", "reason": "r"},
+        headers={"Authorization": "Bearer tok"},
+    )
+    assert r.status_code == 200
+    assert client.get(path).json()["total"] == before + 2
+
+
+def test_cache_can_be_turned_off(db, monkeypatch):
+    load_bundled(db)
+    monkeypatch.setenv("ISLETBASE_CACHE_TTL", "0")
+    client = TestClient(create(db))
+    path = "/api/trials?cell_source=BM-MSC&per_page=100"
+    before = client.get(path).json()["total"]
+    curate(db, "NCT01219465", "cell_source", "BM-MSC", "test", "no cache")
+    assert client.get(path).json()["total"] == before + 1

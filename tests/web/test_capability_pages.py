@@ -1,0 +1,88 @@
+"""Evidence, Regulation and Simulator pages show what their library modules compute."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from fastapi.testclient import TestClient
+
+from isletbase.app import create
+from isletbase.evidence.pools import pool_outcomes, pool_specs
+from isletbase.regulation.engine import check_offer, findings_for_trial
+from isletbase.store.trials import get_trial
+
+OFFER = "本院干细胞治疗糖尿病，一个疗程收费8万元，保证根治，无需任何临床试验。"
+
+
+@pytest.fixture
+def client(loaded_db) -> TestClient:
+    return TestClient(create(loaded_db))
+
+
+def test_evidence_page_shows_each_standing_pool_estimate(client):
+    html = client.get("/evidence").text
+    shown = 0
+    for spec in pool_specs():
+        result = pool_outcomes(
+            spec.outcome,
+            condition=spec.condition,
+            cell_source=spec.cell_source,
+            measure=spec.measure,
+            method=spec.method,
+            hk=spec.hk,
+        ).to_dict()
+        assert spec.title in html
+        assert f"{result['measure']} {result['estimate']:.2f}</strong>" in html
+        shown += 1
+    assert shown >= 1 and 'src="/api/evidence/pool.svg?' in html
+
+
+def test_forest_plot_link_serves_svg(client):
+    html = client.get("/evidence").text
+    src = re.search(r'src="(/api/evidence/pool\.svg\?[^"]+)"', html).group(1).replace("&amp;", "&")
+    r = client.get(src)
+    assert r.status_code == 200 and r.headers["content-type"].startswith("image/svg+xml")
+
+
+def test_checking_an_offer_in_the_form_matches_the_library(client, loaded_db):
+    expected = check_offer(OFFER, loaded_db)
+    r = client.post("/regulation", data={"text": OFFER})
+    assert r.status_code == 200
+    assert expected.findings, "the sample offer should fire at least one rule"
+    for finding in expected.findings:
+        assert f"<code>{finding.rule.id}</code>" in r.text
+    assert OFFER in r.text  # the form keeps what was typed
+
+
+def test_empty_offer_is_a_400_saying_why(client):
+    r = client.post("/regulation", data={"text": "   "})
+    assert r.status_code == 400 and "nothing to check" in r.text
+
+
+def test_trial_page_lists_the_trials_rule_findings(client, loaded_db):
+    trial = get_trial(loaded_db, "NCT01219465")
+    html = client.get("/trials/NCT01219465").text
+    for finding in findings_for_trial(trial, loaded_db):
+        assert f"<code>{finding.rule.id}</code>" in html
+
+
+def test_simulator_page_runs_a_small_design(client):
+    r = client.post("/simulator", data={"sample_size": "2", "days": "14"})
+    assert r.status_code == 200
+    rows = re.findall(r'<tr><th scope="row">([^<]+)</th><td>(\d+)</td>', r.text)
+    assert [int(n) for _, n in rows] == [2] * len(rows) and len(rows) >= 2
+    assert 'src="data:image/svg+xml;base64,' in r.text
+
+
+@pytest.mark.parametrize(
+    "form",
+    [
+        {"sample_size": "0", "days": "30"},
+        {"sample_size": "x"},
+        {"sample_size": "5", "days": "731"},
+    ],
+)
+def test_simulator_refuses_sizes_out_of_bounds(client, form):
+    r = client.post("/simulator", data=form)
+    assert r.status_code == 400 and 'role="alert"' in r.text

@@ -1,0 +1,132 @@
+"""The pages in-process on both backends: numbers come from the store, searches are the API's,
+language follows the switch, and registry text is escaped."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from isletbase.app import create
+from isletbase.store.search import counts
+from isletbase.web.charts import year_chart
+from isletbase.web.i18n import LANGUAGES, strings
+from isletbase.web.pages import PAGE_FACETS, SORTS
+
+
+@pytest.fixture
+def client(loaded_db) -> TestClient:
+    return TestClient(create(loaded_db))
+
+
+def test_home_shows_the_stores_headline_numbers(client, loaded_db):
+    html = client.get("/").text
+    numbers = counts(loaded_db)
+    for key in ("trials", "recruiting", "cell_sources", "provinces"):
+        assert f"<strong>{numbers[key]}</strong>" in html
+    assert "<svg" in html and "<rect" in html
+
+
+def test_search_page_lists_what_the_api_lists(client):
+    params = {"q": "脐带", "condition": "T1D"}
+    api = client.get("/api/trials", params=params).json()
+    html = client.get("/trials", params=params).text
+    assert api["total"] > 0
+    assert f'data-testid="total">{api["total"]} trials' in html
+    for trial in api["trials"]:
+        assert f'href="/trials/{trial["id"]}"' in html
+
+
+def test_facet_counts_match_filtered_totals(client):
+    html = client.get("/trials", params={"q": "umbilical"}).text
+    facets = re.findall(
+        r'href="/trials\?([^"]+)" data-facet="cell_source">[^<]*<span class="count">(\d+)', html
+    )
+    assert facets
+    for query, count in facets[:3]:
+        total = client.get("/api/trials?" + query.replace("&amp;", "&")).json()["total"]
+        assert total == int(count)
+
+
+def test_trial_page_links_every_field_to_a_source(client):
+    html = client.get("/trials/NCT01219465").text
+    assert 'data-testid="record-source"' in html
+    rows = re.findall(r'<tr>\s*<th scope="row">.*?</tr>', html, re.S)
+    assert len(rows) >= 8
+    assert all('class="source"' in row and 'href="http' in row for row in rows)
+    assert "Change history" in html
+
+
+def test_unknown_trial_is_a_404_page(client):
+    r = client.get("/trials/NCT00000000")
+    assert r.status_code == 404 and "NCT00000000" in r.text and "<h1>" in r.text
+
+
+def test_bad_search_parameter_is_a_400_page_naming_it(client):
+    r = client.get("/trials", params={"page": "zero"})
+    assert r.status_code == 400 and "page" in r.text
+
+
+def test_language_switch_sets_a_cookie_and_translates(client):
+    r = client.get("/trials", params={"lang": "zh"})
+    assert r.cookies.get("lang") == "zh"
+    assert '<html lang="zh-Hans">' in r.text and "临床试验" in r.text
+    again = client.get("/trials")
+    assert '<html lang="zh-Hans">' in again.text
+    back = client.get("/trials", params={"lang": "en"})
+    assert '<html lang="en">' in back.text
+
+
+def test_chinese_page_shows_chinese_vocabulary_labels(client):
+    html = client.get("/trials", params={"cell_source": "UC-MSC", "lang": "zh"}).text
+    assert "脐带间充质干细胞" in html
+
+
+def test_institution_page_lists_its_linked_trials(client):
+    api = client.get("/api/institutions/fuzhou-general-hospital").json()
+    html = client.get("/institutions/fuzhou-general-hospital").text
+    listed = re.findall(r'<li class="trial">\s*<h3><a href="/trials/([^"]+)"', html)
+    assert listed and listed == [t["id"] for t in api["trials"]]
+    for trial_id in listed:
+        trial = client.get(f"/api/trials/{trial_id}").json()
+        linked = {loc["institutionId"] for loc in trial["locations"]}
+        assert "fuzhou-general-hospital" in linked or "Fuzhou" in (
+            trial["leadSponsor"]["name"] or ""
+        )
+
+
+def test_every_interface_string_exists_in_both_languages():
+    table = strings()
+    assert set(table[LANGUAGES[0]]) == set(table[LANGUAGES[1]])
+    assert all(table["zh"][k].strip() for k in table["zh"])
+
+
+def test_year_chart_bars_add_up_to_the_counts():
+    rows = [
+        {"year": 2010, "cell_source": "UC-MSC", "trials": 3},
+        {"year": 2010, "cell_source": "BM-MSC", "trials": 1},
+        {"year": 2012, "cell_source": "UC-MSC", "trials": 2},
+        {"year": None, "cell_source": "UC-MSC", "trials": 9},
+    ]
+    chart = year_chart(rows, max_series=1)
+    assert chart.years == [2010, 2011, 2012]
+    assert chart.table == {2010: {"UC-MSC": 3, "other": 1}, 2011: {}, 2012: {"UC-MSC": 2}}
+    assert sum(s.count for s in chart.segments) == 6
+    tallest = [s for s in chart.segments if s.series == "UC-MSC" and s.count == 3][0]
+    short = [s for s in chart.segments if s.series == "UC-MSC" and s.count == 2][0]
+    assert tallest.height == pytest.approx(1.5 * short.height, rel=1e-2)
+
+
+def test_every_text_key_a_template_uses_exists():
+    """Literal ``t('key')`` calls and the keys built from sorts, facets and severities."""
+    templates = Path(__file__).resolve().parents[2] / "src" / "isletbase" / "web" / "templates"
+    used = set()
+    for path in templates.glob("*.html"):
+        used |= set(re.findall(r"""\bt\('([\w-]+)'\s*[,)]""", path.read_text("utf-8")))
+    used |= {f"sort_{s}" for s in SORTS} | {f"facet_{f}" for f in PAGE_FACETS}
+    used |= {f"severity_{s}" for s in ("violation", "red_flag", "info")}
+    used |= {f"worst_{w}" for w in ("none", "red_flag", "violation")}
+    missing = sorted(used - set(strings()["en"]))
+    assert len(used) > 50 and missing == []
