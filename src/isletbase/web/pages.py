@@ -7,6 +7,7 @@ shareable URL with the same parameters as ``/api/trials``.
 from __future__ import annotations
 
 from collections import defaultdict
+from functools import cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -14,8 +15,9 @@ from urllib.parse import urlparse
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.staticfiles import StaticFiles
 from pydantic import ValidationError
-from starlette.responses import HTMLResponse
+from starlette.responses import HTMLResponse, Response
 
+from isletbase import census
 from isletbase.api.trials import EXPORT_LIMIT
 from isletbase.errors import InputError
 from isletbase.evidence.outcomes import Outcome, load_outcomes
@@ -226,6 +228,25 @@ def institution_page(request: Request, institution_id: str) -> HTMLResponse:
     return render(
         request, "institution.html", {"inst": inst, "trials": institution_trials(db, inst.id)}
     )
+
+
+@cache
+def _census() -> tuple[census.Protocol, census.PrismaCounts, str]:
+    """The bundled census, counted and drawn once per process (it changes only with a release)."""
+    protocol = census.load_protocol()
+    counts = census.prisma(census.load_screening(), protocol)
+    return protocol, counts, census.flow_svg(counts)
+
+
+@router.get("/census", response_class=HTMLResponse)
+def census_page(request: Request) -> HTMLResponse:
+    protocol, counts, _ = _census()
+    return render(request, "census.html", {"protocol": protocol, "counts": counts})
+
+
+@router.get("/census/flow.svg")
+def census_flow() -> Response:
+    return Response(_census()[2], media_type="image/svg+xml")
 
 
 def mount(app: FastAPI) -> None:

@@ -1,0 +1,29 @@
+"""The census page shows the PRISMA counts from the screening log and the flow diagram."""
+
+from __future__ import annotations
+
+from xml.etree import ElementTree
+
+from fastapi.testclient import TestClient
+
+from isletbase import census
+from isletbase.app import create
+
+
+def test_census_page_shows_the_counts_of_the_screening_log(loaded_db):
+    client = TestClient(create(loaded_db))
+    counts = census.prisma(census.load_screening(), census.load_protocol())
+    html = client.get("/census").text
+    for number in (counts.identified, counts.screened, counts.included, counts.included_china):
+        assert f"<td>{number}</td>" in html
+    zh = client.get("/census", params={"lang": "zh"}).text
+    assert "普查" in zh
+
+
+def test_census_flow_diagram_is_valid_svg_with_the_included_count(loaded_db):
+    client = TestClient(create(loaded_db))
+    r = client.get("/census/flow.svg")
+    assert r.status_code == 200 and r.headers["content-type"].startswith("image/svg+xml")
+    ElementTree.fromstring(r.content)
+    counts = census.prisma(census.load_screening())
+    assert str(counts.included_china) in r.text
