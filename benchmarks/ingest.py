@@ -5,16 +5,19 @@ The corpus is N studies in the real API v2 shape (the modules and enums of
 1–3 conditions, 1–3 interventions, 0–12 locations in ~60 countries, summaries of 300–2,000
 characters, a mix of statuses and phases, and a share of records naming a ChiCTR secondary id.
 It is written to a zip first (not timed), then ``run_dump`` streams it through parse →
-validate → classify → dedup → upsert → search index. Writes JSON: n, seconds, records_per_s,
-peak_rss_mb, and the same for a 1/10 baseline run in the same process (ratio = scaling).
+validate → classify → dedup → upsert → search index (with the worker process ``run_dump``
+starts by default; ``--workers 1`` for none). Writes JSON: n, seconds, records_per_s,
+peak_rss_mb (this process and its children together), the load average before the run, and
+the same for a 1/10 baseline run in the same process (ratio = scaling).
 
-    python benchmarks/ingest.py --n 100000 --out bench-ingest.json [--db FILE]
+    python benchmarks/ingest.py --n 100000 --out bench-ingest.json [--db FILE] [--workers 1]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import tempfile
 import threading
@@ -204,15 +207,25 @@ def write_corpus(path: Path, n: int, seed: int = 1) -> Path:
 
 
 class PeakRss:
-    """Samples this process's resident memory every 50 ms and keeps the peak."""
+    """Samples the resident memory of this process and its children (the ingest worker) every
+    50 ms and keeps the peak of their sum."""
 
     def __init__(self) -> None:
         self.proc, self.peak, self._stop = psutil.Process(), 0, threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
+    def _rss(self) -> int:
+        total = self.proc.memory_info().rss
+        for child in self.proc.children(recursive=True):
+            try:
+                total += child.memory_info().rss
+            except psutil.Error:  # a worker that just exited
+                pass
+        return total
+
     def _run(self) -> None:
         while not self._stop.is_set():
-            self.peak = max(self.peak, self.proc.memory_info().rss)
+            self.peak = max(self.peak, self._rss())
             time.sleep(0.05)
 
     def __enter__(self) -> PeakRss:
@@ -222,16 +235,17 @@ class PeakRss:
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
         self._thread.join()
-        self.peak = max(self.peak, self.proc.memory_info().rss)
+        self.peak = max(self.peak, self._rss())
 
 
-def measure(n: int, workdir: Path, db_path: Path) -> dict:
+def measure(n: int, workdir: Path, db_path: Path, workers: int | None) -> dict:
     corpus = write_corpus(workdir / f"corpus-{n}.zip", n)
     db_path.unlink(missing_ok=True)
+    load = os.getloadavg()[0]  # other work on the machine slows the run: say how much there was
     db = Database(f"sqlite:///{db_path}")
     with PeakRss() as rss:
         start = time.perf_counter()
-        report = run_dump(db, corpus, batch_size=2000)
+        report = run_dump(db, corpus, batch_size=2000, workers=workers)
         seconds = time.perf_counter() - start
     db.dispose()
     corpus.unlink()
@@ -243,6 +257,8 @@ def measure(n: int, workdir: Path, db_path: Path) -> dict:
         "peak_rss_mb": round(rss.peak / 2**20, 1),
         "new": report.new,
         "quarantined": report.quarantined,
+        "workers": workers or "default",
+        "load_average_before": round(load, 2),
     }
 
 
@@ -251,11 +267,14 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=100_000)
     parser.add_argument("--out", type=Path, default=Path("bench-ingest.json"))
     parser.add_argument("--db", type=Path, help="keep the database here (for benchmarks/search.py)")
+    parser.add_argument(
+        "--workers", type=int, help="processes (1: no worker; default: run_dump's default)"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        baseline = measure(max(args.n // 10, 1000), work, work / "baseline.db")
-        result = measure(args.n, work, args.db or work / "bench.db")
+        baseline = measure(max(args.n // 10, 1000), work, work / "baseline.db", args.workers)
+        result = measure(args.n, work, args.db or work / "bench.db", args.workers)
     result["baseline"] = baseline
     result["throughput_ratio_vs_baseline"] = round(
         result["records_per_s"] / baseline["records_per_s"], 3

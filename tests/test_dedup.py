@@ -2,9 +2,20 @@
 
 from __future__ import annotations
 
+import random
 from pathlib import Path
 
-from isletbase.dedup import AUTO_MERGE, REVIEW, score_pair
+from rapidfuzz import fuzz, process
+
+from isletbase.dedup import (
+    AUTO_MERGE,
+    NEIGHBOURS,
+    REVIEW,
+    CandidatePool,
+    Match,
+    _titles,
+    score_pair,
+)
 from isletbase.harvest import decide_match, list_matches, run_chictr, run_ictrp, run_records
 from isletbase.model import TrialRecord
 from isletbase.sources import RawRecord
@@ -157,3 +168,67 @@ def test_ictrp_bridges_by_trial_id_without_duplicating(db) -> None:
     assert "https://trialsearch.who.int/Trial2.aspx?TrialID=NCT01219465" in {
         s.url for s in trial.sources
     }
+
+
+_WORDS = (
+    "umbilical cord mesenchymal stem cells bone marrow islet transplantation type diabetes "
+    "mellitus refractory peripheral neuropathy foot ulcer safety efficacy autologous "
+    "hematopoietic insulin secretion children adults wharton jelly placenta adipose"
+).split()
+
+
+def _full_scan_best(pool: CandidatePool, record: TrialRecord) -> Match | None:
+    """The pool's match as found before blocking: every pooled title scored."""
+    best = None
+    seen: set[int] = set()
+    for title in _titles(record):
+        hits = process.extract(
+            title,
+            pool.titles,
+            scorer=fuzz.token_sort_ratio,
+            limit=NEIGHBOURS,
+            score_cutoff=REVIEW - 10,
+        )
+        for _, _, index in hits:
+            uid = pool.uids[index]
+            if uid in seen:
+                continue
+            seen.add(uid)
+            score = score_pair(record, pool.records[uid])
+            if score.score >= REVIEW and (best is None or score.score > best.score.score):
+                best = Match(uid, score)
+    return best
+
+
+def _typo(rng: random.Random, title: str) -> str:
+    chars = list(title)
+    for _ in range(rng.randint(0, 3)):
+        i = rng.randrange(len(chars))
+        chars[i] = rng.choice("aeiou ") if rng.random() < 0.5 else ""
+    return "".join(chars)
+
+
+def test_blocked_matching_finds_what_scoring_every_pooled_title_finds() -> None:
+    rng = random.Random(7)
+    pool = CandidatePool()
+    titles = [" ".join(rng.sample(_WORDS, rng.randint(4, 9))).title() for _ in range(400)]
+    for uid, title in enumerate(titles):
+        pool.add(uid, _record(title_en=title, enrollment=rng.randint(10, 90)))
+    found = 0
+    for title in rng.sample(titles, 80):
+        query = _record(title_en=_typo(rng, title), enrollment=rng.randint(10, 90))
+        expected = _full_scan_best(pool, query)
+        assert pool.best(query) == expected, query.title_en
+        found += expected is not None
+    assert found >= 40  # the queries do find their near-duplicates
+
+
+def test_a_record_is_scored_against_its_blocks_not_the_whole_pool() -> None:
+    pool = CandidatePool()
+    for uid in range(300):
+        pool.add(uid, _record(title_en=f"Protocol {uid:04d} Registry Entry Number {uid:04d}"))
+    pool.add(300, _record())
+    neighbours = pool._neighbours(_titles(_record())[0])
+    assert [pool.uids[i] for _, _, i in neighbours] == [300]
+    blocked = {i for key in ("trea", "huma", "umbi") for i in pool.blocks.get(key, ())}
+    assert len(blocked) < len(pool.titles) / 10

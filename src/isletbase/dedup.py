@@ -46,6 +46,15 @@ def normalise_title(text: str | None) -> str:
     return re.sub(r"\s+", " ", _STOP.sub(" ", utils.default_process(folded))).strip()
 
 
+def block_keys(title: str) -> set[str]:
+    """Keys a normalised title is filed under for matching: its words' first four letters, or
+    for a Chinese title its pairs of characters. Titles alike enough to score share a key, so
+    a record is scored against the trials filed under its keys, not against every trial."""
+    if _HAN.search(title):
+        return {title[i : i + 2] for i in range(len(title) - 1)}
+    return {word[:4] for word in title.split() if len(word) >= 3}
+
+
 def _titles(record: TrialRecord) -> list[str]:
     return [
         t
@@ -143,12 +152,15 @@ class CandidatePool:
 
     Built once per ingest run from the trials that hold no id of the incoming registry (a
     CT.gov record cannot duplicate a trial that already has an NCT id — that would be an
-    exact link), so a large single-registry load compares against a small pool.
+    exact link), so a large single-registry load compares against a small pool; within it a
+    record is compared only with the titles sharing a block key (``block_keys``).
     """
 
     uids: list[int] = field(default_factory=list)
     titles: list[str] = field(default_factory=list)
     records: dict[int, TrialRecord] = field(default_factory=dict)
+    #: block key → positions in ``titles`` filed under it (see ``block_keys``)
+    blocks: dict[str, list[int]] = field(default_factory=dict)
 
     @classmethod
     def load(cls, session: Session, registry: str) -> CandidatePool:
@@ -190,8 +202,26 @@ class CandidatePool:
     def add(self, uid: int, record: TrialRecord) -> None:
         self.records[uid] = record
         for title in _titles(record):
+            for key in block_keys(title):
+                self.blocks.setdefault(key, []).append(len(self.titles))
             self.uids.append(uid)
             self.titles.append(title)
+
+    def _neighbours(self, title: str) -> list[tuple[str, float, int]]:
+        """The pooled titles most like ``title``, compared only within its blocks."""
+        keys = block_keys(title)
+        if keys:
+            positions = sorted({i for key in keys for i in self.blocks.get(key, ())})
+            choices: dict[int, str] | list[str] = {i: self.titles[i] for i in positions}
+        else:
+            choices = self.titles
+        return process.extract(
+            title,
+            choices,
+            scorer=fuzz.token_sort_ratio,
+            limit=NEIGHBOURS,
+            score_cutoff=REVIEW - 10,
+        )
 
     def best(self, record: TrialRecord, exclude: Iterable[int] = ()) -> Match | None:
         """The best-scoring pooled trial at or above ``REVIEW``, or ``None``."""
@@ -201,14 +231,7 @@ class CandidatePool:
         seen: set[int] = set()
         best: Match | None = None
         for title in _titles(record):
-            hits = process.extract(
-                title,
-                self.titles,
-                scorer=fuzz.token_sort_ratio,
-                limit=NEIGHBOURS,
-                score_cutoff=REVIEW - 10,
-            )
-            for _, _, index in hits:
+            for _, _, index in self._neighbours(title):
                 uid = self.uids[index]
                 if uid in seen or uid in skip:
                     continue

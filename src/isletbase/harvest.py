@@ -10,16 +10,25 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime
+from functools import partial
 from pathlib import Path
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from isletbase.errors import InputError, NotFoundError
-from isletbase.ingest import Pipeline, Progress, Report, batched, refresh_trial
+from isletbase.ingest import (
+    Pipeline,
+    Progress,
+    Report,
+    batched,
+    ingest_parallel,
+    refresh_trial,
+)
 from isletbase.sources import RawRecord, chictr, ctgov, ctgov_dump, ictrp
 from isletbase.sources import curated as bundled
 from isletbase.store.db import Database
@@ -122,12 +131,22 @@ def run_dump(
     batch_size: int = 1000,
     progress: Progress | None = None,
     today: date | None = None,
+    workers: int | None = None,
 ) -> Report:
-    """Ingest the ClinicalTrials.gov bulk download (zip or directory of v2 JSON), streamed."""
-    raws = ctgov_dump.read_dump(path, _today_iso())
-    return run_records(
-        db, raws, ctgov_dump.SOURCE, ctgov.raw_to_record, batch_size, progress, today
-    )
+    """Ingest the ClinicalTrials.gov bulk download (zip or directory of v2 JSON), streamed.
+
+    With ``workers`` 2 (the default where there are two CPUs) a second process reads and
+    classifies the next batches while this one writes; 1 does everything in this process.
+    """
+    db.init()
+    pipeline = Pipeline(db, ctgov_dump.SOURCE, ctgov.raw_to_record, progress, today)
+    read = partial(ctgov_dump.read_dump, path, _today_iso())
+    if (workers or min(2, os.cpu_count() or 1)) > 1:
+        ingest_parallel(pipeline, read, batch_size)
+    else:
+        for chunk in batched(read(), batch_size):
+            pipeline.batch(chunk)
+    return pipeline.report
 
 
 def run_chictr(

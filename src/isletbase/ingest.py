@@ -10,11 +10,18 @@ from __future__ import annotations
 
 import hashlib
 import json
+import multiprocessing
+import os
+import threading
+import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from importlib.abc import Traversable
+from multiprocessing.queues import Queue
 from pathlib import Path
+from queue import Empty, Full
+from typing import NamedTuple
 
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
@@ -36,7 +43,13 @@ from isletbase.store.schema import (
     RegistryIdRow,
     utcnow,
 )
-from isletbase.store.trials import TrialWriter, content_hash
+from isletbase.store.trials import (
+    TrialShaper,
+    TrialValues,
+    TrialWriter,
+    content_hash,
+    institution_words,
+)
 
 Progress = Callable[[int], None]
 
@@ -178,6 +191,82 @@ def _payload_text(raw: RawRecord) -> str:
     return json.dumps(raw.payload, ensure_ascii=False) if raw.payload is not None else ""
 
 
+class Derived(NamedTuple):
+    """A derivation as a plain tuple: what the writer stores, cheap to pass between processes."""
+
+    field: str
+    value: str | None
+    method: str
+    rule: str
+
+
+@dataclass
+class Prepared:
+    """One batch after the steps that need no database: map, validate, classify, merge, hash.
+
+    It is what a worker process hands the writer, so it holds plain data besides the records:
+    derivations as tuples and each record's JSON payload (as stored in ``raw_records``).
+    """
+
+    fetched: int
+    records: list[TrialRecord]
+    derivations: list[list[Derived]]
+    digests: list[str]
+    payloads: list[dict]
+    merged: int
+    rejects: list[tuple[RawRecord, str]]
+    #: each record's stored values, where a worker computed them (else the writer does)
+    values: list[TrialValues] | None = None
+
+
+def prepare(
+    raws: Sequence[RawRecord],
+    to_record: Callable[[RawRecord], TrialRecord],
+    salt: str,
+    shaper: TrialShaper | None = None,
+) -> Prepared:
+    """Map, validate and classify a batch, merge records sharing a registry id, hash each.
+
+    A record that fails is returned among ``rejects`` with the reason (named by its ref). With
+    a ``shaper`` each record's stored values are computed too (in the worker process).
+    """
+    valid: list[TrialRecord] = []
+    classified: dict[int, list[Derivation]] = {}
+    rejects: list[tuple[RawRecord, str]] = []
+    for raw in raws:
+        try:
+            record = to_record(raw)
+            derivations = taxonomy.classify_record(record)
+            for d in derivations:
+                if d.method == "curated":
+                    taxonomy.validate_value(d.field, d.value or "")
+        except (InputError, ValueError) as exc:
+            rejects.append((raw, str(exc) if raw.ref in str(exc) else f"{raw.ref}: {exc}"))
+            continue
+        valid.append(record)
+        classified[id(record)] = derivations
+    records = [merge_records(c) if len(c) > 1 else c[0] for c in group_by_registry_id(valid)]
+    derivations = [classified.get(id(r)) or taxonomy.classify_record(r) for r in records]
+    digests = [content_hash(r, d, salt) for r, d in zip(records, derivations, strict=True)]
+    return Prepared(
+        fetched=len(raws),
+        records=records,
+        derivations=[
+            [Derived(d.field, d.value, d.method, d.rule) for d in ds] for ds in derivations
+        ],
+        digests=digests,
+        payloads=[r.model_dump(mode="json") for r in records],
+        merged=len(valid) - len(records),
+        rejects=rejects,
+        values=[
+            shaper.values(r, d, digest)
+            for r, d, digest in zip(records, derivations, digests, strict=True)
+        ]
+        if shaper is not None
+        else None,
+    )
+
+
 class Pipeline:
     """One ingest run: validate → classify → link or match → upsert, a batch per transaction.
 
@@ -202,6 +291,7 @@ class Pipeline:
         self.report = Report()
         with db.session() as session:
             self.index = load_index(session)
+            self.shaper = TrialShaper(self.index, self.today, institution_words(session))
         self.salt = hashlib.sha256(repr(sorted(self.index.keys.items())).encode()).hexdigest()[:16]
         self._pools: dict[str, CandidatePool] = {}
 
@@ -212,42 +302,37 @@ class Pipeline:
         before: Callable[[Session], None] | None = None,
     ) -> None:
         """Ingest one batch of raw records in one transaction (with ``before``/``after`` in it)."""
-        raws = list(raws)
-        valid: list[TrialRecord] = []
-        classified: dict[int, list[Derivation]] = {}
-        rejects: list[tuple[RawRecord, str]] = []
-        for raw in raws:
-            try:
-                record = self.to_record(raw)
-                derivations = taxonomy.classify_record(record)
-                for d in derivations:
-                    if d.method == "curated":
-                        taxonomy.validate_value(d.field, d.value or "")
-            except (InputError, ValueError) as exc:
-                rejects.append((raw, str(exc) if raw.ref in str(exc) else f"{raw.ref}: {exc}"))
-                continue
-            valid.append(record)
-            classified[id(record)] = derivations
-        records = [merge_records(c) if len(c) > 1 else c[0] for c in group_by_registry_id(valid)]
+        self.write(prepare(list(raws), self.to_record, self.salt), after, before)
+
+    def write(
+        self,
+        batch: Prepared,
+        after: Callable[[Session], None] | None = None,
+        before: Callable[[Session], None] | None = None,
+    ) -> None:
+        """Write one prepared batch in one transaction (with ``before``/``after`` in it)."""
+        rejects = batch.rejects
         counts = Report(
-            fetched=len(raws),
+            fetched=batch.fetched,
             quarantined=len(rejects),
-            merged=len(valid) - len(records),
+            merged=batch.merged,
             errors=[reason for _, reason in rejects],
         )
         with self.db.session() as session:
             if before:
                 before(session)
             self._quarantine(session, rejects)
-            writer = TrialWriter(session, self.index, self.source, self.today, self.salt)
-            self._write(session, writer, records, classified, counts)
+            writer = TrialWriter(
+                session, self.index, self.source, self.today, self.salt, self.shaper
+            )
+            self._write(session, writer, batch, counts)
             if after:
                 after(session)
         for key in ("fetched", "new", "updated", "unchanged", "merged", "quarantined", "review"):
             setattr(self.report, key, getattr(self.report, key) + getattr(counts, key))
         self.report.errors += counts.errors
         if self.progress:
-            self.progress(len(raws))
+            self.progress(batch.fetched)
 
     def _quarantine(self, session: Session, rejects: list[tuple[RawRecord, str]]) -> None:
         if not rejects:
@@ -277,15 +362,10 @@ class Pipeline:
         return self._pools[registry]
 
     def _write(
-        self,
-        session: Session,
-        writer: TrialWriter,
-        records: list[TrialRecord],
-        classified: dict[int, list[Derivation]],
-        counts: Report,
+        self, session: Session, writer: TrialWriter, batch: Prepared, counts: Report
     ) -> None:
-        derivations = [classified.get(id(r)) or taxonomy.classify_record(r) for r in records]
-        digests = [content_hash(r, d, self.salt) for r, d in zip(records, derivations, strict=True)]
+        records, derivations, digests = batch.records, batch.derivations, batch.digests
+        payloads = {r.display_id: p for r, p in zip(records, batch.payloads, strict=True)}
         keys = [r.display_id for r in records]
         previous = {
             row.record_key: row
@@ -308,9 +388,12 @@ class Pipeline:
             if ids
             else {}
         )
-        fresh: list[tuple[TrialRecord, list[Derivation], str]] = []
+        fresh: list[tuple[TrialRecord, list[Derived], str]] = []
+        shaped: list[TrialValues] = []
         queued: dict[int, Match] = {}
-        for record, derivs, digest in zip(records, derivations, digests, strict=True):
+        for position, (record, derivs, digest) in enumerate(
+            zip(records, derivations, digests, strict=True)
+        ):
             prev = previous.get(record.display_id)
             if prev is not None and prev.content_hash == digest and prev.trial_uid is not None:
                 counts.unchanged += 1
@@ -327,8 +410,10 @@ class Pipeline:
                     queued[len(fresh)] = match
             if uid is None:
                 fresh.append((record, derivs, digest))
+                if batch.values is not None:
+                    shaped.append(batch.values[position])
                 continue
-            payload = record.model_dump(mode="json")
+            payload = payloads[record.display_id]
             if prev is None:
                 session.add(
                     RawRecordRow(
@@ -346,7 +431,7 @@ class Pipeline:
             session.flush()
             outcome = refresh_trial(session, writer, uid)
             setattr(counts, outcome, getattr(counts, outcome) + 1)
-        uids = writer.insert_new(fresh)
+        uids = writer.insert_new(fresh, shaped if batch.values is not None else None)
         counts.new += len(uids)
         stored = {r.record_key for r in previous.values()}
         rows = [
@@ -354,7 +439,7 @@ class Pipeline:
                 "source": self.source,
                 "record_key": rec.display_id,
                 "trial_uid": uid,
-                "payload": rec.model_dump(mode="json"),
+                "payload": payloads[rec.display_id],
                 "content_hash": digest,
                 "url": rec.source_url,
                 "retrieved_at": utcnow(),
@@ -408,6 +493,99 @@ def batched(items: Iterable[RawRecord], size: int) -> Iterator[list[RawRecord]]:
             chunk = []
     if chunk:
         yield chunk
+
+
+def _put(queue: Queue, item: object, parent: int) -> bool:
+    """Queue ``item``, waiting while the queue is full; ``False`` once the writer is gone."""
+    while True:
+        try:
+            queue.put(item, timeout=1.0)
+            return True
+        except Full:
+            if os.getppid() != parent:
+                return False
+
+
+def _exit_without(parent: int) -> None:
+    """Worker's watchdog: end the process once the writer is gone (killed, say), even while a
+    batch waits to be sent to it, so no worker outlives its writer."""
+    while os.getppid() == parent:
+        time.sleep(0.5)
+    os._exit(0)
+
+
+def _produce(
+    read: Callable[[], Iterable[RawRecord]],
+    to_record: Callable[[RawRecord], TrialRecord],
+    salt: str,
+    shaper: TrialShaper,
+    batch_size: int,
+    queue: Queue,
+    parent: int,
+) -> None:
+    """Worker process: queue prepared batches of ``read()``, then ``None`` (or the error)."""
+    threading.Thread(target=_exit_without, args=(parent,), daemon=True).start()
+    try:
+        for chunk in batched(read(), batch_size):
+            if not _put(queue, prepare(chunk, to_record, salt, shaper), parent):
+                return
+        _put(queue, None, parent)
+    except Exception as exc:  # handed to the writer, which raises it
+        if isinstance(exc, InputError):
+            error: Exception = InputError(str(exc))
+        else:
+            error = RuntimeError(f"ingest worker: {type(exc).__name__}: {exc}")
+        _put(queue, error, parent)
+
+
+def ingest_parallel(
+    pipeline: Pipeline, read: Callable[[], Iterable[RawRecord]], batch_size: int
+) -> None:
+    """Run ``pipeline`` over ``read()`` with a second process preparing the next batches.
+
+    A worker process reads, maps, validates, classifies and hashes (``prepare``) while this one
+    writes, each batch still one transaction here, so a killed run keeps the same guarantees;
+    at most two prepared batches wait in between. ``read`` and the pipeline's mapper must be
+    picklable (module-level functions or ``functools.partial`` of them).
+    """
+    context = multiprocessing.get_context("spawn")
+    queue: Queue = context.Queue(maxsize=2)
+    worker = context.Process(
+        target=_produce,
+        args=(
+            read,
+            pipeline.to_record,
+            pipeline.salt,
+            pipeline.shaper,
+            batch_size,
+            queue,
+            os.getpid(),
+        ),
+        daemon=True,
+    )
+    worker.start()
+    try:
+        while True:
+            try:
+                item = queue.get(timeout=1.0)
+            except Empty:
+                if worker.is_alive():
+                    continue
+                try:
+                    item = queue.get(timeout=1.0)
+                except Empty:
+                    raise RuntimeError(
+                        f"ingest worker stopped (exit code {worker.exitcode}) before the end"
+                    ) from None
+            if item is None:
+                break
+            if isinstance(item, Exception):
+                raise item
+            pipeline.write(item)
+    finally:
+        if worker.is_alive():
+            worker.terminate()
+        worker.join()
 
 
 def ingest_trials(

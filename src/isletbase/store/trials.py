@@ -12,14 +12,15 @@ import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Literal
+from functools import cache
+from typing import Literal, Protocol
 
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session, selectinload
 
 from isletbase import taxonomy
 from isletbase.model import Derivation, RegistryId, Site, SourceRef, Trial, TrialRecord
-from isletbase.store.db import Database
+from isletbase.store.db import Database, deferred_search_index
 from isletbase.store.institutions import InstitutionIndex
 from isletbase.store.schema import (
     DerivationRow,
@@ -64,6 +65,9 @@ STALE_AFTER_DAYS = 730
 JUMP_STATUSES = ("UNKNOWN", "SUSPENDED", "TERMINATED", "WITHDRAWN")
 
 Outcome = Literal["new", "updated", "unchanged"]
+_UNSEEN = object()
+#: How many matched names a writer remembers before starting afresh (bounds memory).
+_NAMES_KEPT = 200_000
 
 _LOAD_OPTIONS = (
     selectinload(TrialRow.registry_ids),
@@ -71,6 +75,19 @@ _LOAD_OPTIONS = (
     selectinload(TrialRow.sources),
     selectinload(TrialRow.derivations),
 )
+
+
+class Derived(Protocol):
+    """What the writer reads of a derivation (a ``Derivation`` or the pipeline's plain tuple)."""
+
+    @property
+    def field(self) -> str: ...
+    @property
+    def value(self) -> str | None: ...
+    @property
+    def method(self) -> str: ...
+    @property
+    def rule(self) -> str: ...
 
 
 def content_hash(record: TrialRecord, derivations: Sequence[Derivation], salt: str = "") -> str:
@@ -109,7 +126,6 @@ def search_document(
     and condition (so 脐带间充质干细胞 finds a trial registered only in English) and every name,
     alias and pinyin form of its linked institutions (so ``xiehe`` finds PUMCH's trials).
     """
-    tax = taxonomy.load()
     parts: list[str | None] = [r.id for r in record.registry_ids]
     parts += record.org_study_ids
     parts += [
@@ -126,11 +142,18 @@ def search_document(
         parts += [site.name, site.name_zh, site.city, site.province]
     for name in ("cell_source", "condition", "route"):
         value = derived.get(name)
-        parts += [value, tax.label(name, value, "en"), tax.label(name, value, "zh")]
+        parts += [value, *_labels(name, value)]
     for words in institution_words:
         parts += words
     text = " | ".join(p for p in parts if p)
     return taxonomy.normalise(text).lower()
+
+
+@cache
+def _labels(field: str, value: str | None) -> tuple[str | None, str | None]:
+    """A vocabulary value's English and Chinese labels (looked up once per value)."""
+    tax = taxonomy.load()
+    return tax.label(field, value, "en"), tax.label(field, value, "zh")
 
 
 def institution_words(session: Session) -> dict[str, list[str]]:
@@ -158,45 +181,31 @@ class TrialValues:
 
 
 @dataclass
-class TrialWriter:
-    """Writes trial records into one session, linking sites and sponsors to institutions.
+class TrialShaper:
+    """The values stored for a record: institution links, flags and search text, besides the
+    record's own fields. It needs no database, so the ingest worker process can run it."""
 
-    New trials can be written many at a time (``insert_new``, plain multi-row INSERTs); a trial
-    that exists is updated through the ORM (``upsert``) so each changed field becomes a version.
-    Both paths compute a trial's values with ``values``, so they store the same thing.
-    """
-
-    session: Session
     index: InstitutionIndex
-    source: str
     today: date
-    salt: str = ""
-    _matches: dict[str, str | None] = field(default_factory=dict)
-    _words: dict[str, list[str]] | None = None
+    words: dict[str, list[str]]
+    names: dict[str, str | None] = field(default_factory=dict)
 
     def match(self, name: str | None) -> str | None:
-        """The institution a site or sponsor name refers to (memoised: names repeat a lot)."""
+        """The institution a site or sponsor name refers to (memoised in ``names``, which a
+        pipeline keeps across batches: names repeat a lot)."""
         if not name:
             return None
-        if name not in self._matches:
-            self._matches[name] = self.index.match(name)
-        return self._matches[name]
-
-    def find(self, ids: Sequence[RegistryId]) -> TrialRow | None:
-        found = self.session.scalars(
-            select(TrialRow)
-            .join(RegistryIdRow)
-            .where(RegistryIdRow.registry_id.in_([r.id for r in ids]))
-            .options(*_LOAD_OPTIONS)
-        ).first()
-        return found
+        found = self.names.get(name, _UNSEEN)
+        if found is _UNSEEN:
+            if len(self.names) >= _NAMES_KEPT:
+                self.names.clear()
+            found = self.names[name] = self.index.match(name)
+        return found  # type: ignore[return-value]
 
     def values(
-        self, record: TrialRecord, derivations: Sequence[Derivation], digest: str
+        self, record: TrialRecord, derivations: Sequence[Derived], digest: str
     ) -> TrialValues:
         """Everything stored for a trial, derived from the record and its derivations."""
-        if self._words is None:
-            self._words = institution_words(self.session)
         derived = {d.field: d.value for d in derivations}
         trial: dict[str, object] = {f: getattr(record, f) for f in SCALAR_FIELDS}
         trial.update({f: list(getattr(record, f)) for f in LIST_FIELDS})
@@ -231,7 +240,7 @@ class TrialWriter:
             | ({sponsor} if sponsor else set())
         )
         trial["search_text"] = search_document(
-            record, derived, [self._words.get(i, []) for i in linked]
+            record, derived, [self.words.get(i, []) for i in linked]
         )
         return TrialValues(
             trial=trial,
@@ -249,25 +258,77 @@ class TrialWriter:
             ],
         )
 
+
+@dataclass
+class TrialWriter:
+    """Writes trial records into one session, linking sites and sponsors to institutions.
+
+    New trials can be written many at a time (``insert_new``, plain multi-row INSERTs); a trial
+    that exists is updated through the ORM (``upsert``) so each changed field becomes a version.
+    Both paths compute a trial's values with one ``TrialShaper``, so they store the same thing.
+    """
+
+    session: Session
+    index: InstitutionIndex
+    source: str
+    today: date
+    salt: str = ""
+    shaper: TrialShaper | None = None
+
+    def values(
+        self, record: TrialRecord, derivations: Sequence[Derived], digest: str
+    ) -> TrialValues:
+        """Everything stored for a trial, derived from the record and its derivations."""
+        if self.shaper is None:
+            words = institution_words(self.session)
+            self.shaper = TrialShaper(self.index, self.today, words)
+        return self.shaper.values(record, derivations, digest)
+
+    def find(self, ids: Sequence[RegistryId]) -> TrialRow | None:
+        found = self.session.scalars(
+            select(TrialRow)
+            .join(RegistryIdRow)
+            .where(RegistryIdRow.registry_id.in_([r.id for r in ids]))
+            .options(*_LOAD_OPTIONS)
+        ).first()
+        return found
+
     def insert_new(
-        self, items: Sequence[tuple[TrialRecord, Sequence[Derivation], str]]
+        self,
+        items: Sequence[tuple[TrialRecord, Sequence[Derived], str]],
+        shaped: Sequence[TrialValues] | None = None,
     ) -> list[int]:
-        """Insert trials known to be new, many rows per statement; returns their uids in order."""
+        """Insert trials known to be new, many rows per statement; returns their uids in order.
+
+        ``shaped`` holds their values where the ingest worker computed them already.
+        """
         if not items:
             return []
-        values = [self.values(record, derivs, digest) for record, derivs, digest in items]
+        if shaped is not None:
+            values = list(shaped)
+        else:
+            values = [self.values(record, derivs, digest) for record, derivs, digest in items]
         conn = self.session.connection()
-        uids = list(
+        table = TrialRow.__table__
+        keys = [record.display_id for record, _, _ in items]
+        with deferred_search_index(conn) as pending:
+            # a plain executemany (RETURNING would make SQLite insert row by row), then the
+            # uids read back by the unique display id
             conn.execute(
-                insert(TrialRow.__table__).returning(
-                    TrialRow.__table__.c.uid, sort_by_parameter_order=True
-                ),
-                [
-                    {"display_id": record.display_id, **v.trial}
-                    for (record, _, _), v in zip(items, values, strict=True)
-                ],
-            ).scalars()
-        )
+                insert(table),
+                [{"display_id": key, **v.trial} for key, v in zip(keys, values, strict=True)],
+            )
+            assigned = {
+                display_id: uid
+                for start in range(0, len(keys), 1000)
+                for uid, display_id in conn.execute(
+                    select(table.c.uid, table.c.display_id).where(
+                        table.c.display_id.in_(keys[start : start + 1000])
+                    )
+                )
+            }
+            uids = [assigned[key] for key in keys]
+            pending += [(uid, v.trial["search_text"]) for uid, v in zip(uids, values, strict=True)]
         children = (
             (RegistryIdRow, "registry_ids"),
             (SiteRow, "sites"),
@@ -372,8 +433,20 @@ class TrialWriter:
 
 def _columns(table: type, row: dict[str, object]) -> dict[str, object]:
     """Attribute names → column names (``registry_name`` is stored in the ``registry`` column)."""
-    mapper = table.__mapper__
-    return {mapper.attrs[k].columns[0].name: v for k, v in row.items()}
+    renamed = _renamed(table)
+    if not renamed.keys() & row.keys():
+        return row
+    return {renamed.get(k, k): v for k, v in row.items()}
+
+
+@cache
+def _renamed(table: type) -> dict[str, str]:
+    """The attributes of a mapped class whose column has another name."""
+    return {
+        attr.key: attr.columns[0].name
+        for attr in table.__mapper__.column_attrs
+        if attr.columns[0].name != attr.key
+    }
 
 
 def status_jump(before: str | None, after: str | None, today: date) -> str | None:
