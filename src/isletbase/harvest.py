@@ -26,9 +26,9 @@ from isletbase.ingest import (
     Progress,
     Report,
     batched,
-    ingest_parallel,
     refresh_trial,
 )
+from isletbase.ingest_worker import ingest_parallel
 from isletbase.sources import RawRecord, chictr, ctgov, ctgov_dump, ictrp
 from isletbase.sources import curated as bundled
 from isletbase.store.db import Database

@@ -1,0 +1,115 @@
+"""The two-process ingest: a worker prepares the next batches while this process writes.
+
+Reading, mapping, validating, classifying and hashing (``ingest.prepare``) run in a spawned
+worker; every batch is still written as one transaction by the caller's process, so a killed run
+keeps the guarantees of ``ingest.Pipeline``. The worker ends itself when its writer is gone.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import threading
+import time
+from collections.abc import Callable, Iterable
+from multiprocessing.queues import Queue
+from queue import Empty, Full
+
+from isletbase.errors import InputError
+from isletbase.ingest import Pipeline, batched, prepare
+from isletbase.model import TrialRecord
+from isletbase.sources import RawRecord
+from isletbase.store.trials import TrialShaper
+
+
+def _put(queue: Queue, item: object, parent: int) -> bool:
+    """Queue ``item``, waiting while the queue is full; ``False`` once the writer is gone."""
+    while True:
+        try:
+            queue.put(item, timeout=1.0)
+            return True
+        except Full:
+            if os.getppid() != parent:
+                return False
+
+
+def _exit_without(parent: int) -> None:
+    """Worker's watchdog: end the process once the writer is gone (killed, say), even while a
+    batch waits to be sent to it, so no worker outlives its writer."""
+    while os.getppid() == parent:
+        time.sleep(0.5)
+    os._exit(0)
+
+
+def _produce(
+    read: Callable[[], Iterable[RawRecord]],
+    to_record: Callable[[RawRecord], TrialRecord],
+    salt: str,
+    shaper: TrialShaper,
+    batch_size: int,
+    queue: Queue,
+    parent: int,
+) -> None:
+    """Worker process: queue prepared batches of ``read()``, then ``None`` (or the error)."""
+    threading.Thread(target=_exit_without, args=(parent,), daemon=True).start()
+    try:
+        for chunk in batched(read(), batch_size):
+            if not _put(queue, prepare(chunk, to_record, salt, shaper), parent):
+                return
+        _put(queue, None, parent)
+    except Exception as exc:  # handed to the writer, which raises it
+        if isinstance(exc, InputError):
+            error: Exception = InputError(str(exc))
+        else:
+            error = RuntimeError(f"ingest worker: {type(exc).__name__}: {exc}")
+        _put(queue, error, parent)
+
+
+def ingest_parallel(
+    pipeline: Pipeline, read: Callable[[], Iterable[RawRecord]], batch_size: int
+) -> None:
+    """Run ``pipeline`` over ``read()`` with a second process preparing the next batches.
+
+    A worker process reads, maps, validates, classifies and hashes (``prepare``) while this one
+    writes, each batch still one transaction here, so a killed run keeps the same guarantees;
+    at most two prepared batches wait in between. ``read`` and the pipeline's mapper must be
+    picklable (module-level functions or ``functools.partial`` of them).
+    """
+    context = multiprocessing.get_context("spawn")
+    queue: Queue = context.Queue(maxsize=2)
+    worker = context.Process(
+        target=_produce,
+        args=(
+            read,
+            pipeline.to_record,
+            pipeline.salt,
+            pipeline.shaper,
+            batch_size,
+            queue,
+            os.getpid(),
+        ),
+        daemon=True,
+    )
+    worker.start()
+    try:
+        while True:
+            try:
+                item = queue.get(timeout=1.0)
+            except Empty:
+                if worker.is_alive():
+                    continue
+                try:
+                    item = queue.get(timeout=1.0)
+                except Empty:
+                    raise RuntimeError(
+                        f"ingest worker stopped (exit code {worker.exitcode}) before the end"
+                    ) from None
+            if item is None:
+                break
+            if isinstance(item, Exception):
+                raise item
+            pipeline.write(item)
+    finally:
+        if worker.is_alive():
+            worker.terminate()
+        worker.join()
