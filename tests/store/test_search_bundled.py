@@ -105,3 +105,12 @@ def test_broad_text_is_listed_newest_first_instead_of_ranked(loaded_db, monkeypa
     unranked = search_trials(loaded_db, TrialQuery(q="diabetes", per_page=500))
     assert {t.display_id for t in unranked.items} == ranked
     assert unranked.total == len(ranked) > 3
+
+
+def test_result_pages_hold_the_same_trials_as_one_by_one_reads(loaded_db):
+    from isletbase.store.trials import get_trial
+
+    page = search_trials(loaded_db, TrialQuery(sort="id", per_page=500)).items
+    assert len(page) >= 80
+    for trial in page:
+        assert trial == get_trial(loaded_db, trial.display_id)

@@ -14,14 +14,13 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import Select, and_, column, desc, func, nulls_last, select, table, text
-from sqlalchemy.orm import selectinload
 
 from isletbase import taxonomy
 from isletbase.errors import InputError
 from isletbase.model import Trial
 from isletbase.store.db import Database
 from isletbase.store.schema import RegistryIdRow, SiteRow, TrialRow
-from isletbase.store.trials import to_model
+from isletbase.store.trials import load_models
 
 Sort = Literal[
     "relevance", "start_date", "-start_date", "id", "enrollment", "-enrollment", "updated"
@@ -64,13 +63,6 @@ COUNT_LIMIT = 10_000
 #: broader text lists the newest-loaded matches first, since ranking every match of a common
 #: term costs a scan of all of them.
 RANK_LIMIT = 2_000
-#: Related rows a search result needs, loaded in one query each for the whole page.
-LOAD_OPTIONS = (
-    selectinload(TrialRow.registry_ids),
-    selectinload(TrialRow.sites),
-    selectinload(TrialRow.sources),
-    selectinload(TrialRow.derivations),
-)
 #: The SQLite FTS5 index (created by ``Database.init``), as a lightweight table for SELECTs.
 _FTS = table("trial_fts", column("rowid"), column("rank"))
 _TERM = re.compile(r'"([^"]+)"|(\S+)')
@@ -297,11 +289,8 @@ def search_trials(db: Database, query: TrialQuery) -> SearchResult:
         page = _ordered(db, stmt, query, fts, counted)
         page = page.limit(query.per_page).offset((query.page - 1) * query.per_page)
         uids = list(session.scalars(page).all())
-        rows = session.scalars(
-            select(TrialRow).where(TrialRow.uid.in_(uids)).options(*LOAD_OPTIONS)
-        ).all()
-        by_uid = {r.uid: r for r in rows}
-        items = [to_model(by_uid[u]) for u in uids if u in by_uid]
+        models = load_models(session, uids)
+        items = [models[u] for u in uids if u in models]
     return SearchResult(
         total=total,
         page=query.page,
