@@ -137,3 +137,21 @@ def test_stale_recruiting_trials_are_flagged(db, tmp_path):
         db, _write_bundle(tmp_path, [_trial("NCT00000001", last_update="2019-05-01")], [INST])
     )
     assert any(f.startswith("stale") for f in get_trial(db, "NCT00000001").flags)
+
+
+def test_a_curators_override_survives_a_changed_record_being_loaded_again(db, tmp_path):
+    from isletbase.store.curation import curate
+
+    load_bundled(db, _write_bundle(tmp_path, [_trial("NCT00000001")], [INST]))
+    curate(db, "NCT00000001", "cell_source", "WJ-MSC", "Dr Li", "protocol names Wharton's jelly")
+    report = load_bundled(
+        db, _write_bundle(tmp_path, [_trial("NCT00000001", status="Completed")], [INST])
+    )
+    assert report.updated == 1
+    trial = get_trial(db, "NCT00000001")
+    assert trial.status_code == "COMPLETED"
+    assert trial.cell_source == "WJ-MSC"
+    kept = next(d for d in trial.derivations if d.field == "cell_source")
+    assert (kept.method, kept.value) == ("curated", "WJ-MSC")
+    assert "Dr Li" in kept.rule
+    assert "cell_source" not in {c.field for c in history(db, "NCT00000001")[2:]}

@@ -13,7 +13,13 @@ from isletbase.errors import InputError, NotFoundError
 from isletbase.model import Trial
 from isletbase.store.db import Database
 from isletbase.store.schema import DerivationRow, TrialVersionRow
-from isletbase.store.trials import find_row, institution_words, search_document, to_model
+from isletbase.store.trials import (
+    CURATOR_PREFIX,
+    find_row,
+    institution_words,
+    search_document,
+    to_model,
+)
 
 #: Derived fields a curator may override (the fields of ``model.Curated``).
 CURATABLE = ("cell_source", "condition", "route")
@@ -36,7 +42,7 @@ def curate(db: Database, trial_id: str, field: str, value: str, curator: str, re
     curator, reason = curator.strip(), reason.strip()
     if not curator or not reason:
         raise InputError("a curation needs the curator's name and a reason")
-    note = f"curated by {curator}: {reason}"
+    note = f"{CURATOR_PREFIX}{curator}: {reason}"
     with db.session() as session:
         row = find_row(session, trial_id)
         if row is None:

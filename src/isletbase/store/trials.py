@@ -62,6 +62,9 @@ DERIVED_COLUMNS = ("cell_source", "condition", "route", "phase_code", "status_co
 #: Statuses that promise activity: no update for two years makes them stale.
 ACTIVE_STATUSES = ("RECRUITING", "NOT_YET_RECRUITING", "ENROLLING_BY_INVITATION")
 STALE_AFTER_DAYS = 730
+#: How a curator's override made in the database (``store.curation``) names its author; such
+#: overrides are kept when the trial's record is ingested again.
+CURATOR_PREFIX = "curated by "
 #: Statuses that end or lose track of a trial: reaching one from an active status is a jump.
 JUMP_STATUSES = ("UNKNOWN", "SUSPENDED", "TERMINATED", "WITHDRAWN")
 
@@ -395,6 +398,12 @@ class TrialWriter:
         self, row: TrialRow, record: TrialRecord, derivations: Sequence[Derivation], digest: str
     ) -> None:
         values = self.values(record, derivations, digest)
+        # a curator's decision made in the database outlives a re-ingest of the record
+        kept = [
+            (d.field, d.value, d.rule)
+            for d in row.derivations
+            if d.method == "curated" and d.rule.startswith(CURATOR_PREFIX)
+        ]
         jumps = [f for f in (row.flags or []) if f.startswith("status jump")]
         before = row.status_code
         for column, value in values.trial.items():
@@ -415,6 +424,12 @@ class TrialWriter:
         row.sites = [SiteRow(**s) for s in values.sites]
         row.sources = [SourceRow(**s) for s in values.sources]
         row.derivations = [DerivationRow(**d) for d in values.derivations]
+        for field_name, value, rule in kept:
+            setattr(row, field_name, value)
+            row.curated = {**(row.curated or {}), field_name: value, "note": rule}
+            row.derivations = [d for d in row.derivations if d.field != field_name] + [
+                DerivationRow(field=field_name, value=value, method="curated", rule=rule)
+            ]
 
     def _versions(self, row: TrialRow, old: dict[str, object]) -> None:
         new = _snapshot(row)
