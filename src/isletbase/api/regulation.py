@@ -21,6 +21,7 @@ from isletbase.regulation.engine import (
 from isletbase.regulation.offer import Offer
 from isletbase.regulation.rules import load_rulebook
 from isletbase.regulation.timeline import load_timeline
+from isletbase.store.institutions import directory
 from isletbase.store.trials import get_trial
 
 router = APIRouter(prefix="/api", tags=["regulation"])
@@ -102,7 +103,7 @@ def trial_findings(request: Request, trial_id: str) -> dict[str, Any]:
     trial = get_trial(db, trial_id)
     if trial is None:
         raise NotFoundError(f"no trial with id {trial_id!r}")
-    found = findings_for_trial(trial, db)
+    found = findings_for_trial(trial, db, institutions=directory(db))
     return {
         "trial": trial.display_id,
         "worst": worst_of(found),

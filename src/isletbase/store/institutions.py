@@ -9,6 +9,7 @@ institution's filing status.
 from __future__ import annotations
 
 import re
+import time
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -200,3 +201,21 @@ def match_institution(db: Database, text: str) -> Institution | None:
             return None
         row = session.get(InstitutionRow, inst_id, options=[selectinload(InstitutionRow.aliases)])
         return to_model(row) if row else None
+
+
+#: How long ``directory`` reuses the list it read (seconds); the directory changes only on a load.
+DIRECTORY_TTL = 30.0
+_directories: dict[str, tuple[float, list[Institution]]] = {}
+
+
+def directory(db: Database) -> list[Institution]:
+    """The whole directory, reread at most every ``DIRECTORY_TTL`` seconds per database.
+
+    Pages that evaluate rules for one trial need every institution (to match a sponsor's name);
+    reading 100+ institutions with their aliases per page view costs more than the rest of it.
+    """
+    now = time.monotonic()
+    cached = _directories.get(db.url)
+    if cached is None or now - cached[0] > DIRECTORY_TTL:
+        cached = _directories[db.url] = (now, list_institutions(db))
+    return cached[1]
