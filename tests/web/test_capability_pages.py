@@ -8,7 +8,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from isletbase.app import create
-from isletbase.evidence.pools import pool_outcomes, pool_specs
+from isletbase.evidence.pools import pool_specs
 from isletbase.regulation.engine import check_offer, findings_for_trial
 from isletbase.store.trials import get_trial
 
@@ -24,14 +24,7 @@ def test_evidence_page_shows_each_standing_pool_estimate(client):
     html = client.get("/evidence").text
     shown = 0
     for spec in pool_specs():
-        result = pool_outcomes(
-            spec.outcome,
-            condition=spec.condition,
-            cell_source=spec.cell_source,
-            measure=spec.measure,
-            method=spec.method,
-            hk=spec.hk,
-        ).to_dict()
+        result = spec.run().to_dict()
         assert spec.title in html
         assert f"{result['measure']} {result['estimate']:.2f}</strong>" in html
         shown += 1

@@ -47,6 +47,18 @@ class PoolSpec(BaseModel):
     method: str = "REML"
     hk: bool = False
 
+    def run(self, outcomes: Sequence[Outcome] | None = None) -> PoolResult:
+        """This question pooled over the bundled (or given) outcome records."""
+        return pool_outcomes(
+            self.outcome,
+            condition=self.condition,
+            cell_source=self.cell_source,
+            measure=self.measure,
+            method=self.method,
+            hk=self.hk,
+            outcomes=outcomes,
+        )
+
 
 @lru_cache(maxsize=1)
 def pool_specs() -> tuple[PoolSpec, ...]:

@@ -19,7 +19,7 @@ from isletbase.api.simulate import MAX_SIMULATED_PATIENT_DAYS
 from isletbase.errors import InputError
 from isletbase.evidence.cases import load_cases
 from isletbase.evidence.outcomes import load_outcomes
-from isletbase.evidence.pools import pool_outcomes, pool_specs
+from isletbase.evidence.pools import pool_specs
 from isletbase.regulation.engine import check_offer
 from isletbase.regulation.offer import Offer
 from isletbase.regulation.rules import load_rulebook
@@ -48,14 +48,7 @@ def standing_pools() -> list[dict[str, Any]]:
             if k in ("outcome", "condition", "cell_source", "measure", "method") and v
         }
         try:
-            result = pool_outcomes(
-                spec.outcome,
-                condition=spec.condition,
-                cell_source=spec.cell_source,
-                measure=spec.measure,
-                method=spec.method,
-                hk=spec.hk,
-            )
+            result = spec.run()
         except InputError as exc:
             out.append({"spec": spec, "result": None, "error": str(exc), "plot": None})
             continue
