@@ -41,8 +41,8 @@ from isletbase.store.trials import (
     TrialShaper,
     TrialValues,
     TrialWriter,
-    content_hash,
     institution_words,
+    payload_hash,
 )
 
 Progress = Callable[[int], None]
@@ -194,16 +194,28 @@ class Derived(NamedTuple):
     rule: str
 
 
+class Head(NamedTuple):
+    """What the writer reads of a record besides its payload: how it is keyed and linked."""
+
+    display_id: str
+    registry: str
+    ids: tuple[str, ...]
+    url: str | None
+
+
 @dataclass
 class Prepared:
     """One batch after the steps that need no database: map, validate, classify, merge, hash.
 
-    It is what a worker process hands the writer, so it holds plain data besides the records:
-    derivations as tuples and each record's JSON payload (as stored in ``raw_records``).
+    It is what a worker process hands the writer, so it crosses the process boundary as plain
+    data only — heads, payloads (each record as stored in ``raw_records``), derivations as
+    tuples, stored values — which pickles several times faster than pydantic models. The
+    records themselves stay in the process that made them; elsewhere ``record`` rebuilds one
+    from its payload, which only fuzzy matching needs.
     """
 
     fetched: int
-    records: list[TrialRecord]
+    heads: list[Head]
     derivations: list[list[Derived]]
     digests: list[str]
     payloads: list[dict]
@@ -211,6 +223,17 @@ class Prepared:
     rejects: list[tuple[RawRecord, str]]
     #: each record's stored values, where a worker computed them (else the writer does)
     values: list[TrialValues] | None = None
+    records: list[TrialRecord] | None = None
+
+    def record(self, position: int) -> TrialRecord:
+        if self.records is None:
+            self.records = [None] * len(self.payloads)  # type: ignore[list-item]
+        if self.records[position] is None:
+            self.records[position] = TrialRecord.model_validate(self.payloads[position])
+        return self.records[position]
+
+    def __getstate__(self) -> dict:
+        return {**self.__dict__, "records": None}
 
 
 def prepare(
@@ -241,15 +264,24 @@ def prepare(
         classified[id(record)] = derivations
     records = [merge_records(c) if len(c) > 1 else c[0] for c in group_by_registry_id(valid)]
     derivations = [classified.get(id(r)) or taxonomy.classify_record(r) for r in records]
-    digests = [content_hash(r, d, salt) for r, d in zip(records, derivations, strict=True)]
+    payloads = [r.model_dump(mode="json") for r in records]
+    digests = [payload_hash(p, d, salt) for p, d in zip(payloads, derivations, strict=True)]
     return Prepared(
         fetched=len(raws),
-        records=records,
+        heads=[
+            Head(
+                r.display_id,
+                r.registry_ids[0].registry,
+                tuple(rid.id for rid in r.registry_ids),
+                r.source_url,
+            )
+            for r in records
+        ],
         derivations=[
             [Derived(d.field, d.value, d.method, d.rule) for d in ds] for ds in derivations
         ],
         digests=digests,
-        payloads=[r.model_dump(mode="json") for r in records],
+        payloads=payloads,
         merged=len(valid) - len(records),
         rejects=rejects,
         values=[
@@ -258,6 +290,7 @@ def prepare(
         ]
         if shaper is not None
         else None,
+        records=records,
     )
 
 
@@ -358,9 +391,8 @@ class Pipeline:
     def _write(
         self, session: Session, writer: TrialWriter, batch: Prepared, counts: Report
     ) -> None:
-        records, derivations, digests = batch.records, batch.derivations, batch.digests
-        payloads = {r.display_id: p for r, p in zip(records, batch.payloads, strict=True)}
-        keys = [r.display_id for r in records]
+        heads, derivations, digests = batch.heads, batch.derivations, batch.digests
+        keys = [h.display_id for h in heads]
         previous = {
             row.record_key: row
             for row in session.scalars(
@@ -369,7 +401,7 @@ class Pipeline:
                 )
             )
         }
-        ids = sorted({rid.id for r in records for rid in r.registry_ids})
+        ids = sorted({i for h in heads for i in h.ids})
         owners = (
             {
                 rid: uid
@@ -382,41 +414,37 @@ class Pipeline:
             if ids
             else {}
         )
-        fresh: list[tuple[TrialRecord, list[Derived], str]] = []
-        shaped: list[TrialValues] = []
+        fresh: list[int] = []
         queued: dict[int, Match] = {}
-        for position, (record, derivs, digest) in enumerate(
-            zip(records, derivations, digests, strict=True)
-        ):
-            prev = previous.get(record.display_id)
+        for position, (head, digest) in enumerate(zip(heads, digests, strict=True)):
+            prev = previous.get(head.display_id)
             if prev is not None and prev.content_hash == digest and prev.trial_uid is not None:
                 counts.unchanged += 1
                 continue
             uid = (prev.trial_uid if prev else None) or next(
-                (owners[r.id] for r in record.registry_ids if r.id in owners), None
+                (owners[i] for i in head.ids if i in owners), None
             )
             if uid is None and self.fuzzy:
-                match = self._pool(session, record.registry_ids[0].registry).best(record)
+                pool = self._pool(session, head.registry)
+                match = pool.best(batch.record(position)) if pool.titles else None
                 if match is not None and match.score.decision == "merge":
                     uid = match.uid
                     counts.merged += 1
                 elif match is not None:
                     queued[len(fresh)] = match
             if uid is None:
-                fresh.append((record, derivs, digest))
-                if batch.values is not None:
-                    shaped.append(batch.values[position])
+                fresh.append(position)
                 continue
-            payload = payloads[record.display_id]
+            payload = batch.payloads[position]
             if prev is None:
                 session.add(
                     RawRecordRow(
                         source=self.source,
-                        record_key=record.display_id,
+                        record_key=head.display_id,
                         trial_uid=uid,
                         payload=payload,
                         content_hash=digest,
-                        url=record.source_url,
+                        url=head.url,
                     )
                 )
             else:
@@ -425,20 +453,27 @@ class Pipeline:
             session.flush()
             outcome = refresh_trial(session, writer, uid)
             setattr(counts, outcome, getattr(counts, outcome) + 1)
-        uids = writer.insert_new(fresh, shaped if batch.values is not None else None)
+        values = [
+            batch.values[i]
+            if batch.values is not None
+            else writer.values(batch.record(i), derivations[i], digests[i])
+            for i in fresh
+        ]
+        uids = writer.insert_new([keys[i] for i in fresh], values)
         counts.new += len(uids)
         stored = {r.record_key for r in previous.values()}
+        now = utcnow()
         rows = [
             {
                 "source": self.source,
-                "record_key": rec.display_id,
+                "record_key": keys[i],
                 "trial_uid": uid,
-                "payload": payloads[rec.display_id],
-                "content_hash": digest,
-                "url": rec.source_url,
-                "retrieved_at": utcnow(),
+                "payload": batch.payloads[i],
+                "content_hash": digests[i],
+                "url": heads[i].url,
+                "retrieved_at": now,
             }
-            for (rec, _, digest), uid in zip(fresh, uids, strict=True)
+            for i, uid in zip(fresh, uids, strict=True)
         ]
         for row in [r for r in rows if r["record_key"] in stored]:
             session.execute(

@@ -13,9 +13,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from importlib import resources
-from re import _constants as _sre
-from re import _parser
 
+import re2
 import yaml
 
 from isletbase.model import Derivation, TrialRecord
@@ -112,82 +111,108 @@ def _texts(fields: Mapping[str, object], names: Iterable[str]) -> Iterable[tuple
                     yield name, normalise(item)
 
 
-#: Characters that a case-insensitive pattern letter matches besides its two ASCII cases
-#: (``tests/test_taxonomy_fast.py`` checks this against every code point).
+#: Characters that Python's case-insensitive ``re`` matches with an ASCII letter but RE2 does
+#: not (``tests/test_taxonomy_fast.py`` checks this against every code point).
 _FOLD = str.maketrans({"\u0130": "i", "\u0131": "i", "\u017f": "s", "\u212a": "k"})
+_FOLDED = re.compile("[\u0130\u0131\u017f\u212a]")
 
 
-def fold(text: str) -> str:
-    """Lower-case ``text`` so an ASCII or Han word a rule matches is a substring of it."""
-    return text.lower() if text.isascii() else text.translate(_FOLD).lower()
-
-
-def _foldable(word: str) -> bool:
-    return all(c.isascii() or c.lower() == c == c.upper() for c in word)
-
-
-def _required(items: Iterable[tuple[object, object]]) -> set[str] | None:
-    """Words one of which every match of a parsed pattern contains, or ``None`` if unknown.
-
-    Runs of literal characters, required groups and alternations (one word from each branch)
-    are candidates; the candidate whose shortest word is longest wins.
-    """
-    candidates: list[set[str]] = []
-    run: list[str] = []
-    for op, arg in [*items, (None, None)]:
-        if op is _sre.LITERAL:
-            run.append(chr(arg))  # type: ignore[arg-type]
-            continue
-        if run:
-            candidates.append({"".join(run)})
-            run = []
-        words: set[str] | None = None
-        if op is _sre.SUBPATTERN and not arg[1] and not arg[2]:  # type: ignore[index]
-            words = _required(arg[3])  # type: ignore[index]
-        elif op is _sre.BRANCH:
-            branches = [_required(branch) for branch in arg[1]]  # type: ignore[index]
-            if all(b is not None for b in branches):
-                words = set().union(*branches)  # type: ignore[arg-type]
-        elif op in (_sre.MAX_REPEAT, _sre.MIN_REPEAT) and arg[0] >= 1:  # type: ignore[index]
-            words = _required(arg[2])  # type: ignore[index]
-        if words:
-            candidates.append(words)
-    candidates = [c for c in candidates if all(_foldable(w) for w in c)]
-    if not candidates:
-        return None
-    return max(candidates, key=lambda c: min(map(len, c)))
+def _ascii_cased(text: str) -> str:
+    """``text`` for RE2: each letter ``re`` matches with an ASCII letter replaced by it."""
+    return text if text.isascii() or not _FOLDED.search(text) else text.translate(_FOLD)
 
 
 class RuleScanner:
-    """One vocabulary's rules in priority order, each guarded by the words it cannot miss.
+    """One vocabulary's rules in priority order, found with one pass of RE2 over a text.
 
-    A rule's regular expression runs on a text only if the folded text contains one of the
-    rule's required words (a substring test, far cheaper than a case-insensitive search), so a
-    long summary costs a few dozen substring tests and the searches of rules that can match.
+    Every rule whose pattern RE2 can read joins one ``re2.Set``, which reports in a single
+    linear scan which of them may match (its patterns are widened so it never misses a match of
+    Python's ``re``: see ``_widened``); only those candidates are then searched with ``re``, in
+    priority order, so the rule, field and matched text are exactly what ``re`` gives. A rule
+    RE2 cannot read (a lookaround, say) is searched with ``re`` on every text.
     """
 
     def __init__(self, terms: tuple[Term, ...]) -> None:
         self.rules: tuple[tuple[Term, Rule], ...] = tuple(
             (term, rule) for term in terms for rule in term.rules
         )
-        self.words: tuple[tuple[str, ...] | None, ...] = tuple(
-            _required_words(rule.pattern) for _, rule in self.rules
-        )
-
-    def first_rule(self, text: str, folded: str) -> int | None:
-        """Index of the highest-priority rule matching ``text`` (``folded`` is its ``fold``)."""
+        options = re2.Options()
+        options.case_sensitive = False
+        self._set = re2.Set.SearchSet(options)
+        self._in_set: list[int] = []
+        unread: list[int] = []
         for i, (_, rule) in enumerate(self.rules):
-            words = self.words[i]
-            if words is not None and not any(map(folded.__contains__, words)):
-                continue
-            if rule.pattern.search(text):
-                return i
+            widened = _widened(rule.pattern.pattern)
+            try:
+                if widened is None:
+                    raise re2.error("a construct RE2 may read differently")
+                self._set.Add(widened)
+                self._in_set.append(i)
+            except re2.error:
+                unread.append(i)
+        self._set.Compile()
+        self._unread = tuple(unread)
+
+    def first_rule(self, text: str) -> tuple[int, str] | None:
+        """Index of the highest-priority rule matching ``text``, and the text it matched."""
+        hits = self._set.Match(_ascii_cased(text)) or ()
+        for i in sorted([*(self._in_set[h] for h in hits), *self._unread]):
+            m = self.rules[i][1].pattern.search(text)
+            if m:
+                return i, m.group(0)
         return None
 
 
-def _required_words(pattern: re.Pattern[str]) -> tuple[str, ...] | None:
-    words = _required(_parser.parse(pattern.pattern, pattern.flags))
-    return tuple(sorted(fold(w) for w in words)) if words else None
+#: Escapes whose meaning RE2 and Python's ``re`` may differ on for non-ASCII text: assertions
+#: (dropped, which only widens a pattern) and character classes (widened to any character).
+_WIDEN = {"b": "", "B": "", "A": "", "Z": "", **dict.fromkeys("wWsSdD", "(?s:.)")}
+
+
+def _ascii_word(pattern: str, i: int, after: bool) -> bool:
+    """Whether ``pattern[i]`` is a plain ASCII letter or digit that every match holds: not
+    escaped, and (when it follows a ``\\b``) not made optional by a quantifier."""
+    if not (0 <= i < len(pattern) and pattern[i].isascii() and pattern[i].isalnum()):
+        return False
+    if after:
+        return pattern[i + 1 : i + 2] not in ("?", "*", "{")
+    return pattern[i - 1 : i] != "\\"
+
+
+def _widened(pattern: str) -> str | None:
+    """``pattern`` for RE2, matching at least wherever Python's ``re`` matches it.
+
+    A ``\\b`` next to a literal ASCII letter or digit stays: there RE2's ASCII word boundary
+    holds wherever Python's Unicode one does (so ``\\bCLI\\b`` does not flag "clinical"); other
+    assertions are dropped. ``None`` where a class escape sits inside brackets (it cannot be
+    widened in place); RE2 itself rejects what it cannot read (lookarounds, back-references).
+    """
+    out: list[str] = []
+    in_class = False
+    class_start = 0  # where a ']' is still a literal: first in brackets (after any '^')
+    i = 0
+    while i < len(pattern):
+        char = pattern[i]
+        if char == "\\" and i + 1 < len(pattern):
+            escaped = pattern[i + 1]
+            if escaped in _WIDEN:
+                if in_class:
+                    return None
+                kept = escaped == "b" and (
+                    _ascii_word(pattern, i - 1, after=False) or _ascii_word(pattern, i + 2, True)
+                )
+                out.append("\\b" if kept else _WIDEN[escaped])
+            else:
+                out.append(pattern[i : i + 2])
+            i += 2
+            continue
+        if char == "[" and not in_class:
+            in_class = True
+            class_start = i + 2 if pattern[i + 1 : i + 2] == "^" else i + 1
+        elif char == "]" and in_class and i > class_start:
+            in_class = False
+        out.append(char)
+        i += 1
+    return "".join(out)
 
 
 @cache
@@ -200,40 +225,44 @@ _MEMO_CHARS = 200
 
 
 @lru_cache(maxsize=1 << 16)
-def _first_rule_memo(field: str, text: str, folded: str) -> int | None:
-    return _scanner(field).first_rule(text, folded)
+def _first_rule_memo(field: str, text: str) -> tuple[int, str] | None:
+    return _scanner(field).first_rule(text)
 
 
-def _first_rule(field: str, text: str, folded: str) -> int | None:
+def _first_rule(field: str, text: str) -> tuple[int, str] | None:
     if len(text) <= _MEMO_CHARS:
-        return _first_rule_memo(field, text, folded)
-    return _scanner(field).first_rule(text, folded)
+        return _first_rule_memo(field, text)
+    return _scanner(field).first_rule(text)
 
 
-def _term_match(term: Term, texts: list[tuple[str, str, str]]) -> Match | None:
+def _term_match(term: Term, texts: list[tuple[str, str]]) -> Match | None:
     """The first rule of ``term`` matching any text, in the first text it matches."""
     for rule in term.rules:
-        for name, text, _ in texts:
+        for name, text in texts:
             m = rule.pattern.search(text)
             if m:
                 return Match(term.value, rule.id, name, m.group(0))
     return None
 
 
-def _tier_match(field: str, texts: list[tuple[str, str, str]]) -> Match | None:
-    """The highest-priority value any rule assigns from ``texts`` (its first rule and text)."""
-    found = [r for _, text, folded in texts if (r := _first_rule(field, text, folded)) is not None]
-    if not found:
+def _tier_match(field: str, texts: list[tuple[str, str]]) -> Match | None:
+    """The highest-priority value any rule assigns from ``texts`` (its first rule and text).
+
+    A text that rule matches has it as its own first rule (nothing in it ranks higher), so the
+    first text whose first rule is the best one is where the best rule first matches.
+    """
+    best: tuple[int, str, str] | None = None
+    for name, text in texts:
+        found = _first_rule(field, text)
+        if found is not None and (best is None or found[0] < best[0]):
+            best = (found[0], name, found[1])
+    if best is None:
         return None
-    term, rule = _scanner(field).rules[min(found)]
-    for name, text, _ in texts:
-        m = rule.pattern.search(text)
-        if m:
-            return Match(term.value, rule.id, name, m.group(0))
-    raise AssertionError(f"rule {rule.id} matched a text of {field} but not on its own")
+    term, rule = _scanner(field).rules[best[0]]
+    return Match(term.value, rule.id, best[1], best[2])
 
 
-def _classify(field: str, texts: Mapping[str, list[tuple[str, str, str]]]) -> Match | None:
+def _classify(field: str, texts: Mapping[str, list[tuple[str, str]]]) -> Match | None:
     tax = load()
     if field in CODE_FIELDS:
         tiers: tuple[tuple[str, ...], ...] = ((field,),)
@@ -263,8 +292,8 @@ def _term(field: str, value: str) -> Term:
 
 def _all_texts(
     fields: Mapping[str, object], names: Iterable[str]
-) -> dict[str, list[tuple[str, str, str]]]:
-    return {name: [(n, t, fold(t)) for n, t in _texts(fields, (name,))] for name in names}
+) -> dict[str, list[tuple[str, str]]]:
+    return {name: list(_texts(fields, (name,))) for name in names}
 
 
 @cache

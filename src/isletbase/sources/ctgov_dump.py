@@ -8,11 +8,11 @@ large the dump grows; only one study's bytes are held at a time.
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
 
+import orjson
 from stream_unzip import UnzipError, stream_unzip
 
 from isletbase.errors import InputError
@@ -26,8 +26,8 @@ _CHUNK = 1 << 16
 def _raw(name: str, data: bytes, retrieved: str | None) -> RawRecord:
     ref = Path(name).stem or name
     try:
-        payload = json.loads(data)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        payload = orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
         return RawRecord(
             SOURCE,
             ref,

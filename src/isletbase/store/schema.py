@@ -61,9 +61,9 @@ class TrialRow(Base):
     phase: Mapped[str | None] = mapped_column(String(64))
     status: Mapped[str | None] = mapped_column(String(128))
     phase_code: Mapped[str | None] = mapped_column(String(32), index=True)
-    status_code: Mapped[str | None] = mapped_column(String(32), index=True)
-    cell_source: Mapped[str | None] = mapped_column(String(64), index=True)
-    condition: Mapped[str | None] = mapped_column(String(64), index=True)
+    status_code: Mapped[str | None] = mapped_column(String(32))  # leads ix_trials_status_start
+    cell_source: Mapped[str | None] = mapped_column(String(64))  # leads ix_trials_cell_source_start
+    condition: Mapped[str | None] = mapped_column(String(64))  # leads ix_trials_condition_start
     route: Mapped[str | None] = mapped_column(String(32), index=True)
     enrollment: Mapped[int | None] = mapped_column(Integer)
     enrollment_type: Mapped[str | None] = mapped_column(String(16))
@@ -114,7 +114,8 @@ class SiteRow(Base):
     __tablename__ = "sites"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    trial_uid: Mapped[int] = mapped_column(ForeignKey("trials.uid", ondelete="CASCADE"), index=True)
+    # found by trial through ix_sites_trial_city, which it leads
+    trial_uid: Mapped[int] = mapped_column(ForeignKey("trials.uid", ondelete="CASCADE"))
     position: Mapped[int] = mapped_column(Integer, default=0)
     name: Mapped[str | None] = mapped_column(Text)
     name_zh: Mapped[str | None] = mapped_column(Text)
@@ -286,6 +287,15 @@ Index("ix_trials_condition_start", TrialRow.condition, TrialRow.start_date, Tria
 Index("ix_trials_status_start", TrialRow.status_code, TrialRow.start_date, TrialRow.display_id)
 Index("ix_trials_enrollment", TrialRow.enrollment, TrialRow.display_id)
 Index("ix_registry_ids_registry", RegistryIdRow.registry_name, RegistryIdRow.trial_uid)
+
+#: Indexes older versions created that a composite index above now serves (its leading
+#: column): ``Database.init`` drops them, as each one slows every insert.
+RETIRED_INDEXES = (
+    "ix_trials_status_code",
+    "ix_trials_cell_source",
+    "ix_trials_condition",
+    "ix_sites_trial_uid",
+)
 
 
 def load_extensions() -> None:

@@ -14,8 +14,9 @@ from dataclasses import dataclass, field
 from datetime import date
 from functools import cache
 from types import SimpleNamespace
-from typing import Literal, Protocol
+from typing import Literal, NamedTuple, Protocol
 
+import orjson
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session, selectinload
 
@@ -94,19 +95,25 @@ class Derived(Protocol):
     def rule(self) -> str: ...
 
 
-def content_hash(record: TrialRecord, derivations: Sequence[Derivation], salt: str = "") -> str:
+def content_hash(record: TrialRecord, derivations: Sequence[Derived], salt: str = "") -> str:
     """A stable hash of what was received and what was derived, to detect real changes.
 
     ``salt`` stands for the institution directory, so a changed directory relinks sites.
     """
-    payload = {
+    return payload_hash(record.model_dump(mode="json"), derivations, salt)
+
+
+def payload_hash(payload: dict, derivations: Sequence[Derived], salt: str = "") -> str:
+    """``content_hash`` of a record already dumped as JSON-ready data (``payload``)."""
+    document = {
         "salt": salt,
-        "record": record.model_dump(mode="json"),
-        "derived": [d.model_dump(mode="json") for d in derivations],
+        "record": payload,
+        "derived": [
+            {"field": d.field, "value": d.value, "method": d.method, "rule": d.rule}
+            for d in derivations
+        ],
     }
-    return hashlib.sha256(
-        json.dumps(payload, sort_keys=True, ensure_ascii=False).encode()
-    ).hexdigest()
+    return hashlib.sha256(orjson.dumps(document, option=orjson.OPT_SORT_KEYS)).hexdigest()
 
 
 def stale_flags(status_code: str | None, last_update: str | None, today: date) -> list[str]:
@@ -173,9 +180,9 @@ def institution_words(session: Session) -> dict[str, list[str]]:
     }
 
 
-@dataclass
-class TrialValues:
-    """The column values of one trial and of its child rows, as plain dicts."""
+class TrialValues(NamedTuple):
+    """The column values of one trial and of its child rows, as plain dicts (a tuple, so a
+    worker process hands them over cheaply)."""
 
     trial: dict[str, object]
     registry_ids: list[dict[str, object]]
@@ -297,24 +304,13 @@ class TrialWriter:
         ).first()
         return found
 
-    def insert_new(
-        self,
-        items: Sequence[tuple[TrialRecord, Sequence[Derived], str]],
-        shaped: Sequence[TrialValues] | None = None,
-    ) -> list[int]:
-        """Insert trials known to be new, many rows per statement; returns their uids in order.
-
-        ``shaped`` holds their values where the ingest worker computed them already.
-        """
-        if not items:
+    def insert_new(self, keys: Sequence[str], values: Sequence[TrialValues]) -> list[int]:
+        """Insert trials known to be new (display ids ``keys``, stored ``values``), many rows
+        per statement; returns their uids in order."""
+        if not keys:
             return []
-        if shaped is not None:
-            values = list(shaped)
-        else:
-            values = [self.values(record, derivs, digest) for record, derivs, digest in items]
         conn = self.session.connection()
         table = TrialRow.__table__
-        keys = [record.display_id for record, _, _ in items]
         with deferred_search_index(conn) as pending:
             # a plain executemany (RETURNING would make SQLite insert row by row), then the
             # uids read back by the unique display id
