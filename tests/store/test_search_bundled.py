@@ -7,7 +7,14 @@ from pydantic import ValidationError
 
 from isletbase.errors import InputError
 from isletbase.store.institutions import match_institution, pinyin_forms
-from isletbase.store.search import TrialQuery, counts, facet_counts, search_trials, stats
+from isletbase.store.search import (
+    TrialQuery,
+    counts,
+    facet_counts,
+    facet_table,
+    search_trials,
+    stats,
+)
 
 
 def _ids(db, **kw) -> set[str]:
@@ -80,6 +87,40 @@ def test_stats_and_facets_add_up(loaded_db):
     assert sum(r["trials"] for r in by_two) == total
     with pytest.raises(InputError, match="unknown --by"):
         stats(loaded_db, ["colour"])
+
+
+@pytest.mark.parametrize(
+    "filters",
+    [
+        {},
+        {"q": "umbilical", "condition": "T1D"},
+        {"province": "Beijing", "status": "recruiting", "year_from": 2010},
+        {"registry": "chictr", "cell_source": "uc-msc", "year_to": 2020},
+    ],
+)
+def test_facets_read_together_match_each_read_alone_and_skip_their_own_filter(loaded_db, filters):
+    query = TrialQuery(**filters)
+    names = ("cell_source", "condition", "phase", "status", "registry", "province", "year")
+    together = facet_table(loaded_db, query, dict.fromkeys(names))
+    for name in names:
+        assert together[name] == facet_counts(loaded_db, query, name)
+    # a facet lists every value its own filter could take, counted under the other filters
+    if "status" in filters:
+        others = TrialQuery(**{k: v for k, v in filters.items() if k != "status"})
+        assert together["status"] == facet_counts(loaded_db, others, "status")
+        assert len(together["status"]) > 1
+
+
+def test_a_facet_limit_keeps_the_most_frequent_values(loaded_db):
+    every = facet_counts(loaded_db, TrialQuery(), "city")
+    assert len(every) > 3
+    assert facet_counts(loaded_db, TrialQuery(), "city", limit=3) == every[:3]
+    assert facet_table(loaded_db, TrialQuery(), {"city": 3, "status": None}) == {
+        "city": every[:3],
+        "status": facet_counts(loaded_db, TrialQuery(), "status"),
+    }
+    with pytest.raises(InputError, match="unknown facet"):
+        facet_table(loaded_db, TrialQuery(), {"colour": None})
 
 
 def test_counting_stops_at_the_limit_and_says_so(loaded_db, monkeypatch):

@@ -7,7 +7,8 @@ them in. Errors are ``application/problem+json`` with a ``detail`` that says wha
 from __future__ import annotations
 
 import importlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from contextlib import AbstractAsyncContextManager
 from http import HTTPStatus
 
 from fastapi import FastAPI, Request
@@ -39,8 +40,12 @@ def problem(
     )
 
 
-def create_app(db: Database | None = None) -> FastAPI:
-    """Build the API application over ``db`` (default: the configured database)."""
+def create_app(
+    db: Database | None = None,
+    lifespan: Callable[[FastAPI], AbstractAsyncContextManager[None]] | None = None,
+) -> FastAPI:
+    """Build the API application over ``db`` (default: the configured database); ``lifespan``
+    runs around a server process's life (see ``isletbase.app.serving``)."""
     app = FastAPI(
         title="isletbase API",
         version=__version__,
@@ -49,6 +54,7 @@ def create_app(db: Database | None = None) -> FastAPI:
         docs_url="/api/docs",
         openapi_url="/api/openapi.json",
         redoc_url=None,
+        lifespan=lifespan,
     )
     app.add_middleware(ResponseCache)
     app.add_middleware(CacheHeaders)

@@ -18,7 +18,7 @@ from isletbase.export import render
 from isletbase.model import Institution, Trial
 from isletbase.store.institutions import get_institution, list_institutions
 from isletbase.store.links import institution_trials
-from isletbase.store.search import FACETS, TrialQuery, counts, facet_counts, search_trials, stats
+from isletbase.store.search import FACETS, TrialQuery, counts, facet_table, search_trials, stats
 from isletbase.store.trials import get_trial, history
 
 router = APIRouter(prefix="/api", tags=["trials"])
@@ -26,8 +26,11 @@ router = APIRouter(prefix="/api", tags=["trials"])
 #: Most trials one export returns (in pages of ``EXPORT_PAGE``).
 EXPORT_LIMIT = 5000
 EXPORT_PAGE = 500
-EXPORT_MEDIA = {"csv": "text/csv; charset=utf-8", "json": "application/json",
-                "ris": "application/x-research-info-systems"}
+EXPORT_MEDIA = {
+    "csv": "text/csv; charset=utf-8",
+    "json": "application/json",
+    "ris": "application/x-research-info-systems",
+}
 
 
 def trial_json(trial: Trial) -> dict[str, Any]:
@@ -113,17 +116,23 @@ def matching(db: Any, query: TrialQuery, limit: int = EXPORT_LIMIT) -> Iterator[
         page += 1
 
 
-@router.get("/export/{fmt}", summary="Export matching trials as CSV, JSON or RIS",
-            response_class=Response,
-            responses={200: {"content": {m: {} for m in EXPORT_MEDIA.values()}}})
-def export_trials(request: Request, fmt: Literal["csv", "json", "ris"],
-                  query: Annotated[TrialQuery, Query()]) -> Response:
+@router.get(
+    "/export/{fmt}",
+    summary="Export matching trials as CSV, JSON or RIS",
+    response_class=Response,
+    responses={200: {"content": {m: {} for m in EXPORT_MEDIA.values()}}},
+)
+def export_trials(
+    request: Request, fmt: Literal["csv", "json", "ris"], query: Annotated[TrialQuery, Query()]
+) -> Response:
     """The trials ``/api/trials`` would list for the same filters (all pages, at most
     ``EXPORT_LIMIT``), as a file with each trial's registry ids and source URL."""
     text = render(matching(request.app.state.db, query), fmt)
-    return Response(text, media_type=EXPORT_MEDIA[fmt],
-                    headers={"content-disposition":
-                             f'attachment; filename="isletbase-trials.{fmt}"'})
+    return Response(
+        text,
+        media_type=EXPORT_MEDIA[fmt],
+        headers={"content-disposition": f'attachment; filename="isletbase-trials.{fmt}"'},
+    )
 
 
 @router.get("/trials/{trial_id}", summary="One trial by any registry id")
@@ -157,9 +166,18 @@ def institution(request: Request, institution_id: str) -> dict[str, Any]:
     if inst is None:
         raise NotFoundError(f"no institution with id {institution_id!r}")
     trials = institution_trials(db, inst.id)
-    return {**institution_json(inst), "trials": [
-        {"id": t.display_id, "briefTitle": t.title_en, "titleZh": t.title_zh,
-         "overallStatus": t.status_code} for t in trials]}
+    return {
+        **institution_json(inst),
+        "trials": [
+            {
+                "id": t.display_id,
+                "briefTitle": t.title_en,
+                "titleZh": t.title_zh,
+                "overallStatus": t.status_code,
+            }
+            for t in trials
+        ],
+    }
 
 
 @router.get("/stats", summary="Headline numbers and counts by facet")
@@ -172,8 +190,7 @@ def statistics(
         "counts": counts(db),
         "by": by,
         "rows": stats(db, by),
-        "facets": {
-            name: facet_counts(db, TrialQuery(), name)
-            for name in ("cell_source", "condition", "status")
-        },
+        "facets": facet_table(
+            db, TrialQuery(), {"cell_source": None, "condition": None, "status": None}
+        ),
     }

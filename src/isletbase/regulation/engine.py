@@ -183,8 +183,21 @@ def findings_for_trial(
     book = book or load_rulebook()
     if institutions is None:
         institutions = list_institutions(db) if db is not None else []
+    return evaluate(book, "trial", _reader(book, institutions).facts(trial, today or date.today()))
+
+
+_READER: list[tuple[RuleBook, Iterable[Institution], TrialReader]] = []
+
+
+def _reader(book: RuleBook, institutions: Iterable[Institution]) -> TrialReader:
+    """The ``TrialReader`` of this rule book and directory, reused while both are the same
+    objects (the web pages pass the directory ``store.institutions.directory`` keeps for 30 s):
+    building its institution index costs more than reading one trial."""
+    if _READER and _READER[0][0] is book and _READER[0][1] is institutions:
+        return _READER[0][2]
     reader = TrialReader(book, institutions)
-    return evaluate(book, "trial", reader.facts(trial, today or date.today()))
+    _READER[:] = [(book, institutions, reader)]
+    return reader
 
 
 @dataclass

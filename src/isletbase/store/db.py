@@ -56,7 +56,17 @@ _PG_SEARCH = (
 def _json_text(value: object) -> str:
     """JSON columns' text: orjson writes it several times faster than ``json`` (bulk ingest
     writes a dozen JSON values per trial) and reads back the same values."""
-    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+    return orjson.dumps(value, default=_number, option=orjson.OPT_NON_STR_KEYS).decode()
+
+
+def _number(value: object) -> float | int:
+    """What ``json`` also writes and orjson leaves to us: subclasses of float and int (numpy's
+    scalars in evidence results, say)."""
+    if isinstance(value, float):
+        return float(value)
+    if isinstance(value, int):
+        return int(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
 def resolve_url(url: str | None = None) -> str:

@@ -283,12 +283,14 @@ def search_trials(db: Database, query: TrialQuery) -> SearchResult:
     """The page of trials matching ``query`` and how many match (exact up to COUNT_LIMIT)."""
     stmt, fts = _matching(db, query)
     with db.session() as session:
+        # plain Core statements: run on the connection, past the ORM's per-statement work
+        conn = session.connection()
         capped = stmt.limit(COUNT_LIMIT + 1).subquery()
-        counted = session.scalar(select(func.count()).select_from(capped)) or 0
+        counted = conn.scalar(select(func.count()).select_from(capped)) or 0
         total = min(counted, COUNT_LIMIT)
         page = _ordered(db, stmt, query, fts, counted)
         page = page.limit(query.per_page).offset((query.page - 1) * query.per_page)
-        uids = list(session.scalars(page).all())
+        uids = list(conn.scalars(page).all())
         models = load_models(session, uids)
         items = [models[u] for u in uids if u in models]
     return SearchResult(
@@ -314,25 +316,59 @@ def _facet_column(name: str):  # noqa: ANN202 - (column, join) for a facet
     return getattr(TrialRow, name), None
 
 
-def facet_counts(db: Database, query: TrialQuery, name: str) -> list[tuple[str | int | None, int]]:
-    """Counts of trials per value of one facet, under every other filter of ``query``.
+def facet_counts(
+    db: Database, query: TrialQuery, name: str, limit: int | None = None
+) -> list[tuple[str | int | None, int]]:
+    """Counts of trials per value of one facet, under every other filter of ``query``, most
+    frequent first (at most ``limit`` values).
 
     A trial with sites in two cities counts once for each city.
     """
-    if name not in FACETS:
-        raise InputError(f"unknown facet {name!r}; expected one of {', '.join(FACETS)}")
+    return facet_table(db, query, {name: limit})[name]
+
+
+def facet_table(
+    db: Database, query: TrialQuery, limits: dict[str, int | None]
+) -> dict[str, list[tuple[str | int | None, int]]]:
+    """``facet_counts`` for each facet named in ``limits`` (facet → most values, or ``None``),
+    read in one transaction; facets whose own filter is not set share one set of conditions."""
+    for name in limits:
+        if name not in FACETS:
+            raise InputError(f"unknown facet {name!r}; expected one of {', '.join(FACETS)}")
+    shared: list | None = None
+    out: dict[str, list[tuple[str | int | None, int]]] = {}
+    with db.session() as session:
+        conn = session.connection()
+        for name, limit in limits.items():
+            if _filtered_by(query, name):
+                conds = _conditions(db, query, skip=name)
+            else:
+                shared = _conditions(db, query) if shared is None else shared
+                conds = shared
+            stmt = _facet_statement(name, conds)
+            if limit is not None:
+                stmt = stmt.limit(limit)
+            out[name] = [(value, count) for value, count in conn.execute(stmt).all()]
+    return out
+
+
+def _filtered_by(query: TrialQuery, name: str) -> bool:
+    """Whether ``query`` filters on facet ``name`` (so its counts must skip that filter)."""
+    if name == "year":
+        return query.year_from is not None or query.year_to is not None
+    return bool(getattr(query, name))
+
+
+def _facet_statement(name: str, conds: list) -> Select:
     column, joined = _facet_column(name)
-    conds = _conditions(db, query, skip=name)
-    uids = select(TrialRow.uid).where(*conds).subquery()
     if joined is None:
         stmt = select(column, func.count(TrialRow.uid)).where(*conds)
     else:
+        uids = select(TrialRow.uid).where(*conds).subquery()
         stmt = select(column, func.count(func.distinct(joined.trial_uid))).where(
             joined.trial_uid.in_(select(uids.c.uid))
         )
-    stmt = stmt.group_by(column).order_by(desc(func.count()), column)
-    with db.session() as session:
-        return [(value, count) for value, count in session.execute(stmt).all()]
+    return stmt.group_by(column).order_by(desc(func.count()), column)
 
 
 def stats(db: Database, by: list[str], query: TrialQuery | None = None) -> list[dict]:

@@ -17,7 +17,7 @@ from types import SimpleNamespace
 from typing import Literal, NamedTuple, Protocol
 
 import orjson
-from sqlalchemy import insert, select
+from sqlalchemy import bindparam, insert, select
 from sqlalchemy.orm import Session, selectinload
 
 from isletbase import taxonomy
@@ -535,19 +535,14 @@ _MODEL_COLUMNS = (
 )
 
 
-def load_models(session: Session, uids: Sequence[int]) -> dict[int, Trial]:
-    """The ``Trial`` of each uid, read with five plain queries for the whole page.
-
-    Result pages need many trials at once; reading plain rows and building the models directly
-    costs a fraction of loading ORM objects with their collections. Same models as ``to_model``.
-    """
-    if not uids:
-        return {}
-    table = TrialRow.__table__
-    parents = session.execute(
-        select(*(table.c[name] for name in _MODEL_COLUMNS)).where(table.c.uid.in_(uids))
-    ).mappings()
-    children = {
+_UIDS = bindparam("uids", expanding=True)
+_TABLE = TrialRow.__table__
+#: The statements ``load_models`` runs, built once: building them per call cost as much as
+#: running them.
+_PARENTS = select(*(_TABLE.c[name] for name in _MODEL_COLUMNS)).where(_TABLE.c.uid.in_(_UIDS))
+_CHILDREN = {
+    name: stmt.where(stmt.selected_columns.trial_uid.in_(_UIDS))
+    for name, stmt in {
         "registry_ids": select(
             RegistryIdRow.trial_uid,
             RegistryIdRow.registry_name.label("registry_name"),
@@ -558,16 +553,29 @@ def load_models(session: Session, uids: Sequence[int]) -> dict[int, Trial]:
         "derivations": select(DerivationRow.__table__).order_by(
             DerivationRow.trial_uid, DerivationRow.id
         ),
-    }
+    }.items()
+}
+
+
+def load_models(session: Session, uids: Sequence[int]) -> dict[int, Trial]:
+    """The ``Trial`` of each uid, read with five plain queries for the whole page.
+
+    Result pages need many trials at once; reading plain rows and building the models directly
+    costs a fraction of loading ORM objects with their collections. Same models as ``to_model``.
+    """
+    if not uids:
+        return {}
+    conn, params = session.connection(), {"uids": list(uids)}
+    parents = conn.execute(_PARENTS, params).mappings().all()
     grouped: dict[str, dict[int, list]] = {}
-    for name, stmt in children.items():
+    for name, stmt in _CHILDREN.items():
         by_uid: dict[int, list] = {}
-        for row in session.execute(stmt.where(stmt.selected_columns.trial_uid.in_(uids))):
+        for row in conn.execute(stmt, params):
             by_uid.setdefault(row.trial_uid, []).append(row)
         grouped[name] = by_uid
     return {
         p["uid"]: to_model(
-            SimpleNamespace(**p, **{name: grouped[name].get(p["uid"], []) for name in children})
+            SimpleNamespace(**p, **{name: grouped[name].get(p["uid"], []) for name in _CHILDREN})
         )
         for p in parents
     }
@@ -590,6 +598,18 @@ def find_row(session: Session, any_id: str) -> TrialRow | None:
             .options(*_LOAD_OPTIONS)
         ).first()
     return row
+
+
+def find_uid(session: Session, any_id: str) -> int | None:
+    """The uid of the trial with this registry id (as ``find_row``, without loading it)."""
+    key = any_id.strip()
+    for candidate in dict.fromkeys((key, key.upper())):
+        uid = session.scalar(
+            select(RegistryIdRow.trial_uid).where(RegistryIdRow.registry_id == candidate)
+        )
+        if uid is not None:
+            return uid
+    return None
 
 
 def get_trial(db: Database, any_id: str) -> Trial | None:
@@ -630,12 +650,12 @@ class Change:
 def history(db: Database, any_id: str) -> list[Change]:
     """Every recorded change of a trial's fields, oldest first."""
     with db.session() as session:
-        row = find_row(session, any_id)
-        if row is None:
+        uid = find_uid(session, any_id)
+        if uid is None:
             return []
         rows = session.scalars(
             select(TrialVersionRow)
-            .where(TrialVersionRow.trial_uid == row.uid)
+            .where(TrialVersionRow.trial_uid == uid)
             .order_by(TrialVersionRow.id)
         ).all()
         return [

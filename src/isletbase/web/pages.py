@@ -25,7 +25,7 @@ from isletbase.model import Site, Trial
 from isletbase.regulation.engine import findings_for_trial
 from isletbase.store.institutions import directory, get_institution, list_institutions
 from isletbase.store.links import institution_trials
-from isletbase.store.search import TrialQuery, counts, facet_counts, search_trials, stats
+from isletbase.store.search import TrialQuery, counts, facet_table, search_trials, stats
 from isletbase.store.trials import get_trial, history
 from isletbase.web import capabilities
 from isletbase.web.charts import year_chart
@@ -131,9 +131,7 @@ def trials(request: Request) -> HTMLResponse:
         query = parse_query(request)
         db = db_of(request)
         result = search_trials(db, query)
-        facets = {
-            name: facet_counts(db, query, name)[:limit] for name, limit in PAGE_FACETS.items()
-        }
+        facets = facet_table(db, query, PAGE_FACETS)
     except InputError as exc:
         return error_page(request, 400, str(exc))
     return render(
@@ -189,7 +187,14 @@ def linked_outcomes(trial: Trial) -> list[Outcome]:
     registration where the paper gives it, so the link is an exact id match in that text.
     """
     ids = [r.id for r in trial.registry_ids]
-    return [o for o in load_outcomes() if any(i in o.model_dump_json() for i in ids)]
+    return [o for o, text in _outcome_texts() if any(i in text for i in ids)]
+
+
+@cache
+def _outcome_texts() -> tuple[tuple[Outcome, str], ...]:
+    """The bundled outcome records with their JSON text, read once per process (the file
+    changes only with a release, like the census)."""
+    return tuple((o, o.model_dump_json()) for o in load_outcomes())
 
 
 @router.get("/trials/{trial_id}", response_class=HTMLResponse)
