@@ -21,6 +21,7 @@ from sqlalchemy import func, select
 
 from isletbase.errors import InputError
 from isletbase.harvest import list_quarantine, retry_quarantine, run_dump, run_records
+from isletbase.ingest import Pipeline
 from isletbase.sources.ctgov import raw_to_record, study_raws
 from isletbase.store.check import check
 from isletbase.store.db import Database
@@ -277,3 +278,21 @@ def test_a_worker_process_error_reaches_the_caller(tmp_path: Path) -> None:
     db = Database(f"sqlite:///{tmp_path / 'e.db'}")
     with pytest.raises(InputError, match="no such file"):
         run_dump(db, tmp_path / "missing.zip", workers=2)
+
+
+def test_a_large_load_refreshes_the_planner_statistics(tmp_path: Path, monkeypatch) -> None:
+    dump = _dump_dir(tmp_path, STUDIES)
+    db = Database(f"sqlite:///{tmp_path / 'stats.db'}")
+    monkeypatch.setattr(Pipeline, "STATS_AFTER", 10**6)
+    run_dump(db, dump, workers=1)
+    with db.engine.connect() as conn:
+        names = conn.exec_driver_sql("SELECT name FROM sqlite_master").scalars().all()
+    assert "sqlite_stat1" not in names  # a small load leaves the statistics alone
+    monkeypatch.setattr(Pipeline, "STATS_AFTER", 1)
+    db.dispose()
+    db = Database(f"sqlite:///{tmp_path / 'stats2.db'}")
+    run_dump(db, dump, workers=1)
+    with db.engine.connect() as conn:
+        indexed = conn.exec_driver_sql("SELECT DISTINCT tbl FROM sqlite_stat1").scalars().all()
+    assert {"trials", "sites", "registry_ids"} <= set(indexed)
+    db.dispose()

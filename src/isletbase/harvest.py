@@ -105,7 +105,7 @@ def run_ctgov(
             )
 
         pipeline.batch(ctgov.study_raws(page.studies, API_SOURCE, retrieved), after=checkpoint)
-    return pipeline.report
+    return pipeline.finish()
 
 
 def run_records(
@@ -122,7 +122,7 @@ def run_records(
     pipeline = Pipeline(db, source, to_record, progress, today)  # type: ignore[arg-type]
     for chunk in batched(raws, batch_size):
         pipeline.batch(chunk)
-    return pipeline.report
+    return pipeline.finish()
 
 
 def run_dump(
@@ -146,7 +146,7 @@ def run_dump(
     else:
         for chunk in batched(read(), batch_size):
             pipeline.batch(chunk)
-    return pipeline.report
+    return pipeline.finish()
 
 
 def run_chictr(

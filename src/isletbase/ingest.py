@@ -322,6 +322,16 @@ class Pipeline:
         self.salt = hashlib.sha256(repr(sorted(self.index.keys.items())).encode()).hexdigest()[:16]
         self._pools: dict[str, CandidatePool] = {}
 
+    #: A run that adds or changes at least this many trials refreshes the planner's statistics.
+    STATS_AFTER = 1000
+
+    def finish(self) -> Report:
+        """End the run and return its report; after a large load, refresh the database's query
+        statistics (``Database.analyze``) so searches keep choosing good plans."""
+        if self.report.new + self.report.updated >= self.STATS_AFTER:
+            self.db.analyze()
+        return self.report
+
     def batch(
         self,
         raws: Iterable[RawRecord],
@@ -542,7 +552,7 @@ def ingest_trials(
     pipeline = Pipeline(db, source, to_record, progress, today, fuzzy)
     for chunk in batched(raws, batch_size) if batch_size else [list(raws)]:
         pipeline.batch(chunk)
-    return pipeline.report
+    return pipeline.finish()
 
 
 def count_bundled(root: Traversable | Path | None = None) -> int:

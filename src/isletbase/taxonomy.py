@@ -73,8 +73,9 @@ class Taxonomy:
 
 
 def normalise(text: str) -> str:
-    """NFKC-fold text so full-width letters, digits and punctuation match the rules."""
-    return unicodedata.normalize("NFKC", text)
+    """NFKC-fold text so full-width letters, digits and punctuation match the rules (ASCII
+    text is its own NFKC form, so it is returned as it is)."""
+    return text if text.isascii() else unicodedata.normalize("NFKC", text)
 
 
 @cache

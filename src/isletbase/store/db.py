@@ -131,6 +131,19 @@ class Database:
             if self.is_sqlite:
                 _replace_insert_trigger(conn)
 
+    def analyze(self) -> None:
+        """Refresh the query planner's statistics (after a bulk load).
+
+        Without them SQLite assumes an equality filter keeps about ten rows, and may then run
+        the text index once per row of a facet that in fact holds a tenth of the trials; with
+        them it starts from the smaller side. ``analysis_limit`` samples each index, so this
+        takes well under a second at 100,000 trials.
+        """
+        with self.engine.begin() as conn:
+            if self.is_sqlite:
+                conn.exec_driver_sql("PRAGMA analysis_limit=1000")
+            conn.exec_driver_sql("ANALYZE")
+
     def is_initialised(self) -> bool:
         return inspect(self.engine).has_table("trials")
 
