@@ -5,14 +5,12 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
-import sys
-import time
 from pathlib import Path
 
 import httpx
-import psutil
+
+from isletbase import server_process
 
 #: Appended to any wrk script: print the round's summary as one JSON line.
 REPORT_LUA = """
@@ -30,53 +28,18 @@ end
 ERROR_KINDS = ("connect", "read", "write", "status", "timeout")
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def start_server(
     db_url: str, workers: int, cache_ttl: float | None = None
 ) -> tuple[subprocess.Popen, str]:
-    """uvicorn with ``workers`` processes over ``db_url``; returns once it answers."""
-    port = free_port()
-    env = {**os.environ, "ISLETBASE_DB": db_url}
-    env.pop("ISLETBASE_TOKEN", None)
+    """uvicorn with ``workers`` processes over ``db_url`` (no write token; the response cache
+    as ``serve`` runs it unless ``cache_ttl`` says otherwise); returns once it answers."""
+    env = {k: v for k, v in os.environ.items() if k != "ISLETBASE_TOKEN"}
     if cache_ttl is not None:
         env["ISLETBASE_CACHE_TTL"] = str(cache_ttl)
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "isletbase.app:create",
-            "--factory",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--workers",
-            str(workers),
-            "--log-level",
-            "warning",
-            "--no-access-log",
-        ],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(url + "/api/stats", timeout=30).status_code == 200:
-                return proc, url
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.3)
-    proc.kill()
-    raise SystemExit(f"server on {db_url} did not start")
+    try:
+        return server_process.start(db_url, workers, env)
+    except RuntimeError as exc:
+        raise SystemExit(str(exc)) from exc
 
 
 def wrk_round(
@@ -129,11 +92,4 @@ def wrk_round(
 
 def stop_server(proc: subprocess.Popen) -> None:
     """Stop uvicorn; a worker stuck in a long query is killed after 10 s."""
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        for child in psutil.Process(proc.pid).children(recursive=True):
-            child.kill()
-        proc.kill()
-        proc.wait(timeout=10)
+    server_process.stop(proc)

@@ -5,17 +5,13 @@ loopback port, over a SQLite file holding the bundled data plus one hostile regi
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 import pytest
 
+from isletbase import server_process
 from isletbase.ingest import ingest_trials, load_bundled
 from isletbase.model import TrialRecord
 from isletbase.sources import RawRecord
@@ -58,12 +54,6 @@ class LiveServer:
     token: str
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def add_hostile_trial(db: Database) -> None:
     raw = RawRecord(source="test", ref="hostile", payload=HOSTILE)
     report = ingest_trials(db, [raw], lambda r: TrialRecord.model_validate(r.payload), "test")
@@ -76,42 +66,14 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
     db = Database(f"sqlite:///{path}")
     load_bundled(db)
     add_hostile_trial(db)
-    port = free_port()
-    env = {**os.environ, "ISLETBASE_DB": db.url, "ISLETBASE_TOKEN": TOKEN}
+    env = {**os.environ, "ISLETBASE_TOKEN": TOKEN}
     log = (tmp_path_factory.mktemp("log") / "uvicorn.log").open("w")
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "isletbase.app:create",
-            "--factory",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--log-level",
-            "warning",
-        ],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            if httpx.get(f"{url}/api/stats", timeout=2).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            pytest.fail(f"uvicorn did not start; see {log.name}")
-        time.sleep(0.2)
+    try:
+        proc, url = server_process.start(db.url, env=env, log=log, timeout=30)
+    except RuntimeError as exc:
+        pytest.fail(f"{exc}; see {log.name}")
     yield LiveServer(url, db, TOKEN)
-    proc.terminate()
-    proc.wait(timeout=10)
+    server_process.stop(proc)
     log.close()
     db.dispose()
 
