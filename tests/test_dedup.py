@@ -20,7 +20,7 @@ from isletbase.harvest import decide_match, list_matches, run_chictr, run_ictrp,
 from isletbase.model import TrialRecord
 from isletbase.sources import RawRecord
 from isletbase.sources.curated import to_trial
-from isletbase.store.trials import get_trial, history
+from isletbase.store.trial_reads import get_trial, history
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "registries"
 # NCT05507697 as exported from ClinicalTrials.gov (bundled ctgov_export.jsonl values)

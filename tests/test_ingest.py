@@ -27,7 +27,7 @@ from isletbase.store.check import check
 from isletbase.store.db import Database
 from isletbase.store.schema import RawRecordRow, RegistryIdRow, SiteRow, TrialRow
 from isletbase.store.search import TrialQuery, search_trials
-from isletbase.store.trials import get_trial, history
+from isletbase.store.trial_reads import get_trial, history
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "registries"
 SOURCE = "ClinicalTrials.gov API"

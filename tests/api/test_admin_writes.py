@@ -8,7 +8,7 @@ from fastapi.testclient import TestClient
 
 from isletbase.app import create
 from isletbase.ingest import load_bundled
-from isletbase.store.trials import get_trial, history
+from isletbase.store.trial_reads import get_trial, history
 
 TOKEN = "t0ken-for-tests"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}

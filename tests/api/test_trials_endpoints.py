@@ -56,3 +56,22 @@ def test_openapi_docs_are_served(loaded_db):
     c = client(loaded_db)
     assert c.get("/api/docs").status_code == 200
     assert "/api/trials" in c.get("/api/openapi.json").json()["paths"]
+
+
+def test_a_listed_trial_is_the_same_json_as_the_trial_read_by_id(loaded_db):
+    c = client(loaded_db)
+    for params in ({"q": "umbilical", "per_page": 500}, {"q": "胰岛"}, {"per_page": 7, "page": 2}):
+        listed = c.get("/api/trials", params=params).json()["trials"]
+        assert listed
+        for trial in listed:
+            assert c.get(f"/api/trials/{trial['id']}").json() == trial
+
+
+def test_control_characters_in_a_search_are_refused_not_a_server_error(loaded_db):
+    api = client(loaded_db)
+    for params in ({"q": "umbilical\x00cord"}, {"city": "Beijing\x00"}):
+        r = api.get("/api/trials", params=params)
+        assert r.status_code == 422, (params, r.text)
+        assert "control characters" in r.json()["detail"]
+    r = api.get("/api/export/csv", params={"q": "QDy\x00"})
+    assert r.status_code == 422

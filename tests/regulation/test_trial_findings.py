@@ -6,7 +6,7 @@ from datetime import date
 
 from isletbase.model import RegistryId, Trial
 from isletbase.regulation.engine import check_offer, findings_for_all_trials, findings_for_trial
-from isletbase.store.trials import get_trial
+from isletbase.store.trial_reads import get_trial
 
 TODAY = date(2026, 6, 1)
 

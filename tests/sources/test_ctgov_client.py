@@ -14,7 +14,7 @@ import pytest
 from isletbase.errors import InputError
 from isletbase.harvest import run_ctgov
 from isletbase.sources.ctgov import CtgovClient, search_params
-from isletbase.store.trials import get_trial
+from isletbase.store.trial_reads import get_trial
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "registries"
 PAGE1 = (FIXTURES / "ctgov_page1.json").read_bytes()

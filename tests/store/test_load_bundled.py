@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from isletbase.ingest import load_bundled
 from isletbase.store.check import check
 from isletbase.store.schema import QuarantineRow, TrialRow, TrialVersionRow
-from isletbase.store.trials import get_trial, history
+from isletbase.store.trial_reads import get_trial, history
 
 INST = {
     "id": "qdu-hosp",

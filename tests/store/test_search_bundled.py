@@ -149,7 +149,7 @@ def test_broad_text_is_listed_newest_first_instead_of_ranked(loaded_db, monkeypa
 
 
 def test_result_pages_hold_the_same_trials_as_one_by_one_reads(loaded_db):
-    from isletbase.store.trials import get_trial
+    from isletbase.store.trial_reads import get_trial
 
     page = search_trials(loaded_db, TrialQuery(sort="id", per_page=500)).items
     assert len(page) >= 80

@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 from isletbase.app import create
 from isletbase.evidence.pools import pool_specs
 from isletbase.regulation.engine import check_offer, findings_for_trial
-from isletbase.store.trials import get_trial
+from isletbase.store.trial_reads import get_trial
 
 OFFER = "本院干细胞治疗糖尿病，一个疗程收费8万元，保证根治，无需任何临床试验。"
 

@@ -22,7 +22,7 @@ from isletbase.regulation.offer import Offer
 from isletbase.regulation.rules import load_rulebook
 from isletbase.regulation.timeline import load_timeline
 from isletbase.store.institutions import directory
-from isletbase.store.trials import get_trial
+from isletbase.store.trial_reads import get_trial
 
 router = APIRouter(prefix="/api", tags=["regulation"])
 

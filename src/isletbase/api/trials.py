@@ -19,7 +19,7 @@ from isletbase.model import Institution, Trial
 from isletbase.store.institutions import get_institution, list_institutions
 from isletbase.store.links import institution_trials
 from isletbase.store.search import FACETS, TrialQuery, counts, facet_table, search_trials, stats
-from isletbase.store.trials import get_trial, history
+from isletbase.store.trial_reads import get_trial, history
 
 router = APIRouter(prefix="/api", tags=["trials"])
 

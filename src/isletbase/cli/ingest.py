@@ -17,7 +17,7 @@ from isletbase.cli.common import DbOption, console, fail, open_db
 from isletbase.cli.database import print_report
 from isletbase.ingest import Report
 from isletbase.store.db import Database
-from isletbase.store.trials import get_trial, history
+from isletbase.store.trial_reads import get_trial, history
 
 ingest_app = typer.Typer(
     help="Bring in new and changed trials from the registries.", no_args_is_help=True

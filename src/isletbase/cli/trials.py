@@ -19,7 +19,7 @@ from isletbase.errors import InputError, NotFoundError
 from isletbase.model import Trial
 from isletbase.store.institutions import list_institutions
 from isletbase.store.search import FACETS, TrialQuery, search_trials, stats
-from isletbase.store.trials import get_trial, history
+from isletbase.store.trial_reads import get_trial, history
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 

@@ -21,7 +21,8 @@ from isletbase.regulation.rules import SEVERITY_RANK, AppliesTo, Rule, RuleBook,
 from isletbase.regulation.trial import TrialReader
 from isletbase.store.db import Database
 from isletbase.store.institutions import list_institutions
-from isletbase.store.trials import ACTIVE_STATUSES, get_trial, iter_trials
+from isletbase.store.trial_reads import get_trial, iter_trials
+from isletbase.store.trials import ACTIVE_STATUSES
 
 Worst = Literal["none", "red_flag", "violation"]
 EXIT_CODES: dict[str, int] = {"none": 0, "red_flag": 1, "violation": 3}

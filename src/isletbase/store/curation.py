@@ -13,13 +13,8 @@ from isletbase.errors import InputError, NotFoundError
 from isletbase.model import Trial
 from isletbase.store.db import Database
 from isletbase.store.schema import DerivationRow, TrialVersionRow
-from isletbase.store.trials import (
-    CURATOR_PREFIX,
-    find_row,
-    institution_words,
-    search_document,
-    to_model,
-)
+from isletbase.store.trial_reads import find_row, to_model
+from isletbase.store.trials import CURATOR_PREFIX, institution_words, search_document
 
 #: Derived fields a curator may override (the fields of ``model.Curated``).
 CURATABLE = ("cell_source", "condition", "route")

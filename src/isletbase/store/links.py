@@ -12,7 +12,7 @@ from sqlalchemy.orm import selectinload
 from isletbase.model import Trial
 from isletbase.store.db import Database
 from isletbase.store.schema import SiteRow, TrialRow
-from isletbase.store.trials import to_model
+from isletbase.store.trial_reads import to_model
 
 
 def institution_trials(db: Database, institution_id: str, limit: int = 500) -> list[Trial]:

@@ -20,7 +20,7 @@ from isletbase.errors import InputError
 from isletbase.model import Trial
 from isletbase.store.db import Database
 from isletbase.store.schema import RegistryIdRow, SiteRow, TrialRow
-from isletbase.store.trials import load_models
+from isletbase.store.trial_reads import MODEL_COLUMNS, load_models, models_from_rows
 
 Sort = Literal[
     "relevance", "start_date", "-start_date", "id", "enrollment", "-enrollment", "updated"
@@ -66,6 +66,7 @@ RANK_LIMIT = 2_000
 #: The SQLite FTS5 index (created by ``Database.init``), as a lightweight table for SELECTs.
 _FTS = table("trial_fts", column("rowid"), column("rank"))
 _TERM = re.compile(r'"([^"]+)"|(\S+)')
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 MAX_QUERY = 200
 MAX_PER_PAGE = 500
 
@@ -91,6 +92,28 @@ class TrialQuery(BaseModel):
     sort: Sort = "relevance"
     page: int = Field(default=1, ge=1, le=100_000)
     per_page: int = Field(default=20, ge=1, le=MAX_PER_PAGE)
+
+    @field_validator(
+        "q",
+        "cell_source",
+        "condition",
+        "phase",
+        "status",
+        "registry",
+        "region",
+        "country",
+        "province",
+        "city",
+        "route",
+        mode="before",
+    )
+    @classmethod
+    def _printable(cls, v: object) -> object:
+        """Refuse control characters: a NUL ends a string early in SQLite's text index and
+        PostgreSQL refuses it outright, and no trial's text holds one."""
+        if isinstance(v, str) and _CONTROL.search(v):
+            raise ValueError("must not contain control characters (such as NUL)")
+        return v
 
     @field_validator("status", "phase")
     @classmethod
@@ -200,8 +223,37 @@ def _conditions(
         if query.year_to is not None:
             conds.append(TrialRow.start_date < f"{query.year_to + 1:04d}")
     if query.q:
-        conds.append(_text_condition(db, query.q, use_fts=not fts_joined))
+        by_id = _registry_id_condition(db, query.q)
+        if by_id is not None:
+            conds.append(by_id)
+        else:
+            conds.append(_text_condition(db, query.q, use_fts=not fts_joined))
     return conds
+
+
+#: A query term shaped like a registry id: letters, then at least four digits (NCT01219465,
+#: ChiCTR2000031234, ChiCTR-TRC-12002130, ISRCTN12345678).
+_ID_SHAPED = re.compile(r"[a-z][a-z-]*\d{4,}[a-z0-9-]*", re.IGNORECASE)
+
+
+def _registry_id_condition(db: Database, q: str):  # noqa: ANN202 - SQL expression or None
+    """For a query that is one registry id held by a trial, the condition "has this id".
+
+    Such a query means that trial; found through the unique id index it costs a lookup, where
+    the text index would intersect the very common trigrams of "NCT" and digits. ``None`` when
+    the query is not one known id (it is then searched as text)."""
+    terms = query_terms(q)
+    if len(terms) != 1 or not _ID_SHAPED.fullmatch(terms[0]):
+        return None
+    term = terms[0]
+    spellings = {term, term.upper()}
+    if term.lower().startswith("chictr"):
+        spellings.add("ChiCTR" + term[6:].upper())
+    ids = select(RegistryIdRow.trial_uid).where(RegistryIdRow.registry_id.in_(sorted(spellings)))
+    with db.session() as session:
+        if session.scalar(ids.limit(1)) is None:
+            return None
+    return TrialRow.uid.in_(ids)
 
 
 def _fts_match(q: str) -> str | None:
@@ -236,6 +288,8 @@ def _matching(db: Database, query: TrialQuery) -> tuple[Select, bool]:
     """``SELECT trials.uid`` with every filter. On SQLite, long text terms join the FTS5 index
     so the scan starts from the matches and stops early under a LIMIT; returns whether it did."""
     match = _fts_match(query.q) if db.is_sqlite and query.q else None
+    if match is not None and _registry_id_condition(db, query.q or "") is not None:
+        match = None  # one known registry id: found by the id index (see ``_conditions``)
     conds = _conditions(db, query, fts_joined=match is not None)
     if match is None:
         return select(TrialRow.uid).where(*conds), False
@@ -280,21 +334,31 @@ def _ordered(db: Database, stmt: Select, query: TrialQuery, fts: bool, total: in
 
 
 def search_trials(db: Database, query: TrialQuery) -> SearchResult:
-    """The page of trials matching ``query`` and how many match (exact up to COUNT_LIMIT)."""
+    """The page of trials matching ``query`` and how many match (exact up to COUNT_LIMIT).
+
+    The count comes first (it picks the order); a page past the last match is not read, and
+    when every match fits on the first page one query reads the trials themselves in order.
+    """
     stmt, fts = _matching(db, query)
+    offset = (query.page - 1) * query.per_page
+    items: list[Trial] = []
     with db.session() as session:
         # plain Core statements: run on the connection, past the ORM's per-statement work
         conn = session.connection()
         capped = stmt.limit(COUNT_LIMIT + 1).subquery()
         counted = conn.scalar(select(func.count()).select_from(capped)) or 0
-        total = min(counted, COUNT_LIMIT)
-        page = _ordered(db, stmt, query, fts, counted)
-        page = page.limit(query.per_page).offset((query.page - 1) * query.per_page)
-        uids = list(conn.scalars(page).all())
-        models = load_models(session, uids)
-        items = [models[u] for u in uids if u in models]
+        past_end = counted == 0 or (counted <= COUNT_LIMIT and offset >= counted)
+        if not past_end:
+            page = _ordered(db, stmt, query, fts, counted).limit(query.per_page).offset(offset)
+            if counted <= query.per_page:
+                rows = conn.execute(page.with_only_columns(*MODEL_COLUMNS)).all()
+                items = models_from_rows(session, rows)
+            else:
+                uids = list(conn.scalars(page).all())
+                models = load_models(session, uids)
+                items = [models[u] for u in uids if u in models]
     return SearchResult(
-        total=total,
+        total=min(counted, COUNT_LIMIT),
         page=query.page,
         per_page=query.per_page,
         items=items,

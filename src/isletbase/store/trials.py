@@ -1,4 +1,5 @@
-"""Trials in the database: idempotent upsert with field history, and reading them back.
+"""Trials in the database: idempotent upsert with field history (``store.trial_reads`` reads
+them back).
 
 A trial is found by any of its registry ids, so a ChiCTR record and a ClinicalTrials.gov record
 of the same study land on one row. Re-writing an unchanged record writes nothing; a changed
@@ -9,20 +10,22 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from functools import cache
-from types import SimpleNamespace
 from typing import Literal, NamedTuple, Protocol
 
 import orjson
-from sqlalchemy import bindparam, insert, select
+from sqlalchemy import (
+    insert,
+    select,
+)
 from sqlalchemy.orm import Session, selectinload
 
 from isletbase import taxonomy
-from isletbase.model import Derivation, RegistryId, Site, SourceRef, Trial, TrialRecord
-from isletbase.store.db import Database, deferred_search_index
+from isletbase.model import Derivation, RegistryId, SourceRef, TrialRecord
+from isletbase.store.db import deferred_search_index
 from isletbase.store.institutions import InstitutionIndex
 from isletbase.store.schema import (
     DerivationRow,
@@ -74,7 +77,7 @@ _UNSEEN = object()
 #: How many matched names a writer remembers before starting afresh (bounds memory).
 _NAMES_KEPT = 200_000
 
-_LOAD_OPTIONS = (
+LOAD_OPTIONS = (
     selectinload(TrialRow.registry_ids),
     selectinload(TrialRow.sites),
     selectinload(TrialRow.sources),
@@ -300,7 +303,7 @@ class TrialWriter:
             select(TrialRow)
             .join(RegistryIdRow)
             .where(RegistryIdRow.registry_id.in_([r.id for r in ids]))
-            .options(*_LOAD_OPTIONS)
+            .options(*LOAD_OPTIONS)
         ).first()
         return found
 
@@ -483,188 +486,3 @@ def _text(value: object) -> str | None:
     if isinstance(value, str):
         return value
     return json.dumps(value, ensure_ascii=False)
-
-
-def to_model(row: TrialRow) -> Trial:
-    """The pydantic ``Trial`` for a row (curated > derived > raw already combined in the row)."""
-    return Trial(
-        uid=row.uid,
-        registry_ids=[
-            RegistryId(registry=r.registry_name, id=r.registry_id) for r in row.registry_ids
-        ],
-        org_study_ids=list(row.org_study_ids or []),
-        conditions=list(row.conditions or []),
-        interventions=list(row.interventions or []),
-        sites=[
-            Site(
-                name=s.name,
-                name_zh=s.name_zh,
-                city=s.city,
-                province=s.province,
-                country=s.country,
-                institution_id=s.institution_id,
-            )
-            for s in row.sites
-        ],
-        sources=[
-            SourceRef(url=s.url, fields=list(s.fields or []), retrieved=s.retrieved)
-            for s in row.sources[1:]
-        ],
-        derivations=[
-            Derivation(field=d.field, value=d.value, method=d.method, rule=d.rule)
-            for d in row.derivations
-        ],
-        curated=row.curated or {},
-        flags=list(row.flags or []),
-        updated_at=row.updated_at,
-        **{f: getattr(row, f) for f in (*SCALAR_FIELDS, *DERIVED_COLUMNS)},
-    )
-
-
-#: Columns a ``Trial`` is built from (``search_text`` and the hash stay in the database).
-_MODEL_COLUMNS = (
-    "uid",
-    "org_study_ids",
-    "conditions",
-    "interventions",
-    "curated",
-    "flags",
-    "updated_at",
-    *SCALAR_FIELDS,
-    *DERIVED_COLUMNS,
-)
-
-
-_UIDS = bindparam("uids", expanding=True)
-_TABLE = TrialRow.__table__
-#: The statements ``load_models`` runs, built once: building them per call cost as much as
-#: running them.
-_PARENTS = select(*(_TABLE.c[name] for name in _MODEL_COLUMNS)).where(_TABLE.c.uid.in_(_UIDS))
-_CHILDREN = {
-    name: stmt.where(stmt.selected_columns.trial_uid.in_(_UIDS))
-    for name, stmt in {
-        "registry_ids": select(
-            RegistryIdRow.trial_uid,
-            RegistryIdRow.registry_name.label("registry_name"),
-            RegistryIdRow.registry_id,
-        ).order_by(RegistryIdRow.trial_uid, RegistryIdRow.position),
-        "sites": select(SiteRow.__table__).order_by(SiteRow.trial_uid, SiteRow.position),
-        "sources": select(SourceRow.__table__).order_by(SourceRow.trial_uid, SourceRow.id),
-        "derivations": select(DerivationRow.__table__).order_by(
-            DerivationRow.trial_uid, DerivationRow.id
-        ),
-    }.items()
-}
-
-
-def load_models(session: Session, uids: Sequence[int]) -> dict[int, Trial]:
-    """The ``Trial`` of each uid, read with five plain queries for the whole page.
-
-    Result pages need many trials at once; reading plain rows and building the models directly
-    costs a fraction of loading ORM objects with their collections. Same models as ``to_model``.
-    """
-    if not uids:
-        return {}
-    conn, params = session.connection(), {"uids": list(uids)}
-    parents = conn.execute(_PARENTS, params).mappings().all()
-    grouped: dict[str, dict[int, list]] = {}
-    for name, stmt in _CHILDREN.items():
-        by_uid: dict[int, list] = {}
-        for row in conn.execute(stmt, params):
-            by_uid.setdefault(row.trial_uid, []).append(row)
-        grouped[name] = by_uid
-    return {
-        p["uid"]: to_model(
-            SimpleNamespace(**p, **{name: grouped[name].get(p["uid"], []) for name in _CHILDREN})
-        )
-        for p in parents
-    }
-
-
-def find_row(session: Session, any_id: str) -> TrialRow | None:
-    """The trial with this registry id (any registry, case-insensitive for the prefix)."""
-    key = any_id.strip()
-    row = session.scalars(
-        select(TrialRow)
-        .join(RegistryIdRow)
-        .where(RegistryIdRow.registry_id == key)
-        .options(*_LOAD_OPTIONS)
-    ).first()
-    if row is None and key.upper() != key:
-        row = session.scalars(
-            select(TrialRow)
-            .join(RegistryIdRow)
-            .where(RegistryIdRow.registry_id == key.upper())
-            .options(*_LOAD_OPTIONS)
-        ).first()
-    return row
-
-
-def find_uid(session: Session, any_id: str) -> int | None:
-    """The uid of the trial with this registry id (as ``find_row``, without loading it)."""
-    key = any_id.strip()
-    for candidate in dict.fromkeys((key, key.upper())):
-        uid = session.scalar(
-            select(RegistryIdRow.trial_uid).where(RegistryIdRow.registry_id == candidate)
-        )
-        if uid is not None:
-            return uid
-    return None
-
-
-def get_trial(db: Database, any_id: str) -> Trial | None:
-    """The trial with this registry id, or ``None``."""
-    with db.session() as session:
-        row = find_row(session, any_id)
-        return to_model(row) if row else None
-
-
-def iter_trials(db: Database, batch: int = 500) -> Iterator[Trial]:
-    """Every trial, in display-id order, read in batches so memory stays flat."""
-    last = ""
-    while True:
-        with db.session() as session:
-            rows = session.scalars(
-                select(TrialRow)
-                .where(TrialRow.display_id > last)
-                .order_by(TrialRow.display_id)
-                .limit(batch)
-                .options(*_LOAD_OPTIONS)
-            ).all()
-            models = [to_model(r) for r in rows]
-        if not models:
-            return
-        yield from models
-        last = models[-1].display_id
-
-
-@dataclass(frozen=True)
-class Change:
-    field: str
-    old: str | None
-    new: str | None
-    changed_at: str
-    source: str | None
-
-
-def history(db: Database, any_id: str) -> list[Change]:
-    """Every recorded change of a trial's fields, oldest first."""
-    with db.session() as session:
-        uid = find_uid(session, any_id)
-        if uid is None:
-            return []
-        rows = session.scalars(
-            select(TrialVersionRow)
-            .where(TrialVersionRow.trial_uid == uid)
-            .order_by(TrialVersionRow.id)
-        ).all()
-        return [
-            Change(
-                v.field,
-                v.old_value,
-                v.new_value,
-                v.changed_at.isoformat(timespec="seconds"),
-                v.source,
-            )
-            for v in rows
-        ]

@@ -26,7 +26,7 @@ from isletbase.regulation.engine import findings_for_trial
 from isletbase.store.institutions import directory, get_institution, list_institutions
 from isletbase.store.links import institution_trials
 from isletbase.store.search import TrialQuery, counts, facet_table, search_trials, stats
-from isletbase.store.trials import get_trial, history
+from isletbase.store.trial_reads import get_trial, history
 from isletbase.web import capabilities
 from isletbase.web.charts import year_chart
 from isletbase.web.render import render

@@ -1,0 +1,79 @@
+"""Paging of search results: one page of every match, pages past the end, pages past the
+count limit, and trials read a page at a time are the trials read one by one."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from isletbase.store import search
+from isletbase.store.schema import TrialRow
+from isletbase.store.search import TrialQuery, search_trials
+from isletbase.store.trial_reads import find_row, load_models, to_model
+from isletbase.store.trials import LOAD_OPTIONS
+
+QUERIES = [
+    {"q": "umbilical", "condition": "T1D"},
+    {"q": "脐带间充质干细胞"},
+    {"q": "胰"},
+    {"q": "stem cell", "sort": "-enrollment"},
+    {"country": "China", "sort": "updated"},
+    {"year_from": 2015, "year_to": 2020, "sort": "start_date"},
+    {"registry": "chictr", "sort": "id"},
+]
+
+
+def _page_by_page(db, per_page: int, **kw) -> list[str]:
+    ids, page = [], 1
+    while True:
+        result = search_trials(db, TrialQuery(per_page=per_page, page=page, **kw))
+        ids += [t.display_id for t in result.items]
+        if page >= result.pages:
+            return ids
+        page += 1
+
+
+def find_row_of(db, display_id: str):
+    with db.session() as session:
+        row = find_row(session, display_id)
+        assert row is not None
+        return row
+
+
+@pytest.mark.parametrize("kw", QUERIES)
+def test_one_page_of_every_match_lists_them_in_the_order_of_smaller_pages(loaded_db, kw):
+    whole = search_trials(loaded_db, TrialQuery(per_page=500, **kw))
+    assert whole.total == len(whole.items) > 0
+    paged = _page_by_page(loaded_db, 3, **kw)
+    assert [t.display_id for t in whole.items] == paged
+    assert whole.items == [to_model(find_row_of(loaded_db, t.display_id)) for t in whole.items]
+
+
+def test_a_page_past_the_last_match_is_empty_and_keeps_the_total(loaded_db):
+    total = search_trials(loaded_db, TrialQuery(q="umbilical")).total
+    past = search_trials(loaded_db, TrialQuery(q="umbilical", page=total + 1, per_page=1))
+    assert past.items == [] and past.total == total and past.total_exact
+
+
+def test_no_match_is_an_empty_exact_page(loaded_db):
+    result = search_trials(loaded_db, TrialQuery(q="xyzzy-no-such-trial"))
+    assert (result.total, result.items, result.total_exact) == (0, [], True)
+
+
+def test_pages_past_the_count_limit_still_list_trials(loaded_db, monkeypatch):
+    monkeypatch.setattr(search, "COUNT_LIMIT", 5)
+    every = _page_by_page(loaded_db, 500, sort="id")
+    far = search_trials(loaded_db, TrialQuery(sort="id", page=4, per_page=3))
+    assert far.total == 5 and not far.total_exact
+    assert [t.display_id for t in far.items] == every[9:12]
+
+
+def test_a_page_of_trials_read_together_equals_each_read_on_its_own(loaded_db):
+    with loaded_db.session() as session:
+        uids = list(session.scalars(select(TrialRow.uid).order_by(TrialRow.uid)))
+        together = load_models(session, uids)
+        rows = session.scalars(select(TrialRow).options(*LOAD_OPTIONS)).all()
+        alone = {row.uid: to_model(row) for row in rows}
+    assert sorted(together) == uids
+    assert together == alone
+    assert any(t.sources for t in alone.values()) and any(len(t.sites) > 1 for t in alone.values())
