@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import os
-from typing import NoReturn
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, NoReturn, TypeVar
 
 import typer
 from rich.console import Console
+from rich.table import Table
 
 from isletbase.store.db import Database
 
@@ -30,3 +33,26 @@ def fail(message: str, code: int = 2) -> NoReturn:
 def open_db(url: str | None) -> Database:
     """Open the database named on the command line, in $ISLETBASE_DB, or the default file."""
     return Database(url or os.environ.get("ISLETBASE_DB"))
+
+
+Item = TypeVar("Item")
+
+
+def print_listing(
+    items: Sequence[Item],
+    as_json: bool,
+    data: Callable[[Item], dict[str, Any]],
+    title: str,
+    columns: Iterable[str],
+    row: Callable[[Item], Sequence[str]],
+) -> None:
+    """Print ``items`` as a JSON list (``data`` of each, for scripts) or as a rich table."""
+    if as_json:
+        console.print_json(json.dumps([data(i) for i in items], ensure_ascii=False))
+        return
+    table = Table(title=title)
+    for column in columns:
+        table.add_column(column, overflow="fold")
+    for item in items:
+        table.add_row(*row(item))
+    console.print(table)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -10,10 +9,9 @@ from typing import Annotated
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
 from isletbase import harvest
-from isletbase.cli.common import DbOption, console, fail, open_db
+from isletbase.cli.common import DbOption, console, fail, open_db, print_listing
 from isletbase.cli.database import print_report
 from isletbase.ingest import Report
 from isletbase.store.db import Database
@@ -128,16 +126,14 @@ def history_command(
     database = open_db(db)
     if not database.is_initialised() or get_trial(database, trial_id) is None:
         fail(f"no trial {trial_id!r} in {database.url}")
-    changes = history(database, trial_id)
-    if as_json:
-        console.print_json(json.dumps([c.__dict__ for c in changes], ensure_ascii=False))
-        return
-    table = Table(title=f"history of {trial_id}")
-    for col in ("date", "field", "old", "new", "source"):
-        table.add_column(col, overflow="fold")
-    for c in changes:
-        table.add_row(c.changed_at, c.field, (c.old or "")[:80], (c.new or "")[:80], c.source or "")
-    console.print(table)
+    print_listing(
+        history(database, trial_id),
+        as_json,
+        lambda c: c.__dict__,
+        f"history of {trial_id}",
+        ("date", "field", "old", "new", "source"),
+        lambda c: (c.changed_at, c.field, (c.old or "")[:80], (c.new or "")[:80], c.source or ""),
+    )
 
 
 def review_command(
@@ -161,21 +157,20 @@ def review_command(
         console.print(f"{'merged into' if accept is not None else 'kept apart from'} {kept}")
         return
     matches = harvest.list_matches(database)
-    if as_json:
-        console.print_json(json.dumps([m.to_dict() for m in matches], ensure_ascii=False))
-        return
-    table = Table(title=f"{len(matches)} match(es) to review")
-    for col in ("id", "trial", "candidate", "score", "why"):
-        table.add_column(col, overflow="fold")
-    for m in matches:
-        table.add_row(
+    print_listing(
+        matches,
+        as_json,
+        lambda m: m.to_dict(),
+        f"{len(matches)} match(es) to review",
+        ("id", "trial", "candidate", "score", "why"),
+        lambda m: (
             str(m.id),
             f"{m.trial}\n{m.title or ''}",
             f"{m.candidate}\n{m.candidate_title or ''}",
             f"{m.score:.1f}",
             "\n".join(m.explanation),
-        )
-    console.print(table)
+        ),
+    )
 
 
 def quarantine_command(
@@ -191,15 +186,14 @@ def quarantine_command(
         _finish(harvest.retry_quarantine(database), f"quarantine retry → {database.url}")
         return
     rows = harvest.list_quarantine(database)
-    if as_json:
-        console.print_json(json.dumps([r.to_dict() for r in rows], ensure_ascii=False))
-        return
-    table = Table(title=f"{len(rows)} quarantined record(s)")
-    for col in ("id", "source", "record", "reason", "when"):
-        table.add_column(col, overflow="fold")
-    for r in rows:
-        table.add_row(str(r.id), r.source, r.ref or "", r.reason, r.created_at)
-    console.print(table)
+    print_listing(
+        rows,
+        as_json,
+        lambda r: r.to_dict(),
+        f"{len(rows)} quarantined record(s)",
+        ("id", "source", "record", "reason", "when"),
+        lambda r: (str(r.id), r.source, r.ref or "", r.reason, r.created_at),
+    )
 
 
 def register(app: typer.Typer) -> None:
