@@ -36,3 +36,23 @@ def test_evidence_errors_are_problem_json(db: Database) -> None:
     assert bad.headers["content-type"].startswith("application/problem+json")
     assert client.get("/api/evidence/cases/nope").status_code == 404
     assert client.get("/api/evidence/pool", params={"outcome": "bmi"}).status_code == 400
+
+
+def test_the_svg_and_json_pools_take_the_same_parameters_and_the_svg_is_stable(db: Database):
+    client = TestClient(create_app(db))
+    params = {"outcome": "hba1c", "condition": "T2D", "method": "DL"}
+    first = client.get("/api/evidence/pool.svg", params=params)
+    second = client.get("/api/evidence/pool.svg", params=params)
+    assert first.text == second.text and first.headers["etag"] == second.headers["etag"]
+    assert "hba1c · T2D" in first.text  # the title names what was pooled
+    for path in ("/api/evidence/pool", "/api/evidence/pool.svg"):
+        bad = client.get(path, params={**params, "method": "XX"})
+        assert bad.status_code == 422 and "query.method" in bad.json()["detail"]
+    spec = client.get("/api/openapi.json").json()["paths"]
+    names = [
+        [p["name"] for p in spec[path]["get"]["parameters"]]
+        for path in ("/api/evidence/pool", "/api/evidence/pool.svg")
+    ]
+    assert (
+        names[0] == names[1] == ["outcome", "condition", "cell_source", "measure", "method", "hk"]
+    )

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Literal, NamedTuple
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
 from isletbase.evidence.cases import get_case, load_cases
 from isletbase.evidence.forest import forest_svg
 from isletbase.evidence.igls import IglsInput, classify
 from isletbase.evidence.living import stored_pools
+from isletbase.evidence.meta import PoolResult
 from isletbase.evidence.outcomes import load_outcomes, select
 from isletbase.evidence.pools import pool_outcomes
 
@@ -29,45 +30,39 @@ def outcomes(
     return [o.model_dump(mode="json") for o in chosen]
 
 
-def _pool(
+class Pooled(NamedTuple):
+    """A pooled effect and the title that names what was pooled."""
+
+    result: PoolResult
+    title: str
+
+
+def pooled(
     outcome: str,
-    condition: str | None,
-    cell_source: str | None,
-    measure: Measure | None,
-    method: Method,
-    hk: bool,
-):  # noqa: ANN202 - PoolResult
-    return pool_outcomes(
+    condition: str | None = None,
+    cell_source: str | None = None,
+    measure: Measure | None = None,
+    method: Method = "REML",
+    hk: bool = False,
+) -> Pooled:
+    """The pool named by the query parameters: a dependency, so the JSON and the SVG route take
+    exactly the same parameters."""
+    result = pool_outcomes(
         outcome, condition=condition, cell_source=cell_source, measure=measure, method=method, hk=hk
     )
+    return Pooled(result, " · ".join(p for p in (outcome, condition, cell_source) if p))
 
 
 @router.get("/pool")
-def pool(
-    outcome: str,
-    condition: str | None = None,
-    cell_source: str | None = None,
-    measure: Measure | None = None,
-    method: Method = "REML",
-    hk: bool = False,
-) -> dict:
+def pool(pooled: Annotated[Pooled, Depends(pooled)]) -> dict:
     """Pooled effect of the bundled controlled comparisons for one outcome."""
-    return _pool(outcome, condition, cell_source, measure, method, hk).to_dict()
+    return pooled.result.to_dict()
 
 
 @router.get("/pool.svg", response_class=Response)
-def pool_svg(
-    outcome: str,
-    condition: str | None = None,
-    cell_source: str | None = None,
-    measure: Measure | None = None,
-    method: Method = "REML",
-    hk: bool = False,
-) -> Response:
+def pool_svg(pooled: Annotated[Pooled, Depends(pooled)]) -> Response:
     """The same pooled effect drawn as a forest plot (SVG)."""
-    result = _pool(outcome, condition, cell_source, measure, method, hk)
-    title = " · ".join(p for p in (outcome, condition, cell_source) if p)
-    return Response(forest_svg(result, title), media_type="image/svg+xml")
+    return Response(forest_svg(pooled.result, pooled.title), media_type="image/svg+xml")
 
 
 @router.get("/pools")

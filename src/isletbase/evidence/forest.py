@@ -11,6 +11,7 @@ import io
 import math
 from pathlib import Path
 
+import matplotlib
 import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.patches import Polygon
@@ -132,7 +133,15 @@ def render(fig: Figure, fmt: str = "svg") -> bytes:
     if fmt not in FORMATS:
         raise InputError(f"unknown plot format {fmt!r}; expected svg or png")
     buffer = io.BytesIO()
-    fig.savefig(buffer, format=fmt, dpi=120 if fmt == "png" else None, bbox_inches="tight")
+    # the same pool gives the same bytes (no render date, fixed SVG ids), so its ETag holds
+    with matplotlib.rc_context({"svg.hashsalt": "isletbase"}):
+        fig.savefig(
+            buffer,
+            format=fmt,
+            dpi=120 if fmt == "png" else None,
+            bbox_inches="tight",
+            metadata={"Date": None} if fmt == "svg" else None,
+        )
     return buffer.getvalue()
 
 
