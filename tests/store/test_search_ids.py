@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from isletbase.store.search import TrialQuery, facet_counts, search_trials
+from isletbase.store.trial_reads import get_trial, history
 
 
 def _ids(db, q: str, **filters) -> list[str]:
@@ -37,3 +38,11 @@ def test_facets_of_an_id_query_count_that_trial(loaded_db):
 def test_an_unknown_id_or_a_partial_id_is_searched_as_text(loaded_db):
     assert _ids(loaded_db, "NCT99999999") == []
     assert "NCT01219465" in _ids(loaded_db, "NCT0121946")  # a prefix: substring search
+
+
+def test_a_trial_is_read_by_its_id_in_any_case_as_search_finds_it(loaded_db):
+    for key in ("ChiCTR2300072200", "chictr2300072200", "CHICTR2300072200"):
+        trial = get_trial(loaded_db, key)
+        assert trial is not None and "ChiCTR2300072200" in [r.id for r in trial.registry_ids]
+    assert history(loaded_db, "nct01219465")
+    assert get_trial(loaded_db, "NCT99999999") is None

@@ -20,7 +20,7 @@ from isletbase.errors import InputError
 from isletbase.model import Trial
 from isletbase.store.db import Database
 from isletbase.store.schema import RegistryIdRow, SiteRow, TrialRow
-from isletbase.store.trial_reads import MODEL_COLUMNS, load_models, models_from_rows
+from isletbase.store.trial_reads import MODEL_COLUMNS, find_uid, load_models, models_from_rows
 
 Sort = Literal[
     "relevance", "start_date", "-start_date", "id", "enrollment", "-enrollment", "updated"
@@ -93,20 +93,7 @@ class TrialQuery(BaseModel):
     page: int = Field(default=1, ge=1, le=100_000)
     per_page: int = Field(default=20, ge=1, le=MAX_PER_PAGE)
 
-    @field_validator(
-        "q",
-        "cell_source",
-        "condition",
-        "phase",
-        "status",
-        "registry",
-        "region",
-        "country",
-        "province",
-        "city",
-        "route",
-        mode="before",
-    )
+    @field_validator("*", mode="before")
     @classmethod
     def _printable(cls, v: object) -> object:
         """Refuse control characters: a NUL ends a string early in SQLite's text index and
@@ -245,15 +232,9 @@ def _registry_id_condition(db: Database, q: str):  # noqa: ANN202 - SQL expressi
     terms = query_terms(q)
     if len(terms) != 1 or not _ID_SHAPED.fullmatch(terms[0]):
         return None
-    term = terms[0]
-    spellings = {term, term.upper()}
-    if term.lower().startswith("chictr"):
-        spellings.add("ChiCTR" + term[6:].upper())
-    ids = select(RegistryIdRow.trial_uid).where(RegistryIdRow.registry_id.in_(sorted(spellings)))
     with db.session() as session:
-        if session.scalar(ids.limit(1)) is None:
-            return None
-    return TrialRow.uid.in_(ids)
+        uid = find_uid(session, terms[0])
+    return None if uid is None else TrialRow.uid == uid
 
 
 def _fts_match(q: str) -> str | None:
@@ -287,9 +268,11 @@ def _text_condition(db: Database, q: str, use_fts: bool = True):  # noqa: ANN202
 def _matching(db: Database, query: TrialQuery) -> tuple[Select, bool]:
     """``SELECT trials.uid`` with every filter. On SQLite, long text terms join the FTS5 index
     so the scan starts from the matches and stops early under a LIMIT; returns whether it did."""
+    by_id = _registry_id_condition(db, query.q) if query.q else None
+    if by_id is not None:  # one known registry id: the id index, not the text index
+        unworded = query.model_copy(update={"q": None})
+        return select(TrialRow.uid).where(*_conditions(db, unworded), by_id), False
     match = _fts_match(query.q) if db.is_sqlite and query.q else None
-    if match is not None and _registry_id_condition(db, query.q or "") is not None:
-        match = None  # one known registry id: found by the id index (see ``_conditions``)
     conds = _conditions(db, query, fts_joined=match is not None)
     if match is None:
         return select(TrialRow.uid).where(*conds), False

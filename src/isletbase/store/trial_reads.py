@@ -181,28 +181,23 @@ def models_from_rows(session: Session, parents: Sequence[Sequence]) -> list[Tria
 
 
 def find_row(session: Session, any_id: str) -> TrialRow | None:
-    """The trial with this registry id (any registry, case-insensitive for the prefix)."""
-    key = any_id.strip()
-    row = session.scalars(
-        select(TrialRow)
-        .join(RegistryIdRow)
-        .where(RegistryIdRow.registry_id == key)
-        .options(*LOAD_OPTIONS)
+    """The trial with this registry id, loaded with its child rows (spellings as ``find_uid``)."""
+    uid = find_uid(session, any_id)
+    if uid is None:
+        return None
+    return session.scalars(
+        select(TrialRow).where(TrialRow.uid == uid).options(*LOAD_OPTIONS)
     ).first()
-    if row is None and key.upper() != key:
-        row = session.scalars(
-            select(TrialRow)
-            .join(RegistryIdRow)
-            .where(RegistryIdRow.registry_id == key.upper())
-            .options(*LOAD_OPTIONS)
-        ).first()
-    return row
 
 
 def find_uid(session: Session, any_id: str) -> int | None:
-    """The uid of the trial with this registry id (as ``find_row``, without loading it)."""
+    """The uid of the trial with this registry id (any registry): as given, then with the prefix
+    in the registry's own case (``nct01219465`` → ``NCT01219465``, ``chictr…`` → ``ChiCTR…``)."""
     key = any_id.strip()
-    for candidate in dict.fromkeys((key, key.upper())):
+    spellings = [key, key.upper()]
+    if key.lower().startswith("chictr"):
+        spellings.append("ChiCTR" + key[6:].upper())
+    for candidate in dict.fromkeys(spellings):
         uid = session.scalar(
             select(RegistryIdRow.trial_uid).where(RegistryIdRow.registry_id == candidate)
         )
