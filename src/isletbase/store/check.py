@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
 
 from isletbase.store.db import Database
 from isletbase.store.schema import (
@@ -84,14 +85,33 @@ def check(db: Database) -> CheckReport:
         if no_source:
             problems.append(f"{no_source} trials have no source URL")
         if db.is_sqlite:
-            try:
-                session.execute(
-                    text("INSERT INTO trial_fts(trial_fts, rank) VALUES('integrity-check', 1)")
-                )
-            except DBAPIError as exc:
-                problems.append(f"search index does not match the trials table: {exc.orig}")
+            problems += _search_index_problems(session)
     if counts["quarantine"]:
         problems.append(
             f"{counts['quarantine']} records are in quarantine (see `isletbase quarantine`)"
         )
     return CheckReport(counts, problems)
+
+
+def _search_index_problems(session: Session) -> list[str]:
+    """SQLite's two text indexes against the trials table: the trigram index checks itself
+    against its content table; the contentless word index is checked inside, and its set of
+    documents is compared with the trials' uids."""
+    problems = []
+    for index in ("trial_fts", "trial_words"):
+        try:
+            session.execute(
+                text(f"INSERT INTO {index}({index}, rank) VALUES('integrity-check', 1)")
+            )
+        except DBAPIError as exc:
+            problems.append(f"search index {index} is inconsistent: {exc.orig}")
+    unindexed, stale = session.execute(
+        text(
+            "SELECT (SELECT count(*) FROM trials WHERE uid NOT IN "
+            "(SELECT id FROM trial_words_docsize)), "
+            "(SELECT count(*) FROM trial_words_docsize WHERE id NOT IN (SELECT uid FROM trials))"
+        )
+    ).one()
+    if unindexed or stale:
+        problems.append(f"word index: {unindexed} trials not indexed, {stale} entries for no trial")
+    return problems

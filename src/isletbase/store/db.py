@@ -1,9 +1,10 @@
 """The database: engine, sessions and schema creation for SQLite (default) and PostgreSQL.
 
-SQLite runs in WAL mode with foreign keys on and an FTS5 trigram index for search, so Chinese
-substrings match; PostgreSQL uses ``pg_trgm`` for the same queries. The caller gets one object
-whose ``session()`` is a transaction: it commits on success and rolls back on any error, so a
-failed write leaves nothing half-written.
+SQLite runs in WAL mode with foreign keys on and two FTS5 indexes for search: trigrams, so Chinese
+substrings match, and words (with facet tags), so Latin-script words match by prefix without
+reading the long posting lists of common trigrams; PostgreSQL uses ``pg_trgm`` for both kinds.
+The caller gets one object whose ``session()`` is a transaction: it commits on success and rolls
+back on any error, so a failed write leaves nothing half-written.
 """
 
 from __future__ import annotations
@@ -46,6 +47,71 @@ _SQLITE_FTS_TRIGGERS = (
     "VALUES ('delete', old.uid, old.search_text); "
     "INSERT INTO trial_fts(rowid, search_text) VALUES (new.uid, new.search_text); END",
 )
+#: Facet columns tagged in the word index, each with the prefix of its tags. A tag is the prefix
+#: and the hex of the ASCII-lower-cased value (``st`` + hex("recruiting")): one unicode61 token
+#: that no text can spell, so a search joins text and facet filters in one FTS5 query.
+#: ``cf`` tags a condition's family (``complication`` of ``complication:diabetic-foot``).
+WORD_TAGS: tuple[tuple[str, str], ...] = (
+    ("cs", "cell_source"),
+    ("ro", "route"),
+    ("rg", "region"),
+    ("cn", "country"),
+    ("co", "condition"),
+    ("st", "status_code"),
+    ("ph", "phase_code"),
+    ("cf", "substr(condition, 1, instr(condition, ':') - 1)"),
+)
+
+
+def _tags_sql(row: str) -> str:
+    """SQL building a row's tags (``row`` is ``new``, ``old`` or ``trials``)."""
+    parts = []
+    for prefix, expr in WORD_TAGS:
+        column = (
+            f"{row}.{expr}" if prefix != "cf" else expr.replace("condition", f"{row}.condition")
+        )
+        parts.append(f"'{prefix}' || hex(lower({column}))")
+    return " || ' ' || ".join(parts)
+
+
+def word_tag(prefix: str, value: str) -> str:
+    """The tag ``_tags_sql`` writes for ``value`` (SQLite's ``lower`` folds ASCII only)."""
+    return prefix + value.encode().lower().hex()
+
+
+#: Word-level index of the same text, for Latin-script terms (word-prefix match; the trigram
+#: index serves Chinese substrings), with the facet tags in a column of their own. Contentless:
+#: it is only ever asked for rowids and rank, and the text is already kept in ``trials``.
+_SQLITE_WORDS = (
+    "CREATE VIRTUAL TABLE IF NOT EXISTS trial_words USING fts5("
+    "search_text, search_tags, content='', tokenize='unicode61 remove_diacritics 2')"
+)
+_WORDS_COLUMNS = "search_text, search_tags"
+_SQLITE_WORDS_INSERT_TRIGGER = (
+    "CREATE TRIGGER trials_words_ai AFTER INSERT ON trials "
+    "WHEN NOT EXISTS (SELECT 1 FROM trial_fts_hold) BEGIN "
+    f"INSERT INTO trial_words(rowid, {_WORDS_COLUMNS}) "
+    f"VALUES (new.uid, new.search_text, {_tags_sql('new')}); END"
+)
+_WORDS_DELETE = (
+    f"INSERT INTO trial_words(trial_words, rowid, {_WORDS_COLUMNS}) "
+    f"VALUES ('delete', old.uid, old.search_text, {_tags_sql('old')}); "
+)
+_TAGGED_COLUMNS = ", ".join(dict.fromkeys("condition" if p == "cf" else c for p, c in WORD_TAGS))
+_SQLITE_WORDS_TRIGGERS = (
+    f"CREATE TRIGGER IF NOT EXISTS trials_words_ad AFTER DELETE ON trials BEGIN {_WORDS_DELETE}END",
+    f"CREATE TRIGGER IF NOT EXISTS trials_words_au AFTER UPDATE OF search_text, {_TAGGED_COLUMNS} "
+    f"ON trials BEGIN {_WORDS_DELETE}"
+    f"INSERT INTO trial_words(rowid, {_WORDS_COLUMNS}) "
+    f"VALUES (new.uid, new.search_text, {_tags_sql('new')}); END",
+)
+#: Index the trials already stored (a database made before the word index, or a bulk insert).
+_WORDS_FILL = (
+    f"INSERT INTO trial_words(rowid, {_WORDS_COLUMNS}) "
+    f"SELECT uid, search_text, {_tags_sql('trials')} FROM trials"
+)
+#: BM25 over the text only: tags say nothing of relevance.
+_WORDS_RANK = "INSERT INTO trial_words(trial_words, rank) VALUES ('rank', 'bm25(1.0, 0.0)')"
 _PG_SEARCH = (
     "CREATE EXTENSION IF NOT EXISTS pg_trgm",
     "CREATE INDEX IF NOT EXISTS ix_trials_search_trgm ON trials "
@@ -123,13 +189,26 @@ class Database:
             for name in RETIRED_INDEXES:
                 conn.execute(text(f"DROP INDEX IF EXISTS {name}"))
             if self.is_sqlite:
-                statements: tuple[str, ...] = (_SQLITE_FTS, _SQLITE_FTS_HOLD, *_SQLITE_FTS_TRIGGERS)
+                words_new = not conn.scalar(
+                    text("SELECT 1 FROM sqlite_master WHERE name = 'trial_words'")
+                )
+                statements: tuple[str, ...] = (
+                    _SQLITE_FTS,
+                    _SQLITE_FTS_HOLD,
+                    *_SQLITE_FTS_TRIGGERS,
+                    _SQLITE_WORDS,
+                    *_SQLITE_WORDS_TRIGGERS,
+                )
             else:
                 statements = _PG_SEARCH
             for statement in statements:
                 conn.execute(text(statement))
             if self.is_sqlite:
-                _replace_insert_trigger(conn)
+                _replace_trigger(conn, "trials_fts_ai", _SQLITE_FTS_INSERT_TRIGGER)
+                _replace_trigger(conn, "trials_words_ai", _SQLITE_WORDS_INSERT_TRIGGER)
+                if words_new:  # a database from before the word index: index what it holds
+                    conn.execute(text(_WORDS_RANK))
+                    conn.execute(text(_WORDS_FILL))
 
     def analyze(self) -> None:
         """Refresh the query planner's statistics (after a bulk load).
@@ -153,6 +232,7 @@ class Database:
         with self.engine.begin() as conn:
             if self.is_sqlite:
                 conn.execute(text("DROP TABLE IF EXISTS trial_fts"))
+                conn.execute(text("DROP TABLE IF EXISTS trial_words"))
                 conn.execute(text("DROP TABLE IF EXISTS trial_fts_hold"))
         Base.metadata.drop_all(self.engine)
 
@@ -160,14 +240,15 @@ class Database:
         self.engine.dispose()
 
 
-def _replace_insert_trigger(conn: Connection) -> None:
-    """Create the FTS insert trigger, replacing one an older version created without the hold."""
+def _replace_trigger(conn: Connection, name: str, sql: str) -> None:
+    """Create a trigger, replacing one an older version created differently (without the hold)."""
     current = conn.scalar(
-        text("SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = 'trials_fts_ai'")
+        text("SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = :name"),
+        {"name": name},
     )
-    if current != _SQLITE_FTS_INSERT_TRIGGER:
-        conn.execute(text("DROP TRIGGER IF EXISTS trials_fts_ai"))
-        conn.execute(text(_SQLITE_FTS_INSERT_TRIGGER))
+    if current != sql:
+        conn.execute(text(f"DROP TRIGGER IF EXISTS {name}"))
+        conn.execute(text(sql))
 
 
 @contextmanager
@@ -175,9 +256,10 @@ def deferred_search_index(conn: Connection) -> Iterator[list[tuple[int, str]]]:
     """Bulk-insert trials with their search index written once at the end, not row by row.
 
     The caller inserts trials inside the block and appends each new trial's ``(uid,
-    search_text)`` to the list it gets; on SQLite the per-row FTS trigger is held meanwhile (a
+    search_text)`` to the list it gets; on SQLite the per-row FTS triggers are held meanwhile (a
     row in ``trial_fts_hold``, visible only to this transaction) and the list is indexed in
-    one statement, which is several times faster. PostgreSQL's trigram index needs nothing.
+    one statement per index, which is several times faster. PostgreSQL's trigram index needs
+    nothing.
     Call it inside a transaction: a failure rolls the trials and their index back together.
     """
     pending: list[tuple[int, str]] = []
@@ -189,6 +271,7 @@ def deferred_search_index(conn: Connection) -> Iterator[list[tuple[int, str]]]:
     conn.exec_driver_sql("DELETE FROM trial_fts_hold")
     if pending:
         conn.exec_driver_sql("INSERT INTO trial_fts (rowid, search_text) VALUES (?, ?)", pending)
+        conn.exec_driver_sql(f"{_WORDS_FILL} WHERE uid = ?", [(uid,) for uid, _ in pending])
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:  # noqa: ANN001 - DB-API objects

@@ -1,9 +1,13 @@
 """Search: full text in English, Chinese and pinyin, combined with facet filters, ranked, paged.
 
-On SQLite each query term of three or more characters is a phrase in the FTS5 trigram index
-(so Chinese substrings match) and ranked by BM25; shorter terms (two Chinese characters, say)
-fall back to a substring match. On PostgreSQL every term is a substring match served by a
-``pg_trgm`` index and ranked by trigram word similarity. Either way the SQL is parameterised.
+A term in Latin script (or digits) matches words: its words in sequence, the last one as a prefix
+when it has three or more characters (``diabet`` finds "diabetes", ``t2`` only the word "t2").
+A term with Chinese (or other CJK) characters matches as a substring, since such text has no
+spaces between words. On SQLite words are looked up in an FTS5 word index that also holds the
+trial's facet values as tags, so text and facet filters meet in one index query; CJK terms of
+three or more characters use the FTS5 trigram index and shorter ones a substring scan; results
+are ranked by BM25. On PostgreSQL both kinds are patterns served by a ``pg_trgm`` index and
+ranked by trigram word similarity. Either way the SQL is parameterised.
 """
 
 from __future__ import annotations
@@ -13,12 +17,12 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
-from sqlalchemy import Select, and_, column, desc, func, nulls_last, select, table, text
+from sqlalchemy import Select, Table, column, desc, func, nulls_last, select, table, text
 
 from isletbase import taxonomy
 from isletbase.errors import InputError
 from isletbase.model import Trial
-from isletbase.store.db import Database
+from isletbase.store.db import Database, word_tag
 from isletbase.store.schema import RegistryIdRow, SiteRow, TrialRow
 from isletbase.store.trial_reads import MODEL_COLUMNS, find_uid, load_models, models_from_rows
 
@@ -63,8 +67,13 @@ COUNT_LIMIT = 10_000
 #: broader text lists the newest-loaded matches first, since ranking every match of a common
 #: term costs a scan of all of them.
 RANK_LIMIT = 2_000
-#: The SQLite FTS5 index (created by ``Database.init``), as a lightweight table for SELECTs.
+#: The SQLite FTS5 indexes (created by ``Database.init``), as lightweight tables for SELECTs.
 _FTS = table("trial_fts", column("rowid"), column("rank"))
+_WORDS = table("trial_words", column("rowid"), column("rank"))
+#: Characters of scripts written without spaces between words: such a term is a substring.
+_CJK = re.compile("[\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\U00020000-\U0003134f]")
+#: A word as FTS5's unicode61 tokenizer sees one: a run of letters and digits.
+_WORD = re.compile(r"[^\W_]+")
 _TERM = re.compile(r'"([^"]+)"|(\S+)')
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 MAX_QUERY = 200
@@ -164,31 +173,32 @@ def _vocabulary_value(field: str, value: str) -> str:
 
 
 def _conditions(
-    db: Database, query: TrialQuery, skip: str | None = None, fts_joined: bool = False
+    db: Database, query: TrialQuery, skip: str | None = None, plan: _Plan | None = None
 ) -> list:
     """The WHERE conditions on ``trials`` for every filter but ``skip`` (for facet counts).
 
-    With ``fts_joined`` the caller has joined the FTS5 index for the long terms, so only the
-    short terms are left to match here.
+    With a ``plan`` the caller has joined an FTS5 index: the text it answers, and with the word
+    index the tagged facets, are left out here.
     """
     conds: list = []
+    tagged = plan is not None and plan.index == "words"
     for name in ("cell_source", "route"):
         value = getattr(query, name)
-        if value and name != skip:
+        if value and name != skip and not tagged:
             conds.append(getattr(TrialRow, name) == _vocabulary_value(name, value))
     for name in ("region", "country"):
         value = getattr(query, name)
-        if value and name != skip:
+        if value and name != skip and not tagged:
             conds.append(_ci_equal(getattr(TrialRow, name), value))
-    if query.condition and skip != "condition":
+    if query.condition and skip != "condition" and not tagged:
         if query.condition.lower() == "complication":
             conds.append(TrialRow.condition.like("complication:%"))
         else:
             conds.append(TrialRow.condition == _vocabulary_value("condition", query.condition))
-    if query.status and skip != "status":
+    if query.status and skip != "status" and not tagged:
         conds.append(TrialRow.status_code == query.status)
-    if query.phase and skip != "phase":
-        conds.append(TrialRow.phase_code == query.phase.replace("_PHASE", "/PHASE"))
+    if query.phase and skip != "phase" and not tagged:
+        conds.append(TrialRow.phase_code == _phase_code(query.phase))
     if query.registry and skip != "registry":
         conds.append(
             TrialRow.uid.in_(
@@ -214,8 +224,12 @@ def _conditions(
         if by_id is not None:
             conds.append(by_id)
         else:
-            conds.append(_text_condition(db, query.q, use_fts=not fts_joined))
+            conds += _text_conditions(db, plan or _text_plan(db, query.q), joined=plan is not None)
     return conds
+
+
+def _phase_code(phase: str) -> str:
+    return phase.replace("_PHASE", "/PHASE")
 
 
 #: A query term shaped like a registry id: letters, then at least four digits (NCT01219465,
@@ -237,67 +251,170 @@ def _registry_id_condition(db: Database, q: str):  # noqa: ANN202 - SQL expressi
     return None if uid is None else TrialRow.uid == uid
 
 
-def _fts_match(q: str) -> str | None:
-    """The FTS5 query for the terms of three or more characters, each a quoted phrase."""
-    long_terms = [t for t in query_terms(q) if len(t) >= 3]
-    if not long_terms:
-        return None
-    return " AND ".join('"' + t.replace('"', '""') + '"' for t in long_terms)
+@dataclass
+class _Plan:
+    """How a query's text is matched: ``words`` (Latin-script terms, as an FTS5 word query),
+    ``trigrams`` (CJK terms of three or more characters, as an FTS5 trigram query),
+    ``substrings`` (shorter CJK terms and terms without letters or digits), ``patterns`` (the
+    word terms as PostgreSQL regular expressions), and which FTS5 index, if any, a search
+    joins (``index``)."""
+
+    words: str | None = None
+    trigrams: str | None = None
+    substrings: list[str] = field(default_factory=list)
+    patterns: list[str] = field(default_factory=list)
+    index: Literal["words", "trigrams"] | None = None
 
 
-def _text_condition(db: Database, q: str, use_fts: bool = True):  # noqa: ANN202 - SQL expression
+def _text_plan(db: Database, q: str) -> _Plan:
     terms = query_terms(q)
     if not terms:
         raise InputError("search text is empty after removing quotes")
-    conds = []
-    match = _fts_match(q) if db.is_sqlite else None
-    if match and not use_fts:
-        terms = [t for t in terms if len(t) < 3]
-    elif match:
-        conds.append(
-            TrialRow.uid.in_(
-                select(_FTS.c.rowid).where(text("trial_fts MATCH :fts").bindparams(fts=match))
-            )
-        )
-        terms = [t for t in terms if len(t) < 3]
+    plan = _Plan()
+    phrases: list[str] = []
+    trigram_terms: list[str] = []
     for term in terms:
-        conds.append(func.lower(TrialRow.search_text).contains(term, autoescape=True))
-    return and_(*conds)
+        words = _WORD.findall(term)
+        if words and not _CJK.search(term):
+            prefix = len(words[-1]) >= 3
+            phrases.append('"' + " ".join(words) + '"' + ("*" if prefix else ""))
+            plan.patterns.append(_word_pattern(words, prefix))
+        elif len(term) >= 3 and db.is_sqlite:
+            trigram_terms.append('"' + term.replace('"', '""') + '"')
+        else:
+            plan.substrings.append(term)
+    if phrases and db.is_sqlite:
+        plan.words = "search_text : (" + " AND ".join(phrases) + ")"
+        plan.index = "words"
+    if trigram_terms:
+        plan.trigrams = " AND ".join(trigram_terms)
+        plan.index = plan.index or "trigrams"
+    return plan
 
 
-def _matching(db: Database, query: TrialQuery) -> tuple[Select, bool]:
-    """``SELECT trials.uid`` with every filter. On SQLite, long text terms join the FTS5 index
-    so the scan starts from the matches and stops early under a LIMIT; returns whether it did."""
+def _word_pattern(words: list[str], prefix: bool) -> str:
+    """PostgreSQL regular expression for words in sequence, as the word index matches them."""
+    edge = "[^[:alnum:]]"
+    return f"(^|{edge})" + f"{edge}+".join(words) + ("" if prefix else f"($|{edge})")
+
+
+def _text_conditions(db: Database, plan: _Plan, joined: bool) -> list:
+    """Conditions on ``trials`` for the text a search did not answer by joining an index
+    (``joined``: the plan's ``index`` is joined)."""
+    conds = []
+    lowered = func.lower(TrialRow.search_text)
+    if db.is_sqlite:
+        indexes = (("words", plan.words, _WORDS, "trial_words"),)
+        indexes += (("trigrams", plan.trigrams, _FTS, "trial_fts"),)
+        for name, match, fts, table_name in indexes:
+            if match and not (joined and plan.index == name):
+                matched = select(fts.c.rowid).where(
+                    text(f"{table_name} MATCH :{name}").bindparams(**{name: match})
+                )
+                conds.append(TrialRow.uid.in_(matched))
+    else:
+        conds += [lowered.op("~")(pattern) for pattern in plan.patterns]
+    conds += [lowered.contains(term, autoescape=True) for term in plan.substrings]
+    return conds
+
+
+def _tags(query: TrialQuery) -> list[str]:
+    """The word index's tags for the facet filters a query sets (see ``WORD_TAGS``)."""
+    tags = []
+    for prefix, name in (("cs", "cell_source"), ("ro", "route")):
+        value = getattr(query, name)
+        if value:
+            tags.append(word_tag(prefix, _vocabulary_value(name, value)))
+    for prefix, name in (("rg", "region"), ("cn", "country")):
+        value = getattr(query, name)
+        if value:
+            tags.append(word_tag(prefix, value))
+    if query.condition:
+        if query.condition.lower() == "complication":
+            tags.append(word_tag("cf", "complication"))
+        else:
+            tags.append(word_tag("co", _vocabulary_value("condition", query.condition)))
+    if query.status:
+        tags.append(word_tag("st", query.status))
+    if query.phase:
+        tags.append(word_tag("ph", _phase_code(query.phase)))
+    return tags
+
+
+@dataclass
+class _Matching:
+    """The trials a query matches: ``conds`` on ``trials``, and on SQLite the FTS5 index
+    (``fts``) and query (``match``) a search starts from."""
+
+    conds: list
+    fts: Table | None = None
+    match: str | None = None
+    #: a cheaper statement selecting the same uids, for counting (see ``_matching``)
+    counter: Select | None = None
+
+    def select(self, joined: bool = False) -> Select:
+        """``SELECT uid`` of the matches; from the index alone where nothing needs ``trials``
+        (a count, or a page in index order), else with ``trials`` joined to it."""
+        if self.fts is None:
+            return select(TrialRow.uid).where(*self.conds)
+        where = text(f"{self.fts.name} MATCH :match").bindparams(match=self.match)
+        if not (joined or self.conds):
+            return select(self.fts.c.rowid.label("uid")).where(where)
+        return (
+            select(TrialRow.uid)
+            .select_from(self.fts)
+            .join(TrialRow, TrialRow.uid == self.fts.c.rowid)
+            .where(where, *self.conds)
+        )
+
+
+def _matching(db: Database, query: TrialQuery) -> _Matching:
+    """Every filter of ``query``. On SQLite the text starts from an FTS5 index, so the scan
+    starts from its matches and stops early under a LIMIT; with the word index the facet
+    filters are tags in the same index query, and ``trials`` is joined only for the rest."""
     by_id = _registry_id_condition(db, query.q) if query.q else None
     if by_id is not None:  # one known registry id: the id index, not the text index
         unworded = query.model_copy(update={"q": None})
-        return select(TrialRow.uid).where(*_conditions(db, unworded), by_id), False
-    match = _fts_match(query.q) if db.is_sqlite and query.q else None
-    conds = _conditions(db, query, fts_joined=match is not None)
-    if match is None:
-        return select(TrialRow.uid).where(*conds), False
-    stmt = (
-        select(TrialRow.uid)
-        .select_from(_FTS)
-        .join(TrialRow, TrialRow.uid == _FTS.c.rowid)
-        .where(text("trial_fts MATCH :fts").bindparams(fts=match), *conds)
-    )
-    return stmt, True
+        return _Matching([*_conditions(db, unworded), by_id])
+    plan = _text_plan(db, query.q) if query.q else None
+    if plan is None and db.is_sqlite:
+        tags = _tags(query)
+        if len(tags) >= 2 and not _conditions(db, query, plan=_Plan(index="words")):
+            # facets only, all of them tags: counted by intersecting the tags' posting lists,
+            # where the trials' indexes serve one facet and read a row per trial for the next;
+            # the page keeps the index order of those indexes
+            match = " AND ".join(f"search_tags : {tag}" for tag in tags)
+            where = text("trial_words MATCH :match").bindparams(match=match)
+            counter = select(_WORDS.c.rowid).where(where)
+            return _Matching(_conditions(db, query), counter=counter)
+    if plan is None or plan.index is None:
+        return _Matching(_conditions(db, query))
+    conds = _conditions(db, query, plan=plan)
+    if plan.index == "trigrams":
+        return _Matching(conds, _FTS, plan.trigrams)
+    tags = [f"search_tags : {tag}" for tag in _tags(query)]
+    return _Matching(conds, _WORDS, " AND ".join([plan.words or "", *tags]))
 
 
-def _ordered(db: Database, stmt: Select, query: TrialQuery, fts: bool, total: int) -> Select:
-    """Apply the sort. Relevance ranks (BM25 on SQLite, trigram similarity on PostgreSQL) when
-    at most ``RANK_LIMIT`` trials match; otherwise the newest-loaded matches come first."""
-    sort = query.sort
+def _ordered(
+    db: Database, matching: _Matching, query: TrialQuery, total: int, joined: bool = False
+) -> Select:
+    """The matches in the query's order (``joined``: with ``trials`` joined, to read its
+    columns). Relevance ranks (BM25 on SQLite, trigram similarity on PostgreSQL) when at
+    most ``RANK_LIMIT`` trials match; otherwise the newest-loaded matches come first."""
+    sort, fts = query.sort, matching.fts
     if sort == "relevance" and query.q:
-        if fts:
-            if total <= RANK_LIMIT:
-                return stmt.order_by(_FTS.c.rank, TrialRow.display_id)
-            return stmt.order_by(desc(_FTS.c.rowid))
+        if fts is not None:
+            stmt = matching.select(joined)
+            if total > RANK_LIMIT:
+                return stmt.order_by(desc(fts.c.rowid))
+            return stmt.order_by(fts.c.rank, fts.c.rowid)
+        stmt = matching.select()
         if not db.is_sqlite and total <= RANK_LIMIT:
             score = func.word_similarity(query.q.lower(), func.lower(TrialRow.search_text))
             return stmt.order_by(desc(score), TrialRow.display_id)
         return stmt.order_by(desc(TrialRow.uid))
+    stmt = matching.select(joined=True)
     if sort in ("relevance", "-start_date"):
         first = desc(TrialRow.start_date) if db.is_sqlite else nulls_last(desc(TrialRow.start_date))
         return stmt.order_by(first, desc(TrialRow.display_id))
@@ -322,7 +439,8 @@ def search_trials(db: Database, query: TrialQuery) -> SearchResult:
     The count comes first (it picks the order); a page past the last match is not read, and
     when every match fits on the first page one query reads the trials themselves in order.
     """
-    stmt, fts = _matching(db, query)
+    matching = _matching(db, query)
+    stmt = matching.counter if matching.counter is not None else matching.select()
     offset = (query.page - 1) * query.per_page
     items: list[Trial] = []
     with db.session() as session:
@@ -332,8 +450,10 @@ def search_trials(db: Database, query: TrialQuery) -> SearchResult:
         counted = conn.scalar(select(func.count()).select_from(capped)) or 0
         past_end = counted == 0 or (counted <= COUNT_LIMIT and offset >= counted)
         if not past_end:
-            page = _ordered(db, stmt, query, fts, counted).limit(query.per_page).offset(offset)
-            if counted <= query.per_page:
+            whole = counted <= query.per_page
+            page = _ordered(db, matching, query, counted, joined=whole)
+            page = page.limit(query.per_page).offset(offset)
+            if whole:
                 rows = conn.execute(page.with_only_columns(*MODEL_COLUMNS)).all()
                 items = models_from_rows(session, rows)
             else:

@@ -171,16 +171,32 @@ def _labels(field: str, value: str | None) -> tuple[str | None, str | None]:
 
 
 def institution_words(session: Session) -> dict[str, list[str]]:
-    """Every institution's names, place and aliases (incl. pinyin), for trials' search text."""
+    """Every institution's names, place and aliases (incl. pinyin), for trials' search text.
+
+    Search matches Latin-script words by prefix, so the joined pinyin is also written from each
+    syllable on (``xieheyiyuan``, ``heyiyuan`` …): ``xiehe`` finds 北京协和医院's trials."""
     rows = session.scalars(select(InstitutionRow).options(selectinload(InstitutionRow.aliases)))
     return {
         r.id: [
             w
-            for w in [r.name_en, r.name_zh, r.city, r.province, *(a.alias for a in r.aliases)]
+            for w in [
+                r.name_en,
+                r.name_zh,
+                r.city,
+                r.province,
+                *(a.alias for a in r.aliases),
+                *(s for a in r.aliases if a.kind == "pinyin" for s in _syllable_suffixes(a.alias)),
+            ]
             if w
         ]
         for r in rows
     }
+
+
+def _syllable_suffixes(spaced: str) -> list[str]:
+    """``bei jing xie he`` → ``jingxiehe``, ``xiehe`` (the whole and the last are words already)."""
+    syllables = spaced.split()
+    return ["".join(syllables[i:]) for i in range(1, len(syllables) - 1)]
 
 
 class TrialValues(NamedTuple):

@@ -1,0 +1,137 @@
+"""Word matching for Latin-script terms and facet tags in the word index, on both backends.
+
+The oracle is written here in plain Python from each trial's stored search text, or is the
+same filter answered by the other path (facet filters alone use the trials table's indexes).
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from sqlalchemy import delete, select
+
+from isletbase.ingest import load_bundled
+from isletbase.store.check import check
+from isletbase.store.curation import curate
+from isletbase.store.db import Database
+from isletbase.store.schema import SiteRow, TrialRow
+from isletbase.store.search import TrialQuery, search_trials
+
+_WORD = re.compile(r"[^\W_]+")
+
+
+def _ids(db: Database, **kw) -> set[str]:
+    result = search_trials(db, TrialQuery(per_page=500, **kw))
+    assert result.total == len(result.items)
+    return {t.display_id for t in result.items}
+
+
+def _oracle(db: Database, term: str) -> set[str]:
+    """Trials whose text has the term's words in sequence, the last a prefix if 3+ long."""
+    words = _WORD.findall(term.lower())
+    prefix = len(words[-1]) >= 3
+    found = set()
+    with db.session() as session:
+        for display_id, text in session.execute(select(TrialRow.display_id, TrialRow.search_text)):
+            tokens = _WORD.findall(text)
+            for i in range(len(tokens) - len(words) + 1):
+                window = tokens[i : i + len(words)]
+                head_ok = window[:-1] == words[:-1]
+                last = window[-1]
+                if head_ok and (last.startswith(words[-1]) if prefix else last == words[-1]):
+                    found.add(display_id)
+                    break
+    return found
+
+
+@pytest.mark.parametrize(
+    "term", ["diabet", "umbilical", "t1d", "stem-cell", "type 1", "msc", "islet", "2"]
+)
+def test_a_latin_term_finds_exactly_the_trials_with_those_words(loaded_db, term):
+    q = f'"{term}"' if " " in term else term
+    expected = _oracle(loaded_db, term)
+    assert _ids(loaded_db, q=q) == expected
+
+
+def test_a_word_prefix_matches_but_the_inside_of_a_word_does_not(loaded_db):
+    assert _ids(loaded_db, q="diabet")
+    assert not _ids(loaded_db, q="iabetes")
+    assert _ids(loaded_db, q="umbilic") == _ids(loaded_db, q="umbilical")
+
+
+@pytest.mark.parametrize(
+    "filters",
+    [
+        {"cell_source": "uc-msc"},
+        {"condition": "T1D"},
+        {"condition": "complication"},
+        {"status": "completed"},
+        {"phase": "phase1_phase2"},
+        {"region": "Mainland China"},
+        {"country": "china"},
+        {"route": "intravenous"},
+        {"condition": "T2D", "status": "recruiting", "country": "China"},
+    ],
+)
+@pytest.mark.parametrize("q", ["stem cells", "diabetes", "cord 干细胞"])
+def test_text_with_facet_tags_finds_what_text_and_facets_find_apart(loaded_db, q, filters):
+    together = _ids(loaded_db, q=q, **filters)
+    assert together == _ids(loaded_db, q=q) & _ids(loaded_db, **filters)
+
+
+def test_a_filter_the_tags_hold_narrows_a_text_search(loaded_db):
+    everything = _ids(loaded_db, q="stem cells")
+    assert _ids(loaded_db, q="stem cells", cell_source="UC-MSC") < everything
+
+
+@pytest.fixture
+def bundled(db: Database) -> Database:
+    report = load_bundled(db)
+    assert report.quarantined == 0
+    return db
+
+
+def test_the_word_index_follows_a_curation_and_a_deleted_trial(bundled):
+    db = bundled
+    before = _ids(db, q="stem cells", cell_source="BM-MNC")
+    target = sorted(_ids(db, q="stem cells", cell_source="UC-MSC"))[0]
+    curate(db, target, "cell_source", "BM-MNC", "Test Curator", "word index follows updates")
+    assert _ids(db, q="stem cells", cell_source="BM-MNC") == before | {target}
+    assert target not in _ids(db, q="stem cells", cell_source="UC-MSC")
+    with db.session() as session:
+        session.execute(delete(TrialRow).where(TrialRow.display_id == target))
+    assert target not in _ids(db, q="stem cells")
+    assert _ids(db, q="stem cells", cell_source="BM-MNC") == before
+    assert check(db).problems == []
+
+
+def test_a_database_made_before_the_word_index_gets_it_filled_on_init(tmp_path):
+    db = Database(f"sqlite:///{tmp_path / 'old.db'}")
+    load_bundled(db)
+    expected = _ids(db, q="umbilical cord", condition="T1D")
+    assert expected
+    with db.engine.begin() as conn:
+        for trigger in ("trials_words_ai", "trials_words_ad", "trials_words_au"):
+            conn.exec_driver_sql(f"DROP TRIGGER {trigger}")
+        conn.exec_driver_sql("DROP TABLE trial_words")
+    db.init()
+    assert _ids(db, q="umbilical cord", condition="T1D") == expected
+    assert check(db).problems == []
+    db.dispose()
+
+
+def test_pinyin_from_inside_a_chinese_name_finds_the_institutions_trials(loaded_db):
+    # 南京军区福州总医院: "junqu" (军区) starts at its third syllable, and no English text
+    # of these trials has a word that starts so
+    with loaded_db.session() as session:
+        linked = set(
+            session.scalars(
+                select(TrialRow.display_id)
+                .join(SiteRow, SiteRow.trial_uid == TrialRow.uid)
+                .where(SiteRow.institution_id == "fuzhou-general-hospital")
+            )
+        )
+    assert linked
+    assert linked <= _ids(loaded_db, q="junqu")
+    assert linked <= _ids(loaded_db, q="zongyiyuan")
