@@ -173,9 +173,12 @@ def _consistent(db: Database) -> int:
             )
         )
         raws = session.scalar(select(func.count(RawRecordRow.id)))
-        fts = session.connection().exec_driver_sql("SELECT count(*) FROM trial_fts").scalar()
+        indexed = [
+            session.connection().exec_driver_sql(f"SELECT count(*) FROM {index}_docsize").scalar()
+            for index in ("trial_fts", "trial_words")
+        ]
     assert no_ids == 0 and orphans == 0
-    assert raws == trials and fts == trials
+    assert raws == trials and indexed == [trials, trials]
     return trials
 
 

@@ -14,7 +14,7 @@ from sqlalchemy import delete, select
 from isletbase.ingest import load_bundled
 from isletbase.store.check import check
 from isletbase.store.curation import curate
-from isletbase.store.db import Database
+from isletbase.store.db import Database, cjk_segments
 from isletbase.store.schema import SiteRow, TrialRow
 from isletbase.store.search import TrialQuery, search_trials
 
@@ -135,3 +135,33 @@ def test_pinyin_from_inside_a_chinese_name_finds_the_institutions_trials(loaded_
     assert linked
     assert linked <= _ids(loaded_db, q="junqu")
     assert linked <= _ids(loaded_db, q="zongyiyuan")
+
+
+def test_the_trigram_index_holds_only_the_parts_with_chinese():
+    text = "nct01219465 | umbilical cord msc | 脐带间充质干细胞 | t1d 1型糖尿病 | beijing"
+    assert cjk_segments(text) == "脐带间充质干细胞 | t1d 1型糖尿病"
+    assert cjk_segments("type 1 diabetes") == ""
+    assert cjk_segments(None) == ""
+
+
+def test_an_older_trigram_index_over_the_whole_text_is_replaced_on_init(tmp_path):
+    db = Database(f"sqlite:///{tmp_path / 'old.db'}")
+    load_bundled(db)
+    expected = _ids(db, q="脐带间充质干细胞", condition="T1D")
+    assert expected
+    with db.engine.begin() as conn:
+        for trigger in ("trials_fts_ai", "trials_fts_ad", "trials_fts_au"):
+            conn.exec_driver_sql(f"DROP TRIGGER {trigger}")
+        conn.exec_driver_sql("DROP TABLE trial_fts")
+        conn.exec_driver_sql(
+            "CREATE VIRTUAL TABLE trial_fts USING fts5(search_text, content='trials', "
+            "content_rowid='uid', tokenize='trigram')"
+        )
+        conn.exec_driver_sql("INSERT INTO trial_fts(trial_fts) VALUES ('rebuild')")
+    db.init()
+    with db.engine.connect() as conn:
+        sql = conn.exec_driver_sql("SELECT sql FROM sqlite_master WHERE name = 'trial_fts'")
+        assert "content=''" in sql.scalar()
+    assert _ids(db, q="脐带间充质干细胞", condition="T1D") == expected
+    assert check(db).problems == []
+    db.dispose()

@@ -94,9 +94,8 @@ def check(db: Database) -> CheckReport:
 
 
 def _search_index_problems(session: Session) -> list[str]:
-    """SQLite's two text indexes against the trials table: the trigram index checks itself
-    against its content table; the contentless word index is checked inside, and its set of
-    documents is compared with the trials' uids."""
+    """SQLite's two text indexes: each checked inside by FTS5, and its set of documents
+    compared with the trials' uids (both are contentless, so FTS5 cannot compare them)."""
     problems = []
     for index in ("trial_fts", "trial_words"):
         try:
@@ -105,13 +104,16 @@ def _search_index_problems(session: Session) -> list[str]:
             )
         except DBAPIError as exc:
             problems.append(f"search index {index} is inconsistent: {exc.orig}")
-    unindexed, stale = session.execute(
-        text(
-            "SELECT (SELECT count(*) FROM trials WHERE uid NOT IN "
-            "(SELECT id FROM trial_words_docsize)), "
-            "(SELECT count(*) FROM trial_words_docsize WHERE id NOT IN (SELECT uid FROM trials))"
-        )
-    ).one()
-    if unindexed or stale:
-        problems.append(f"word index: {unindexed} trials not indexed, {stale} entries for no trial")
+        unindexed, stale = session.execute(
+            text(
+                f"SELECT (SELECT count(*) FROM trials WHERE uid NOT IN "
+                f"(SELECT id FROM {index}_docsize)), "
+                f"(SELECT count(*) FROM {index}_docsize WHERE id NOT IN (SELECT uid FROM trials))"
+            )
+        ).one()
+        if unindexed or stale:
+            problems.append(
+                f"search index {index}: {unindexed} trials not indexed, "
+                f"{stale} entries for no trial"
+            )
     return problems

@@ -10,6 +10,7 @@ back on any error, so a failed write leaves nothing half-written.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -26,27 +27,47 @@ from isletbase.store.schema import RETIRED_INDEXES, Base, load_extensions
 
 DEFAULT_URL = "sqlite:///isletbase.db"
 
+#: Characters of scripts written without spaces between words (Chinese, Japanese, Korean): a
+#: search term holding one is matched as a substring, through the trigram index.
+CJK = re.compile("[\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\U00020000-\U0003134f]")
+#: Trigram index of the parts of each trial's search text that hold CJK characters; Latin-script
+#: words are served by the word index below, so indexing their trigrams too would only cost
+#: time at every write (about a third of the writer's work on a registry-sized load).
+#: Contentless: filled and emptied through ``cjk_segments``, which every connection registers.
 _SQLITE_FTS = (
     "CREATE VIRTUAL TABLE IF NOT EXISTS trial_fts USING fts5("
-    "search_text, content='trials', content_rowid='uid', tokenize='trigram')"
+    "search_text, content='', tokenize='trigram')"
 )
 #: While this table holds a row (only ever inside a bulk-insert transaction, see
-#: ``deferred_search_index``) new trials are not indexed one by one by the trigger.
+#: ``deferred_search_index``) new trials are not indexed one by one by the triggers.
 _SQLITE_FTS_HOLD = "CREATE TABLE IF NOT EXISTS trial_fts_hold (held INTEGER)"
-_SQLITE_FTS_INSERT_TRIGGER = (
-    "CREATE TRIGGER trials_fts_ai AFTER INSERT ON trials "
-    "WHEN NOT EXISTS (SELECT 1 FROM trial_fts_hold) BEGIN "
-    "INSERT INTO trial_fts(rowid, search_text) VALUES (new.uid, new.search_text); END"
-)
-_SQLITE_FTS_TRIGGERS = (
-    "CREATE TRIGGER IF NOT EXISTS trials_fts_ad AFTER DELETE ON trials BEGIN "
+_FTS_DELETE = (
     "INSERT INTO trial_fts(trial_fts, rowid, search_text) "
-    "VALUES ('delete', old.uid, old.search_text); END",
-    "CREATE TRIGGER IF NOT EXISTS trials_fts_au AFTER UPDATE OF search_text ON trials BEGIN "
-    "INSERT INTO trial_fts(trial_fts, rowid, search_text) "
-    "VALUES ('delete', old.uid, old.search_text); "
-    "INSERT INTO trial_fts(rowid, search_text) VALUES (new.uid, new.search_text); END",
+    "VALUES ('delete', old.uid, cjk_segments(old.search_text)); "
 )
+_FTS_INSERT = (
+    "INSERT INTO trial_fts(rowid, search_text) VALUES (new.uid, cjk_segments(new.search_text)); "
+)
+_SQLITE_FTS_TRIGGERS = {
+    "trials_fts_ai": "CREATE TRIGGER trials_fts_ai AFTER INSERT ON trials "
+    f"WHEN NOT EXISTS (SELECT 1 FROM trial_fts_hold) BEGIN {_FTS_INSERT}END",
+    "trials_fts_ad": f"CREATE TRIGGER trials_fts_ad AFTER DELETE ON trials BEGIN {_FTS_DELETE}END",
+    "trials_fts_au": "CREATE TRIGGER trials_fts_au AFTER UPDATE OF search_text ON trials "
+    f"BEGIN {_FTS_DELETE}{_FTS_INSERT}END",
+}
+_FTS_FILL = (
+    "INSERT INTO trial_fts(rowid, search_text) SELECT uid, cjk_segments(search_text) FROM trials"
+)
+
+
+def cjk_segments(search_text: str | None) -> str:
+    """The parts (between `` | ``) of a search text that hold CJK characters. A CJK term can only
+    be a substring of such a part, so the trigram index needs no more."""
+    if not search_text:
+        return ""
+    return " | ".join(part for part in search_text.split(" | ") if CJK.search(part))
+
+
 #: Facet columns tagged in the word index, each with the prefix of its tags. A tag is the prefix
 #: and the hex of the ASCII-lower-cased value (``st`` + hex("recruiting")): one unicode61 token
 #: that no text can spell, so a search joins text and facet filters in one FTS5 query.
@@ -87,24 +108,23 @@ _SQLITE_WORDS = (
     "search_text, search_tags, content='', tokenize='unicode61 remove_diacritics 2')"
 )
 _WORDS_COLUMNS = "search_text, search_tags"
-_SQLITE_WORDS_INSERT_TRIGGER = (
-    "CREATE TRIGGER trials_words_ai AFTER INSERT ON trials "
-    "WHEN NOT EXISTS (SELECT 1 FROM trial_fts_hold) BEGIN "
-    f"INSERT INTO trial_words(rowid, {_WORDS_COLUMNS}) "
-    f"VALUES (new.uid, new.search_text, {_tags_sql('new')}); END"
-)
 _WORDS_DELETE = (
     f"INSERT INTO trial_words(trial_words, rowid, {_WORDS_COLUMNS}) "
     f"VALUES ('delete', old.uid, old.search_text, {_tags_sql('old')}); "
 )
-_TAGGED_COLUMNS = ", ".join(dict.fromkeys("condition" if p == "cf" else c for p, c in WORD_TAGS))
-_SQLITE_WORDS_TRIGGERS = (
-    f"CREATE TRIGGER IF NOT EXISTS trials_words_ad AFTER DELETE ON trials BEGIN {_WORDS_DELETE}END",
-    f"CREATE TRIGGER IF NOT EXISTS trials_words_au AFTER UPDATE OF search_text, {_TAGGED_COLUMNS} "
-    f"ON trials BEGIN {_WORDS_DELETE}"
+_WORDS_INSERT = (
     f"INSERT INTO trial_words(rowid, {_WORDS_COLUMNS}) "
-    f"VALUES (new.uid, new.search_text, {_tags_sql('new')}); END",
+    f"VALUES (new.uid, new.search_text, {_tags_sql('new')}); "
 )
+_TAGGED_COLUMNS = ", ".join(dict.fromkeys("condition" if p == "cf" else c for p, c in WORD_TAGS))
+_SQLITE_WORDS_TRIGGERS = {
+    "trials_words_ai": "CREATE TRIGGER trials_words_ai AFTER INSERT ON trials "
+    f"WHEN NOT EXISTS (SELECT 1 FROM trial_fts_hold) BEGIN {_WORDS_INSERT}END",
+    "trials_words_ad": "CREATE TRIGGER trials_words_ad AFTER DELETE ON trials "
+    f"BEGIN {_WORDS_DELETE}END",
+    "trials_words_au": "CREATE TRIGGER trials_words_au AFTER UPDATE OF "
+    f"search_text, {_TAGGED_COLUMNS} ON trials BEGIN {_WORDS_DELETE}{_WORDS_INSERT}END",
+}
 #: Index the trials already stored (a database made before the word index, or a bulk insert).
 _WORDS_FILL = (
     f"INSERT INTO trial_words(rowid, {_WORDS_COLUMNS}) "
@@ -189,26 +209,10 @@ class Database:
             for name in RETIRED_INDEXES:
                 conn.execute(text(f"DROP INDEX IF EXISTS {name}"))
             if self.is_sqlite:
-                words_new = not conn.scalar(
-                    text("SELECT 1 FROM sqlite_master WHERE name = 'trial_words'")
-                )
-                statements: tuple[str, ...] = (
-                    _SQLITE_FTS,
-                    _SQLITE_FTS_HOLD,
-                    *_SQLITE_FTS_TRIGGERS,
-                    _SQLITE_WORDS,
-                    *_SQLITE_WORDS_TRIGGERS,
-                )
+                _sqlite_search_indexes(conn)
             else:
-                statements = _PG_SEARCH
-            for statement in statements:
-                conn.execute(text(statement))
-            if self.is_sqlite:
-                _replace_trigger(conn, "trials_fts_ai", _SQLITE_FTS_INSERT_TRIGGER)
-                _replace_trigger(conn, "trials_words_ai", _SQLITE_WORDS_INSERT_TRIGGER)
-                if words_new:  # a database from before the word index: index what it holds
-                    conn.execute(text(_WORDS_RANK))
-                    conn.execute(text(_WORDS_FILL))
+                for statement in _PG_SEARCH:
+                    conn.execute(text(statement))
 
     def analyze(self) -> None:
         """Refresh the query planner's statistics (after a bulk load).
@@ -240,8 +244,36 @@ class Database:
         self.engine.dispose()
 
 
+def _sqlite_search_indexes(conn: Connection) -> None:
+    """Create SQLite's two text indexes and their triggers, and fill an index that is new on a
+    database holding trials (made by an older version, whose trigram index covered the whole
+    text through the trials table: it is replaced)."""
+    existing = dict(
+        conn.execute(
+            text("SELECT name, sql FROM sqlite_master WHERE name IN ('trial_fts', 'trial_words')")
+        ).all()
+    )
+    if "content='trials'" in (existing.get("trial_fts") or ""):
+        for name in _SQLITE_FTS_TRIGGERS:
+            conn.execute(text(f"DROP TRIGGER IF EXISTS {name}"))
+        conn.execute(text("DROP TABLE trial_fts"))
+        del existing["trial_fts"]
+    conn.execute(text(_SQLITE_FTS_HOLD))
+    for name, create, fill, triggers in (
+        ("trial_fts", _SQLITE_FTS, _FTS_FILL, _SQLITE_FTS_TRIGGERS),
+        ("trial_words", _SQLITE_WORDS, _WORDS_FILL, _SQLITE_WORDS_TRIGGERS),
+    ):
+        if name not in existing:
+            conn.execute(text(create))
+            if name == "trial_words":
+                conn.execute(text(_WORDS_RANK))
+            conn.execute(text(fill))
+        for trigger, sql in triggers.items():
+            _replace_trigger(conn, trigger, sql)
+
+
 def _replace_trigger(conn: Connection, name: str, sql: str) -> None:
-    """Create a trigger, replacing one an older version created differently (without the hold)."""
+    """Create a trigger, replacing one an older version created differently."""
     current = conn.scalar(
         text("SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = :name"),
         {"name": name},
@@ -270,11 +302,15 @@ def deferred_search_index(conn: Connection) -> Iterator[list[tuple[int, str]]]:
     yield pending
     conn.exec_driver_sql("DELETE FROM trial_fts_hold")
     if pending:
-        conn.exec_driver_sql("INSERT INTO trial_fts (rowid, search_text) VALUES (?, ?)", pending)
+        conn.exec_driver_sql(
+            "INSERT INTO trial_fts (rowid, search_text) VALUES (?, ?)",
+            [(uid, cjk_segments(search_text)) for uid, search_text in pending],
+        )
         conn.exec_driver_sql(f"{_WORDS_FILL} WHERE uid = ?", [(uid,) for uid, _ in pending])
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:  # noqa: ANN001 - DB-API objects
+    dbapi_connection.create_function("cjk_segments", 1, cjk_segments, deterministic=True)
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")

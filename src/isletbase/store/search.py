@@ -22,7 +22,7 @@ from sqlalchemy import Select, Table, column, desc, func, nulls_last, select, ta
 from isletbase import taxonomy
 from isletbase.errors import InputError
 from isletbase.model import Trial
-from isletbase.store.db import Database, word_tag
+from isletbase.store.db import CJK, Database, word_tag
 from isletbase.store.schema import RegistryIdRow, SiteRow, TrialRow
 from isletbase.store.trial_reads import MODEL_COLUMNS, find_uid, load_models, models_from_rows
 
@@ -70,8 +70,6 @@ RANK_LIMIT = 2_000
 #: The SQLite FTS5 indexes (created by ``Database.init``), as lightweight tables for SELECTs.
 _FTS = table("trial_fts", column("rowid"), column("rank"))
 _WORDS = table("trial_words", column("rowid"), column("rank"))
-#: Characters of scripts written without spaces between words: such a term is a substring.
-_CJK = re.compile("[\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\U00020000-\U0003134f]")
 #: A word as FTS5's unicode61 tokenizer sees one: a run of letters and digits.
 _WORD = re.compile(r"[^\W_]+")
 _TERM = re.compile(r'"([^"]+)"|(\S+)')
@@ -275,7 +273,7 @@ def _text_plan(db: Database, q: str) -> _Plan:
     trigram_terms: list[str] = []
     for term in terms:
         words = _WORD.findall(term)
-        if words and not _CJK.search(term):
+        if words and not CJK.search(term):
             prefix = len(words[-1]) >= 3
             phrases.append('"' + " ".join(words) + '"' + ("*" if prefix else ""))
             plan.patterns.append(_word_pattern(words, prefix))
