@@ -165,3 +165,27 @@ def test_an_older_trigram_index_over_the_whole_text_is_replaced_on_init(tmp_path
     assert _ids(db, q="脐带间充质干细胞", condition="T1D") == expected
     assert check(db).problems == []
     db.dispose()
+
+
+def test_facets_of_a_broad_text_are_counted_over_the_newest_matches(loaded_db, monkeypatch):
+    from isletbase.store import search
+
+    query = TrialQuery(q="stem cells", status="recruiting")
+    exact = search.facet_table(loaded_db, query, {"cell_source": None, "status": None})
+    assert exact.sampled == frozenset()
+    matched = _ids(loaded_db, q="stem cells")
+    monkeypatch.setattr(search, "FACET_SAMPLE", 5)
+    sampled = search.facet_table(loaded_db, query, {"cell_source": None, "status": None})
+    assert len(matched) > 5
+    assert sampled.sampled == {"cell_source", "status"}
+    # the status facet ignores its own filter: five of the text's matches, the newest
+    assert sum(n for _, n in sampled["status"]) == 5
+    newest = sorted(
+        search_trials(loaded_db, TrialQuery(q="stem cells", per_page=500)).items,
+        key=lambda t: t.uid,
+        reverse=True,
+    )[:5]
+    expected: dict = {}
+    for trial in newest:
+        expected[trial.status_code] = expected.get(trial.status_code, 0) + 1
+    assert dict(sampled["status"]) == expected

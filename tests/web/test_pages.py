@@ -50,6 +50,17 @@ def test_facet_counts_match_filtered_totals(client):
         assert total == int(count)
 
 
+def test_facets_counted_over_a_sample_say_so_in_both_languages(client, monkeypatch):
+    from isletbase.store import search
+
+    assert 'data-testid="facets-sampled"' not in client.get("/trials?q=umbilical").text
+    monkeypatch.setattr(search, "FACET_SAMPLE", 3)
+    html = client.get("/trials?q=umbilical&page=1").text  # another URL than the cached one
+    assert 'data-testid="facets-sampled"' in html
+    assert "newest 10,000" not in html and "newest 3 matching" in html
+    assert "最新的 3 项" in client.get("/trials?q=umbilical&lang=zh").text
+
+
 def test_trial_page_links_every_field_to_a_source(client):
     html = client.get("/trials/NCT01219465").text
     assert 'data-testid="record-source"' in html

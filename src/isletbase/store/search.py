@@ -487,34 +487,75 @@ def facet_counts(
     """Counts of trials per value of one facet, under every other filter of ``query``, most
     frequent first (at most ``limit`` values).
 
-    A trial with sites in two cities counts once for each city.
+    A trial with sites in two cities counts once for each city. With a search text, the counts
+    are over at most the newest ``FACET_SAMPLE`` matching trials (see ``facet_table``).
     """
     return facet_table(db, query, {name: limit})[name]
 
 
-def facet_table(
-    db: Database, query: TrialQuery, limits: dict[str, int | None]
-) -> dict[str, list[tuple[str | int | None, int]]]:
+#: With a search text, facets are counted over at most this many of the newest matching trials:
+#: a common word matches a large share of a registry-sized database, and counting a facet reads
+#: a row per match, so the work of a search page would grow with the database.
+FACET_SAMPLE = COUNT_LIMIT
+
+
+class FacetTable(dict):
+    """Facet → ``[(value, count), …]``; ``sampled`` names the facets counted over the newest
+    ``FACET_SAMPLE`` matches because more trials matched (the counts are then lower bounds)."""
+
+    sampled: frozenset[str] = frozenset()
+    sample: int = 0
+
+
+def facet_table(db: Database, query: TrialQuery, limits: dict[str, int | None]) -> FacetTable:
     """``facet_counts`` for each facet named in ``limits`` (facet → most values, or ``None``),
-    read in one transaction; facets whose own filter is not set share one set of conditions."""
+    read in one transaction; facets whose own filter is not set share one set of matches."""
     for name in limits:
         if name not in FACETS:
             raise InputError(f"unknown facet {name!r}; expected one of {', '.join(FACETS)}")
-    shared: list | None = None
-    out: dict[str, list[tuple[str | int | None, int]]] = {}
+    shared: tuple | None = None
+    out = FacetTable()
+    sampled = set()
     with db.session() as session:
         conn = session.connection()
         for name, limit in limits.items():
             if _filtered_by(query, name):
-                conds = _conditions(db, query, skip=name)
+                scope = _facet_scope(db, conn, _without(query, name))
             else:
-                shared = _conditions(db, query) if shared is None else shared
-                conds = shared
+                shared = _facet_scope(db, conn, query) if shared is None else shared
+                scope = shared
+            conds, capped = scope
+            if capped:
+                sampled.add(name)
             stmt = _facet_statement(name, conds)
             if limit is not None:
                 stmt = stmt.limit(limit)
             out[name] = [(value, count) for value, count in conn.execute(stmt).all()]
+    out.sampled, out.sample = frozenset(sampled), FACET_SAMPLE
     return out
+
+
+def _without(query: TrialQuery, name: str) -> TrialQuery:
+    """``query`` without its filter on facet ``name`` (a facet's counts ignore its own filter)."""
+    if name == "year":
+        return query.model_copy(update={"year_from": None, "year_to": None})
+    return query.model_copy(update={name: None})
+
+
+def _facet_scope(db: Database, conn, query: TrialQuery) -> tuple[list, bool]:  # noqa: ANN001
+    """Conditions selecting the trials a facet is counted over, and whether they were capped:
+    without a search text every match (the trials' indexes count them); with one, the newest
+    ``FACET_SAMPLE`` matches when more match."""
+    if not query.q:
+        return _conditions(db, query), False
+    matching = _matching(db, query)
+    order = desc(matching.fts.c.rowid) if matching.fts is not None else desc(TrialRow.uid)
+    newest = matching.select().order_by(order)
+    probe = select(func.count()).select_from(newest.limit(FACET_SAMPLE + 1).subquery())
+    capped = (conn.scalar(probe) or 0) > FACET_SAMPLE
+    # the matches as the search finds them (text and tags in one index query), read once
+    matches = (newest.limit(FACET_SAMPLE) if capped else matching.select()).subquery()
+    return [TrialRow.uid.in_(select(matches.c.uid))], capped
 
 
 def _filtered_by(query: TrialQuery, name: str) -> bool:
