@@ -83,3 +83,21 @@ def test_unknown_and_empty_names_match_nothing():
 def test_pinyin_forms_are_derived_only_for_chinese():
     assert pinyin_forms("Peking University") == []
     assert "zgrmjfjzyy" in pinyin_forms("中国人民解放军总医院")
+
+
+def test_an_index_remembers_its_answers_and_forgets_them_past_its_budget(monkeypatch):
+    from isletbase.store import institutions
+
+    index = _index()
+    names = [
+        "Chinese PLA General Hospital, Beijing",
+        "Unknown Clinic of Nowhere",
+        "Ruijin Hospital",
+    ]
+    first = [index.match(n) for n in names]
+    assert [index.match(n) for n in names] == first
+    assert set(index._answers) == set(names)
+    monkeypatch.setattr(institutions, "_ANSWERS_KEPT", 2)
+    index.match("Huashan Hospital")
+    assert len(index._answers) <= 2
+    assert [index.match(n) for n in names] == first

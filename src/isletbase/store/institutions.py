@@ -34,6 +34,8 @@ _HOSPITAL = re.compile(r"hospital|医院|醫院", re.IGNORECASE)
 _COUNTRY_KEYS = {"china", "prchina", "peoplesrepublicofchina", "中国"}
 #: An alias must cover this share of a longer name to count as naming it.
 _MIN_COVER = 0.6
+#: Site names whose institution an index remembers (forgotten all at once past this many).
+_ANSWERS_KEPT = 100_000
 
 
 def name_key(text: str) -> str:
@@ -109,6 +111,9 @@ class InstitutionIndex:
     """Every spelling of every institution, folded, for matching free-text names."""
 
     keys: dict[str, str] = field(default_factory=dict)
+    #: answers already given: registry site names repeat across thousands of records, and a
+    #: name with no exact spelling is compared with every alias
+    _answers: dict[str, str | None] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def from_rows(cls, rows: Iterable[InstitutionRow]) -> InstitutionIndex:
@@ -133,6 +138,13 @@ class InstitutionIndex:
         """
         if not text:
             return None
+        if text not in self._answers:
+            if len(self._answers) >= _ANSWERS_KEPT:
+                self._answers.clear()
+            self._answers[text] = self._match(text)
+        return self._answers[text]
+
+    def _match(self, text: str) -> str | None:
         parts = [text, *(p for p in _SPLIT.split(text) if p.strip())]
         parts += [_DEPARTMENT.sub("", p) for p in parts]
         hospital_parts = [p for p in parts if _HOSPITAL.search(p)]
