@@ -3,8 +3,17 @@
 from __future__ import annotations
 
 import gc
+import weakref
 
-from isletbase.ingest_worker import collected_per_batch
+from isletbase.ingest_worker import COLLECT_EVERY, collected_per_batch
+
+
+class _Node:
+    """A weak-referenceable object kept alive only by a reference cycle."""
+
+    def __init__(self, cycle: list) -> None:
+        self.cycle = cycle
+        cycle.append(self)
 
 
 def test_collection_is_per_batch_inside_and_restored_after():
@@ -15,8 +24,13 @@ def test_collection_is_per_batch_inside_and_restored_after():
         assert gc.get_freeze_count() > 0
         cycle: list = []
         cycle.append(cycle)
+        found = weakref.ref(_Node(cycle))
         del cycle
-        assert collect() >= 1  # the cycle is found by the per-batch collection
+        for _ in range(COLLECT_EVERY - 1):
+            collect()
+        assert found() is not None  # not yet: collections come every COLLECT_EVERY batches
+        collect()
+        assert found() is None  # the cycle is gone
     assert gc.isenabled() and gc.get_freeze_count() == 0
 
 
