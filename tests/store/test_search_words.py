@@ -92,6 +92,20 @@ def bundled(db: Database) -> Database:
     return db
 
 
+def test_compacting_the_text_indexes_keeps_every_answer(bundled):
+    queries = [{"q": "stem cells", "status": "completed"}, {"q": "脐带 间充质"}, {"q": "t1d"}]
+    before = [_ids(bundled, **q) for q in queries]
+    pages = "SELECT count(*) FROM trial_words_data"  # SQLite's FTS5 pages
+    with bundled.engine.connect() as conn:
+        stored = conn.exec_driver_sql(pages).scalar() if bundled.is_sqlite else 0
+    bundled.analyze()
+    assert [_ids(bundled, **q) for q in queries] == before
+    if bundled.is_sqlite:
+        with bundled.engine.connect() as conn:
+            assert conn.exec_driver_sql(pages).scalar() <= stored
+    assert check(bundled).problems == []
+
+
 def test_the_word_index_follows_a_curation_and_a_deleted_trial(bundled):
     db = bundled
     before = _ids(db, q="stem cells", cell_source="BM-MNC")

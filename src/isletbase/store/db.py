@@ -215,16 +215,21 @@ class Database:
                     conn.execute(text(statement))
 
     def analyze(self) -> None:
-        """Refresh the query planner's statistics (after a bulk load).
+        """Refresh the query planner's statistics and compact the text indexes (after a bulk
+        load).
 
-        Without them SQLite assumes an equality filter keeps about ten rows, and may then run
-        the text index once per row of a facet that in fact holds a tenth of the trials; with
+        Without statistics SQLite assumes an equality filter keeps about ten rows, and may then
+        run the text index once per row of a facet that in fact holds a tenth of the trials; with
         them it starts from the smaller side. ``analysis_limit`` samples each index, so this
-        takes well under a second at 100,000 trials.
+        takes well under a second at 100,000 trials. A load leaves each FTS5 index in many
+        segments that every query must read; merging them into one ("optimize") took 2.4 s
+        after a 500k load and cut search p95 there from 29 to 19 ms.
         """
         with self.engine.begin() as conn:
             if self.is_sqlite:
                 conn.exec_driver_sql("PRAGMA analysis_limit=1000")
+                for index in ("trial_fts", "trial_words"):
+                    conn.exec_driver_sql(f"INSERT INTO {index}({index}) VALUES ('optimize')")
             conn.exec_driver_sql("ANALYZE")
 
     def is_initialised(self) -> bool:
