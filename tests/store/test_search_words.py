@@ -120,21 +120,6 @@ def test_the_word_index_follows_a_curation_and_a_deleted_trial(bundled):
     assert check(db).problems == []
 
 
-def test_a_database_made_before_the_word_index_gets_it_filled_on_init(tmp_path):
-    db = Database(f"sqlite:///{tmp_path / 'old.db'}")
-    load_bundled(db)
-    expected = _ids(db, q="umbilical cord", condition="T1D")
-    assert expected
-    with db.engine.begin() as conn:
-        for trigger in ("trials_words_ai", "trials_words_ad", "trials_words_au"):
-            conn.exec_driver_sql(f"DROP TRIGGER {trigger}")
-        conn.exec_driver_sql("DROP TABLE trial_words")
-    db.init()
-    assert _ids(db, q="umbilical cord", condition="T1D") == expected
-    assert check(db).problems == []
-    db.dispose()
-
-
 def test_pinyin_from_inside_a_chinese_name_finds_the_institutions_trials(loaded_db):
     # 南京军区福州总医院: "junqu" (军区) starts at its third syllable, and no English text
     # of these trials has a word that starts so
@@ -158,25 +143,39 @@ def test_the_trigram_index_holds_only_the_parts_with_chinese():
     assert cjk_segments(None) == ""
 
 
-def test_an_older_trigram_index_over_the_whole_text_is_replaced_on_init(tmp_path):
+#: How databases made by older versions held their text indexes: none of the word index, or a
+#: trigram index over the whole text read from the trials table.
+_OLDER_INDEXES = {
+    "no word index": ("trial_words", "trials_words", None),
+    "whole-text trigram index": (
+        "trial_fts",
+        "trials_fts",
+        "CREATE VIRTUAL TABLE trial_fts USING fts5(search_text, content='trials', "
+        "content_rowid='uid', tokenize='trigram')",
+    ),
+}
+
+
+@pytest.mark.parametrize("older", sorted(_OLDER_INDEXES))
+def test_a_database_with_older_text_indexes_gets_the_current_ones_on_init(tmp_path, older):
+    table, triggers, create = _OLDER_INDEXES[older]
     db = Database(f"sqlite:///{tmp_path / 'old.db'}")
     load_bundled(db)
-    expected = _ids(db, q="脐带间充质干细胞", condition="T1D")
-    assert expected
+    queries = [{"q": "umbilical cord", "condition": "T1D"}, {"q": "脐带间充质干细胞"}]
+    expected = [_ids(db, **q) for q in queries]
+    assert all(expected)
     with db.engine.begin() as conn:
-        for trigger in ("trials_fts_ai", "trials_fts_ad", "trials_fts_au"):
-            conn.exec_driver_sql(f"DROP TRIGGER {trigger}")
-        conn.exec_driver_sql("DROP TABLE trial_fts")
-        conn.exec_driver_sql(
-            "CREATE VIRTUAL TABLE trial_fts USING fts5(search_text, content='trials', "
-            "content_rowid='uid', tokenize='trigram')"
-        )
-        conn.exec_driver_sql("INSERT INTO trial_fts(trial_fts) VALUES ('rebuild')")
+        for suffix in ("ai", "ad", "au"):
+            conn.exec_driver_sql(f"DROP TRIGGER {triggers}_{suffix}")
+        conn.exec_driver_sql(f"DROP TABLE {table}")
+        if create:
+            conn.exec_driver_sql(create)
+            conn.exec_driver_sql(f"INSERT INTO {table}({table}) VALUES ('rebuild')")
     db.init()
     with db.engine.connect() as conn:
-        sql = conn.exec_driver_sql("SELECT sql FROM sqlite_master WHERE name = 'trial_fts'")
+        sql = conn.exec_driver_sql(f"SELECT sql FROM sqlite_master WHERE name = '{table}'")
         assert "content=''" in sql.scalar()
-    assert _ids(db, q="脐带间充质干细胞", condition="T1D") == expected
+    assert [_ids(db, **q) for q in queries] == expected
     assert check(db).problems == []
     db.dispose()
 
