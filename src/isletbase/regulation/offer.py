@@ -19,7 +19,7 @@ from isletbase.model import Institution
 from isletbase.regulation.facts import Evidence, Fact
 from isletbase.regulation.phrases import HAN, TRIAL_ID, Match, Matcher, find_price, fold
 from isletbase.regulation.rules import RuleBook
-from isletbase.store.institutions import InstitutionIndex, name_key
+from isletbase.store.institutions import InstitutionIndex
 
 
 class Offer(BaseModel):
@@ -277,12 +277,7 @@ def _number(value: float | str) -> float | None:
 def _match_name(name: str, insts: Iterable[Institution]) -> Institution | None:
     """The directory entry a given name refers to (same folding as the store's matcher)."""
     insts = list(insts)
-    index = InstitutionIndex(keys={})
-    for inst in insts:
-        for n in (inst.name_en, inst.name_zh, *inst.aliases):
-            if n and len(name_key(n)) >= 2:
-                index.keys.setdefault(name_key(n), inst.id)
-    found = index.match(name)
+    found = InstitutionIndex.from_institutions(insts).match(name)
     return next((i for i in insts if i.id == found), None)
 
 

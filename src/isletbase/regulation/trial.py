@@ -13,7 +13,7 @@ from isletbase.model import Institution, Trial
 from isletbase.regulation.facts import Evidence, Fact
 from isletbase.regulation.phrases import Matcher
 from isletbase.regulation.rules import RuleBook
-from isletbase.store.institutions import InstitutionIndex, name_key
+from isletbase.store.institutions import InstitutionIndex
 from isletbase.store.trials import stale_flags
 
 _TEXT_FIELDS = ("design", "summary", "notes", "title_en", "official_title_en", "title_zh")
@@ -40,11 +40,7 @@ class TrialReader:
             }
         )
         self.institutions: Mapping[str, Institution] = {i.id: i for i in institutions}
-        self.index = InstitutionIndex(keys={})
-        for inst in self.institutions.values():
-            for name in (inst.name_en, inst.name_zh, *inst.aliases):
-                if name and len(name_key(name)) >= 2:
-                    self.index.keys.setdefault(name_key(name), inst.id)
+        self.index = InstitutionIndex.from_institutions(self.institutions.values())
 
     def facts(self, trial: Trial, today: date) -> dict[str, Fact]:
         """The facts rules read about one trial, each with the record field it came from."""

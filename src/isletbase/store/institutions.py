@@ -117,14 +117,29 @@ class InstitutionIndex:
 
     @classmethod
     def from_rows(cls, rows: Iterable[InstitutionRow]) -> InstitutionIndex:
+        return cls.from_names(
+            (
+                row.id,
+                [row.name_en, row.name_zh, *(a.alias for a in row.aliases if a.kind == "alias")],
+            )
+            for row in rows
+        )
+
+    @classmethod
+    def from_institutions(cls, institutions: Iterable[Institution]) -> InstitutionIndex:
+        return cls.from_names((i.id, [i.name_en, i.name_zh, *i.aliases]) for i in institutions)
+
+    @classmethod
+    def from_names(cls, named: Iterable[tuple[str, list[str | None]]]) -> InstitutionIndex:
+        """An index of ``(institution id, its names)``; the first institution to claim a
+        spelling keeps it."""
         index = cls()
-        for row in rows:
-            names = [row.name_en, row.name_zh, *(a.alias for a in row.aliases if a.kind == "alias")]
+        for inst_id, names in named:
             for name in names:
                 if name:
                     key = name_key(name)
                     if len(key) >= 2:
-                        index.keys.setdefault(key, row.id)
+                        index.keys.setdefault(key, inst_id)
         return index
 
     def match(self, text: str | None) -> str | None:
