@@ -155,6 +155,7 @@ KILL_SCRIPT = """
 import sys
 from isletbase.harvest import run_dump
 from isletbase.store.db import Database
+print("ingesting", flush=True)
 run_dump(Database(sys.argv[1]), sys.argv[2], batch_size=25)
 """
 
@@ -196,12 +197,15 @@ def test_sigkill_at_random_moments_leaves_a_consistent_database_and_a_rerun_comp
         (dump / f"NCT{10_000_000 + i:08d}.json").write_text(json.dumps(study))
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src")}
     command = [sys.executable, "-c", KILL_SCRIPT]
-    # time one complete run on this machine, then kill others at random points within it
+    # time one complete run's ingest on this machine (from the end of its imports), then kill
+    # others at random points of it, a few just past its end
     scratch = f"sqlite:///{tmp_path / 'scratch.db'}"
     Database(scratch).init()
+    timed = subprocess.Popen([*command, scratch, str(dump)], env=env, stdout=subprocess.PIPE)
+    assert timed.stdout is not None and timed.stdout.readline() == b"ingesting\n"
     start = time.perf_counter()
-    subprocess.run([*command, scratch, str(dump)], env=env, check=True)
-    full = time.perf_counter() - start
+    assert timed.wait() == 0
+    window = time.perf_counter() - start
     seen = []
     for attempt in range(20):
         url = f"sqlite:///{tmp_path / f'k{attempt}.db'}"
@@ -209,10 +213,11 @@ def test_sigkill_at_random_moments_leaves_a_consistent_database_and_a_rerun_comp
         proc = subprocess.Popen(
             [*command, url, str(dump)],
             env=env,
-            stdout=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
         )
-        time.sleep(rng.uniform(0.1, 1.0) * full)
+        assert proc.stdout is not None and proc.stdout.readline() == b"ingesting\n"
+        time.sleep(rng.uniform(0.0, 1.1) * window)
         workers = psutil.Process(proc.pid).children(recursive=True)
         proc.send_signal(signal.SIGKILL)
         proc.wait()
