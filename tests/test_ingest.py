@@ -7,9 +7,11 @@ import json
 import os
 import random
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
+from contextlib import closing
 from datetime import date
 from pathlib import Path
 
@@ -217,7 +219,11 @@ def test_sigkill_at_random_moments_leaves_a_consistent_database_and_a_rerun_comp
             stderr=subprocess.DEVNULL,
         )
         assert proc.stdout is not None and proc.stdout.readline() == b"ingesting\n"
-        time.sleep(rng.uniform(0.0, 1.1) * window)
+        if attempt % 2:  # any moment of the ingest, its start-up included, or just past its end
+            time.sleep(rng.uniform(0.0, 1.1) * window)
+        else:  # a moment after the first batch is committed, while later ones are written
+            _wait_for_a_commit(tmp_path / f"k{attempt}.db", proc)
+            time.sleep(rng.uniform(0.0, 0.3) * window)
         workers = psutil.Process(proc.pid).children(recursive=True)
         proc.send_signal(signal.SIGKILL)
         proc.wait()
@@ -233,6 +239,16 @@ def test_sigkill_at_random_moments_leaves_a_consistent_database_and_a_rerun_comp
             assert _consistent(db) == 400
             db.dispose()
     assert any(0 < n < 400 for n in seen), seen  # some kills landed mid-run
+
+
+def _wait_for_a_commit(path: Path, proc: subprocess.Popen, timeout: float = 60) -> None:
+    """Return once the ingest writing ``path`` has committed a trial (or has ended)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and proc.poll() is None:
+        with closing(sqlite3.connect(path, timeout=5)) as conn:
+            if conn.execute("SELECT count(*) FROM trials").fetchone()[0]:
+                return
+        time.sleep(0.005)
 
 
 def _dump_dir(tmp_path: Path, studies: list[dict]) -> Path:
