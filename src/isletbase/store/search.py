@@ -170,10 +170,9 @@ def _vocabulary_value(field: str, value: str) -> str:
     return value
 
 
-def _conditions(
-    db: Database, query: TrialQuery, skip: str | None = None, plan: _Plan | None = None
-) -> list:
-    """The WHERE conditions on ``trials`` for every filter but ``skip`` (for facet counts).
+def _conditions(db: Database, query: TrialQuery, plan: _Plan | None = None) -> list:
+    """The WHERE conditions on ``trials`` for every filter of ``query`` (a facet's counts get a
+    query without its own filter, see ``_without``).
 
     With a ``plan`` the caller has joined an FTS5 index: the text it answers, and with the word
     index the tagged facets, are left out here.
@@ -182,22 +181,22 @@ def _conditions(
     tagged = plan is not None and plan.index == "words"
     for name in ("cell_source", "route"):
         value = getattr(query, name)
-        if value and name != skip and not tagged:
+        if value and not tagged:
             conds.append(getattr(TrialRow, name) == _vocabulary_value(name, value))
     for name in ("region", "country"):
         value = getattr(query, name)
-        if value and name != skip and not tagged:
+        if value and not tagged:
             conds.append(_ci_equal(getattr(TrialRow, name), value))
-    if query.condition and skip != "condition" and not tagged:
+    if query.condition and not tagged:
         if query.condition.lower() == "complication":
             conds.append(TrialRow.condition.like("complication:%"))
         else:
             conds.append(TrialRow.condition == _vocabulary_value("condition", query.condition))
-    if query.status and skip != "status" and not tagged:
+    if query.status and not tagged:
         conds.append(TrialRow.status_code == query.status)
-    if query.phase and skip != "phase" and not tagged:
+    if query.phase and not tagged:
         conds.append(TrialRow.phase_code == _phase_code(query.phase))
-    if query.registry and skip != "registry":
+    if query.registry:
         conds.append(
             TrialRow.uid.in_(
                 select(RegistryIdRow.trial_uid).where(RegistryIdRow.registry_name == query.registry)
@@ -205,20 +204,20 @@ def _conditions(
         )
     for name in ("province", "city"):
         value = getattr(query, name)
-        if value and skip != name:
+        if value:
             conds.append(
                 TrialRow.uid.in_(
                     select(SiteRow.trial_uid).where(_ci_equal(getattr(SiteRow, name), value))
                 )
             )
-    if skip != "year":
-        # as ranges of the ISO start date, so the date index serves both filter and sort
-        if query.year_from is not None:
-            conds.append(TrialRow.start_date >= f"{query.year_from:04d}")
-        if query.year_to is not None:
-            conds.append(TrialRow.start_date < f"{query.year_to + 1:04d}")
+    # years as ranges of the ISO start date, so the date index serves both filter and sort
+    if query.year_from is not None:
+        conds.append(TrialRow.start_date >= f"{query.year_from:04d}")
+    if query.year_to is not None:
+        conds.append(TrialRow.start_date < f"{query.year_to + 1:04d}")
     if query.q:
-        by_id = _registry_id_condition(db, query.q)
+        # with a plan, the caller already found the text is not one registry id
+        by_id = _registry_id_condition(db, query.q) if plan is None else None
         if by_id is not None:
             conds.append(by_id)
         else:
@@ -302,12 +301,10 @@ def _text_conditions(db: Database, plan: _Plan, joined: bool) -> list:
     conds = []
     lowered = func.lower(TrialRow.search_text)
     if db.is_sqlite:
-        indexes = (("words", plan.words, _WORDS, "trial_words"),)
-        indexes += (("trigrams", plan.trigrams, _FTS, "trial_fts"),)
-        for name, match, fts, table_name in indexes:
+        for name, match, fts in (("words", plan.words, _WORDS), ("trigrams", plan.trigrams, _FTS)):
             if match and not (joined and plan.index == name):
                 matched = select(fts.c.rowid).where(
-                    text(f"{table_name} MATCH :{name}").bindparams(**{name: match})
+                    text(f"{fts.name} MATCH :{name}").bindparams(**{name: match})
                 )
                 conds.append(TrialRow.uid.in_(matched))
     else:
