@@ -8,7 +8,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from isletbase.store.db import Database
+from isletbase.store.db import TEXT_INDEXES, Database
 from isletbase.store.schema import (
     DerivationRow,
     InstitutionRow,
@@ -97,7 +97,7 @@ def _search_index_problems(session: Session) -> list[str]:
     """SQLite's two text indexes: each checked inside by FTS5, and its set of documents
     compared with the trials' uids (both are contentless, so FTS5 cannot compare them)."""
     problems = []
-    for index in ("trial_fts", "trial_words"):
+    for index in TEXT_INDEXES:
         try:
             session.execute(
                 text(f"INSERT INTO {index}({index}, rank) VALUES('integrity-check', 1)")

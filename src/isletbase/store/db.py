@@ -130,6 +130,8 @@ _WORDS_FILL = (
     f"INSERT INTO trial_words(rowid, {_WORDS_COLUMNS}) "
     f"SELECT uid, search_text, {_tags_sql('trials')} FROM trials"
 )
+#: SQLite's FTS5 text indexes (trigram, then word), for code that checks, compacts or drops them.
+TEXT_INDEXES = ("trial_fts", "trial_words")
 #: BM25 over the text only: tags say nothing of relevance.
 _WORDS_RANK = "INSERT INTO trial_words(trial_words, rank) VALUES ('rank', 'bm25(1.0, 0.0)')"
 _PG_SEARCH = (
@@ -228,7 +230,7 @@ class Database:
         with self.engine.begin() as conn:
             if self.is_sqlite:
                 conn.exec_driver_sql("PRAGMA analysis_limit=1000")
-                for index in ("trial_fts", "trial_words"):
+                for index in TEXT_INDEXES:
                     conn.exec_driver_sql(f"INSERT INTO {index}({index}) VALUES ('optimize')")
             conn.exec_driver_sql("ANALYZE")
 
@@ -240,8 +242,8 @@ class Database:
         load_extensions()
         with self.engine.begin() as conn:
             if self.is_sqlite:
-                conn.execute(text("DROP TABLE IF EXISTS trial_fts"))
-                conn.execute(text("DROP TABLE IF EXISTS trial_words"))
+                for index in TEXT_INDEXES:
+                    conn.execute(text(f"DROP TABLE IF EXISTS {index}"))
                 conn.execute(text("DROP TABLE IF EXISTS trial_fts_hold"))
         Base.metadata.drop_all(self.engine)
 
