@@ -11,6 +11,7 @@ import re
 import pytest
 from sqlalchemy import delete, select
 
+from isletbase.errors import InputError
 from isletbase.ingest import load_bundled
 from isletbase.store.check import check
 from isletbase.store.curation import curate
@@ -27,10 +28,11 @@ def _ids(db: Database, **kw) -> set[str]:
     return {t.display_id for t in result.items}
 
 
-def _oracle(db: Database, term: str) -> set[str]:
-    """Trials whose text has the term's words in sequence, the last a prefix if 3+ long."""
+def _oracle(db: Database, term: str, prefix: bool | None = None) -> set[str]:
+    """Trials whose text has the term's words in sequence, the last a prefix if ``prefix``
+    (by default: if 3+ long, as for a query's last term)."""
     words = _WORD.findall(term.lower())
-    prefix = len(words[-1]) >= 3
+    prefix = len(words[-1]) >= 3 if prefix is None else prefix
     found = set()
     with db.session() as session:
         for display_id, text in session.execute(select(TrialRow.display_id, TrialRow.search_text)):
@@ -52,6 +54,21 @@ def test_a_latin_term_finds_exactly_the_trials_with_those_words(loaded_db, term)
     q = f'"{term}"' if " " in term else term
     expected = _oracle(loaded_db, term)
     assert _ids(loaded_db, q=q) == expected
+
+
+def test_only_the_last_term_is_a_prefix_unless_a_star_says_so(loaded_db):
+    umbilic, cord = _oracle(loaded_db, "umbilic"), _oracle(loaded_db, "cord")
+    assert umbilic and cord and not _oracle(loaded_db, "umbilic", prefix=False)
+    assert _ids(loaded_db, q="umbilic") == umbilic
+    assert _ids(loaded_db, q="umbilic cord") == set()  # "umbilic" is no whole word
+    assert _ids(loaded_db, q="umbilic* cord") == umbilic & cord
+    assert _ids(loaded_db, q="cord umbilic") == _oracle(loaded_db, "cord", prefix=False) & umbilic
+    assert _ids(loaded_db, q="cord* umbilic") == cord & umbilic
+
+
+def test_a_prefix_of_fewer_than_three_letters_is_refused(loaded_db):
+    with pytest.raises(InputError, match="at least 3 letters"):
+        search_trials(loaded_db, TrialQuery(q="stem ce*"))
 
 
 def test_a_word_prefix_matches_but_the_inside_of_a_word_does_not(loaded_db):

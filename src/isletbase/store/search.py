@@ -1,7 +1,9 @@
 """Search: full text in English, Chinese and pinyin, combined with facet filters, ranked, paged.
 
-A term in Latin script (or digits) matches words: its words in sequence, the last one as a prefix
-when it has three or more characters (``diabet`` finds "diabetes", ``t2`` only the word "t2").
+A term in Latin script (or digits) matches words: its words in sequence. The query's last such
+term ends in a prefix (the word being typed) when its last word has three or more characters
+(``diabet`` finds "diabetes", ``t2`` only the word "t2"), as does any term written with a
+trailing ``*`` (``diabet* foot``); other words match whole words.
 A term with Chinese (or other CJK) characters matches as a substring, since such text has no
 spaces between words. On SQLite words are looked up in an FTS5 word index that also holds the
 trial's facet values as tags, so text and facet filters meet in one index query; CJK terms of
@@ -13,11 +15,24 @@ ranked by trigram word similarity. Either way the SQL is parameterised.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
+import orjson
 from pydantic import BaseModel, ConfigDict, Field, field_validator
-from sqlalchemy import Select, Table, column, desc, func, nulls_last, select, table, text
+from sqlalchemy import (
+    Connection,
+    Select,
+    Table,
+    column,
+    desc,
+    func,
+    nulls_last,
+    select,
+    table,
+    text,
+)
 
 from isletbase import taxonomy
 from isletbase.errors import InputError
@@ -65,8 +80,9 @@ _REGISTRY_ALIASES = {
 COUNT_LIMIT = 10_000
 #: Relevance (BM25 / trigram similarity) is computed when at most this many trials match; a
 #: broader text lists the newest-loaded matches first, since ranking every match of a common
-#: term costs a scan of all of them.
-RANK_LIMIT = 2_000
+#: term costs a scan of all of them (SQLite's BM25: ~3-5 µs a match with a few terms, so
+#: 1,650 matches of "type 2 diabetes" + recruiting took 10 ms at 500,000 trials).
+RANK_LIMIT = 1_000
 #: The SQLite FTS5 indexes (created by ``Database.init``), as lightweight tables for SELECTs.
 _FTS = table("trial_fts", column("rowid"), column("rank"))
 _WORDS = table("trial_words", column("rowid"), column("rank"))
@@ -270,10 +286,11 @@ def _text_plan(db: Database, q: str) -> _Plan:
     plan = _Plan()
     phrases: list[str] = []
     trigram_terms: list[str] = []
-    for term in terms:
+    worded = [i for i, term in enumerate(terms) if _WORD.search(term) and not CJK.search(term)]
+    for position, term in enumerate(terms):
         words = _WORD.findall(term)
         if words and not CJK.search(term):
-            prefix = len(words[-1]) >= 3
+            prefix = _is_prefix(term, words[-1], last=position == worded[-1])
             phrases.append('"' + " ".join(words) + '"' + ("*" if prefix else ""))
             plan.patterns.append(_word_pattern(words, prefix))
         elif len(term) >= 3 and db.is_sqlite:
@@ -287,6 +304,23 @@ def _text_plan(db: Database, q: str) -> _Plan:
         plan.trigrams = " AND ".join(trigram_terms)
         plan.index = plan.index or "trigrams"
     return plan
+
+
+#: The shortest word a prefix may be: a shorter one would merge the posting lists of a large
+#: share of the vocabulary.
+MIN_PREFIX = 3
+
+
+def _is_prefix(term: str, word: str, last: bool) -> bool:
+    """Whether a term's last ``word`` matches as the start of a word: when the term ends with
+    ``*``, or it is the query's last Latin-script term (the word being typed) and the word has
+    ``MIN_PREFIX`` letters. Other words match whole words: a prefix costs a merge of every
+    posting list it starts, which for a common word ("placebo"*) is most of a search's time."""
+    if term.endswith("*"):
+        if len(word) < MIN_PREFIX:
+            raise InputError(f"{term!r}: a prefix needs at least {MIN_PREFIX} letters before *")
+        return True
+    return last and len(word) >= MIN_PREFIX
 
 
 def _word_pattern(words: list[str], prefix: bool) -> str:
@@ -346,6 +380,16 @@ class _Matching:
     match: str | None = None
     #: a cheaper statement selecting the same uids, for counting (see ``_matching``)
     counter: Select | None = None
+    #: the same uids, where reading them all costs about what counting them does
+    lister: Select | None = None
+
+    def listing(self) -> Select | None:
+        """``SELECT uid`` of the matches where reading them all (up to the count limit) costs
+        little more than counting them — from the text index, or the ``lister`` given — so a
+        page can be ordered among them without matching again; ``None`` otherwise."""
+        if self.lister is not None:
+            return self.lister
+        return self.select() if self.fts is not None else None
 
     def select(self, joined: bool = False) -> Select:
         """``SELECT uid`` of the matches; from the index alone where nothing needs ``trials``
@@ -382,6 +426,19 @@ def _matching(db: Database, query: TrialQuery) -> _Matching:
             where = text("trial_words MATCH :match").bindparams(match=match)
             counter = select(_WORDS.c.rowid).where(where)
             return _Matching(_conditions(db, query), counter=counter)
+    if (
+        plan is None
+        and db.is_sqlite
+        and query.registry
+        and not query.filters().keys() - {"registry"}
+    ):
+        # a registry alone: its index holds every trial's uid per registry
+        lister = (
+            select(RegistryIdRow.trial_uid.label("uid"))
+            .where(RegistryIdRow.registry_name == query.registry)
+            .distinct()
+        )
+        return _Matching(_conditions(db, query), lister=lister)
     if plan is None or plan.index is None:
         return _Matching(_conditions(db, query))
     conds = _conditions(db, query, plan=plan)
@@ -409,7 +466,12 @@ def _ordered(
             score = func.word_similarity(query.q.lower(), func.lower(TrialRow.search_text))
             return stmt.order_by(desc(score), TrialRow.display_id)
         return stmt.order_by(desc(TrialRow.uid))
-    stmt = matching.select(joined=True)
+    return _by_column(db, matching.select(joined=True), query)
+
+
+def _by_column(db: Database, stmt: Select, query: TrialQuery) -> Select:
+    """``stmt`` (selecting from ``trials``) in the order of a sort on the trials' columns."""
+    sort = query.sort
     if sort in ("relevance", "-start_date"):
         first = desc(TrialRow.start_date) if db.is_sqlite else nulls_last(desc(TrialRow.start_date))
         return stmt.order_by(first, desc(TrialRow.display_id))
@@ -428,31 +490,67 @@ def _ordered(
     return stmt.order_by(TrialRow.display_id)
 
 
+#: Sorts SQLite serves from an index read in order (``ix_trials_start_date``,
+#: ``ix_trials_enrollment``, the unique display id), stopping at the page's last row.
+_INDEXED_SORTS = {"relevance", "-start_date", "-enrollment", "id"}
+#: A listed set of matches larger than this is put in a column's order by reading that
+#: column's index in order and keeping the listed trials (about ``per_page`` × trials ÷ matches
+#: index entries); a smaller one by reading each listed trial and sorting them.
+SCAN_ABOVE = 2_000
+
+
+def _listed_page(
+    db: Database, conn: Connection, query: TrialQuery, found: Sequence[int], offset: int
+) -> list[int]:
+    """The page's uids among every match's uid (``found``), in a sort on the trials' columns."""
+    scan = len(found) > SCAN_ABOVE and query.sort in _INDEXED_SORTS
+    # a leading + keeps SQLite from driving the query by the list (it then reads the index
+    # in order); without it each listed trial is read once and the few are sorted
+    member = text(
+        f"{'+' if scan else ''}trials.uid IN (SELECT value FROM json_each(:found))"
+    ).bindparams(found=orjson.dumps(list(found)).decode())
+    stmt = _by_column(db, select(TrialRow.uid).where(member), query)
+    return list(conn.scalars(stmt.limit(query.per_page).offset(offset)))
+
+
 def search_trials(db: Database, query: TrialQuery) -> SearchResult:
     """The page of trials matching ``query`` and how many match (exact up to COUNT_LIMIT).
 
     The count comes first (it picks the order); a page past the last match is not read, and
     when every match fits on the first page one query reads the trials themselves in order.
+    On SQLite a text search (or a registry filter) sorted on the trials' columns reads its
+    matches' uids instead of counting them, and orders those: the text index is asked once.
     """
     matching = _matching(db, query)
-    stmt = matching.counter if matching.counter is not None else matching.select()
     offset = (query.page - 1) * query.per_page
     items: list[Trial] = []
     with db.session() as session:
         # plain Core statements: run on the connection, past the ORM's per-statement work
         conn = session.connection()
-        capped = stmt.limit(COUNT_LIMIT + 1).subquery()
-        counted = conn.scalar(select(func.count()).select_from(capped)) or 0
+        ranked = query.sort == "relevance" and query.q
+        listed = None if ranked else matching.listing()
+        if listed is not None:
+            found = conn.scalars(listed.limit(COUNT_LIMIT + 1)).all()
+            counted = len(found)
+        else:
+            stmt = matching.counter if matching.counter is not None else matching.select()
+            capped = stmt.limit(COUNT_LIMIT + 1).subquery()
+            counted = conn.scalar(select(func.count()).select_from(capped)) or 0
         past_end = counted == 0 or (counted <= COUNT_LIMIT and offset >= counted)
         if not past_end:
-            whole = counted <= query.per_page
-            page = _ordered(db, matching, query, counted, joined=whole)
-            page = page.limit(query.per_page).offset(offset)
+            if listed is not None and counted <= COUNT_LIMIT:
+                uids: list[int] | None = _listed_page(db, conn, query, found, offset)
+                whole = False
+            else:
+                uids, whole = None, counted <= query.per_page
+                page = _ordered(db, matching, query, counted, joined=whole)
+                page = page.limit(query.per_page).offset(offset)
             if whole:
                 rows = conn.execute(page.with_only_columns(*MODEL_COLUMNS)).all()
                 items = models_from_rows(session, rows)
             else:
-                uids = list(conn.scalars(page).all())
+                if uids is None:
+                    uids = list(conn.scalars(page).all())
                 models = load_models(session, uids)
                 items = [models[u] for u in uids if u in models]
     return SearchResult(
