@@ -17,7 +17,8 @@ from importlib.abc import Traversable
 from pathlib import Path
 from typing import NamedTuple
 
-from sqlalchemy import delete, insert, select, update
+import orjson
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from isletbase import taxonomy
@@ -26,7 +27,7 @@ from isletbase.errors import InputError
 from isletbase.model import Derivation, Institution, SourceRef, TrialRecord
 from isletbase.sources import RawRecord
 from isletbase.sources import curated as bundled
-from isletbase.store.db import Database
+from isletbase.store.db import Database, insert_rows, json_text
 from isletbase.store.institutions import institution_row, load_index
 from isletbase.store.schema import (
     InstitutionAliasRow,
@@ -208,7 +209,8 @@ class Prepared:
     """One batch after the steps that need no database: map, validate, classify, merge, hash.
 
     It is what a worker process hands the writer, so it crosses the process boundary as plain
-    data only — heads, payloads (each record as stored in ``raw_records``), derivations as
+    data only — heads, payloads (each record as the JSON text stored in ``raw_records``: a
+    string pickles at the cost of a copy, a nested dict object by object), derivations as
     tuples, stored values — which pickles several times faster than pydantic models. The
     records themselves stay in the process that made them; elsewhere ``record`` rebuilds one
     from its payload, which only fuzzy matching needs.
@@ -218,7 +220,7 @@ class Prepared:
     heads: list[Head]
     derivations: list[list[Derived]]
     digests: list[str]
-    payloads: list[dict]
+    payloads: list[str]
     merged: int
     rejects: list[tuple[RawRecord, str]]
     #: each record's stored values, where a worker computed them (else the writer does)
@@ -229,8 +231,12 @@ class Prepared:
         if self.records is None:
             self.records = [None] * len(self.payloads)  # type: ignore[list-item]
         if self.records[position] is None:
-            self.records[position] = TrialRecord.model_validate(self.payloads[position])
+            self.records[position] = TrialRecord.model_validate_json(self.payloads[position])
         return self.records[position]
+
+    def payload(self, position: int) -> dict:
+        """The record at ``position`` as JSON-ready data (as a JSON column reads it back)."""
+        return orjson.loads(self.payloads[position])
 
     def __getstate__(self) -> dict:
         return {**self.__dict__, "records": None}
@@ -266,6 +272,7 @@ def prepare(
     derivations = [classified.get(id(r)) or taxonomy.classify_record(r) for r in records]
     payloads = [r.model_dump(mode="json") for r in records]
     digests = [payload_hash(p, d, salt) for p, d in zip(payloads, derivations, strict=True)]
+    texts = [json_text(p) for p in payloads]
     return Prepared(
         fetched=len(raws),
         heads=[
@@ -281,7 +288,7 @@ def prepare(
             [Derived(d.field, d.value, d.method, d.rule) for d in ds] for ds in derivations
         ],
         digests=digests,
-        payloads=payloads,
+        payloads=texts,
         merged=len(valid) - len(records),
         rejects=rejects,
         values=[
@@ -445,7 +452,7 @@ class Pipeline:
             if uid is None:
                 fresh.append(position)
                 continue
-            payload = batch.payloads[position]
+            payload = batch.payload(position)
             if prev is None:
                 session.add(
                     RawRecordRow(
@@ -493,12 +500,12 @@ class Pipeline:
                 )
                 .values(
                     trial_uid=row["trial_uid"],
-                    payload=row["payload"],
+                    payload=orjson.loads(row["payload"]),
                     content_hash=row["content_hash"],
                 )
             )
         if rows := [r for r in rows if r["record_key"] not in stored]:
-            session.execute(insert(RawRecordRow), rows)
+            insert_rows(session.connection(), RawRecordRow.__table__, rows, {"payload"})
         for position, match in queued.items():
             session.add(
                 MatchCandidateRow(

@@ -18,14 +18,13 @@ from typing import Literal, NamedTuple, Protocol
 
 import orjson
 from sqlalchemy import (
-    insert,
     select,
 )
 from sqlalchemy.orm import Session, selectinload
 
 from isletbase import taxonomy
 from isletbase.model import Derivation, RegistryId, SourceRef, TrialRecord
-from isletbase.store.db import deferred_search_index
+from isletbase.store.db import deferred_search_index, insert_rows
 from isletbase.store.institutions import InstitutionIndex
 from isletbase.store.schema import (
     DerivationRow,
@@ -333,8 +332,9 @@ class TrialWriter:
         with deferred_search_index(conn) as pending:
             # a plain executemany (RETURNING would make SQLite insert row by row), then the
             # uids read back by the unique display id
-            conn.execute(
-                insert(table),
+            insert_rows(
+                conn,
+                table,
                 [{"display_id": key, **v.trial} for key, v in zip(keys, values, strict=True)],
             )
             assigned = {
@@ -360,10 +360,10 @@ class TrialWriter:
                 for uid, v in zip(uids, values, strict=True)
                 for child in getattr(v, name)
             ]
-            if rows:
-                conn.execute(insert(table.__table__), [_columns(table, r) for r in rows])
-        conn.execute(
-            insert(TrialVersionRow.__table__),
+            insert_rows(conn, table.__table__, [_columns(table, r) for r in rows])
+        insert_rows(
+            conn,
+            TrialVersionRow.__table__,
             [
                 {
                     "trial_uid": uid,
