@@ -93,7 +93,13 @@ def _produce(
     try:
         with collected_per_batch() as collect:
             for chunk in batched(read(), batch_size):
-                if not _put(queue, prepare(chunk, to_record, salt, shaper), parent):
+                # the stored values (~20 % of the work) are computed here only while the writer
+                # has a batch waiting; otherwise it is idle and computes them itself, so the
+                # two processes share the work whichever of them is the slower
+                busy = queue.qsize() > 0
+                if not _put(
+                    queue, prepare(chunk, to_record, salt, shaper if busy else None), parent
+                ):
                     return
                 collect()
         _put(queue, None, parent)

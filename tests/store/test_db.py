@@ -3,13 +3,14 @@ its bulk insert, which must store what SQLAlchemy's own insert stores."""
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import datetime
 
 import numpy as np
 import pytest
 from sqlalchemy import insert, select
 
-from isletbase.store.db import Database, insert_rows, json_text
+from isletbase.store.db import PAGE_SIZE, Database, insert_rows, json_text
 from isletbase.store.schema import RawRecordRow, SourceRow, TrialRow
 
 
@@ -81,3 +82,15 @@ def test_insert_rows_stores_what_sqlalchemys_insert_stores(db: Database):
         )
     stored = _stored(db, RawRecordRow, RawRecordRow.id)
     assert stored[1][3] == raws[1]["payload"] and stored[1][6] == when
+
+
+def test_a_new_sqlite_database_gets_large_pages_and_an_older_one_keeps_its_own(tmp_path):
+    older = tmp_path / "older.db"
+    with sqlite3.connect(older) as conn:  # made before: SQLite's default 4 KB pages
+        conn.execute("CREATE TABLE kept (x)")
+    for path, expected in ((tmp_path / "new.db", PAGE_SIZE), (older, 4096)):
+        db = Database(f"sqlite:///{path}")
+        db.init()
+        with db.engine.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA page_size").scalar() == expected
+        db.dispose()

@@ -64,7 +64,7 @@ _FTS_FILL = (
 def cjk_segments(search_text: str | None) -> str:
     """The parts (between `` | ``) of a search text that hold CJK characters. A CJK term can only
     be a substring of such a part, so the trigram index needs no more."""
-    if not search_text:
+    if not search_text or not CJK.search(search_text):  # most registry texts: one scan
         return ""
     return " | ".join(part for part in search_text.split(" | ") if CJK.search(part))
 
@@ -361,9 +361,17 @@ def insert_rows(
     conn.exec_driver_sql(compiled.string, params)
 
 
+#: SQLite page size of a database this package creates.
+PAGE_SIZE = 16384
+
+
 def _sqlite_pragmas(dbapi_connection, _record) -> None:  # noqa: ANN001 - DB-API objects
     dbapi_connection.create_function("cjk_segments", 1, cjk_segments, deterministic=True)
     cursor = dbapi_connection.cursor()
+    # takes effect only while a new database is empty. A trial's row and its stored record
+    # (~2.5 KB each) fit one to a 4 KB page, wasting 40 % of the file; 16 KB pages hold six:
+    # a 20k load made a 157 MB database instead of 240 MB, 3-5 % faster
+    cursor.execute(f"PRAGMA page_size={PAGE_SIZE}")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")

@@ -360,7 +360,7 @@ class TrialWriter:
                 for uid, v in zip(uids, values, strict=True)
                 for child in getattr(v, name)
             ]
-            insert_rows(conn, table.__table__, [_columns(table, r) for r in rows])
+            insert_rows(conn, table.__table__, _columns(table, rows))
         insert_rows(
             conn,
             TrialVersionRow.__table__,
@@ -462,12 +462,12 @@ class TrialWriter:
                 )
 
 
-def _columns(table: type, row: dict[str, object]) -> dict[str, object]:
+def _columns(table: type, rows: list[dict[str, object]]) -> list[dict[str, object]]:
     """Attribute names → column names (``registry_name`` is stored in the ``registry`` column)."""
     renamed = _renamed(table)
-    if not renamed.keys() & row.keys():
-        return row
-    return {renamed.get(k, k): v for k, v in row.items()}
+    if not renamed:
+        return rows
+    return [{renamed.get(k, k): v for k, v in row.items()} for row in rows]
 
 
 @cache
