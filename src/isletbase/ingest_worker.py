@@ -71,6 +71,14 @@ def collected_per_batch() -> Iterator[Callable[[], None]]:
             gc.enable()
 
 
+def _waiting(queue: Queue) -> int:
+    """Batches queued and not yet taken; 1 where the platform cannot count them (macOS)."""
+    try:
+        return queue.qsize()
+    except NotImplementedError:
+        return 1
+
+
 def _exit_without(parent: int) -> None:
     """Worker's watchdog: end the process once the writer is gone (killed, say), even while a
     batch waits to be sent to it, so no worker outlives its writer."""
@@ -96,7 +104,7 @@ def _produce(
                 # the stored values (~20 % of the work) are computed here only while the writer
                 # has a batch waiting; otherwise it is idle and computes them itself, so the
                 # two processes share the work whichever of them is the slower
-                busy = queue.qsize() > 0
+                busy = _waiting(queue) > 0
                 if not _put(
                     queue, prepare(chunk, to_record, salt, shaper if busy else None), parent
                 ):

@@ -13,6 +13,7 @@ from sqlalchemy import delete, select
 
 from isletbase.errors import InputError
 from isletbase.ingest import load_bundled
+from isletbase.store import search
 from isletbase.store.check import check
 from isletbase.store.curation import curate
 from isletbase.store.db import Database, cjk_segments
@@ -219,3 +220,58 @@ def test_facets_of_a_broad_text_are_counted_over_the_newest_matches(loaded_db, m
     for trial in newest:
         expected[trial.status_code] = expected.get(trial.status_code, 0) + 1
     assert dict(sampled["status"]) == expected
+
+
+RANKED_WITH_TAGS = [
+    {"q": "diabetes", "status": "recruiting"},
+    {"q": "stem cells", "condition": "T1D"},
+    {"q": "umbilical cord", "country": "China", "phase": "PHASE1"},
+]
+
+
+@pytest.mark.parametrize("kw", RANKED_WITH_TAGS)
+def test_ranking_by_the_text_alone_gives_the_order_of_ranking_with_the_tags(
+    loaded_db, monkeypatch, kw
+):
+    """The tags weigh nothing in BM25, so ranking the listed matches by their text alone must
+    give the same order (ties by uid), on every page."""
+    taken = []
+    by_text = search._ranked_by_text
+
+    def spy(*args):
+        result = by_text(*args)
+        taken.append(result is not None)
+        return result
+
+    monkeypatch.setattr(search, "_ranked_by_text", spy)
+
+    def ranked(per_page: int, page: int = 1) -> list[str]:
+        query = TrialQuery(per_page=per_page, page=page, **kw)
+        return [t.display_id for t in search_trials(loaded_db, query).items]
+
+    monkeypatch.setattr(search, "TEXT_RANK_SCAN", 0)  # never by the text alone
+    with_tags = ranked(500)
+    assert not any(taken)
+    monkeypatch.setattr(search, "TEXT_RANK_SCAN", 10**9)  # always, where tags are set
+    assert ranked(500) == with_tags and len(with_tags) > 2
+    assert ranked(2, page=2) == with_tags[2:4]
+    assert any(taken) == loaded_db.is_sqlite  # PostgreSQL has no tags
+
+
+def test_a_tagged_text_past_the_rank_limit_is_listed_newest_first(loaded_db, monkeypatch):
+    kw = {"q": "diabetes", "status": "completed"}
+    matched = _ids(loaded_db, **kw)
+    with loaded_db.session() as session:
+        newest = list(
+            session.scalars(
+                select(TrialRow.display_id)
+                .where(TrialRow.display_id.in_(matched))
+                .order_by(TrialRow.uid.desc())
+            )
+        )
+    monkeypatch.setattr(search, "RANK_LIMIT", 3)
+    assert len(newest) > 3
+    listed = search_trials(loaded_db, TrialQuery(per_page=500, **kw))
+    assert [t.display_id for t in listed.items] == newest and listed.total == len(newest)
+    page = search_trials(loaded_db, TrialQuery(per_page=2, page=2, **kw))
+    assert [t.display_id for t in page.items] == newest[2:4]

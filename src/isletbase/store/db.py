@@ -182,7 +182,9 @@ class Database:
         self.engine: Engine = create_engine(
             self.url,
             future=True,
-            pool_pre_ping=True,
+            # a server connection can go stale between uses, a file's cannot: pinging SQLite
+            # would only add a statement to every session
+            pool_pre_ping=self.dialect != "sqlite",
             json_serializer=json_text,
             json_deserializer=orjson.loads,
         )

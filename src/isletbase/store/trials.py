@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from functools import cache
 from typing import Literal, NamedTuple, Protocol
@@ -72,9 +72,6 @@ CURATOR_PREFIX = "curated by "
 JUMP_STATUSES = ("UNKNOWN", "SUSPENDED", "TERMINATED", "WITHDRAWN")
 
 Outcome = Literal["new", "updated", "unchanged"]
-_UNSEEN = object()
-#: How many matched names a writer remembers before starting afresh (bounds memory).
-_NAMES_KEPT = 200_000
 
 LOAD_OPTIONS = (
     selectinload(TrialRow.registry_ids),
@@ -217,19 +214,11 @@ class TrialShaper:
     index: InstitutionIndex
     today: date
     words: dict[str, list[str]]
-    names: dict[str, str | None] = field(default_factory=dict)
 
     def match(self, name: str | None) -> str | None:
-        """The institution a site or sponsor name refers to (memoised in ``names``, which a
-        pipeline keeps across batches: names repeat a lot)."""
-        if not name:
-            return None
-        found = self.names.get(name, _UNSEEN)
-        if found is _UNSEEN:
-            if len(self.names) >= _NAMES_KEPT:
-                self.names.clear()
-            found = self.names[name] = self.index.match(name)
-        return found  # type: ignore[return-value]
+        """The institution a site or sponsor name refers to (the index remembers its answers,
+        which a pipeline keeps across batches: names repeat a lot)."""
+        return self.index.match(name) if name else None
 
     def values(
         self, record: TrialRecord, derivations: Sequence[Derived], digest: str
