@@ -69,36 +69,36 @@ def cjk_segments(search_text: str | None) -> str:
     return " | ".join(part for part in search_text.split(" | ") if CJK.search(part))
 
 
-#: Facet columns tagged in the word index, each with the prefix of its tags. A tag is the prefix
-#: and the hex of the ASCII-lower-cased value (``st`` + hex("recruiting")): one unicode61 token
-#: that no text can spell, so a search joins text and facet filters in one FTS5 query.
-#: ``cf`` tags a condition's family (``complication`` of ``complication:diabetic-foot``).
-WORD_TAGS: tuple[tuple[str, str], ...] = (
-    ("cs", "cell_source"),
-    ("ro", "route"),
-    ("rg", "region"),
-    ("cn", "country"),
-    ("co", "condition"),
-    ("st", "status_code"),
-    ("ph", "phase_code"),
-    ("cf", "substr(condition, 1, instr(condition, ':') - 1)"),
-)
+#: Facets tagged in the word index: each facet's tag prefix and the column (or, for the
+#: ``condition family`` — ``complication`` of ``complication:diabetic-foot`` — the expression on
+#: ``condition``) whose value it tags. A tag is the prefix and the hex of the ASCII-lower-cased
+#: value (``st`` + hex("recruiting")): one unicode61 token that no text can spell, so a search
+#: joins text and facet filters in one FTS5 query.
+WORD_TAGS: dict[str, tuple[str, str]] = {
+    "cell_source": ("cs", "cell_source"),
+    "route": ("ro", "route"),
+    "region": ("rg", "region"),
+    "country": ("cn", "country"),
+    "condition": ("co", "condition"),
+    "status": ("st", "status_code"),
+    "phase": ("ph", "phase_code"),
+    "condition family": ("cf", "substr(condition, 1, instr(condition, ':') - 1)"),
+}
 
 
 def _tags_sql(row: str) -> str:
     """SQL building a row's tags (``row`` is ``new``, ``old`` or ``trials``)."""
     parts = []
-    for prefix, expr in WORD_TAGS:
-        column = (
-            f"{row}.{expr}" if prefix != "cf" else expr.replace("condition", f"{row}.condition")
-        )
+    for prefix, expr in WORD_TAGS.values():
+        column = expr.replace("condition", f"{row}.condition") if "(" in expr else f"{row}.{expr}"
         parts.append(f"'{prefix}' || hex(lower({column}))")
     return " || ' ' || ".join(parts)
 
 
-def word_tag(prefix: str, value: str) -> str:
-    """The tag ``_tags_sql`` writes for ``value`` (SQLite's ``lower`` folds ASCII only)."""
-    return prefix + value.encode().lower().hex()
+def word_tag(facet: str, value: str) -> str:
+    """The tag ``_tags_sql`` writes for ``value`` of ``facet`` (a key of ``WORD_TAGS``;
+    SQLite's ``lower`` folds ASCII only)."""
+    return WORD_TAGS[facet][0] + value.encode().lower().hex()
 
 
 #: Word-level index of the same text, for Latin-script terms (word-prefix match; the trigram
@@ -117,7 +117,9 @@ _WORDS_INSERT = (
     f"INSERT INTO trial_words(rowid, {_WORDS_COLUMNS}) "
     f"VALUES (new.uid, new.search_text, {_tags_sql('new')}); "
 )
-_TAGGED_COLUMNS = ", ".join(dict.fromkeys("condition" if p == "cf" else c for p, c in WORD_TAGS))
+_TAGGED_COLUMNS = ", ".join(
+    dict.fromkeys("condition" if "(" in expr else expr for _, expr in WORD_TAGS.values())
+)
 _SQLITE_WORDS_TRIGGERS = {
     "trials_words_ai": "CREATE TRIGGER trials_words_ai AFTER INSERT ON trials "
     f"WHEN NOT EXISTS (SELECT 1 FROM trial_fts_hold) BEGIN {_WORDS_INSERT}END",

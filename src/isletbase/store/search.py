@@ -18,11 +18,12 @@ import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, NamedTuple
 
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import (
+    ColumnElement,
     Connection,
     Select,
     Table,
@@ -194,25 +195,8 @@ def _conditions(db: Database, query: TrialQuery, plan: _Plan | None = None) -> l
     With a ``plan`` the caller has joined an FTS5 index: the text it answers, and with the word
     index the tagged facets, are left out here.
     """
-    conds: list = []
     tagged = plan is not None and plan.index == "words"
-    for name in ("cell_source", "route"):
-        value = getattr(query, name)
-        if value and not tagged:
-            conds.append(getattr(TrialRow, name) == _vocabulary_value(name, value))
-    for name in ("region", "country"):
-        value = getattr(query, name)
-        if value and not tagged:
-            conds.append(_ci_equal(getattr(TrialRow, name), value))
-    if query.condition and not tagged:
-        if query.condition.lower() == "complication":
-            conds.append(TrialRow.condition.like("complication:%"))
-        else:
-            conds.append(TrialRow.condition == _vocabulary_value("condition", query.condition))
-    if query.status and not tagged:
-        conds.append(TrialRow.status_code == query.status)
-    if query.phase and not tagged:
-        conds.append(TrialRow.phase_code == _phase_code(query.phase))
+    conds: list = [] if tagged else [f.condition for f in _tagged_filters(query)]
     if query.registry:
         conds.append(
             TrialRow.uid.in_(
@@ -348,27 +332,45 @@ def _text_conditions(db: Database, plan: _Plan, joined: bool) -> list:
     return conds
 
 
-def _tags(query: TrialQuery) -> list[str]:
-    """The word index's tags for the facet filters a query sets (see ``WORD_TAGS``)."""
-    tags = []
-    for prefix, name in (("cs", "cell_source"), ("ro", "route")):
-        value = getattr(query, name)
-        if value:
-            tags.append(word_tag(prefix, _vocabulary_value(name, value)))
-    for prefix, name in (("rg", "region"), ("cn", "country")):
-        value = getattr(query, name)
-        if value:
-            tags.append(word_tag(prefix, value))
-    if query.condition:
-        if query.condition.lower() == "complication":
-            tags.append(word_tag("cf", "complication"))
-        else:
-            tags.append(word_tag("co", _vocabulary_value("condition", query.condition)))
+class _TaggedFilter(NamedTuple):
+    """A filter on a facet the word index tags: as a condition on ``trials`` and as the tag."""
+
+    condition: ColumnElement
+    tag: str
+
+
+def _tagged_filters(query: TrialQuery) -> list[_TaggedFilter]:
+    """The filters ``query`` sets on facets the word index tags (``db.WORD_TAGS``), each value
+    in the spelling stored: the vocabulary's, the phase code, or the condition family."""
+    found = []
+    for name in ("cell_source", "route"):
+        if value := getattr(query, name):
+            value = _vocabulary_value(name, value)
+            found.append(_TaggedFilter(getattr(TrialRow, name) == value, word_tag(name, value)))
+    for name in ("region", "country"):
+        if value := getattr(query, name):
+            found.append(
+                _TaggedFilter(_ci_equal(getattr(TrialRow, name), value), word_tag(name, value))
+            )
+    if query.condition and query.condition.lower() == "complication":
+        family = TrialRow.condition.like("complication:%")
+        found.append(_TaggedFilter(family, word_tag("condition family", "complication")))
+    elif query.condition:
+        value = _vocabulary_value("condition", query.condition)
+        found.append(_TaggedFilter(TrialRow.condition == value, word_tag("condition", value)))
     if query.status:
-        tags.append(word_tag("st", query.status))
+        found.append(
+            _TaggedFilter(TrialRow.status_code == query.status, word_tag("status", query.status))
+        )
     if query.phase:
-        tags.append(word_tag("ph", _phase_code(query.phase)))
-    return tags
+        code = _phase_code(query.phase)
+        found.append(_TaggedFilter(TrialRow.phase_code == code, word_tag("phase", code)))
+    return found
+
+
+def _tags(query: TrialQuery) -> list[str]:
+    """The word index's tags for the facet filters a query sets."""
+    return [f.tag for f in _tagged_filters(query)]
 
 
 @dataclass
