@@ -161,7 +161,8 @@ class InstitutionIndex:
 
     def _match(self, text: str) -> str | None:
         parts = [text, *(p for p in _SPLIT.split(text) if p.strip())]
-        parts += [_DEPARTMENT.sub("", p) for p in parts]
+        # each spelling once: a name without commas or a department is its own only part
+        parts = list(dict.fromkeys([*parts, *(_DEPARTMENT.sub("", p) for p in parts)]))
         hospital_parts = [p for p in parts if _HOSPITAL.search(p)]
         # a site that names a hospital is that hospital, not the university it belongs to
         keys = [name_key(p) for p in (hospital_parts or parts)]
