@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import json
 import os
+import pickle
 import random
 import signal
 import sqlite3
@@ -23,7 +24,7 @@ from sqlalchemy import func, select
 
 from isletbase.errors import InputError
 from isletbase.harvest import list_quarantine, retry_quarantine, run_dump, run_records
-from isletbase.ingest import Pipeline
+from isletbase.ingest import Pipeline, prepare
 from isletbase.sources.ctgov import raw_to_record, study_raws
 from isletbase.store.check import check
 from isletbase.store.db import Database
@@ -275,6 +276,21 @@ def _stored(db: Database) -> list[tuple]:
             ).order_by(TrialRow.display_id)
         ).all()
     return [tuple(r) for r in rows]
+
+
+def test_stored_values_from_the_handed_over_record_equal_those_from_the_worker(db) -> None:
+    """A worker computes a batch's stored values only while the writer is busy; otherwise the
+    writer computes them from the record as handed over (JSON text). Both must be the same."""
+    pipeline = Pipeline(db, SOURCE, raw_to_record, today=date(2026, 11, 25))
+    raws = list(study_raws(STUDIES, SOURCE))
+    in_worker = prepare(raws, raw_to_record, pipeline.salt, pipeline.shaper)
+    handed = pickle.loads(pickle.dumps(prepare(raws, raw_to_record, pipeline.salt)))
+    assert handed.values is None and handed.records is None and len(handed.payloads) > 3
+    for position, expected in enumerate(in_worker.values or []):
+        derivations = handed.derivations[position]
+        got = pipeline.shaper.values(handed.record(position), derivations, handed.digests[position])
+        assert {**got.trial, "updated_at": None} == {**expected.trial, "updated_at": None}
+        assert got[1:] == expected[1:]  # registry ids, sites, sources, derivations
 
 
 def test_dump_with_a_worker_process_stores_what_one_process_stores(tmp_path: Path) -> None:
