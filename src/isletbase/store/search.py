@@ -458,19 +458,26 @@ def _matching(db: Database, query: TrialQuery) -> _Matching:
 #: Ranking by the text alone scans every trial the text matches; it is chosen when that is
 #: estimated at most this many (see ``_ranked_by_text``).
 TEXT_RANK_SCAN = 20_000
-#: How long a tag's number of trials is remembered (it only steers the choice of plan).
-_TAG_COUNT_TTL = 3600.0
-_tag_counts: dict[tuple[str, str], tuple[float, int]] = {}
+#: ... and when the tags' posting lists hold at least this many trials in all: shorter ones
+#: cost BM25 less than the extra statement.
+TAG_POSTINGS = 20_000
+#: How long a count used to choose a plan is remembered (it steers the plan, not the answer).
+_PLAN_COUNT_TTL = 3600.0
+_plan_counts: dict[tuple[str, str], tuple[float, int]] = {}
 
 
-def _tag_count(db: Database, conn: Connection, tag: str) -> int:
-    """How many trials carry a facet tag (remembered for ``_TAG_COUNT_TTL`` seconds)."""
-    key, now = (db.url, tag), time.monotonic()
-    cached = _tag_counts.get(key)
-    if cached is None or now - cached[0] > _TAG_COUNT_TTL:
-        where = text("trial_words MATCH :tag").bindparams(tag=f"search_tags : {tag}")
-        count = conn.scalar(select(func.count()).select_from(_WORDS).where(where)) or 0
-        cached = _tag_counts[key] = (now, count)
+def _plan_count(db: Database, conn: Connection, tag: str | None) -> int:
+    """How many trials carry a facet tag, or (``None``) the highest trial uid — remembered for
+    ``_PLAN_COUNT_TTL`` seconds."""
+    key, now = (db.url, tag or ""), time.monotonic()
+    cached = _plan_counts.get(key)
+    if cached is None or now - cached[0] > _PLAN_COUNT_TTL:
+        if tag is None:
+            count = conn.scalar(select(func.max(TrialRow.uid))) or 0
+        else:
+            where = text("trial_words MATCH :tag").bindparams(tag=f"search_tags : {tag}")
+            count = conn.scalar(select(func.count()).select_from(_WORDS).where(where)) or 0
+        cached = _plan_counts[key] = (now, count)
     return cached[1]
 
 
@@ -487,9 +494,10 @@ def _ranked_by_text(
     """
     if not matching.tags or matching.words is None:
         return None
-    trials = conn.scalar(select(func.max(TrialRow.uid))) or 0
-    rarest = min(_tag_count(db, conn, tag) for tag in matching.tags)
-    if len(found) * trials > TEXT_RANK_SCAN * max(rarest, 1):
+    postings = [_plan_count(db, conn, tag) for tag in matching.tags]
+    if sum(postings) < TAG_POSTINGS:
+        return None
+    if len(found) * _plan_count(db, conn, None) > TEXT_RANK_SCAN * max(min(postings), 1):
         return None
     # a leading + keeps the uid list from FTS5, which would run the query once per uid; an
     # explicit bm25 (not ``rank``) is computed by SQLite for the listed rows alone
