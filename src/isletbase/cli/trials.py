@@ -39,7 +39,13 @@ def _require_db(url: str | None):  # noqa: ANN202 - Database
 @with_filters
 def search(
     query: TrialQuery,
-    q: Annotated[str | None, typer.Argument(help="Text in English, Chinese or pinyin")] = None,
+    q: Annotated[
+        str | None,
+        typer.Argument(
+            help="Text in English, Chinese or pinyin: whole words, the last one also as a "
+            "prefix (diabet); word* for any other prefix"
+        ),
+    ] = None,
     sort: Annotated[
         str, typer.Option(help="relevance, start_date, -start_date, id, enrollment, -enrollment")
     ] = "relevance",

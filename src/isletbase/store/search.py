@@ -101,7 +101,13 @@ class TrialQuery(BaseModel):
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    q: str | None = Field(default=None, max_length=MAX_QUERY)
+    q: str | None = Field(
+        default=None,
+        max_length=MAX_QUERY,
+        description="Text in English, Chinese or pinyin. Latin-script words match whole words, "
+        "the last one also as the start of a word (diabet finds diabetes); word* makes any "
+        'word a prefix, "double quotes" keep a phrase; Chinese matches as a substring.',
+    )
     cell_source: str | None = None
     condition: str | None = None
     phase: str | None = None
