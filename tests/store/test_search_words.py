@@ -276,3 +276,19 @@ def test_a_tagged_text_past_the_rank_limit_is_listed_newest_first(loaded_db, mon
     assert [t.display_id for t in listed.items] == newest and listed.total == len(newest)
     page = search_trials(loaded_db, TrialQuery(per_page=2, page=2, **kw))
     assert [t.display_id for t in page.items] == newest[2:4]
+
+
+@pytest.mark.parametrize(
+    "q, offered",
+    [
+        ("umbilic cord", "umbilic* cord"),
+        ('"stem cel" islet', '"stem cel*" islet'),
+        ("Umbilic  Cord", "umbilic* cord"),
+        ("umbilical", None),  # the last word is a prefix already
+        ("t1 cord", None),  # too short to be a prefix
+        ("umbilic* cord", None),
+        ("cord 脐带", None),
+    ],
+)
+def test_a_search_is_offered_with_its_earlier_words_as_prefixes(q, offered):
+    assert search.prefix_suggestion(q) == offered

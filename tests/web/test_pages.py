@@ -141,3 +141,20 @@ def test_every_text_key_a_template_uses_exists():
     used |= {f"worst_{w}" for w in ("none", "red_flag", "violation")}
     missing = sorted(used - set(strings()["en"]))
     assert len(used) > 50 and missing == []
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_a_search_that_finds_nothing_offers_its_words_as_prefixes(client, lang):
+    """Only the last word is a prefix by itself, so a word cut short earlier finds nothing;
+    the page then offers the starred search, with what it finds."""
+    params = {"q": "umbilic cord", "condition": "T1D"}
+    assert client.get("/api/trials", params=params).json()["total"] == 0
+    offered = client.get("/api/trials", params={**params, "q": "umbilic* cord"}).json()["total"]
+    assert offered > 0
+    html = client.get("/trials", params={**params, "lang": lang}).text
+    found = re.search(r'data-testid="suggestion">([^<]*)<a href="([^"]+)">([^<]*)</a>', html)
+    assert found and found[3] == "umbilic* cord"
+    assert str(offered) in found[1]
+    assert "q=umbilic%2A+cord" in found[2] and "condition=T1D" in found[2]
+    page = client.get("/trials", params={**params, "q": "umbilical cord", "lang": lang}).text
+    assert 'data-testid="suggestion"' not in page

@@ -314,6 +314,26 @@ def _is_prefix(term: str, word: str, last: bool) -> bool:
     return last and len(word) >= MIN_PREFIX
 
 
+def prefix_suggestion(q: str) -> str | None:
+    """``q`` with each Latin-script term ending in a word of ``MIN_PREFIX`` letters or more made a
+    prefix (``umbilic cord`` → ``umbilic* cord``); ``None`` where that changes nothing.
+
+    Only the last word of a search is a prefix by itself, so a word cut short before it finds
+    nothing; a page that found nothing offers this instead.
+    """
+    terms = query_terms(q)
+    worded = [i for i, term in enumerate(terms) if _WORD.search(term) and not CJK.search(term)]
+    changed = False
+    out = []
+    for position, term in enumerate(terms):
+        words = _WORD.findall(term)
+        whole = position in worded[:-1] and not term.endswith("*")  # the last is a prefix
+        if whole and len(words[-1]) >= MIN_PREFIX:
+            term, changed = term + "*", True
+        out.append(f'"{term}"' if " " in term else term)
+    return " ".join(out) if changed else None
+
+
 def _word_pattern(words: list[str], prefix: bool) -> str:
     """PostgreSQL regular expression for words in sequence, as the word index matches them."""
     edge = "[^[:alnum:]]"

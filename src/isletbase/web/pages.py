@@ -23,9 +23,18 @@ from isletbase.errors import InputError
 from isletbase.evidence.outcomes import Outcome, load_outcomes
 from isletbase.model import Site, Trial
 from isletbase.regulation.engine import findings_for_trial
+from isletbase.store.db import Database
 from isletbase.store.institutions import directory, get_institution, list_institutions
 from isletbase.store.links import institution_trials
-from isletbase.store.search import TrialQuery, counts, facet_table, search_trials, stats
+from isletbase.store.search import (
+    SearchResult,
+    TrialQuery,
+    counts,
+    facet_table,
+    prefix_suggestion,
+    search_trials,
+    stats,
+)
 from isletbase.store.trial_reads import get_trial, history
 from isletbase.web import capabilities
 from isletbase.web.charts import year_chart
@@ -132,6 +141,7 @@ def trials(request: Request) -> HTMLResponse:
         db = db_of(request)
         result = search_trials(db, query)
         facets = facet_table(db, query, PAGE_FACETS)
+        suggestion = _prefix_suggestion(db, query) if result.total == 0 else None
     except InputError as exc:
         return error_page(request, 400, str(exc))
     return render(
@@ -140,12 +150,23 @@ def trials(request: Request) -> HTMLResponse:
         {
             "query": query,
             "result": result,
+            "suggestion": suggestion,
             "facets": facets,
             "sorts": SORTS,
             "filters": query.filters(),
             "export_limit": EXPORT_LIMIT,
         },
     )
+
+
+def _prefix_suggestion(db: Database, query: TrialQuery) -> tuple[str, SearchResult] | None:
+    """For a search that found nothing: the same search with its words as prefixes
+    (``prefix_suggestion``) and what it finds, where it finds something."""
+    alternative = prefix_suggestion(query.q) if query.q else None
+    if alternative is None:
+        return None
+    found = search_trials(db, query.model_copy(update={"q": alternative, "page": 1, "per_page": 1}))
+    return (alternative, found) if found.total else None
 
 
 def field_rows(trial: Trial) -> list[dict[str, Any]]:
