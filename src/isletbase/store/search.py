@@ -277,7 +277,7 @@ def _text_plan(db: Database, q: str) -> _Plan:
     plan = _Plan()
     phrases: list[str] = []
     trigram_terms: list[str] = []
-    worded = [i for i, term in enumerate(terms) if _WORD.search(term) and not CJK.search(term)]
+    worded = _worded(terms)
     for position, term in enumerate(terms):
         words = _WORD.findall(term)
         if words and not CJK.search(term):
@@ -295,6 +295,11 @@ def _text_plan(db: Database, q: str) -> _Plan:
         plan.trigrams = " AND ".join(trigram_terms)
         plan.index = plan.index or "trigrams"
     return plan
+
+
+def _worded(terms: list[str]) -> list[int]:
+    """Positions of the terms matched as words (Latin script or digits, no CJK characters)."""
+    return [i for i, term in enumerate(terms) if _WORD.search(term) and not CJK.search(term)]
 
 
 #: The shortest word a prefix may be: a shorter one would merge the posting lists of a large
@@ -322,7 +327,7 @@ def prefix_suggestion(q: str) -> str | None:
     nothing; a page that found nothing offers this instead.
     """
     terms = query_terms(q)
-    worded = [i for i, term in enumerate(terms) if _WORD.search(term) and not CJK.search(term)]
+    worded = _worded(terms)
     changed = False
     out = []
     for position, term in enumerate(terms):
