@@ -236,14 +236,13 @@ def test_ranking_by_the_text_alone_gives_the_order_of_ranking_with_the_tags(
     """The tags weigh nothing in BM25, so ranking the listed matches by their text alone must
     give the same order (ties by uid), on every page."""
     taken = []
-    by_text = search._ranked_by_text
+    by_text = search._rank_by_text
 
     def spy(*args):
-        result = by_text(*args)
-        taken.append(result is not None)
-        return result
+        taken.append(by_text(*args))
+        return taken[-1]
 
-    monkeypatch.setattr(search, "_ranked_by_text", spy)
+    monkeypatch.setattr(search, "_rank_by_text", spy)
 
     def ranked(per_page: int, page: int = 1) -> list[str]:
         query = TrialQuery(per_page=per_page, page=page, **kw)

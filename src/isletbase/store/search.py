@@ -487,7 +487,7 @@ def _matching(db: Database, query: TrialQuery) -> _Matching:
 
 
 #: Ranking by the text alone scans every trial the text matches; it is chosen when that is
-#: estimated at most this many (see ``_ranked_by_text``).
+#: estimated at most this many (see ``_rank_by_text``).
 TEXT_RANK_SCAN = 20_000
 #: ... and when the tags' posting lists hold at least this many trials in all: shorter ones
 #: cost BM25 less than the extra statement.
@@ -512,24 +512,24 @@ def _plan_count(db: Database, conn: Connection, tag: str | None) -> int:
     return cached[1]
 
 
-def _ranked_by_text(
-    db: Database, conn: Connection, matching: _Matching, found: Sequence[int]
-) -> Select | None:
-    """The matches ``found`` in BM25 order, ranked by a query of their text alone, where that
-    is estimated to be cheaper than ranking the query with its tags; else ``None``.
+def _rank_by_text(db: Database, conn: Connection, matching: _Matching, counted: int) -> bool:
+    """Whether ``counted`` matches of a tagged text are cheaper to rank by their text alone.
 
     FTS5's BM25 reads the whole posting list of every phrase of a query for its weights,
     the tags' too (their weight is nil, so the scores are the same without them): ~2.5 ms for
     a tag held by a tenth of 500,000 trials. Without the tags the text's own matches are
-    scanned, about ``len(found)`` × trials ÷ trials with the rarest tag of them.
+    scanned, about ``counted`` × trials ÷ trials with the rarest tag of them.
     """
     if not matching.tags or matching.words is None:
-        return None
+        return False
     postings = [_plan_count(db, conn, tag) for tag in matching.tags]
     if sum(postings) < TAG_POSTINGS:
-        return None
-    if len(found) * _plan_count(db, conn, None) > TEXT_RANK_SCAN * max(min(postings), 1):
-        return None
+        return False
+    return counted * _plan_count(db, conn, None) <= TEXT_RANK_SCAN * max(min(postings), 1)
+
+
+def _ranked_by_text(matching: _Matching, found: Sequence[int]) -> Select:
+    """The matches ``found`` in BM25 order, ranked by a query of their text alone."""
     # a leading + keeps the uid list from FTS5, which would run the query once per uid; an
     # explicit bm25 (not ``rank``) is computed by SQLite for the listed rows alone
     return (
@@ -616,8 +616,8 @@ def search_trials(db: Database, query: TrialQuery) -> SearchResult:
     when every match fits on the first page one query reads the trials themselves in order.
     On SQLite a text search (or a registry filter) sorted on the trials' columns reads its
     matches' uids instead of counting them, and orders those: the text index is asked once;
-    a ranked text search with facet tags reads its uids too: up to ``RANK_LIMIT`` of them may
-    be ranked by the text alone (``_ranked_by_text``), more are cut newest first.
+    a ranked text search with facet tags and at most ``RANK_LIMIT`` matches may be ranked by
+    its text alone (``_rank_by_text``).
     """
     matching = _matching(db, query)
     offset = (query.page - 1) * query.per_page
@@ -629,33 +629,24 @@ def search_trials(db: Database, query: TrialQuery) -> SearchResult:
         listed = None if ranked else matching.listing()
         counted: int | None = None
         by_text = None
-        if ranked and matching.tags:
-            # read the uids rather than count them: a few are ranked by their text alone, more
-            # are listed newest first from them (the index gives them in ascending order)
-            found = conn.scalars(matching.select().limit(COUNT_LIMIT + 1)).all()
-            counted = len(found)
-            if counted <= RANK_LIMIT:
-                by_text = _ranked_by_text(db, conn, matching, found)
-            elif counted <= COUNT_LIMIT:
-                listed = matching.select()
-        elif listed is not None:
+        if listed is not None:
             found = conn.scalars(listed.limit(COUNT_LIMIT + 1)).all()
             counted = len(found)
         if counted is None:
             stmt = matching.counter if matching.counter is not None else matching.select()
             capped = stmt.limit(COUNT_LIMIT + 1).subquery()
             counted = conn.scalar(select(func.count()).select_from(capped)) or 0
+        if ranked and 0 < counted <= RANK_LIMIT and _rank_by_text(db, conn, matching, counted):
+            # read the few uids again (a scan of a text this rare is cheap) to rank them alone
+            found = conn.scalars(matching.select()).all()
+            by_text = _ranked_by_text(matching, found)
         past_end = counted == 0 or (counted <= COUNT_LIMIT and offset >= counted)
         if not past_end:
             if by_text is not None:
                 page = by_text.limit(query.per_page).offset(offset)
                 uids, whole = list(conn.scalars(page)), False
             elif listed is not None and counted <= COUNT_LIMIT:
-                if ranked:  # more than RANK_LIMIT: newest first
-                    uids = sorted(found, reverse=True)[offset : offset + query.per_page]
-                else:
-                    uids = _listed_page(db, conn, query, found, offset)
-                whole = False
+                uids, whole = _listed_page(db, conn, query, found, offset), False
             else:
                 uids, whole = None, counted <= query.per_page
                 page = _ordered(db, matching, query, counted, joined=whole)
