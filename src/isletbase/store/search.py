@@ -27,6 +27,7 @@ from sqlalchemy import (
     Connection,
     Select,
     Table,
+    TextClause,
     column,
     desc,
     func,
@@ -331,10 +332,11 @@ def prefix_suggestion(q: str) -> str | None:
     changed = False
     out = []
     for position, term in enumerate(terms):
-        words = _WORD.findall(term)
-        whole = position in worded[:-1] and not term.endswith("*")  # the last is a prefix
-        if whole and len(words[-1]) >= MIN_PREFIX:
-            term, changed = term + "*", True
+        if position in worded:
+            word = _WORD.findall(term)[-1]
+            last = position == worded[-1]
+            if len(word) >= MIN_PREFIX and not _is_prefix(term, word, last):
+                term, changed = term + "*", True
         out.append(f'"{term}"' if " " in term else term)
     return " ".join(out) if changed else None
 
@@ -530,18 +532,25 @@ def _rank_by_text(db: Database, conn: Connection, matching: _Matching, counted: 
 
 def _ranked_by_text(matching: _Matching, found: Sequence[int]) -> Select:
     """The matches ``found`` in BM25 order, ranked by a query of their text alone."""
-    # a leading + keeps the uid list from FTS5, which would run the query once per uid; an
-    # explicit bm25 (not ``rank``) is computed by SQLite for the listed rows alone
+    # the uid list is kept from FTS5, which would run its query once per uid; an explicit
+    # bm25 (not ``rank``) is computed by SQLite for the listed rows alone
     return (
         select(_WORDS.c.rowid.label("uid"))
         .where(
             text("trial_words MATCH :words").bindparams(words=matching.words),
-            text("+trial_words.rowid IN (SELECT value FROM json_each(:found))").bindparams(
-                found=orjson.dumps(list(found)).decode()
-            ),
+            _among("trial_words.rowid", found, drive=False),
         )
         .order_by(text("bm25(trial_words, 1.0, 0.0)"), _WORDS.c.rowid)
     )
+
+
+def _among(column: str, found: Sequence[int], drive: bool) -> TextClause:
+    """``column`` is one of the uids ``found``, passed as one JSON parameter (``json_each``)
+    rather than a bound parameter each. Unless ``drive``, a leading ``+`` keeps the condition
+    from the planner's choice of where to start (and from a virtual table's own lookups)."""
+    return text(
+        f"{'' if drive else '+'}{column} IN (SELECT value FROM json_each(:found))"
+    ).bindparams(found=orjson.dumps(list(found)).decode())
 
 
 def _ordered(
@@ -600,11 +609,9 @@ def _listed_page(
 ) -> list[int]:
     """The page's uids among every match's uid (``found``), in a sort on the trials' columns."""
     scan = len(found) > SCAN_ABOVE and query.sort in _INDEXED_SORTS
-    # a leading + keeps SQLite from driving the query by the list (it then reads the index
-    # in order); without it each listed trial is read once and the few are sorted
-    member = text(
-        f"{'+' if scan else ''}trials.uid IN (SELECT value FROM json_each(:found))"
-    ).bindparams(found=orjson.dumps(list(found)).decode())
+    # scanning, SQLite reads the sort's index in order and keeps the listed trials; else it
+    # reads each listed trial once and sorts the few
+    member = _among("trials.uid", found, drive=not scan)
     stmt = _by_column(db, select(TrialRow.uid).where(member), query)
     return list(conn.scalars(stmt.limit(query.per_page).offset(offset)))
 
