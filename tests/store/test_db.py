@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from sqlalchemy import insert, select
 
-from isletbase.store.db import PAGE_SIZE, Database, insert_rows, json_text
+from isletbase.store.db import PAGE_SIZE, Database, deferred_search_index, insert_rows, json_text
 from isletbase.store.schema import RawRecordRow, SourceRow, TrialRow
 
 
@@ -94,3 +94,87 @@ def test_a_new_sqlite_database_gets_large_pages_and_an_older_one_keeps_its_own(t
         with db.engine.connect() as conn:
             assert conn.exec_driver_sql("PRAGMA page_size").scalar() == expected
         db.dispose()
+
+
+def _triggers(path) -> dict[str, str]:  # noqa: ANN001 - a path
+    with sqlite3.connect(path) as conn:
+        return dict(conn.execute("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'"))
+
+
+def _words_match(db: Database, word: str) -> list[int]:
+    with db.engine.connect() as conn:
+        return list(
+            conn.exec_driver_sql(
+                "SELECT rowid FROM trial_words WHERE trial_words MATCH ? ORDER BY rowid", (word,)
+            ).scalars()
+        )
+
+
+def _trial(display_id: str, text: str) -> dict:
+    return {"display_id": display_id, "source_url": "u", "content_hash": "h", "search_text": text}
+
+
+def test_a_bulk_insert_indexes_its_trials_and_hides_no_trigger_from_other_connections(tmp_path):
+    """The per-row insert triggers are dropped inside the bulk transaction only: another
+    connection still sees them meanwhile, they are back (as ``init`` made them) afterwards, and
+    both the batch and a later single insert are found by the word index."""
+    path = tmp_path / "bulk.db"
+    db = Database(f"sqlite:///{path}")
+    db.init()
+    made = _triggers(path)
+    assert {"trials_fts_ai", "trials_words_ai"} <= made.keys()
+    seen_meanwhile = {}
+    with db.session() as session:
+        conn = session.connection()
+        with deferred_search_index(conn) as pending:
+            conn.execute(
+                insert(TrialRow.__table__), [_trial("NCT1", "alpha"), _trial("NCT2", "beta")]
+            )
+            pending += [(1, "alpha"), (2, "beta")]
+            seen_meanwhile = _triggers(path)
+    assert seen_meanwhile == made and _triggers(path) == made
+    with db.engine.begin() as conn:  # one row at a time: the triggers index it
+        conn.execute(insert(TrialRow.__table__), [_trial("NCT3", "alpha gamma")])
+    assert _words_match(db, "alpha") == [1, 3] and _words_match(db, "beta") == [2]
+    db.dispose()
+
+
+def test_a_failed_bulk_insert_leaves_neither_trials_nor_a_missing_trigger(tmp_path):
+    path = tmp_path / "failed.db"
+    db = Database(f"sqlite:///{path}")
+    db.init()
+    made = _triggers(path)
+    with pytest.raises(RuntimeError), db.session() as session:
+        conn = session.connection()
+        with deferred_search_index(conn) as pending:
+            conn.execute(insert(TrialRow.__table__), [_trial("NCT1", "alpha")])
+            pending.append((1, "alpha"))
+            raise RuntimeError("killed")
+    assert _triggers(path) == made
+    with db.engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT count(*) FROM trials").scalar() == 0
+    assert _words_match(db, "alpha") == []
+    db.dispose()
+
+
+def test_init_replaces_an_older_versions_held_triggers(tmp_path):
+    """Older versions held the triggers with a ``trial_fts_hold`` table their WHEN clause read:
+    ``init`` drops it and writes today's triggers."""
+    path = tmp_path / "older.db"
+    db = Database(f"sqlite:///{path}")
+    db.init()
+    made = _triggers(path)
+    with sqlite3.connect(path) as conn:
+        conn.execute("CREATE TABLE trial_fts_hold (held INTEGER)")
+        conn.execute("DROP TRIGGER trials_words_ai")
+        conn.execute(
+            "CREATE TRIGGER trials_words_ai AFTER INSERT ON trials "
+            "WHEN NOT EXISTS (SELECT 1 FROM trial_fts_hold) BEGIN SELECT 1; END"
+        )
+    db.init()
+    assert _triggers(path) == made
+    with sqlite3.connect(path) as conn:
+        assert not conn.execute(
+            "SELECT 1 FROM sqlite_master WHERE name = 'trial_fts_hold'"
+        ).fetchall()
+    db.dispose()
