@@ -173,20 +173,21 @@ def _texts_of(record: TrialRecord) -> list[str]:
     ]
 
 
-def _reported(scanner: taxonomy.RuleScanner, text: str) -> set[int]:
-    hits = scanner._set.Match(taxonomy._ascii_cased(text)) or ()
-    return {scanner._in_set[h] for h in hits} | set(scanner._unread)
+def _reported(scanner: taxonomy.RuleScanner, field: str, text: str) -> set[int]:
+    """Indexes (within ``field``) of the rules RE2 reports as candidates in ``text``."""
+    return {i for n in scanner.candidates(text) for f, i in [scanner._field[n]] if f == field}
 
 
 def test_re2_reports_every_rule_python_matches_in_the_bundled_records():
     searched = 0
     texts = [t for record in _bundled() for t in _texts_of(record)]
+    scanner = taxonomy._scanner()
+    assert not scanner._unread  # every bundled rule reads in RE2
     for field in taxonomy.DERIVED_FIELDS:
-        scanner = taxonomy._scanner(field)
-        assert len(scanner._in_set) == len(scanner.rules)  # every bundled rule reads in RE2
+        rules = scanner.rules[field]
         for text in texts:
-            matching = {i for i, (_, r) in enumerate(scanner.rules) if r.pattern.search(text)}
-            assert matching <= _reported(scanner, text), (field, text)
+            matching = {i for i, (_, r) in enumerate(rules) if r.pattern.search(text)}
+            assert matching <= _reported(scanner, field, text), (field, text)
             searched += bool(matching)
     assert searched >= 500
 
@@ -194,10 +195,11 @@ def test_re2_reports_every_rule_python_matches_in_the_bundled_records():
 @settings(max_examples=300, deadline=None)
 @given(_TEXT)
 def test_re2_reports_every_rule_python_matches_in_generated_text(text):
+    scanner = taxonomy._scanner()
     for field in taxonomy.DERIVED_FIELDS:
-        scanner = taxonomy._scanner(field)
-        matching = {i for i, (_, r) in enumerate(scanner.rules) if r.pattern.search(text)}
-        assert matching <= _reported(scanner, text), field
+        rules = scanner.rules[field]
+        matching = {i for i, (_, r) in enumerate(rules) if r.pattern.search(text)}
+        assert matching <= _reported(scanner, field, text), field
 
 
 def test_a_rule_re2_cannot_read_is_still_applied_in_priority_order():
@@ -206,13 +208,14 @@ def test_a_rule_re2_cannot_read_is_still_applied_in_priority_order():
         taxonomy.Term("b", "B", "乙", (taxonomy.Rule("plain", re.compile(r"cell", re.I)),)),
         taxonomy.Term("c", "C", "丙", (taxonomy.Rule("class", re.compile(r"x[\s]y", re.I)),)),
     )
-    scanner = taxonomy.RuleScanner(terms)
-    assert scanner._unread == (0, 2)  # a lookahead; a class escape inside brackets
-    assert scanner.first_rule("STEM CELL therapy") == (0, "STEM")
-    assert scanner.first_rule("stem cells") == (0, "stem")
-    assert scanner.first_rule("stem-cell") == (1, "cell")
-    assert scanner.first_rule("x y") == (2, "x y")
-    assert scanner.first_rule("nothing here") is None
+    scanner = taxonomy.RuleScanner({"other": terms[:1], "kind": terms})
+    assert scanner._unread == (0, 1, 3)  # a lookahead (in both fields); a class escape
+    assert scanner.first_rule("kind", "STEM CELL therapy") == (0, "STEM")
+    assert scanner.first_rule("kind", "stem cells") == (0, "stem")
+    assert scanner.first_rule("kind", "stem-cell") == (1, "cell")
+    assert scanner.first_rule("other", "stem-cell") is None  # the other field's rules only
+    assert scanner.first_rule("kind", "x y") == (2, "x y")
+    assert scanner.first_rule("kind", "nothing here") is None
 
 
 @pytest.mark.parametrize(

@@ -124,46 +124,97 @@ def _ascii_cased(text: str) -> str:
 
 
 class RuleScanner:
-    """One vocabulary's rules in priority order, found with one pass of RE2 over a text.
+    """Every vocabulary's rules in priority order, found with one pass of RE2 over a text.
 
     Every rule whose pattern RE2 can read joins one ``re2.Set``, which reports in a single
     linear scan which of them may match (its patterns are widened so it never misses a match of
-    Python's ``re``: see ``_widened``); only those candidates are then searched with ``re``, in
-    priority order, so the rule, field and matched text are exactly what ``re`` gives. A rule
-    RE2 cannot read (a lookaround, say) is searched with ``re`` on every text.
+    Python's ``re``: see ``_widened``). One set serves all the vocabularies: a title or a
+    summary is read by three of them, and one scan of the union costs about what one
+    vocabulary's did (a summary: 3.2 µs against 6.6 for three scans). For a field, only its
+    candidates are then searched, in priority order, so the rule, field and matched text are
+    exactly what ``re`` gives. A candidate whose pattern needed no widening is found by RE2
+    itself in the cased text (the same match: leftmost-first, and casing keeps every character
+    in its place), several times faster than ``re`` on a long text (a summary: 36 → 7 µs); a
+    widened one is searched with ``re``, and so is a rule RE2 cannot read (a lookaround, say),
+    on every text.
     """
 
-    def __init__(self, terms: tuple[Term, ...]) -> None:
-        self.rules: tuple[tuple[Term, Rule], ...] = tuple(
-            (term, rule) for term in terms for rule in term.rules
-        )
+    def __init__(self, vocabularies: Mapping[str, tuple[Term, ...]]) -> None:
+        #: each field's (term, rule) pairs in priority order; a rule's index is its place there
+        self.rules: dict[str, tuple[tuple[Term, Rule], ...]] = {
+            field: tuple((term, rule) for term in terms for rule in term.rules)
+            for field, terms in vocabularies.items()
+        }
+        # all fields' rules numbered one after the other: field, its index, the pattern
+        numbered = [
+            (field, i, rule)
+            for field, pairs in self.rules.items()
+            for i, (_, rule) in enumerate(pairs)
+        ]
+        self._start: dict[str, int] = {}
+        for position, (field, _, _) in enumerate(numbered):
+            self._start.setdefault(field, position)
+        self._field = [(field, i) for field, i, _ in numbered]
+        self._patterns = [rule.pattern for _, _, rule in numbered]
         options = re2.Options()
         options.case_sensitive = False
         self._set = re2.Set.SearchSet(options)
         self._in_set: list[int] = []
+        #: number → its pattern in RE2, for the rules RE2 reads exactly as written, and
+        #: whether that holds for ASCII text only (a ``\\b`` is ASCII's in RE2, Unicode's in
+        #: ``re``: in "期IV" RE2 finds the word IV, ``re`` does not)
+        self._exact: dict[int, tuple[re2._Regexp, bool]] = {}
         unread: list[int] = []
-        for i, (_, rule) in enumerate(self.rules):
-            widened = _widened(rule.pattern.pattern)
+        for n, pattern in enumerate(self._patterns):
+            widened = _widened(pattern.pattern)
             try:
                 if widened is None:
                     raise re2.error("a construct RE2 may read differently")
                 self._set.Add(widened)
-                self._in_set.append(i)
+                self._in_set.append(n)
+                if widened == pattern.pattern:
+                    ascii_only = bool(_ASSERTIONS.search(widened))
+                    self._exact[n] = (re2.compile(widened, options), ascii_only)
             except re2.error:
-                unread.append(i)
+                unread.append(n)
         self._set.Compile()
         self._unread = tuple(unread)
 
-    def first_rule(self, text: str) -> tuple[int, str] | None:
-        """Index of the highest-priority rule matching ``text``, and the text it matched."""
+    def candidates(self, text: str) -> tuple[int, ...]:
+        """The numbers of every rule, of any field, that may match ``text``, in order."""
         hits = self._set.Match(_ascii_cased(text)) or ()
-        for i in sorted([*(self._in_set[h] for h in hits), *self._unread]):
-            m = self.rules[i][1].pattern.search(text)
-            if m:
-                return i, m.group(0)
+        return tuple(sorted([*(self._in_set[h] for h in hits), *self._unread]))
+
+    def first_rule(
+        self, field: str, text: str, candidates: tuple[int, ...] | None = None
+    ) -> tuple[int, str] | None:
+        """Index (within ``field``) of its highest-priority rule matching ``text``, and the
+        text it matched; ``candidates`` are what ``candidates(text)`` gave, where known."""
+        if candidates is None:
+            candidates = self.candidates(text)
+        start, stop = self._start[field], self._start[field] + len(self.rules[field])
+        cased: str | None = None
+        for n in candidates:
+            if n < start:
+                continue
+            if n >= stop:
+                break
+            exact, ascii_only = self._exact.get(n, (None, False))
+            if exact is None or (ascii_only and not text.isascii()):
+                m = self._patterns[n].search(text)
+                if m:
+                    return n - start, m.group(0)
+                continue
+            if cased is None:
+                cased = _ascii_cased(text)
+            found = exact.search(cased)
+            if found:
+                return n - start, text[found.start() : found.end()]
         return None
 
 
+#: Assertions RE2 reads as ASCII's and ``re`` as Unicode's.
+_ASSERTIONS = re.compile(r"\\[bBAZ]")
 #: Escapes whose meaning RE2 and Python's ``re`` may differ on for non-ASCII text: assertions
 #: (dropped, which only widens a pattern) and character classes (widened to any character).
 _WIDEN = {"b": "", "B": "", "A": "", "Z": "", **dict.fromkeys("wWsSdD", "(?s:.)")}
@@ -217,23 +268,36 @@ def _widened(pattern: str) -> str | None:
 
 
 @cache
-def _scanner(field: str) -> RuleScanner:
-    return RuleScanner(load().vocabularies[field])
+def _scanner() -> RuleScanner:
+    return RuleScanner(load().vocabularies)
 
 
-#: Texts up to this length have their first rule memoised (conditions and titles repeat).
+#: Texts up to this length have their candidates and first rules memoised (conditions and
+#: titles repeat).
 _MEMO_CHARS = 200
 
 
 @lru_cache(maxsize=1 << 16)
+def _candidates_memo(text: str) -> tuple[int, ...]:
+    return _scanner().candidates(text)
+
+
+@lru_cache(maxsize=1 << 16)
 def _first_rule_memo(field: str, text: str) -> tuple[int, str] | None:
-    return _scanner(field).first_rule(text)
+    return _scanner().first_rule(field, text, _candidates_memo(text))
 
 
-def _first_rule(field: str, text: str) -> tuple[int, str] | None:
+#: A record's long texts → their candidates, so the vocabularies reading one text scan it once.
+Scanned = dict[str, tuple[int, ...]]
+
+
+def _first_rule(field: str, text: str, scanned: Scanned) -> tuple[int, str] | None:
     if len(text) <= _MEMO_CHARS:
         return _first_rule_memo(field, text)
-    return _scanner(field).first_rule(text)
+    candidates = scanned.get(text)
+    if candidates is None:
+        candidates = scanned[text] = _scanner().candidates(text)
+    return _scanner().first_rule(field, text, candidates)
 
 
 def _term_match(term: Term, texts: list[tuple[str, str]]) -> Match | None:
@@ -246,7 +310,7 @@ def _term_match(term: Term, texts: list[tuple[str, str]]) -> Match | None:
     return None
 
 
-def _tier_match(field: str, texts: list[tuple[str, str]]) -> Match | None:
+def _tier_match(field: str, texts: list[tuple[str, str]], scanned: Scanned) -> Match | None:
     """The highest-priority value any rule assigns from ``texts`` (its first rule and text).
 
     A text that rule matches has it as its own first rule (nothing in it ranks higher), so the
@@ -254,16 +318,18 @@ def _tier_match(field: str, texts: list[tuple[str, str]]) -> Match | None:
     """
     best: tuple[int, str, str] | None = None
     for name, text in texts:
-        found = _first_rule(field, text)
+        found = _first_rule(field, text, scanned)
         if found is not None and (best is None or found[0] < best[0]):
             best = (found[0], name, found[1])
     if best is None:
         return None
-    term, rule = _scanner(field).rules[best[0]]
+    term, rule = _scanner().rules[field][best[0]]
     return Match(term.value, rule.id, best[1], best[2])
 
 
-def _classify(field: str, texts: Mapping[str, list[tuple[str, str]]]) -> Match | None:
+def _classify(
+    field: str, texts: Mapping[str, list[tuple[str, str]]], scanned: Scanned
+) -> Match | None:
     tax = load()
     if field in CODE_FIELDS:
         tiers: tuple[tuple[str, ...], ...] = ((field,),)
@@ -271,7 +337,7 @@ def _classify(field: str, texts: Mapping[str, list[tuple[str, str]]]) -> Match |
         tiers = tax.tiers[field]
     for tier in tiers:
         tier_texts = [pair for name in tier for pair in texts.get(name, ())]
-        best = _tier_match(field, tier_texts)
+        best = _tier_match(field, tier_texts, scanned)
         if best is None:
             continue
         if field == "condition" and best.value == "T1D":
@@ -313,13 +379,14 @@ def classify_field(field: str, fields: Mapping[str, object]) -> Match | None:
     """
     tax = load()
     names = (field,) if field in CODE_FIELDS else {n for tier in tax.tiers[field] for n in tier}
-    return _classify(field, _all_texts(fields, names))
+    return _classify(field, _all_texts(fields, names), {})
 
 
 def classify_fields(fields: Mapping[str, object]) -> dict[str, Match | None]:
     """Classify every derived field of a flat record (keys as in ``TrialRecord``)."""
     texts = _all_texts(fields, _text_fields())
-    return {field: _classify(field, texts) for field in DERIVED_FIELDS}
+    scanned: Scanned = {}
+    return {field: _classify(field, texts, scanned) for field in DERIVED_FIELDS}
 
 
 def classify_record(record: TrialRecord) -> list[Derivation]:
@@ -332,6 +399,7 @@ def classify_record(record: TrialRecord) -> list[Derivation]:
     names = _text_fields()
     texts = _all_texts({name: getattr(record, name) for name in names}, names)
     curated = record.curated
+    scanned: Scanned = {}
     out: list[Derivation] = []
     for field in DERIVED_FIELDS:
         name = CODE_FIELDS.get(field, field)
@@ -344,7 +412,7 @@ def classify_record(record: TrialRecord) -> list[Derivation]:
             note = curated.note or "no note given"
             out.append(Derivation(field=name, value=override, method="curated", rule=note))
             continue
-        match = _classify(field, texts)
+        match = _classify(field, texts, scanned)
         if match is None:
             out.append(
                 Derivation(field=name, value=None, method="classifier", rule="no rule matched")
