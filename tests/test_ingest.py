@@ -278,17 +278,22 @@ def _stored(db: Database) -> list[tuple]:
     return [tuple(r) for r in rows]
 
 
-def test_stored_values_from_the_handed_over_record_equal_those_from_the_worker(db) -> None:
-    """A worker computes a batch's stored values only while the writer is busy; otherwise the
-    writer computes them from the record as handed over (JSON text). Both must be the same."""
+def test_what_the_writer_finishes_from_the_handed_over_payloads_equals_the_workers(db) -> None:
+    """A worker classifies, hashes and shapes a batch only while the writer is busy; otherwise
+    the writer does it from the records as handed over (JSON text). Both must be the same."""
     pipeline = Pipeline(db, SOURCE, raw_to_record, today=date(2026, 11, 25))
     raws = list(study_raws(STUDIES, SOURCE))
-    in_worker = prepare(raws, raw_to_record, pipeline.salt, pipeline.shaper)
-    handed = pickle.loads(pickle.dumps(prepare(raws, raw_to_record, pipeline.salt)))
-    assert handed.values is None and handed.records is None and len(handed.payloads) > 3
+    in_worker = prepare(raws, raw_to_record, pipeline.salt, True, pipeline.shaper)
+    handed = pickle.loads(pickle.dumps(prepare(raws, raw_to_record, pipeline.salt, False)))
+    assert handed.derivations is None and handed.digests is None and handed.values is None
+    assert handed.data is None and len(handed.payloads) > 3
+    handed.classify(pipeline.salt)
+    assert handed.derivations == in_worker.derivations and handed.digests == in_worker.digests
     for position, expected in enumerate(in_worker.values or []):
         derivations = handed.derivations[position]
-        got = pipeline.shaper.values(handed.record(position), derivations, handed.digests[position])
+        got = pipeline.shaper.values(
+            handed.payload(position), derivations, handed.digests[position]
+        )
         assert {**got.trial, "updated_at": None} == {**expected.trial, "updated_at": None}
         assert got[1:] == expected[1:]  # registry ids, sites, sources, derivations
 

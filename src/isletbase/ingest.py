@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from isletbase import taxonomy
 from isletbase.dedup import CandidatePool, Match
 from isletbase.errors import InputError
-from isletbase.model import Derivation, Institution, SourceRef, TrialRecord
+from isletbase.model import Institution, SourceRef, TrialRecord
 from isletbase.sources import RawRecord
 from isletbase.sources import curated as bundled
 from isletbase.store.db import Database, insert_rows, json_text
@@ -206,74 +206,85 @@ class Head(NamedTuple):
 
 @dataclass
 class Prepared:
-    """One batch after the steps that need no database: map, validate, classify, merge, hash.
+    """One batch after the steps that need no database: map, validate, merge, then (where
+    ``prepare`` was asked to) classify and hash, and shape the stored values.
 
     It is what a worker process hands the writer, so it crosses the process boundary as plain
     data only — heads, payloads (each record as the JSON text stored in ``raw_records``: a
     string pickles at the cost of a copy, a nested dict object by object), derivations as
-    tuples, stored values — which pickles several times faster than pydantic models. The
-    records themselves stay in the process that made them; elsewhere ``record`` rebuilds one
-    from its payload, which only fuzzy matching needs.
+    tuples, stored values — which pickles several times faster than pydantic models. What the
+    worker left undone, the writer finishes (``classify``, ``TrialWriter.values``) from the
+    payloads' data; only fuzzy matching needs a record model again (``record``).
     """
 
     fetched: int
     heads: list[Head]
-    derivations: list[list[Derived]]
-    digests: list[str]
     payloads: list[str]
     merged: int
     rejects: list[tuple[RawRecord, str]]
+    #: each record's derivations and content hash, once classified (in the worker or not)
+    derivations: list[list[Derived]] | None = None
+    digests: list[str] | None = None
     #: each record's stored values, where a worker computed them (else the writer does)
     values: list[TrialValues] | None = None
-    records: list[TrialRecord] | None = None
-
-    def record(self, position: int) -> TrialRecord:
-        if self.records is None:
-            self.records = [None] * len(self.payloads)  # type: ignore[list-item]
-        if self.records[position] is None:
-            self.records[position] = TrialRecord.model_validate_json(self.payloads[position])
-        return self.records[position]
+    #: each payload as data, kept by the process that has it
+    data: list[dict] | None = None
 
     def payload(self, position: int) -> dict:
         """The record at ``position`` as JSON-ready data (as a JSON column reads it back)."""
-        return orjson.loads(self.payloads[position])
+        if self.data is None:
+            self.data = [None] * len(self.payloads)  # type: ignore[list-item]
+        if self.data[position] is None:
+            self.data[position] = orjson.loads(self.payloads[position])
+        return self.data[position]
+
+    def record(self, position: int) -> TrialRecord:
+        return TrialRecord.model_validate(self.payload(position))
+
+    def classify(self, salt: str) -> None:
+        """Classify and hash each record, unless that is done."""
+        if self.derivations is not None:
+            return
+        self.derivations = [
+            [Derived(d.field, d.value, d.method, d.rule) for d in taxonomy.classify_data(data)]
+            for data in map(self.payload, range(len(self.payloads)))
+        ]
+        self.digests = [
+            payload_hash(self.payload(i), d, salt) for i, d in enumerate(self.derivations)
+        ]
 
     def __getstate__(self) -> dict:
-        return {**self.__dict__, "records": None}
+        return {**self.__dict__, "data": None}
 
 
 def prepare(
     raws: Sequence[RawRecord],
     to_record: Callable[[RawRecord], TrialRecord],
     salt: str,
+    classify: bool = True,
     shaper: TrialShaper | None = None,
 ) -> Prepared:
-    """Map, validate and classify a batch, merge records sharing a registry id, hash each.
+    """Map and validate a batch, merge records sharing a registry id; with ``classify``
+    classify and hash each too, and with a ``shaper`` also compute its stored values.
 
-    A record that fails is returned among ``rejects`` with the reason (named by its ref). With
-    a ``shaper`` each record's stored values are computed too (in the worker process).
+    A record that fails is returned among ``rejects`` with the reason (named by its ref). A
+    worker process leaves classifying and shaping to the writer while the writer has nothing
+    else to do (see ``ingest_worker``); a curator's override is checked here all the same, so
+    a record with a value outside the vocabulary is rejected wherever it is classified.
     """
     valid: list[TrialRecord] = []
-    classified: dict[int, list[Derivation]] = {}
     rejects: list[tuple[RawRecord, str]] = []
     for raw in raws:
         try:
             record = to_record(raw)
-            derivations = taxonomy.classify_record(record)
-            for d in derivations:
-                if d.method == "curated":
-                    taxonomy.validate_value(d.field, d.value or "")
+            taxonomy.validate_curated(record.curated)
         except (InputError, ValueError) as exc:
             rejects.append((raw, str(exc) if raw.ref in str(exc) else f"{raw.ref}: {exc}"))
             continue
         valid.append(record)
-        classified[id(record)] = derivations
     records = [merge_records(c) if len(c) > 1 else c[0] for c in group_by_registry_id(valid)]
-    derivations = [classified.get(id(r)) or taxonomy.classify_record(r) for r in records]
-    payloads = [r.model_dump(mode="json") for r in records]
-    digests = [payload_hash(p, d, salt) for p, d in zip(payloads, derivations, strict=True)]
-    texts = [json_text(p) for p in payloads]
-    return Prepared(
+    data = [r.model_dump(mode="json") for r in records]
+    batch = Prepared(
         fetched=len(raws),
         heads=[
             Head(
@@ -284,21 +295,19 @@ def prepare(
             )
             for r in records
         ],
-        derivations=[
-            [Derived(d.field, d.value, d.method, d.rule) for d in ds] for ds in derivations
-        ],
-        digests=digests,
-        payloads=texts,
+        payloads=[json_text(d) for d in data],
         merged=len(valid) - len(records),
         rejects=rejects,
-        values=[
-            shaper.values(r, d, digest)
-            for r, d, digest in zip(records, derivations, digests, strict=True)
-        ]
-        if shaper is not None
-        else None,
-        records=records,
+        data=data,
     )
+    if classify or shaper is not None:
+        batch.classify(salt)
+    if shaper is not None:
+        batch.values = [
+            shaper.values(d, ds, digest)
+            for d, ds, digest in zip(data, batch.derivations, batch.digests, strict=True)  # type: ignore[arg-type]
+        ]
+    return batch
 
 
 class Pipeline:
@@ -408,7 +417,9 @@ class Pipeline:
     def _write(
         self, session: Session, writer: TrialWriter, batch: Prepared, counts: Report
     ) -> None:
+        batch.classify(self.salt)
         heads, derivations, digests = batch.heads, batch.derivations, batch.digests
+        assert derivations is not None and digests is not None
         keys = [h.display_id for h in heads]
         previous = {
             row.record_key: row
@@ -473,7 +484,7 @@ class Pipeline:
         values = [
             batch.values[i]
             if batch.values is not None
-            else writer.values(batch.record(i), derivations[i], digests[i])
+            else writer.values(batch.payload(i), derivations[i], digests[i])
             for i in fresh
         ]
         uids = writer.insert_new([keys[i] for i in fresh], values)

@@ -101,13 +101,15 @@ def _produce(
     try:
         with collected_per_batch() as collect:
             for chunk in batched(read(), batch_size):
-                # the stored values (~20 % of the work) are computed here only while the writer
-                # has a batch waiting; otherwise it is idle and computes them itself, so the
-                # two processes share the work whichever of them is the slower
-                busy = _waiting(queue) > 0
-                if not _put(
-                    queue, prepare(chunk, to_record, salt, shaper if busy else None), parent
-                ):
+                # classifying and hashing (~30 % of the work), then shaping the stored values
+                # (~20 %), are done here only while the writer has batches waiting: one
+                # waiting, it classifies; two, it shapes too. Otherwise the writer is idle and
+                # does them itself, so the two processes share the work whichever is slower.
+                waiting = _waiting(queue)
+                batch = prepare(
+                    chunk, to_record, salt, waiting > 0, shaper if waiting > 1 else None
+                )
+                if not _put(queue, batch, parent):
                     return
                 collect()
         _put(queue, None, parent)

@@ -58,7 +58,9 @@ def curate(db: Database, trial_id: str, field: str, value: str, curator: str, re
         words = institution_words(session)
         derived = {d.field: d.value for d in row.derivations}
         row.search_text = search_document(
-            to_model(row), derived, [words.get(i, []) for i in sorted(linked)]
+            to_model(row).model_dump(mode="json"),
+            derived,
+            [words.get(i, []) for i in sorted(linked)],
         )
         session.add(
             TrialVersionRow(

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from functools import cache
-from typing import Literal, NamedTuple, Protocol
+from typing import Any, Literal, NamedTuple, Protocol
 
 import orjson
 from sqlalchemy import (
@@ -23,7 +23,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session, selectinload
 
 from isletbase import taxonomy
-from isletbase.model import Derivation, RegistryId, SourceRef, TrialRecord
+from isletbase.model import Derivation, RegistryId, TrialRecord
 from isletbase.store.db import deferred_search_index, insert_rows
 from isletbase.store.institutions import InstitutionIndex
 from isletbase.store.schema import (
@@ -128,28 +128,31 @@ def stale_flags(status_code: str | None, last_update: str | None, today: date) -
 
 
 def search_document(
-    record: TrialRecord, derived: dict[str, str | None], institution_words: Sequence[Sequence[str]]
+    data: Mapping[str, Any],
+    derived: Mapping[str, str | None],
+    institution_words: Sequence[Sequence[str]],
 ) -> str:
-    """The text a trial is found by, in both languages.
+    """The text a trial is found by, in both languages (``data``: the record's or trial's
+    fields, as ``model_dump`` gives them).
 
     Besides the record's own text it carries the English and Chinese labels of its cell source
     and condition (so 脐带间充质干细胞 finds a trial registered only in English) and every name,
     alias and pinyin form of its linked institutions (so ``xiehe`` finds PUMCH's trials).
     """
-    parts: list[str | None] = [r.id for r in record.registry_ids]
-    parts += record.org_study_ids
+    parts: list[str | None] = [r["id"] for r in data["registry_ids"]]
+    parts += data["org_study_ids"]
     parts += [
-        record.title_en,
-        record.official_title_en,
-        record.title_zh,
-        record.sponsor,
-        record.sponsor_zh,
-        record.country,
-        record.region,
+        data["title_en"],
+        data["official_title_en"],
+        data["title_zh"],
+        data["sponsor"],
+        data["sponsor_zh"],
+        data["country"],
+        data["region"],
     ]
-    parts += record.conditions + record.interventions
-    for site in record.sites:
-        parts += [site.name, site.name_zh, site.city, site.province]
+    parts += data["conditions"] + data["interventions"]
+    for site in data["sites"]:
+        parts += [site["name"], site["name_zh"], site["city"], site["province"]]
     for name in ("cell_source", "condition", "route"):
         value = derived.get(name)
         parts += [value, *_labels(name, value)]
@@ -221,54 +224,58 @@ class TrialShaper:
         return self.index.match(name) if name else None
 
     def values(
-        self, record: TrialRecord, derivations: Sequence[Derived], digest: str
+        self, data: Mapping[str, Any], derivations: Sequence[Derived], digest: str
     ) -> TrialValues:
-        """Everything stored for a trial, derived from the record and its derivations."""
+        """Everything stored for a trial, derived from its record's data (the JSON form of a
+        ``TrialRecord``, as stored in ``raw_records``) and its derivations."""
         derived = {d.field: d.value for d in derivations}
-        trial: dict[str, object] = {f: getattr(record, f) for f in SCALAR_FIELDS}
-        trial.update({f: list(getattr(record, f)) for f in LIST_FIELDS})
+        trial: dict[str, object] = {f: data[f] for f in SCALAR_FIELDS}
+        trial.update({f: list(data[f]) for f in LIST_FIELDS})
         trial.update({f: derived.get(f) for f in DERIVED_COLUMNS})
-        trial["start_year"] = int(record.start_date[:4]) if record.start_date else None
-        trial["curated"] = record.curated.model_dump(exclude_none=True)
+        start_date = data["start_date"]
+        trial["start_year"] = int(start_date[:4]) if start_date else None
+        trial["curated"] = {k: v for k, v in data["curated"].items() if v is not None}
         trial["content_hash"] = digest
         trial["updated_at"] = utcnow()
         sites = [
             {
                 "position": i,
-                "name": s.name,
-                "name_zh": s.name_zh,
-                "city": s.city,
-                "province": s.province,
-                "country": s.country,
-                "institution_id": s.institution_id or self.match(s.name) or self.match(s.name_zh),
+                "name": s["name"],
+                "name_zh": s["name_zh"],
+                "city": s["city"],
+                "province": s["province"],
+                "country": s["country"],
+                "institution_id": s["institution_id"]
+                or self.match(s["name"])
+                or self.match(s["name_zh"]),
             }
-            for i, s in enumerate(record.sites)
+            for i, s in enumerate(data["sites"])
         ]
-        sponsor = self.match(record.sponsor) or self.match(record.sponsor_zh)
+        sponsor = self.match(data["sponsor"]) or self.match(data["sponsor_zh"])
         trial["sponsor_institution_id"] = sponsor
-        refs = [
-            SourceRef(url=record.source_url, fields=["record"], retrieved=None),
-            *record.sources,
-        ]
         trial["flags"] = stale_flags(
-            derived.get("status_code"), record.last_update or record.first_posted, self.today
+            derived.get("status_code"), data["last_update"] or data["first_posted"], self.today
         )
         linked = sorted(
             {s["institution_id"] for s in sites if s["institution_id"]}
             | ({sponsor} if sponsor else set())
         )
         trial["search_text"] = search_document(
-            record, derived, [self.words.get(i, []) for i in linked]
+            data, derived, [self.words.get(i, []) for i in linked]
         )
         return TrialValues(
             trial=trial,
             registry_ids=[
-                {"registry_name": r.registry, "registry_id": r.id, "position": i}
-                for i, r in enumerate(record.registry_ids)
+                {"registry_name": r["registry"], "registry_id": r["id"], "position": i}
+                for i, r in enumerate(data["registry_ids"])
             ],
             sites=sites,
             sources=[
-                {"url": s.url, "fields": list(s.fields), "retrieved": s.retrieved} for s in refs
+                {"url": data["source_url"], "fields": ["record"], "retrieved": None},
+                *(
+                    {"url": s["url"], "fields": list(s["fields"]), "retrieved": s["retrieved"]}
+                    for s in data["sources"]
+                ),
             ],
             derivations=[
                 {"field": d.field, "value": d.value, "method": d.method, "rule": d.rule}
@@ -294,13 +301,13 @@ class TrialWriter:
     shaper: TrialShaper | None = None
 
     def values(
-        self, record: TrialRecord, derivations: Sequence[Derived], digest: str
+        self, data: Mapping[str, Any], derivations: Sequence[Derived], digest: str
     ) -> TrialValues:
-        """Everything stored for a trial, derived from the record and its derivations."""
+        """Everything stored for a trial (``TrialShaper.values``)."""
         if self.shaper is None:
             words = institution_words(self.session)
             self.shaper = TrialShaper(self.index, self.today, words)
-        return self.shaper.values(record, derivations, digest)
+        return self.shaper.values(data, derivations, digest)
 
     def find(self, ids: Sequence[RegistryId]) -> TrialRow | None:
         found = self.session.scalars(
@@ -401,7 +408,7 @@ class TrialWriter:
     def _apply(
         self, row: TrialRow, record: TrialRecord, derivations: Sequence[Derivation], digest: str
     ) -> None:
-        values = self.values(record, derivations, digest)
+        values = self.values(record.model_dump(mode="json"), derivations, digest)
         # a curator's decision made in the database outlives a re-ingest of the record
         kept = [
             (d.field, d.value, d.rule)
