@@ -429,9 +429,7 @@ def classify_data(data: Mapping[str, Any]) -> list[Derivation]:
 
 
 def _derivation(field: str, value: str | None, method: str, rule: str) -> Derivation:
-    # built from the classifier's own strings, so validating them again (~1.3 µs each, five
-    # a record) would check nothing
-    return Derivation.model_construct(field=field, value=value, method=method, rule=rule)
+    return Derivation(field=field, value=value, method=method, rule=rule)
 
 
 def validate_curated(curated: Curated) -> None:

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from isletbase.model import Institution
+from isletbase.sources import curated as bundled
 from isletbase.store.institutions import InstitutionIndex, institution_row, pinyin_forms
 
 
@@ -101,3 +105,54 @@ def test_an_index_remembers_its_answers_and_forgets_them_past_its_budget(monkeyp
     index.match("Huashan Hospital")
     assert len(index._answers) <= 2
     assert [index.match(n) for n in names] == first
+
+
+def _bundled_index() -> InstitutionIndex:
+    return InstitutionIndex.from_institutions(
+        bundled.to_institution(raw) for raw in bundled.read_jsonl(bundled.institutions_file())
+    )
+
+
+def _within_by_loop(index: InstitutionIndex, key: str) -> list[tuple[str, str]]:
+    """The spellings inside ``key`` as the plain reading says: every one, tested in turn."""
+    return [(a, i) for a, i in index.keys.items() if len(a) >= 4 and a in key]
+
+
+_KEY_PIECES = st.one_of(
+    st.sampled_from(sorted(_bundled_index().keys)),
+    st.sampled_from(["of", "hospital", "the", "第一", "医院", "xx"]),
+    st.text(max_size=5),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_KEY_PIECES, max_size=5).map("".join))
+def test_the_spellings_found_inside_a_name_are_those_a_substring_test_finds(key):
+    index = _bundled_index()
+    assert index._within(key) == _within_by_loop(index, key)
+
+
+def test_every_site_name_of_the_bundled_trials_matches_as_by_the_plain_loop(monkeypatch):
+    index = _bundled_index()
+    names = [
+        name
+        for path in bundled.trial_files()
+        for raw in bundled.read_jsonl(path)
+        for site in (raw.payload or {}).get("sites") or []
+        for name in (site.get("name"), site.get("name_zh"))
+        if name
+    ]
+    assert len(names) > 50
+    fast = [index.match(n) for n in names]
+    assert any(fast)
+    plain = InstitutionIndex(keys=dict(index.keys))
+    monkeypatch.setattr(plain, "_within", lambda key: _within_by_loop(plain, key))
+    assert [plain.match(n) for n in names] == fast
+
+
+def test_spellings_added_after_a_first_match_are_looked_for_too():
+    index = InstitutionIndex.from_names([("pumch", ["Peking Union Medical College Hospital"])])
+    assert index.match("Endocrinology, Xiangya Hospital Changsha") is None
+    index.keys["xiangyahospital"] = "xiangya"
+    index._answers.clear()
+    assert index.match("Endocrinology, Xiangya Hospital Changsha") == "xiangya"

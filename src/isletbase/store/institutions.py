@@ -14,6 +14,7 @@ import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+import re2
 from pypinyin import Style, lazy_pinyin
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
@@ -114,6 +115,11 @@ class InstitutionIndex:
     #: answers already given: registry site names repeat across thousands of records, and a
     #: name with no exact spelling is compared with every alias
     _answers: dict[str, str | None] = field(default_factory=dict, repr=False, compare=False)
+    #: the spellings long enough to be looked for inside a name, and one RE2 set of them
+    #: (made on first use, again if ``keys`` grew)
+    _inner: tuple[tuple[str, str], ...] = field(default=(), repr=False, compare=False)
+    _inner_set: re2.Set | None = field(default=None, repr=False, compare=False)
+    _inner_of: int = field(default=-1, repr=False, compare=False)
 
     @classmethod
     def from_rows(cls, rows: Iterable[InstitutionRow]) -> InstitutionIndex:
@@ -172,9 +178,7 @@ class InstitutionIndex:
                 return self.keys[key]
         for key in keys:
             best: tuple[int, str] | None = None
-            for alias, inst_id in self.keys.items():
-                if len(alias) < 4 or alias not in key:
-                    continue
+            for alias, inst_id in self._within(key):
                 covers = len(alias) / len(key) >= _MIN_COVER
                 # "X Hospital of Y University" names X Hospital
                 hospital_of = (
@@ -187,6 +191,29 @@ class InstitutionIndex:
             if best:
                 return best[1]
         return None
+
+    def _within(self, key: str) -> list[tuple[str, str]]:
+        """The spellings (of 4 characters or more) found inside ``key``, with their
+        institutions, in the order of ``keys``.
+
+        One scan of an RE2 set of every such spelling, instead of a substring test per
+        spelling: with the bundled directory's ~420 spellings, matching a registry's site
+        names cost ~54 µs a record, most of it in that loop.
+        """
+        if self._inner_of != len(self.keys):
+            self._inner = tuple((a, i) for a, i in self.keys.items() if len(a) >= 4)
+            self._inner_set = None
+            if self._inner:
+                options = re2.Options()
+                options.literal = True
+                self._inner_set = re2.Set.SearchSet(options)
+                for alias, _ in self._inner:
+                    self._inner_set.Add(alias)
+                self._inner_set.Compile()
+            self._inner_of = len(self.keys)
+        if self._inner_set is None:
+            return []
+        return [self._inner[i] for i in sorted(self._inner_set.Match(key) or ())]
 
 
 def load_index(session: Session) -> InstitutionIndex:
