@@ -159,6 +159,8 @@ def test_the_trigram_index_holds_only_the_parts_with_chinese():
     assert cjk_segments(text) == "脐带间充质干细胞 | t1d 1型糖尿病"
     assert cjk_segments("type 1 diabetes") == ""
     assert cjk_segments(None) == ""
+    # non-ASCII without CJK (an accent, a Greek letter) is no CJK part either
+    assert cjk_segments("café | β-cell | 胰岛") == "胰岛"
 
 
 #: How databases made by older versions held their text indexes: none of the word index, or a

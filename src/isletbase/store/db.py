@@ -65,7 +65,10 @@ def cjk_segments(search_text: str | None) -> str:
     be a substring of such a part, so the trigram index needs no more."""
     if not search_text or not CJK.search(search_text):  # most registry texts: one scan
         return ""
-    return " | ".join(part for part in search_text.split(" | ") if CJK.search(part))
+    # most parts of a text with CJK in it are ASCII (isascii: no regex needed)
+    return " | ".join(
+        part for part in search_text.split(" | ") if not part.isascii() and CJK.search(part)
+    )
 
 
 #: Facets tagged in the word index: each facet's tag prefix and the column (or, for the
