@@ -45,6 +45,7 @@ from isletbase.store.trials import (
     institution_words,
     payload_hash,
 )
+from isletbase.taxonomy import Derived
 
 Progress = Callable[[int], None]
 
@@ -186,15 +187,6 @@ def _payload_text(raw: RawRecord) -> str:
     return json.dumps(raw.payload, ensure_ascii=False) if raw.payload is not None else ""
 
 
-class Derived(NamedTuple):
-    """A derivation as a plain tuple: what the writer stores, cheap to pass between processes."""
-
-    field: str
-    value: str | None
-    method: str
-    rule: str
-
-
 class Head(NamedTuple):
     """What the writer reads of a record besides its payload: how it is keyed and linked."""
 
@@ -246,8 +238,7 @@ class Prepared:
         if self.derivations is not None:
             return
         self.derivations = [
-            [Derived(d.field, d.value, d.method, d.rule) for d in taxonomy.classify_data(data)]
-            for data in map(self.payload, range(len(self.payloads)))
+            taxonomy.derive(data) for data in map(self.payload, range(len(self.payloads)))
         ]
         self.digests = [
             payload_hash(self.payload(i), d, salt) for i, d in enumerate(self.derivations)
