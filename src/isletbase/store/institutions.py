@@ -31,6 +31,7 @@ _DEPARTMENT = re.compile(
     r"(,|\s+(of|at)\s+(the\s+)?)|[a-z ]+ department,?\s+(of\s+)?(the\s+)?)",
     re.IGNORECASE,
 )
+_THE = re.compile(r"^the\s+")
 _HOSPITAL = re.compile(r"hospital|医院|醫院", re.IGNORECASE)
 _COUNTRY_KEYS = {"china", "prchina", "peoplesrepublicofchina", "中国"}
 #: An alias must cover this share of a longer name to count as naming it.
@@ -42,7 +43,7 @@ _ANSWERS_KEPT = 100_000
 def name_key(text: str) -> str:
     """Fold a name for comparison: NFKC, lower case, no spaces or punctuation, no leading 'the'."""
     folded = unicodedata.normalize("NFKC", text).casefold().strip()
-    folded = re.sub(r"^the\s+", "", folded)
+    folded = _THE.sub("", folded)
     return _NOISE.sub("", folded)
 
 
@@ -166,8 +167,8 @@ class InstitutionIndex:
         return self._answers[text]
 
     def _match(self, text: str) -> str | None:
-        parts = [text, *(p for p in _SPLIT.split(text) if p.strip())]
         # each spelling once: a name without commas or a department is its own only part
+        parts = list(dict.fromkeys([text, *(p for p in _SPLIT.split(text) if p.strip())]))
         parts = list(dict.fromkeys([*parts, *(_DEPARTMENT.sub("", p) for p in parts)]))
         hospital_parts = [p for p in parts if _HOSPITAL.search(p)]
         # a site that names a hospital is that hospital, not the university it belongs to
