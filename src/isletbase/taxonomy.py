@@ -273,19 +273,22 @@ def _scanner() -> RuleScanner:
     return RuleScanner(load().vocabularies)
 
 
-#: Texts up to this length have their candidates and first rules memoised (conditions and
-#: titles repeat).
+#: Texts up to this length have their first rules memoised (conditions and titles repeat).
 _MEMO_CHARS = 200
 
 
 @lru_cache(maxsize=1 << 16)
-def _candidates_memo(text: str) -> tuple[int, ...]:
-    return _scanner().candidates(text)
+def _first_rules_memo(text: str) -> tuple[tuple[int, str] | None, ...]:
+    """Each vocabulary's first rule in ``text`` (in ``RuleScanner.rules`` order), from one scan:
+    one entry a text, whichever vocabularies read it."""
+    scanner = _scanner()
+    candidates = scanner.candidates(text)
+    return tuple(scanner.first_rule(field, text, candidates) for field in scanner.rules)
 
 
-@lru_cache(maxsize=1 << 16)
-def _first_rule_memo(field: str, text: str) -> tuple[int, str] | None:
-    return _scanner().first_rule(field, text, _candidates_memo(text))
+@cache
+def _field_position(field: str) -> int:
+    return list(_scanner().rules).index(field)
 
 
 #: A record's long texts → their candidates, so the vocabularies reading one text scan it once.
@@ -294,7 +297,7 @@ Scanned = dict[str, tuple[int, ...]]
 
 def _first_rule(field: str, text: str, scanned: Scanned) -> tuple[int, str] | None:
     if len(text) <= _MEMO_CHARS:
-        return _first_rule_memo(field, text)
+        return _first_rules_memo(text)[_field_position(field)]
     candidates = scanned.get(text)
     if candidates is None:
         candidates = scanned[text] = _scanner().candidates(text)
