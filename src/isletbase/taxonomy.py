@@ -278,17 +278,20 @@ _MEMO_CHARS = 200
 
 
 @lru_cache(maxsize=1 << 16)
-def _first_rules_memo(text: str) -> tuple[tuple[int, str] | None, ...]:
-    """Each vocabulary's first rule in ``text`` (in ``RuleScanner.rules`` order), from one scan:
-    one entry a text, whichever vocabularies read it."""
+def _memo(text: str) -> list:
+    """What is known of a short text: its candidates (first), then each vocabulary's first rule
+    in ``RuleScanner.rules`` order, worked out when a vocabulary first asks (``_UNKNOWN``
+    until then). One entry a text, whichever vocabularies read it, from one scan."""
     scanner = _scanner()
-    candidates = scanner.candidates(text)
-    return tuple(scanner.first_rule(field, text, candidates) for field in scanner.rules)
+    return [scanner.candidates(text), *[_UNKNOWN] * len(scanner.rules)]
+
+
+_UNKNOWN = object()
 
 
 @cache
 def _field_position(field: str) -> int:
-    return list(_scanner().rules).index(field)
+    return 1 + list(_scanner().rules).index(field)
 
 
 #: A record's long texts → their candidates, so the vocabularies reading one text scan it once.
@@ -297,7 +300,10 @@ Scanned = dict[str, tuple[int, ...]]
 
 def _first_rule(field: str, text: str, scanned: Scanned) -> tuple[int, str] | None:
     if len(text) <= _MEMO_CHARS:
-        return _first_rules_memo(text)[_field_position(field)]
+        known, position = _memo(text), _field_position(field)
+        if known[position] is _UNKNOWN:
+            known[position] = _scanner().first_rule(field, text, known[0])
+        return known[position]
     candidates = scanned.get(text)
     if candidates is None:
         candidates = scanned[text] = _scanner().candidates(text)
