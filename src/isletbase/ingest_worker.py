@@ -1,8 +1,10 @@
 """The two-process ingest: a worker prepares the next batches while this process writes.
 
-Reading, mapping, validating, classifying and hashing (``ingest.prepare``) run in a spawned
-worker; every batch is still written as one transaction by the caller's process, so a killed run
-keeps the guarantees of ``ingest.Pipeline``. The worker ends itself when its writer is gone.
+Reading, mapping and validating (``ingest.prepare``) run in a spawned worker, and so do
+classifying, hashing and shaping the stored values while the writer has batches waiting (the
+writer finishes what is left); every batch is still written as one transaction by the caller's
+process, so a killed run keeps the guarantees of ``ingest.Pipeline``. The worker ends itself
+when its writer is gone.
 """
 
 from __future__ import annotations
@@ -126,9 +128,10 @@ def ingest_parallel(
 ) -> None:
     """Run ``pipeline`` over ``read()`` with a second process preparing the next batches.
 
-    A worker process reads, maps, validates, classifies and hashes (``prepare``) while this one
-    writes, each batch still one transaction here, so a killed run keeps the same guarantees;
-    at most two prepared batches wait in between. ``read`` and the pipeline's mapper must be
+    A worker process reads, maps and validates (``prepare``) while this one writes — and
+    classifies, hashes and shapes too while batches wait here — each batch still one
+    transaction here, so a killed run keeps the same guarantees; at most two prepared batches
+    wait in between. ``read`` and the pipeline's mapper must be
     picklable (module-level functions or ``functools.partial`` of them).
     """
     context = multiprocessing.get_context("spawn")
