@@ -136,16 +136,19 @@ def run_dump(
     """Ingest the ClinicalTrials.gov bulk download (zip or directory of v2 JSON), streamed.
 
     With ``workers`` 2 (the default where there are two CPUs) a second process reads and
-    classifies the next batches while this one writes; 1 does everything in this process.
+    classifies the next batches while this one writes; 1 does everything in this process. Into
+    a database holding fewer than ``BULK_BELOW`` trials, the trials' and sites' secondary
+    indexes are built once at the end (``Database.bulk_load``).
     """
     db.init()
     pipeline = Pipeline(db, ctgov_dump.SOURCE, ctgov.raw_to_record, progress, today)
     read = partial(ctgov_dump.read_dump, path, _today_iso())
-    if (workers or min(2, os.cpu_count() or 1)) > 1:
-        ingest_parallel(pipeline, read, batch_size)
-    else:
-        for chunk in batched(read(), batch_size):
-            pipeline.batch(chunk)
+    with db.bulk_load():  # a first load builds the trials' and sites' indexes at its end
+        if (workers or min(2, os.cpu_count() or 1)) > 1:
+            ingest_parallel(pipeline, read, batch_size)
+        else:
+            for chunk in batched(read(), batch_size):
+                pipeline.batch(chunk)
     return pipeline.finish()
 
 

@@ -9,8 +9,18 @@ from datetime import datetime
 import numpy as np
 import pytest
 from sqlalchemy import insert, select
+from sqlalchemy.schema import DropIndex
 
-from isletbase.store.db import PAGE_SIZE, Database, deferred_search_index, insert_rows, json_text
+from isletbase.store import db as db_module
+from isletbase.store.check import check
+from isletbase.store.db import (
+    PAGE_SIZE,
+    Database,
+    bulk_indexes,
+    deferred_search_index,
+    insert_rows,
+    json_text,
+)
 from isletbase.store.schema import RawRecordRow, SourceRow, TrialRow
 
 
@@ -178,3 +188,39 @@ def test_init_replaces_an_older_versions_held_triggers(tmp_path):
             "SELECT 1 FROM sqlite_master WHERE name = 'trial_fts_hold'"
         ).fetchall()
     db.dispose()
+
+
+def test_a_first_bulk_load_builds_the_secondary_indexes_at_its_end(db: Database):
+    """Into an empty database the trials' and sites' secondary indexes are dropped for the load
+    and built again after it (also after a failure); ``check`` names any a killed load left
+    missing, and ``init`` builds them."""
+    names = [index.name for index in bulk_indexes()]
+    assert "ix_trials_start_date" in names and "ix_sites_city_lower" in names
+    assert not any(index.unique for index in bulk_indexes())
+    assert db.missing_indexes() == []
+    with db.bulk_load() as bulk:
+        assert bulk and db.missing_indexes() == names
+    assert db.missing_indexes() == []
+    with pytest.raises(RuntimeError), db.bulk_load():
+        raise RuntimeError("a bad record file")
+    assert db.missing_indexes() == []
+    with db.engine.begin() as conn:  # what a load killed in its middle leaves
+        for index in bulk_indexes()[:2]:
+            conn.execute(DropIndex(index))
+    problems = check(db).problems
+    assert any(names[0] in p and "db init" in p for p in problems), problems
+    db.init()
+    assert db.missing_indexes() == [] and not any(
+        "indexes missing" in p for p in check(db).problems
+    )
+
+
+def test_a_bulk_load_into_a_database_holding_trials_keeps_the_indexes(db: Database, monkeypatch):
+    with db.engine.begin() as conn:
+        conn.execute(
+            insert(TrialRow.__table__),
+            [{"display_id": "NCT00000001", "source_url": "u", "content_hash": "h"}],
+        )
+    monkeypatch.setattr(db_module, "BULK_BELOW", 1)
+    with db.bulk_load() as bulk:
+        assert not bulk and db.missing_indexes() == []

@@ -86,6 +86,11 @@ def check(db: Database) -> CheckReport:
             problems.append(f"{no_source} trials have no source URL")
         if db.is_sqlite:
             problems += _search_index_problems(session)
+    if missing := db.missing_indexes():
+        problems.append(
+            f"indexes missing (a bulk load was interrupted?): {', '.join(missing)}; "
+            "`isletbase db init` builds them"
+        )
     if counts["quarantine"]:
         problems.append(
             f"{counts['quarantine']} records are in quarantine (see `isletbase quarantine`)"

@@ -17,11 +17,11 @@ from operator import itemgetter
 from pathlib import Path
 
 import orjson
-from sqlalchemy import Connection, Engine, Table, create_engine, event, insert, inspect, text
+from sqlalchemy import Connection, Engine, Index, Table, create_engine, event, insert, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.orm import Session, sessionmaker
-from sqlalchemy.schema import CreateIndex
+from sqlalchemy.schema import CreateIndex, DropIndex
 
 from isletbase.errors import InputError
 from isletbase.store.schema import RETIRED_INDEXES, Base, load_extensions
@@ -241,6 +241,47 @@ class Database:
                     conn.exec_driver_sql(f"INSERT INTO {index}({index}) VALUES ('optimize')")
             conn.exec_driver_sql("ANALYZE")
 
+    @contextmanager
+    def bulk_load(self) -> Iterator[bool]:
+        """Load many trials into a (nearly) empty database, the trials' and sites' secondary
+        indexes built once at the end instead of entry by entry; yields whether it does so.
+
+        Each of those indexes orders its entries by something other than insertion (a date,
+        a city), so a batch's inserts land on pages all over it, and every such page is
+        written out again at each commit; as the tables grow, the pages no longer fit the
+        cache. Measured: a 500k load 153.6 s with them, 117.6 s without plus 14.4 s to build
+        them (100k: 26.7 s against 23.9 + 2.1). Below ``BULK_BELOW`` stored trials the rebuild
+        costs little whatever comes; above, the indexes are kept. Meanwhile searches of the
+        loading database go without those indexes. A killed load leaves them to the next
+        ``init`` (each ingest starts with one; ``isletbase db init`` does it too), which
+        ``check`` reports.
+        """
+        with self.engine.connect() as conn:
+            stored = conn.exec_driver_sql("SELECT count(*) FROM trials").scalar() or 0
+        if stored >= BULK_BELOW:
+            yield False
+            return
+        indexes = bulk_indexes()
+        with self.engine.begin() as conn:
+            for index in indexes:
+                conn.execute(DropIndex(index, if_exists=True))
+        try:
+            yield True
+        finally:
+            with self.engine.begin() as conn:
+                for index in indexes:
+                    conn.execute(CreateIndex(index, if_not_exists=True))
+
+    def missing_indexes(self) -> list[str]:
+        """The names of ``bulk_indexes`` the database lacks (after a killed bulk load)."""
+        with self.engine.connect() as conn:
+            if self.is_sqlite:
+                sql = "SELECT name FROM sqlite_master WHERE type = 'index'"
+            else:
+                sql = "SELECT indexname FROM pg_indexes WHERE schemaname = current_schema()"
+            present = set(conn.exec_driver_sql(sql).scalars())
+        return [i.name for i in bulk_indexes() if i.name not in present]  # type: ignore[misc]
+
     def is_initialised(self) -> bool:
         return inspect(self.engine).has_table("trials")
 
@@ -256,6 +297,23 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+#: Tables whose secondary indexes ``Database.bulk_load`` builds at the end of a first load.
+BULK_TABLES = ("trials", "sites")
+#: ``Database.bulk_load`` builds them at the end only while fewer trials are stored.
+BULK_BELOW = 10_000
+
+
+def bulk_indexes() -> list[Index]:
+    """The indexes a bulk load builds at its end: every one of ``BULK_TABLES`` that enforces
+    nothing (a unique one stays, as it keeps the data right)."""
+    return [
+        index
+        for name in BULK_TABLES
+        for index in sorted(Base.metadata.tables[name].indexes, key=lambda i: i.name or "")
+        if not index.unique
+    ]
 
 
 def _sqlite_search_indexes(conn: Connection) -> None:
