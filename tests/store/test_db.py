@@ -21,7 +21,7 @@ from isletbase.store.db import (
     insert_rows,
     json_text,
 )
-from isletbase.store.schema import RawRecordRow, SourceRow, TrialRow
+from isletbase.store.schema import RETIRED_INDEXES, RawRecordRow, SourceRow, TrialRow
 
 
 def test_json_text_writes_what_json_writes_for_numbers_text_and_keys():
@@ -224,3 +224,13 @@ def test_a_bulk_load_into_a_database_holding_trials_keeps_the_indexes(db: Databa
     monkeypatch.setattr(db_module, "BULK_BELOW", 1)
     with db.bulk_load() as bulk:
         assert not bulk and db.missing_indexes() == []
+
+
+def test_init_drops_the_indexes_older_versions_made_that_nothing_reads(db: Database):
+    with db.engine.begin() as conn:
+        conn.exec_driver_sql("CREATE INDEX ix_sites_city ON sites (city)")
+        conn.exec_driver_sql("CREATE INDEX ix_sites_province ON sites (province)")
+    assert {"ix_sites_city", "ix_sites_province"} <= db.index_names()
+    db.init()
+    names = db.index_names()
+    assert not names & set(RETIRED_INDEXES) and "ix_sites_city_lower" in names

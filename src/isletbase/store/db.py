@@ -272,14 +272,18 @@ class Database:
                 for index in indexes:
                     conn.execute(CreateIndex(index, if_not_exists=True))
 
-    def missing_indexes(self) -> list[str]:
-        """The names of ``bulk_indexes`` the database lacks (after a killed bulk load)."""
+    def index_names(self) -> set[str]:
+        """The names of the indexes the database holds (in its schema, on PostgreSQL)."""
         with self.engine.connect() as conn:
             if self.is_sqlite:
                 sql = "SELECT name FROM sqlite_master WHERE type = 'index'"
             else:
                 sql = "SELECT indexname FROM pg_indexes WHERE schemaname = current_schema()"
-            present = set(conn.exec_driver_sql(sql).scalars())
+            return set(conn.exec_driver_sql(sql).scalars())
+
+    def missing_indexes(self) -> list[str]:
+        """The names of ``bulk_indexes`` the database lacks (after a killed bulk load)."""
+        present = self.index_names()
         return [i.name for i in bulk_indexes() if i.name not in present]  # type: ignore[misc]
 
     def is_initialised(self) -> bool:
