@@ -246,15 +246,15 @@ class Database:
         """Load many trials into a (nearly) empty database, the trials' and sites' secondary
         indexes built once at the end instead of entry by entry; yields whether it does so.
 
-        Each of those indexes orders its entries by something other than insertion (a date,
-        a city), so a batch's inserts land on pages all over it, and every such page is
+        Most of those indexes order their entries by something other than insertion (a date,
+        a city), so a batch's inserts land on pages all over each, and every such page is
         written out again at each commit; as the tables grow, the pages no longer fit the
         cache. Measured: a 500k load 153.6 s with them, 117.6 s without plus 14.4 s to build
         them (100k: 26.7 s against 23.9 + 2.1). Below ``BULK_BELOW`` stored trials the rebuild
         costs little whatever comes; above, the indexes are kept. Meanwhile searches of the
-        loading database go without those indexes. A killed load leaves them to the next
-        ``init`` (each ingest starts with one; ``isletbase db init`` does it too), which
-        ``check`` reports.
+        loading database go without those indexes. A killed load leaves them missing (``check``
+        says so) until the next ``init``: each ingest starts with one, and ``isletbase db init``
+        is one.
         """
         with self.engine.connect() as conn:
             stored = conn.exec_driver_sql("SELECT count(*) FROM trials").scalar() or 0
