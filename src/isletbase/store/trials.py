@@ -94,16 +94,12 @@ class Derived(Protocol):
     def rule(self) -> str: ...
 
 
-def content_hash(record: TrialRecord, derivations: Sequence[Derived], salt: str = "") -> str:
-    """A stable hash of what was received and what was derived, to detect real changes.
+def payload_hash(payload: dict, derivations: Sequence[Derived], salt: str = "") -> str:
+    """A stable hash of what was received (a record dumped as JSON-ready data, ``payload``)
+    and what was derived, to detect real changes.
 
     ``salt`` stands for the institution directory, so a changed directory relinks sites.
     """
-    return payload_hash(record.model_dump(mode="json"), derivations, salt)
-
-
-def payload_hash(payload: dict, derivations: Sequence[Derived], salt: str = "") -> str:
-    """``content_hash`` of a record already dumped as JSON-ready data (``payload``)."""
     document = {
         "salt": salt,
         "record": payload,
@@ -378,7 +374,8 @@ class TrialWriter:
         self, record: TrialRecord, derivations: Sequence[Derivation]
     ) -> tuple[Outcome, TrialRow]:
         """Insert or update one trial; returns what happened and the row."""
-        digest = content_hash(record, derivations, self.salt)
+        data = record.model_dump(mode="json")
+        digest = payload_hash(data, derivations, self.salt)
         row = self.find(record.registry_ids)
         if row is not None and row.content_hash == digest:
             return "unchanged", row
@@ -389,7 +386,7 @@ class TrialWriter:
             old: dict[str, object] = {}
         else:
             old = _snapshot(row)
-        self._apply(row, record, derivations, digest)
+        self._apply(row, data, derivations, digest)
         self.session.flush()
         if outcome == "new":
             self.session.add(
@@ -406,9 +403,13 @@ class TrialWriter:
         return outcome, row
 
     def _apply(
-        self, row: TrialRow, record: TrialRecord, derivations: Sequence[Derivation], digest: str
+        self,
+        row: TrialRow,
+        data: Mapping[str, Any],
+        derivations: Sequence[Derivation],
+        digest: str,
     ) -> None:
-        values = self.values(record.model_dump(mode="json"), derivations, digest)
+        values = self.values(data, derivations, digest)
         # a curator's decision made in the database outlives a re-ingest of the record
         kept = [
             (d.field, d.value, d.rule)
