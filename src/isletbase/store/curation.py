@@ -16,9 +16,6 @@ from isletbase.store.schema import DerivationRow, TrialVersionRow
 from isletbase.store.trial_reads import find_row, to_model
 from isletbase.store.trials import CURATOR_PREFIX, institution_words, search_document
 
-#: Derived fields a curator may override (the fields of ``model.Curated``).
-CURATABLE = ("cell_source", "condition", "route")
-
 
 def curate(db: Database, trial_id: str, field: str, value: str, curator: str, reason: str) -> Trial:
     """Set ``field`` of a trial to ``value`` on a curator's authority; returns the updated trial.
@@ -26,10 +23,9 @@ def curate(db: Database, trial_id: str, field: str, value: str, curator: str, re
     Raises ``InputError`` for a field that cannot be curated, a value outside the vocabulary or a
     missing curator/reason, and ``NotFoundError`` for an unknown registry id.
     """
-    if field not in CURATABLE:
-        raise InputError(
-            f"field {field!r} cannot be curated; expected one of {', '.join(CURATABLE)}"
-        )
+    if field not in taxonomy.CURATED_FIELDS:
+        expected = ", ".join(taxonomy.CURATED_FIELDS)
+        raise InputError(f"field {field!r} cannot be curated; expected one of {expected}")
     try:
         taxonomy.validate_value(field, value)
     except ValueError as exc:
