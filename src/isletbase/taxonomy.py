@@ -146,17 +146,12 @@ class RuleScanner:
             field: tuple((term, rule) for term in terms for rule in term.rules)
             for field, terms in vocabularies.items()
         }
-        # all fields' rules numbered one after the other: field, its index, the pattern
-        numbered = [
-            (field, i, rule)
-            for field, pairs in self.rules.items()
-            for i, (_, rule) in enumerate(pairs)
-        ]
+        # all fields' rules numbered one after the other; each field's start in that numbering
         self._start: dict[str, int] = {}
-        for position, (field, _, _) in enumerate(numbered):
-            self._start.setdefault(field, position)
-        self._field = [(field, i) for field, i, _ in numbered]
-        self._patterns = [rule.pattern for _, _, rule in numbered]
+        self._patterns: list[re.Pattern[str]] = []
+        for field, pairs in self.rules.items():
+            self._start[field] = len(self._patterns)
+            self._patterns += [rule.pattern for _, rule in pairs]
         options = re2.Options()
         options.case_sensitive = False
         self._set = re2.Set.SearchSet(options)
