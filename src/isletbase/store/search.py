@@ -634,12 +634,11 @@ def search_trials(db: Database, query: TrialQuery) -> SearchResult:
         conn = session.connection()
         ranked = query.sort == "relevance" and query.q
         listed = None if ranked else matching.listing()
-        counted: int | None = None
         by_text = None
         if listed is not None:
             found = conn.scalars(listed.limit(COUNT_LIMIT + 1)).all()
             counted = len(found)
-        if counted is None:
+        else:
             stmt = matching.counter if matching.counter is not None else matching.select()
             capped = stmt.limit(COUNT_LIMIT + 1).subquery()
             counted = conn.scalar(select(func.count()).select_from(capped)) or 0
