@@ -12,6 +12,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+import zipfile
 from contextlib import closing
 from datetime import date
 from pathlib import Path
@@ -25,6 +26,7 @@ from sqlalchemy import func, select
 from isletbase.errors import InputError
 from isletbase.harvest import list_quarantine, retry_quarantine, run_dump, run_records
 from isletbase.ingest import Pipeline, prepare
+from isletbase.ingest_worker import HEAD_BATCHES
 from isletbase.sources.ctgov import raw_to_record, study_raws
 from isletbase.store.check import check
 from isletbase.store.db import Database
@@ -302,9 +304,11 @@ def test_what_the_writer_finishes_from_the_handed_over_payloads_equals_the_worke
 def test_dump_with_a_worker_process_stores_what_one_process_stores(tmp_path: Path) -> None:
     dump = _dump_dir(tmp_path, STUDIES)
     reports, stored = [], []
+    # batches of one: the writer does the first HEAD_BATCHES itself, the worker the other four
+    assert HEAD_BATCHES < len(STUDIES) - 1
     for workers in (1, 2):
         db = Database(f"sqlite:///{tmp_path / f'w{workers}.db'}")
-        reports.append(run_dump(db, dump, batch_size=3, workers=workers).to_dict())
+        reports.append(run_dump(db, dump, batch_size=1, workers=workers).to_dict())
         stored.append(_stored(db))
         # no problem besides the quarantined records (the check runs FTS5's integrity-check)
         assert [p for p in check(db).problems if "in quarantine" not in p] == []
@@ -324,6 +328,18 @@ def test_a_worker_process_error_reaches_the_caller(tmp_path: Path) -> None:
     db = Database(f"sqlite:///{tmp_path / 'e.db'}")
     with pytest.raises(InputError, match="no such file"):
         run_dump(db, tmp_path / "missing.zip", workers=2)
+    # a zip cut short after the studies this process reads itself: the worker meets the end
+    whole = tmp_path / "whole.zip"
+    with zipfile.ZipFile(whole, "w", zipfile.ZIP_DEFLATED) as zf:
+        for i in range(8):
+            zf.writestr(f"study{i}.json", json.dumps(STUDIES[i % len(STUDIES)]))
+    with zipfile.ZipFile(whole) as zf:
+        cut = zf.infolist()[6].header_offset + 40  # inside the seventh study
+    (tmp_path / "cut.zip").write_bytes(whole.read_bytes()[:cut])
+    with pytest.raises(InputError, match="not a readable zip"):
+        run_dump(db, tmp_path / "cut.zip", batch_size=2, workers=2)
+    with db.session() as session:  # the batches written before the error stay
+        assert session.scalar(select(func.count(RawRecordRow.id))) >= 2 * HEAD_BATCHES
 
 
 def test_a_large_load_refreshes_the_planner_statistics(tmp_path: Path, monkeypatch) -> None:

@@ -16,6 +16,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from itertools import islice
 from multiprocessing.queues import Queue
 from queue import Empty, Full
 
@@ -90,7 +91,8 @@ def _exit_without(parent: int) -> None:
 
 
 def _produce(
-    read: Callable[[], Iterable[RawRecord]],
+    read: Callable[[int], Iterable[RawRecord]],
+    skip: int,
     to_record: Callable[[RawRecord], TrialRecord],
     salt: str,
     shaper: TrialShaper,
@@ -98,11 +100,11 @@ def _produce(
     queue: Queue,
     parent: int,
 ) -> None:
-    """Worker process: queue prepared batches of ``read()``, then ``None`` (or the error)."""
+    """Worker process: queue prepared batches of ``read(skip)``, then ``None`` (or the error)."""
     threading.Thread(target=_exit_without, args=(parent,), daemon=True).start()
     try:
         with collected_per_batch() as collect:
-            for chunk in batched(read(), batch_size):
+            for chunk in batched(read(skip), batch_size):
                 # classifying and hashing (~30 % of the work), then shaping the stored values
                 # (~20 %), are done here only while the writer has batches waiting: one
                 # waiting, it classifies; two, it shapes too. Otherwise the writer is idle and
@@ -123,23 +125,32 @@ def _produce(
         _put(queue, error, parent)
 
 
-def ingest_parallel(
-    pipeline: Pipeline, read: Callable[[], Iterable[RawRecord]], batch_size: int
-) -> None:
-    """Run ``pipeline`` over ``read()`` with a second process preparing the next batches.
+#: Batches this process writes itself while the worker starts: a new interpreter takes ~0.5 s
+#: to import the package and read its arguments, about what this process needs for two batches.
+HEAD_BATCHES = 2
 
-    A worker process reads, maps and validates (``prepare``) while this one writes — and
-    classifies, hashes and shapes too while batches wait here — each batch still one
-    transaction here, so a killed run keeps the same guarantees; at most two prepared batches
-    wait in between. ``read`` and the pipeline's mapper must be
-    picklable (module-level functions or ``functools.partial`` of them).
+
+def ingest_parallel(
+    pipeline: Pipeline, read: Callable[[int], Iterable[RawRecord]], batch_size: int
+) -> None:
+    """Run ``pipeline`` over the records ``read`` yields, a second process preparing batches.
+
+    ``read(skip)`` yields the records after the first ``skip``, in the same order each time.
+    While the worker process starts, this one reads and writes the first ``HEAD_BATCHES``
+    batches itself; then the worker reads, maps and validates (``prepare``) the rest while
+    this one writes — and classifies, hashes and shapes too while batches wait here — each
+    batch still one transaction here, so a killed run keeps the same guarantees; at most two
+    prepared batches wait in between. ``read`` and the pipeline's mapper must be picklable
+    (module-level functions or ``functools.partial`` of them).
     """
+    head = HEAD_BATCHES * batch_size
     context = multiprocessing.get_context("spawn")
     queue: Queue = context.Queue(maxsize=2)
     worker = context.Process(
         target=_produce,
         args=(
             read,
+            head,
             pipeline.to_record,
             pipeline.salt,
             pipeline.shaper,
@@ -149,9 +160,16 @@ def ingest_parallel(
         ),
         daemon=True,
     )
-    worker.start()
+    # starting blocks until the new interpreter has read its arguments (more than a pipe
+    # holds), so it starts from a thread while this one writes the head
+    starting = threading.Thread(target=worker.start, daemon=True)
+    starting.start()
     try:
         with collected_per_batch() as collect:
+            for chunk in batched(islice(read(0), head), batch_size):
+                pipeline.batch(chunk)
+                collect()
+            starting.join()
             while True:
                 try:
                     item = queue.get(timeout=1.0)
@@ -171,6 +189,7 @@ def ingest_parallel(
                 pipeline.write(item)
                 collect()
     finally:
+        starting.join()
         if worker.is_alive():
             worker.terminate()
         worker.join()

@@ -55,6 +55,19 @@ def test_dump_directory_gives_the_same_records_as_the_zip(tmp_path: Path) -> Non
     assert len(from_dir) == 5
 
 
+@pytest.mark.parametrize("skip", [0, 1, 3, 6, 9])
+def test_dump_skips_its_first_studies_in_the_order_it_reads_them(tmp_path: Path, skip: int) -> None:
+    zipped = _write_dump(
+        tmp_path, _studies(), {"NCT9/NCT99999999.json": b"not json", "README.txt": b"x"}
+    )
+    folder = tmp_path / "dump"
+    shutil.unpack_archive(zipped, folder)
+    for path in (zipped, folder):
+        every = [r.ref for r in ctgov_dump.read_dump(path)]
+        assert len(every) == 6  # the README is no study; the bad JSON one is (quarantined)
+        assert [r.ref for r in ctgov_dump.read_dump(path, skip=skip)] == every[skip:]
+
+
 def test_a_file_that_is_not_a_zip_is_a_clear_error(tmp_path: Path) -> None:
     bad = tmp_path / "AllPublicJSON.zip"
     bad.write_bytes(b"this is not a zip archive at all" * 10)

@@ -60,8 +60,9 @@ def _zip_chunks(path: Path) -> Iterator[bytes]:
             yield chunk
 
 
-def read_dump(path: Path | str, retrieved: str | None = None) -> Iterator[RawRecord]:
-    """Yield one raw record per ``*.json`` study in a zip or a directory tree, in stored order.
+def read_dump(path: Path | str, retrieved: str | None = None, skip: int = 0) -> Iterator[RawRecord]:
+    """Yield one raw record per ``*.json`` study in a zip or a directory tree, in stored order,
+    after the first ``skip`` studies (passed over unparsed: another process has them).
 
     A file that is not JSON becomes a raw record carrying the error (to be quarantined); a zip
     that is not a zip, or a path that does not exist, is an ``InputError``.
@@ -71,16 +72,26 @@ def read_dump(path: Path | str, retrieved: str | None = None) -> Iterator[RawRec
         for root, dirs, files in os.walk(path):
             dirs.sort()
             for name in sorted(files):
-                if name.endswith(".json"):
-                    yield _raw(name, (Path(root) / name).read_bytes(), retrieved)
+                if not name.endswith(".json"):
+                    continue
+                if skip:
+                    skip -= 1
+                    continue
+                yield _raw(name, (Path(root) / name).read_bytes(), retrieved)
         return
     if not path.is_file():
         raise InputError(f"{path}: no such file or directory")
     try:
         for name, _size, chunks in stream_unzip(_zip_chunks(path)):
             member = name.decode("utf-8", "replace")
-            data = b"".join(chunks)
-            if member.endswith(".json"):
-                yield _raw(member, data, retrieved)
+            if not member.endswith(".json"):
+                for _ in chunks:  # a member must be read through to reach the next
+                    pass
+            elif skip:
+                skip -= 1
+                for _ in chunks:
+                    pass
+            else:
+                yield _raw(member, b"".join(chunks), retrieved)
     except UnzipError as exc:
         raise InputError(f"{path}: not a readable zip archive ({type(exc).__name__})") from exc
