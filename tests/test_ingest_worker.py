@@ -5,7 +5,7 @@ from __future__ import annotations
 import gc
 import weakref
 
-from isletbase.ingest_worker import COLLECT_EVERY, collected_per_batch
+from isletbase.ingest_worker import COLLECT_EVERY, FULL_EVERY, collected_per_batch
 
 
 class _Node:
@@ -32,6 +32,22 @@ def test_collection_is_per_batch_inside_and_restored_after():
         collect()
         assert found() is None  # the cycle is gone
     assert gc.isenabled() and gc.get_freeze_count() == 0
+
+
+def test_a_cycle_that_outlived_a_young_collection_goes_at_the_next_full_one():
+    gc.unfreeze()
+    with collected_per_batch() as collect:
+        cycle: list = []
+        found = weakref.ref(_Node(cycle))
+        for _ in range(COLLECT_EVERY):  # alive at the first collection: now an old object
+            collect()
+        del cycle
+        for _ in range(COLLECT_EVERY * (FULL_EVERY - 1) - 1):
+            collect()
+        assert found() is not None  # the young collections since did not look at it
+        collect()
+        assert found() is None  # the full one did
+    assert gc.isenabled()
 
 
 def test_a_disabled_collector_stays_disabled():

@@ -38,8 +38,10 @@ def _put(queue: Queue, item: object, parent: int) -> bool:
                 return False
 
 
-#: Batches between two collections of cyclic garbage while ``collected_per_batch`` holds.
+#: Batches between two collections of cyclic garbage while ``collected_per_batch`` holds, and
+#: how many such collections make one a full one.
 COLLECT_EVERY = 10
+FULL_EVERY = 10
 
 
 @contextmanager
@@ -48,11 +50,14 @@ def collected_per_batch() -> Iterator[Callable[[], None]]:
 
     A batch allocates hundreds of thousands of short-lived objects, so the collector's automatic
     passes ran many times a batch over everything alive (measured: a third of the worker's time,
-    444 → 300 µs a record with it off), and one full pass costs ~40 µs a record of a batch.
-    Inside the block what start-up left is frozen, automatic collection is off, and the caller
-    calls the function it gets after each batch, which collects every ``COLLECT_EVERY`` calls;
-    on leaving, the collector is on again if it was, and unfrozen unless something (a served
-    app) had frozen objects before.
+    444 → 300 µs a record with it off). Inside the block what start-up left is frozen,
+    automatic collection is off, and the caller calls the function it gets after each batch,
+    which collects every ``COLLECT_EVERY`` calls: the young generations only (what was
+    allocated since and is still alive), and everything every ``FULL_EVERY`` such collections.
+    What lives long — the classifier's and the institution index's memos — grows through a
+    load, so a full pass costs more and more (~65 ms in the worker by 100k records, ~1 s of
+    its time in all; 0.2 s this way). On leaving, the collector is on again if it was, and
+    unfrozen unless something (a served app) had frozen objects before.
     """
     enabled, frozen = gc.isenabled(), gc.get_freeze_count() > 0
     batches = 0
@@ -61,7 +66,7 @@ def collected_per_batch() -> Iterator[Callable[[], None]]:
         nonlocal batches
         batches += 1
         if batches % COLLECT_EVERY == 0:
-            gc.collect()
+            gc.collect(2 if batches % (COLLECT_EVERY * FULL_EVERY) == 0 else 1)
 
     gc.freeze()
     gc.disable()
