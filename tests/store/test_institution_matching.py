@@ -156,3 +156,51 @@ def test_spellings_added_after_a_first_match_are_looked_for_too():
     index.keys["xiangyahospital"] = "xiangya"
     index._answers.clear()
     assert index.match("Endocrinology, Xiangya Hospital Changsha") == "xiangya"
+
+
+def _bundled_names() -> list[str]:
+    return sorted(
+        {
+            name
+            for raw in bundled.read_jsonl(bundled.institutions_file())
+            for inst in [bundled.to_institution(raw)]
+            for name in [inst.name_en, inst.name_zh, *inst.aliases]
+            if name
+        }
+    )
+
+
+_NAME_PIECES = st.one_of(
+    st.sampled_from(_bundled_names()),
+    st.sampled_from(
+        ["Department of Endocrinology, ", "The ", " of ", ", ", "; ", "Hospital", " China", "-"]
+    ),
+    st.text(st.characters(max_codepoint=127), max_size=6),
+    st.text(max_size=4),
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(_NAME_PIECES, min_size=1, max_size=5).map("".join))
+def test_a_name_passed_over_for_holding_no_spelling_would_match_nothing(name):
+    """An ASCII name none of whose spellings is in the whole name's key is passed over at once;
+    the full reading (each part, each part without its department) must agree."""
+    index = _bundled_index()
+    full = InstitutionIndex(keys=dict(index.keys))
+    full._found_in = lambda key: True  # type: ignore[method-assign]
+    assert index.match(name) == full.match(name)
+
+
+def test_the_shortcut_is_taken_for_ascii_names_only():
+    index = InstitutionIndex.from_names(
+        [("pumch", ["Peking Union Medical College Hospital", "北京协和医院"])]
+    )
+    asked: list[str] = []
+    found_in = index._found_in
+    index._found_in = lambda key: asked.append(key) or found_in(key)  # type: ignore[method-assign]
+    assert index.match("Mayo Clinic, Rochester") is None
+    assert index.match("Peking Union Medical College Hospital, Beijing") == "pumch"
+    assert asked == ["mayoclinicrochester", "pekingunionmedicalcollegehospitalbeijing"]
+    assert index.match("内分泌科，北京协和医院") == "pumch"
+    assert index.match("Hôpital Édouard Herriot") is None
+    assert len(asked) == 2  # not asked of names with other characters
