@@ -14,12 +14,15 @@ from sqlalchemy.schema import DropIndex
 from isletbase.store import db as db_module
 from isletbase.store.check import check
 from isletbase.store.db import (
+    FTS_AUTOMERGE,
     PAGE_SIZE,
+    TEXT_INDEXES,
     Database,
     bulk_indexes,
     deferred_search_index,
     insert_rows,
     json_text,
+    set_automerge,
 )
 from isletbase.store.schema import RETIRED_INDEXES, RawRecordRow, SourceRow, TrialRow
 
@@ -190,6 +193,14 @@ def test_init_replaces_an_older_versions_held_triggers(tmp_path):
     db.dispose()
 
 
+def _automerge(db: Database) -> list[int]:
+    with db.engine.connect() as conn:
+        return [
+            conn.exec_driver_sql(f"SELECT v FROM {index}_config WHERE k = 'automerge'").scalar()
+            for index in TEXT_INDEXES
+        ]
+
+
 def test_a_first_bulk_load_builds_the_secondary_indexes_at_its_end(db: Database):
     """Into an empty database the trials' and sites' secondary indexes are dropped for the load
     and built again after it (also after a failure); ``check`` names any a killed load left
@@ -200,10 +211,17 @@ def test_a_first_bulk_load_builds_the_secondary_indexes_at_its_end(db: Database)
     assert db.missing_indexes() == []
     with db.bulk_load() as bulk:
         assert bulk and db.missing_indexes() == names
+        if db.is_sqlite:  # the text indexes' segments are merged once, at the end
+            assert _automerge(db) == [0, 0]
     assert db.missing_indexes() == []
-    if db.is_sqlite:  # mapped only while the indexes were built
+    if db.is_sqlite:  # mapped only while the indexes were built; merging as usual again
         with db.engine.connect() as conn:
             assert conn.exec_driver_sql("PRAGMA mmap_size").scalar() == 0
+        assert _automerge(db) == [FTS_AUTOMERGE] * 2
+        with db.engine.begin() as conn:  # as a load killed in its middle leaves it
+            set_automerge(conn, 0)
+        db.init()
+        assert _automerge(db) == [FTS_AUTOMERGE] * 2
     with pytest.raises(RuntimeError), db.bulk_load():
         raise RuntimeError("a bad record file")
     assert db.missing_indexes() == []
