@@ -102,15 +102,18 @@ def load() -> Taxonomy:
     return Taxonomy(vocabularies, tiers)
 
 
-def _texts(fields: Mapping[str, object], names: Iterable[str]) -> Iterable[tuple[str, str]]:
-    for name in names:
-        value = fields.get(name)
-        if isinstance(value, str) and value:
-            yield name, normalise(value)
-        elif isinstance(value, list):
-            for item in value:
-                if isinstance(item, str) and item:
-                    yield name, normalise(item)
+def _texts(fields: Mapping[str, object], name: str) -> list[tuple[str, str]]:
+    """A field's non-empty texts (one, or a list's), normalised, each with the field's name."""
+    value = fields.get(name)
+    if isinstance(value, str):
+        return [(name, value if value.isascii() else normalise(value))] if value else []
+    if isinstance(value, list):
+        return [
+            (name, item if item.isascii() else normalise(item))
+            for item in value
+            if isinstance(item, str) and item
+        ]
+    return []
 
 
 #: Characters that Python's case-insensitive ``re`` matches with an ASCII letter but RE2 does
@@ -293,16 +296,20 @@ def _field_position(field: str) -> int:
 Scanned = dict[str, tuple[int, ...]]
 
 
-def _first_rule(field: str, text: str, scanned: Scanned) -> tuple[int, str] | None:
+def _first_rule(
+    scanner: RuleScanner, field: str, position: int, text: str, scanned: Scanned
+) -> tuple[int, str] | None:
+    """``field``'s first rule in ``text`` (``position``: the field's in a memo entry)."""
     if len(text) <= _MEMO_CHARS:
-        known, position = _memo(text), _field_position(field)
-        if known[position] is _UNKNOWN:
-            known[position] = _scanner().first_rule(field, text, known[0])
-        return known[position]
+        known = _memo(text)
+        found = known[position]
+        if found is _UNKNOWN:
+            found = known[position] = scanner.first_rule(field, text, known[0])
+        return found
     candidates = scanned.get(text)
     if candidates is None:
-        candidates = scanned[text] = _scanner().candidates(text)
-    return _scanner().first_rule(field, text, candidates)
+        candidates = scanned[text] = scanner.candidates(text)
+    return scanner.first_rule(field, text, candidates)
 
 
 def _term_match(term: Term, texts: list[tuple[str, str]]) -> Match | None:
@@ -321,26 +328,22 @@ def _tier_match(field: str, texts: list[tuple[str, str]], scanned: Scanned) -> M
     A text that rule matches has it as its own first rule (nothing in it ranks higher), so the
     first text whose first rule is the best one is where the best rule first matches.
     """
+    scanner, position = _scanner(), _field_position(field)
     best: tuple[int, str, str] | None = None
     for name, text in texts:
-        found = _first_rule(field, text, scanned)
+        found = _first_rule(scanner, field, position, text, scanned)
         if found is not None and (best is None or found[0] < best[0]):
             best = (found[0], name, found[1])
     if best is None:
         return None
-    term, rule = _scanner().rules[field][best[0]]
+    term, rule = scanner.rules[field][best[0]]
     return Match(term.value, rule.id, best[1], best[2])
 
 
 def _classify(
     field: str, texts: Mapping[str, list[tuple[str, str]]], scanned: Scanned
 ) -> Match | None:
-    tax = load()
-    if field in CODE_FIELDS:
-        tiers: tuple[tuple[str, ...], ...] = ((field,),)
-    else:
-        tiers = tax.tiers[field]
-    for tier in tiers:
+    for tier in _tiers(field):
         tier_texts = [pair for name in tier for pair in texts.get(name, ())]
         best = _tier_match(field, tier_texts, scanned)
         if best is None:
@@ -356,6 +359,12 @@ def _classify(
 
 
 @cache
+def _tiers(field: str) -> tuple[tuple[str, ...], ...]:
+    """The groups of record fields ``field`` is read from, in order (its own, for a code)."""
+    return ((field,),) if field in CODE_FIELDS else load().tiers[field]
+
+
+@cache
 def _term(field: str, value: str) -> Term:
     term = load().term(field, value)
     assert term is not None, (field, value)
@@ -365,7 +374,7 @@ def _term(field: str, value: str) -> Term:
 def _all_texts(
     fields: Mapping[str, object], names: Iterable[str]
 ) -> dict[str, list[tuple[str, str]]]:
-    return {name: list(_texts(fields, (name,))) for name in names}
+    return {name: _texts(fields, name) for name in names}
 
 
 @cache
