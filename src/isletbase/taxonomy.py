@@ -306,10 +306,35 @@ def _first_rule(
         if found is _UNKNOWN:
             found = known[position] = scanner.first_rule(field, text, known[0])
         return found
+    return scanner.first_rule(field, text, _long_candidates(scanner, text, scanned))
+
+
+def _long_candidates(scanner: RuleScanner, text: str, scanned: Scanned) -> tuple[int, ...]:
     candidates = scanned.get(text)
     if candidates is None:
         candidates = scanned[text] = scanner.candidates(text)
-    return scanner.first_rule(field, text, candidates)
+    return candidates
+
+
+def _candidates_in(texts: Mapping[str, list[tuple[str, str]]], scanned: Scanned) -> set[int]:
+    """Every rule, of any vocabulary, that may match one of a record's texts."""
+    scanner = _scanner()
+    found: set[int] = set()
+    for pairs in texts.values():
+        for _, text in pairs:
+            if len(text) <= _MEMO_CHARS:
+                found.update(_memo(text)[0])
+            else:
+                found.update(_long_candidates(scanner, text, scanned))
+    return found
+
+
+@cache
+def _rules_of(field: str) -> frozenset[int]:
+    """The numbers ``RuleScanner.candidates`` gives ``field``'s rules."""
+    scanner = _scanner()
+    start = scanner._start[field]
+    return frozenset(range(start, start + len(scanner.rules[field])))
 
 
 def _term_match(term: Term, texts: list[tuple[str, str]]) -> Match | None:
@@ -341,8 +366,16 @@ def _tier_match(field: str, texts: list[tuple[str, str]], scanned: Scanned) -> M
 
 
 def _classify(
-    field: str, texts: Mapping[str, list[tuple[str, str]]], scanned: Scanned
+    field: str,
+    texts: Mapping[str, list[tuple[str, str]]],
+    scanned: Scanned,
+    found: set[int] | None = None,
 ) -> Match | None:
+    """``field``'s value from a record's ``texts``; ``found``: ``_candidates_in`` of them,
+    where known — most registry records give no vocabulary but phase, status and route a
+    candidate, and then the others' tiers need not be read (derive: ~45 → ~30 µs)."""
+    if found is not None and found.isdisjoint(_rules_of(field)):
+        return None
     for tier in _tiers(field):
         tier_texts = [pair for name in tier for pair in texts.get(name, ())]
         best = _tier_match(field, tier_texts, scanned)
@@ -400,7 +433,8 @@ def classify_fields(fields: Mapping[str, object]) -> dict[str, Match | None]:
     """Classify every derived field of a flat record (keys as in ``TrialRecord``)."""
     texts = _all_texts(fields, _text_fields())
     scanned: Scanned = {}
-    return {field: _classify(field, texts, scanned) for field in DERIVED_FIELDS}
+    found = _candidates_in(texts, scanned)
+    return {field: _classify(field, texts, scanned, found) for field in DERIVED_FIELDS}
 
 
 def classify_record(record: TrialRecord) -> list[Derivation]:
@@ -440,6 +474,7 @@ def derive(data: Mapping[str, Any]) -> list[Derived]:
     texts = _all_texts(data, _text_fields())
     curated = data.get("curated") or {}
     scanned: Scanned = {}
+    found = _candidates_in(texts, scanned)
     out: list[Derived] = []
     for field in DERIVED_FIELDS:
         name = CODE_FIELDS.get(field, field)
@@ -447,7 +482,7 @@ def derive(data: Mapping[str, Any]) -> list[Derived]:
         if override:
             out.append(Derived(name, override, "curated", curated.get("note") or "no note given"))
             continue
-        match = _classify(field, texts, scanned)
+        match = _classify(field, texts, scanned, found)
         if match is None:
             out.append(Derived(name, None, "classifier", "no rule matched"))
         else:
