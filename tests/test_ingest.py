@@ -25,7 +25,7 @@ from sqlalchemy import func, select
 
 from isletbase.errors import InputError
 from isletbase.harvest import list_quarantine, retry_quarantine, run_dump, run_records
-from isletbase.ingest import Pipeline, prepare
+from isletbase.ingest import Head, Pipeline, prepare
 from isletbase.ingest_worker import HEAD_BATCHES
 from isletbase.sources.ctgov import raw_to_record, study_raws
 from isletbase.store.check import check
@@ -33,6 +33,7 @@ from isletbase.store.db import Database
 from isletbase.store.schema import RawRecordRow, RegistryIdRow, SiteRow, TrialRow
 from isletbase.store.search import TrialQuery, search_trials
 from isletbase.store.trial_reads import get_trial, history
+from isletbase.taxonomy import Derived
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "registries"
 SOURCE = "ClinicalTrials.gov API"
@@ -299,6 +300,17 @@ def test_what_the_writer_finishes_from_the_handed_over_payloads_equals_the_worke
         )
         assert {**got.trial, "updated_at": None} == {**expected.trial, "updated_at": None}
         assert got[1:] == expected[1:]  # registry ids, sites, sources, derivations
+
+
+def test_a_classified_batch_crosses_to_the_writer_unchanged(db) -> None:
+    pipeline = Pipeline(db, SOURCE, raw_to_record, today=date(2026, 11, 25))
+    raws = list(study_raws(STUDIES, SOURCE))
+    sent = prepare(raws, raw_to_record, pipeline.salt, True)
+    got = pickle.loads(pickle.dumps(sent))
+    assert got.heads == sent.heads and got.derivations == sent.derivations
+    assert type(got.heads[0]) is Head and type(got.derivations[0][0]) is Derived
+    assert got.derivations[0][0].field == sent.derivations[0][0].field
+    assert got.payloads == sent.payloads and got.digests == sent.digests
 
 
 def test_dump_with_a_worker_process_stores_what_one_process_stores(tmp_path: Path) -> None:
