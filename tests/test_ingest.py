@@ -26,7 +26,7 @@ from sqlalchemy import func, select
 from isletbase.errors import InputError
 from isletbase.harvest import list_quarantine, retry_quarantine, run_dump, run_records
 from isletbase.ingest import Head, Pipeline, prepare
-from isletbase.ingest_worker import HEAD_BATCHES
+from isletbase.ingest_worker import head_size
 from isletbase.sources.ctgov import raw_to_record, study_raws
 from isletbase.store.check import check
 from isletbase.store.db import Database
@@ -316,8 +316,8 @@ def test_a_classified_batch_crosses_to_the_writer_unchanged(db) -> None:
 def test_dump_with_a_worker_process_stores_what_one_process_stores(tmp_path: Path) -> None:
     dump = _dump_dir(tmp_path, STUDIES)
     reports, stored = [], []
-    # batches of one: the writer does the first HEAD_BATCHES itself, the worker the other four
-    assert HEAD_BATCHES < len(STUDIES) - 1
+    # batches of one: the writer does the first two itself, the worker the other four
+    assert head_size(1) == 2 < len(STUDIES) - 1
     for workers in (1, 2):
         db = Database(f"sqlite:///{tmp_path / f'w{workers}.db'}")
         reports.append(run_dump(db, dump, batch_size=1, workers=workers).to_dict())
@@ -351,7 +351,7 @@ def test_a_worker_process_error_reaches_the_caller(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="not a readable zip"):
         run_dump(db, tmp_path / "cut.zip", batch_size=2, workers=2)
     with db.session() as session:  # the batches written before the error stay
-        assert session.scalar(select(func.count(RawRecordRow.id))) >= 2 * HEAD_BATCHES
+        assert session.scalar(select(func.count(RawRecordRow.id))) >= head_size(2)
 
 
 def test_a_large_load_refreshes_the_planner_statistics(tmp_path: Path, monkeypatch) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import gc
 import weakref
 
-from isletbase.ingest_worker import COLLECT_EVERY, FULL_EVERY, collected_per_batch
+from isletbase.ingest_worker import COLLECT_EVERY, FULL_EVERY, collected_per_batch, head_size
 
 
 class _Node:
@@ -69,3 +69,9 @@ def test_objects_a_served_app_froze_stay_frozen():
         assert gc.get_freeze_count() >= frozen > 0
     finally:
         gc.unfreeze()
+
+
+def test_the_writer_s_own_head_is_whole_batches_of_about_two_thousand_records():
+    assert head_size(1000) == 2000 and head_size(2000) == 2000
+    assert head_size(25) == 50 and head_size(1) == 2  # two batches at most
+    assert head_size(5000) == 5000  # one at least

@@ -130,9 +130,16 @@ def _produce(
         _put(queue, error, parent)
 
 
-#: Batches this process writes itself while the worker starts: a new interpreter takes ~0.5 s
-#: to import the package and read its arguments, about what this process needs for two batches.
+#: Batches (at most) and records (about) this process writes itself while the worker starts: a
+#: new interpreter takes ~0.5 s to import the package and read its arguments, and then skips
+#: those records and prepares its first batch, about what this process needs for ~2,000.
 HEAD_BATCHES = 2
+HEAD_RECORDS = 2000
+
+
+def head_size(batch_size: int) -> int:
+    """How many records this process writes before the worker's first batch."""
+    return min(HEAD_BATCHES, max(1, HEAD_RECORDS // batch_size)) * batch_size
 
 
 def ingest_parallel(
@@ -141,14 +148,14 @@ def ingest_parallel(
     """Run ``pipeline`` over the records ``read`` yields, a second process preparing batches.
 
     ``read(skip)`` yields the records after the first ``skip``, in the same order each time.
-    While the worker process starts, this one reads and writes the first ``HEAD_BATCHES``
-    batches itself; then the worker reads, maps and validates (``prepare``) the rest while
+    While the worker process starts, this one reads and writes the first batches itself
+    (``head_size``); then the worker reads, maps and validates (``prepare``) the rest while
     this one writes — and classifies, hashes and shapes too while batches wait here — each
     batch still one transaction here, so a killed run keeps the same guarantees; at most two
     prepared batches wait in between. ``read`` and the pipeline's mapper must be picklable
     (module-level functions or ``functools.partial`` of them).
     """
-    head = HEAD_BATCHES * batch_size
+    head = head_size(batch_size)
     context = multiprocessing.get_context("spawn")
     queue: Queue = context.Queue(maxsize=2)
     worker = context.Process(
