@@ -296,15 +296,10 @@ class Database:
             yield True
         finally:
             with self.engine.begin() as conn:
-                if self.is_sqlite:  # each build scans its table: read it in place, not copied
+                if self.is_sqlite:
                     set_automerge(conn, FTS_AUTOMERGE)
-                    conn.exec_driver_sql(f"PRAGMA mmap_size={BUILD_MMAP}")
-                try:
-                    for index in indexes:
-                        conn.execute(CreateIndex(index, if_not_exists=True))
-                finally:
-                    if self.is_sqlite:
-                        conn.exec_driver_sql("PRAGMA mmap_size=0")
+                for index in indexes:
+                    conn.execute(CreateIndex(index, if_not_exists=True))
 
     def index_names(self) -> set[str]:
         """The names of the indexes the database holds (in its schema, on PostgreSQL)."""
@@ -341,11 +336,6 @@ class Database:
 BULK_TABLES = ("trials", "sites")
 #: ``Database.bulk_load`` builds them at the end only while fewer trials are stored.
 BULK_BELOW = 10_000
-#: Bytes of an SQLite database mapped into memory while ``bulk_load`` builds its indexes (SQLite
-#: caps it at its own limit, 2 GiB by default): each build scans a table, and the pages are read
-#: in place instead of copied into the page cache (100k trials: 1.72 → 1.48 s; 500k: 11.0 →
-#: 10.6 s). Only then: mapped during the load itself, it saved no time.
-BUILD_MMAP = 1 << 31
 
 
 def bulk_indexes() -> list[Index]:
