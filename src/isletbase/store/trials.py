@@ -81,8 +81,9 @@ LOAD_OPTIONS = (
 )
 
 
-class Derived(Protocol):
-    """What the writer reads of a derivation (a ``Derivation`` or the pipeline's plain tuple)."""
+class DerivationView(Protocol):
+    """What the writer reads of a derivation: a ``Derivation`` model or a ``taxonomy.Derived``
+    tuple (named apart from the latter, which it describes)."""
 
     @property
     def field(self) -> str: ...
@@ -94,7 +95,7 @@ class Derived(Protocol):
     def rule(self) -> str: ...
 
 
-def payload_hash(payload: dict, derivations: Sequence[Derived], salt: str = "") -> str:
+def payload_hash(payload: dict, derivations: Sequence[DerivationView], salt: str = "") -> str:
     """A stable hash of what was received (a record dumped as JSON-ready data, ``payload``)
     and what was derived, to detect real changes.
 
@@ -220,7 +221,7 @@ class TrialShaper:
         return self.index.match(name) if name else None
 
     def values(
-        self, data: Mapping[str, Any], derivations: Sequence[Derived], digest: str
+        self, data: Mapping[str, Any], derivations: Sequence[DerivationView], digest: str
     ) -> TrialValues:
         """Everything stored for a trial, derived from its record's data (the JSON form of a
         ``TrialRecord``, as stored in ``raw_records``) and its derivations."""
@@ -297,7 +298,7 @@ class TrialWriter:
     shaper: TrialShaper | None = None
 
     def values(
-        self, data: Mapping[str, Any], derivations: Sequence[Derived], digest: str
+        self, data: Mapping[str, Any], derivations: Sequence[DerivationView], digest: str
     ) -> TrialValues:
         """Everything stored for a trial (``TrialShaper.values``)."""
         if self.shaper is None:
