@@ -3,8 +3,9 @@
 Reading, mapping and validating (``ingest.prepare``) run in a spawned worker, and so do
 classifying, hashing and shaping the stored values while the writer has batches waiting (the
 writer finishes what is left); every batch is still written as one transaction by the caller's
-process, so a killed run keeps the guarantees of ``ingest.Pipeline``. The worker ends itself
-when its writer is gone.
+process, so a killed run keeps the guarantees of ``ingest.Pipeline``. While the worker
+starts, the writer does the first ~2,000 records all by itself. The worker ends itself when
+its writer is gone.
 """
 
 from __future__ import annotations
