@@ -84,14 +84,12 @@ def read_dump(path: Path | str, retrieved: str | None = None, skip: int = 0) -> 
     try:
         for name, _size, chunks in stream_unzip(_zip_chunks(path)):
             member = name.decode("utf-8", "replace")
-            if not member.endswith(".json"):
-                for _ in chunks:  # a member must be read through to reach the next
-                    pass
-            elif skip:
-                skip -= 1
-                for _ in chunks:
-                    pass
-            else:
+            study = member.endswith(".json")
+            if study and not skip:
                 yield _raw(member, b"".join(chunks), retrieved)
+                continue
+            skip -= study
+            for _ in chunks:  # passed over, but read through to reach the next member
+                pass
     except UnzipError as exc:
         raise InputError(f"{path}: not a readable zip archive ({type(exc).__name__})") from exc
