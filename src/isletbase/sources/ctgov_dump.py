@@ -88,7 +88,8 @@ def read_dump(path: Path | str, retrieved: str | None = None, skip: int = 0) -> 
             if study and not skip:
                 yield _raw(member, b"".join(chunks), retrieved)
                 continue
-            skip -= study
+            if study:
+                skip -= 1
             for _ in chunks:  # passed over, but read through to reach the next member
                 pass
     except UnzipError as exc:
