@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import multiprocessing
 import os
 import pickle
 import random
@@ -352,6 +353,20 @@ def test_a_worker_process_error_reaches_the_caller(tmp_path: Path) -> None:
         run_dump(db, tmp_path / "cut.zip", batch_size=2, workers=2)
     with db.session() as session:  # the batches written before the error stay
         assert session.scalar(select(func.count(RawRecordRow.id))) >= head_size(2)
+
+
+def test_a_worker_that_cannot_start_is_an_error_after_the_writer_s_own_batches(
+    tmp_path: Path, monkeypatch
+) -> None:
+    def refuse(self) -> None:  # noqa: ANN001 - a Process
+        raise OSError("no process for you")
+
+    monkeypatch.setattr(multiprocessing.context.SpawnProcess, "start", refuse)
+    db = Database(f"sqlite:///{tmp_path / 's.db'}")
+    with pytest.raises(OSError, match="no process for you"):
+        run_dump(db, _dump_dir(tmp_path, STUDIES), batch_size=1, workers=2)
+    with db.session() as session:  # what the writer wrote itself stays
+        assert session.scalar(select(func.count(RawRecordRow.id))) == head_size(1)
 
 
 def test_a_large_load_refreshes_the_planner_statistics(tmp_path: Path, monkeypatch) -> None:

@@ -175,7 +175,15 @@ def ingest_parallel(
     )
     # starting blocks until the new interpreter has read its arguments (more than a pipe
     # holds), so it starts from a thread while this one writes the head
-    starting = threading.Thread(target=worker.start, daemon=True)
+    failed: list[BaseException] = []
+
+    def start() -> None:
+        try:
+            worker.start()
+        except BaseException as exc:  # raised here, once the head is written
+            failed.append(exc)
+
+    starting = threading.Thread(target=start, daemon=True)
     starting.start()
     try:
         with collected_per_batch() as collect:
@@ -183,6 +191,8 @@ def ingest_parallel(
                 pipeline.batch(chunk)
                 collect()
             starting.join()
+            if failed:
+                raise failed[0]
             while True:
                 try:
                     item = queue.get(timeout=1.0)
@@ -203,6 +213,7 @@ def ingest_parallel(
                 collect()
     finally:
         starting.join()
-        if worker.is_alive():
-            worker.terminate()
-        worker.join()
+        if worker.pid is not None:  # it started
+            if worker.is_alive():
+                worker.terminate()
+            worker.join()
