@@ -175,9 +175,8 @@ def _texts_of(record: TrialRecord) -> list[str]:
 
 def _reported(scanner: taxonomy.RuleScanner, field: str, text: str) -> set[int]:
     """Indexes (within ``field``) of the rules RE2 reports as candidates in ``text``."""
-    start = scanner._start[field]
-    stop = start + len(scanner.rules[field])
-    return {n - start for n in scanner.candidates(text) if start <= n < stop}
+    numbers = scanner.numbers(field)
+    return {n - numbers.start for n in scanner.candidates(text) if n in numbers}
 
 
 def test_re2_reports_every_rule_python_matches_in_the_bundled_records():

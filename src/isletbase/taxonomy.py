@@ -184,6 +184,11 @@ class RuleScanner:
         hits = self._set.Match(_ascii_cased(text)) or ()
         return tuple(sorted([*(self._in_set[h] for h in hits), *self._unread]))
 
+    def numbers(self, field: str) -> range:
+        """The numbers ``candidates`` gives ``field``'s rules (in its priority order)."""
+        start = self._start[field]
+        return range(start, start + len(self.rules[field]))
+
     def first_rule(
         self, field: str, text: str, candidates: tuple[int, ...] | None = None
     ) -> tuple[int, str] | None:
@@ -191,7 +196,8 @@ class RuleScanner:
         text it matched; ``candidates`` are what ``candidates(text)`` gave, where known."""
         if candidates is None:
             candidates = self.candidates(text)
-        start, stop = self._start[field], self._start[field] + len(self.rules[field])
+        numbers = self.numbers(field)
+        start, stop = numbers.start, numbers.stop
         cased: str | None = None
         for n in candidates:
             if n < start:
@@ -331,10 +337,8 @@ def _candidates_in(texts: Mapping[str, list[tuple[str, str]]], scanned: Scanned)
 
 @cache
 def _rules_of(field: str) -> frozenset[int]:
-    """The numbers ``RuleScanner.candidates`` gives ``field``'s rules."""
-    scanner = _scanner()
-    start = scanner._start[field]
-    return frozenset(range(start, start + len(scanner.rules[field])))
+    """``RuleScanner.numbers`` of ``field``, as a set."""
+    return frozenset(_scanner().numbers(field))
 
 
 def _term_match(term: Term, texts: list[tuple[str, str]]) -> Match | None:
@@ -373,7 +377,7 @@ def _classify(
 ) -> Match | None:
     """``field``'s value from a record's ``texts``; ``found``: ``_candidates_in`` of them,
     where known — most registry records give no vocabulary but phase, status and route a
-    candidate, and then the others' tiers need not be read (derive: ~45 → ~30 µs)."""
+    candidate, and then the others' tiers need not be read (derive: 44.8 → 39.8 µs)."""
     if found is not None and found.isdisjoint(_rules_of(field)):
         return None
     for tier in _tiers(field):
