@@ -16,6 +16,7 @@ from isletbase.store.check import check
 from isletbase.store.db import (
     FTS_AUTOMERGE,
     PAGE_SIZE,
+    TAGGED_COLUMNS,
     TEXT_INDEXES,
     Database,
     bulk_indexes,
@@ -23,6 +24,7 @@ from isletbase.store.db import (
     insert_rows,
     json_text,
     set_automerge,
+    word_tag,
 )
 from isletbase.store.schema import RETIRED_INDEXES, RawRecordRow, SourceRow, TrialRow
 
@@ -123,8 +125,16 @@ def _words_match(db: Database, word: str) -> list[int]:
         )
 
 
-def _trial(display_id: str, text: str) -> dict:
-    return {"display_id": display_id, "source_url": "u", "content_hash": "h", "search_text": text}
+def _trial(display_id: str, text: str, **facets: str) -> dict:
+    """A trial row's values: its search text, and the tagged columns (``facets``, else null)."""
+    return {
+        "display_id": display_id,
+        "source_url": "u",
+        "content_hash": "h",
+        "search_text": text,
+        **dict.fromkeys(TAGGED_COLUMNS),
+        **facets,
+    }
 
 
 def test_a_bulk_insert_indexes_its_trials_and_hides_no_trigger_from_other_connections(tmp_path):
@@ -140,15 +150,53 @@ def test_a_bulk_insert_indexes_its_trials_and_hides_no_trigger_from_other_connec
     with db.session() as session:
         conn = session.connection()
         with deferred_search_index(conn) as pending:
-            conn.execute(
-                insert(TrialRow.__table__), [_trial("NCT1", "alpha"), _trial("NCT2", "beta")]
-            )
-            pending += [(1, "alpha"), (2, "beta")]
+            rows = [_trial("NCT1", "alpha"), _trial("NCT2", "beta")]
+            conn.execute(insert(TrialRow.__table__), rows)
+            pending += [(1, rows[0]), (2, rows[1])]
             seen_meanwhile = _triggers(path)
     assert seen_meanwhile == made and _triggers(path) == made
     with db.engine.begin() as conn:  # one row at a time: the triggers index it
         conn.execute(insert(TrialRow.__table__), [_trial("NCT3", "alpha gamma")])
     assert _words_match(db, "alpha") == [1, 3] and _words_match(db, "beta") == [2]
+    db.dispose()
+
+
+def test_a_bulk_insert_tags_its_trials_as_the_triggers_do(tmp_path):
+    """The batch's tags are made from the values handed over, by the triggers' own SQL: each
+    facet value is found, and once the update trigger has taken a row's old tags out (a
+    contentless index is told what to remove), the old value is no longer found — it would
+    be, had the bulk insert written other tokens than the trigger removes."""
+    db = Database(f"sqlite:///{tmp_path / 'tags.db'}")
+    db.init()
+    facets = {
+        "cell_source": "UC-MSC",
+        "route": "intravenous",
+        "region": "mainland China",
+        "country": "China",
+        "condition": "complication:diabetic-foot",
+        "status_code": "RECRUITING",
+        "phase_code": "PHASE1",
+    }
+    with db.session() as session:
+        conn = session.connection()
+        with deferred_search_index(conn) as pending:
+            rows = [_trial("NCT1", "alpha", **facets), _trial("NCT2", "beta")]
+            conn.execute(insert(TrialRow.__table__), rows)
+            pending += [(1, rows[0]), (2, rows[1])]
+    named = {"status_code": "status", "phase_code": "phase"}
+    tags = [word_tag(named.get(column, column), value) for column, value in facets.items()]
+    tags.append(word_tag("condition family", "complication"))
+    for tag in tags:
+        assert _words_match(db, tag) == [1], tag
+    with db.engine.begin() as conn:
+        conn.exec_driver_sql(
+            "UPDATE trials SET cell_source = 'BM-MSC', condition = 'T1D' WHERE uid = 1"
+        )
+    assert _words_match(db, word_tag("cell_source", "UC-MSC")) == []
+    assert _words_match(db, word_tag("condition family", "complication")) == []
+    assert _words_match(db, word_tag("cell_source", "BM-MSC")) == [1]
+    assert _words_match(db, word_tag("condition", "T1D")) == [1]
+    assert _words_match(db, "alpha") == [1]
     db.dispose()
 
 
@@ -161,7 +209,7 @@ def test_a_failed_bulk_insert_leaves_neither_trials_nor_a_missing_trigger(tmp_pa
         conn = session.connection()
         with deferred_search_index(conn) as pending:
             conn.execute(insert(TrialRow.__table__), [_trial("NCT1", "alpha")])
-            pending.append((1, "alpha"))
+            pending.append((1, _trial("NCT1", "alpha")))
             raise RuntimeError("killed")
     assert _triggers(path) == made
     with db.engine.connect() as conn:

@@ -340,7 +340,7 @@ class TrialWriter:
                 )
             }
             uids = [assigned[key] for key in keys]
-            pending += [(uid, v.trial["search_text"]) for uid, v in zip(uids, values, strict=True)]
+            pending += [(uid, v.trial) for uid, v in zip(uids, values, strict=True)]
         children = (
             (RegistryIdRow, "registry_ids"),
             (SiteRow, "sites"),
