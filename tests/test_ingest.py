@@ -22,7 +22,7 @@ import psutil
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
 from isletbase.errors import InputError
 from isletbase.harvest import list_quarantine, retry_quarantine, run_dump, run_records
@@ -74,6 +74,27 @@ def test_identical_rerun_writes_nothing(db) -> None:
     again = _ingest(db, STUDIES)
     assert (again.new, again.updated, again.unchanged) == (0, 0, 4)
     assert len(history(db, "NCT01219465")) == before
+
+
+def test_a_record_kept_from_a_deleted_trial_is_linked_to_the_trial_made_again(db) -> None:
+    """Deleting a trial keeps its source records (unlinked); ingesting the record again makes
+    the trial anew and links that same stored record to it, changed where it changed."""
+    _ingest(db, [QINGDAO])
+    with db.session() as session:
+        session.execute(delete(TrialRow))
+        kept = session.scalars(select(RawRecordRow)).one()
+        assert kept.trial_uid is None
+    changed = copy.deepcopy(QINGDAO)
+    changed["protocolSection"]["statusModule"]["overallStatus"] = "COMPLETED"
+    again = _ingest(db, [changed])
+    assert (again.new, again.updated, again.unchanged) == (1, 0, 0)
+    with db.session() as session:
+        record = session.scalars(select(RawRecordRow)).one()
+        trial = session.scalars(select(TrialRow)).one()
+        assert (record.id, record.trial_uid) == (kept.id, trial.uid)
+        assert record.payload["status"] == "Completed" and trial.status_code == "COMPLETED"
+        assert record.retrieved_at > kept.retrieved_at
+    assert _ingest(db, [changed]).unchanged == 1
 
 
 def test_status_jump_and_stale_flags(db) -> None:

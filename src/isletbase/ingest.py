@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 import orjson
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from isletbase import taxonomy
@@ -490,33 +490,26 @@ class Pipeline:
         ]
         uids = writer.insert_new([keys[i] for i in fresh], values)
         counts.new += len(uids)
-        stored = {r.record_key for r in previous.values()}
         now = utcnow()
-        rows = [
-            {
-                "source": self.source,
-                "record_key": keys[i],
-                "trial_uid": uid,
-                "payload": batch.payloads[i],
-                "content_hash": digests[i],
-                "url": heads[i].url,
-                "retrieved_at": now,
-            }
-            for i, uid in zip(fresh, uids, strict=True)
-        ]
-        for row in [r for r in rows if r["record_key"] in stored]:
-            session.execute(
-                update(RawRecordRow)
-                .where(
-                    RawRecordRow.source == self.source, RawRecordRow.record_key == row["record_key"]
-                )
-                .values(
-                    trial_uid=row["trial_uid"],
-                    payload=orjson.loads(row["payload"]),
-                    content_hash=row["content_hash"],
-                )
+        rows = []
+        for i, uid in zip(fresh, uids, strict=True):
+            prev = previous.get(keys[i])
+            if prev is not None:  # kept from a trial since deleted: linked to the new one
+                prev.payload, prev.content_hash, prev.trial_uid = batch.payload(i), digests[i], uid
+                prev.retrieved_at = now
+                continue
+            rows.append(
+                {
+                    "source": self.source,
+                    "record_key": keys[i],
+                    "trial_uid": uid,
+                    "payload": batch.payloads[i],
+                    "content_hash": digests[i],
+                    "url": heads[i].url,
+                    "retrieved_at": now,
+                }
             )
-        if rows := [r for r in rows if r["record_key"] not in stored]:
+        if rows:
             insert_rows(session.connection(), RawRecordRow.__table__, rows, {"payload"})
         for position, match in queued.items():
             session.add(
