@@ -68,6 +68,41 @@ def test_dump_skips_its_first_studies_in_the_order_it_reads_them(tmp_path: Path,
         assert [r.ref for r in ctgov_dump.read_dump(path, skip=skip)] == every[skip:]
 
 
+@pytest.mark.parametrize("level", [1, 6, 9])
+def test_dump_members_read_as_the_standard_library_reads_them(tmp_path: Path, level: int) -> None:
+    """Whatever the compression level, a member far larger than one inflated chunk (64 KB),
+    and a member stored uncompressed: each study is what ``zipfile`` reads (stream-unzip
+    inflates with python-isal here, see ``ctgov_dump``)."""
+    studies = _studies()
+    studies[1]["protocolSection"]["descriptionModule"] = {"briefSummary": "islet 胰岛 " * 40_000}
+    path = tmp_path / "AllPublicJSON.zip"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=level) as zf:
+        for i, study in enumerate(studies):
+            method = zipfile.ZIP_STORED if i == 2 else zipfile.ZIP_DEFLATED
+            zf.writestr(f"NCT/{i}.json", json.dumps(study, ensure_ascii=False), method)
+    with zipfile.ZipFile(path) as zf:
+        expected = [json.loads(zf.read(name)) for name in zf.namelist()]
+    assert [r.payload for r in ctgov_dump.read_dump(path)] == expected
+    assert len(expected[1]["protocolSection"]["descriptionModule"]["briefSummary"]) > 300_000
+
+
+def test_a_damaged_member_is_a_clear_error(tmp_path: Path) -> None:
+    """Bytes changed inside one member's compressed data: an ``InputError`` naming the file
+    once the reader reaches it (the studies before it were read)."""
+    path = _write_dump(tmp_path, _studies())
+    data = bytearray(path.read_bytes())
+    with zipfile.ZipFile(path) as zf:
+        member = zf.infolist()[2]
+    start = member.header_offset + 30 + len(member.filename.encode())
+    for offset in range(start + 20, start + member.compress_size - 20):
+        data[offset] ^= 0x5A
+    path.write_bytes(bytes(data))
+    read = []
+    with pytest.raises(InputError, match=f"{path}: not a readable zip"):
+        read.extend(r.ref for r in ctgov_dump.read_dump(path))
+    assert read == ["NCT01219465", "NCT05013879"]
+
+
 def test_a_file_that_is_not_a_zip_is_a_clear_error(tmp_path: Path) -> None:
     bad = tmp_path / "AllPublicJSON.zip"
     bad.write_bytes(b"this is not a zip archive at all" * 10)
