@@ -4,7 +4,6 @@ its bulk insert, which must store what SQLAlchemy's own insert stores."""
 from __future__ import annotations
 
 import sqlite3
-import threading
 from datetime import datetime
 
 import numpy as np
@@ -16,7 +15,6 @@ from isletbase.store import db as db_module
 from isletbase.store.check import check
 from isletbase.store.db import (
     FTS_AUTOMERGE,
-    LOAD_PRAGMAS,
     PAGE_SIZE,
     TAGGED_COLUMNS,
     TEXT_INDEXES,
@@ -282,40 +280,6 @@ def test_a_first_bulk_load_builds_the_secondary_indexes_at_its_end(db: Database)
     assert db.missing_indexes() == [] and not any(
         "indexes missing" in p for p in check(db).problems
     )
-
-
-def _pragmas(db: Database) -> dict[str, object]:
-    with db.session() as session:
-        conn = session.connection()
-        return {name: conn.exec_driver_sql(f"PRAGMA {name}").scalar() for name in LOAD_PRAGMAS}
-
-
-def test_a_bulk_load_sets_only_its_own_threads_connections_for_loading(tmp_path):
-    """Foreign keys unchecked and the log checkpointed less often, for the connections the
-    loading thread takes (a served app's other threads keep the usual settings), and back
-    to the usual settings after the load, also after a failed one."""
-    db = Database(f"sqlite:///{tmp_path / 'load.db'}")
-    db.init()
-    usual = {"foreign_keys": 1, "wal_autocheckpoint": 1000}
-    load = {"foreign_keys": 0, "wal_autocheckpoint": 10_000}
-    assert {name: values[0] for name, values in LOAD_PRAGMAS.items()} == {
-        "foreign_keys": "ON",
-        "wal_autocheckpoint": 1000,
-    }
-    assert _pragmas(db) == usual
-    elsewhere = []
-    with db.bulk_load():
-        assert _pragmas(db) == load
-        other = threading.Thread(target=lambda: elsewhere.append(_pragmas(db)))
-        other.start()
-        other.join()
-        assert _pragmas(db) == load
-    assert elsewhere == [usual] and _pragmas(db) == usual
-    with pytest.raises(RuntimeError), db.bulk_load():
-        assert _pragmas(db) == load
-        raise RuntimeError("a bad record file")
-    assert _pragmas(db) == usual
-    db.dispose()
 
 
 def test_a_bulk_load_into_a_database_holding_trials_keeps_the_indexes(db: Database, monkeypatch):

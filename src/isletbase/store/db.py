@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import re
-import threading
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from operator import itemgetter
@@ -227,22 +226,9 @@ class Database:
             json_serializer=json_text,
             json_deserializer=orjson.loads,
         )
-        #: the thread running a bulk load, whose connections are set for it (SQLite)
-        self._loading: int | None = None
         if self.dialect == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
-            event.listen(self.engine, "checkout", self._checkout)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
-
-    def _checkout(self, dbapi_connection, record, _proxy) -> None:  # noqa: ANN001 - pool objects
-        """Set a connection for a bulk load when the loading thread takes it, and back after."""
-        loading = self._loading == threading.get_ident()
-        if record.info.get("loading", False) != loading:
-            cursor = dbapi_connection.cursor()
-            for pragma, (usual, load) in LOAD_PRAGMAS.items():
-                cursor.execute(f"PRAGMA {pragma}={load if loading else usual}")
-            cursor.close()
-            record.info["loading"] = loading
 
     @property
     def is_sqlite(self) -> bool:
@@ -307,12 +293,6 @@ class Database:
         searches of the loading database go without those indexes. A killed load leaves them
         missing (``check`` says so), and the merging off, until the next ``init``: each ingest
         starts with one, and ``isletbase db init`` is one.
-
-        The connections this thread takes meanwhile are set by ``LOAD_PRAGMAS``: foreign keys
-        go unchecked — a load only inserts, each child row with the uid its trial was just
-        given in the same transaction — and the log is copied into the database a tenth as
-        often, so pages written again batch after batch (the tables' last pages, interior
-        pages) are copied once, and the file synced once, per ten times as many batches.
         """
         with self.engine.connect() as conn:
             stored = conn.exec_driver_sql("SELECT count(*) FROM trials").scalar() or 0
@@ -325,11 +305,9 @@ class Database:
                 conn.execute(DropIndex(index, if_exists=True))
             if self.is_sqlite:  # ``analyze`` merges the text indexes' segments at the end
                 set_automerge(conn, 0)
-        self._loading = threading.get_ident()
         try:
             yield True
         finally:
-            self._loading = None
             with self.engine.begin() as conn:
                 if self.is_sqlite:
                     set_automerge(conn, FTS_AUTOMERGE)
@@ -515,9 +493,6 @@ def insert_rows(
         params = [dict(zip(names, values, strict=True)) for values in params]
     conn.exec_driver_sql(compiled.string, params)
 
-
-#: Connection settings (SQLite) that a bulk load changes: the usual value and the load's.
-LOAD_PRAGMAS = {"foreign_keys": ("ON", "OFF"), "wal_autocheckpoint": (1000, 10_000)}
 
 #: SQLite page size of a database this package creates.
 PAGE_SIZE = 16384
