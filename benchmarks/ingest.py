@@ -16,8 +16,9 @@ starts by default; ``--workers 1`` for none), into a database holding the bundle
 directory (loaded before the clock starts), as ``make run`` makes it: every site and sponsor
 name is matched against its ~430 spellings, as it would be in use. Writes JSON: n, seconds,
 records_per_s, peak_rss_mb (this process and its children together), the mean record size, the
-load average before the run, and the same for a 1/10 baseline run in the same process (ratio =
-scaling).
+load average before the run, the machine's speed at that hour (``calibration_ms``: preparing the
+corpus's first 1,000 studies in one process, see ``calibrate``), and the same for a 1/10
+baseline run in the same process (ratio = scaling).
 
     python benchmarks/ingest.py --n 100000 --out bench-ingest.json [--db FILE] [--workers 1]
         [--profile registry|dense]
@@ -40,7 +41,8 @@ from pathlib import Path
 import psutil
 
 from isletbase.harvest import run_dump
-from isletbase.ingest import Report, load_institutions
+from isletbase.ingest import Pipeline, Report, batched, load_institutions, prepare
+from isletbase.sources import ctgov, ctgov_dump
 from isletbase.sources import curated as bundled
 from isletbase.store.db import Database
 
@@ -426,12 +428,43 @@ class PeakRss:
         self.peak = max(self.peak, self._rss())
 
 
+#: Studies ``calibrate`` prepares, and how many times (it keeps the fastest).
+CALIBRATION_STUDIES = 1000
+CALIBRATION_ROUNDS = 3
+
+
+def calibrate(corpus: Path, db_path: Path) -> float:
+    """Milliseconds this machine takes, now, to prepare (map, validate, classify, shape) the
+    corpus's first ``CALIBRATION_STUDIES`` studies in one process, the fastest of
+    ``CALIBRATION_ROUNDS``.
+
+    The 2-core machines here run 5–10 % faster or slower from one hour to the next, as much as
+    a change under test gains, so a run's throughput says little next to another hour's; this
+    figure, taken just before the load, says how fast the machine was. Run in a child process,
+    so that the load starts with its memos (institution names, classifier texts) empty.
+    """
+    db = Database(f"sqlite:///{db_path}")
+    db.init()
+    load_institutions(db, bundled.institutions_file(), Report())
+    pipeline = Pipeline(db, ctgov_dump.SOURCE, ctgov.raw_to_record)
+    raws = next(batched(ctgov_dump.read_dump(corpus), CALIBRATION_STUDIES))
+    fastest = float("inf")
+    for _ in range(CALIBRATION_ROUNDS):
+        start = time.perf_counter()
+        prepare(raws, ctgov.raw_to_record, pipeline.salt, True, pipeline.shaper)
+        fastest = min(fastest, time.perf_counter() - start)
+    db.dispose()
+    db_path.unlink()
+    return fastest * 1000
+
+
 def measure(n: int, workdir: Path, db_path: Path, workers: int | None, profile: str) -> dict:
     # written by a child process, so the memory of generating it is not counted as ingest's
     # (nor that of reading the zip's directory: 500k entries left ~300 MB in this process)
     corpus = workdir / f"corpus-{n}.zip"
     with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
         mean_bytes = pool.submit(write_corpus, corpus, n, 1, profile).result()
+        calibration = pool.submit(calibrate, corpus, workdir / "calibrate.db").result()
     db_path.unlink(missing_ok=True)
     load = os.getloadavg()[0]  # other work on the machine slows the run: say how much there was
     db = Database(f"sqlite:///{db_path}")
@@ -455,6 +488,7 @@ def measure(n: int, workdir: Path, db_path: Path, workers: int | None, profile: 
         "profile": profile,
         "mean_record_bytes": round(mean_bytes),
         "load_average_before": round(load, 2),
+        "calibration_ms": round(calibration, 1),
     }
 
 
