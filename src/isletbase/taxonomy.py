@@ -106,13 +106,9 @@ def _texts(fields: Mapping[str, object], name: str) -> list[tuple[str, str]]:
     """A field's non-empty texts (one, or a list's), normalised, each with the field's name."""
     value = fields.get(name)
     if isinstance(value, str):
-        return [(name, value if value.isascii() else normalise(value))] if value else []
+        return [(name, normalise(value))] if value else []
     if isinstance(value, list):
-        return [
-            (name, item if item.isascii() else normalise(item))
-            for item in value
-            if isinstance(item, str) and item
-        ]
+        return [(name, normalise(item)) for item in value if isinstance(item, str) and item]
     return []
 
 
