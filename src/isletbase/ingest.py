@@ -477,8 +477,7 @@ class Pipeline:
                     )
                 )
             else:
-                prev.payload, prev.content_hash, prev.trial_uid = payload, digest, uid
-                prev.retrieved_at = utcnow()
+                _renew(prev, payload, digest, uid)
             session.flush()
             outcome = refresh_trial(session, writer, uid)
             setattr(counts, outcome, getattr(counts, outcome) + 1)
@@ -495,8 +494,7 @@ class Pipeline:
         for i, uid in zip(fresh, uids, strict=True):
             prev = previous.get(keys[i])
             if prev is not None:  # kept from a trial since deleted: linked to the new one
-                prev.payload, prev.content_hash, prev.trial_uid = batch.payload(i), digests[i], uid
-                prev.retrieved_at = now
+                _renew(prev, batch.payload(i), digests[i], uid)
                 continue
             rows.append(
                 {
@@ -522,6 +520,12 @@ class Pipeline:
                 )
             )
             counts.review += 1
+
+
+def _renew(stored: RawRecordRow, payload: dict, digest: str, uid: int) -> None:
+    """A source's stored record, read again: its new content, linked to trial ``uid``."""
+    stored.payload, stored.content_hash, stored.trial_uid = payload, digest, uid
+    stored.retrieved_at = utcnow()
 
 
 def refresh_trial(session: Session, writer: TrialWriter, uid: int) -> str:
