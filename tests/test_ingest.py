@@ -228,7 +228,7 @@ def test_sigkill_at_random_moments_leaves_a_consistent_database_and_a_rerun_comp
     # time one complete run's ingest on this machine (from the end of its imports), then kill
     # others at random points of it, a few just past its end
     scratch = f"sqlite:///{tmp_path / 'scratch.db'}"
-    Database(scratch).init()
+    _initialised(scratch)
     timed = subprocess.Popen([*command, scratch, str(dump)], env=env, stdout=subprocess.PIPE)
     assert timed.stdout is not None and timed.stdout.readline() == b"ingesting\n"
     start = time.perf_counter()
@@ -237,7 +237,7 @@ def test_sigkill_at_random_moments_leaves_a_consistent_database_and_a_rerun_comp
     seen = []
     for attempt in range(20):
         url = f"sqlite:///{tmp_path / f'k{attempt}.db'}"
-        Database(url).init()
+        _initialised(url)
         proc = subprocess.Popen(
             [*command, url, str(dump)],
             env=env,
@@ -266,6 +266,14 @@ def test_sigkill_at_random_moments_leaves_a_consistent_database_and_a_rerun_comp
             assert not db.missing_indexes()  # a killed first load's are built by the rerun
             db.dispose()
     assert any(0 < n < 400 for n in seen), seen  # some kills landed mid-run
+
+
+def _initialised(url: str) -> None:
+    """Make an empty database and close its connections, so the load has the file to itself
+    (and journals a first load as it would: ``Database.bulk_load``)."""
+    db = Database(url)
+    db.init()
+    db.dispose()
 
 
 def _wait_for_a_commit(path: Path, proc: subprocess.Popen, timeout: float = 60) -> None:

@@ -3,8 +3,14 @@ its bulk insert, which must store what SQLAlchemy's own insert stores."""
 
 from __future__ import annotations
 
+import os
+import signal
 import sqlite3
+import subprocess
+import sys
+from contextlib import closing
 from datetime import datetime
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -280,6 +286,107 @@ def test_a_first_bulk_load_builds_the_secondary_indexes_at_its_end(db: Database)
     assert db.missing_indexes() == [] and not any(
         "indexes missing" in p for p in check(db).problems
     )
+
+
+def _journal_mode(db: Database) -> str:
+    with db.engine.connect() as conn:
+        return conn.exec_driver_sql("PRAGMA journal_mode").scalar()
+
+
+def test_a_first_bulk_load_journals_with_a_rollback_journal_and_serves_from_the_log_again(
+    tmp_path,
+):
+    """During a first load the file is out of WAL mode (each new page written once), its
+    connections unsynced; after it, back in WAL mode, as a file another process opens sees."""
+    path = tmp_path / "journal.db"
+    db = Database(f"sqlite:///{path}")
+    db.init()
+    assert _journal_mode(db) == "wal"
+    with db.bulk_load():
+        assert _journal_mode(db) == "truncate"
+        with db.engine.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 0  # OFF
+        with db.engine.begin() as conn:  # a batch: written, then committed with no log
+            conn.execute(
+                insert(TrialRow.__table__),
+                [{"display_id": "NCT00000001", "source_url": "u", "content_hash": "h"}],
+            )
+        with closing(sqlite3.connect(path)) as other:
+            assert other.execute("PRAGMA journal_mode").fetchone() == ("delete",)  # not WAL
+            assert other.execute("SELECT count(*) FROM trials").fetchone() == (1,)
+    assert _journal_mode(db) == "wal"
+    with db.engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 1  # NORMAL
+    db.dispose()
+    with closing(sqlite3.connect(path)) as other:
+        assert other.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+
+
+KILLED_MID_BATCH = """
+import os, signal, sys
+from sqlalchemy import insert
+from isletbase.store.db import Database
+from isletbase.store.schema import TrialRow
+
+def trials(ids):
+    return [{"display_id": i, "source_url": "u", "content_hash": "h"} for i in ids]
+
+db = Database(sys.argv[1])
+with db.bulk_load():
+    with db.engine.begin() as conn:
+        conn.execute(insert(TrialRow.__table__), trials(["NCT00000001"]))
+    with db.engine.begin() as conn:
+        conn.execute(insert(TrialRow.__table__), trials(f"NCT1{i:07d}" for i in range(2000)))
+        os.kill(os.getpid(), signal.SIGKILL)
+"""
+
+
+def test_a_first_load_killed_in_a_batch_leaves_a_journal_the_next_connection_rolls_back(
+    tmp_path,
+):
+    """SIGKILL in the middle of a first load's transaction: the unsynced rollback journal it
+    leaves is rolled back when the database is next opened — the committed batch is there, the
+    killed one is not, and the file is in WAL mode again."""
+    path = tmp_path / "killed.db"
+    db = Database(f"sqlite:///{path}")
+    db.init()
+    db.dispose()
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2] / "src")}
+    killed = subprocess.run(
+        [sys.executable, "-c", KILLED_MID_BATCH, f"sqlite:///{path}"], env=env, check=False
+    )
+    assert killed.returncode == -signal.SIGKILL
+    journal = path.with_name(path.name + "-journal")
+    assert journal.stat().st_size > 0  # a transaction's journal, not yet rolled back
+    db = Database(f"sqlite:///{path}")
+    with db.engine.connect() as conn:
+        ids = conn.exec_driver_sql("SELECT display_id FROM trials").scalars().all()
+        assert conn.exec_driver_sql("PRAGMA integrity_check").scalar() == "ok"
+    assert ids == ["NCT00000001"] and _journal_mode(db) == "wal"
+    assert db.missing_indexes()  # the load never reached its end; ``init`` builds them
+    db.init()
+    assert db.missing_indexes() == []
+    db.dispose()
+
+
+def test_a_bulk_load_while_another_connection_has_the_file_open_keeps_the_log(tmp_path):
+    """Leaving WAL mode needs the file to itself; a reader holding it open (a server, say)
+    leaves the load in WAL mode, without an error."""
+    path = tmp_path / "shared.db"
+    db = Database(f"sqlite:///{path}")
+    db.init()
+    with closing(sqlite3.connect(path)) as reader:
+        assert reader.execute("SELECT count(*) FROM trials").fetchone() == (0,)
+        with db.bulk_load() as bulk:
+            assert bulk and _journal_mode(db) == "wal"
+            with db.engine.begin() as conn:
+                conn.execute(
+                    insert(TrialRow.__table__),
+                    [{"display_id": "NCT00000001", "source_url": "u", "content_hash": "h"}],
+                )
+        assert reader.execute("SELECT count(*) FROM trials").fetchone() == (1,)
+    assert db.missing_indexes() == [] and _journal_mode(db) == "wal"
+    db.dispose()
 
 
 def test_a_bulk_load_into_a_database_holding_trials_keeps_the_indexes(db: Database, monkeypatch):

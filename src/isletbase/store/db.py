@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import os
 import re
+import sqlite3
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from operator import itemgetter
 from pathlib import Path
+from typing import NamedTuple
 
 import orjson
 from sqlalchemy import Connection, Engine, Index, Table, create_engine, event, insert, inspect, text
@@ -226,8 +228,12 @@ class Database:
             json_serializer=json_text,
             json_deserializer=orjson.loads,
         )
+        #: how this database's SQLite connections journal (``bulk_load`` changes it)
+        self.journal = SERVING
         if self.dialect == "sqlite":
-            event.listen(self.engine, "connect", _sqlite_pragmas)
+            event.listen(
+                self.engine, "connect", lambda conn, _: _sqlite_pragmas(conn, self.journal)
+            )
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     @property
@@ -300,6 +306,8 @@ class Database:
             yield False
             return
         indexes = bulk_indexes()
+        if self.is_sqlite:
+            self._journal_as(LOADING)
         with self.engine.begin() as conn:
             for index in indexes:
                 conn.execute(DropIndex(index, if_exists=True))
@@ -309,10 +317,21 @@ class Database:
             yield True
         finally:
             with self.engine.begin() as conn:
-                if self.is_sqlite:
+                if self.is_sqlite:  # its first statement: this commit syncs the whole load
+                    conn.exec_driver_sql("PRAGMA synchronous=FULL")
                     set_automerge(conn, FTS_AUTOMERGE)
                 for index in indexes:
                     conn.execute(CreateIndex(index, if_not_exists=True))
+            if self.is_sqlite:
+                self._journal_as(SERVING)
+
+    def _journal_as(self, journal: Journal) -> None:
+        """Journal from now on as ``journal`` says: connections in the pool are closed, and new
+        ones set it (the first of them changes the file's mode)."""
+        self.journal = journal
+        self.engine.dispose()
+        with self.engine.connect():
+            pass
 
     def index_names(self) -> set[str]:
         """The names of the indexes the database holds (in its schema, on PostgreSQL)."""
@@ -498,16 +517,41 @@ def insert_rows(
 PAGE_SIZE = 16384
 
 
-def _sqlite_pragmas(dbapi_connection, _record) -> None:  # noqa: ANN001 - DB-API objects
+class Journal(NamedTuple):
+    """How a SQLite connection journals its transactions (``PRAGMA journal_mode`` and
+    ``synchronous``)."""
+
+    mode: str
+    synchronous: str
+
+
+#: Serving and small loads: a write-ahead log, so readers go on while a batch is written; a
+#: commit is not synced (a power cut may undo the last ones), a checkpoint is.
+SERVING = Journal("WAL", "NORMAL")
+#: A first bulk load (``Database.bulk_load``): a rollback journal, which holds only the pages
+#: a transaction changes that were there before it, so a load's pages — nearly all new — are
+#: written once, where the log writes each twice (to the log, then to the file at its
+#: checkpoints) with a checksum; and nothing synced until the load's last commit. A process
+#: killed at any moment still leaves every batch whole or absent: the journal left behind is
+#: rolled back by the next connection. A power cut in the middle of a first load can corrupt
+#: the file, which then holds little besides what the load was writing. Measured, a 100k load:
+#: the writer's commits 34 → 18 µs a trial, 20.7–21.1 s against 21.9–22.9 with the log.
+LOADING = Journal("TRUNCATE", "OFF")
+
+
+def _sqlite_pragmas(dbapi_connection, journal: Journal) -> None:  # noqa: ANN001 - DB-API object
     dbapi_connection.create_function("cjk_segments", 1, cjk_segments, deterministic=True)
     cursor = dbapi_connection.cursor()
     # takes effect only while a new database is empty. A trial's row and its stored record
     # (~2.5 KB each) fit one to a 4 KB page, wasting 40 % of the file; 16 KB pages hold six:
     # a 20k load made a 157 MB database instead of 240 MB, 3-5 % faster
     cursor.execute(f"PRAGMA page_size={PAGE_SIZE}")
-    cursor.execute("PRAGMA journal_mode=WAL")
+    try:
+        cursor.execute(f"PRAGMA journal_mode={journal.mode}")
+    except sqlite3.OperationalError:  # leaving the log while another connection has the file
+        pass  # open ("database is locked" at once): it goes on with the log
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute(f"PRAGMA synchronous={journal.synchronous}")
     cursor.execute("PRAGMA busy_timeout=10000")
     # 64 MiB of page cache (the default is 2 MiB): bulk loads touch many index pages
     cursor.execute("PRAGMA cache_size=-65536")
