@@ -288,6 +288,14 @@ def test_a_first_bulk_load_builds_the_secondary_indexes_at_its_end(db: Database)
     )
 
 
+def _segments(db: Database) -> list[int]:
+    with db.engine.connect() as conn:
+        return [
+            conn.exec_driver_sql(f"SELECT count(DISTINCT segid) FROM {index}_idx").scalar()
+            for index in TEXT_INDEXES
+        ]
+
+
 def _journal_mode(db: Database) -> str:
     with db.engine.connect() as conn:
         return conn.exec_driver_sql("PRAGMA journal_mode").scalar()
@@ -306,14 +314,24 @@ def test_a_first_bulk_load_journals_with_a_rollback_journal_and_serves_from_the_
         assert _journal_mode(db) == "truncate"
         with db.engine.connect() as conn:
             assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 0  # OFF
-        with db.engine.begin() as conn:  # a batch: written, then committed with no log
-            conn.execute(
-                insert(TrialRow.__table__),
-                [{"display_id": "NCT00000001", "source_url": "u", "content_hash": "h"}],
-            )
+        for display_id in ("NCT00000001", "NCT00000002"):  # batches: committed with no log
+            with db.engine.begin() as conn:
+                conn.execute(
+                    insert(TrialRow.__table__),
+                    [
+                        {
+                            "display_id": display_id,
+                            "source_url": "u",
+                            "content_hash": "h",
+                            "search_text": "umbilical cord | 脐带间充质干细胞",
+                        }
+                    ],
+                )
         with closing(sqlite3.connect(path)) as other:
             assert other.execute("PRAGMA journal_mode").fetchone() == ("delete",)  # not WAL
-            assert other.execute("SELECT count(*) FROM trials").fetchone() == (1,)
+            assert other.execute("SELECT count(*) FROM trials").fetchone() == (2,)
+        assert _segments(db) == [2, 2]  # a segment a batch, left unmerged during the load
+    assert _segments(db) == [1, 1]  # merged at its end
     assert _journal_mode(db) == "wal"
     with db.engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 1  # NORMAL

@@ -164,6 +164,13 @@ def set_automerge(conn: Connection, value: int) -> None:
         )
 
 
+def merge_text_indexes(conn: Connection) -> None:
+    """Merge each text index's segments into one (FTS5's ``optimize``; where an index is one
+    segment already, it returns at once)."""
+    for index in TEXT_INDEXES:
+        conn.exec_driver_sql(f"INSERT INTO {index}({index}) VALUES ('optimize')")
+
+
 def _automerge_of(conn: Connection) -> list[int]:
     """Each text index's automerge setting (the default where none is stored)."""
     stored = [
@@ -274,13 +281,13 @@ class Database:
         them it starts from the smaller side. ``analysis_limit`` samples each index, so this
         takes well under a second at 100,000 trials. A load leaves each FTS5 index in many
         segments that every query must read; merging them into one ("optimize") took 2.4 s
-        after a 500k load and cut search p95 there from 29 to 19 ms.
+        after a 500k load and cut search p95 there from 29 to 19 ms (a first load, in
+        ``bulk_load``, merges them at its end itself; here that costs nothing).
         """
         with self.engine.begin() as conn:
             if self.is_sqlite:
                 conn.exec_driver_sql("PRAGMA analysis_limit=1000")
-                for index in TEXT_INDEXES:
-                    conn.exec_driver_sql(f"INSERT INTO {index}({index}) VALUES ('optimize')")
+                merge_text_indexes(conn)
             conn.exec_driver_sql("ANALYZE")
 
     @contextmanager
@@ -294,8 +301,10 @@ class Database:
         cache. Measured: a 500k load 153.6 s with them, 117.6 s without plus 14.4 s to build
         them (100k: 26.7 s against 23.9 + 2.1). Below ``BULK_BELOW`` stored trials the rebuild
         costs little whatever comes; above, the indexes are kept. The text indexes do not
-        merge their segments meanwhile: ``analyze`` merges them into one after the load
-        anyway (100k: 0.5 s less of the writer's CPU, most of it written pages). Meanwhile
+        merge their segments meanwhile (100k: 0.5 s less of the writer's CPU, most of it
+        written pages), but into one at the end, in the load's last transaction. The load
+        journals as ``LOADING`` says (and falls back to the log where another connection
+        has the file open). Meanwhile
         searches of the loading database go without those indexes. A killed load leaves them
         missing (``check`` says so), and the merging off, until the next ``init``: each ingest
         starts with one, and ``isletbase db init`` is one.
@@ -320,6 +329,7 @@ class Database:
                 if self.is_sqlite:  # its first statement: this commit syncs the whole load
                     conn.exec_driver_sql("PRAGMA synchronous=FULL")
                     set_automerge(conn, FTS_AUTOMERGE)
+                    merge_text_indexes(conn)
                 for index in indexes:
                     conn.execute(CreateIndex(index, if_not_exists=True))
             if self.is_sqlite:
