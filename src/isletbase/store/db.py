@@ -235,12 +235,9 @@ class Database:
             json_serializer=json_text,
             json_deserializer=orjson.loads,
         )
-        #: how this database's SQLite connections journal (``bulk_load`` changes it)
-        self.journal = SERVING
+        self._pragmas = _SqlitePragmas()
         if self.dialect == "sqlite":
-            event.listen(
-                self.engine, "connect", lambda conn, _: _sqlite_pragmas(conn, self.journal)
-            )
+            event.listen(self.engine, "connect", self._pragmas)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     @property
@@ -303,11 +300,10 @@ class Database:
         costs little whatever comes; above, the indexes are kept. The text indexes do not
         merge their segments meanwhile (100k: 0.5 s less of the writer's CPU, most of it
         written pages), but into one at the end, in the load's last transaction. The load
-        journals as ``LOADING`` says (and falls back to the log where another connection
-        has the file open). Meanwhile
-        searches of the loading database go without those indexes. A killed load leaves them
-        missing (``check`` says so), and the merging off, until the next ``init``: each ingest
-        starts with one, and ``isletbase db init`` is one.
+        journals as ``LOADING`` says (and keeps the log where another connection has the
+        file open). Meanwhile searches of the loading database go without those indexes. A
+        killed load leaves them missing (``check`` says so), and the merging off, until the
+        next ``init``: each ingest starts with one, and ``isletbase db init`` is one.
         """
         with self.engine.connect() as conn:
             stored = conn.exec_driver_sql("SELECT count(*) FROM trials").scalar() or 0
@@ -337,7 +333,7 @@ class Database:
     def _journal_as(self, journal: Journal) -> None:
         """Journal from now on as ``journal`` says: connections in the pool are closed, and new
         ones set it (the first of them changes the file's mode)."""
-        self.journal = journal
+        self._pragmas.journal = journal
         self.engine.dispose()
         with self.engine.connect():
             pass
@@ -548,20 +544,27 @@ SERVING = Journal("WAL", "NORMAL")
 LOADING = Journal("TRUNCATE", "NORMAL")
 
 
-def _sqlite_pragmas(dbapi_connection, journal: Journal) -> None:  # noqa: ANN001 - DB-API object
-    dbapi_connection.create_function("cjk_segments", 1, cjk_segments, deterministic=True)
-    cursor = dbapi_connection.cursor()
-    # takes effect only while a new database is empty. A trial's row and its stored record
-    # (~2.5 KB each) fit one to a 4 KB page, wasting 40 % of the file; 16 KB pages hold six:
-    # a 20k load made a 157 MB database instead of 240 MB, 3-5 % faster
-    cursor.execute(f"PRAGMA page_size={PAGE_SIZE}")
-    try:
-        cursor.execute(f"PRAGMA journal_mode={journal.mode}")
-    except sqlite3.OperationalError:  # leaving the log while another connection has the file
-        pass  # open ("database is locked" at once): it goes on with the log
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute(f"PRAGMA synchronous={journal.synchronous}")
-    cursor.execute("PRAGMA busy_timeout=10000")
-    # 64 MiB of page cache (the default is 2 MiB): bulk loads touch many index pages
-    cursor.execute("PRAGMA cache_size=-65536")
-    cursor.close()
+class _SqlitePragmas:
+    """The engine's connect listener: what each new SQLite connection of a ``Database`` is set
+    to, with the journal ``Database.bulk_load`` switches."""
+
+    def __init__(self) -> None:
+        self.journal = SERVING
+
+    def __call__(self, dbapi_connection, _record) -> None:  # noqa: ANN001 - DB-API objects
+        dbapi_connection.create_function("cjk_segments", 1, cjk_segments, deterministic=True)
+        cursor = dbapi_connection.cursor()
+        # takes effect only while a new database is empty. A trial's row and its stored record
+        # (~2.5 KB each) fit one to a 4 KB page, wasting 40 % of the file; 16 KB pages hold
+        # six: a 20k load made a 157 MB database instead of 240 MB, 3-5 % faster
+        cursor.execute(f"PRAGMA page_size={PAGE_SIZE}")
+        try:
+            cursor.execute(f"PRAGMA journal_mode={self.journal.mode}")
+        except sqlite3.OperationalError:  # leaving the log while another connection has the
+            pass  # file open ("database is locked" at once): it goes on with the log
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA synchronous={self.journal.synchronous}")
+        cursor.execute("PRAGMA busy_timeout=10000")
+        # 64 MiB of page cache (the default is 2 MiB): bulk loads touch many index pages
+        cursor.execute("PRAGMA cache_size=-65536")
+        cursor.close()
