@@ -17,8 +17,10 @@ directory (loaded before the clock starts), as ``make run`` makes it: every site
 name is matched against its ~430 spellings, as it would be in use. Writes JSON: n, seconds,
 records_per_s, peak_rss_mb (this process and its children together), the mean record size, the
 load average before the run, the machine's speed at that hour (``calibration_ms``: preparing the
-corpus's first 1,000 studies in one process, see ``calibrate``), and the same for a 1/10
-baseline run in the same process (ratio = scaling).
+corpus's first 1,000 studies in one process, see ``calibrate``), the CPU time the load took
+(``cpu_s`` of the writer and the worker, ``cpu_us_per_record`` of both: what the machine's
+drift moves less than the wall time), and the same for a 1/10 baseline run in the same process
+(ratio = scaling).
 
     python benchmarks/ingest.py --n 100000 --out bench-ingest.json [--db FILE] [--workers 1]
         [--profile registry|dense]
@@ -31,6 +33,7 @@ import json
 import multiprocessing
 import os
 import random
+import resource
 import tempfile
 import threading
 import time
@@ -458,6 +461,17 @@ def calibrate(corpus: Path, db_path: Path) -> float:
     return fastest * 1000
 
 
+def cpu_seconds() -> tuple[float, float]:
+    """CPU time (user and system) of this process and of its children that have ended (the
+    ingest worker, once joined). What a load costs the machine, next to how long it took: the
+    two processes share the work, so it is the sum that a change has to lower."""
+    own, children = (
+        resource.getrusage(resource.RUSAGE_SELF),
+        resource.getrusage(resource.RUSAGE_CHILDREN),
+    )
+    return own.ru_utime + own.ru_stime, children.ru_utime + children.ru_stime
+
+
 def measure(n: int, workdir: Path, db_path: Path, workers: int | None, profile: str) -> dict:
     # written by a child process, so the memory of generating it is not counted as ingest's
     # (nor that of reading the zip's directory: 500k entries left ~300 MB in this process)
@@ -471,9 +485,12 @@ def measure(n: int, workdir: Path, db_path: Path, workers: int | None, profile: 
     db.init()
     load_institutions(db, bundled.institutions_file(), Report())
     with PeakRss() as rss:
+        before = cpu_seconds()
         start = time.perf_counter()
         report = run_dump(db, corpus, batch_size=2000, workers=workers)
         seconds = time.perf_counter() - start
+        after = cpu_seconds()
+    used = [round(end - begin, 2) for end, begin in zip(after, before, strict=True)]
     db.dispose()
     corpus.unlink()
     assert report.new == n, report.to_dict()
@@ -489,6 +506,8 @@ def measure(n: int, workdir: Path, db_path: Path, workers: int | None, profile: 
         "mean_record_bytes": round(mean_bytes),
         "load_average_before": round(load, 2),
         "calibration_ms": round(calibration, 1),
+        "cpu_s": {"writer": used[0], "worker": used[1]},
+        "cpu_us_per_record": round(sum(used) / n * 1e6, 1),
     }
 
 
