@@ -360,9 +360,9 @@ with db.bulk_load():
 def test_a_first_load_killed_in_a_batch_leaves_a_journal_the_next_connection_rolls_back(
     tmp_path,
 ):
-    """SIGKILL in the middle of a first load's transaction: the unsynced rollback journal it
-    leaves is rolled back when the database is next opened — the committed batch is there, the
-    killed one is not, and the file is in WAL mode again."""
+    """SIGKILL in the middle of a first load's transaction: the rollback journal it leaves is
+    rolled back when the database is next opened — the committed batch is there, the killed
+    one is not, and the file is in WAL mode again."""
     path = tmp_path / "killed.db"
     db = Database(f"sqlite:///{path}")
     db.init()
