@@ -333,6 +333,10 @@ def test_a_first_bulk_load_journals_with_a_rollback_journal_and_serves_from_the_
     assert _journal_mode(db) == "wal"
     with db.engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 1  # NORMAL
+    with pytest.raises(RuntimeError), db.bulk_load():  # a failed load: the log again too
+        assert _journal_mode(db) == "truncate"
+        raise RuntimeError("a bad record file")
+    assert _journal_mode(db) == "wal"
     db.dispose()
     with closing(sqlite3.connect(path)) as other:
         assert other.execute("PRAGMA journal_mode").fetchone() == ("wal",)

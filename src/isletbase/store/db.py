@@ -1,8 +1,9 @@
 """The database: engine, sessions and schema creation for SQLite (default) and PostgreSQL.
 
-SQLite runs in WAL mode with foreign keys on and two FTS5 indexes for search: trigrams, so Chinese
-substrings match, and words (with facet tags), so Latin-script words match by prefix without
-reading the long posting lists of common trigrams; PostgreSQL uses ``pg_trgm`` for both kinds.
+SQLite runs in WAL mode (a first bulk load in a rollback journal: ``LOADING``) with foreign
+keys on and two FTS5 indexes for search: trigrams, so Chinese substrings match, and words (with
+facet tags), so Latin-script words match by prefix without reading the long posting lists of
+common trigrams; PostgreSQL uses ``pg_trgm`` for both kinds.
 The caller gets one object whose ``session()`` is a transaction: it commits on success and rolls
 back on any error, so a failed write leaves nothing half-written.
 """
@@ -311,24 +312,34 @@ class Database:
             yield False
             return
         indexes = bulk_indexes()
-        if self.is_sqlite:
-            self._journal_as(LOADING)
-        with self.engine.begin() as conn:
-            for index in indexes:
-                conn.execute(DropIndex(index, if_exists=True))
-            if self.is_sqlite:  # ``analyze`` merges the text indexes' segments at the end
-                set_automerge(conn, 0)
-        try:
-            yield True
-        finally:
+        with self._journaled(LOADING):
             with self.engine.begin() as conn:
-                if self.is_sqlite:
-                    set_automerge(conn, FTS_AUTOMERGE)
-                    merge_text_indexes(conn)
                 for index in indexes:
-                    conn.execute(CreateIndex(index, if_not_exists=True))
-            if self.is_sqlite:
-                self._journal_as(SERVING)
+                    conn.execute(DropIndex(index, if_exists=True))
+                if self.is_sqlite:  # merged once, at the end of the load
+                    set_automerge(conn, 0)
+            try:
+                yield True
+            finally:
+                with self.engine.begin() as conn:
+                    if self.is_sqlite:
+                        set_automerge(conn, FTS_AUTOMERGE)
+                        merge_text_indexes(conn)
+                    for index in indexes:
+                        conn.execute(CreateIndex(index, if_not_exists=True))
+
+    @contextmanager
+    def _journaled(self, journal: Journal) -> Iterator[None]:
+        """SQLite connections journal as ``journal`` says inside the block, as ``SERVING``
+        says after it (also after a failure); nothing on PostgreSQL."""
+        if not self.is_sqlite:
+            yield
+            return
+        self._journal_as(journal)
+        try:
+            yield
+        finally:
+            self._journal_as(SERVING)
 
     def _journal_as(self, journal: Journal) -> None:
         """Journal from now on as ``journal`` says: connections in the pool are closed, and new
@@ -539,8 +550,8 @@ SERVING = Journal("WAL", "NORMAL")
 #: checkpoints) with a checksum. Synced as SQLite syncs by default, so a killed process or a
 #: power cut leaves every batch whole or absent: the journal a killed batch leaves behind is
 #: rolled back by the next connection. Measured at 100k, SQLite alone: the writer's commits
-#: 26.4 → 15.1 µs a trial; the whole load ~1 s faster in runs alternating with the log, and
-#: unsynced (``OFF``) no faster than this.
+#: 38 → 28 µs a trial; the whole load ~1.5 s faster in runs alternating with the log (medians
+#: 23.8 against 25.6 s), and unsynced (``OFF``) no faster than this in four pairs.
 LOADING = Journal("TRUNCATE", "NORMAL")
 
 
