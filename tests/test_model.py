@@ -43,3 +43,24 @@ def test_unknown_keys_are_rejected_not_silently_dropped():
                 "source_url": "https://www.chictr.org.cn/showproj.html?proj=1",
             }
         )
+
+
+def test_registry_ids_are_stored_as_their_registries_write_them():
+    """Exact links compare ids as text: ``chictr…`` and ``NCT 0…`` must match their registry's
+    spelling, and one id in two spellings is one id."""
+    record = TrialRecord.model_validate(
+        {
+            "registry_ids": [
+                {"registry": "ChiCTR", "id": "chictr-trc-10000986"},
+                {"registry": "ClinicalTrials.gov", "id": " nct 01219465"},
+                {"registry": "ChiCTR", "id": "CHICTR-TRC-10000986"},
+                {"registry": "jRCT", "id": "jRCTs031190055"},
+            ],
+            "source_url": "https://www.chictr.org.cn/showproj.html?proj=1",
+        }
+    )
+    assert [r.id for r in record.registry_ids] == [
+        "ChiCTR-TRC-10000986",
+        "NCT01219465",
+        "jRCTs031190055",
+    ]

@@ -12,7 +12,7 @@ from datetime import date, datetime
 from functools import lru_cache
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 REGISTRIES = (
     "ClinicalTrials.gov",
@@ -70,9 +70,28 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
+def canonical_id(registry: str, value: str) -> str:
+    """A registry id as its registry writes it, whatever case or spacing a page used:
+    ``NCT01219465``, ``ChiCTR2300071975``, ``ChiCTR-TRC-10000986``. Exact links between
+    registries compare ids as text, so ``chictr2300071975`` on one page must be the same id as
+    ``ChiCTR2300071975`` on another. Other registries' ids are kept as given (jRCT's, for one,
+    are mixed case)."""
+    compact = "".join(value.split())
+    if registry == "ClinicalTrials.gov":
+        return compact.upper()
+    if registry == "ChiCTR" and compact[:6].upper() == "CHICTR":
+        return "ChiCTR" + compact[6:].upper()
+    return value
+
+
 class RegistryId(_Model):
     registry: Registry
     id: str = Field(min_length=3, max_length=64)
+
+    @model_validator(mode="after")
+    def _canonical(self) -> RegistryId:
+        self.id = canonical_id(self.registry, self.id)
+        return self
 
 
 class SourceRef(_Model):
@@ -148,6 +167,13 @@ class TrialRecord(_Model):
     @classmethod
     def _http(cls, v: str) -> str:
         return SourceRef._http(v)
+
+    @field_validator("registry_ids")
+    @classmethod
+    def _distinct(cls, v: list[RegistryId]) -> list[RegistryId]:
+        """One entry an id: a page may name one id twice, in two spellings."""
+        seen: set[str] = set()
+        return [r for r in v if not (r.id in seen or seen.add(r.id))]  # type: ignore[func-returns-value]
 
     @property
     def display_id(self) -> str:

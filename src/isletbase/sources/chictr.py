@@ -24,7 +24,7 @@ from isletbase.sources.curated import describe
 
 SOURCE = "ChiCTR"
 ID_PATTERN = re.compile(r"\bChiCTR(?:-[A-Z]{2,5}-)?\d{8,10}\b", re.IGNORECASE)
-NCT_PATTERN = re.compile(r"\bNCT\d{8}\b")
+NCT_PATTERN = re.compile(r"\bNCT\d{8}\b", re.IGNORECASE)
 _DATE = re.compile(r"(\d{4})[-/](\d{1,2})[-/](\d{1,2})")
 _INT = re.compile(r"\d+")
 _HAN = re.compile(r"[\u3400-\u9fff]")

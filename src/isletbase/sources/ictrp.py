@@ -27,7 +27,7 @@ from isletbase.sources.curated import describe
 
 SOURCE = "ICTRP"
 ROOT = "Trials_downloaded_from_ICTRP"
-_NCT = re.compile(r"\bNCT\d{8}\b")
+_NCT = re.compile(r"\bNCT\d{8}\b", re.IGNORECASE)
 _REGISTERS = {
     "clinicaltrials.gov": "ClinicalTrials.gov",
     "chictr": "ChiCTR",
