@@ -138,6 +138,18 @@ def test_chictr_old_and_new_style_ids_and_partner_nct_ids(reg: str) -> None:
     assert [r.id for r in record.registry_ids[1:]] == ["NCT05507697"]
 
 
+def test_chictr_dates_without_leading_zeros_are_read_as_iso_dates() -> None:
+    html = (
+        "<table><tr><td>注册号：</td><td>ChiCTR-TRC-10000986</td></tr>"
+        "<tr><td>Study execute time:</td><td>From 2009-9-1 To 2011/12/31</td></tr>"
+        "<tr><td>The registration number of the Partner Registry or other register:</td>"
+        "<td>nct05507697</td></tr></table>"
+    )
+    record = chictr.to_record(chictr.RawRecord("ChiCTR", "p.html", {"html": html}))
+    assert (record.start_date, record.completion_date) == ("2009-09-01", "2011-12-31")
+    assert [r.id for r in record.registry_ids] == ["ChiCTR-TRC-10000986", "NCT05507697"]
+
+
 def test_chictr_page_without_a_registration_number_names_the_file() -> None:
     raw = chictr.RawRecord(
         "ChiCTR", "broken.html", {"html": "<table><tr><td>注册号：</td><td>—</td></tr></table>"}

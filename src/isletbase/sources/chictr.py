@@ -122,8 +122,14 @@ def _any(fields: dict, name: str) -> str | None:
 
 
 def _date(text: str | None) -> str | None:
-    m = _DATE.search(text or "")
-    return f"{m.group(1)}-{int(m.group(2)):02d}-{int(m.group(3)):02d}" if m else None
+    """The first date in ``text`` as ISO ``YYYY-MM-DD`` (pages write ``2009/9/1`` too)."""
+    found = _DATE.findall(text or "")
+    return _iso(found[0]) if found else None
+
+
+def _iso(parts: tuple[str, str, str]) -> str:
+    year, month, day = parts
+    return f"{year}-{int(month):02d}-{int(day):02d}"
 
 
 def to_record(raw: RawRecord) -> TrialRecord:
@@ -193,8 +199,8 @@ def to_record(raw: RawRecord) -> TrialRecord:
                 "phase": _first(fields, "phase", "en"),
                 "status": _first(fields, "status", "en"),
                 "enrollment": int(size.group(0)) if size else None,
-                "start_date": "-".join(dates[0]) if dates else None,
-                "completion_date": "-".join(dates[1]) if len(dates) > 1 else None,
+                "start_date": _iso(dates[0]) if dates else None,
+                "completion_date": _iso(dates[1]) if len(dates) > 1 else None,
                 "first_posted": _date(_any(fields, "registered")),
                 "last_update": _date(_any(fields, "last_update")),
                 "design": _first(fields, "design", "en"),
