@@ -195,3 +195,24 @@ def test_ictrp_tolerates_a_missing_root_close_but_not_other_xml(tmp_path: Path) 
     broken.write_text("<Trials_downloaded_from_ICTRP><Trial><TrialID>x</Trial>")
     with pytest.raises(InputError, match="not well-formed"):
         list(ictrp.read_export(broken))
+
+
+def test_ictrp_fields_of_several_values_are_split_before_they_are_cleaned() -> None:
+    raw = ictrp.RawRecord(
+        ictrp.SOURCE,
+        "t",
+        {
+            "TrialID": "nct01219465",
+            "Public_title": "x",
+            "Condition": "Type 1 diabetes&lt;br&gt;Diabetic foot;\n Obesity",
+            "Countries": "Korea, Republic of\nChina",
+            "Secondary_ID": "chictr2300071975",
+        },
+    )
+    record = ictrp.to_record(raw)
+    assert record.conditions == ["Type 1 diabetes", "Diabetic foot", "Obesity"]
+    assert record.country == "China"
+    assert [(r.registry, r.id) for r in record.registry_ids] == [
+        ("ClinicalTrials.gov", "NCT01219465"),
+        ("ChiCTR", "ChiCTR2300071975"),
+    ]

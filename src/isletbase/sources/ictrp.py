@@ -48,8 +48,15 @@ def _clean(text: str | None) -> str | None:
     return value or None
 
 
+_PARTS = re.compile(r"<br\s*/?>|[;\n]", re.IGNORECASE)
+
+
 def _split(text: str | None) -> list[str]:
-    return [p.strip() for p in re.split(r"[;\n]", text or "") if p.strip()]
+    """A multi-valued field's values (conditions, countries, ids), each cleaned. ICTRP parts
+    them by ``;``, new lines or ``<br>``, so the raw text is split first: cleaning turns those
+    into spaces."""
+    unescaped = html.unescape(html.unescape(text or ""))
+    return [value for part in _PARTS.split(unescaped) if (value := _clean(part))]
 
 
 def _refreshed(text: str | None) -> str | None:
@@ -87,14 +94,13 @@ def to_record(raw: RawRecord) -> TrialRecord:
     if not trial_id:
         raise InputError(f"{raw.ref}: TrialID is empty")
     register = _REGISTERS.get((f.get("Source_Register") or "").lower(), "ICTRP")
-    if trial_id.startswith("NCT"):
+    if trial_id.upper().startswith("NCT"):
         register = "ClinicalTrials.gov"
     elif CHICTR_ID.fullmatch(trial_id):
         register = "ChiCTR"
     ids = [{"registry": register, "id": trial_id}]
     org_ids = []
     for sid in _split(raw.payload.get("Secondary_ID")) + _split(raw.payload.get("other_records")):
-        sid = _clean(sid) or ""
         for nct in _NCT.findall(sid):
             ids.append({"registry": "ClinicalTrials.gov", "id": nct})
         for chictr in CHICTR_ID.findall(sid):
@@ -109,7 +115,7 @@ def to_record(raw: RawRecord) -> TrialRecord:
     seen: set[str] = set()
     ids = [i for i in ids if not (i["id"] in seen or seen.add(i["id"]))]
     size = re.fullmatch(r"\d+", f.get("Target_size") or "")
-    countries = _split(f.get("Countries"))
+    countries = _split(raw.payload.get("Countries"))
     url = f.get("web_address") or f"https://trialsearch.who.int/Trial2.aspx?TrialID={trial_id}"
     try:
         return TrialRecord.model_validate(
@@ -119,8 +125,8 @@ def to_record(raw: RawRecord) -> TrialRecord:
                 "title_en": f.get("Public_title"),
                 "official_title_en": f.get("Scientific_title"),
                 "sponsor": f.get("Primary_sponsor"),
-                "conditions": _split(f.get("Condition")),
-                "interventions": _split(f.get("Intervention")),
+                "conditions": _split(raw.payload.get("Condition")),
+                "interventions": _split(raw.payload.get("Intervention")),
                 "phase": f.get("Phase"),
                 "status": f.get("Recruitment_Status"),
                 "enrollment": int(size.group(0)) if size else None,
