@@ -76,6 +76,20 @@ def test_identical_rerun_writes_nothing(db) -> None:
     assert len(history(db, "NCT01219465")) == before
 
 
+def test_the_same_records_read_on_another_day_are_unchanged(db) -> None:
+    """The day a record was read is kept with it but is no change: the next day's identical
+    harvest writes nothing, and the stored record still says when it was first read."""
+    first = run_records(db, study_raws(STUDIES, SOURCE, "2026-11-25"), SOURCE, raw_to_record)
+    assert first.new == 4
+    before = len(history(db, "NCT01219465"))
+    again = run_records(db, study_raws(STUDIES, SOURCE, "2026-11-26"), SOURCE, raw_to_record)
+    assert (again.new, again.updated, again.unchanged) == (0, 0, 4)
+    assert len(history(db, "NCT01219465")) == before
+    with db.session() as session:
+        stored = session.scalars(select(RawRecordRow.payload)).all()
+    assert {s["retrieved"] for p in stored for s in p["sources"]} == {"2026-11-25"}
+
+
 def test_a_record_kept_from_a_deleted_trial_is_linked_to_the_trial_made_again(db) -> None:
     """Deleting a trial keeps its source records (unlinked); ingesting the record again makes
     the trial anew and links that same stored record to it, changed where it changed."""

@@ -99,11 +99,14 @@ def payload_hash(payload: dict, derivations: Sequence[DerivationView], salt: str
     """A stable hash of what was received (a record dumped as JSON-ready data, ``payload``)
     and what was derived, to detect real changes.
 
-    ``salt`` stands for the institution directory, so a changed directory relinks sites.
+    ``salt`` stands for the institution directory, so a changed directory relinks sites. The
+    day each source was read (``sources[].retrieved``) is left out: the same record read again
+    on another day is unchanged, and writes nothing.
     """
+    record = {**payload, "sources": [{**s, "retrieved": None} for s in payload["sources"]]}
     document = {
         "salt": salt,
-        "record": payload,
+        "record": record,
         "derived": [
             {"field": d.field, "value": d.value, "method": d.method, "rule": d.rule}
             for d in derivations
