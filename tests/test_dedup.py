@@ -20,6 +20,7 @@ from isletbase.harvest import decide_match, list_matches, run_chictr, run_ictrp,
 from isletbase.model import TrialRecord
 from isletbase.sources import RawRecord
 from isletbase.sources.curated import to_trial
+from isletbase.store.check import check
 from isletbase.store.trial_reads import get_trial, history
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "registries"
@@ -168,6 +169,86 @@ def test_ictrp_bridges_by_trial_id_without_duplicating(db) -> None:
     assert "https://trialsearch.who.int/Trial2.aspx?TrialID=NCT01219465" in {
         s.url for s in trial.sources
     }
+
+
+def _ictrp(tmp_path: Path, *trials: dict[str, str]) -> Path:
+    """An ICTRP export holding ``trials`` (tag → text), as the search portal writes one."""
+    body = "".join(
+        "<Trial>" + "".join(f"<{k}>{v}</{k}>" for k, v in t.items()) + "</Trial>" for t in trials
+    )
+    path = tmp_path / "export.xml"
+    path.write_text(f"<Trials_downloaded_from_ICTRP>{body}</Trials_downloaded_from_ICTRP>")
+    return path
+
+
+def test_record_naming_two_stored_trials_ids_merges_them(db, tmp_path: Path) -> None:
+    """The ICTRP bridge: the ChiCTR and ClinicalTrials.gov registrations of one study were
+    stored apart (a grey-zone pair awaiting review); an ICTRP record lists both ids."""
+    _load(db, [NCT])
+    run_chictr(db, FIXTURES / "chictr_ChiCTR2300071975.html")
+    assert len(list_matches(db)) == 1
+    bridge = {
+        "TrialID": "ChiCTR2300071975",
+        "Public_title": "Human umbilical cord MSCs for refractory diabetic peripheral neuropathy",
+        "Source_Register": "ChiCTR",
+        "Secondary_ID": "nct05507697",  # as some exports spell it
+    }
+    other = {"TrialID": "ChiCTR1900025872", "Public_title": "ADSCs in T2DM"}
+    report = run_ictrp(db, _ictrp(tmp_path, bridge, other))
+    assert (report.new, report.updated, report.merged) == (1, 1, 1)
+    trial = get_trial(db, "NCT05507697")
+    assert get_trial(db, "ChiCTR2300071975").uid == trial.uid
+    assert {r.id for r in trial.registry_ids} == {"NCT05507697", "ChiCTR2300071975"}
+    assert trial.source_url == NCT["source_url"]
+    assert "https://www.chictr.org.cn/hvshowproject.html?id=232708" in {
+        s.url for s in trial.sources
+    }
+    changes = history(db, "NCT05507697")
+    assert [(c.field, c.source) for c in changes if c.field == "merged"] == [("merged", "ICTRP")]
+    assert {c.source for c in changes} >= {"ChiCTR", "ICTRP"}  # the folded trial's history too
+    assert list_matches(db) == []  # the pair awaiting review is one trial now
+    assert get_trial(db, "ChiCTR1900025872") is not None
+    assert check(db).problems == []
+    again = run_ictrp(db, _ictrp(tmp_path, bridge, other))
+    assert (again.new, again.updated, again.unchanged) == (0, 0, 2)
+
+
+def test_accepting_a_match_keeps_the_other_pairs_of_the_trial_merged_away(
+    db, tmp_path: Path
+) -> None:
+    """A trial merged away by review hands its other open questions to the trial it joins."""
+    title = "Umbilical cord mesenchymal stem cells for type 1 diabetes mellitus"
+    for trial_id, register, suffix in (
+        ("ChiCTR2000000001", "ChiCTR", ""),
+        ("NCT09000001", "ClinicalTrials.gov", " in children"),
+        ("ISRCTN12345678", "ISRCTN", " in children"),
+    ):
+        trial = {"TrialID": trial_id, "Public_title": title + suffix, "Source_Register": register}
+        run_ictrp(db, _ictrp(tmp_path, trial))
+    pairs = {(m.trial, m.candidate): m.id for m in list_matches(db)}
+    assert set(pairs) == {
+        ("ChiCTR2000000001", "NCT09000001"),
+        ("NCT09000001", "ISRCTN12345678"),
+    }
+    assert decide_match(db, pairs["ChiCTR2000000001", "NCT09000001"], accept=True) == (
+        "ChiCTR2000000001"
+    )
+    assert [(m.trial, m.candidate) for m in list_matches(db)] == [
+        ("ChiCTR2000000001", "ISRCTN12345678")
+    ]
+    [accepted] = list_matches(db, "accepted")
+    assert accepted.explanation[-1] == "merged NCT09000001 into ChiCTR2000000001"
+    merged = [c for c in history(db, "ChiCTR2000000001") if c.field == "merged"]
+    assert [(c.old, c.new) for c in merged] == [("NCT09000001", "ChiCTR2000000001")]
+    # the question handed over can be decided in turn
+    [left] = list_matches(db)
+    assert decide_match(db, left.id, accept=True) == "ChiCTR2000000001"
+    assert {r.id for r in get_trial(db, "ISRCTN12345678").registry_ids} == {
+        "ChiCTR2000000001",
+        "NCT09000001",
+        "ISRCTN12345678",
+    }
+    assert list_matches(db) == [] and check(db).problems == []
 
 
 _WORDS = (

@@ -33,13 +33,12 @@ from isletbase.sources import RawRecord, chictr, ctgov, ctgov_dump, ictrp
 from isletbase.sources import curated as bundled
 from isletbase.store.db import Database
 from isletbase.store.institutions import load_index
+from isletbase.store.merges import merge_trial
 from isletbase.store.schema import (
     IngestRunRow,
     MatchCandidateRow,
     QuarantineRow,
-    RawRecordRow,
     TrialRow,
-    TrialVersionRow,
     utcnow,
 )
 from isletbase.store.trials import TrialWriter
@@ -230,27 +229,10 @@ def decide_match(db: Database, match_id: int, accept: bool, today: date | None =
             return target.display_id
         gone, target_uid = row.candidate_uid, row.trial_uid
         gone_id = session.get(TrialRow, gone).display_id
-        session.execute(
-            update(RawRecordRow).where(RawRecordRow.trial_uid == gone).values(trial_uid=target_uid)
-        )
-        session.execute(
-            update(TrialVersionRow)
-            .where(TrialVersionRow.trial_uid == gone)
-            .values(trial_uid=target_uid)
-        )
-        session.execute(
-            delete(MatchCandidateRow).where(
-                MatchCandidateRow.candidate_uid == gone, MatchCandidateRow.id != match_id
-            )
-        )
-        row.candidate_uid = target_uid
         row.explanation = [*row.explanation, f"merged {gone_id} into {target.display_id}"]
-        session.flush()
-        session.delete(session.get(TrialRow, gone))
-        session.flush()
-        writer = TrialWriter(
-            session, load_index(session), f"review: merged {gone_id}", today or date.today()
-        )
+        source = f"review: merged {gone_id}"
+        merge_trial(session, target_uid, gone, source)
+        writer = TrialWriter(session, load_index(session), source, today or date.today())
         refresh_trial(session, writer, target_uid)
         return target.display_id
 

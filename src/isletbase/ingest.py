@@ -29,6 +29,7 @@ from isletbase.sources import RawRecord
 from isletbase.sources import curated as bundled
 from isletbase.store.db import Database, insert_rows, json_text
 from isletbase.store.institutions import institution_row, load_index
+from isletbase.store.merges import merge_trial
 from isletbase.store.schema import (
     InstitutionAliasRow,
     InstitutionRow,
@@ -39,6 +40,7 @@ from isletbase.store.schema import (
     utcnow,
 )
 from isletbase.store.trials import (
+    Outcome,
     TrialShaper,
     TrialValues,
     TrialWriter,
@@ -445,6 +447,7 @@ class Pipeline:
         )
         fresh: list[int] = []
         queued: dict[int, Match] = {}
+        moved: dict[int, int] = {}  # trials folded into another in this batch
         for position, (head, digest) in enumerate(zip(heads, digests, strict=True)):
             prev = previous.get(head.display_id)
             if prev is not None and prev.content_hash == digest and prev.trial_uid is not None:
@@ -479,8 +482,14 @@ class Pipeline:
             else:
                 _renew(prev, payload, digest, uid)
             session.flush()
-            outcome = refresh_trial(session, writer, uid)
+            outcome, absorbed = refresh_trial(session, writer, uid)
             setattr(counts, outcome, getattr(counts, outcome) + 1)
+            if absorbed:  # exact links joined trials stored apart: later records find this one
+                counts.merged += len(absorbed)
+                moved = {k: uid if v in absorbed else v for k, v in moved.items()}
+                moved.update(dict.fromkeys(absorbed, uid))
+                owners = {rid: moved.get(owner, owner) for rid, owner in owners.items()}
+                self._pools.clear()
         values = [
             batch.values[i]
             if batch.values is not None
@@ -512,7 +521,7 @@ class Pipeline:
         for position, match in queued.items():
             session.add(
                 MatchCandidateRow(
-                    trial_uid=match.uid,
+                    trial_uid=moved.get(match.uid, match.uid),
                     candidate_uid=uids[position],
                     score=match.score.score,
                     explanation=match.score.explanation,
@@ -528,14 +537,43 @@ def _renew(stored: RawRecordRow, payload: dict, digest: str, uid: int) -> None:
     stored.retrieved_at = utcnow()
 
 
-def refresh_trial(session: Session, writer: TrialWriter, uid: int) -> str:
-    """Re-merge a trial from all its sources' records and upsert it (with versions)."""
-    raws = session.scalars(select(RawRecordRow).where(RawRecordRow.trial_uid == uid)).all()
-    ordered = sorted(raws, key=lambda r: (_priority(r.source), r.id))
-    records = [TrialRecord.model_validate(r.payload) for r in ordered]
-    merged = merge_records(records) if len(records) > 1 else records[0]
-    outcome, _ = writer.upsert(merged, taxonomy.classify_record(merged))
-    return outcome
+class Refreshed(NamedTuple):
+    """What ``refresh_trial`` did: the upsert's outcome, and the trials folded in first."""
+
+    outcome: Outcome
+    absorbed: list[int]
+
+
+def refresh_trial(session: Session, writer: TrialWriter, uid: int) -> Refreshed:
+    """Re-merge trial ``uid`` from all its sources' records and upsert it (with versions).
+
+    Another stored trial that holds one of the merged record's registry ids is the same study
+    (an exact link: a record naming the other registry's id, an ICTRP record listing both), so
+    it is folded into this one first (``merge_trial``) — its records then join the merge, which
+    may name yet another trial's id, until none is left. Without that the upsert would try to
+    give this trial an id another trial holds.
+    """
+    absorbed: list[int] = []
+    while True:
+        raws = session.scalars(select(RawRecordRow).where(RawRecordRow.trial_uid == uid)).all()
+        ordered = sorted(raws, key=lambda r: (_priority(r.source), r.id))
+        records = [TrialRecord.model_validate(r.payload) for r in ordered]
+        merged = merge_records(records) if len(records) > 1 else records[0]
+        others = session.scalars(
+            select(RegistryIdRow.trial_uid)
+            .where(
+                RegistryIdRow.registry_id.in_([r.id for r in merged.registry_ids]),
+                RegistryIdRow.trial_uid != uid,
+            )
+            .distinct()
+        ).all()
+        if not others:
+            break
+        for other in others:
+            merge_trial(session, uid, other, writer.source)
+            absorbed.append(other)
+    outcome, _ = writer.upsert(merged, taxonomy.classify_record(merged), uid)
+    return Refreshed(outcome, absorbed)
 
 
 def batched(items: Iterable[RawRecord], size: int) -> Iterator[list[RawRecord]]:

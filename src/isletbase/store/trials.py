@@ -375,12 +375,17 @@ class TrialWriter:
         return uids
 
     def upsert(
-        self, record: TrialRecord, derivations: Sequence[Derivation]
+        self, record: TrialRecord, derivations: Sequence[Derivation], uid: int | None = None
     ) -> tuple[Outcome, TrialRow]:
-        """Insert or update one trial; returns what happened and the row."""
+        """Insert or update one trial (trial ``uid``, else the one holding one of the record's
+        registry ids); returns what happened and the row."""
         data = record.model_dump(mode="json")
         digest = payload_hash(data, derivations, self.salt)
-        row = self.find(record.registry_ids)
+        row = (
+            self.session.get(TrialRow, uid, options=LOAD_OPTIONS)
+            if uid is not None
+            else self.find(record.registry_ids)
+        )
         if row is not None and row.content_hash == digest:
             return "unchanged", row
         outcome: Outcome = "updated" if row is not None else "new"

@@ -1,0 +1,70 @@
+"""Folding one stored trial into another: the same study found under two rows.
+
+It happens two ways: a curator accepts a match in ``isletbase review``, or a record names a
+registry id that another trial already holds (an exact link — a ChiCTR id on a ClinicalTrials.gov
+record, an ICTRP record listing both). Either way the trial that goes hands over everything
+that made it, so nothing it held is lost: its stored source records, its history, and the
+review questions still open about it.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session
+
+from isletbase.store.schema import MatchCandidateRow, RawRecordRow, TrialRow, TrialVersionRow
+
+
+def merge_trial(session: Session, into: int, gone: int, source: str) -> str:
+    """Fold trial ``gone`` into trial ``into`` and delete it; returns gone's display id.
+
+    Its stored records, history and review pairs move to ``into``, and a version row names the
+    merge. The caller then re-merges ``into`` from its records (``ingest.refresh_trial``), which
+    brings gone's registry ids, sources and values over. A pending pair of the two trials is
+    moot and dropped; a pair of ``gone`` with a third trial now asks the same of ``into``; a
+    pair that would repeat one ``into`` has already is dropped (its decision, if any, is in the
+    history: this merge's version row, or the merge it decided).
+    """
+    into_row, gone_row = session.get(TrialRow, into), session.get(TrialRow, gone)
+    if into_row is None or gone_row is None or into == gone:
+        raise ValueError(f"cannot merge trial {gone} into trial {into}")
+    session.execute(
+        update(RawRecordRow).where(RawRecordRow.trial_uid == gone).values(trial_uid=into)
+    )
+    session.execute(
+        update(TrialVersionRow).where(TrialVersionRow.trial_uid == gone).values(trial_uid=into)
+    )
+    touching = or_(MatchCandidateRow.trial_uid == gone, MatchCandidateRow.candidate_uid == gone)
+    taken = set(
+        session.execute(
+            select(MatchCandidateRow.trial_uid, MatchCandidateRow.candidate_uid).where(
+                or_(MatchCandidateRow.trial_uid == into, MatchCandidateRow.candidate_uid == into)
+            )
+        ).tuples()
+    )
+    for pair in session.scalars(
+        select(MatchCandidateRow).where(touching).order_by(MatchCandidateRow.id)
+    ):
+        moved = (
+            into if pair.trial_uid == gone else pair.trial_uid,
+            into if pair.candidate_uid == gone else pair.candidate_uid,
+        )
+        if moved in taken or (pair.status == "pending" and moved[0] == moved[1]):
+            session.delete(pair)
+            continue
+        pair.trial_uid, pair.candidate_uid = moved
+        taken.add(moved)
+    gone_id = gone_row.display_id
+    session.add(
+        TrialVersionRow(
+            trial_uid=into,
+            field="merged",
+            old_value=gone_id,
+            new_value=into_row.display_id,
+            source=source,
+        )
+    )
+    session.flush()
+    session.delete(gone_row)
+    session.flush()
+    return gone_id
