@@ -90,6 +90,20 @@ def test_the_same_records_read_on_another_day_are_unchanged(db) -> None:
     assert {s["retrieved"] for p in stored for s in p["sources"]} == {"2026-11-25"}
 
 
+def test_a_record_that_loads_clears_its_quarantined_copy(db) -> None:
+    """A later good version (or the record fixed) makes the rejected copy stale: it leaves the
+    quarantine, so ``--retry`` does not reject it again."""
+    bad = copy.deepcopy(QINGDAO)
+    bad["protocolSection"]["designModule"]["enrollmentInfo"]["count"] = 99_000_000
+    assert _ingest(db, [QINGDAO]).new == 1
+    assert _ingest(db, [bad, STUDIES[2]]).quarantined == 1
+    assert get_trial(db, "NCT01219465").enrollment == 50  # the stored version is kept
+    assert [q.ref for q in list_quarantine(db)] == ["NCT01219465"]
+    assert _ingest(db, [QINGDAO]).unchanged == 1
+    assert list_quarantine(db) == []
+    assert retry_quarantine(db).fetched == 0
+
+
 def test_a_record_kept_from_a_deleted_trial_is_linked_to_the_trial_made_again(db) -> None:
     """Deleting a trial keeps its source records (unlinked); ingesting the record again makes
     the trial anew and links that same stored record to it, changed where it changed."""

@@ -216,6 +216,8 @@ class Prepared:
     payloads: list[str]
     merged: int
     rejects: list[tuple[RawRecord, str]]
+    #: (source, ref) of each record that mapped and validated: a quarantined copy is stale
+    accepted: list[tuple[str, str]] = field(default_factory=list)
     #: each record's derivations and content hash, once classified (in the worker or not)
     derivations: list[list[Derived]] | None = None
     digests: list[str] | None = None
@@ -277,6 +279,7 @@ def prepare(
     """
     valid: list[TrialRecord] = []
     rejects: list[tuple[RawRecord, str]] = []
+    accepted: list[tuple[str, str]] = []
     for raw in raws:
         try:
             record = to_record(raw)
@@ -285,6 +288,7 @@ def prepare(
             rejects.append((raw, str(exc) if raw.ref in str(exc) else f"{raw.ref}: {exc}"))
             continue
         valid.append(record)
+        accepted.append((raw.source, raw.ref))
     records = [merge_records(c) if len(c) > 1 else c[0] for c in group_by_registry_id(valid)]
     data = [r.model_dump(mode="json") for r in records]
     batch = Prepared(
@@ -301,6 +305,7 @@ def prepare(
         payloads=[json_text(d) for d in data],
         merged=len(valid) - len(records),
         rejects=rejects,
+        accepted=accepted,
         data=data,
     )
     if classify or shaper is not None:
@@ -340,6 +345,10 @@ class Pipeline:
             self.shaper = TrialShaper(self.index, self.today, institution_words(session))
         self.salt = hashlib.sha256(repr(sorted(self.index.keys.items())).encode()).hexdigest()[:16]
         self._pools: dict[str, CandidatePool] = {}
+        with db.session() as session:
+            self._held = set(
+                session.execute(select(QuarantineRow.source, QuarantineRow.record_ref)).tuples()
+            )
 
     #: A run that adds or changes at least this many trials refreshes the planner's statistics.
     STATS_AFTER = 1000
@@ -377,6 +386,7 @@ class Pipeline:
         with self.db.session() as session:
             if before:
                 before(session)
+            self._release(session, batch.accepted)
             self._quarantine(session, rejects)
             writer = TrialWriter(
                 session, self.index, self.source, self.today, self.salt, self.shaper
@@ -390,9 +400,24 @@ class Pipeline:
         if self.progress:
             self.progress(batch.fetched)
 
+    def _release(self, session: Session, accepted: list[tuple[str, str]]) -> None:
+        """Drop the quarantined copies of records that now load: a later version, or the
+        same record after a fix, makes the rejected one stale (``quarantine --retry`` would
+        only reject it again)."""
+        if not self._held:
+            return
+        for source, ref in (pair for pair in accepted if pair in self._held):
+            session.execute(
+                delete(QuarantineRow).where(
+                    QuarantineRow.source == source, QuarantineRow.record_ref == ref
+                )
+            )
+            self._held.discard((source, ref))
+
     def _quarantine(self, session: Session, rejects: list[tuple[RawRecord, str]]) -> None:
         if not rejects:
             return
+        self._held.update((raw.source, raw.ref) for raw, _ in rejects)
         seen = set(
             session.execute(
                 select(QuarantineRow.source, QuarantineRow.record_ref, QuarantineRow.reason)
