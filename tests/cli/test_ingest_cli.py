@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 import zipfile
 
+import pytest
 from typer.testing import CliRunner
 
-from isletbase.cli import app
+from isletbase.cli import app, main
 
 runner = CliRunner()
 
@@ -42,3 +43,39 @@ def test_quarantine_lists_a_rejected_record_with_its_reason(tmp_path):
 def test_review_with_nothing_pending_prints_an_empty_list(loaded_db):
     assert json.loads(run("review", "--json", "--db", loaded_db.url).output) == []
     assert "0 match(es) to review" in run("review", "--db", loaded_db.url).output
+
+
+def test_text_from_users_and_registries_is_shown_as_written_never_as_markup(tmp_path, capsys):
+    """Rich markup in an id or a registry's text ('[/]' closes a tag) must not crash or
+    restyle the output: it is printed as it was written."""
+    url = f"sqlite:///{tmp_path / 'm.db'}"
+    with pytest.raises(SystemExit) as exit_info:
+        main(["history", "[red]NCT1[/]", "--db", url])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "'[red]NCT1[/]'" in err
+    page = tmp_path / "[bold]p.html"
+    page.write_text("<table><tr><td>Registration number:</td><td>[/]</td></tr></table>")
+    loaded = run("ingest", "chictr", str(page), "--db", url)
+    assert loaded.exit_code == 0 and "[/]" in loaded.output
+    listing = run("quarantine", "--db", url)
+    assert listing.exit_code == 0 and "'[/]'" in listing.output
+
+
+@pytest.mark.parametrize("batch", ["0", "-1"])
+def test_a_batch_below_one_is_a_usage_error(tmp_path, capsys, batch):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["ingest", "ctgov-dump", str(tmp_path), "--batch", batch])
+    assert exit_info.value.code == 2
+    assert "--batch" in capsys.readouterr().err
+
+
+def test_a_database_that_cannot_be_used_is_one_line_and_exit_2(tmp_path, capsys):
+    junk = tmp_path / "junk.db"
+    junk.write_text("not a database, just text " * 100)
+    for command in (["quarantine"], ["history", "NCT01219465"], ["review"]):
+        with pytest.raises(SystemExit) as exit_info:
+            main([*command, "--db", f"sqlite:///{junk}"])
+        assert exit_info.value.code == 2
+        err = capsys.readouterr().err.strip()
+        assert err == "error: the database cannot be used: file is not a database"

@@ -11,6 +11,7 @@ import importlib
 import sys
 
 import typer
+from sqlalchemy.exc import DatabaseError, OperationalError
 from typer.core import TyperGroup
 
 try:  # typer >= 0.20 ships its own copy of click
@@ -34,15 +35,22 @@ REGISTRARS: tuple[str, ...] = (
 
 
 class _Group(TyperGroup):
-    """Turns a user error raised anywhere below into one line and exit code 2."""
+    """Turns a user error raised anywhere below into one line and exit code 2, and so a
+    database that cannot be used: a ``--db`` that is no database, a server that does not
+    answer, a file locked too long (a constraint failing stays a traceback: that is a bug)."""
 
     def invoke(self, ctx):  # noqa: ANN001, ANN201 - click's signature
+        from isletbase.cli.common import fail
+
         try:
             return super().invoke(ctx)
         except IsletbaseError as exc:
-            from isletbase.cli.common import fail
-
             fail(str(exc))
+        except DatabaseError as exc:
+            if not isinstance(exc, OperationalError) and "not a database" not in str(exc):
+                raise
+            reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+            fail(f"the database cannot be used: {reason}")
 
 
 app = typer.Typer(

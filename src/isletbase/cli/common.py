@@ -9,6 +9,7 @@ from typing import Any, NoReturn, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from isletbase.store.db import Database
@@ -25,8 +26,9 @@ DbOption = typer.Option(
 
 
 def fail(message: str, code: int = 2) -> NoReturn:
-    """Print one clear line to stderr and exit: the CLI never shows a traceback for user errors."""
-    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    """Print one clear line to stderr and exit: the CLI never shows a traceback for user errors.
+    The message is text, not markup: it may quote what a user typed or a registry wrote."""
+    err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
     raise typer.Exit(code)
 
 
@@ -50,9 +52,9 @@ def print_listing(
     if as_json:
         console.print_json(json.dumps([data(i) for i in items], ensure_ascii=False))
         return
-    table = Table(title=title)
+    table = Table(title=escape(title))
     for column in columns:
         table.add_column(column, overflow="fold")
-    for item in items:
-        table.add_row(*row(item))
+    for item in items:  # cells hold registry text: shown as written, never read as markup
+        table.add_row(*map(escape, row(item)))
     console.print(table)

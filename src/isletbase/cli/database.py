@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -17,7 +18,7 @@ db_app = typer.Typer(help="Create, load and check the database.", no_args_is_hel
 
 def print_report(report: Report, title: str) -> None:
     """The report every load ends with: fetched, new, updated, unchanged, merged, quarantined."""
-    table = Table(title=title)
+    table = Table(title=escape(title))
     for key in ("fetched", "new", "updated", "unchanged", "merged", "quarantined", "institutions"):
         table.add_column(key, justify="right")
     table.add_row(
@@ -36,7 +37,7 @@ def print_report(report: Report, title: str) -> None:
     )
     console.print(table)
     for error in report.errors[:20]:
-        console.print(f"[yellow]quarantined:[/] {error}", highlight=False)
+        console.print(f"[yellow]quarantined:[/] {escape(error)}", highlight=False)
     if len(report.errors) > 20:
         console.print(
             f"[yellow]… and {len(report.errors) - 20} more (see `isletbase quarantine`)[/]"
@@ -82,14 +83,14 @@ def check(db: Annotated[str | None, DbOption] = None) -> None:
         console.print(f"[red]no database at {database.url}[/]; run `isletbase db load`")
         raise typer.Exit(1)
     report = check_db(database)
-    table = Table(title=f"{database.url}")
+    table = Table(title=escape(str(database.url)))
     table.add_column("table")
     table.add_column("rows", justify="right")
     for name, count in report.counts.items():
         table.add_row(name, str(count))
     console.print(table)
     for problem in report.problems:
-        console.print(f"[red]problem:[/] {problem}")
+        console.print(f"[red]problem:[/] {escape(problem)}")
     if not report.ok:
         raise typer.Exit(1)
     console.print("[green]ok[/]")

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from isletbase import harvest
@@ -28,9 +29,13 @@ def _bar(
     label: str, total: int | None = None
 ) -> Iterator[tuple[Callable[[int], None], Callable[[int], None]]]:
     with Progress(
-        TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
     ) as progress:
-        task = progress.add_task(label, total=total)
+        task = progress.add_task(escape(label), total=total)  # a path: text, not markup
         yield (lambda n: progress.advance(task, n)), (lambda t: progress.update(task, total=t))
 
 
@@ -79,7 +84,7 @@ def dump_command(
     path: Annotated[
         Path, typer.Argument(help="AllPublicJSON.zip or a directory of study JSON files.")
     ],
-    batch: Annotated[int, typer.Option("--batch", help="Trials per transaction.")] = 1000,
+    batch: Annotated[int, typer.Option("--batch", min=1, help="Trials per transaction.")] = 1000,
     db: Annotated[str | None, DbOption] = None,
 ) -> None:
     """Stream the ClinicalTrials.gov bulk download into the database."""

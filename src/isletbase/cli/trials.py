@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from isletbase import export as exporting
@@ -80,7 +81,8 @@ def search(
         return
     for inst in institutions[:5]:
         console.print(
-            f"[dim]institution:[/] {inst.name_en or ''} {inst.name_zh or ''} [dim]({inst.id})[/]"
+            f"[dim]institution:[/] {escape(inst.name_en or '')} {escape(inst.name_zh or '')} "
+            f"[dim]({inst.id})[/]"
         )
     table = Table(
         title=f"{result.total}{'' if result.total_exact else '+'} trials "
@@ -91,15 +93,8 @@ def search(
         table.add_column(column, overflow="fold")
     for t in result.items:
         cities = ", ".join(dict.fromkeys(s.city for s in t.sites if s.city))
-        table.add_row(
-            t.display_id,
-            _title(t),
-            t.cell_source or "",
-            t.condition or "",
-            t.phase_code or "",
-            t.status_code or "",
-            cities,
-        )
+        cells = (t.display_id, _title(t), t.cell_source, t.condition, t.phase_code, t.status_code)
+        table.add_row(*(escape(c or "") for c in cells), escape(cities))
     console.print(table)
 
 
@@ -116,7 +111,7 @@ def show(
         print(trial.model_dump_json(indent=2))
         return
     tax = taxonomy.load()
-    table = Table(title=f"{trial.display_id}", show_header=False, show_lines=False)
+    table = Table(title=escape(trial.display_id), show_header=False, show_lines=False)
     table.add_column("field", style="bold")
     table.add_column("value", overflow="fold")
     rows = [
@@ -148,12 +143,12 @@ def show(
     ]
     for name, value in rows:
         table.add_row(
-            name, str(value) if value not in (None, "") else "[dim]not shown on source[/]"
+            name, escape(str(value)) if value not in (None, "") else "[dim]not shown on source[/]"
         )
     for i, site in enumerate(trial.sites, start=1):
         parts = [site.name, site.name_zh, site.city, site.province, site.country]
         linked = f" → {site.institution_id}" if site.institution_id else ""
-        table.add_row(f"site {i}", ", ".join(p for p in parts if p) + linked)
+        table.add_row(f"site {i}", escape(", ".join(p for p in parts if p) + linked))
     console.print(table)
     derived = Table(title="derived fields (curated > classifier > registry)")
     for column in ("field", "value", "label", "method", "how"):
@@ -162,20 +157,25 @@ def show(
         base = d.field.removesuffix("_code")
         label = tax.label(base, d.value, "en") if d.value else ""
         label_zh = tax.label(base, d.value, "zh") if d.value else ""
-        derived.add_row(
-            d.field, d.value or "—", f"{label} / {label_zh}" if label else "", d.method, d.rule
+        cells = (
+            d.field,
+            d.value or "—",
+            f"{label} / {label_zh}" if label else "",
+            d.method,
+            d.rule,
         )
+        derived.add_row(*map(escape, cells))
     console.print(derived)
     sources = Table(title="sources")
     sources.add_column("url", overflow="fold")
     sources.add_column("fields")
     sources.add_column("retrieved")
-    sources.add_row(trial.source_url, "record", "")
+    sources.add_row(escape(trial.source_url), "record", "")
     for s in trial.sources:
-        sources.add_row(s.url, ", ".join(s.fields), s.retrieved or "")
+        sources.add_row(escape(s.url), escape(", ".join(s.fields)), escape(s.retrieved or ""))
     console.print(sources)
     for flag in trial.flags:
-        console.print(f"[yellow]flag:[/] {flag}")
+        console.print(f"[yellow]flag:[/] {escape(flag)}")
     changes = history(_require_db(db), trial_id)
     console.print(f"[dim]{len(changes)} recorded change(s); see the trial's history.[/]")
 
