@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -13,7 +14,7 @@ import pytest
 
 from isletbase.errors import InputError
 from isletbase.harvest import run_ctgov
-from isletbase.sources.ctgov import CtgovClient, search_params
+from isletbase.sources.ctgov import CtgovClient, search_params, to_record
 from isletbase.store.trial_reads import get_trial
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "registries"
@@ -130,3 +131,36 @@ def test_ctgov_record_fields_land_in_the_trial(db, registry) -> None:
     assert trial.cell_source == "UC-MSC" and trial.condition == "T1D"
     assert trial.sites[0].city == "Qingdao" and trial.region == "mainland China"
     assert trial.enrollment == 50 and trial.enrollment_type == "estimated"
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"query": "   "}, "--query: empty"),
+        ({"query": "x", "since": "2025-01-01],MAX] OR AREA[Phase]RANGE[x"}, "--since"),
+        ({"query": "x", "since": "2025-01-01T99:99"}, "--since"),
+        ({"query": "x", "since": "2025-1-1"}, "--since"),
+    ],
+)
+def test_search_parameters_refuse_a_blank_query_and_anything_but_a_date(kwargs, message) -> None:
+    """``since`` is written into the registry's own query language: nothing but a date may
+    reach it; a blank query would ask for the whole registry."""
+    with pytest.raises(InputError, match=re.escape(message)):
+        search_params(**kwargs)
+    assert search_params("x", since=" 2025-01 ")["filter.advanced"] == (
+        "AREA[LastUpdatePostDate]RANGE[2025-01,MAX]"
+    )
+
+
+@pytest.mark.parametrize("nct", ["NCT0123", "NCT01234567' OR 1=1", "NCT01234567\x00", "NCT"])
+def test_a_study_id_that_is_not_nct_and_8_digits_is_rejected(nct: str) -> None:
+    study = {"protocolSection": {"identificationModule": {"nctId": nct, "briefTitle": "t"}}}
+    with pytest.raises(InputError, match="expected NCT and 8 digits"):
+        to_record(study)
+
+
+def test_a_study_id_in_lower_case_is_the_registry_s_id() -> None:
+    study = {"protocolSection": {"identificationModule": {"nctId": " nct01234567"}}}
+    record = to_record(study)
+    assert record.display_id == "NCT01234567"
+    assert record.source_url == "https://clinicaltrials.gov/study/NCT01234567"

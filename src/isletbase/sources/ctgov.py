@@ -7,6 +7,7 @@ modules or fields give ``None`` rather than an error: registry records are often
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -18,7 +19,7 @@ import tenacity
 from pydantic import ValidationError
 
 from isletbase.errors import InputError
-from isletbase.model import TrialRecord, partial_date
+from isletbase.model import TrialRecord, canonical_id, partial_date
 from isletbase.sources import RawRecord
 from isletbase.sources.curated import describe
 
@@ -26,6 +27,7 @@ STUDY_URL = "https://clinicaltrials.gov/study/{nct}"
 
 _REGIONS = {"Hong Kong": "Hong Kong", "Macau": "Macau", "Macao": "Macau", "Taiwan": "Taiwan"}
 _CHINA = ("China", "Hong Kong", "Macau", "Macao", "Taiwan")
+_NCT_ID = re.compile(r"NCT\d{8}")
 
 
 def get(obj: Any, path: str) -> Any:
@@ -118,9 +120,12 @@ def to_record(study: Mapping[str, Any], retrieved: str | None = None) -> TrialRe
     ps = study.get("protocolSection")
     if not isinstance(ps, Mapping):
         raise InputError("study has no protocolSection object")
-    nct = get(ps, "identificationModule.nctId")
-    if not isinstance(nct, str) or not nct.startswith("NCT"):
-        raise InputError(f"protocolSection.identificationModule.nctId: expected NCT…, got {nct!r}")
+    given = get(ps, "identificationModule.nctId")
+    nct = canonical_id("ClinicalTrials.gov", given) if isinstance(given, str) else None
+    if nct is None or not _NCT_ID.fullmatch(nct):
+        raise InputError(
+            f"protocolSection.identificationModule.nctId: expected NCT and 8 digits, got {given!r}"
+        )
     flat = flat_fields(study)
     ids = [{"registry": "ClinicalTrials.gov", "id": nct}]
     org_ids = []
@@ -211,8 +216,12 @@ def search_params(
     """The v2 query parameters for a search: ``query.term``, ``query.locn``, ``filter.advanced``.
 
     ``since`` keeps studies whose last update was posted on or after that date, which is what
-    an incremental re-ingest needs.
+    an incremental re-ingest needs. A blank query is refused: it would ask for the whole
+    registry. ``since`` must be a date and nothing more, as it is written into the registry's
+    own query language.
     """
+    if not query.strip():
+        raise InputError("--query: empty (a blank search would fetch the whole registry)")
     if not 1 <= page_size <= MAX_PAGE_SIZE:
         raise InputError(f"page size {page_size}: expected 1..{MAX_PAGE_SIZE}")
     params = {"query.term": query, "pageSize": str(page_size), "format": "json"}
@@ -220,10 +229,12 @@ def search_params(
         params["query.locn"] = country
     if since:
         try:
-            partial_date(since)
+            day = partial_date(since.strip())
         except ValueError as exc:
             raise InputError(f"--since: {exc}") from exc
-        params["filter.advanced"] = f"AREA[LastUpdatePostDate]RANGE[{since},MAX]"
+        if day != since.strip():
+            raise InputError(f"--since: expected a date YYYY[-MM[-DD]], got {since!r}")
+        params["filter.advanced"] = f"AREA[LastUpdatePostDate]RANGE[{day},MAX]"
     return params
 
 
