@@ -216,3 +216,42 @@ def test_ictrp_fields_of_several_values_are_split_before_they_are_cleaned() -> N
         ("ClinicalTrials.gov", "NCT01219465"),
         ("ChiCTR", "ChiCTR2300071975"),
     ]
+
+
+def test_an_unreadable_file_in_a_directory_is_a_rejected_record_and_the_rest_load(
+    tmp_path: Path,
+) -> None:
+    dump = tmp_path / "dump"
+    dump.mkdir()
+    (dump / "a.json").write_text(json.dumps(_studies()[0]))
+    (dump / "b.json").symlink_to(tmp_path / "gone.json")
+    raws = list(ctgov_dump.read_dump(dump))
+    assert [r.payload is not None for r in raws] == [True, False]
+    assert "b.json: cannot be read" in raws[1].error
+    pages = tmp_path / "pages"
+    (pages / "sub.html").mkdir(parents=True)  # a directory named like a page is no page
+    shutil.copy(FIXTURES / "chictr_ChiCTR2300071975.html", pages)
+    (pages / "gone.html").symlink_to(tmp_path / "nowhere.html")
+    raws = list(chictr.read_pages(pages))
+    assert [(r.ref, r.payload is not None) for r in raws] == [
+        ("chictr_ChiCTR2300071975.html", True),
+        ("gone.html", False),
+    ]
+    assert "cannot be read" in raws[1].error
+
+
+def test_ictrp_file_cut_inside_a_trial_or_in_an_unreadable_encoding_is_an_error(
+    tmp_path: Path,
+) -> None:
+    text = (FIXTURES / "ictrp_export.xml").read_text()
+    cut = tmp_path / "cut.xml"
+    cut.write_text(text[: text.rfind("<Trial>") + 300])
+    with pytest.raises(InputError, match=r"cut.xml: not well-formed XML inside trial 2"):
+        list(ictrp.read_export(cut))
+    unclosed = tmp_path / "unclosed.xml"  # WHO's known defect: complete trials, no root end
+    unclosed.write_text(text.replace("</Trials_downloaded_from_ICTRP>", ""))
+    assert len(list(ictrp.read_export(unclosed))) == 2
+    gb = tmp_path / "gb.xml"
+    gb.write_bytes(text.replace("UTF-8", "GB2312").encode("gb2312", "replace"))
+    with pytest.raises(InputError, match=r"gb.xml: cannot read its encoding .*save it as UTF-8"):
+        list(ictrp.read_export(gb))

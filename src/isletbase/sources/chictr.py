@@ -233,7 +233,11 @@ def read_pages(path: Path | str, retrieved: str | None = None) -> Iterator[RawRe
     """One raw record per ChiCTR page: a single ``.html`` file or every one in a directory."""
     path = Path(path)
     if path.is_dir():
-        files = sorted(p for p in path.rglob("*") if p.suffix.lower() in (".html", ".htm"))
+        files = sorted(
+            p
+            for p in path.rglob("*")
+            if p.suffix.lower() in (".html", ".htm") and (p.is_file() or p.is_symlink())
+        )
     elif path.is_file():
         files = [path]
     else:
@@ -245,6 +249,9 @@ def read_pages(path: Path | str, retrieved: str | None = None) -> Iterator[RawRe
             yield RawRecord(
                 SOURCE, file.name, None, error=f"{file.name}: not UTF-8 text ({exc.reason})"
             )
+            continue
+        except OSError as exc:  # a dangling link, a file gone or unreadable: the rest loads
+            yield RawRecord(SOURCE, file.name, None, error=f"{file}: cannot be read ({exc})")
             continue
         proj = re.search(r"(?:showproj\.html\?proj=|hvshowproject\.html\?id=)(\d+)", html)
         url = None

@@ -85,7 +85,18 @@ def read_dump(path: Path | str, retrieved: str | None = None, skip: int = 0) -> 
                 if skip:
                     skip -= 1
                     continue
-                yield _raw(name, (Path(root) / name).read_bytes(), retrieved)
+                file = Path(root) / name
+                try:
+                    data = file.read_bytes()
+                except OSError as exc:  # a dangling link, a file gone or unreadable
+                    yield RawRecord(
+                        SOURCE,
+                        os.path.splitext(name)[0],
+                        None,
+                        error=f"{file}: cannot be read ({exc})",
+                    )
+                    continue
+                yield _raw(name, data, retrieved)
         return
     if not path.is_file():
         raise InputError(f"{path}: no such file or directory")

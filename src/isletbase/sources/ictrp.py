@@ -157,15 +157,18 @@ def read_export(path: Path | str) -> Iterator[RawRecord]:
 
     A file whose root is not ``<Trials_downloaded_from_ICTRP>`` or that is not XML is an
     ``InputError``; WHO's known defect, a missing closing root tag after complete trials, is
-    tolerated (every complete ``<Trial>`` is kept).
+    tolerated (every complete ``<Trial>`` is kept), but not a file cut inside a trial. So is
+    an encoding the XML parser cannot read (GB2312, say): convert such a file to UTF-8.
     """
     path = Path(path)
     if not path.is_file():
         raise InputError(f"{path}: no such file")
     number = 0
     root_seen = False
+    depth = 0  # elements open
     try:
         for event, elem in ET.iterparse(path, events=("start", "end")):
+            depth += 1 if event == "start" else -1
             if not root_seen:
                 if elem.tag != ROOT:
                     raise InputError(f"{path}: root element is <{elem.tag}>, expected <{ROOT}>")
@@ -183,6 +186,11 @@ def read_export(path: Path | str) -> Iterator[RawRecord]:
                 )
                 elem.clear()
     except ET.ParseError as exc:
-        if "no element found" in str(exc) and number > 0:
+        if "no element found" in str(exc) and number > 0 and depth == 1:
             return
-        raise InputError(f"{path}: not well-formed XML after {number} trial(s) ({exc})") from exc
+        where = "inside trial" if depth > 1 else "after trial"
+        raise InputError(
+            f"{path}: not well-formed XML {where} {number + (depth > 1)} ({exc})"
+        ) from exc
+    except (ValueError, LookupError) as exc:  # expat reads UTF-8/16, Latin-1 and ASCII only
+        raise InputError(f"{path}: cannot read its encoding ({exc}); save it as UTF-8") from exc
