@@ -44,9 +44,12 @@ from isletbase.store.schema import (
 from isletbase.store.trials import TrialWriter
 
 API_SOURCE = "ClinicalTrials.gov API"
+#: Studies in the v2 shape posted to the API's ingest endpoint.
+POSTED_SOURCE = "ClinicalTrials.gov API v2 (posted)"
 #: How each source's quarantined payloads are mapped again on ``quarantine --retry``.
 MAPPERS: dict[str, Callable[[RawRecord], object]] = {
     API_SOURCE: ctgov.raw_to_record,
+    POSTED_SOURCE: ctgov.raw_to_record,
     ctgov_dump.SOURCE: ctgov.raw_to_record,
     chictr.SOURCE: chictr.to_record,
     ictrp.SOURCE: ictrp.to_record,
@@ -276,7 +279,10 @@ def retry_quarantine(db: Database, today: date | None = None) -> Report:
         mapper = MAPPERS.get(source) or (
             bundled.to_trial if source.startswith("bundled:") else None
         )
-        if mapper is None:
+        if mapper is None:  # left where they are, and said
+            report.errors.append(
+                f"{len(items)} quarantined record(s) of source {source!r}: no reader to retry them"
+            )
             continue
         pipeline = Pipeline(
             db, "bundled data" if source.startswith("bundled:") else source, mapper, None, today

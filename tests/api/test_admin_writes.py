@@ -3,11 +3,16 @@ when allowed they write through the library with history."""
 
 from __future__ import annotations
 
+import copy
+import json
+
 import pytest
 from fastapi.testclient import TestClient
 
 from isletbase.app import create
+from isletbase.harvest import list_quarantine, retry_quarantine
 from isletbase.ingest import load_bundled
+from isletbase.store.schema import QuarantineRow
 from isletbase.store.trial_reads import get_trial, history
 
 TOKEN = "t0ken-for-tests"
@@ -83,6 +88,25 @@ def test_posted_v2_study_is_ingested_and_served(db, monkeypatch):
     trial = client.get("/api/trials/NCT08888888").json()
     assert trial["cellSource"] == "UC-MSC" and trial["overallStatus"] == "RECRUITING"
     assert trial["locations"][0]["city"] == "Wuhan"
+
+
+def test_a_posted_study_rejected_then_fixed_is_loaded_by_quarantine_retry(db, monkeypatch):
+    """Posted studies are kept in quarantine under their own source; ``--retry`` reads them
+    with the same mapper (it skipped them)."""
+    monkeypatch.setenv("ISLETBASE_TOKEN", TOKEN)
+    client = TestClient(create(db))
+    bad = copy.deepcopy(STUDY)
+    bad["protocolSection"]["statusModule"]["startDateStruct"] = {"date": "2025-13-45"}
+    r = client.post("/api/admin/ingest/ctgov", json={"studies": [bad]}, headers=AUTH)
+    assert r.json()["quarantined"] == 1
+    [held] = list_quarantine(db)
+    assert held.source == "ClinicalTrials.gov API v2 (posted)"
+    with db.session() as session:  # the record as fixed by a curator
+        row = session.get(QuarantineRow, held.id)
+        row.payload = json.dumps(STUDY)
+    report = retry_quarantine(db)
+    assert (report.fetched, report.new, report.quarantined) == (1, 1, 0)
+    assert list_quarantine(db) == [] and get_trial(db, "NCT08888888") is not None
 
 
 def test_curation_overrides_with_who_and_why_and_history(loaded, monkeypatch):

@@ -20,13 +20,12 @@ from starlette.exceptions import HTTPException
 
 from isletbase.api.trials import trial_json
 from isletbase.errors import InputError
-from isletbase.harvest import run_records
+from isletbase.harvest import POSTED_SOURCE, run_records
 from isletbase.ingest import load_bundled
 from isletbase.sources import ctgov
 from isletbase.store.curation import curate
 
 TOKEN_ENV = "ISLETBASE_TOKEN"
-POSTED_SOURCE = "ClinicalTrials.gov API v2 (posted)"
 #: Most studies one POST may carry.
 MAX_STUDIES = 100
 
