@@ -69,3 +69,42 @@ def test_off_all_therapy_is_optimal_graft_function_whatever_the_c_peptide() -> N
 def test_impossible_values_are_refused() -> None:
     with pytest.raises(InputError, match="hba1c=40"):
         IglsInput(hba1c=40, severe_hypos=0, insulin_reduction=0)
+
+
+@pytest.mark.parametrize(
+    ("kw", "expected"),
+    [
+        # off insulin, but glucose control failed: the graft cannot be graded better
+        (
+            {"hba1c": 9.5, "severe_hypos": 4, "baseline_hba1c": 9.0, "baseline_severe_hypos": 4},
+            ("failure", "failure"),
+        ),
+        ({"hba1c": 6.8}, ("good", "good")),  # insulin-free at 6.8%: good, not optimal
+        (
+            {"hba1c": 6.8, "insulin_reduction": 20, "c_peptide": 0.8},
+            ("good", "good"),
+        ),
+        (
+            {"hba1c": 7.4, "insulin_reduction": 60, "c_peptide": 0.8},
+            ("marginal or failure", "marginal or failure"),
+        ),
+        (
+            {"hba1c": 7.4, "insulin_reduction": 60, "c_peptide": 0.1},
+            ("marginal or failure", "failure"),
+        ),
+        (
+            {
+                "hba1c": 7.4,
+                "insulin_reduction": 60,
+                "c_peptide": 0.8,
+                "baseline_hba1c": 8.5,
+                "baseline_severe_hypos": 2,
+            },
+            ("marginal", "marginal"),
+        ),
+    ],
+)
+def test_graft_function_cannot_exceed_the_treatment_outcome(kw: dict, expected: tuple) -> None:
+    """Landstra 2021, Table 2 footnote e: graft function must first meet the treatment
+    outcome."""
+    assert grade(**kw) == expected

@@ -94,8 +94,30 @@ def classify(patient: IglsInput) -> IglsResult:
     spec = criteria()
     reasons: list[str] = []
     outcome = _treatment_outcome(patient, spec["treatment_outcome"], reasons)
-    graft = _graft_function(patient, spec["graft_function"], reasons)
+    graft = _capped(_graft_function(patient, spec["graft_function"], reasons), outcome, reasons)
     return IglsResult(outcome, graft, outcome in ("optimal", "good"), reasons)
+
+
+#: Grades from worst to best.
+_GRADES = ("failure", "marginal", "good", "optimal")
+
+
+def _capped(graft: str | None, outcome: str, reasons: list[str]) -> str | None:
+    """Graft function no better than the treatment outcome: Igls 2.0 grades it only once the
+    glucose measures meet that grade ("categorisation of beta-cell graft function must first
+    meet the treatment outcome", Table 2 footnote e). Where the outcome is "marginal or
+    failure" for want of baseline values, so is a graft function that would be better."""
+    if graft is None:
+        return None
+    unsure = outcome == "marginal or failure"
+    cap = "marginal" if unsure else outcome
+    if _GRADES.index(graft) < _GRADES.index(cap) or (graft == cap and not unsure):
+        return graft
+    reasons.append(
+        f"graft function {outcome}, not {graft}: it cannot exceed the treatment outcome "
+        "(Igls 2.0, Table 2 footnote e)"
+    )
+    return outcome
 
 
 def _meets(patient: IglsInput, rule: dict) -> list[str]:
