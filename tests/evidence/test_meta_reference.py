@@ -116,17 +116,40 @@ def test_reml_agrees_with_scipy_likelihood_maximisation(bcg_rr: Dataset) -> None
     assert result.se == pytest.approx(math.sqrt(1 / np.sum(w)), abs=1e-6)
 
 
-def test_hartung_knapp_matches_its_definition(bcg_rr: Dataset) -> None:
-    y, v = bcg_rr.yi, bcg_rr.vi
+def _hk_se(y: np.ndarray, v: np.ndarray) -> tuple[float, float]:
+    """DL's estimate and the Hartung–Knapp standard error, its scale factor floored at 1
+    (Röver, Knapp & Friede 2015; metafor's test="adhoc")."""
     tau2, mu, _ = _dl_closed_form(y, v)
     w = 1 / (v + tau2)
-    se_hk = math.sqrt(np.sum(w * (y - mu) ** 2) / ((len(y) - 1) * np.sum(w)))
+    scale = max(1.0, np.sum(w * (y - mu) ** 2) / (len(y) - 1))
+    return mu, math.sqrt(scale / np.sum(w))
+
+
+def test_hartung_knapp_matches_its_definition(bcg_rr: Dataset) -> None:
+    y, v = bcg_rr.yi, bcg_rr.vi
+    mu, se_hk = _hk_se(y, v)
     crit = stats.t.isf(0.025, len(y) - 1)
     result = pool(bcg_rr, "DL", hk=True)
     assert result.se == pytest.approx(se_hk, abs=1e-6)
     assert (result.ci_low, result.ci_high) == pytest.approx(
         (mu - crit * se_hk, mu + crit * se_hk), abs=1e-6
     )
+
+
+@pytest.mark.parametrize(
+    ("y", "v"),
+    [([-0.5, -0.5, -0.5], [0.04, 0.09, 0.0625]), ([-0.5, -0.51, -0.49, -0.5], [0.25] * 4)],
+)
+def test_hartung_knapp_is_never_narrower_than_the_studies_allow(y: list, v: list) -> None:
+    """Studies that agree more closely than their variances predict shrank the plain
+    Hartung–Knapp interval to (nearly) nothing: SE 0 and p = NaN for identical effects."""
+    pairs = enumerate(zip(y, v, strict=True))
+    data = Dataset("MD", tuple(Study(f"s{i}", a, b) for i, (a, b) in pairs))
+    mu, se_hk = _hk_se(data.yi, data.vi)
+    result = pool(data, "DL", hk=True)
+    assert result.se == pytest.approx(se_hk, abs=1e-9) and se_hk > 0.1
+    assert result.se >= pool(data, "DL").se - 1e-12
+    assert 0 < result.p_value < 1
 
 
 def test_prediction_interval_uses_t_on_k_minus_2(bcg_rr: Dataset) -> None:

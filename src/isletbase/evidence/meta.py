@@ -3,7 +3,10 @@
 τ², the pooled estimate and its standard error come from PyMARE (``WeightedLeastSquares`` with
 τ² = 0 for the fixed-effect model, ``DerSimonianLaird``, ``VarianceBasedLikelihoodEstimator
 (method="REML")``), with ``small_sample_correction="wald"`` for the classic z interval or
-``"knapp-hartung"`` for the Hartung–Knapp–Sidik–Jonkman interval on t with k − 1 df. Egger's test
+``"knapp-hartung-conservative"`` for the Hartung–Knapp–Sidik–Jonkman interval on t with k − 1
+df, its scale factor floored at 1 (as metafor's ``test="adhoc"``: where the studies agree more
+closely than their variances predict, the plain factor shrinks the interval towards zero width —
+three identical effects gave a standard error of 0 and p = NaN). Egger's test
 is a statsmodels OLS. The result object is the only producer of numbers: the CLI, JSON, API and
 plots all read :meth:`PoolResult.to_dict`.
 
@@ -14,6 +17,8 @@ Viechtbauer W. Bias and efficiency of meta-analytic variance estimators in the r
 model. J Educ Behav Stat 2005;30:261–93 (REML).
 Hartung J, Knapp G. A refined method for the meta-analysis of controlled clinical trials with
 binary outcome. Stat Med 2001;20:3875–89.
+Röver C, Knapp G, Friede T. Hartung-Knapp-Sidik-Jonkman approach and its modification for
+random-effects meta-analysis with few studies. BMC Med Res Methodol 2015;15:99 (the floor at 1).
 Higgins JPT, Thompson SG, Spiegelhalter DJ. A re-evaluation of random-effects meta-analysis.
 J R Stat Soc A 2009;172:137–59 (prediction interval with t on k − 2 df).
 Egger M, et al. Bias in meta-analysis detected by a simple, graphical test. BMJ 1997;315:629–34.
@@ -204,7 +209,7 @@ def pool(data: Dataset, method: str = "REML", hk: bool = False, alpha: float = 0
 
 def _estimate(y: np.ndarray, v: np.ndarray, method: str, hk: bool) -> tuple[float, ...]:
     """τ², pooled estimate, its standard error and p-value from the PyMARE estimator."""
-    correction = "knapp-hartung" if hk else "wald"
+    correction = "knapp-hartung-conservative" if hk else "wald"
     estimator = {
         "FE": lambda: WeightedLeastSquares(tau2=0.0, small_sample_correction=correction),
         "DL": lambda: DerSimonianLaird(small_sample_correction=correction),
