@@ -10,7 +10,8 @@ import pytest
 
 from isletbase.errors import InputError
 from isletbase.evidence.dataset import from_outcomes, read_input
-from isletbase.evidence.outcomes import load_outcomes, select
+from isletbase.evidence.meta import pool
+from isletbase.evidence.outcomes import Outcome, load_outcomes, select
 
 
 def _csv(tmp_path: Path, text: str) -> Path:
@@ -89,3 +90,60 @@ def test_bundled_comparisons_list_what_they_leave_out() -> None:
     assert reasons["sood-2017-hba1c-0m"] == "baseline values only"
     assert reasons["liu-2014-hba1c-12m"].startswith("single-arm")
     assert data.inputs["zang-2022-hba1c-11m"] == 1
+
+
+@pytest.mark.parametrize("measure", ["MD", "SMD"])
+def test_a_record_with_an_sd_of_zero_or_one_person_an_arm_is_left_out_with_why(measure) -> None:
+    """An SD of 0 is a study of infinite weight (MD) or an infinite g (SMD); one person has no
+    SD. Such records are left out, named, and the rest pool (they broke the pool or crashed)."""
+    base = {
+        "version": 1,
+        "design": "RCT",
+        "condition": "T2D",
+        "cell_source": "UC-MSC",
+        "outcome": "hba1c",
+        "source_url": "https://example.org/x",
+    }
+    arms = {"treated_mean": 7.0, "control_mean": 8.0}
+    records = [
+        Outcome(
+            id="sd-0",
+            study="A",
+            **base,
+            **arms,
+            n_treated=10,
+            n_control=10,
+            treated_sd=0.0,
+            control_sd=0.0,
+        ),
+        Outcome(
+            id="n-1",
+            study="B",
+            **base,
+            **arms,
+            n_treated=1,
+            n_control=1,
+            treated_sd=1.0,
+            control_sd=1.0,
+        ),
+        *(
+            Outcome(
+                id=f"ok-{i}",
+                study=f"C{i}",
+                **base,
+                **arms,
+                n_treated=10 + i,
+                n_control=10,
+                treated_sd=1.0 + i / 10,
+                control_sd=1.0,
+            )
+            for i in range(3)
+        ),
+    ]
+    data = from_outcomes(records, measure)
+    assert [s.outcome_id for s in data.studies] == ["ok-0", "ok-1", "ok-2"]
+    reasons = dict(data.excluded)
+    assert "each arm needs an SD > 0 and n >= 2" in reasons["sd-0"]
+    assert "each arm needs an SD > 0 and n >= 2" in reasons["n-1"]
+    result = pool(data, "DL")
+    assert math.isfinite(result.estimate) and result.se > 0

@@ -93,7 +93,14 @@ def check_measure(measure: str) -> str:
 def continuous_effect(
     measure: str, m1: float, sd1: float, n1: int, m2: float, sd2: float, n2: int
 ) -> tuple[float, float]:
-    """Mean difference or Hedges' g (treated minus control) and its sampling variance."""
+    """Mean difference or Hedges' g (treated minus control) and its sampling variance.
+
+    Each arm needs a positive SD and two or more people: an SD of 0 gives a variance of 0 (a
+    study of infinite weight) or an infinite g, and one person no SD at all."""
+    if min(sd1, sd2) <= 0 or min(n1, n2) < 2:
+        raise InputError(
+            f"SDs {sd1:g} and {sd2:g}, n {n1} and {n2}: each arm needs an SD > 0 and n >= 2"
+        )
     if measure == "SMD":
         g, var = effectsize_smd(m1, sd1, n1, m2, sd2, n2)
         return float(g), float(var)
@@ -186,6 +193,8 @@ def _effect(item: Outcome, measure: str) -> tuple[float, float]:
         e1, n1, e2, n2 = _need(item, ("events_treated", "n_treated", "events_control", "n_control"))
         return binary_effect(measure, int(e1), int(n1), int(e2), int(n2))
     if measure == "MD" and item.contrast_mean is not None and item.contrast_se is not None:
+        if item.contrast_se <= 0:
+            raise InputError(f"contrast SE {item.contrast_se:g}: must be > 0")
         return item.contrast_mean, item.contrast_se**2
     m1, s1, n1, m2, s2, n2 = _need(
         item,
