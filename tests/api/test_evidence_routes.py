@@ -16,7 +16,7 @@ def test_evidence_routes(db: Database) -> None:
     pooled = client.get(
         "/api/evidence/pool", params={"outcome": "glycaemic_response", "condition": "T2D"}
     ).json()
-    assert pooled["k"] == 4 and pooled["measure"] == "RR"
+    assert pooled["k"] == 3 and pooled["measure"] == "RR"
     svg = client.get("/api/evidence/pool.svg", params={"outcome": "hba1c", "condition": "T2D"})
     assert svg.headers["content-type"].startswith("image/svg+xml") and "<svg" in svg.text
     pools = client.get("/api/evidence/pools").json()

@@ -9,14 +9,14 @@ from isletbase.evidence.living import stored_pools, update
 from isletbase.evidence.outcomes import bundled_path
 from isletbase.store.db import Database
 
-SKYLER = "skyler-2015-glycaemic-response-2-8m"
+ZANG = "zang-2022-glycaemic-response-11m"
 
 
 def _corrected(tmp_path: Path) -> Path:
     rows = [json.loads(line) for line in bundled_path().read_text().splitlines()]
     for row in rows:
-        if row["id"] == SKYLER:
-            row["events_treated"] = 4
+        if row["id"] == ZANG:
+            row["events_treated"] = 8
     path = tmp_path / "outcomes.jsonl"
     path.write_text("\n".join(json.dumps(r) for r in rows))
     return path
@@ -31,11 +31,11 @@ def test_update_is_idempotent_and_repools_only_touched_pools(db: Database, tmp_p
 
     before = {p["name"]: p for p in stored_pools(db)}
     after_report = update(db, _corrected(tmp_path)).to_dict()
-    assert after_report["outcomes"]["changed"] == [SKYLER]
+    assert after_report["outcomes"]["changed"] == [ZANG]
     assert after_report["pools"]["recomputed"] == ["t2d-glycaemic-response-rr"]
     after = {p["name"]: p for p in stored_pools(db)}
     pool = after["t2d-glycaemic-response-rr"]
-    assert pool["inputs"][SKYLER] == 2
-    assert before["t2d-glycaemic-response-rr"]["inputs"][SKYLER] == 1
+    assert pool["inputs"][ZANG] == 2
+    assert before["t2d-glycaemic-response-rr"]["inputs"][ZANG] == 1
     assert pool["result"]["estimate"] != before["t2d-glycaemic-response-rr"]["result"]["estimate"]
     assert after["t2d-hba1c-md"]["computed_at"] == before["t2d-hba1c-md"]["computed_at"]

@@ -28,6 +28,7 @@ Design = Literal["RCT", "non-randomised controlled", "single-arm", "case report"
 OUTCOMES: dict[str, str] = {
     "hba1c": "glycated haemoglobin (HbA1c)",
     "insulin_independence": "patients off exogenous insulin",
+    "off_glucose_lowering_agents": "patients off every glucose-lowering drug (insulin and oral)",
     "glycaemic_response": "composite glycaemic target (e.g. HbA1c <7% with insulin cut >=50%)",
     "c_peptide_auc": "stimulated C-peptide area under the curve",
     "stimulated_c_peptide": "stimulated (peak) C-peptide",

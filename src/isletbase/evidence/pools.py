@@ -22,6 +22,7 @@ from isletbase.evidence.outcomes import Outcome, load_outcomes, select
 BINARY_OUTCOMES = frozenset(
     {
         "insulin_independence",
+        "off_glucose_lowering_agents",
         "glycaemic_response",
         "severe_hypoglycaemia",
         "adverse_events",
