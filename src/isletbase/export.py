@@ -1,7 +1,8 @@
 """Exports of trials as CSV, JSON or RIS, for spreadsheets, scripts and reference managers.
 
 Every format carries each trial's registry ids and source URL, so an exported row can still be
-traced to the page it came from.
+traced to the page it came from. Registry text is data, never structure: a CSV cell that a
+spreadsheet would run as a formula is quoted, and a line break inside a RIS value is a space.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from collections.abc import Iterable
 from typing import Literal
 
@@ -47,6 +49,20 @@ CSV_COLUMNS = (
 )
 
 
+#: What a spreadsheet reads as the start of a formula (OWASP, "CSV Injection").
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+#: What a reader may take as the end of a RIS line (``str.splitlines`` breaks).
+_LINE_BREAKS = re.compile(r"[\r\n\v\f\x1c-\x1e\x85\u2028\u2029]+")
+
+
+def csv_cell(value: object) -> object:
+    """``value`` as a spreadsheet shows it, never runs it: text starting like a formula
+    (``=HYPERLINK(…)``, ``@SUM(…)``) gets a leading ``'``, as OWASP advises."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
 def csv_row(trial: Trial) -> dict[str, object]:
     """One flat row: lists joined with ``; `` so a spreadsheet shows them in one cell."""
     return {
@@ -81,7 +97,7 @@ def to_csv(trials: Iterable[Trial]) -> str:
     writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, lineterminator="\n")
     writer.writeheader()
     for trial in trials:
-        writer.writerow(csv_row(trial))
+        writer.writerow({k: csv_cell(v) for k, v in csv_row(trial).items()})
     return out.getvalue()
 
 
@@ -91,8 +107,19 @@ def to_json(trials: Iterable[Trial]) -> str:
     )
 
 
+def ris_value(value: object) -> object:
+    """``value`` (text or a list of texts) on one line: RIS is one tag per line, so a line
+    break in registry text would let it start tags of its own (``ER  -`` ends the record)."""
+    if isinstance(value, str):
+        return _LINE_BREAKS.sub(" ", value)
+    if isinstance(value, list):
+        return [ris_value(v) for v in value]
+    return value
+
+
 def ris_entry(trial: Trial) -> dict[str, object]:
-    """A RIS record (type DBASE: an entry in a database) for a reference manager."""
+    """A RIS record (type DBASE: an entry in a database) for a reference manager, each value
+    on one line (``ris_value``)."""
     keywords = [
         k for k in (trial.cell_source, trial.condition, trial.phase_code, trial.status_code) if k
     ]
@@ -112,7 +139,7 @@ def ris_entry(trial: Trial) -> dict[str, object]:
     }
     if trial.summary:
         entry["abstract"] = trial.summary
-    return {k: v for k, v in entry.items() if v not in ("", [], None)}
+    return {k: ris_value(v) for k, v in entry.items() if v not in ("", [], None)}
 
 
 def to_ris(trials: Iterable[Trial]) -> str:

@@ -141,3 +141,29 @@ def test_cache_can_be_turned_off(db, monkeypatch):
     before = client.get(path).json()["total"]
     curate(db, "NCT01219465", "cell_source", "BM-MSC", "test", "no cache")
     assert client.get(path).json()["total"] == before + 1
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/",
+        "/trials?q=umbilical",
+        "/trials/NCT01219465",
+        "/api/trials",
+        "/api/stats",
+        "/static/site.css",
+    ],
+)
+def test_head_answers_every_read_with_its_get_headers_and_no_body(client, path):
+    got = client.get(path)
+    head = client.head(path)
+    assert head.status_code == 200 and head.content == b""
+    for name in ("content-type", "content-length", "etag"):
+        assert head.headers[name] == got.headers[name], name
+    again = client.head(path, headers={"If-None-Match": got.headers["etag"]})
+    assert again.status_code == 304
+
+
+def test_head_of_an_unknown_trial_is_404_and_of_a_write_only_route_405(client):
+    assert client.head("/api/trials/NCT99999999").status_code == 404
+    assert client.head("/api/check").status_code == 405

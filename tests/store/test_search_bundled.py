@@ -155,3 +155,33 @@ def test_result_pages_hold_the_same_trials_as_one_by_one_reads(loaded_db):
     assert len(page) >= 80
     for trial in page:
         assert trial == get_trial(loaded_db, trial.display_id)
+
+
+@pytest.mark.parametrize("text", [False, True])
+def test_every_phase_filter_finds_the_trials_its_facet_counts(loaded_db, text):
+    """EARLY_PHASE1 is stored as written; only a two-phase code gets a slash (PHASE1/PHASE2),
+    whether the filter is a condition on trials or a tag in the word index (with a text)."""
+    base = {"q": "stem"} if text else {}
+    counted = dict(facet_counts(loaded_db, TrialQuery(**base), "phase"))
+    assert counted.get("EARLY_PHASE1") and counted.get("PHASE1/PHASE2")
+    for phase, n in counted.items():
+        if phase is not None:
+            assert len(_ids(loaded_db, phase=phase, **base)) == n, phase
+    assert _ids(loaded_db, phase="phase1, phase2") == _ids(loaded_db, phase="PHASE1/PHASE2")
+
+
+def test_stats_by_two_facets_of_one_table_pair_each_sites_own_values(loaded_db):
+    trials = search_trials(loaded_db, TrialQuery(per_page=500)).items
+    assert len(trials) == counts(loaded_db)["trials"]
+    places: dict[tuple, set[str]] = {}
+    for trial in trials:
+        for site in trial.sites:
+            places.setdefault((site.province, site.city), set()).add(trial.display_id)
+    rows = stats(loaded_db, ["province", "city"])
+    assert {(r["province"], r["city"]): r["trials"] for r in rows} == {
+        place: len(ids) for place, ids in places.items()
+    }
+    by_four = stats(loaded_db, ["registry", "province", "city", "cell_source"])
+    assert {r["registry"] for r in by_four} >= {"ClinicalTrials.gov", "ChiCTR"}
+    with pytest.raises(InputError, match="'city' is given twice"):
+        stats(loaded_db, ["city", "province", "city"])

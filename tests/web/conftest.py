@@ -54,10 +54,34 @@ class LiveServer:
     token: str
 
 
-def add_hostile_trial(db: Database) -> None:
-    raw = RawRecord(source="test", ref="hostile", payload=HOSTILE)
+def add_trial(db: Database, payload: dict) -> None:
+    """One registry record (``payload``, as ``TrialRecord`` fields) ingested into ``db``."""
+    raw = RawRecord(source="test", ref=payload["registry_ids"][0]["id"], payload=payload)
     report = ingest_trials(db, [raw], lambda r: TrialRecord.model_validate(r.payload), "test")
     assert report.new == 1, report
+
+
+def add_hostile_trial(db: Database) -> None:
+    add_trial(db, HOSTILE)
+
+
+#: A trial whose ICTRP id holds slashes, as the Indian registry writes its ids.
+SLASHED_ID = "CTRI/2020/01/022781"
+
+
+@pytest.fixture
+def slashed_db(db: Database) -> Database:
+    """An otherwise empty database holding one trial, ``SLASHED_ID``."""
+    add_trial(
+        db,
+        {
+            "registry_ids": [{"registry": "ICTRP", "id": SLASHED_ID}],
+            "title_en": "Umbilical cord stem cells for type 1 diabetes",
+            "conditions": ["Type 1 Diabetes"],
+            "source_url": f"https://trialsearch.who.int/Trial2.aspx?TrialID={SLASHED_ID}",
+        },
+    )
+    return db
 
 
 @pytest.fixture(scope="session")

@@ -11,6 +11,7 @@ from isletbase.app import create
 from isletbase.evidence.pools import pool_specs
 from isletbase.regulation.engine import check_offer, findings_for_trial
 from isletbase.store.trial_reads import get_trial
+from isletbase.web.capabilities import MAX_FORM_BYTES
 
 OFFER = "本院干细胞治疗糖尿病，一个疗程收费8万元，保证根治，无需任何临床试验。"
 
@@ -79,3 +80,14 @@ def test_simulator_page_runs_a_small_design(client):
 def test_simulator_refuses_sizes_out_of_bounds(client, form):
     r = client.post("/simulator", data=form)
     assert r.status_code == 400 and 'role="alert"' in r.text
+
+
+@pytest.mark.parametrize("path", ["/regulation", "/simulator"])
+@pytest.mark.parametrize(
+    "body,why", [(b"text=\xff\xfe", "not UTF-8"), (b"text=" + b"x" * MAX_FORM_BYTES, "larger")]
+)
+def test_a_form_too_large_or_not_utf8_is_the_page_with_a_400_saying_why(client, path, body, why):
+    form = {"content-type": "application/x-www-form-urlencoded"}
+    r = client.post(path, content=body, headers=form)
+    assert r.status_code == 400 and r.headers["content-type"].startswith("text/html")
+    assert why in r.text and "<form" in r.text

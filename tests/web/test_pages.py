@@ -4,7 +4,9 @@ language follows the switch, and registry text is escaped."""
 from __future__ import annotations
 
 import re
+from html import unescape
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from fastapi.testclient import TestClient
@@ -70,6 +72,31 @@ def test_trial_page_links_every_field_to_a_source(client):
     assert "Change history" in html
 
 
+def test_a_trial_whose_id_holds_slashes_opens_from_every_link_to_it(slashed_db):
+    client = TestClient(create(slashed_db))
+    listing = client.get("/trials", params={"q": "umbilical"}).text
+    link = re.search(r'<h3><a href="(/trials/[^"]+)"', listing).group(1)
+    assert f'href="{link}"' in client.get("/").text
+    for url in (link, "/trials/CTRI%2F2020%2F01%2F022781", "/trials/ctri/2020/01/022781"):
+        page = client.get(url)
+        assert page.status_code == 200 and "CTRI/2020/01/022781</p>" in page.text, url
+
+
+@pytest.mark.parametrize("extra", [{"utm_source": "x"}, {"year_from": ""}, {"lang": "zh"}])
+def test_export_and_filter_links_carry_the_search_not_the_url_as_typed(client, extra):
+    page = client.get("/trials", params={"q": "cord", "sort": "id", **extra}).text
+    links = [
+        unescape(href)
+        for href in re.findall(r'<a href="(/(?:api/export/\w+|trials)\?[^"]*)"', page)
+    ]
+    exports = [link for link in links if link.startswith("/api/export/")]
+    assert len(exports) == 3 and all("q=cord" in link and "sort=id" in link for link in exports)
+    for link in links:
+        assert not {"utm_source", "year_from", "lang"} & set(parse_qs(urlsplit(link).query))
+    for link in exports:
+        assert client.get(link).status_code == 200, link
+
+
 def test_unknown_trial_is_a_404_page(client):
     r = client.get("/trials/NCT00000000")
     assert r.status_code == 404 and "NCT00000000" in r.text and "<h1>" in r.text
@@ -93,6 +120,12 @@ def test_language_switch_sets_a_cookie_and_translates(client):
 def test_chinese_page_shows_chinese_vocabulary_labels(client):
     html = client.get("/trials", params={"cell_source": "UC-MSC", "lang": "zh"}).text
     assert "脐带间充质干细胞" in html
+
+
+def test_an_institution_search_with_a_control_character_is_a_400_page(client):
+    r = client.get("/institutions", params={"q": "\x00"})
+    assert r.status_code == 400 and r.headers["content-type"].startswith("text/html")
+    assert "control characters" in r.text
 
 
 def test_institution_page_lists_its_linked_trials(client):

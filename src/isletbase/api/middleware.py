@@ -1,5 +1,5 @@
-"""HTTP behaviour shared by every route: validators and caching of reads, request limits, and
-security headers.
+"""HTTP behaviour shared by every route: ``HEAD`` for every read, validators and caching of
+reads, request limits, and security headers.
 
 Reads (GET/HEAD answered 200) get an ``ETag`` (a hash of the body) and a ``Cache-Control``
 suited to what they are, and a request whose ``If-None-Match`` matches is answered ``304`` with no
@@ -76,6 +76,32 @@ def problem_message(status: int, title: str, detail: str) -> tuple[Message, Mess
         ],
     }
     return start, {"type": "http.response.body", "body": body}
+
+
+class HeadAsGet:
+    """Answer ``HEAD`` as the ``GET`` of the same URL without its body (RFC 9110 §9.3.2), with
+    the ``GET``'s headers, ``Content-Length`` and ``ETag`` included.
+
+    FastAPI routes are declared for ``GET`` alone and answer ``HEAD`` with ``405``; seen as a
+    ``GET`` by everything inside it, a ``HEAD`` is validated, cached and limited like one.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "HEAD":
+            await self.app(scope, receive, send)
+            return
+
+        async def bodiless(message: Message) -> None:
+            if message["type"] == "http.response.body":
+                if message.get("more_body", False):
+                    return
+                message = {"type": "http.response.body", "body": b""}
+            await send(message)
+
+        await self.app({**scope, "method": "GET"}, receive, bodiless)
 
 
 class RequestLimits:

@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
+from starlette.convertors import Convertor, register_url_convertor
 
 from isletbase.errors import NotFoundError
 from isletbase.export import render
@@ -22,6 +23,29 @@ from isletbase.store.search import FACETS, TrialQuery, counts, facet_table, sear
 from isletbase.store.trial_reads import get_trial, history
 
 router = APIRouter(prefix="/api", tags=["trials"])
+
+
+class RegistryIdConvertor(Convertor[str]):
+    """A registry id in a URL path, its own slashes included (``/trials/CTRI/2020/01/022781``).
+
+    Each part of a registry id after its first holds a digit (``CTRI/2020/01/022781``,
+    ``SLCTR/2019/012``) and the name of a trial's sub-resource (``/history``, ``/findings``)
+    holds none, so ``/trials/{id}/findings`` is never read as one trial's id, whichever router
+    declares it and in whatever order the routers are included.
+    """
+
+    regex = r"[^/]+(?:/[^/]*\d[^/]*)*"
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return value
+
+
+register_url_convertor("registry_id", RegistryIdConvertor())
+#: The path parameter of a route for one trial (API and pages), by any of its registry ids.
+TRIAL_ID = "{trial_id:registry_id}"
 
 #: Most trials one export returns (in pages of ``EXPORT_PAGE``).
 EXPORT_LIMIT = 5000
@@ -135,20 +159,27 @@ def export_trials(
     )
 
 
-@router.get("/trials/{trial_id}", summary="One trial by any registry id")
-def one_trial(request: Request, trial_id: str) -> dict[str, Any]:
-    trial = get_trial(request.app.state.db, trial_id)
+def _trial_or_404(db: Any, trial_id: str) -> Trial:
+    trial = get_trial(db, trial_id)
     if trial is None:
         raise NotFoundError(f"no trial with registry id {trial_id!r}")
-    return trial_json(trial)
+    return trial
 
 
-@router.get("/trials/{trial_id}/history", summary="Every recorded change of a trial")
+@router.get(f"/trials/{TRIAL_ID}", summary="One trial by any registry id")
+def one_trial(request: Request, trial_id: str) -> dict[str, Any]:
+    return trial_json(_trial_or_404(request.app.state.db, trial_id))
+
+
+@router.get(f"/trials/{TRIAL_ID}/history", summary="Every recorded change of a trial")
 def trial_history(request: Request, trial_id: str) -> dict[str, Any]:
+    """The trial's changes under its display id, whichever of its ids (in any case) was asked."""
     db = request.app.state.db
-    if get_trial(db, trial_id) is None:
-        raise NotFoundError(f"no trial with registry id {trial_id!r}")
-    return {"id": trial_id, "changes": [c.__dict__ for c in history(db, trial_id)]}
+    trial = _trial_or_404(db, trial_id)
+    return {
+        "id": trial.display_id,
+        "changes": [c.__dict__ for c in history(db, trial.display_id)],
+    }
 
 
 @router.get("/institutions", summary="The bilingual institution directory")

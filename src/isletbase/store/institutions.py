@@ -18,6 +18,7 @@ import re2
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from isletbase.errors import InputError
 from isletbase.model import Institution
 from isletbase.store.db import Database
 from isletbase.store.schema import InstitutionAliasRow, InstitutionRow
@@ -241,7 +242,15 @@ def load_index(session: Session) -> InstitutionIndex:
 
 
 def list_institutions(db: Database, q: str | None = None) -> list[Institution]:
-    """All institutions (optionally those whose names, aliases or pinyin contain ``q``)."""
+    """All institutions (optionally those whose names, aliases or pinyin contain ``q``).
+
+    Raises ``InputError`` for a ``q`` with a control character: SQLite's LIKE stops at a NUL,
+    so a search for one would list every institution."""
+    # imported here: search imports the trial store, which imports this module
+    from isletbase.store.search import UNPRINTABLE, unprintable
+
+    if unprintable(q):
+        raise InputError(f"institution search {q!r} {UNPRINTABLE}")
     with db.session() as session:
         stmt = select(InstitutionRow).options(selectinload(InstitutionRow.aliases))
         if q:

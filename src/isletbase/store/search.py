@@ -95,6 +95,15 @@ _TERM = re.compile(r'"([^"]+)"|(\S+)')
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 MAX_QUERY = 200
 MAX_PER_PAGE = 500
+#: Why text with a control character is refused (see ``unprintable``).
+UNPRINTABLE = "must not contain control characters (such as NUL)"
+
+
+def unprintable(value: object) -> bool:
+    """Whether ``value`` is text holding a control character, which a search refuses: a NUL
+    ends a string early in SQLite (so a LIKE or MATCH sees less than was asked, or nothing
+    and matches everything), PostgreSQL refuses it outright, and no stored text holds one."""
+    return isinstance(value, str) and _CONTROL.search(value) is not None
 
 
 class TrialQuery(BaseModel):
@@ -128,10 +137,9 @@ class TrialQuery(BaseModel):
     @field_validator("*", mode="before")
     @classmethod
     def _printable(cls, v: object) -> object:
-        """Refuse control characters: a NUL ends a string early in SQLite's text index and
-        PostgreSQL refuses it outright, and no trial's text holds one."""
-        if isinstance(v, str) and _CONTROL.search(v):
-            raise ValueError("must not contain control characters (such as NUL)")
+        """Refuse control characters (see ``unprintable``)."""
+        if unprintable(v):
+            raise ValueError(UNPRINTABLE)
         return v
 
     @field_validator("status", "phase")
@@ -233,8 +241,15 @@ def _conditions(db: Database, query: TrialQuery, plan: _Plan | None = None) -> l
     return conds
 
 
+#: A two-phase code as ``TrialQuery`` normalises it (``PHASE1_PHASE2``, from "phase1, phase2").
+_TWO_PHASES = re.compile(r"(PHASE\d)_(PHASE\d)")
+
+
 def _phase_code(phase: str) -> str:
-    return phase.replace("_PHASE", "/PHASE")
+    """The stored phase code of a filter value: a two-phase code is stored with a slash
+    (``PHASE1/PHASE2``); any other code (``EARLY_PHASE1``) is stored as written."""
+    match = _TWO_PHASES.fullmatch(phase)
+    return f"{match[1]}/{match[2]}" if match else phase
 
 
 #: A query term shaped like a registry id: letters, then at least four digits (NCT01219465,
@@ -785,20 +800,27 @@ def _facet_statement(name: str, conds: list) -> Select:
 
 
 def stats(db: Database, by: list[str], query: TrialQuery | None = None) -> list[dict]:
-    """Trial counts grouped by one or more facets (e.g. ``cell_source`` and ``year``)."""
+    """Trial counts grouped by one or more facets (e.g. ``cell_source`` and ``year``).
+
+    Facets read from the same table (``province`` and ``city`` from sites) share one join of
+    it, so each row counts a site's own province and city together."""
     if not by:
         raise InputError("stats needs at least one --by facet")
-    for name in by:
+    for position, name in enumerate(by):
         if name not in FACETS:
             raise InputError(f"unknown --by {name!r}; expected one of {', '.join(FACETS)}")
+        if name in by[:position]:
+            raise InputError(f"--by {name!r} is given twice; name each facet once")
     query = query or TrialQuery()
     conds = _conditions(db, query)
     columns = []
     stmt = select()
+    joins: list[type] = []
     for name in by:
         column, joined = _facet_column(name)
         columns.append(column.label(name))
-        if joined is not None:
+        if joined is not None and joined not in joins:
+            joins.append(joined)
             stmt = stmt.join_from(TrialRow, joined, joined.trial_uid == TrialRow.uid)
     stmt = (
         stmt.add_columns(*columns, func.count(func.distinct(TrialRow.uid)).label("trials"))

@@ -108,8 +108,9 @@ def regulation(request: Request) -> HTMLResponse:
 
 @router.post("/regulation", response_class=HTMLResponse)
 async def regulation_check(request: Request) -> HTMLResponse:
-    fields = {k: v for k, v in (await form_fields(request)).items() if k in OFFER_FIELDS}
+    fields: dict[str, str] = {}
     try:
+        fields = {k: v for k, v in (await form_fields(request)).items() if k in OFFER_FIELDS}
         result = check_offer(Offer.parse(fields, "form"), request.app.state.db)
         error = None
     except InputError as exc:
@@ -159,30 +160,30 @@ def simulator(request: Request) -> HTMLResponse:
     )
 
 
+def example_size(form: dict[str, str]) -> tuple[int, int]:
+    """The posted ``sample_size`` (1–50) and ``days`` (7–730), or ``InputError``."""
+    try:
+        sample_size, days = int(form.get("sample_size", "")), int(form.get("days", ""))
+    except ValueError:
+        sample_size = days = 0
+    if not (1 <= sample_size <= 50 and 7 <= days <= 730):
+        raise InputError("sample_size must be a whole number 1–50 and days 7–730")
+    return sample_size, days
+
+
 @router.post("/simulator", response_class=HTMLResponse)
 async def simulator_run(request: Request) -> HTMLResponse:
-    form = await form_fields(request)
     db = request.app.state.db
     context: dict[str, Any] = {
         "design": load_design(EXAMPLE_DESIGN),
-        "form": form,
+        "form": {},
         "run": None,
         "runs": list_runs(db, 10),
         "limit": MAX_SIMULATED_PATIENT_DAYS,
     }
     try:
-        sample_size, days = int(form.get("sample_size", "")), int(form.get("days", ""))
-        if not (1 <= sample_size <= 50 and 7 <= days <= 730):
-            raise ValueError
-    except ValueError:
-        return render(
-            request,
-            "simulator.html",
-            {**context, "error": "sample_size must be a whole number 1–50 and days 7–730"},
-            400,
-        )
-    try:
-        context["run"] = simulate_example(sample_size, days)
+        context["form"] = form = await form_fields(request)
+        context["run"] = simulate_example(*example_size(form))
     except InputError as exc:
         return render(request, "simulator.html", {**context, "error": str(exc)}, 400)
     return render(request, "simulator.html", context)

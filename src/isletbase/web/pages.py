@@ -18,7 +18,7 @@ from pydantic import ValidationError
 from starlette.responses import HTMLResponse, Response
 
 from isletbase import census
-from isletbase.api.trials import EXPORT_LIMIT
+from isletbase.api.trials import EXPORT_LIMIT, TRIAL_ID
 from isletbase.errors import InputError
 from isletbase.evidence.outcomes import Outcome, load_outcomes
 from isletbase.model import Site, Trial
@@ -218,7 +218,7 @@ def _outcome_texts() -> tuple[tuple[Outcome, str], ...]:
     return tuple((o, o.model_dump_json()) for o in load_outcomes())
 
 
-@router.get("/trials/{trial_id}", response_class=HTMLResponse)
+@router.get(f"/trials/{TRIAL_ID}", response_class=HTMLResponse)
 def trial_page(request: Request, trial_id: str) -> HTMLResponse:
     db = db_of(request)
     trial = get_trial(db, trial_id)
@@ -241,7 +241,10 @@ def trial_page(request: Request, trial_id: str) -> HTMLResponse:
 @router.get("/institutions", response_class=HTMLResponse)
 def institutions(request: Request) -> HTMLResponse:
     q = (request.query_params.get("q") or "").strip()[:200]
-    found = list_institutions(db_of(request), q or None)
+    try:
+        found = list_institutions(db_of(request), q or None)
+    except InputError as exc:
+        return error_page(request, 400, str(exc))
     return render(request, "institutions.html", {"institutions": found, "q": q})
 
 

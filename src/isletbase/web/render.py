@@ -1,8 +1,9 @@
 """Rendering a page: the Jinja2 environment, the reader's language and the helpers templates use.
 
 Templates get ``t`` (interface text in the reader's language), ``label`` (a vocabulary value's
-label, e.g. ``UC-MSC`` → 脐带间充质干细胞), ``both`` (English and Chinese data side by side) and
-``url_with`` (the current URL with some query parameters changed, for shareable filter links).
+label, e.g. ``UC-MSC`` → 脐带间充质干细胞), ``both`` (English and Chinese data side by side) and,
+on a page showing a search (``query`` in its context), ``url_with`` (that search with some
+parameters changed, for shareable filter and export links).
 Autoescaping is on for every template, so registry text is always shown as text.
 """
 
@@ -17,25 +18,23 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
 from isletbase import taxonomy
+from isletbase.store.search import TrialQuery
 from isletbase.web.i18n import COOKIE, LANGUAGES, language, strings
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).with_name("templates")))
-#: Query parameters that belong to the page, not to a search (kept out of filter links).
-_NOT_FILTERS = ("lang",)
 
 
-def url_with(request: Request, path: str | None = None, **changes: Any) -> str:
-    """The current URL (or ``path``) with query parameters set, or removed where ``None``.
+def url_with(request: Request, query: TrialQuery, path: str | None = None, **changes: Any) -> str:
+    """The current page (or ``path``) showing the search ``query`` with parameters set, or
+    removed where ``None``. Changing anything but the page number returns to page 1.
 
-    Changing anything but the page number returns to page 1.
+    Built from the parsed search, not the URL as typed, so a link carries only parameters that
+    ``/trials`` and ``/api/export`` both accept: an empty ``year_from=`` or a ``utm_source``
+    that the page ignored would make an export link fail.
     """
-    params = [(k, v) for k, v in request.query_params.multi_items() if k not in _NOT_FILTERS]
-    if "page" not in changes:
-        changes["page"] = None
-    params = [(k, v) for k, v in params if k not in changes]
-    params += [(k, str(v)) for k, v in changes.items() if v not in (None, "")]
-    query = urlencode(params)
-    return (path or request.url.path) + (f"?{query}" if query else "")
+    params = {**query.model_dump(exclude_defaults=True), "page": None, **changes}
+    encoded = urlencode([(k, str(v)) for k, v in params.items() if v not in (None, "")])
+    return (path or request.url.path) + (f"?{encoded}" if encoded else "")
 
 
 def render(
@@ -79,7 +78,7 @@ def render(
             "label": label,
             "both": both,
             "field_label": lambda name: text.get(name, name),
-            "url_with": lambda path=None, **kw: url_with(request, path, **kw),
+            "url_with": lambda path=None, **kw: url_with(request, context["query"], path, **kw),
             "switch_url": request.url.path + "?" + urlencode(switch),
         },
         status_code=status,
