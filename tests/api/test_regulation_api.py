@@ -6,6 +6,10 @@ from fastapi.testclient import TestClient
 
 from isletbase.api import create_app
 from isletbase.api.regulation import MAX_CHECK_BYTES
+from isletbase.app import create
+from isletbase.ingest import ingest_trials
+from isletbase.model import TrialRecord
+from isletbase.sources import RawRecord
 
 
 def test_check_accepts_text_and_json(loaded_db) -> None:
@@ -44,3 +48,39 @@ def test_rules_timeline_and_findings(loaded_db) -> None:
         f["rule"] for f in one["findings"]
     }
     assert client.get("/api/trials/NCT00000000/findings").status_code == 404
+
+
+def test_check_refuses_nan_infinity_and_negative_prices(loaded_db) -> None:
+    client = TestClient(create_app(loaded_db))
+    for body in ('{"price": NaN}', '{"price": Infinity, "country": "CN"}', '{"price": -5}'):
+        done = client.post(
+            "/api/check", content=body.encode(), headers={"content-type": "application/json"}
+        )
+        assert done.status_code == 400, body
+        assert "'price'" in done.json()["detail"], done.json()
+    site = TestClient(create(loaded_db))
+    form = site.post("/regulation", data={"price": "nan", "country": "CN"})
+    assert form.status_code == 400 and "field &#39;price&#39;" in form.text
+
+
+def test_check_matches_a_pinyin_institution_name(loaded_db) -> None:
+    client = TestClient(create_app(loaded_db))
+    done = client.post("/api/check", json={"institution": "beijingxieheyiyuan"})
+    assert done.json()["facts"]["institution_id"] == "pumch"
+
+
+def test_findings_for_a_trial_whose_id_holds_slashes(db) -> None:
+    slashed = "CTRI/2020/01/022781"
+    raw = RawRecord(
+        source="test",
+        ref=slashed,
+        payload={
+            "registry_ids": [{"registry": "ICTRP", "id": slashed}],
+            "title_en": "Umbilical cord stem cells for type 1 diabetes",
+            "source_url": f"https://trialsearch.who.int/Trial2.aspx?TrialID={slashed}",
+        },
+    )
+    ingest_trials(db, [raw], lambda r: TrialRecord.model_validate(r.payload), "test")
+    done = TestClient(create_app(db)).get(f"/api/trials/{slashed}/findings")
+    assert done.status_code == 200, done.text
+    assert done.json()["trial"] == slashed

@@ -82,3 +82,29 @@ def test_rules_and_timeline_print_sourced_json(tmp_path: Path) -> None:
 def test_findings_needs_a_database(tmp_path: Path) -> None:
     done = run("findings", "--db", f"sqlite:///{tmp_path / 'missing.db'}", cwd=tmp_path)
     assert done.returncode == 2 and "isletbase db load" in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("content", "name", "message"),
+    [
+        (
+            "干细胞治疗糖尿病，每次10万元，根治。" * 6_000,
+            "long.txt",
+            "field 'text': 114000 characters",
+        ),
+        ('{"price": NaN, "country": "CN"}', "offer.json", "field 'price'"),
+        ('{"price": -1, "country": "CN"}', "offer.json", "field 'price'"),
+        ('{"country": "Chna"}', "offer.json", "unknown country 'Chna'"),
+    ],
+)
+def test_unreadable_offers_exit_2_with_one_line(
+    tmp_path: Path, content: str, name: str, message: str
+) -> None:
+    (tmp_path / name).write_text(content, encoding="utf-8")
+    done = subprocess.run(
+        [*CLI, "check", name, "--db", f"sqlite:///{tmp_path / 'none.db'}"],
+        capture_output=True, text=True, cwd=tmp_path, check=False,
+    )  # fmt: skip
+    assert done.returncode == 2, done.stderr
+    assert message in done.stderr and "Traceback" not in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1

@@ -10,8 +10,10 @@ from hypothesis import strategies as st
 
 from isletbase.errors import InputError
 from isletbase.regulation.engine import check_offer
-from isletbase.regulation.offer import Extractor, Offer
-from isletbase.regulation.phrases import find_price, fold
+from isletbase.regulation.extract import Extractor
+from isletbase.regulation.offer import Offer
+from isletbase.regulation.phrases import fold
+from isletbase.regulation.prices import find_price
 from isletbase.regulation.rules import load_rulebook
 
 BOOK = load_rulebook()
@@ -115,3 +117,50 @@ def test_text_without_red_flag_phrases_has_no_red_flags(words: list[str]) -> Non
     result = check_offer(text, today=TODAY)
     assert result.worst == "none", [f.rule.id for f in result.findings]
     assert result.exit_code == 0
+
+
+@pytest.mark.parametrize(
+    ("text", "claims"),
+    [
+        ("……干细胞治疗糖尿病，１００％安全，ＦＤＡ批准！", ["absolutely_safe", "fda_claim"]),
+        ("⑩年经验™，干细胞治疗糖尿病，１００％安全。", ["absolutely_safe"]),
+        ("臍帶幹細胞治療糖尿病，可根治糖尿病，擺脫胰島素！", ["cure", "insulin_free"]),
+    ],
+)
+def test_full_width_and_traditional_text_is_folded_keeping_offsets(
+    text: str, claims: list[str]
+) -> None:
+    facts = Extractor(BOOK).extract(Offer(text=text), today=TODAY)
+    assert facts["claims"].value == claims
+    for fact in facts.values():
+        for ev in fact.evidence:
+            if ev.source == "text":
+                assert text[ev.start : ev.end] == ev.quote
+
+
+def test_traditional_characters_name_the_cell_source() -> None:
+    facts = Extractor(BOOK).extract(Offer(text="臍帶幹細胞回輸治療糖尿病"), today=TODAY)
+    assert facts["cell_source"].value == "UC-MSC"
+    assert facts["cell_source"].evidence[0].quote == "臍帶"
+
+
+@pytest.mark.parametrize(
+    ("given", "code"),
+    [("China", "CN"), ("中国", "CN"), ("PRC", "CN"), ("cn", "CN"), ("Hong Kong", "HK"),
+     ("香港", "HK"), ("Macao", "MO"), ("Taiwan", "TW"), ("United States", "US")],
+)  # fmt: skip
+def test_country_names_and_codes_are_normalised(given: str, code: str) -> None:
+    offer = {"country": given, "charges_patient": True, "claims_to_be_trial": True}
+    result = check_offer(offer, today=TODAY)
+    assert result.facts["country"].value == code
+    assert ("CN-SC-003" in {f.rule.id for f in result.findings}) == (code == "CN")
+
+
+def test_an_unknown_country_is_refused_by_name() -> None:
+    with pytest.raises(InputError, match="field 'country': unknown country 'Chna'"):
+        check_offer({"country": "Chna", "charges_patient": True})
+
+
+def test_a_long_text_is_refused_by_name() -> None:
+    with pytest.raises(InputError, match="field 'text': 100001 characters"):
+        check_offer("a" * 100_001)

@@ -59,6 +59,17 @@ def test_ethics_mentioned_in_the_record_clears_the_ethics_note() -> None:
     )
 
 
+def test_a_registered_trial_that_charges_subjects_breaks_the_2015_measures() -> None:
+    paying = _trial(summary="受试者自费参加，每人需承担细胞制备费用。")
+    assert "CN-SC-003" in _ids(paying)
+    assert "CN-SC-003" not in _ids(_trial(summary="受试者无需自费，研究费用由申办方承担。"))
+    assert "CN-SC-003" not in _ids(_trial(summary="self-paid", region="Hong Kong"))
+    # words both ways leave charging unknown rather than accuse
+    assert "CN-SC-003" not in _ids(
+        _trial(summary="研究药物由申办方提供，受试者免费参加，常规检查自费。")
+    )
+
+
 def test_company_sponsor_that_charges_participants() -> None:
     paying = _trial(
         sponsor="Example Biotech Co., Ltd.", summary="Participants pay for the cells (self-paid)."
@@ -100,3 +111,33 @@ def test_offer_institution_is_matched_bilingually_with_filing_status(loaded_db) 
     assert "CN-SC-002" not in {f.rule.id for f in zh.findings}
     en = check_offer({"institution": "PUMCH", "claims_to_be_trial": True}, loaded_db, today=TODAY)
     assert en.facts["institution_id"].value == "pumch"
+
+
+def test_a_free_ethics_approved_chinese_trial_notice_is_no_violation(loaded_db) -> None:
+    text = (
+        "武汉大学人民医院开展脐带间充质干细胞治疗糖尿病的临床研究（NCT04562025），项目已备案，"
+        "经伦理委员会批准，受试者签署知情同意书，免费治疗。"
+    )
+    result = check_offer(text, loaded_db, today=TODAY)
+    found = {f.rule.id for f in result.findings}
+    assert result.worst == "none", found
+    assert "CN-SAMR-001" not in found and "CN-SC-008" not in found
+    sold = check_offer("干细胞治疗糖尿病，每次十万元。", today=TODAY)
+    assert "CN-SAMR-001" in {f.rule.id for f in sold.findings}
+
+
+def test_institution_names_match_as_whole_words_and_acronyms_as_written(loaded_db) -> None:
+    text = (
+        "Almost all volunteers in clinical trial NCT04562025 in Wuhan do well. "
+        "Ethics committee approved, free of charge."
+    )
+    assert "institution" not in check_offer(text, loaded_db, today=TODAY).facts
+    most = check_offer("Most patients improve.", loaded_db, today=TODAY)
+    assert "institution" not in most.facts
+    named = check_offer("MOST approved this stem cell study.", loaded_db, today=TODAY)
+    assert named.facts["institution_id"].value == "most"
+
+
+def test_a_pinyin_institution_name_is_matched(loaded_db) -> None:
+    result = check_offer({"institution": "beijingxieheyiyuan"}, loaded_db, today=TODAY)
+    assert result.facts["institution_id"].value == "pumch"

@@ -6,11 +6,11 @@
 
 from __future__ import annotations
 
-import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 
+from isletbase.api.trials import TRIAL_ID
 from isletbase.errors import InputError, NotFoundError
 from isletbase.regulation.engine import (
     check_offer,
@@ -53,14 +53,8 @@ async def _read_offer(request: Request) -> Offer:
     except UnicodeDecodeError:
         raise InputError("request body: not UTF-8") from None
     if "json" in request.headers.get("content-type", ""):
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise InputError(
-                f"request body: invalid JSON at line {exc.lineno}: {exc.msg}"
-            ) from None
-        return Offer.parse(data, "request body")
-    return Offer(text=text)
+        return Offer.from_json(text, "request body")
+    return Offer.from_text(text, "request body")
 
 
 @router.post(
@@ -96,9 +90,10 @@ def timeline() -> dict[str, Any]:
     return load_timeline().to_dict()
 
 
-@router.get("/trials/{trial_id}/findings")
+@router.get(f"/trials/{TRIAL_ID}/findings")
 def trial_findings(request: Request, trial_id: str) -> dict[str, Any]:
-    """The rule findings for one trial (any of its registry ids)."""
+    """The rule findings for one trial (any of its registry ids, slashes included:
+    ``/api/trials/CTRI/2020/01/022781/findings``)."""
     db = request.app.state.db
     trial = get_trial(db, trial_id)
     if trial is None:

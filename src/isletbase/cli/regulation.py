@@ -46,12 +46,8 @@ def read_offer(path: str) -> Offer:
             raise InputError(f"{path}: not UTF-8 text") from None
         name = path
     if name.endswith(".json") or (name == "stdin" and raw.lstrip().startswith("{")):
-        try:
-            data = json.loads(raw)
-        except json.JSONDecodeError as exc:
-            raise InputError(f"{name}: invalid JSON at line {exc.lineno}: {exc.msg}") from None
-        return Offer.parse(data, name)
-    return Offer(text=raw)
+        return Offer.from_json(raw, name)
+    return Offer.from_text(raw, name)
 
 
 def _evidence(finding: Finding) -> str:

@@ -15,12 +15,13 @@ from typing import Any, Literal
 
 from isletbase.errors import InputError
 from isletbase.model import Institution, Trial
+from isletbase.regulation.extract import Extractor
 from isletbase.regulation.facts import Evidence, Fact
-from isletbase.regulation.offer import Extractor, Offer
+from isletbase.regulation.offer import Offer
 from isletbase.regulation.rules import SEVERITY_RANK, AppliesTo, Rule, RuleBook, load_rulebook
 from isletbase.regulation.trial import TrialReader
 from isletbase.store.db import Database
-from isletbase.store.institutions import list_institutions
+from isletbase.store.institutions import list_institutions, match_institution
 from isletbase.store.trial_reads import get_trial, iter_trials
 from isletbase.store.trials import ACTIVE_STATUSES
 
@@ -121,7 +122,7 @@ def check_offer(
     """
     book = book or load_rulebook()
     if isinstance(offer, str):
-        offer = Offer(text=offer)
+        offer = Offer.from_text(offer)
     elif not isinstance(offer, Offer):
         offer = Offer.parse(dict(offer) if isinstance(offer, Mapping) else offer)
     if not (offer.text or "").strip() and not offer.model_dump(
@@ -130,7 +131,10 @@ def check_offer(
         raise InputError("offer: nothing to check (give text or at least one field)")
     today = today or date.today()
     institutions = list_institutions(db) if db is not None else []
-    facts = Extractor(book).extract(offer, institutions, today)
+    named = (
+        match_institution(db, offer.institution) if db is not None and offer.institution else None
+    )
+    facts = Extractor(book).extract(offer, institutions, today, named=named)
     if db is not None and "registered_trial_id" in facts:
         _trial_lookup(db, book, institutions, facts)
     return CheckResult(evaluate(book, "clinic_offer", facts) + _products(book, facts), facts)

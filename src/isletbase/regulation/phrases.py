@@ -1,7 +1,9 @@
-"""Finding words in offer text: phrase lists (English and Chinese), prices and registry ids.
+"""Finding words in offer text: phrase lists (English and Chinese) and registry ids.
 
-Matching folds case and full-width forms but keeps offsets into the original text, so each match
-can be quoted exactly. English phrases only match whole words ("spa" does not match "space").
+Matching folds case, full-width forms and traditional characters one character at a time and
+keeps where each folded character came from, so every match can be quoted exactly from the
+original text. English phrases only match whole words ("spa" does not match "space"). A phrase
+that a negation governs ("不能根治", "not a cure") is reported as negated (see ``negation``).
 """
 
 from __future__ import annotations
@@ -10,101 +12,172 @@ import re
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
+from typing import TYPE_CHECKING
+
+import opencc
+
+if TYPE_CHECKING:
+    from isletbase.regulation.negation import Negation
 
 HAN = re.compile(r"[\u3400-\u9fff]")
 TRIAL_ID = re.compile(r"\b(NCT\d{8}|ChiCTR[-A-Za-z]*\d{6,})", re.IGNORECASE)
-_NUM = r"(\d{1,3}(?:[,，]\d{3})+|\d+)(?:\.\d+)?"
-_CUR_BEFORE = {
-    "¥": "CNY",
-    "￥": "CNY",
-    "rmb": "CNY",
-    "cny": "CNY",
-    "us$": "USD",
-    "usd": "USD",
-    "$": "USD",
-    "€": "EUR",
-    "eur": "EUR",
-    "hk$": "HKD",
-    "hkd": "HKD",
-}
-_CUR_AFTER = {
-    "元": "CNY",
-    "人民币": "CNY",
-    "rmb": "CNY",
-    "cny": "CNY",
-    "yuan": "CNY",
-    "usd": "USD",
-    "dollars": "USD",
-    "美元": "USD",
-    "euros": "EUR",
-    "eur": "EUR",
-}
-_PRICE_BEFORE = re.compile(
-    r"(hk\$|us\$|¥|￥|\$|€|rmb|cny|usd|eur|hkd)\s?" + _NUM + r"\s*(万|k\b)?", re.IGNORECASE
-)
-_PRICE_AFTER = re.compile(
-    _NUM + r"\s*(万)?\s*(元|人民币|rmb|cny|yuan|usd|dollars|美元|euros|eur)", re.IGNORECASE
-)
+#: Where a clause ends (in folded or original text): a negation or a "the sponsor pays"
+#: reaches no further.
+CLAUSE_BREAK = re.compile(r"[。！？；，、：!?;,:\n\r—]|\.(?!\d)")
+#: Characters folded besides NFKC, case and traditional forms (one for one).
+_PUNCTUATION = {ord("’"): "'", ord("‘"): "'"}
 
 
 @dataclass(frozen=True)
 class Match:
+    """Words found in a text: their group, position and exact quote; ``cue_start`` is where a
+    negation that governs them starts (``None`` when none does)."""
+
     key: str
     start: int
     end: int
     quote: str
+    cue_start: int | None = None
+
+    @property
+    def negated(self) -> bool:
+        return self.cue_start is not None
 
 
-class Matcher:
-    """Finds the phrase lists and vocabularies of a rule book in text, case-insensitively."""
+@dataclass(frozen=True)
+class Folded:
+    """A text folded for matching, with the index in ``source`` of each folded character."""
 
-    def __init__(self, groups: dict[str, Iterable[str]]) -> None:
-        self._patterns = {
-            key: re.compile("|".join(_phrase_regex(p) for p in sorted(set(words), key=len)[::-1]))
-            for key, words in groups.items()
-            if words
-        }
+    source: str
+    text: str
+    origin: tuple[int, ...] | None  # None: folding kept every character in place
 
-    def find(self, text: str) -> list[Match]:
-        """Every group found, at its first occurrence, in text order."""
-        folded = fold(text)
-        found = []
-        for key, pattern in self._patterns.items():
-            m = pattern.search(folded)
-            if m:
-                found.append(Match(key, m.start(), m.end(), text[m.start() : m.end()]))
-        return sorted(found, key=lambda m: (m.start, m.key))
+    def at(self, pos: int) -> int:
+        """Where folded position ``pos`` (or the end, ``len(text)``) is in ``source``."""
+        if self.origin is None:
+            return pos
+        return self.origin[pos] if pos < len(self.text) else len(self.source)
+
+    def span(self, start: int, end: int) -> tuple[int, int]:
+        """The source span of folded ``[start, end)`` (whole source characters)."""
+        if self.origin is None:
+            return start, end
+        return self.at(start), (self.origin[end - 1] + 1 if end > start else self.at(start))
+
+    def match(self, key: str, start: int, end: int, cue_start: int | None = None) -> Match:
+        """A :class:`Match` of folded ``[start, end)``, quoted from the source."""
+        s, e = self.span(start, end)
+        cue = None if cue_start is None else self.at(cue_start)
+        return Match(key, s, e, self.source[s:e], cue)
+
+
+#: OpenCC's traditional → simplified conversion. Offers from Hong Kong, Taiwan or overseas sites
+#: are often written in traditional characters (臍帶幹細胞, 10萬元) while the rule book's phrase
+#: lists and the directory are simplified.
+_T2S = opencc.OpenCC("t2s")
+
+
+@lru_cache(maxsize=1 << 16)
+def _fold_char(ch: str) -> str:
+    """One character folded: NFKC, case, and traditional → simplified, character by character
+    (never by phrase), so that folding keeps a map back to the text."""
+    normal = unicodedata.normalize("NFKC", ch).casefold()
+    return normal if normal.isascii() else _T2S.convert(normal)
+
+
+@lru_cache(maxsize=32)
+def folded(text: str) -> Folded:
+    """``text`` folded (NFKC, case, traditional → simplified) one character at a time.
+
+    A character NFKC expands ("⑩" → "10", "…" → "...") folds to several; the others stay one
+    for one, so a match can always be mapped back to the words it came from.
+    """
+    if text.isascii():
+        return Folded(text, text.lower(), None)
+    parts: list[str] = []
+    origin: list[int] = []
+    for i, ch in enumerate(text):
+        f = ch.lower() if ch.isascii() else _fold_char(ch).translate(_PUNCTUATION)
+        parts.append(f)
+        origin.extend([i] * len(f))
+    out = "".join(parts)
+    same = len(out) == len(text)
+    return Folded(text, out, None if same else tuple(origin))
 
 
 def fold(text: str) -> str:
-    """NFKC + casefold keeps offsets for the texts we read (one char in, one char out)."""
-    folded = unicodedata.normalize("NFKC", text).casefold()
-    return folded if len(folded) == len(text) else text.casefold()
+    """Text as phrases are matched: NFKC, case folded, traditional characters simplified."""
+    return folded(text).text
 
 
-def _phrase_regex(phrase: str) -> str:
+def clause_start(text: str, pos: int, limit: int = 0) -> int:
+    """Start of the clause that ``text`` is in at ``pos`` (not before ``limit``)."""
+    start = limit
+    for m in CLAUSE_BREAK.finditer(text, limit, pos):
+        start = m.end()
+    return start
+
+
+def phrase_regex(phrase: str) -> str:
+    """A regex for a folded phrase; English words only match whole."""
     p = fold(phrase)
     head = r"(?<![a-z0-9])" if p[:1].isascii() and p[:1].isalnum() else ""
     tail = r"(?![a-z0-9])" if p[-1:].isascii() and p[-1:].isalnum() else ""
     return head + re.escape(p) + tail
 
 
-def find_price(text: str) -> tuple[float, str, Match] | None:
-    """The highest price stated in the text, with its currency and the words."""
-    best: tuple[float, str, Match] | None = None
-    for pattern, before in ((_PRICE_BEFORE, True), (_PRICE_AFTER, False)):
-        for m in pattern.finditer(text):
-            groups = m.groups()
-            if before:
-                cur, mult = _CUR_BEFORE[groups[0].lower()], groups[2]
-            else:
-                mult, cur = groups[1], _CUR_AFTER[groups[2].lower()]
-            whole = m.group(0)
-            amount = float(re.sub(r"[,，]", "", re.search(_NUM, whole).group(0)))  # type: ignore[union-attr]
-            if mult == "万":
-                amount *= 10_000
-            elif mult and mult.lower() == "k":
-                amount *= 1_000
-            if best is None or amount > best[0]:
-                best = (amount, cur, Match("price", m.start(), m.end(), whole))
-    return best
+class Matcher:
+    """Finds the phrase lists and vocabularies of a rule book in text, case-insensitively.
+
+    With ``negation``, a phrase a negation cue governs is marked as negated, and ``find``
+    skips it.
+    """
+
+    def __init__(self, groups: dict[str, Iterable[str]], negation: Negation | None = None) -> None:
+        self._patterns = {
+            key: re.compile("|".join(phrase_regex(p) for p in sorted(set(words), key=len)[::-1]))
+            for key, words in groups.items()
+            if words
+        }
+        self.negation = negation
+        self._cues: tuple[Folded | None, dict[int, int | None]] = (None, {})
+
+    @property
+    def keys(self) -> set[str]:
+        """The groups this matcher finds."""
+        return set(self._patterns)
+
+    def find(self, text: str) -> list[Match]:
+        """Every group found, at its first occurrence that is not negated, in text order."""
+        f = folded(text)
+        found = []
+        for key, pattern in self._patterns.items():
+            for m in pattern.finditer(f.text):
+                if self._cue(f, m.start()) is None:
+                    found.append(f.match(key, m.start(), m.end()))
+                    break
+        return sorted(found, key=lambda m: (m.start, m.key))
+
+    def find_all(self, text: str, keys: Iterable[str] | None = None) -> list[Match]:
+        """Every occurrence of every group (or of ``keys``), negated or not, in text order."""
+        f = folded(text)
+        wanted = self._patterns if keys is None else {k: self._patterns[k] for k in keys}
+        found = [
+            f.match(key, m.start(), m.end(), self._cue(f, m.start()))
+            for key, pattern in wanted.items()
+            for m in pattern.finditer(f.text)
+        ]
+        return sorted(found, key=lambda m: (m.start, m.key))
+
+    def _cue(self, f: Folded, start: int) -> int | None:
+        """The negation cue before folded ``start``, remembered for the last text read."""
+        if self.negation is None:
+            return None
+        seen, known = self._cues  # one read: another thread may be reading another text
+        if seen is not f:
+            known = {}
+            self._cues = (f, known)
+        if start not in known:
+            known[start] = self.negation.cue_before(f.text, start)
+        return known[start]

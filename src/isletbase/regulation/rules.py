@@ -75,8 +75,33 @@ class PhraseList(_Strict):
     """Words (English, matched case-insensitively, and Chinese) that signal one claim or fact."""
 
     source_url: str
+    also_source: str | None = None
+    note: str | None = None
     en: tuple[str, ...] = ()
     zh: tuple[str, ...] = ()
+
+    _validate_urls = field_validator("source_url", "also_source")(_http)
+
+
+class Words(_Strict):
+    en: tuple[str, ...] = ()
+    zh: tuple[str, ...] = ()
+
+
+class NegationSpec(_Strict):
+    """How negation is read (NegEx): cues, pseudo-negations, termination words and the window
+    (words or Chinese characters between a cue and the phrase it negates)."""
+
+    source_url: str
+    also_source: str | None = None
+    note: str | None = None
+    window_words: int = Field(ge=0)
+    window_han: int = Field(ge=0)
+    cues: Words
+    pseudo: Words = Words()
+    terminators: Words = Words()
+
+    _validate_urls = field_validator("source_url", "also_source")(_http)
 
 
 class Vocabulary(_Strict):
@@ -102,6 +127,8 @@ class RuleBook(BaseModel):
     conditions: dict[str, Vocabulary]
     places: dict[str, Vocabulary]
     cell_sources: dict[str, Vocabulary]
+    countries: dict[str, Vocabulary] = Field(default_factory=dict)
+    negation: NegationSpec | None = None
     rules: list[Rule]
     parsed: dict[str, Condition] = Field(default_factory=dict, exclude=True)
 
@@ -131,6 +158,15 @@ class RuleBook(BaseModel):
 
     def param(self, name: str) -> Any:
         return self.parameters[name].value
+
+    def country_code(self, value: str) -> str | None:
+        """The code of a country given as a code or name ("CN", "China", "中国", "PRC"), or
+        ``None`` when the rule book does not know it."""
+        key = " ".join(value.split()).casefold()
+        for code, names in self.countries.items():
+            if key == code.casefold() or key in {n.casefold() for n in (*names.en, *names.zh)}:
+                return code
+        return None
 
 
 def parse_rulebook(data: Any, where: str) -> RuleBook:

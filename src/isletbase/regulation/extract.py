@@ -1,0 +1,349 @@
+"""Reading a clinic's offer: free text (English or Chinese) and/or structured fields → facts.
+
+Each fact names the words it came from (a quote with its position in the text, or the JSON
+field), so a finding can show a patient or journalist exactly which sentence triggered it. The
+words to look for are data in ``rules.yaml`` (phrase lists, condition and cell vocabularies,
+places, negation), each list with the page that names the pattern.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from datetime import date
+from typing import Any
+
+from isletbase.errors import InputError
+from isletbase.model import Institution
+from isletbase.regulation.charges import charge_words
+from isletbase.regulation.facts import Evidence, Fact
+from isletbase.regulation.negation import Negation
+from isletbase.regulation.offer import Offer
+from isletbase.regulation.phrases import (
+    HAN,
+    TRIAL_ID,
+    Match,
+    Matcher,
+    fold,
+    folded,
+    phrase_regex,
+)
+from isletbase.regulation.prices import find_price, find_prices
+from isletbase.regulation.rules import RuleBook
+from isletbase.store.institutions import InstitutionIndex
+
+
+class Extractor:
+    """Turns an :class:`Offer` into facts, using one rule book's vocabularies."""
+
+    def __init__(self, book: RuleBook) -> None:
+        self.book = book
+        self.negation = Negation.of(book)
+        self.phrases = Matcher({k: (*v.en, *v.zh) for k, v in book.phrases.items()}, self.negation)
+        self.conditions = Matcher({k: (*v.en, *v.zh) for k, v in book.conditions.items()})
+        self.cells = Matcher({k: (*v.en, *v.zh) for k, v in book.cell_sources.items()})
+        self.places = Matcher({k: (*v.en, *v.zh) for k, v in book.places.items()})
+
+    def extract(
+        self,
+        offer: Offer,
+        institutions: Iterable[Institution] = (),
+        today: date | None = None,
+        *,
+        named: Institution | None = None,
+    ) -> dict[str, Fact]:
+        """All facts the offer states or implies, each with its evidence.
+
+        ``named`` is the directory entry the offer's ``institution`` field names, where the
+        caller matched it already (``check_offer`` does, pinyin included); otherwise it is
+        matched against ``institutions`` here.
+        """
+        facts: dict[str, Fact] = {}
+        text = offer.text or ""
+        insts = list(institutions)
+        self._from_text(text, facts, insts)
+        self._from_fields(offer, facts, insts, named)
+        self._derive(facts, bool(text), today or date.today())
+        return facts
+
+    # -- text ---------------------------------------------------------------------------
+    def _from_text(self, text: str, facts: dict[str, Fact], insts: list[Institution]) -> None:
+        if not text:
+            return
+        hits = {m.key: m for m in self.phrases.find(text)}
+        claims = [m for k, m in hits.items() if k in _CLAIM_CODES]
+        if claims:
+            facts["claims"] = Fact("claims", [m.key for m in claims], [_ev(m) for m in claims])
+        conds = self.conditions.find(text)
+        if conds:
+            facts["conditions_treated"] = Fact(
+                "conditions_treated", [m.key for m in conds], [_ev(m) for m in conds]
+            )
+        cells = self.cells.find(text)
+        if cells:
+            facts["cell_source"] = Fact("cell_source", cells[0].key, [_ev(cells[0])])
+        for key, fact_field, value in _SIGNALS:
+            if key in hits:
+                facts[fact_field] = Fact(fact_field, value, [_ev(hits[key])])
+        price = self._price(text)
+        if price:
+            amount, currency, m = price
+            facts["price_amount"] = Fact("price_amount", amount, [_ev(m)])
+            facts["price_currency"] = Fact("price_currency", currency, [_ev(m)])
+        self._charges(text, price, facts)
+        trial_id = TRIAL_ID.search(text)
+        if trial_id:
+            m = Match("trial", trial_id.start(), trial_id.end(), trial_id.group(0))
+            facts["registered_trial_id"] = Fact("registered_trial_id", m.quote, [_ev(m)])
+        places = self.places.find(text)
+        if places:
+            facts["country"] = Fact("country", places[0].key, [_ev(places[0])])
+        elif (han := HAN.search(text)) or (price and price[1] == "CNY"):
+            why = (
+                f"written in Chinese: {text[:20]!r}"
+                if han
+                else f"price in yuan: {price[2].quote!r}"
+            )  # type: ignore[index]
+            facts["country"] = Fact("country", "CN", [Evidence("derived", why)])
+        inst = _find_institution(text, insts)
+        if inst:
+            inst_obj, m = inst
+            facts["institution"] = Fact("institution", inst_obj.display_name, [_ev(m)])
+            self._institution_facts(inst_obj, facts)
+
+    def _price(self, text: str) -> tuple[float, str, Match] | None:
+        """The highest price the text states that no negation governs ("无需支付10万元")."""
+        f = folded(text)
+        for amount, currency, m, start in find_prices(f):
+            if self.negation is None or self.negation.cue_before(f.text, start) is None:
+                return amount, currency, m
+        return None
+
+    def _charges(
+        self, text: str, price: tuple[float, str, Match] | None, facts: dict[str, Fact]
+    ) -> None:
+        """Whether the patient pays: a price says so (a price of 0 says not); otherwise charge
+        words do, unless negated ("不收取受试者费用", "no fee") or in a clause that says who
+        else pays ("费用由申办方承担", "the sponsor covers the cost"). Words both ways leave
+        it unknown."""
+        if price:
+            amount, _, m = price
+            facts["charges_patient"] = Fact("charges_patient", amount > 0, [_ev(m)])
+            return
+        said, said_not = charge_words(self.phrases, text)
+        if said and said_not:
+            return
+        if said_not:
+            evidence = [_ev(m, text) for m in said_not]
+            facts["charges_patient"] = Fact("charges_patient", False, evidence)
+        elif said:
+            facts["charges_patient"] = Fact("charges_patient", True, [_ev(said[0])])
+
+    # -- structured fields --------------------------------------------------------------
+    def _from_fields(
+        self,
+        offer: Offer,
+        facts: dict[str, Fact],
+        insts: list[Institution],
+        named: Institution | None,
+    ) -> None:
+        given = offer.model_dump(
+            exclude_none=True,
+            exclude={"text", "price", "currency", "claims", "conditions_treated", "date"},
+        )
+        for name, value in given.items():
+            if name == "cell_source":
+                facts["cell_autologous"] = Fact(
+                    "cell_autologous", value.lower() == "autologous", [_json("cell_source", value)]
+                )
+            if name == "country":
+                facts[name] = Fact(name, self._country(value), [_json(name, value)])
+                continue
+            facts[name] = Fact(name, value, [_json(name, value)])
+        if offer.institution:
+            matched = named or _match_name(offer.institution, insts)
+            if matched:
+                self._institution_facts(matched, facts)
+        if offer.date:
+            facts["as_of"] = Fact("as_of", offer.date, [_json("date", offer.date)])
+        if offer.price is not None:
+            parsed = find_price(offer.price) if isinstance(offer.price, str) else None
+            amount = parsed[0] if parsed else _number(offer.price)
+            currency = offer.currency or (parsed[1] if parsed else None)
+            facts["price_amount"] = Fact("price_amount", amount, [_json("price", offer.price)])
+            if currency:
+                facts["price_currency"] = Fact(
+                    "price_currency", currency, [_json("currency", offer.currency or currency)]
+                )
+            if offer.charges_patient is None and amount is not None:
+                facts["charges_patient"] = Fact(
+                    "charges_patient", amount > 0, [_json("price", offer.price)]
+                )
+        for name, matcher in (("claims", self.phrases), ("conditions_treated", self.conditions)):
+            items: list[str] = getattr(offer, name)
+            if not items:
+                continue
+            codes = list(facts[name].value) if name in facts else []
+            evidence = list(facts[name].evidence) if name in facts else []
+            for item in items:
+                found = [m.key for m in matcher.find(item)]
+                if name == "claims":
+                    found = [k for k in found if k in _CLAIM_CODES] or (
+                        [item] if item in _CLAIM_CODES else []
+                    )
+                found = found or [item.strip().lower()]
+                for code in found:
+                    if code not in codes:
+                        codes.append(code)
+                evidence.append(_json(name, item))
+            facts[name] = Fact(name, codes, evidence)
+
+    def _country(self, value: str) -> str:
+        """The rule book's code for a country field ("China", "中国", "PRC" → CN)."""
+        if not self.book.countries:
+            return value
+        code = self.book.country_code(value)
+        if code is None:
+            known = ", ".join(self.book.countries)
+            raise InputError(
+                f"offer: field 'country': unknown country {value!r}; expected a code or name"
+                f" of one of {known} (leave it out for another country)"
+            )
+        return code
+
+    def _institution_facts(self, inst: Institution, facts: dict[str, Fact]) -> None:
+        source = inst.filing_source_url or inst.source_url
+        facts["institution_id"] = Fact(
+            "institution_id", inst.id, [Evidence("database", f"directory entry {inst.id}")]
+        )
+        facts["institution_filed"] = Fact(
+            "institution_filed",
+            inst.filed_stem_cell_institution,
+            [
+                Evidence(
+                    "database",
+                    f"filing list: {'seen' if inst.filed_stem_cell_institution else 'not seen'}"
+                    f" ({source})",
+                )
+            ],
+        )
+        if inst.country and "country" not in facts:
+            code = self.book.country_code(inst.country) or inst.country
+            facts["country"] = Fact(
+                "country", code, [Evidence("database", f"{inst.id}: {inst.country}")]
+            )
+
+    # -- derived ------------------------------------------------------------------------
+    def _derive(self, facts: dict[str, Fact], from_text: bool, today: date) -> None:
+        if "as_of" not in facts:
+            facts["as_of"] = Fact(
+                "as_of", today.isoformat(), [Evidence("derived", "date of the check")]
+            )
+        if from_text and "is_advertisement" not in facts:
+            facts["is_advertisement"] = Fact(
+                "is_advertisement", True, [Evidence("derived", "offer text given to check")]
+            )
+        trial = facts.get("claims_to_be_trial")
+        if (
+            "offered_as_routine_treatment" not in facts
+            and "price_amount" in facts
+            and not (trial and trial.value)
+        ):
+            facts["offered_as_routine_treatment"] = Fact(
+                "offered_as_routine_treatment", True, list(facts["price_amount"].evidence)
+            )
+        conds = facts.get("conditions_treated")
+        if conds:
+            systems = {self._system(c) for c in conds.value}
+            facts["condition_systems"] = Fact("condition_systems", len(systems), conds.evidence)
+            facts["treats_many_unrelated_conditions"] = Fact(
+                "treats_many_unrelated_conditions",
+                len(conds.value) >= 3 and len(systems) >= 2,
+                conds.evidence,
+            )
+            diabetic = [
+                e
+                for v, e in zip(conds.value, conds.evidence, strict=False)
+                if v in {"diabetes", "diabetic_foot"}
+            ]
+            facts["mentions_diabetes"] = Fact("mentions_diabetes", bool(diabetic), diabetic)
+        amount, currency = facts.get("price_amount"), facts.get("price_currency")
+        if amount and currency and isinstance(amount.value, int | float):
+            limit = self.book.param("high_price").get(currency.value)
+            if limit is not None:
+                evidence = list(dict.fromkeys([*amount.evidence, *currency.evidence]))
+                facts["price_high"] = Fact("price_high", amount.value >= limit, evidence)
+
+    def _system(self, condition: str) -> str:
+        vocab = self.book.conditions.get(condition)
+        return vocab.system if vocab and vocab.system else condition
+
+
+_CLAIM_CODES = {
+    "cure", "guaranteed", "no_side_effects", "permanent", "cure_all", "absolutely_safe",
+    "one_shot", "efficacy_rate", "insulin_free", "nmpa_approved", "ind_claim", "fda_claim",
+    "registry_as_approval", "minimally_manipulated", "lecheng",
+}  # fmt: skip
+#: phrase list -> (fact field, value it sets)
+_SIGNALS = (
+    ("testimonial", "testimonial_based", True),
+    ("trial", "claims_to_be_trial", True),
+    ("routine_treatment", "offered_as_routine_treatment", True),
+    ("ethics", "ethics_approval", True),
+    ("consent", "informed_consent", True),
+    ("overseas", "arranges_overseas_treatment", True),
+    ("beauty_salon", "provider_type", "beauty_salon"),
+    ("autologous", "cell_autologous", True),
+)
+
+
+def _json(name: str, value: Any) -> Evidence:
+    return Evidence("json", f"{name}: {value}")
+
+
+def _number(value: float | str) -> float | None:
+    try:
+        return float(str(value).replace(",", ""))
+    except ValueError:
+        raise InputError(
+            f"offer: field 'price': expected a number or a price like '¥150,000', got {value!r}"
+        ) from None
+
+
+def _ev(m: Match, text: str = "") -> Evidence:
+    """Evidence of words in the text; a negated phrase is quoted from its negation on."""
+    if m.cue_start is not None and text:
+        return Evidence("text", text[m.cue_start : m.end], m.cue_start, m.end)
+    return Evidence("text", m.quote, m.start, m.end)
+
+
+def _match_name(name: str, insts: Iterable[Institution]) -> Institution | None:
+    """The directory entry a given name refers to (same folding as the store's matcher)."""
+    insts = list(insts)
+    found = InstitutionIndex.from_institutions(insts).match(name)
+    return next((i for i in insts if i.id == found), None)
+
+
+def _find_institution(text: str, insts: Iterable[Institution]) -> tuple[Institution, Match] | None:
+    """The directory institution whose longest name or alias appears in the text as whole
+    words; an alias in capitals (an acronym: "MOST", "SANA") only as written."""
+    f = folded(text)
+    best: tuple[int, Institution, Match] | None = None
+    for inst in insts:
+        for name in (inst.name_en, inst.name_zh, *inst.aliases):
+            if not name or len(name) < 4 or (best is not None and len(name) <= best[0]):
+                continue
+            if name.isascii() and name.isupper():
+                if name not in text:  # a substring test first: most names are not there
+                    continue
+                pattern = rf"(?<![A-Za-z0-9]){re.escape(name)}(?![A-Za-z0-9])"
+                m = re.search(pattern, text)
+                found = Match("institution", m.start(), m.end(), m.group(0)) if m else None
+            else:
+                if fold(name) not in f.text:
+                    continue
+                m = re.search(phrase_regex(name), f.text)
+                found = f.match("institution", m.start(), m.end()) if m else None
+            if found:
+                best = (len(name), inst, found)
+    return (best[1], best[2]) if best else None

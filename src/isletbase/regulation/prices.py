@@ -1,0 +1,120 @@
+"""Prices in offer text: amounts in Arabic or Chinese numerals, multipliers and currencies.
+
+"¥150,000", "15万元", "十万元", "10萬元", "10万一针", "US$1.2 million", "9.5k USD" are all read,
+from the folded text (full-width digits and traditional characters already plain), and quoted
+from the original. A bare "万" amount with no currency counts only next to a price word ("费用",
+"每针") or a unit of treatment ("一针", "每次"), and is taken to be yuan.
+"""
+
+from __future__ import annotations
+
+import re
+
+from isletbase.regulation.phrases import Folded, Match, folded
+
+#: currency words and symbols -> ISO code (symbols before the amount, words either side)
+CURRENCIES: dict[str, str] = {
+    "¥": "CNY", "rmb": "CNY", "cny": "CNY", "yuan": "CNY", "元": "CNY", "人民币": "CNY",
+    "$": "USD", "us$": "USD", "usd": "USD", "dollar": "USD", "dollars": "USD", "美元": "USD",
+    "美金": "USD", "€": "EUR", "eur": "EUR", "euro": "EUR", "euros": "EUR", "欧元": "EUR",
+    "hk$": "HKD", "hkd": "HKD", "港元": "HKD", "港币": "HKD", "jpy": "JPY", "yen": "JPY",
+    "日元": "JPY", "円": "JPY", "thb": "THB", "baht": "THB", "泰铢": "THB",
+}  # fmt: skip
+_BEFORE = r"hk\$|us\$|¥|\$|€|(?<![a-z])(?:rmb|cny|usd|eur|hkd|jpy|thb)"
+_AFTER = (
+    r"人民币|美元|美金|欧元|港元|港币|日元|泰铢|元|円"
+    r"|(?:rmb|cny|yuan|usd|dollars?|euros?|eur|hkd|jpy|yen|thb|baht)(?![a-z])"
+)
+_MULTIPLIERS = {
+    "百万": 1e6, "千万": 1e7, "万": 1e4, "亿": 1e8, "千": 1e3, "百": 1e2, "k": 1e3, "m": 1e6,
+    "mn": 1e6, "million": 1e6, "thousand": 1e3, "bn": 1e9, "billion": 1e9,
+}  # fmt: skip
+_MULT = r"(?:百万|千万|万|亿|千|百|(?:million|thousand|billion|mn|bn|k|m)(?![a-z]))"
+_ZH_DIGITS = {
+    **dict.fromkeys("零〇", 0), **dict.fromkeys("一壹", 1), **dict.fromkeys("二两贰", 2),
+    **dict.fromkeys("三叁", 3), **dict.fromkeys("四肆", 4), **dict.fromkeys("五伍", 5),
+    "六": 6, **dict.fromkeys("七柒", 7), **dict.fromkeys("八捌", 8), **dict.fromkeys("九玖", 9),
+}  # fmt: skip
+_ZH_UNITS = {"十": 10, "拾": 10, "百": 100, "佰": 100, "千": 1000, "仟": 1000}
+_ZH_BIG = {"万": 10_000, "亿": 100_000_000}
+_D = "".join(_ZH_DIGITS)
+_U = "".join((*_ZH_UNITS, *_ZH_BIG))
+#: a Chinese numeral with at least one unit ("十万", "三十五", "一万五"); a last digit not
+#: followed by a measure word ("十万一针" is 十万, one shot)
+_ZH_NUM = rf"[{_D}]*[{_U}](?:[{_D}]*[{_U}])*(?:[{_D}](?![针次支剂个]))?"
+_ARABIC = r"(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?"
+_NUM = rf"(?P<num>{_ARABIC}|{_ZH_NUM})"
+_PRICE_WORD = r"(?:费用|价格|收费|报价|售价|花费|仅需|只需|只要|每针|每次|每疗程|疗程费)"
+_PER_TREATMENT = r"(?:/|每|一)?(?:针|次|疗程|个疗程|支|剂)"
+_PATTERNS = (
+    re.compile(rf"(?P<cur>{_BEFORE})\s?{_NUM}\s*(?P<mult>{_MULT})?"),
+    re.compile(rf"{_NUM}\s*(?P<mult>{_MULT})?\s*(?P<cur>{_AFTER})"),
+    re.compile(rf"{_PRICE_WORD}\s*:?\s*(?:{_ARABIC}\s*[-~～至到]\s*)?{_NUM}\s*(?P<mult>万|亿)?"
+               rf"(?![人例名位个])(?!\s*(?:{_AFTER}))"),
+    re.compile(rf"{_NUM}\s*(?P<mult>万|亿)?\s*{_PER_TREATMENT}"),
+)  # fmt: skip
+
+
+def currency_code(name: str) -> str | None:
+    """The ISO code of a currency word or symbol ("rmb", "元", "US$"), an ISO code as given,
+    or ``None`` for neither."""
+    key = name.strip().casefold()
+    if key in CURRENCIES:
+        return CURRENCIES[key]
+    return key.upper() if re.fullmatch(r"[a-z]{3}", key) else None
+
+
+def chinese_number(text: str) -> float | None:
+    """The value of a Chinese numeral ("十万" 100000, "一万五" 15000, "两千" 2000)."""
+    total, section, digit, last_unit = 0, 0, None, 0
+    for ch in text:
+        if ch in _ZH_DIGITS:
+            digit = _ZH_DIGITS[ch]
+            last_unit = 10 if ch in "零〇" else last_unit
+        elif ch in _ZH_UNITS:
+            section += (1 if digit is None else digit) * _ZH_UNITS[ch]
+            digit, last_unit = None, _ZH_UNITS[ch]
+        elif ch in _ZH_BIG:
+            section += digit or 0
+            total = (total + section) * _ZH_BIG[ch] if ch == "亿" else total + section * 10_000
+            section, digit, last_unit = 0, None, _ZH_BIG[ch]
+        else:
+            return None
+    if digit is not None and last_unit:
+        digit = digit * last_unit // 10  # "一万五": five thousand
+    return float(total + section + (digit or 0))
+
+
+def _amount(number: str) -> float | None:
+    if number[:1].isdigit():
+        return float(number.replace(",", ""))
+    return chinese_number(number)
+
+
+def find_prices(text: str | Folded) -> list[tuple[float, str, Match, int]]:
+    """Every price stated in the text: amount, currency, the words, and where (in the folded
+    text) the words start, highest amount first."""
+    f = text if isinstance(text, Folded) else folded(text)
+    found: dict[tuple[int, int], tuple[float, str, Match, int]] = {}
+    for pattern in _PATTERNS:
+        for m in pattern.finditer(f.text):
+            groups = m.groupdict()
+            amount = _amount(groups["num"])
+            if amount is None:
+                continue
+            mult = groups.get("mult")
+            is_big = bool(mult) or any(c in groups["num"] for c in _ZH_BIG)
+            if "cur" not in groups and not is_big:
+                continue  # a bare number is a price only in 万 or 亿
+            amount *= _MULTIPLIERS[mult] if mult else 1
+            currency = CURRENCIES[groups["cur"]] if groups.get("cur") else "CNY"
+            span = (m.start("num"), m.end())
+            if span not in found or found[span][0] < amount:
+                found[span] = (amount, currency, f.match("price", m.start(), m.end()), m.start())
+    return sorted(found.values(), key=lambda p: (-p[0], p[3]))
+
+
+def find_price(text: str) -> tuple[float, str, Match] | None:
+    """The highest price stated in the text, with its currency and the words."""
+    prices = find_prices(text)
+    return prices[0][:3] if prices else None

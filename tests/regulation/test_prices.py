@@ -1,0 +1,109 @@
+"""Prices in any form an offer writes them, and price fields that must be real amounts."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from isletbase.errors import InputError
+from isletbase.regulation.engine import check_offer
+from isletbase.regulation.offer import Offer
+from isletbase.regulation.prices import chinese_number, currency_code, find_price
+
+TODAY = date(2026, 6, 1)
+
+
+@pytest.mark.parametrize(
+    ("text", "amount", "currency"),
+    [
+        ("脐带干细胞治疗糖尿病，每次十万元。", 100_000, "CNY"),
+        ("臍帶幹細胞治療糖尿病，每次10萬元。", 100_000, "CNY"),
+        ("干细胞治疗糖尿病，10万一针", 100_000, "CNY"),
+        ("干细胞治疗糖尿病，十万一针", 100_000, "CNY"),
+        ("干细胞治疗糖尿病，每针3.8万", 38_000, "CNY"),
+        ("干细胞治疗糖尿病 费用2-5万", 50_000, "CNY"),
+        ("每次１０万元", 100_000, "CNY"),
+        ("疗程费用一万五千元", 15_000, "CNY"),
+        ("每次20万港元", 200_000, "HKD"),
+        ("赴日治疗，每次300万日元", 3_000_000, "JPY"),
+        ("Diabetes stem cell package in Tijuana, US$1.2 million.", 1_200_000, "USD"),
+        ("costs $1.5m per course", 1_500_000, "USD"),
+        ("2 million dollars", 2_000_000, "USD"),
+    ],
+)
+def test_chinese_numerals_wan_and_millions_are_read(
+    text: str, amount: float, currency: str
+) -> None:
+    found = find_price(text)
+    assert found is not None
+    assert (found[0], found[1]) == (amount, currency)
+    assert text[found[2].start : found[2].end] == found[2].quote
+
+
+@pytest.mark.parametrize(
+    "text", ["已治疗10万人", "三元里医院", "万能干细胞", "第十一次会议", "10万例患者数据"]
+)
+def test_counts_and_names_are_not_prices(text: str) -> None:
+    assert find_price(text) is None
+
+
+@given(st.integers(min_value=1, max_value=99_999_999))
+def test_chinese_numerals_read_back_what_they_say(n: int) -> None:
+    """Numbers written out by the usual rules (a 零 for each gap, 零 before a short lower
+    group) read back as themselves."""
+    digits = "零一二三四五六七八九"
+    parts = []
+    for big, size in ((10_000, "万"), (1, "")):
+        group = (n // big) % 10_000
+        if not group:
+            continue
+        text = "零" if parts and group < 1000 else ""
+        for unit, name in ((1000, "千"), (100, "百"), (10, "十"), (1, "")):
+            d = (group // unit) % 10
+            if d:
+                text += digits[d] + name
+            elif text and group % unit:
+                text += "" if text.endswith("零") else "零"
+        parts.append(text + size)
+    written = "".join(parts)
+    assert chinese_number(written) == n, written
+
+
+def test_currency_aliases_map_to_iso_codes() -> None:
+    assert currency_code("rmb") == "CNY" and currency_code("元") == "CNY"
+    assert currency_code("US$") == "USD" and currency_code("gbp") == "GBP"
+    assert currency_code("bitcoin") is None
+
+
+def test_a_currency_alias_sets_the_high_price_flag() -> None:
+    result = check_offer({"price": 100_000, "currency": "rmb", "country": "CN"}, today=TODAY)
+    assert result.facts["price_currency"].value == "CNY"
+    assert result.facts["price_high"].value is True
+    assert "INTL-CL-007" in {f.rule.id for f in result.findings}
+
+
+@pytest.mark.parametrize("price", [float("nan"), float("inf"), -5, "nan", "Infinity", "-1", True])
+def test_a_price_must_be_a_finite_amount(price: object) -> None:
+    with pytest.raises(InputError, match="field 'price'"):
+        Offer.parse({"price": price, "country": "CN"})
+
+
+def test_nan_in_json_is_refused_by_field() -> None:
+    with pytest.raises(InputError, match="field 'price'"):
+        Offer.from_json('{"price": NaN, "country": "CN"}')
+    with pytest.raises(InputError, match="field 'price'"):
+        Offer.from_json('{"price": 1e999}')
+
+
+def test_a_price_of_zero_is_not_a_charge() -> None:
+    facts = check_offer({"price": 0, "country": "CN"}, today=TODAY).facts
+    assert facts["charges_patient"].value is False
+    assert check_offer("受试者0元参加本研究。", today=TODAY).facts["charges_patient"].value is False
+
+
+def test_an_unknown_currency_is_refused() -> None:
+    with pytest.raises(InputError, match="field 'currency'"):
+        Offer.parse({"price": 5, "currency": "bitcoin"})
