@@ -107,3 +107,51 @@ def test_trial_writes_results_and_plots(tmp_path: Path, capsys) -> None:  # noqa
     assert data["run_id"] == 1
     assert (out / "graft_mass.svg").read_text().startswith("<?xml")
     assert json.loads((out / "result.json").read_text())["arms"] == data["arms"]
+
+
+def _scenario(tmp_path: Path, text: str) -> str:
+    path = tmp_path / "scenario.yaml"
+    path.write_text(text)
+    return str(path)
+
+
+def test_cohort_without_insulin_is_refused_not_reported(tmp_path: Path, capsys) -> None:  # noqa: ANN001
+    # before: mean glucose 11,156 mg/dL and HbA1c 390% were printed
+    scenario = _scenario(tmp_path, "meals: [{time: '07:00', carbs_g: 45}]\ncontroller: none\n")
+    code, out, err = run(
+        ["simulate", "cohort", "--days", "7", "--scenario", scenario, "--json"], capsys
+    )
+    assert code == 2 and out == ""
+    assert "controller 'none'" in err and "Traceback" not in err
+
+
+def test_glucose_beyond_the_models_range_exits_2(tmp_path: Path, capsys) -> None:  # noqa: ANN001
+    meals = "[{time: '07:00', carbs_g: 300}, {time: '12:00', carbs_g: 500}]"
+    scenario = _scenario(tmp_path, f"meals: {meals}\n")
+    code, out, err = run(
+        ["simulate", "cohort", "--days", "2", "--scenario", scenario, "--json"], capsys
+    )
+    assert code == 2 and out == ""
+    assert "valid range" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("seed", ["-1", str(2**31)])
+def test_seed_out_of_range_exits_2(capsys, seed: str) -> None:  # noqa: ANN001
+    code, _, err = run(["simulate", "patient", "--seed", seed], capsys)
+    assert code == 2 and "seed" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    ("text", "named"),
+    [
+        (GOOD + "seed: -1\n", "seed"),
+        (GOOD + "seed: 9223372036854775808\n", "seed"),
+        (GOOD.replace("dose_cells: 8.0e+8", "dose_cells: .nan"), "arms.1.graft.dose_cells"),
+        (GOOD + "population: {groups: {adult: .inf}}\n", "population.groups.adult"),
+    ],
+)
+def test_bad_seeds_and_numbers_in_designs_exit_2(tmp_path, capsys, text: str, named: str) -> None:  # noqa: ANN001
+    code, _, err = run(
+        ["simulate", "trial", "--design", _design(tmp_path, text), "--no-save"], capsys
+    )
+    assert code == 2 and named in err and "Traceback" not in err

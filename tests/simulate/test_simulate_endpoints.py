@@ -7,7 +7,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from isletbase.simulate.endpoints import count_events, hba1c_from_mean_glucose, time_in_ranges
+from isletbase.errors import InputError
+from isletbase.simulate.endpoints import (
+    OutOfModelRangeError,
+    Window,
+    check_valid_range,
+    count_events,
+    hba1c_from_mean_glucose,
+    time_in_ranges,
+)
 
 
 def test_adag_pairs_from_nathan_2008_table() -> None:
@@ -42,3 +50,46 @@ def test_time_in_ranges_partitions_the_day() -> None:
     assert r["tir_pct"][0] == pytest.approx(100 / 3)
     assert r["below_54_pct"][0] == pytest.approx(100 / 6)
     assert r["below_70_pct"][0] + r["tir_pct"][0] + r["above_180_pct"][0] == pytest.approx(100)
+
+
+def _day(glucose: float, n: int = 3) -> dict[str, np.ndarray]:
+    bg = np.full((n, 480), glucose)
+    return {"bg": bg, "cgm": bg, "insulin": np.zeros((n, 480))}
+
+
+def test_no_insulin_is_not_independence_unless_the_graft_covers_the_need() -> None:
+    # the patients got no insulin (the controller was off) but their grafts covered 0%, 60% and
+    # 100% of the need: only the last is insulin independent
+    window = Window(3)
+    for _ in range(2):
+        window.add_day(**_day(150.0), weight=1.0, need=np.array([1.0, 0.4, 0.0]))
+    np.testing.assert_array_equal(window.summary()["insulin_independent"], [0.0, 0.0, 1.0])
+
+
+def test_one_day_of_need_in_the_window_breaks_independence() -> None:
+    window = Window(2)
+    window.add_day(**_day(110.0, 2), weight=1.0, need=np.array([0.0, 0.0]))
+    window.add_day(**_day(110.0, 2), weight=1.0, need=np.array([0.0, 0.2]))
+    np.testing.assert_array_equal(window.summary()["insulin_independent"], [1.0, 0.0])
+
+
+@pytest.mark.parametrize(
+    ("peak", "mean"),
+    [(700.0, 300.0), (590.0, 540.0), (float("nan"), 150.0), (float("inf"), 150.0)],
+)
+def test_glucose_outside_the_valid_range_is_an_error_naming_patient_and_value(
+    peak: float, mean: float
+) -> None:
+    bg = np.full((2, 480), 150.0)
+    bg[1] = mean
+    bg[1, 100] = peak
+    with pytest.raises(OutOfModelRangeError, match=r"day 3, adult#002: .*valid range") as err:
+        check_valid_range(bg, "day 3", ["adult#001", "adult#002"])
+    assert isinstance(err.value, InputError)  # the CLI exits 2, the API answers 400
+
+
+def test_glucose_inside_the_valid_range_passes_and_bounds_hba1c_at_20_pct() -> None:
+    bg = np.full((1, 480), 526.0)
+    bg[0, 0] = 600.0
+    check_valid_range(bg, "day 0")
+    assert hba1c_from_mean_glucose(bg.mean()) <= 20.0

@@ -56,11 +56,31 @@ def test_noise_of_consecutive_days_joins_without_a_jump() -> None:
     assert across < 1.5 * within
 
 
+def _streams(n: int) -> list[np.random.Generator]:
+    return [np.random.default_rng([0, i]) for i in range(n)]
+
+
 def test_graft_mass_matures_then_declines_faster_without_immunosuppression() -> None:
+    # GraftCourse.draw takes one generator per patient (each patient seeded on its own)
     cohort = with_secretion(load_cohort("adults"))
-    rng = np.random.default_rng(0)
-    standard = GraftCourse.draw(GraftSpec.build(regimen="standard"), cohort, rng)
-    none = GraftCourse.draw(GraftSpec.build(regimen="none"), cohort, np.random.default_rng(0))
+    standard = GraftCourse.draw(GraftSpec.build(regimen="standard"), cohort, _streams(10))
+    none = GraftCourse.draw(GraftSpec.build(regimen="none"), cohort, _streams(10))
     assert np.all(standard.fraction(180) > standard.fraction(10))
     assert np.all(none.fraction(180) < 0.05 * standard.fraction(180))
     np.testing.assert_array_equal(insulin_scale(np.array([0.0, 2.0])), [1.0, 0.0])
+
+
+def test_a_patients_graft_draw_does_not_depend_on_the_other_patients() -> None:
+    cohort = with_secretion(load_cohort("adults"))
+    spec = GraftSpec.build(regimen="encapsulation")
+    all_ten = GraftCourse.draw(spec, cohort, _streams(10))
+    last_five = GraftCourse.draw(spec, cohort.take(np.arange(5, 10)), _streams(10)[5:])
+    np.testing.assert_array_equal(all_ten.engrafted[5:], last_five.engrafted)
+
+
+def test_per_patient_sensor_noise_does_not_depend_on_the_other_patients() -> None:
+    streams = [np.random.default_rng([9, i]) for i in range(6)]
+    together = SensorNoise(6, streams)
+    alone = SensorNoise(2, [np.random.default_rng([9, i]) for i in (4, 5)])
+    for _ in range(3):
+        np.testing.assert_array_equal(together.next_day()[4:], alone.next_day())

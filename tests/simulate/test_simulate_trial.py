@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
+import pytest
 from fastapi.testclient import TestClient
 
 from isletbase.api import create_app
+from isletbase.errors import InputError
 from isletbase.simulate.design import parse_design
+from isletbase.simulate.endpoints import OutOfModelRangeError
 from isletbase.simulate.runs import list_runs, save_run
 from isletbase.simulate.scale import run_trial_dask
-from isletbase.simulate.trial import run_trial
+from isletbase.simulate.trial import TrialResult, run_trial
 
 SMALL = {
     "name": "small",
@@ -83,5 +88,133 @@ def test_api_runs_a_small_design_and_refuses_a_big_one(db) -> None:  # noqa: ANN
     assert "limit" in refused.json()["detail"]
     bad = client.post("/api/simulate", json={**small, "days": -1})
     assert bad.status_code == 400 and "days" in bad.json()["detail"]
-    listed = client.get("/api/simulate/runs").json()
-    assert listed[0]["name"] == "small"
+    # an anonymous run is no longer stored (storing is a write: token, ?store=true; see
+    # test_simulate_api.py), so nothing is listed
+    assert "run_id" not in response.json()
+    assert client.get("/api/simulate/runs").json() == []
+
+
+MEALS = [{"time": "07:00", "carbs_g": 45}, {"time": "12:00", "carbs_g": 70}]
+
+
+def _full_from_day_0(mass: float) -> dict:
+    """A graft of functional mass ``mass`` (for a 70-kg adult) from the first day, kept."""
+    return {
+        "regimen": "hypoimmune",
+        "dose_cells": mass / 2.2 * 1e9,
+        "potency_cv": 0,
+        "maturation_days": 0.01,
+        "autoimmunity_per_year": 0,
+    }
+
+
+def test_off_insulin_is_independent_only_where_the_graft_covers_the_need() -> None:
+    # controller none: nobody doses insulin. A graft of about half a pancreas keeps glucose
+    # plausible but does not cover the need, so those patients are not insulin independent
+    design = parse_design(
+        {
+            "seed": 1, "days": 14, "sample_size": 4, "stride_days": 7,
+            "scenario": {"meals": MEALS, "controller": "none"},
+            "arms": [
+                {"name": "half", "graft": _full_from_day_0(0.6)},
+                {"name": "whole", "graft": _full_from_day_0(1.5)},
+            ],
+            "endpoints": {"window_days": 7},
+        }
+    )  # fmt: skip
+    result = run_trial(design)
+    half, whole = result.endpoints[(0, 0)], result.endpoints[(0, 1)]
+    assert np.all(half["graft_fraction"] < 1) and half["insulin_independent"].sum() == 0
+    assert np.all(whole["graft_fraction"] >= 1) and whole["insulin_independent"].all()
+    assert result.arm_summary(0)["insulin_independent_pct"] == 0.0
+
+
+def test_controller_none_for_an_arm_without_graft_is_refused_before_running() -> None:
+    design = parse_design({**SMALL, "days": 14, "scenario": {"meals": MEALS, "controller": "none"}})
+    with pytest.raises(InputError, match=r"controller 'none'.*'control'.*not valid"):
+        run_trial(design)
+
+
+def test_a_graft_too_small_to_replace_insulin_stops_with_a_range_error() -> None:
+    # controller none with a graft that matures over weeks: glucose runs away in the first days
+    design = parse_design(
+        {
+            "seed": 1, "days": 3, "sample_size": 2,
+            "scenario": {"meals": MEALS, "controller": "none"},
+            "arms": [{"name": "maturing", "graft": {"regimen": "standard"}}],
+        }
+    )  # fmt: skip
+    with pytest.raises(OutOfModelRangeError, match=r"arm 'maturing' \(repeat 0\), day 0"):
+        run_trial(design)
+
+
+def test_shard_size_does_not_change_any_patients_numbers() -> None:
+    noisy = {**SMALL, "days": 14, "stride_days": 7, "scenario": {"meals": MEALS, "noise": True}}
+    runs = [run_trial(parse_design({**noisy, "shard_size": k})) for k in (1, 4, 512)]
+    for other in runs[1:]:
+        for key, values in runs[0].endpoints.items():
+            for name, array in values.items():
+                np.testing.assert_array_equal(array, other.endpoints[key][name], err_msg=name)
+
+
+def test_potency_cv_of_zero_or_almost_zero_gives_the_same_trial() -> None:
+    # the cv draw has its own place in each patient's graft stream, and noise its own stream
+    def run(cv: float) -> dict[str, np.ndarray]:
+        graft = {"regimen": "encapsulation", "potency_cv": cv}
+        return run_trial(
+            parse_design(
+                {
+                    "seed": 3, "days": 7, "sample_size": 8,
+                    "scenario": {"meals": MEALS, "noise": True},
+                    "arms": [{"name": "g", "graft": graft}],
+                }
+            )
+        ).endpoints[(0, 0)]  # fmt: skip
+
+    exact, almost = run(0.0), run(1e-12)
+    np.testing.assert_allclose(exact["graft_fraction"], almost["graft_fraction"], rtol=1e-9)
+    np.testing.assert_allclose(exact["tir_pct"], almost["tir_pct"], atol=1e-6)
+    assert 0 < np.count_nonzero(exact["graft_fraction"]) < 8  # engraftment is drawn per patient
+
+
+def _result(primary: str, arms: list[list[np.ndarray]]) -> TrialResult:
+    """A TrialResult over hand-made per-patient values of the primary endpoint."""
+    key = {"hba1c": "hba1c_pct", "tir": "tir_pct"}.get(primary, "insulin_independent")
+    repeats = len(arms[0])
+    design = parse_design(
+        {
+            "days": 7, "sample_size": len(arms[0][0]), "repeats": repeats,
+            "arms": [{"name": f"arm {a}"} for a in range(len(arms))],
+            "endpoints": {"primary": primary},
+        }
+    )  # fmt: skip
+    endpoints = {(r, a): {key: arms[a][r]} for a in range(len(arms)) for r in range(repeats)}
+    return TrialResult(design, endpoints, {})
+
+
+def test_one_patient_per_arm_gives_no_p_value_and_no_power() -> None:
+    result = _result("hba1c", [[np.array([7.0])], [np.array([9.0])]])
+    assert math.isnan(result.p_value(1, 0)) and math.isnan(result.power(1))
+    real = run_trial(parse_design({**SMALL, "sample_size": 1, "days": 7}))
+    summary = real.arm_summary(1)
+    assert "p_value_vs_first_arm" not in summary and "power" not in summary
+    assert "fewer than 2 patients" in summary["test_note"]
+
+
+@pytest.mark.parametrize(
+    ("primary", "better", "worse"),
+    [
+        ("hba1c", [6.0, 6.1, 6.2, 6.1], [8.0, 8.2, 8.1, 8.3]),
+        ("tir", [80.0, 82.0, 81.0, 83.0], [40.0, 42.0, 41.0, 43.0]),
+        ("insulin_independence", [1.0] * 12, [0.0] * 12),
+    ],
+)
+def test_power_counts_only_a_significant_benefit_of_the_arm(
+    primary: str, better: list[float], worse: list[float]
+) -> None:
+    good, bad = np.array(better), np.array(worse)
+    harm = _result(primary, [[good] * 3, [bad] * 3])  # the tested arm is worse
+    benefit = _result(primary, [[bad] * 3, [good] * 3])
+    assert harm.p_value(1, 0) < 0.05 and benefit.p_value(1, 0) < 0.05  # two-sided test
+    assert harm.power(1) == 0.0
+    assert benefit.power(1) == 1.0

@@ -29,11 +29,12 @@ TOKEN_ENV = "ISLETBASE_TOKEN"
 #: Most studies one POST may carry.
 MAX_STUDIES = 100
 
-_bearer = HTTPBearer(auto_error=False, description=f"the server's ${TOKEN_ENV}")
+#: The bearer credentials of a write request (shared by every write endpoint).
+bearer = HTTPBearer(auto_error=False, description=f"the server's ${TOKEN_ENV}")
 
 
 def require_token(
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> None:
     """Let the request through only with the server's token."""
     expected = os.environ.get(TOKEN_ENV)

@@ -1,12 +1,20 @@
-"""Simulator routes: run a small virtual trial (``POST /api/simulate``) and list stored runs."""
+"""Simulator routes: run a small virtual trial (``POST /api/simulate``) and list stored runs.
+
+Running a design is open to anyone and writes nothing. Storing the run (``?store=true``) is a
+write and, like every write endpoint, needs the server's bearer token (``api.admin``). A design
+sent here names its scenario inline or by a bundled name, never by a path on the server.
+"""
 
 from __future__ import annotations
 
 import time
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Query, Request
+from fastapi import APIRouter, Body, Depends, Query, Request
+from fastapi.security import HTTPAuthorizationCredentials
 
+from isletbase.api.admin import bearer as admin_bearer
+from isletbase.api.admin import require_token
 from isletbase.errors import InputError
 from isletbase.simulate.design import parse_design
 from isletbase.simulate.engine import resolve_backend
@@ -32,14 +40,30 @@ EXAMPLE = {
 }
 
 
+def storing(
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(admin_bearer)],
+    store: Annotated[
+        bool, Query(description="store the run in the database (needs the bearer token)")
+    ] = False,
+) -> bool:
+    """``store``, once the server's token is checked (``require_token``) when it is asked for;
+    checked before the simulation runs."""
+    if store:
+        require_token(credentials)
+    return store
+
+
 @router.post("")
 def simulate(
     request: Request,
     design: Annotated[dict[str, Any], Body(examples=[EXAMPLE])],
-    store: Annotated[bool, Query(description="store the run in the database")] = True,
+    store: Annotated[bool, Depends(storing)],
 ) -> dict:
-    """Run a small virtual trial design and return per-arm endpoints and curves."""
-    parsed = parse_design(design, "design")
+    """Run a small virtual trial design and return per-arm endpoints and curves.
+
+    With ``?store=true`` and the server's bearer token, the run is also stored (``run_id``).
+    """
+    parsed = parse_design(design, "design", files=False)
     simulated_days = -(-parsed.days // parsed.stride_days)
     size = parsed.sample_size * len(parsed.arms) * parsed.repeats * simulated_days
     if size > MAX_SIMULATED_PATIENT_DAYS:
@@ -62,6 +86,4 @@ def simulate(
 @router.get("/runs")
 def runs(request: Request, limit: Annotated[int, Query(ge=1, le=500)] = 50) -> list[dict]:
     """Stored simulator runs, newest first (design, seed, endpoints per arm)."""
-    db = request.app.state.db
-    db.init()
-    return list_runs(db, limit)
+    return list_runs(request.app.state.db, limit)

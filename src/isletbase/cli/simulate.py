@@ -22,7 +22,9 @@ DaysOption = Annotated[int, typer.Option("--days", help="Days to simulate (> 0).
 ScenarioOption = Annotated[
     str, typer.Option("--scenario", help="Scenario YAML (a bare name uses the bundled one).")
 ]
-SeedOption = Annotated[int, typer.Option("--seed", help="Seed (sensor noise).")]
+SeedOption = Annotated[
+    int, typer.Option("--seed", help="Seed of the sensor noise, 0 to 2**31 - 1.")
+]
 BackendOption = Annotated[str, typer.Option("--backend", help="auto, numba or numpy.")]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 PlotOption = Annotated[Path | None, typer.Option("--plot", help="Write the glucose plot (SVG).")]

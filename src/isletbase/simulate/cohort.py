@@ -13,8 +13,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from isletbase.errors import InputError
+from isletbase.simulate.design import MAX_SEED
 from isletbase.simulate.devices import sample_minutes
-from isletbase.simulate.endpoints import Window
+from isletbase.simulate.endpoints import Window, check_valid_range
 from isletbase.simulate.engine import CohortState, advance_day, resolve_backend
 from isletbase.simulate.params import load_cohort
 from isletbase.simulate.patient import CGM_HOLD, RATE
@@ -91,10 +92,21 @@ def simulate_cohort(
     """Simulate ``patients`` (names, a group or ``all``) for ``days`` days on ``scenario``.
 
     Deterministic for a seed (the seed only matters with sensor noise). ``progress`` is called
-    with the number of days done. Raises ``InputError`` for unknown patients or ``days`` ≤ 0.
+    with the number of days done. Raises ``InputError`` for unknown patients, ``days`` ≤ 0, a
+    seed outside 0 to 2**31 - 1, controller ``none`` (these patients have no graft, and the
+    model is not valid without insulin), and ``OutOfModelRangeError`` when glucose leaves the
+    model's valid range.
     """
     if not isinstance(days, int) or days <= 0:
         raise InputError(f"days: must be a whole number > 0, got {days!r}")
+    if not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
+        raise InputError(f"seed: must be a whole number from 0 to {MAX_SEED}, got {seed!r}")
+    if scenario.controller != "basal-bolus":
+        raise InputError(
+            f"scenario controller {scenario.controller!r}: these patients have no graft, and "
+            "without insulin the model is not valid (glucose climbs into the thousands); use "
+            "controller 'basal-bolus', or `simulate trial` with a graft arm"
+        )
     cohort = load_cohort(patients)
     if len(cohort) * days > MAX_TRACE_PATIENT_DAYS:
         raise InputError(
@@ -102,8 +114,7 @@ def simulate_cohort(
             "patient-days of traces; use `simulate trial` for large runs"
         )
     backend = resolve_backend(backend)
-    scale = 1.0 if scenario.controller == "basal-bolus" else 0.0
-    state = CohortState(cohort, scale)
+    state = CohortState(cohort)
     noise = SensorNoise(len(cohort), np.random.default_rng(seed)) if scenario.noise else None
     meals = scenario.meals_per_minute()
     n = len(cohort)
@@ -111,7 +122,7 @@ def simulate_cohort(
     cgm0 = state.aux[:, CGM_HOLD].copy()
     bgs, cgms, ins = [], [], []
     window = Window(n)
-    scales = np.full(n, scale)
+    scales = np.ones(n)
     for day in range(days):
         trace = advance_day(
             state,
@@ -120,10 +131,11 @@ def simulate_cohort(
             scale=scales,
             backend=backend,
         )
+        check_valid_range(trace.bg, f"day {day}", cohort.names)
         bgs.append(trace.bg)
         cgms.append(trace.cgm)
         ins.append(trace.insulin)
-        window.add_day(trace.bg, trace.cgm, trace.insulin, 1.0, scales)
+        window.add_day(trace.bg, trace.cgm, trace.insulin, 1.0, need=scales)
         if progress:
             progress(day + 1)
     step = sample_minutes()

@@ -1,15 +1,26 @@
 """Trial designs (YAML): virtual population, arms with their grafts, size, duration, endpoints.
 
 ``load_design`` validates a file and raises ``InputError`` naming the field at fault (negative
-dose, unknown patient group, days ≤ 0, malformed YAML …).
+dose, unknown patient group, days ≤ 0, NaN or infinite numbers, malformed YAML …). A design that
+comes over HTTP (``parse_design(..., files=False)``) may name only bundled scenarios: the server
+never opens a path a request names.
 """
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    FiniteFloat,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from isletbase.errors import InputError
 from isletbase.simulate.graft import GraftSpec
@@ -17,6 +28,7 @@ from isletbase.simulate.params import GROUPS, resolve_names
 from isletbase.simulate.scenario import (
     Scenario,
     bundled,
+    bundled_scenario,
     load_scenario,
     parse_scenario,
     read_yaml,
@@ -27,14 +39,17 @@ from isletbase.simulate.scenario import (
 #: each patient's initial state stays its steady state.
 VARIABLE_PARAMETERS: tuple[str, ...] = ("Vmx", "p2u", "kabs", "kmax", "kmin")
 PRIMARY = ("insulin_independence", "hba1c", "tir")
+#: Seeds a run may use: 0 to 2**31 - 1, which numpy's ``SeedSequence`` accepts and every
+#: backend's integer column stores (PostgreSQL's ``integer`` is 32-bit).
+MAX_SEED = 2**31 - 1
 
 
 class Population(BaseModel):
     """Who is enrolled: weights of the patient groups (or names) and parameter spread."""
 
     model_config = ConfigDict(extra="forbid")
-    groups: dict[str, float] = Field(default_factory=lambda: {"adult": 1.0})
-    variability: dict[str, float] = Field(default_factory=dict)
+    groups: dict[str, FiniteFloat] = Field(default_factory=lambda: {"adult": 1.0})
+    variability: dict[str, FiniteFloat] = Field(default_factory=dict)
 
     @field_validator("groups")
     @classmethod
@@ -46,6 +61,8 @@ class Population(BaseModel):
                 raise ValueError(f"weight of {name!r} must not be negative")
         if not value or sum(value.values()) <= 0:
             raise ValueError("at least one group with a positive weight")
+        if not math.isfinite(sum(value.values())):
+            raise ValueError("weights must add up to a finite number")
         return value
 
     @field_validator("variability")
@@ -83,7 +100,7 @@ class Design(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     name: str = "virtual trial"
-    seed: int = 0
+    seed: int = Field(default=0, ge=0, le=MAX_SEED, description="0 to 2**31 - 1")
     days: int = Field(gt=0, le=3650)
     sample_size: int = Field(gt=0, le=100_000, description="patients per arm")
     repeats: int = Field(default=1, gt=0, le=1000)
@@ -121,13 +138,35 @@ class Design(BaseModel):
             return load_scenario(base / path)
         return load_scenario(path)
 
+    def runnable_scenario(self, base: Path | None = None) -> Scenario:
+        """The resolved scenario, or ``InputError`` where an arm would have neither insulin nor
+        a graft: without insulin the UVA/Padova model leaves physiology (glucose in the
+        thousands of mg/dL), so such an arm has no meaningful result."""
+        scenario = self.resolved_scenario(base)
+        if scenario.controller == "none":
+            bare = [arm.name for arm in self.arms if arm.graft is None]
+            if bare:
+                raise InputError(
+                    f"scenario.controller 'none' leaves arm(s) {', '.join(map(repr, bare))} "
+                    "with neither insulin nor a graft; the model is not valid without insulin "
+                    "(use controller 'basal-bolus', which tapers insulin as a graft takes over)"
+                )
+        return scenario
 
-def parse_design(data: Any, where: str = "design") -> Design:
-    """Validate a design mapping; ``InputError`` names the field at fault."""
+
+def parse_design(data: Any, where: str = "design", files: bool = True) -> Design:
+    """Validate a design mapping; ``InputError`` names the field at fault.
+
+    ``files=False`` (a design sent over HTTP) takes a scenario only inline or as the name of a
+    bundled scenario, loaded here, so running the design never opens a path the sender chose.
+    """
     if not isinstance(data, dict):
         raise InputError(f"{where}: expected a mapping (name, days, sample_size, arms, …)")
-    if isinstance(data.get("scenario"), dict):
-        data = {**data, "scenario": parse_scenario(data["scenario"], f"{where} scenario")}
+    scenario = data.get("scenario")
+    if isinstance(scenario, dict):
+        data = {**data, "scenario": parse_scenario(scenario, f"{where} scenario")}
+    elif not files:
+        data = {**data, "scenario": bundled_scenario(scenario, f"{where}.scenario")}
     try:
         return Design.model_validate(data)
     except ValidationError as exc:

@@ -7,6 +7,7 @@ traces; ``Window.summary`` gives the per-patient endpoint arrays.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
@@ -14,6 +15,7 @@ from typing import Any
 import numpy as np
 import yaml
 
+from isletbase.errors import InputError
 from isletbase.simulate.devices import sample_minutes
 from isletbase.simulate.params import DATA
 
@@ -61,11 +63,17 @@ class Window:
     n: int
     days: float = 0.0
     sums: dict[str, np.ndarray] = field(default_factory=dict)
-    off_insulin: np.ndarray | None = None
+    covered: np.ndarray | None = None
 
     def add_day(self, bg: np.ndarray, cgm: np.ndarray, insulin: np.ndarray, weight: float,
-                scale: np.ndarray) -> None:  # fmt: skip
-        """Add one simulated day (patients × samples) standing for ``weight`` days."""
+                need: np.ndarray) -> None:  # fmt: skip
+        """Add one simulated day (patients × samples) standing for ``weight`` days.
+
+        ``need``: the share of the usual insulin each patient needs that day given their
+        graft (``graft.insulin_scale``; 1 without a graft). A patient counts as insulin
+        independent only if the graft covered the whole need on every day of the window,
+        whatever the controller did: a patient nobody doses is not thereby independent.
+        """
         tir = definitions()["time_in_range"]
         event = definitions()["level2_hypoglycaemia_event"]
         min_samples = int(np.ceil(event["min_duration_min"] / sample_minutes()))
@@ -81,8 +89,8 @@ class Window:
         for key, value in day.items():
             self.sums[key] = self.sums.get(key, np.zeros(self.n)) + weight * value
         self.days += weight
-        off = scale <= 0.0
-        self.off_insulin = off if self.off_insulin is None else self.off_insulin & off
+        covered = np.asarray(need) <= 0.0
+        self.covered = covered if self.covered is None else self.covered & covered
 
     def summary(self) -> dict[str, np.ndarray]:
         """Per-patient endpoints over the window (means per day; events per year)."""
@@ -98,6 +106,39 @@ class Window:
             "level2_events_per_year": self.sums["events"] / d * 365.25,
             "insulin_u_per_day": self.sums["insulin"] / d,
             "insulin_independent": (
-                self.off_insulin.astype(float) if self.off_insulin is not None else np.zeros(self.n)
+                self.covered.astype(float) if self.covered is not None else np.zeros(self.n)
             ),
         }
+
+
+class OutOfModelRangeError(InputError):
+    """Simulated glucose left the range in which the model (and its endpoints) are valid."""
+
+
+def check_valid_range(bg: np.ndarray, where: str, names: Sequence[str] | None = None) -> None:
+    """Raise ``OutOfModelRangeError`` if a simulated day leaves ``valid_range`` (endpoints.yaml).
+
+    ``bg``: one day's glucose, patients × samples (mg/dL). Checked per sample (at most
+    ``max_glucose_mg_dl``, finite) and per day (mean glucose whose ADAG HbA1c is at most
+    ``max_hba1c_pct``), so no reported HbA1c, mean glucose or curve can leave the range.
+    ``where`` names the run and day; the patient is named from ``names`` (else its index).
+    """
+    limits = definitions()["valid_range"]
+    top = float(limits["max_glucose_mg_dl"])
+    adag = definitions()["hba1c_from_mean_glucose"]
+    top_mean = limits["max_hba1c_pct"] * adag["slope_mg_dl_per_pct"] + adag["intercept_mg_dl"]
+    with np.errstate(invalid="ignore"):
+        peak = np.where(np.isfinite(bg), bg, np.inf).max(axis=1)
+        mean = bg.mean(axis=1)
+    bad = np.flatnonzero((peak > top) | ~(mean <= top_mean))
+    if bad.size == 0:
+        return
+    i = int(bad[0])
+    who = names[i] if names is not None else f"patient {i}"
+    raise OutOfModelRangeError(
+        f"{where}, {who}: simulated glucose reached {peak[i]:.0f} mg/dL (day mean "
+        f"{mean[i]:.0f}, HbA1c {float(hba1c_from_mean_glucose(mean[i])):.1f}%), outside the "
+        f"model's valid range (glucose ≤ {top:.0f} mg/dL, HbA1c ≤ {limits['max_hba1c_pct']}%); "
+        f"{bad.size} patient(s) affected. This happens without insulin or an adequate graft, "
+        "or with meals far beyond what the controller covers; no results are reported"
+    )

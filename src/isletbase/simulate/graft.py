@@ -9,6 +9,8 @@ parameters come from ``data/simulate/graft.yaml`` with their sources or assumpti
 
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -81,6 +83,8 @@ class GraftSpec:
                 )
             if not isinstance(value, int | float) or isinstance(value, bool):
                 raise InputError(f"{where}.{key}: expected a number, got {value!r}")
+            if not math.isfinite(value):
+                raise InputError(f"{where}.{key}: expected a finite number, got {value!r}")
             values[key] = value
         for key, value in values.items():
             if value < 0:
@@ -117,13 +121,25 @@ class GraftCourse:
     maturation_days: float
 
     @classmethod
-    def draw(cls, spec: GraftSpec, cohort: Cohort, rng: np.random.Generator) -> GraftCourse:
-        """Draw each patient's engraftment (log-normal spread, all-or-none engraftment chance)."""
+    def draw(
+        cls, spec: GraftSpec, cohort: Cohort, rngs: Sequence[np.random.Generator]
+    ) -> GraftCourse:
+        """Draw each patient's engraftment (log-normal spread, all-or-none engraftment chance).
+
+        ``rngs`` holds one generator per patient, used for nothing else: a patient's draw then
+        does not depend on who else is in the shard. Each patient takes the same two draws
+        whatever the spec (the spread even at ``potency_cv`` 0), so a tiny change of cv cannot
+        shift the engraftment draw.
+        """
         n = len(cohort)
+        if len(rngs) != n:
+            raise ValueError(f"{len(rngs)} random generators for {n} patients")
         reference = _value("mass", "reference_body_weight_kg")
         sigma = np.sqrt(np.log1p(spec.potency_cv**2))
-        spread = rng.lognormal(-0.5 * sigma**2, sigma, n) if sigma > 0 else np.ones(n)
-        takes = rng.random(n) < spec.engraft_probability
+        spread, takes = np.empty(n), np.empty(n, dtype=bool)
+        for i, rng in enumerate(rngs):
+            spread[i] = rng.lognormal(-0.5 * sigma**2, sigma)
+            takes[i] = rng.random() < spec.engraft_probability
         per_70kg = spec.dose_cells / 1e9 * spec.potency * spread * takes
         engrafted = per_70kg * reference / cohort.params[:, BW]
         loss = (spec.rejection_per_year + spec.autoimmunity_per_year) / 365.25

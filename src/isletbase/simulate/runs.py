@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import inspect, select
 
 from isletbase.simulate.trial import TrialResult
 from isletbase.store.db import Database
@@ -29,7 +29,10 @@ def save_run(db: Database, result: TrialResult, backend: str, seconds: float) ->
 
 
 def list_runs(db: Database, limit: int = 50) -> list[dict]:
-    """The latest stored runs, newest first, as JSON-ready dicts."""
+    """The latest stored runs, newest first, as JSON-ready dicts (none before any is stored:
+    a read never creates the table)."""
+    if not inspect(db.engine).has_table(SimulationRunRow.__tablename__):
+        return []
     with db.session() as session:
         rows = session.scalars(
             select(SimulationRunRow).order_by(SimulationRunRow.id.desc()).limit(limit)

@@ -1,7 +1,7 @@
 """Spread a trial's tasks over a Dask cluster; the result equals the single-process run.
 
-Each task (repeat, arm, shard) is seeded on its own (``trial.Task``), so the order and place
-in which tasks run cannot change any number.
+Each patient is seeded on its own (``trial.patient_streams``), so the order and place in which
+tasks run cannot change any number.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ def run_trial_dask(
         base = bundled(design, "designs").parent
         design = load_design(design)
     backend = resolve_backend(backend)
+    design.runnable_scenario(base)  # refuse before starting a cluster
     todo = tasks(design)
     cluster = None
     if address is None:

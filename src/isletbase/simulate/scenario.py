@@ -20,6 +20,8 @@ from isletbase.errors import InputError
 from isletbase.simulate.params import DATA
 
 _HHMM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
+BUNDLED_SCENARIOS = DATA / "scenarios"
+DEFAULT_SCENARIO = "meals.yaml"
 
 
 class Meal(BaseModel):
@@ -99,15 +101,46 @@ def parse_scenario(data: Any, where: str = "scenario") -> Scenario:
 
 
 def load_scenario(path: str | Path | None = None) -> Scenario:
-    """Read a scenario file; a bare name such as ``meals.yaml`` falls back to the bundled one."""
-    path = bundled(path or "meals.yaml", "scenarios")
+    """Read a scenario file; a bare name such as ``meals.yaml`` falls back to the bundled one.
+
+    Without ``path``, the bundled ``meals.yaml`` (never a file of that name in the working
+    directory).
+    """
+    path = bundled(path or DEFAULT_SCENARIO, "scenarios", prefer_bundled=path is None)
     return parse_scenario(read_yaml(path, "scenario"), f"scenario {str(path)!r}")
 
 
-def bundled(path: str | Path, folder: str) -> Path:
-    """``path`` if it exists, else the bundled file of that name in ``data/simulate/<folder>``."""
+def bundled_names() -> list[str]:
+    """Names of the scenarios bundled in ``data/simulate/scenarios``."""
+    return sorted(p.name for p in BUNDLED_SCENARIOS.iterdir() if p.name.endswith(".yaml"))
+
+
+def bundled_scenario(value: Any, where: str = "scenario") -> Any:
+    """``value`` with a scenario name replaced by that bundled scenario, parsed.
+
+    For designs from an untrusted sender (HTTP): only the names of bundled scenarios are
+    accepted (``meals.yaml`` or ``meals``), never a path; the error does not echo the value, so
+    it tells nothing about the server's files. Mappings, ``Scenario`` objects and ``None`` pass
+    through unchanged.
+    """
+    if not isinstance(value, str):
+        return value
+    names = bundled_names()
+    name = value if value.endswith(".yaml") else f"{value}.yaml"
+    if name not in names:
+        raise InputError(
+            f"{where}: expected an inline scenario (start, meals, controller, noise) or the "
+            f"name of a bundled scenario ({', '.join(names)}); file paths are read only by "
+            "the command line"
+        )
+    return load_scenario(bundled(name, "scenarios", prefer_bundled=True))
+
+
+def bundled(path: str | Path, folder: str, prefer_bundled: bool = False) -> Path:
+    """``path`` if it exists, else the bundled file of that name in ``data/simulate/<folder>``
+    (with ``prefer_bundled``, the bundled file even where ``path`` exists)."""
     given = Path(path)
-    if given.is_file():
+    if given.is_file() and not prefer_bundled:
         return given
     candidate = DATA / folder / given.name
     return Path(str(candidate)) if candidate.is_file() else given

@@ -9,6 +9,8 @@ Sequences are reproducible from the generator's seed.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 from scipy.interpolate import Akima1DInterpolator
 from scipy.signal import lfilter
@@ -19,24 +21,35 @@ _MARGIN = 3  # knots each side of a day: Akima on a knot interval looks at 3 nei
 
 
 class SensorNoise:
-    """Day-by-day CGM error (mg/dL) for ``n`` patients from one random generator."""
+    """Day-by-day CGM error (mg/dL) for ``n`` patients.
 
-    def __init__(self, n: int, rng: np.random.Generator) -> None:
+    ``rng`` is one generator shared by the cohort, or one generator per patient; with one each,
+    a patient's error depends only on its own generator, not on the other patients.
+    """
+
+    def __init__(self, n: int, rng: np.random.Generator | Sequence[np.random.Generator]) -> None:
         cfg = devices()["sensor"]
         self.n = n
         self.rng = rng
+        if not isinstance(rng, np.random.Generator) and len(rng) != n:
+            raise ValueError(f"{len(rng)} random generators for {n} patients")
         self.pacf = float(cfg["PACF"])
         self.johnson = (cfg["xi"], cfg["lambda"], cfg["gamma"], cfg["delta"])
         self.interval = int(cfg["noise_interval_min"])
         self.per_day = 1440 // self.interval
-        first = rng.standard_normal((n, 1))
-        self._latent = first
+        self._latent = self._normal(1)
         self._first_knot = -_MARGIN
         self._extend(self.per_day + 2 * _MARGIN)
         self.day = 0
 
+    def _normal(self, count: int) -> np.ndarray:
+        """Standard normal draws, shape (patients, count)."""
+        if isinstance(self.rng, np.random.Generator):
+            return self.rng.standard_normal((self.n, count))
+        return np.stack([g.standard_normal(count) for g in self.rng]).reshape(self.n, count)
+
     def _extend(self, count: int) -> None:
-        z = self.rng.standard_normal((self.n, count))
+        z = self._normal(count)
         zi = self.pacf * self._latent[:, -1:]
         more, _ = lfilter([self.pacf], [1.0, -self.pacf], z, axis=1, zi=zi)
         self._latent = np.concatenate([self._latent, more], axis=1)

@@ -1,9 +1,11 @@
-"""Run a virtual trial: every (repeat, arm, shard) task is independent and seeded on its own.
+"""Run a virtual trial: every (repeat, arm, shard) task is independent of the others.
 
-A design's patients are split into fixed shards; a shard's random numbers come from
-``SeedSequence([seed, repeat, arm, shard])``, so the result does not depend on where or in
-which order shards run (one process here, or a Dask cluster in ``scale``). ``TrialResult`` is
-the one producer of the trial's numbers: tables, JSON, the API, the database and plots read it.
+A design's patients are split into shards for speed; each patient's random numbers come from
+its own streams, ``SeedSequence(seed, spawn_key=(repeat, arm, patient))`` spawned into one
+stream for the graft draw and one for sensor noise. So no number depends on the shard size, on
+where or in which order shards run (one process here, or a Dask cluster in ``scale``), nor does
+the graft draw move the sensor noise. ``TrialResult`` is the one producer of the trial's
+numbers: tables, JSON, the API, the database and plots read it.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import numpy as np
 from scipy import stats
 
 from isletbase.simulate.design import Design, load_design
-from isletbase.simulate.endpoints import Window, hba1c_from_mean_glucose
+from isletbase.simulate.endpoints import Window, check_valid_range, hba1c_from_mean_glucose
 from isletbase.simulate.engine import CohortState, advance_day, resolve_backend
 from isletbase.simulate.graft import GraftCourse, fasting_c_peptide, insulin_scale, with_secretion
 from isletbase.simulate.params import COLUMNS, Cohort, load_cohort
@@ -67,6 +69,24 @@ def population(design: Design, repeat: int, arm: int) -> Cohort:
     return with_secretion(cohort.with_params(params))
 
 
+#: Child streams of each patient's ``SeedSequence``, in spawn order.
+STREAMS: tuple[str, ...] = ("graft", "noise")
+
+
+def patient_streams(design: Design, task: Task) -> dict[str, list[np.random.Generator]]:
+    """One generator per patient of ``task`` for each of ``STREAMS``, keyed by patient index.
+
+    The key is (seed, repeat, arm, patient index in the arm), never the shard, so a patient's
+    draws are the same whatever ``shard_size`` or the number of workers.
+    """
+    out: dict[str, list[np.random.Generator]] = {name: [] for name in STREAMS}
+    for index in range(task.start, task.stop):
+        seq = np.random.SeedSequence(design.seed, spawn_key=(task.repeat, task.arm, index))
+        for name, child in zip(STREAMS, seq.spawn(len(STREAMS)), strict=True):
+            out[name].append(np.random.default_rng(child))
+    return out
+
+
 @dataclass
 class ShardResult:
     """Per-patient endpoints and per-day curves of one task."""
@@ -82,17 +102,17 @@ def run_task(
     design: Design, task: Task, backend: str = "auto", base: Path | None = None
 ) -> ShardResult:
     """Simulate one shard for the whole trial duration and summarise it."""
-    scenario = design.resolved_scenario(base)
+    scenario = design.runnable_scenario(base)
     cohort = population(design, task.repeat, task.arm).take(np.arange(task.start, task.stop))
     n = len(cohort)
-    rng = np.random.default_rng(
-        np.random.SeedSequence([design.seed, task.repeat, task.arm, task.shard])
-    )
+    streams = patient_streams(design, task)
     spec = design.graft_spec(task.arm)
-    course = GraftCourse.draw(spec, cohort, rng) if spec else GraftCourse.absent(n)
+    course = GraftCourse.draw(spec, cohort, streams["graft"]) if spec else GraftCourse.absent(n)
     on_insulin = 1.0 if scenario.controller == "basal-bolus" else 0.0
     state = CohortState(cohort, on_insulin * insulin_scale(course.fraction(0)))
-    noise = SensorNoise(n, rng) if scenario.noise else None
+    noise = SensorNoise(n, streams["noise"]) if scenario.noise else None
+    arm_name = design.arms[task.arm].name
+    who = [f"patient {task.start + j}" for j in range(n)]
     meals = scenario.meals_per_minute()
     window_start = max(design.days - design.endpoints.window_days, 0)
     window, baseline = Window(n), Window(n)
@@ -103,12 +123,14 @@ def run_task(
     for i, day in enumerate(simulated):
         weight = min(design.stride_days, design.days - day)
         fraction = course.fraction(day + (weight - 1) / 2)  # the mid-day it stands for
-        scale = on_insulin * insulin_scale(fraction)
+        need = insulin_scale(fraction)
+        scale = on_insulin * need
         trace = advance_day(
             state, meals, noise.next_day() if noise else None, fraction, scale, backend
         )
+        check_valid_range(trace.bg, f"arm {arm_name!r} (repeat {task.repeat}), day {day}", who)
         if i == 0:
-            baseline.add_day(trace.bg, trace.cgm, trace.insulin, 1.0, scale)
+            baseline.add_day(trace.bg, trace.cgm, trace.insulin, 1.0, need)
             usual = (
                 trace.insulin.sum(axis=1)
                 * (1440 / trace.insulin.shape[1])
@@ -116,7 +138,7 @@ def run_task(
             )
         if day + weight > window_start:
             inside = min(weight, day + weight - window_start)
-            window.add_day(trace.bg, trace.cgm, trace.insulin, inside, scale)
+            window.add_day(trace.bg, trace.cgm, trace.insulin, inside, need)
         daily_glucose[i] = trace.bg.mean(axis=1)
         daily_fraction[i] = fraction
     out = window.summary()
@@ -140,19 +162,24 @@ def igls_grades(endpoints: dict[str, np.ndarray]) -> list[str]:
         result = classify(
             IglsInput(
                 hba1c=float(np.clip(endpoints["hba1c_pct"][i], 2.0, 20.0)),
-                severe_hypos=float(endpoints["level2_events_per_year"][i]),
+                severe_hypos=float(np.clip(endpoints["level2_events_per_year"][i], 0, 1000)),
                 insulin_reduction=float(np.clip(endpoints["insulin_reduction_pct"][i], -1000, 100)),
                 c_peptide=float(endpoints["c_peptide_ng_ml"][i]),
                 c_peptide_kind="fasting",
                 tir=float(endpoints["tir_pct"][i]),
                 time_below_54=float(endpoints["below_54_pct"][i]),
                 baseline_hba1c=float(np.clip(endpoints["baseline_hba1c_pct"][i], 2.0, 20.0)),
-                baseline_severe_hypos=float(endpoints["baseline_level2_events_per_year"][i]),
+                baseline_severe_hypos=float(
+                    np.clip(endpoints["baseline_level2_events_per_year"][i], 0, 1000)
+                ),
             )
         )
         grades.append(result.treatment_outcome)
     return grades
 
+
+#: Fewest patients per arm for which ``TrialResult.p_value`` tests arms against each other.
+MIN_PER_ARM = 2
 
 SUMMARISED = (
     "hba1c_pct",
@@ -188,8 +215,15 @@ class TrialResult:
         return e[key[self.design.endpoints.primary]]
 
     def p_value(self, arm: int, repeat: int, control: int = 0) -> float:
-        """Arm vs control on the primary endpoint: Fisher's exact test or Welch's t-test."""
+        """Arm vs control on the primary endpoint, two-sided: Fisher's exact test (insulin
+        independence) or Welch's t-test (HbA1c, TIR).
+
+        NaN when an arm has fewer than ``MIN_PER_ARM`` patients: one patient per arm has no
+        spread to test against, and a p-value from it would only restate which number is larger.
+        """
         a, b = self.primary_values(arm, repeat), self.primary_values(control, repeat)
+        if min(len(a), len(b)) < MIN_PER_ARM:
+            return float("nan")
         if self.design.endpoints.primary == "insulin_independence":
             table = [[a.sum(), len(a) - a.sum()], [b.sum(), len(b) - b.sum()]]
             return float(stats.fisher_exact(table).pvalue)
@@ -197,10 +231,30 @@ class TrialResult:
             return 0.0 if a[0] != b[0] else 1.0
         return float(stats.ttest_ind(a, b, equal_var=False).pvalue)
 
+    def favours_arm(self, arm: int, repeat: int, control: int = 0) -> bool:
+        """Whether ``arm`` did better than control on the primary endpoint in ``repeat``:
+        more insulin independence, more time in range, or lower HbA1c."""
+        a, b = self.primary_values(arm, repeat), self.primary_values(control, repeat)
+        difference = float(a.mean() - b.mean())
+        return difference < 0 if self.design.endpoints.primary == "hba1c" else difference > 0
+
     def power(self, arm: int) -> float:
-        """Share of repeated trials in which ``arm`` beats the first arm at level alpha."""
+        """Share of repeated trials in which ``arm`` is significantly *better* than the first arm.
+
+        A repeat counts when the two-sided p-value (``p_value``) is below alpha and the
+        difference favours ``arm`` (``favours_arm``); a significant harm is not a success.
+        This is the usual power of a two-sided test at level alpha towards the hypothesised
+        benefit; we keep the two-sided test, as trials report it, rather than a one-sided test
+        at the same alpha, which would claim more power than such a trial has. NaN when
+        ``p_value`` is (too few patients per arm).
+        """
         alpha = self.design.endpoints.alpha
-        hits = [self.p_value(arm, r) < alpha for r in range(self.design.repeats)]
+        hits = []
+        for r in range(self.design.repeats):
+            p = self.p_value(arm, r)
+            if np.isnan(p):
+                return float("nan")
+            hits.append(p < alpha and self.favours_arm(arm, r))
         return float(np.mean(hits))
 
     def arm_summary(self, arm: int) -> dict:
@@ -221,8 +275,14 @@ class TrialResult:
         grades = [g for r in range(self.design.repeats) for g in self.igls.get((r, arm), [])]
         out["igls_treatment_outcome"] = {g: grades.count(g) for g in sorted(set(grades))}
         if arm > 0:
-            out["p_value_vs_first_arm"] = round(self.p_value(arm, 0), 5)
-            out["power"] = round(self.power(arm), 3)
+            p = self.p_value(arm, 0)
+            if np.isnan(p):
+                out["test_note"] = (
+                    f"no test: fewer than {MIN_PER_ARM} patients per arm (sample_size)"
+                )
+            else:
+                out["p_value_vs_first_arm"] = round(p, 5)
+                out["power"] = round(self.power(arm), 3)
         return out
 
     def to_dict(self) -> dict:
@@ -278,6 +338,7 @@ def run_trial(
         base = bundled(design, "designs").parent
         design = load_design(design)
     backend = resolve_backend(backend)
+    design.runnable_scenario(base)  # refuse before any work
     todo = tasks(design)
     results = []
     for i, task in enumerate(todo):

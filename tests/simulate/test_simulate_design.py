@@ -1,0 +1,111 @@
+"""Trial designs: what is refused, with the field named, before anything is simulated."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from isletbase.errors import InputError
+from isletbase.simulate.design import MAX_SEED, parse_design
+from isletbase.simulate.scenario import load_scenario
+from isletbase.simulate.trial import run_trial
+
+BASE = {
+    "seed": 1,
+    "days": 7,
+    "sample_size": 2,
+    "arms": [
+        {"name": "control", "graft": None},
+        {"name": "graft", "graft": {"regimen": "standard"}},
+    ],
+}
+
+
+@pytest.mark.parametrize("seed", [-1, MAX_SEED + 1, 2**64])
+def test_seeds_outside_0_to_2_pow_63_minus_1_are_refused_naming_the_seed(seed: int) -> None:
+    with pytest.raises(InputError, match=r"seed"):
+        parse_design({**BASE, "seed": seed})
+
+
+def test_the_largest_seed_runs() -> None:
+    result = run_trial(parse_design({**BASE, "seed": MAX_SEED, "stride_days": 7}))
+    assert result.design.seed == MAX_SEED
+
+
+NAN, INF = float("nan"), float("inf")
+
+
+@pytest.mark.parametrize(
+    ("change", "named"),
+    [
+        ({"population": {"groups": {"adult": INF}}}, "population.groups.adult"),
+        ({"population": {"groups": {"adult": NAN}}}, "population.groups.adult"),
+        ({"population": {"groups": {"adult": 1e308, "child": 1e308}}}, "population.groups"),
+        ({"population": {"variability": {"Vmx": NAN}}}, "population.variability.Vmx"),
+        ({"endpoints": {"alpha": NAN}}, "endpoints.alpha"),
+        ({"arms": [{"name": "g", "graft": {"dose_cells": NAN}}]}, "arms.0.graft.dose_cells"),
+        ({"arms": [{"name": "g", "graft": {"potency_cv": NAN}}]}, "arms.0.graft.potency_cv"),
+        ({"arms": [{"name": "g", "graft": {"potency": INF}}]}, "arms.0.graft.potency"),
+        (
+            {"arms": [{"name": "g", "graft": {"engraft_probability": NAN}}]},
+            "arms.0.graft.engraft_probability",
+        ),
+        ({"scenario": {"meals": [{"time": "07:00", "carbs_g": NAN}]}}, "meals.0.carbs_g"),
+    ],
+)
+def test_nan_and_infinite_numbers_are_refused_naming_the_field(change: dict, named: str) -> None:
+    with pytest.raises(InputError) as err:
+        parse_design({**BASE, **change})
+    assert named in str(err.value)
+    assert "Igls" not in str(err.value)
+
+
+SECRET = "top_secret_key: 1\nother: 2\n"
+
+
+@pytest.mark.parametrize(
+    "scenario",
+    ["/etc/hostname", "/bin/ls", "/nonexistent", "../meals.yaml", "scenarios/meals.yaml", "nosuch"],
+)
+def test_designs_from_http_name_no_file_and_the_error_tells_nothing_about_files(
+    scenario: str,
+) -> None:
+    with pytest.raises(InputError) as err:
+        parse_design({**BASE, "scenario": scenario}, files=False)
+    message = str(err.value)
+    assert scenario not in message and "exist" not in message
+    assert "bundled scenario (meals.yaml)" in message
+
+
+def test_a_yaml_file_named_over_http_is_not_read(tmp_path: Path) -> None:
+    secret = tmp_path / "secret.yaml"
+    secret.write_text(SECRET)
+    with pytest.raises(InputError) as err:
+        parse_design({**BASE, "scenario": str(secret)}, files=False)
+    assert "top_secret_key" not in str(err.value)
+
+
+@pytest.mark.parametrize("name", ["meals.yaml", "meals"])
+def test_designs_from_http_may_name_a_bundled_scenario(name: str) -> None:
+    design = parse_design({**BASE, "scenario": name}, files=False)
+    assert design.resolved_scenario() == load_scenario("meals.yaml")
+
+
+def test_the_default_scenario_is_the_bundled_one_whatever_the_working_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "meals.yaml").write_text("meals: [{time: '03:00', carbs_g: 400}]\n")
+    monkeypatch.chdir(tmp_path)
+    assert [m.carbs_g for m in parse_design(BASE, files=False).resolved_scenario().meals] == [
+        45,
+        70,
+        80,
+    ]
+
+
+def test_designs_from_files_still_name_scenario_files(tmp_path: Path) -> None:
+    own = tmp_path / "own.yaml"
+    own.write_text("meals: [{time: '08:00', carbs_g: 30}]\n")
+    design = parse_design({**BASE, "scenario": str(own)})
+    assert design.resolved_scenario().meals[0].carbs_g == 30
