@@ -11,6 +11,8 @@ import rispy
 from typer.testing import CliRunner
 
 from isletbase.cli import app, main
+from isletbase.cli import trials as cli_trials
+from isletbase.store import search as search_module
 
 runner = CliRunner()
 
@@ -108,6 +110,35 @@ def test_export_writes_each_format_with_sources(url, tmp_path, fmt):
     else:
         entries = rispy.loads(text)
         assert entries and all(e["urls"] for e in entries)
+
+
+def test_export_writes_every_match_past_the_count_limit(url, tmp_path, monkeypatch):
+    """Past COUNT_LIMIT a total is only "at least": export pages on until a page is short
+    (it stopped at the capped total, 10,000 at registry scale)."""
+    monkeypatch.setattr(search_module, "COUNT_LIMIT", 30)
+    monkeypatch.setattr(cli_trials, "EXPORT_PAGE", 20)
+    out = tmp_path / "all.json"
+    assert run("export", "--format", "json", "--out", str(out), "--db", url).exit_code == 0
+    everything = json.loads(out.read_text(encoding="utf-8"))
+    ids = {t["registry_ids"][0]["id"] for t in everything}
+    assert len(everything) == len(ids) > 30
+
+
+def test_stats_total_counts_each_trial_once(url):
+    """A trial with sites in two provinces is in two rows; the total counts it once, and
+    trials without a site are a row of their own."""
+    rows = json.loads(run("stats", "--by", "province", "--json", "--db", url).output)
+    assert None in {r["province"] for r in rows}
+    shown = run("stats", "--by", "province", "--db", url).output
+    everything = json.loads(run("search", "--per-page", "1", "--json", "--db", url).output)
+    assert f"total          │    {everything['total']}" in shown.replace("[bold]", "")
+
+
+def test_search_names_institutions_from_the_cleaned_query(url):
+    data = json.loads(run("search", '"xiehe"', "--json", "--db", url).output)
+    assert any(i["id"] == "pumch" for i in data["institutions"])
+    blank = json.loads(run("search", "   ", "--json", "--db", url).output)
+    assert blank["institutions"] == []
 
 
 def test_export_rejects_an_unknown_format(url, tmp_path):

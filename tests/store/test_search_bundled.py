@@ -177,6 +177,8 @@ def test_stats_by_two_facets_of_one_table_pair_each_sites_own_values(loaded_db):
     for trial in trials:
         for site in trial.sites:
             places.setdefault((site.province, site.city), set()).add(trial.display_id)
+        if not trial.sites:  # counted too, under no place (an outer join)
+            places.setdefault((None, None), set()).add(trial.display_id)
     rows = stats(loaded_db, ["province", "city"])
     assert {(r["province"], r["city"]): r["trials"] for r in rows} == {
         place: len(ids) for place, ids in places.items()
@@ -185,3 +187,35 @@ def test_stats_by_two_facets_of_one_table_pair_each_sites_own_values(loaded_db):
     assert {r["registry"] for r in by_four} >= {"ClinicalTrials.gov", "ChiCTR"}
     with pytest.raises(InputError, match="'city' is given twice"):
         stats(loaded_db, ["city", "province", "city"])
+
+
+@pytest.mark.parametrize(
+    ("typed", "plain"),
+    [("１型糖尿病", "1型糖尿病"), ("ｄｉａｂｅｔｅｓ", "diabetes"), ("ＵＣ－ＭＳＣ", "UC-MSC")],
+)
+def test_a_full_width_query_finds_what_its_plain_form_finds(loaded_db, typed, plain):
+    """Chinese input methods type full-width digits and letters; the stored text is NFKC."""
+    found = _ids(loaded_db, q=plain)
+    assert found and _ids(loaded_db, q=typed) == found
+
+
+@pytest.mark.parametrize(
+    ("written", "code", "field"),
+    [
+        ("Phase 1/Phase 2", "PHASE1/PHASE2", "phase"),
+        ("early phase 1", "EARLY_PHASE1", "phase"),
+        ("Phase 2", "PHASE2", "phase"),
+        ("Unknown status", "UNKNOWN", "status"),
+        ("Not yet recruiting", "NOT_YET_RECRUITING", "status"),
+    ],
+)
+def test_status_and_phase_filters_take_the_registry_s_wording(loaded_db, written, code, field):
+    """What `show` prints ('Phase 1/Phase 2', 'Unknown status') filters like its code."""
+    assert getattr(TrialQuery(**{field: written}), field) == code
+    assert _ids(loaded_db, **{field: written}) == _ids(loaded_db, **{field: code})
+
+
+@pytest.mark.parametrize(("field", "value"), [("status", "bogus"), ("phase", "Phase 9")])
+def test_an_unknown_status_or_phase_is_refused_naming_the_codes(field, value):
+    with pytest.raises(ValidationError, match=f"unknown {field}"):
+        TrialQuery(**{field: value})

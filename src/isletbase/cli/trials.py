@@ -19,10 +19,12 @@ from isletbase.cli.filters import with_filters
 from isletbase.errors import InputError, NotFoundError
 from isletbase.model import Trial
 from isletbase.store.institutions import list_institutions
-from isletbase.store.search import FACETS, TrialQuery, search_trials, stats
+from isletbase.store.search import FACETS, TrialQuery, query_terms, search_trials, stats
 from isletbase.store.trial_reads import get_trial, history
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+#: Trials ``export`` reads a page.
+EXPORT_PAGE = 500
 
 
 def _title(trial: Trial) -> str:
@@ -58,7 +60,9 @@ def search(
     """Find trials by text (English, Chinese, pinyin, aliases) and filters."""
     database = _require_db(db)
     result = search_trials(database, query)
-    institutions = list_institutions(database, q) if q else []
+    # the institutions named by the search as cleaned (quotes off, spaces trimmed)
+    named = " ".join(query_terms(query.q)) if query.q else ""
+    institutions = list_institutions(database, named) if named else []
     if as_json:
         print(
             json.dumps(
@@ -189,7 +193,8 @@ def stats_command(
     db: Annotated[str | None, DbOption] = None,
 ) -> None:
     """Trial counts grouped by one or more facets, as a table."""
-    rows = stats(_require_db(db), by, query)
+    database = _require_db(db)
+    rows = stats(database, by, query)
     if as_json:
         print(json.dumps(rows, ensure_ascii=False, indent=2))
         return
@@ -198,9 +203,10 @@ def stats_command(
         table.add_column(name, justify="right" if name in ("trials", "year") else "left")
     for row in rows:
         table.add_row(*["—" if row[c] is None else str(row[c]) for c in [*by, "trials"]])
-    table.add_row(
-        *["" for _ in by[:-1]], "[bold]total[/]", f"[bold]{sum(r['trials'] for r in rows)}[/]"
-    )
+    # a trial with sites in two provinces counts in both rows: the total counts it once
+    found = search_trials(database, query.model_copy(update={"per_page": 1, "sort": "id"}))
+    total = f"{found.total}{'' if found.total_exact else '+'}"
+    table.add_row(*["" for _ in by[:-1]], "[bold]total[/]", f"[bold]{total}[/]")
     console.print(table)
 
 
@@ -218,12 +224,13 @@ def export_command(
     database = _require_db(db)
     trials: list[Trial] = []
     page = 1
-    while True:
+    while True:  # until a page comes back short: past COUNT_LIMIT the total is only "at least"
         result = search_trials(
-            database, query.model_copy(update={"page": page, "per_page": 500, "sort": "id"})
+            database,
+            query.model_copy(update={"page": page, "per_page": EXPORT_PAGE, "sort": "id"}),
         )
         trials += result.items
-        if page >= result.pages:
+        if len(result.items) < EXPORT_PAGE:
             break
         page += 1
     try:

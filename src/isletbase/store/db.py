@@ -31,6 +31,18 @@ from isletbase.store.schema import RETIRED_INDEXES, Base, load_extensions
 
 DEFAULT_URL = "sqlite:///isletbase.db"
 
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+#: Why text with a control character is refused (see ``unprintable``).
+UNPRINTABLE = "must not contain control characters (such as NUL)"
+
+
+def unprintable(value: object) -> bool:
+    """Whether ``value`` is text holding a control character, which a search refuses: a NUL
+    ends a string early in SQLite (so a LIKE or MATCH sees less than was asked, or nothing
+    and matches everything), PostgreSQL refuses it outright, and no stored text holds one."""
+    return isinstance(value, str) and _CONTROL.search(value) is not None
+
+
 #: Characters of scripts written without spaces between words (Chinese, Japanese, Korean): a
 #: search term holding one is matched as a substring, through the trigram index.
 CJK = re.compile("[\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\U00020000-\U0003134f]")

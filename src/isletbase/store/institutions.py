@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from isletbase.errors import InputError
 from isletbase.model import Institution
-from isletbase.store.db import Database
+from isletbase.store.db import UNPRINTABLE, Database, unprintable
 from isletbase.store.schema import InstitutionAliasRow, InstitutionRow
 
 _HAN = re.compile(r"[\u3400-\u9fff]")
@@ -246,17 +246,13 @@ def list_institutions(db: Database, q: str | None = None) -> list[Institution]:
 
     Raises ``InputError`` for a ``q`` with a control character: SQLite's LIKE stops at a NUL,
     so a search for one would list every institution."""
-    # imported here: search imports the trial store, which imports this module
-    from isletbase.store.search import UNPRINTABLE, unprintable
-
     if unprintable(q):
         raise InputError(f"institution search {q!r} {UNPRINTABLE}")
     with db.session() as session:
         stmt = select(InstitutionRow).options(selectinload(InstitutionRow.aliases))
         if q:
-            stmt = stmt.where(
-                InstitutionRow.search_text.contains(q.strip().lower(), autoescape=True)
-            )
+            text = unicodedata.normalize("NFKC", q.strip()).lower()  # full-width as typed
+            stmt = stmt.where(InstitutionRow.search_text.contains(text, autoescape=True))
         rows = session.scalars(stmt.order_by(InstitutionRow.id)).all()
         return [to_model(r) for r in rows]
 

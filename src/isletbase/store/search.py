@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Literal, NamedTuple
 
 import orjson
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 from sqlalchemy import (
     ColumnElement,
     Connection,
@@ -40,7 +40,7 @@ from sqlalchemy import (
 from isletbase import taxonomy
 from isletbase.errors import InputError
 from isletbase.model import Trial
-from isletbase.store.db import CJK, Database, word_tag
+from isletbase.store.db import CJK, UNPRINTABLE, Database, unprintable, word_tag
 from isletbase.store.schema import RegistryIdRow, SiteRow, TrialRow
 from isletbase.store.trial_reads import MODEL_COLUMNS, find_uid, load_models, models_from_rows
 
@@ -92,18 +92,8 @@ _WORDS = table("trial_words", column("rowid"), column("rank"))
 #: A word as FTS5's unicode61 tokenizer sees one: a run of letters and digits.
 _WORD = re.compile(r"[^\W_]+")
 _TERM = re.compile(r'"([^"]+)"|(\S+)')
-_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 MAX_QUERY = 200
 MAX_PER_PAGE = 500
-#: Why text with a control character is refused (see ``unprintable``).
-UNPRINTABLE = "must not contain control characters (such as NUL)"
-
-
-def unprintable(value: object) -> bool:
-    """Whether ``value`` is text holding a control character, which a search refuses: a NUL
-    ends a string early in SQLite (so a LIKE or MATCH sees less than was asked, or nothing
-    and matches everything), PostgreSQL refuses it outright, and no stored text holds one."""
-    return isinstance(value, str) and _CONTROL.search(value) is not None
 
 
 class TrialQuery(BaseModel):
@@ -142,13 +132,30 @@ class TrialQuery(BaseModel):
             raise ValueError(UNPRINTABLE)
         return v
 
+    @field_validator("q")
+    @classmethod
+    def _folded(cls, v: str | None) -> str | None:
+        """NFKC, as the stored search text is (``search_document``): a full-width "１型糖尿病"
+        as a Chinese input method types it, or "PrimePro™", finds what its plain form finds."""
+        return taxonomy.normalise(v) if v else v
+
     @field_validator("status", "phase")
     @classmethod
-    def _code(cls, v: str | None) -> str | None:
-        """Accept 'recruiting', 'Not yet recruiting' or 'NOT_YET_RECRUITING' alike."""
+    def _code(cls, v: str | None, info: ValidationInfo) -> str | None:
+        """The stored code of a status or phase as a registry or a person writes it:
+        'recruiting', 'NOT_YET_RECRUITING', 'Unknown status', 'Phase 1/Phase 2', 'I期'
+        (through the classifier's own rules). Anything else is refused, naming the codes: a
+        filter that silently matched nothing looked like an answer."""
         if v is None or v == "":
             return None
-        return re.sub(r"[\s,\-]+", "_", v.strip()).upper()
+        known = taxonomy.load().values(info.field_name)
+        code = _phase_code(re.sub(r"[\s,\-]+", "_", v.strip()).upper())
+        if code in known:
+            return code
+        match = taxonomy.classify_field(info.field_name, {info.field_name: v})
+        if match is not None and match.value:
+            return match.value
+        raise ValueError(f"unknown {info.field_name} {v!r}; expected one of {', '.join(known)}")
 
     @field_validator("registry")
     @classmethod
@@ -821,7 +828,8 @@ def stats(db: Database, by: list[str], query: TrialQuery | None = None) -> list[
         columns.append(column.label(name))
         if joined is not None and joined not in joins:
             joins.append(joined)
-            stmt = stmt.join_from(TrialRow, joined, joined.trial_uid == TrialRow.uid)
+            # outer: a trial with no site (or no id of a registry) counts under "none"
+            stmt = stmt.outerjoin_from(TrialRow, joined, joined.trial_uid == TrialRow.uid)
     stmt = (
         stmt.add_columns(*columns, func.count(func.distinct(TrialRow.uid)).label("trials"))
         .select_from(TrialRow)
