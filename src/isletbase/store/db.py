@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import re
 import sqlite3
+import unicodedata
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from operator import itemgetter
@@ -73,6 +74,23 @@ _SQLITE_FTS_TRIGGERS = {
 _FTS_FILL = (
     "INSERT INTO trial_fts(rowid, search_text) SELECT uid, cjk_segments(search_text) FROM trials"
 )
+
+
+#: Latin letters that may carry a diacritic (Latin-1 Supplement, Extended-A/B, Additional).
+_ACCENTED = re.compile("[\u00c0-\u024f\u1e00-\u1eff]")
+
+
+def without_accents(text: str) -> str:
+    """``text`` with diacritics taken off Latin letters (Würzburg → Wurzburg, São → Sao), as
+    SQLite's word index (``remove_diacritics 2``) reads both stored text and queries; applied
+    to the stored search text and to queries, PostgreSQL's patterns then match alike. Text
+    without such letters (most, checked in one scan) is returned as it is."""
+    if not _ACCENTED.search(text):
+        return text
+    decomposed = unicodedata.normalize("NFD", text)
+    return unicodedata.normalize(
+        "NFC", "".join(c for c in decomposed if not unicodedata.combining(c))
+    )
 
 
 def cjk_segments(search_text: str | None) -> str:

@@ -40,7 +40,7 @@ from sqlalchemy import (
 from isletbase import taxonomy
 from isletbase.errors import InputError
 from isletbase.model import Trial
-from isletbase.store.db import CJK, UNPRINTABLE, Database, unprintable, word_tag
+from isletbase.store.db import CJK, UNPRINTABLE, Database, unprintable, without_accents, word_tag
 from isletbase.store.schema import RegistryIdRow, SiteRow, TrialRow
 from isletbase.store.trial_reads import MODEL_COLUMNS, find_uid, load_models, models_from_rows
 
@@ -136,8 +136,9 @@ class TrialQuery(BaseModel):
     @classmethod
     def _folded(cls, v: str | None) -> str | None:
         """NFKC, as the stored search text is (``search_document``): a full-width "１型糖尿病"
-        as a Chinese input method types it, or "PrimePro™", finds what its plain form finds."""
-        return taxonomy.normalise(v) if v else v
+        as a Chinese input method types it, or "PrimePro™", finds what its plain form finds; and
+        without diacritics, as the stored text is ("wurzburg" finds Würzburg on both backends)."""
+        return without_accents(taxonomy.normalise(v)) if v else v
 
     @field_validator("status", "phase")
     @classmethod

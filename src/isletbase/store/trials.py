@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from isletbase import taxonomy
 from isletbase.model import Derivation, RegistryId, TrialRecord
-from isletbase.store.db import deferred_search_index, insert_rows
+from isletbase.store.db import deferred_search_index, insert_rows, without_accents
 from isletbase.store.institutions import InstitutionIndex
 from isletbase.store.schema import (
     DerivationRow,
@@ -159,7 +159,7 @@ def search_document(
     for words in institution_words:
         parts += words
     text = " | ".join(p for p in parts if p)
-    return taxonomy.normalise(text).lower()
+    return without_accents(taxonomy.normalise(text)).lower()
 
 
 @cache
