@@ -39,16 +39,23 @@ def _reference_matches(terms, texts):
 
 
 def reference_field(field, fields):
-    """Rule by rule, value by value, tier by tier — the classifier as the YAML describes it."""
+    """Rule by rule, value by value, tier by tier — the classifier as the YAML describes it
+    (each text first has the vocabulary's exclusions, in order, replaced by ``taxonomy.BLANK``)."""
     tax = taxonomy.load()
     terms = tax.vocabularies[field]
+    exclusions = tax.exclusions.get(field, ())
     tiers = ((field,),) if field in taxonomy.CODE_FIELDS else tax.tiers[field]
     for tier in tiers:
         texts = []
         for name in tier:
             value = fields.get(name)
             values = value if isinstance(value, list) else [value]
-            texts += [(name, taxonomy.normalise(v)) for v in values if isinstance(v, str) and v]
+            for v in values:
+                if isinstance(v, str) and v:
+                    text = taxonomy.normalise(v)
+                    for rule in exclusions:
+                        text = rule.pattern.sub(taxonomy.BLANK, text)
+                    texts.append((name, text))
         found = _reference_matches(terms, texts)
         if not found:
             continue
@@ -99,21 +106,46 @@ def test_both_diabetes_types_in_different_texts_of_a_tier_agree_with_the_referen
     assert taxonomy.classify_field("condition", fields).value == "diabetes"
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "人脐带间充质干细胞治疗Ⅱ型糖尿病",
+        "Ⅰ型和Ⅲ型糖尿病",
+        "Non-insulin-dependent diabetes mellitus; in insulin-dependent diabetes",
+        "Diabetes Mellitus, Type I",
+        "Type1diabetes and type 2 or type 1",
+        "华通氏胶间充质干细胞 VX-880 zimislecel",
+        "UC-MSC versus no stem cell (standard care); placebo MSC",
+        "no stem cells, then stem cells; 对照组不输注脐带间充质干细胞，无干细胞",
+        "A Phase IV study, Wagner grade III-IV, 1x10^6/kg IV at weeks 0 and 4, given IV",
+    ],
+)
+def test_fast_path_agrees_with_the_reference_on_tricky_wording(text):
+    fields = {
+        name: [text] if name in ("conditions", "interventions") else text
+        for name in ("title_en", "title_zh", "summary", "design", "conditions", "interventions")
+    }
+    fast = taxonomy.classify_fields(fields)
+    for field in ("cell_source", "condition", "route"):
+        assert fast[field] == reference_field(field, fields), field
+        assert taxonomy.classify_field(field, fields) == reference_field(field, fields), field
+
+
 def _rule_words() -> list[str]:
     """Literal words and CJK runs from the rules themselves, so generated text hits rules."""
     tax = taxonomy.load()
+    rules = [rule for terms in tax.vocabularies.values() for term in terms for rule in term.rules]
+    rules += [rule for excluded in tax.exclusions.values() for rule in excluded]
     words: set[str] = set()
-    for terms in tax.vocabularies.values():
-        for term in terms:
-            for rule in term.rules:
-                words.update(re.findall(r"[A-Za-z]{2,}|[\u3400-\u9fff]+|\d", rule.pattern.pattern))
+    for rule in rules:
+        words.update(re.findall(r"[A-Za-z]{2,}|[\u3400-\u9fff]+|\d", rule.pattern.pattern))
     return sorted(words)
 
 
 _WORDS = _rule_words()
 _PIECE = st.one_of(
     st.sampled_from(_WORDS),
-    st.sampled_from([" ", " ", "-", "/", "'s ", ", ", "+", "Ⅱ", "期", "型"]),
+    st.sampled_from([" ", " ", "-", "/", "'s ", ", ", "+", "Ⅰ", "Ⅱ", "Ⅲ", "IV", "期", "型"]),
     st.text(max_size=4),
 )
 _TEXT = st.lists(_PIECE, max_size=30).map("".join)
@@ -217,6 +249,46 @@ def test_a_rule_re2_cannot_read_is_still_applied_in_priority_order():
     assert scanner.first_rule("other", "stem-cell") is None  # the other field's rules only
     assert scanner.first_rule("kind", "x y") == (2, "x y")
     assert scanner.first_rule("kind", "nothing here") is None
+
+
+def _unreported_exclusions(scanner: taxonomy.RuleScanner, text: str) -> list[str]:
+    """Exclusions Python's ``re`` finds in ``text`` that RE2 does not report as candidates."""
+    candidates = set(scanner.candidates(text))
+    return [
+        rule.id
+        for numbers, rules in scanner._excluded.values()
+        for n, rule in zip(numbers, rules, strict=True)
+        if rule.pattern.search(text) and n not in candidates
+    ]
+
+
+def test_re2_reports_every_exclusion_python_matches():
+    scanner = taxonomy._scanner()
+    assert scanner._excluded  # the bundled taxonomy has exclusions, and RE2 reads them all
+    texts = [t for record in _bundled() for t in _texts_of(record)]
+    texts += ["no stem cell (standard care)", "Placebo stem cells", "常规治疗（不输注干细胞）"]
+    for text in texts:
+        assert not _unreported_exclusions(scanner, taxonomy.normalise(text)), text
+
+
+@settings(max_examples=300, deadline=None)
+@given(_TEXT)
+def test_re2_reports_every_exclusion_python_matches_in_generated_text(text):
+    assert not _unreported_exclusions(taxonomy._scanner(), text)
+
+
+def test_an_excluded_mention_is_blanked_before_the_rules_are_searched():
+    rule = taxonomy.Rule
+    terms = (
+        taxonomy.Term("msc", "MSC", "间充质", (rule("msc", re.compile(r"\bMSC", re.I)),)),
+        taxonomy.Term("any", "any", "任何", (rule("stem", re.compile(r"stem cells?", re.I)),)),
+    )
+    negated = (rule("neg", re.compile(r"\bno stem cells?", re.I)),)
+    scanner = taxonomy.RuleScanner({"kind": terms, "plain": terms}, {"kind": negated})
+    assert scanner.first_rule("kind", "no stem cells (standard care)") is None
+    assert scanner.first_rule("plain", "no stem cells") == (1, "stem cells")  # its own field only
+    assert scanner.first_rule("kind", "no stem cell, then stem cells") == (1, "stem cells")
+    assert scanner.first_rule("kind", "MSC versus no stem cells") == (0, "MSC")
 
 
 @pytest.mark.parametrize(
