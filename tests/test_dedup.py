@@ -21,6 +21,7 @@ from isletbase.model import TrialRecord
 from isletbase.sources import RawRecord
 from isletbase.sources.curated import to_trial
 from isletbase.store.check import check
+from isletbase.store.curation import curate
 from isletbase.store.trial_reads import get_trial, history
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "registries"
@@ -313,3 +314,40 @@ def test_a_record_is_scored_against_its_blocks_not_the_whole_pool() -> None:
     assert [pool.uids[i] for _, _, i in neighbours] == [300]
     blocked = {i for key in ("trea", "huma", "umbi") for i in pool.blocks.get(key, ())}
     assert len(blocked) < len(pool.titles) / 10
+
+
+def test_a_curator_s_decision_on_a_trial_folded_away_survives_the_merge(db, tmp_path: Path) -> None:
+    """A curated cell source outlives a merge as it outlives a re-ingest (it was deleted with
+    the folded trial, and the history then disagreed with the stored value)."""
+    _load(db, [NCT])
+    run_chictr(db, FIXTURES / "chictr_ChiCTR2300071975.html")
+    curate(db, "ChiCTR2300071975", "cell_source", "WJ-MSC", "Dr X", "read the protocol")
+    # the NCT trial survives (the record's own id comes first); the curated one is folded in
+    bridge = {"TrialID": "NCT05507697", "Public_title": "x", "Secondary_ID": "ChiCTR2300071975"}
+    assert run_ictrp(db, _ictrp(tmp_path, bridge)).merged == 1
+    trial = get_trial(db, "NCT05507697")
+    assert trial.uid == get_trial(db, "ChiCTR2300071975").uid
+    assert any(
+        c.old == "ChiCTR2300071975" for c in history(db, "NCT05507697") if c.field == "merged"
+    )
+    assert trial.cell_source == "WJ-MSC"
+    assert any(d.method == "curated" and d.value == "WJ-MSC" for d in trial.derivations)
+
+
+def test_a_merge_leaves_one_pending_pair_per_question(db, tmp_path: Path) -> None:
+    """Two pending pairs that become the same question (in either order) after a merge are
+    one pair."""
+    title = "Umbilical cord mesenchymal stem cells for type 1 diabetes mellitus"
+    for trial_id, register, suffix in (
+        ("NCT09000001", "ClinicalTrials.gov", ""),
+        ("ISRCTN12345678", "ISRCTN", " in children"),
+        ("ChiCTR2000000001", "ChiCTR", " in children"),
+    ):
+        trial = {"TrialID": trial_id, "Public_title": title + suffix, "Source_Register": register}
+        run_ictrp(db, _ictrp(tmp_path, trial))
+    assert len(list_matches(db)) == 2
+    bridge = {"TrialID": "NCT09000001", "Public_title": title, "Secondary_ID": "ChiCTR2000000001"}
+    assert run_ictrp(db, _ictrp(tmp_path, bridge)).merged == 1
+    pairs = [frozenset((m.trial, m.candidate)) for m in list_matches(db)]
+    assert len(pairs) == len(set(pairs)) == 1
+    assert check(db).problems == []

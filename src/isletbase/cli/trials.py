@@ -60,8 +60,8 @@ def search(
     """Find trials by text (English, Chinese, pinyin, aliases) and filters."""
     database = _require_db(db)
     result = search_trials(database, query)
-    # the institutions named by the search as cleaned (quotes off, spaces trimmed)
-    named = " ".join(query_terms(query.q)) if query.q else ""
+    # the institutions named by the search as typed (quotes off; accents kept, as names keep them)
+    named = " ".join(query_terms(q)) if q else ""
     institutions = list_institutions(database, named) if named else []
     if as_json:
         print(

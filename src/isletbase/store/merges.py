@@ -13,6 +13,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from isletbase.store.schema import MatchCandidateRow, RawRecordRow, TrialRow, TrialVersionRow
+from isletbase.store.trials import CURATOR_PREFIX
 
 
 def merge_trial(session: Session, into: int, gone: int, source: str) -> str:
@@ -35,13 +36,14 @@ def merge_trial(session: Session, into: int, gone: int, source: str) -> str:
         update(TrialVersionRow).where(TrialVersionRow.trial_uid == gone).values(trial_uid=into)
     )
     touching = or_(MatchCandidateRow.trial_uid == gone, MatchCandidateRow.candidate_uid == gone)
-    taken = set(
-        session.execute(
+    taken = {  # a pair asks one question whichever trial it names first
+        frozenset(pair)
+        for pair in session.execute(
             select(MatchCandidateRow.trial_uid, MatchCandidateRow.candidate_uid).where(
                 or_(MatchCandidateRow.trial_uid == into, MatchCandidateRow.candidate_uid == into)
             )
         ).tuples()
-    )
+    }
     for pair in session.scalars(
         select(MatchCandidateRow).where(touching).order_by(MatchCandidateRow.id)
     ):
@@ -49,11 +51,12 @@ def merge_trial(session: Session, into: int, gone: int, source: str) -> str:
             into if pair.trial_uid == gone else pair.trial_uid,
             into if pair.candidate_uid == gone else pair.candidate_uid,
         )
-        if moved in taken or (pair.status == "pending" and moved[0] == moved[1]):
+        if frozenset(moved) in taken or (pair.status == "pending" and moved[0] == moved[1]):
             session.delete(pair)
             continue
         pair.trial_uid, pair.candidate_uid = moved
-        taken.add(moved)
+        taken.add(frozenset(moved))
+    _keep_curation(into_row, gone_row)
     gone_id = gone_row.display_id
     session.add(
         TrialVersionRow(
@@ -68,3 +71,22 @@ def merge_trial(session: Session, into: int, gone: int, source: str) -> str:
     session.delete(gone_row)
     session.flush()
     return gone_id
+
+
+def _keep_curation(into: TrialRow, gone: TrialRow) -> None:
+    """A curator's decision on the folded trial outlives it, as one outlives a re-ingest
+    (``TrialWriter._apply`` re-applies the curated derivations a trial holds): each moves to
+    the surviving trial unless that trial has its own for the field."""
+
+    def curated(row: TrialRow) -> list:
+        return [
+            d
+            for d in row.derivations
+            if d.method == "curated" and d.rule.startswith(CURATOR_PREFIX)
+        ]
+
+    own = {d.field for d in curated(into)}
+    for derivation in curated(gone):
+        if derivation.field not in own:
+            gone.derivations.remove(derivation)
+            into.derivations.append(derivation)
