@@ -428,3 +428,33 @@ def test_init_drops_the_indexes_older_versions_made_that_nothing_reads(db: Datab
     db.init()
     names = db.index_names()
     assert not names & set(RETIRED_INDEXES) and "ix_sites_city_lower" in names
+
+
+def test_init_rewrites_registry_ids_stored_before_they_were_canonical(db) -> None:
+    """A database made before ids were canonical may hold 'CHICTR2300071975' (as a CT.gov
+    record named it): init rewrites it, with the display id and the record's key, so loading
+    the same page again links to that trial instead of making a second one."""
+    from isletbase.harvest import run_chictr
+    from isletbase.store.schema import RegistryIdRow
+    from isletbase.store.trial_reads import get_trial
+
+    page = Path(__file__).resolve().parents[1] / "fixtures" / "registries"
+    page = page / "chictr_ChiCTR2300071975.html"
+    assert run_chictr(db, page).new == 1
+    old, new = "CHICTR2300071975", "ChiCTR2300071975"
+    with db.engine.begin() as conn:  # as an older version stored it
+        for table, column in (
+            (RegistryIdRow.__table__, "registry_id"),
+            (TrialRow.__table__, "display_id"),
+            (RawRecordRow.__table__, "record_key"),
+        ):
+            conn.execute(table.update().where(table.c[column] == new).values({column: old}))
+    db.init()
+    trial = get_trial(db, new)
+    assert trial is not None and trial.display_id == new
+    assert [r.id for r in trial.registry_ids] == [new]
+    again = run_chictr(db, page)
+    assert (again.new, again.unchanged) == (0, 1)
+    with db.session() as session:
+        assert session.scalars(select(RawRecordRow.record_key)).all() == [new]
+        assert len(session.scalars(select(TrialRow.uid)).all()) == 1

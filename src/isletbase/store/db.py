@@ -21,14 +21,37 @@ from pathlib import Path
 from typing import NamedTuple
 
 import orjson
-from sqlalchemy import Connection, Engine, Index, Table, create_engine, event, insert, inspect, text
+from sqlalchemy import (
+    Connection,
+    Engine,
+    Index,
+    Table,
+    and_,
+    create_engine,
+    event,
+    func,
+    insert,
+    inspect,
+    or_,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.schema import CreateIndex, DropIndex
 
 from isletbase.errors import InputError
-from isletbase.store.schema import RETIRED_INDEXES, Base, load_extensions
+from isletbase.model import canonical_id
+from isletbase.store.schema import (
+    RETIRED_INDEXES,
+    Base,
+    RawRecordRow,
+    RegistryIdRow,
+    TrialRow,
+    load_extensions,
+)
 
 DEFAULT_URL = "sqlite:///isletbase.db"
 
@@ -292,6 +315,7 @@ class Database:
                     conn.execute(CreateIndex(index, if_not_exists=True))
             for name in RETIRED_INDEXES:
                 conn.execute(text(f"DROP INDEX IF EXISTS {name}"))
+            _canonical_registry_ids(conn)
             if self.is_sqlite:
                 _sqlite_search_indexes(conn)
                 if _automerge_of(conn) != [FTS_AUTOMERGE] * len(TEXT_INDEXES):
@@ -425,6 +449,40 @@ def bulk_indexes() -> list[Index]:
         for index in sorted(Base.metadata.tables[name].indexes, key=lambda i: i.name or "")
         if not index.unique
     ]
+
+
+def _canonical_registry_ids(conn: Connection) -> None:
+    """Rewrite registry ids stored before ids were canonical (``model.canonical_id``: e.g. a
+    ``CHICTR2300071975`` a CT.gov record named) as registries write them, with the trial's
+    display id and the stored records' keys, so a new load links to them instead of making a
+    second trial. One scan finds them (none, once done); an id whose canonical spelling is
+    already stored is left as it is (two trials for one study: for ``review``)."""
+    ids, name = RegistryIdRow.__table__.c.registry_id, RegistryIdRow.__table__.c.registry
+    rest = func.substr(ids, 7)
+    odd = conn.execute(
+        select(ids, name).where(
+            or_(
+                and_(name == "ClinicalTrials.gov", ids != func.upper(ids)),
+                and_(
+                    name == "ChiCTR",
+                    or_(func.substr(ids, 1, 6) != "ChiCTR", rest != func.upper(rest)),
+                ),
+                ids.contains(" "),
+            )
+        )
+    ).all()
+    for old, registry in odd:
+        new = canonical_id(registry, old)
+        if new == old or conn.execute(select(ids).where(ids == new)).first():
+            continue
+        conn.execute(update(RegistryIdRow.__table__).where(ids == old).values(registry_id=new))
+        trials = TrialRow.__table__
+        conn.execute(update(trials).where(trials.c.display_id == old).values(display_id=new))
+        records = RawRecordRow.__table__
+        taken = select(records.c.id).where(records.c.record_key == new).exists()
+        conn.execute(
+            update(records).where(records.c.record_key == old, ~taken).values(record_key=new)
+        )
 
 
 def _sqlite_search_indexes(conn: Connection) -> None:
