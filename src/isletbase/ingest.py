@@ -346,9 +346,8 @@ class Pipeline:
         self.salt = hashlib.sha256(repr(sorted(self.index.keys.items())).encode()).hexdigest()[:16]
         self._pools: dict[str, CandidatePool] = {}
         with db.session() as session:
-            self._held = set(
-                session.execute(select(QuarantineRow.source, QuarantineRow.record_ref)).tuples()
-            )
+            held = session.execute(select(QuarantineRow.source, QuarantineRow.record_ref))
+            self._held = {tuple(row) for row in held}
 
     #: A run that adds or changes at least this many trials refreshes the planner's statistics.
     STATS_AFTER = 1000

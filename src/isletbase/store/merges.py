@@ -42,7 +42,7 @@ def merge_trial(session: Session, into: int, gone: int, source: str) -> str:
             select(MatchCandidateRow.trial_uid, MatchCandidateRow.candidate_uid).where(
                 or_(MatchCandidateRow.trial_uid == into, MatchCandidateRow.candidate_uid == into)
             )
-        ).tuples()
+        )
     }
     for pair in session.scalars(
         select(MatchCandidateRow).where(touching).order_by(MatchCandidateRow.id)
