@@ -106,3 +106,41 @@ def test_claims_next_to_pseudo_negations_still_count(text: str, claim: str) -> N
 def test_negated_ethics_approval_is_not_approval() -> None:
     facts = _facts("干细胞临床研究，未经伦理委员会批准，免费治疗。")
     assert "ethics_approval" not in facts
+
+
+@pytest.mark.parametrize(
+    ("text", "claim"),
+    [
+        ("上海某诊所：干细胞已帮助无数糖尿病患者治愈", "cure"),
+        ("上海某诊所：不用开刀即可根治糖尿病", "cure"),
+        ("上海某诊所：无需长期服药即可彻底治愈糖尿病", "cure"),
+        ("上海某诊所：不到三个月即可摆脱胰岛素", "insulin_free"),
+        ("上海幹細胞移植 不用開刀即可根治糖尿病", "cure"),
+        ("Stem cell clinic in Tijuana. Why not cure your diabetes for good?", "cure"),
+        ("Stem cell clinic in Tijuana. No longer depend on insulin - we cure diabetes.", "cure"),
+        ("上海干细胞治疗糖尿病，疗效有保证", "guaranteed"),
+        ("上海干细胞治疗糖尿病，一次治疗，终身免打胰岛素", "permanent"),
+        ("Stem cell clinic in Tijuana: results are guaranteed.", "guaranteed"),
+    ],
+)
+def test_a_cue_inside_an_ordinary_word_does_not_negate_the_claim_after_it(text, claim) -> None:
+    """A one-character cue (不, 无, 免) governs only what follows it closely: in 无数, 不用开刀,
+    不到 or 'why not' it had cancelled the advert's claims (a regression review found them)."""
+    assert claim in (_facts(text)["claims"].value or [])
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "上海某诊所 干细胞 免费咨询治疗费用8万元",
+        "上海某诊所 干细胞 无需排队 每次仅需5万元",
+        "上海 免费体检 干细胞回输 8万元一个疗程",
+        "Stem cell program for diabetes in Shanghai: the sponsor covers travel and you pay for"
+        " the treatment.",
+    ],
+)
+def test_a_free_item_or_another_payer_nearby_leaves_the_charge(text) -> None:
+    """'Free consultation', 'no queue' or 'the sponsor covers travel' do not cancel the price
+    or the charge of the treatment itself."""
+    assert _facts(text)["charges_patient"].value is True
+    assert CHARGING_RULES & {f.rule.id for f in check_offer(text, today=TODAY).findings}

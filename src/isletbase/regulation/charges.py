@@ -9,19 +9,43 @@ Offers and trial records are read the same way; where words say both, the caller
 
 from __future__ import annotations
 
+import re
+
 from isletbase.regulation.phrases import Match, Matcher, clause_start
 
 #: phrase lists of words that a patient pays, and of words that someone else does
 CHARGED = frozenset({"charges", "trial_charges"})
 NOT_CHARGED = frozenset({"free", "sponsor_pays"})
+#: Words that turn a sentence to another payer ("the sponsor covers travel and you pay …").
+_TURN = re.compile(r"(?<![a-z])(?:and|but|while|whereas|however)(?![a-z])|[但而却]")
+
+
+def _between(text: str, a: Match, b: Match) -> tuple[int, int]:
+    return (a.end, b.start) if a.end <= b.start else (b.end, a.start)
+
+
+def _covers(text: str, payer: Match, charge: Match) -> bool:
+    """Whether words naming another payer speak of this charge word: in its clause, with no
+    turn to another subject between them."""
+    if clause_start(text, payer.start) != clause_start(text, charge.start):
+        return False
+    return _TURN.search(text, *_between(text, payer, charge)) is None
+
+
+def _turned(text: str, payer: Match, charge: Match) -> bool:
+    """Whether a turn separates a payer from a charge word of its own clause ("the sponsor
+    covers travel and you pay"): the payer pays for something else."""
+    same = clause_start(text, payer.start) == clause_start(text, charge.start)
+    return same and _TURN.search(text, *_between(text, payer, charge)) is not None
 
 
 def charge_words(matcher: Matcher, text: str) -> tuple[list[Match], list[Match]]:
     """(words saying the patient pays, words saying they do not) in ``text``, in text order."""
     hits = matcher.find_all(text, (CHARGED | NOT_CHARGED) & matcher.keys)
     others_pay = [m for m in hits if m.key in NOT_CHARGED and not m.negated]
-    covered = {clause_start(text, m.start) for m in others_pay}
     words = [m for m in hits if m.key in CHARGED]
     said_not = [m for m in words if m.negated]
-    said = [m for m in words if not m.negated and clause_start(text, m.start) not in covered]
+    said = [m for m in words if not m.negated and not any(_covers(text, p, m) for p in others_pay)]
+    if said:  # a payer turned away from a charge word pays for something else (travel)
+        others_pay = [p for p in others_pay if not any(_turned(text, p, m) for m in said)]
     return said, sorted([*others_pay, *said_not], key=lambda m: m.start)

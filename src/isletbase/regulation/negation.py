@@ -30,7 +30,9 @@ class Negation:
     """Finds the negation cue, if any, that governs a phrase at a position of folded text."""
 
     def __init__(self, spec: NegationSpec, phrases: Iterable[str] = ()) -> None:
-        self._cues = re.compile(_alternation((*spec.cues.en, *spec.cues.zh)))
+        payment = (*spec.payment_cues.en, *spec.payment_cues.zh)
+        self._cues = re.compile(_alternation((*spec.cues.en, *spec.cues.zh, *payment)))
+        self._payment = {fold(w) for w in payment}
         own = [p for p in phrases if self._cues.match(fold(p))]
         pseudo = [*spec.pseudo.en, *spec.pseudo.zh, *own]
         self._pseudo = re.compile(_alternation(pseudo))
@@ -38,6 +40,7 @@ class Negation:
         self._stops = re.compile(_alternation((*spec.terminators.en, *spec.terminators.zh)))
         self.window_words = spec.window_words
         self.window_han = spec.window_han
+        self.window_han_short = spec.window_han_short
 
     @classmethod
     def of(cls, book: RuleBook) -> Negation | None:
@@ -68,6 +71,7 @@ class Negation:
         between = text[cue.end() : start]
         if len(_WORD.findall(between)) > self.window_words:
             return None
-        if len(HAN.findall(between)) > self.window_han:
+        window = self.window_han if cue.group() in self._payment else self.window_han_short
+        if len(HAN.findall(between)) > window:
             return None
         return cue.start()

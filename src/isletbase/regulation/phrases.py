@@ -24,7 +24,7 @@ HAN = re.compile(r"[\u3400-\u9fff]")
 TRIAL_ID = re.compile(r"\b(NCT\d{8}|ChiCTR[-A-Za-z]*\d{6,})", re.IGNORECASE)
 #: Where a clause ends (in folded or original text): a negation or a "the sponsor pays"
 #: reaches no further.
-CLAUSE_BREAK = re.compile(r"[。！？；，、：!?;,:\n\r—]|\.(?!\d)")
+CLAUSE_BREAK = re.compile(r"[。！？；，、：!?;,:\n\r—–]|\.(?!\d)| - ")
 #: Characters folded besides NFKC, case and traditional forms (one for one).
 _PUNCTUATION = {ord("’"): "'", ord("‘"): "'"}
 

@@ -97,6 +97,9 @@ class NegationSpec(_Strict):
     note: str | None = None
     window_words: int = Field(ge=0)
     window_han: int = Field(ge=0)
+    #: the window of a Chinese cue other than a payment cue
+    window_han_short: int = Field(default=8, ge=0)
+    payment_cues: Words = Words()
     cues: Words
     pseudo: Words = Words()
     terminators: Words = Words()
