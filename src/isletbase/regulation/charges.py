@@ -20,23 +20,14 @@ NOT_CHARGED = frozenset({"free", "sponsor_pays"})
 _TURN = re.compile(r"(?<![a-z])(?:and|but|while|whereas|however)(?![a-z])|[但而却]")
 
 
-def _between(text: str, a: Match, b: Match) -> tuple[int, int]:
-    return (a.end, b.start) if a.end <= b.start else (b.end, a.start)
-
-
-def _covers(text: str, payer: Match, charge: Match) -> bool:
-    """Whether words naming another payer speak of this charge word: in its clause, with no
-    turn to another subject between them."""
+def _turned(text: str, payer: Match, charge: Match) -> bool | None:
+    """Whether a turn to another subject separates words naming another payer from a charge
+    word of their clause ("the sponsor covers travel and you pay"); ``None`` when the two
+    are in different clauses. Not turned, the payer speaks of that charge word."""
     if clause_start(text, payer.start) != clause_start(text, charge.start):
-        return False
-    return _TURN.search(text, *_between(text, payer, charge)) is None
-
-
-def _turned(text: str, payer: Match, charge: Match) -> bool:
-    """Whether a turn separates a payer from a charge word of its own clause ("the sponsor
-    covers travel and you pay"): the payer pays for something else."""
-    same = clause_start(text, payer.start) == clause_start(text, charge.start)
-    return same and _TURN.search(text, *_between(text, payer, charge)) is not None
+        return None
+    lo, hi = (payer.end, charge.start) if payer.end <= charge.start else (charge.end, payer.start)
+    return _TURN.search(text, lo, hi) is not None
 
 
 def charge_words(matcher: Matcher, text: str) -> tuple[list[Match], list[Match]]:
@@ -45,7 +36,11 @@ def charge_words(matcher: Matcher, text: str) -> tuple[list[Match], list[Match]]
     others_pay = [m for m in hits if m.key in NOT_CHARGED and not m.negated]
     words = [m for m in hits if m.key in CHARGED]
     said_not = [m for m in words if m.negated]
-    said = [m for m in words if not m.negated and not any(_covers(text, p, m) for p in others_pay)]
+    said = [
+        m
+        for m in words
+        if not m.negated and not any(_turned(text, p, m) is False for p in others_pay)
+    ]
     if said:  # a payer turned away from a charge word pays for something else (travel)
         others_pay = [p for p in others_pay if not any(_turned(text, p, m) for m in said)]
     return said, sorted([*others_pay, *said_not], key=lambda m: m.start)
