@@ -418,9 +418,10 @@ def _tagged_filters(query: TrialQuery) -> list[_TaggedFilter]:
         found.append(
             _TaggedFilter(TrialRow.status_code == query.status, word_tag("status", query.status))
         )
-    if query.phase:
-        code = _phase_code(query.phase)
-        found.append(_TaggedFilter(TrialRow.phase_code == code, word_tag("phase", code)))
+    if query.phase:  # already the stored code (``TrialQuery._code``)
+        found.append(
+            _TaggedFilter(TrialRow.phase_code == query.phase, word_tag("phase", query.phase))
+        )
     return found
 
 
