@@ -18,7 +18,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from isletbase.errors import InputError
-from isletbase.model import TrialRecord
+from isletbase.model import TrialRecord, canonical_id
 from isletbase.sources import RawRecord
 from isletbase.sources.curated import describe
 
@@ -143,8 +143,7 @@ def to_record(raw: RawRecord) -> TrialRecord:
         raise InputError(
             f"{raw.ref}: Registration number (注册号): expected a ChiCTR id, got {reg!r}"
         )
-    chictr = found.group(0)
-    chictr = "ChiCTR" + chictr[6:].upper()
+    chictr = canonical_id("ChiCTR", found.group(0))
     ids = [{"registry": "ChiCTR", "id": chictr}]
     partner = " ".join(
         fields.get("partner_id", {}).get("en", []) + fields.get("partner_id", {}).get("zh", [])

@@ -112,8 +112,6 @@ def to_record(raw: RawRecord) -> TrialRecord:
             and sid.lower() not in ("no", "yes")
         ):
             org_ids.append(sid)
-    seen: set[str] = set()
-    ids = [i for i in ids if not (i["id"] in seen or seen.add(i["id"]))]
     size = re.fullmatch(r"\d+", f.get("Target_size") or "")
     countries = _split(raw.payload.get("Countries"))
     url = f.get("web_address") or f"https://trialsearch.who.int/Trial2.aspx?TrialID={trial_id}"
