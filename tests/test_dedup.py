@@ -214,18 +214,28 @@ def test_record_naming_two_stored_trials_ids_merges_them(db, tmp_path: Path) -> 
     assert (again.new, again.updated, again.unchanged) == (0, 0, 2)
 
 
+SIMILAR = "Umbilical cord mesenchymal stem cells for type 1 diabetes mellitus"
+
+
+def _load_similar(db, tmp_path: Path, *trials: tuple[str, str, str]) -> None:  # noqa: ANN001
+    """Load ICTRP trials (id, register, title suffix) whose titles are ``SIMILAR``'s, one
+    export each, in order: each later one is a grey-zone match of an earlier one."""
+    for trial_id, register, suffix in trials:
+        trial = {"TrialID": trial_id, "Public_title": SIMILAR + suffix, "Source_Register": register}
+        run_ictrp(db, _ictrp(tmp_path, trial))
+
+
 def test_accepting_a_match_keeps_the_other_pairs_of_the_trial_merged_away(
     db, tmp_path: Path
 ) -> None:
     """A trial merged away by review hands its other open questions to the trial it joins."""
-    title = "Umbilical cord mesenchymal stem cells for type 1 diabetes mellitus"
-    for trial_id, register, suffix in (
+    _load_similar(
+        db,
+        tmp_path,
         ("ChiCTR2000000001", "ChiCTR", ""),
         ("NCT09000001", "ClinicalTrials.gov", " in children"),
         ("ISRCTN12345678", "ISRCTN", " in children"),
-    ):
-        trial = {"TrialID": trial_id, "Public_title": title + suffix, "Source_Register": register}
-        run_ictrp(db, _ictrp(tmp_path, trial))
+    )
     pairs = {(m.trial, m.candidate): m.id for m in list_matches(db)}
     assert set(pairs) == {
         ("ChiCTR2000000001", "NCT09000001"),
@@ -337,16 +347,15 @@ def test_a_curator_s_decision_on_a_trial_folded_away_survives_the_merge(db, tmp_
 def test_a_merge_leaves_one_pending_pair_per_question(db, tmp_path: Path) -> None:
     """Two pending pairs that become the same question (in either order) after a merge are
     one pair."""
-    title = "Umbilical cord mesenchymal stem cells for type 1 diabetes mellitus"
-    for trial_id, register, suffix in (
+    _load_similar(
+        db,
+        tmp_path,
         ("NCT09000001", "ClinicalTrials.gov", ""),
         ("ISRCTN12345678", "ISRCTN", " in children"),
         ("ChiCTR2000000001", "ChiCTR", " in children"),
-    ):
-        trial = {"TrialID": trial_id, "Public_title": title + suffix, "Source_Register": register}
-        run_ictrp(db, _ictrp(tmp_path, trial))
+    )
     assert len(list_matches(db)) == 2
-    bridge = {"TrialID": "NCT09000001", "Public_title": title, "Secondary_ID": "ChiCTR2000000001"}
+    bridge = {"TrialID": "NCT09000001", "Public_title": SIMILAR, "Secondary_ID": "ChiCTR2000000001"}
     assert run_ictrp(db, _ictrp(tmp_path, bridge)).merged == 1
     pairs = [frozenset((m.trial, m.candidate)) for m in list_matches(db)]
     assert len(pairs) == len(set(pairs)) == 1
