@@ -34,6 +34,7 @@ from isletbase.store.db import Database
 from isletbase.store.schema import RawRecordRow, RegistryIdRow, SiteRow, TrialRow
 from isletbase.store.search import TrialQuery, search_trials
 from isletbase.store.trial_reads import get_trial, history
+from isletbase.store.trials import pack
 from isletbase.taxonomy import Derived
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "registries"
@@ -347,17 +348,17 @@ def test_what_the_writer_finishes_from_the_handed_over_payloads_equals_the_worke
     raws = list(study_raws(STUDIES, SOURCE))
     in_worker = prepare(raws, raw_to_record, pipeline.salt, True, pipeline.shaper)
     handed = pickle.loads(pickle.dumps(prepare(raws, raw_to_record, pipeline.salt, False)))
-    assert handed.derivations is None and handed.digests is None and handed.values is None
+    assert handed.derivations is None and handed.digests is None and handed.rows is None
     assert handed.data is None and len(handed.payloads) > 3
     handed.classify(pipeline.salt)
     assert handed.derivations == in_worker.derivations and handed.digests == in_worker.digests
-    for position, expected in enumerate(in_worker.values or []):
+    assert in_worker.rows is not None and len(in_worker.rows) == len(handed.payloads)
+    for position, expected in enumerate(in_worker.rows):
         derivations = handed.derivations[position]
         got = pipeline.shaper.values(
             handed.payload(position), derivations, handed.digests[position]
         )
-        assert {**got.trial, "updated_at": None} == {**expected.trial, "updated_at": None}
-        assert got[1:] == expected[1:]  # registry ids, sites, sources, derivations
+        assert pack(got) == expected  # the trial's row, registry ids, sites, sources, derivations
 
 
 def test_a_classified_batch_crosses_to_the_writer_unchanged(db) -> None:

@@ -41,10 +41,11 @@ from isletbase.store.schema import (
 )
 from isletbase.store.trials import (
     Outcome,
+    PackedTrial,
     TrialShaper,
-    TrialValues,
     TrialWriter,
     institution_words,
+    pack,
     payload_hash,
 )
 from isletbase.taxonomy import Derived
@@ -221,8 +222,8 @@ class Prepared:
     #: each record's derivations and content hash, once classified (in the worker or not)
     derivations: list[list[Derived]] | None = None
     digests: list[str] | None = None
-    #: each record's stored values, where a worker computed them (else the writer does)
-    values: list[TrialValues] | None = None
+    #: each record's rows as a new trial, where a worker computed them (else the writer does)
+    rows: list[PackedTrial] | None = None
     #: each payload as data, kept by the process that has it
     data: list[dict] | None = None
 
@@ -311,8 +312,8 @@ def prepare(
     if classify or shaper is not None:
         batch.classify(salt)
     if shaper is not None:
-        batch.values = [
-            shaper.values(d, ds, digest)
+        batch.rows = [
+            pack(shaper.values(d, ds, digest))
             for d, ds, digest in zip(data, batch.derivations, batch.digests, strict=True)  # type: ignore[arg-type]
         ]
     return batch
@@ -514,13 +515,13 @@ class Pipeline:
                 moved.update(dict.fromkeys(absorbed, uid))
                 owners = {rid: moved.get(owner, owner) for rid, owner in owners.items()}
                 self._pools.clear()
-        values = [
-            batch.values[i]
-            if batch.values is not None
-            else writer.values(batch.payload(i), derivations[i], digests[i])
+        packed = [
+            batch.rows[i]
+            if batch.rows is not None
+            else pack(writer.values(batch.payload(i), derivations[i], digests[i]))
             for i in fresh
         ]
-        uids = writer.insert_new([keys[i] for i in fresh], values)
+        uids = writer.insert_new([keys[i] for i in fresh], packed)
         counts.new += len(uids)
         now = utcnow()
         rows = []

@@ -28,6 +28,7 @@ from isletbase.store.db import (
     bulk_indexes,
     deferred_search_index,
     insert_rows,
+    insert_tuples,
     json_text,
     set_automerge,
     word_tag,
@@ -105,6 +106,34 @@ def test_insert_rows_stores_what_sqlalchemys_insert_stores(db: Database):
     assert stored[1][3] == raws[1]["payload"] and stored[1][6] == when
 
 
+def test_insert_tuples_stores_rows_given_in_any_column_order(db: Database):
+    """Tuples of values in the order the caller names the columns (here not the table's),
+    JSON already written as text: read back as ``insert_rows`` stores the same rows."""
+    with db.engine.begin() as conn:
+        conn.execute(
+            insert(TrialRow.__table__),
+            [{"display_id": "NCT00000001", "source_url": "u", "content_hash": "h"}],
+        )
+    sources = [
+        {"trial_uid": 1, "url": f"https://x/{i}", "fields": ["all", "名称"], "retrieved": r}
+        for i, r in ((1, "2026-11-25"), (2, None))
+    ]
+    with db.engine.begin() as conn:
+        insert_rows(conn, SourceRow.__table__, sources)
+    expected = _stored(db, SourceRow, SourceRow.id)
+    with db.engine.begin() as conn:
+        conn.exec_driver_sql("DELETE FROM sources")
+        insert_tuples(
+            conn,
+            SourceRow.__table__,
+            ("retrieved", "fields", "url", "trial_uid"),
+            [(s["retrieved"], json_text(s["fields"]), s["url"], 1) for s in sources],
+            serialized={"fields"},
+        )
+    assert _stored(db, SourceRow, SourceRow.id) == expected
+    assert expected[0] == (1, "https://x/1", ["all", "名称"], "2026-11-25")
+
+
 def test_a_new_sqlite_database_gets_large_pages_and_an_older_one_keeps_its_own(tmp_path):
     older = tmp_path / "older.db"
     with sqlite3.connect(older) as conn:  # made before: SQLite's default 4 KB pages
@@ -143,6 +172,11 @@ def _trial(display_id: str, text: str, **facets: str) -> dict:
     }
 
 
+def _indexed(uid: int, row: dict) -> tuple:
+    """What a bulk insert hands ``deferred_search_index`` of a trial: uid, text, tagged values."""
+    return (uid, row["search_text"], *(row[column] for column in TAGGED_COLUMNS))
+
+
 def test_a_bulk_insert_indexes_its_trials_and_hides_no_trigger_from_other_connections(tmp_path):
     """The per-row insert triggers are dropped inside the bulk transaction only: another
     connection still sees them meanwhile, they are back (as ``init`` made them) afterwards, and
@@ -158,7 +192,7 @@ def test_a_bulk_insert_indexes_its_trials_and_hides_no_trigger_from_other_connec
         with deferred_search_index(conn) as pending:
             rows = [_trial("NCT1", "alpha"), _trial("NCT2", "beta")]
             conn.execute(insert(TrialRow.__table__), rows)
-            pending += [(1, rows[0]), (2, rows[1])]
+            pending += [_indexed(1, rows[0]), _indexed(2, rows[1])]
             seen_meanwhile = _triggers(path)
     assert seen_meanwhile == made and _triggers(path) == made
     with db.engine.begin() as conn:  # one row at a time: the triggers index it
@@ -188,7 +222,7 @@ def test_a_bulk_insert_tags_its_trials_as_the_triggers_do(tmp_path):
         with deferred_search_index(conn) as pending:
             rows = [_trial("NCT1", "alpha", **facets), _trial("NCT2", "beta")]
             conn.execute(insert(TrialRow.__table__), rows)
-            pending += [(1, rows[0]), (2, rows[1])]
+            pending += [_indexed(1, rows[0]), _indexed(2, rows[1])]
     named = {"status_code": "status", "phase_code": "phase"}
     tags = [word_tag(named.get(column, column), value) for column, value in facets.items()]
     tags.append(word_tag("condition family", "complication"))
