@@ -395,6 +395,41 @@ def test_dump_with_a_worker_process_stores_what_one_process_stores(tmp_path: Pat
     assert stored[0] == stored[1] and len(stored[0]) == reports[0]["new"] > 3
 
 
+def _naming(study: dict, nct: str, *chictr: str) -> dict:
+    """``study`` as registered under ``nct``, naming the ChiCTR ids ``chictr``."""
+    study = copy.deepcopy(study)
+    identification = study["protocolSection"]["identificationModule"]
+    identification["nctId"] = nct
+    identification["secondaryIdInfos"] = [{"id": i, "type": "REGISTRY"} for i in chictr]
+    return study
+
+
+def test_a_first_load_that_folds_trials_together_leaves_no_row_without_its_trial(
+    tmp_path: Path,
+) -> None:
+    """A trial folded into another in the middle of a first (bulk) load, by a record naming
+    ids two stored trials hold, leaves none of its rows behind, whichever process prepared
+    the batches."""
+    studies = [
+        _naming(QINGDAO, "NCT90000001", "ChiCTR2000000001"),
+        _naming(STUDIES[1], "NCT90000002", "ChiCTR2000000002"),
+        _naming(STUDIES[2], "NCT90000003", "ChiCTR2000000001", "ChiCTR2000000002"),
+    ]
+    dump = _dump_dir(tmp_path, studies)
+    for workers in (1, 2):
+        db = Database(f"sqlite:///{tmp_path / f'fold{workers}.db'}")
+        report = run_dump(db, dump, 1, workers=workers)
+        assert (report.new, report.merged) == (2, 1)  # the third links both, folding one away
+        with db.engine.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA foreign_key_check").all() == []
+        assert [p for p in check(db).problems if "in quarantine" not in p] == []
+        trial = get_trial(db, "NCT90000003")
+        assert trial is not None
+        assert trial.uid == get_trial(db, "NCT90000001").uid == get_trial(db, "NCT90000002").uid
+        assert {r.id for r in trial.registry_ids} >= {"ChiCTR2000000001", "ChiCTR2000000002"}
+        db.dispose()
+
+
 def test_a_worker_process_error_reaches_the_caller(tmp_path: Path) -> None:
     db = Database(f"sqlite:///{tmp_path / 'e.db'}")
     with pytest.raises(InputError, match="no such file"):
