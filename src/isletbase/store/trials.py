@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from functools import cache
@@ -216,31 +216,37 @@ class TrialValues(NamedTuple):
 
 
 class _Layout(NamedTuple):
-    """How a table's rows are packed: its mapped attributes (the keys of ``TrialValues``'
-    dicts) and columns, in the table's order, and its JSON columns."""
+    """How a table's rows are packed: its columns in the table's order, its JSON columns,
+    the getter of those columns' values out of a ``TrialValues`` dict (keyed by mapped
+    attribute), and the JSON columns' places among them."""
 
     table: Table
-    attributes: tuple[str, ...]
     columns: tuple[str, ...]
     serialized: frozenset[str]
+    values: Callable[[Mapping[str, object]], tuple]
+    json: tuple[int, ...]
 
     @classmethod
     def of(cls, mapped: type, skip: tuple[str, ...]) -> _Layout:
         attrs = [a for a in mapped.__mapper__.column_attrs if a.columns[0].name not in skip]  # type: ignore[attr-defined]
+        json = tuple(i for i, a in enumerate(attrs) if isinstance(a.columns[0].type, JSON))
         return cls(
             mapped.__table__,  # type: ignore[attr-defined]
-            tuple(a.key for a in attrs),
             tuple(a.columns[0].name for a in attrs),
-            frozenset(a.columns[0].name for a in attrs if isinstance(a.columns[0].type, JSON)),
+            frozenset(attrs[i].columns[0].name for i in json),
+            itemgetter(*(a.key for a in attrs)),  # two columns at least: a tuple
+            json,
         )
 
     def pack(self, values: Mapping[str, object]) -> tuple:
         """One row's values in column order, JSON columns as text."""
-        row = [values[a] for a in self.attributes]
-        for i, column in enumerate(self.columns):
-            if column in self.serialized:
-                row[i] = json_text(row[i])
-        return tuple(row)
+        row = self.values(values)
+        if not self.json:
+            return row
+        listed = list(row)
+        for i in self.json:
+            listed[i] = json_text(listed[i])
+        return tuple(listed)
 
 
 #: A new trial's row as ``pack`` gives it: the insert assigns its uid, and the writer adds its
