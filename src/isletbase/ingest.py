@@ -27,7 +27,7 @@ from isletbase.errors import InputError
 from isletbase.model import Institution, SourceRef, TrialRecord
 from isletbase.sources import RawRecord
 from isletbase.sources import curated as bundled
-from isletbase.store.db import Database, insert_rows, json_text
+from isletbase.store.db import Database, bound_value, insert_tuples, json_text
 from isletbase.store.institutions import institution_row, load_index
 from isletbase.store.merges import merge_trial
 from isletbase.store.schema import (
@@ -319,6 +319,18 @@ def prepare(
     return batch
 
 
+#: The columns a new trial's stored record is inserted with, in the order ``Pipeline`` gives.
+RAW_COLUMNS = (
+    "source",
+    "record_key",
+    "trial_uid",
+    "payload",
+    "content_hash",
+    "url",
+    "retrieved_at",
+)
+
+
 class Pipeline:
     """One ingest run: validate → classify → link or match → upsert, a batch per transaction.
 
@@ -523,7 +535,9 @@ class Pipeline:
         ]
         uids = writer.insert_new([keys[i] for i in fresh], packed)
         counts.new += len(uids)
-        now = utcnow()
+        conn = session.connection()
+        table = RawRecordRow.__table__
+        now = bound_value(conn, table.c.retrieved_at, utcnow())
         rows = []
         for i, uid in zip(fresh, uids, strict=True):
             prev = previous.get(keys[i])
@@ -531,18 +545,9 @@ class Pipeline:
                 _renew(prev, batch.payload(i), digests[i], uid)
                 continue
             rows.append(
-                {
-                    "source": self.source,
-                    "record_key": keys[i],
-                    "trial_uid": uid,
-                    "payload": batch.payloads[i],
-                    "content_hash": digests[i],
-                    "url": heads[i].url,
-                    "retrieved_at": now,
-                }
+                (self.source, keys[i], uid, batch.payloads[i], digests[i], heads[i].url, now)
             )
-        if rows:
-            insert_rows(session.connection(), RawRecordRow.__table__, rows, {"payload"})
+        insert_tuples(conn, table, RAW_COLUMNS, rows, {"payload", "retrieved_at"})
         for position, match in queued.items():
             session.add(
                 MatchCandidateRow(

@@ -100,7 +100,7 @@ def test_insert_rows_stores_what_sqlalchemys_insert_stores(db: Database):
             conn,
             RawRecordRow.__table__,
             [{**raws[1], "payload": json_text(raws[1]["payload"])}],
-            serialized={"payload"},
+            bound={"payload"},
         )
     stored = _stored(db, RawRecordRow, RawRecordRow.id)
     assert stored[1][3] == raws[1]["payload"] and stored[1][6] == when
@@ -128,7 +128,7 @@ def test_insert_tuples_stores_rows_given_in_any_column_order(db: Database):
             SourceRow.__table__,
             ("retrieved", "fields", "url", "trial_uid"),
             [(s["retrieved"], json_text(s["fields"]), s["url"], 1) for s in sources],
-            serialized={"fields"},
+            bound={"fields"},
         )
     assert _stored(db, SourceRow, SourceRow.id) == expected
     assert expected[0] == (1, "https://x/1", ["all", "名称"], "2026-11-25")

@@ -16,12 +16,14 @@ import sqlite3
 import unicodedata
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from functools import lru_cache
 from operator import itemgetter
 from pathlib import Path
 from typing import NamedTuple
 
 import orjson
 from sqlalchemy import (
+    Column,
     Connection,
     Engine,
     Index,
@@ -37,7 +39,7 @@ from sqlalchemy import (
     text,
     update,
 )
-from sqlalchemy.engine import Compiled, make_url
+from sqlalchemy.engine import Compiled, Dialect, make_url
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.schema import CreateIndex, DropIndex
@@ -580,10 +582,11 @@ def insert_rows(
     conn: Connection,
     table: Table,
     rows: Sequence[Mapping[str, object]],
-    serialized: Collection[str] = (),
+    bound: Collection[str] = (),
 ) -> None:
     """INSERT ``rows`` (column name → value, the same columns in each) with one DB-API
-    ``executemany``; the JSON columns named in ``serialized`` hold text ``json_text`` wrote.
+    ``executemany``; the columns named in ``bound`` hold values as the driver takes them
+    (JSON as text ``json_text`` wrote, a date as ``bound_value`` gives it).
 
     The statement is SQLAlchemy's own for the dialect (quoting, PostgreSQL's casts) and each
     value goes through its column type's bind processor, as ``conn.execute(insert(table),
@@ -592,9 +595,9 @@ def insert_rows(
     """
     if not rows:
         return
-    statement, names = _insert_statement(conn, table, list(rows[0]))
+    statement, names = _insert_statement(conn.dialect, table, tuple(rows[0]))
     values = itemgetter(*names) if len(names) > 1 else lambda row: (row[names[0]],)
-    _execute_insert(conn, table, statement, names, [values(row) for row in rows], serialized)
+    _execute_insert(conn, table, statement, names, [values(row) for row in rows], bound)
 
 
 def insert_tuples(
@@ -602,7 +605,7 @@ def insert_tuples(
     table: Table,
     columns: Sequence[str],
     rows: Sequence[Sequence[object]],
-    serialized: Collection[str] = (),
+    bound: Collection[str] = (),
 ) -> None:
     """``insert_rows`` of rows given as tuples of the ``columns``' values, in that order: what
     a bulk load's worker process prepares, since tuples cross to the writer at half the cost of
@@ -610,36 +613,45 @@ def insert_tuples(
     """
     if not rows:
         return
-    statement, names = _insert_statement(conn, table, list(columns))
-    if names != list(columns):
+    statement, names = _insert_statement(conn.dialect, table, tuple(columns))
+    if names != tuple(columns):
         order = itemgetter(*(list(columns).index(name) for name in names))
         rows = [order(row) for row in rows]
-    _execute_insert(conn, table, statement, names, rows, serialized)
+    _execute_insert(conn, table, statement, names, rows, bound)
 
 
+def bound_value(conn: Connection, column: Column, value: object) -> object:
+    """``value`` as ``column``'s type hands it to the driver (a value many rows share, for
+    the ``bound`` columns of ``insert_rows``, converted once)."""
+    process = column.type.bind_processor(conn.dialect)
+    return value if process is None else process(value)
+
+
+@lru_cache(maxsize=64)
 def _insert_statement(
-    conn: Connection, table: Table, columns: list[str]
-) -> tuple[Compiled, list[str]]:
+    dialect: Dialect, table: Table, columns: tuple[str, ...]
+) -> tuple[Compiled, tuple[str, ...]]:
     """The dialect's INSERT of ``columns`` and the columns in its parameters' order (for
-    positional parameters, SQLite's ?, the statement's; for named ones, %(name)s, as given)."""
-    compiled = insert(table).compile(dialect=conn.dialect, column_keys=columns)
-    return compiled, list(compiled.positiontup or []) if compiled.positional else columns
+    positional parameters, SQLite's ?, the statement's; for named ones, %(name)s, as given);
+    compiled once (a bulk load inserts into the same tables with the same columns each batch)."""
+    compiled = insert(table).compile(dialect=dialect, column_keys=list(columns))
+    return compiled, tuple(compiled.positiontup or ()) if compiled.positional else columns
 
 
 def _execute_insert(
     conn: Connection,
     table: Table,
     compiled: Compiled,
-    names: list[str],
+    names: tuple[str, ...],
     params: Sequence[Sequence[object]],
-    serialized: Collection[str],
+    bound: Collection[str],
 ) -> None:
     """Run ``compiled`` for each row of ``params`` (values in ``names``' order), each value
-    through its column type's bind processor unless its column is ``serialized``."""
+    through its column type's bind processor unless its column is ``bound``."""
     processed = [
         (i, process)
         for i, name in enumerate(names)
-        if name not in serialized
+        if name not in bound
         and (process := table.c[name].type.bind_processor(conn.dialect)) is not None
     ]
     if processed:  # the few columns (JSON, dates) whose type converts the value

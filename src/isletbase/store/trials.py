@@ -25,8 +25,8 @@ from isletbase import taxonomy
 from isletbase.model import Derivation, RegistryId, TrialRecord
 from isletbase.store.db import (
     TAGGED_COLUMNS,
+    bound_value,
     deferred_search_index,
-    insert_rows,
     insert_tuples,
     json_text,
     without_accents,
@@ -402,6 +402,7 @@ class TrialWriter:
         conn = self.session.connection()
         table = TrialRow.__table__
         now = utcnow()
+        updated = bound_value(conn, table.c.updated_at, now)
         with deferred_search_index(conn) as pending:
             # a plain executemany (RETURNING would make SQLite insert row by row), then the
             # uids read back by the unique display id
@@ -409,8 +410,8 @@ class TrialWriter:
                 conn,
                 table,
                 ("display_id", *TRIAL_COLUMNS, "updated_at"),
-                [(key, *t.trial, now) for key, t in zip(keys, trials, strict=True)],
-                _TRIALS.serialized,
+                [(key, *t.trial, updated) for key, t in zip(keys, trials, strict=True)],
+                _TRIALS.serialized | {"updated_at"},
             )
             assigned = {
                 display_id: uid
@@ -431,20 +432,20 @@ class TrialWriter:
                 [(uid, *row) for uid, t in zip(uids, trials, strict=True) for row in t[position]],
                 layout.serialized,
             )
-        insert_rows(
+        versions = TrialVersionRow.__table__
+        created = (
+            "record",
+            None,
+            "created",
+            self.source,
+            bound_value(conn, versions.c.changed_at, now),
+        )
+        insert_tuples(
             conn,
-            TrialVersionRow.__table__,
-            [
-                {
-                    "trial_uid": uid,
-                    "field": "record",
-                    "old_value": None,
-                    "new_value": "created",
-                    "source": self.source,
-                    "changed_at": now,
-                }
-                for uid in uids
-            ],
+            versions,
+            ("trial_uid", "field", "old_value", "new_value", "source", "changed_at"),
+            [(uid, *created) for uid in uids],
+            {"changed_at"},
         )
         return uids
 
