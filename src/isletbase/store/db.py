@@ -14,7 +14,7 @@ import os
 import re
 import sqlite3
 import unicodedata
-from collections.abc import Collection, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from functools import lru_cache
 from operator import itemgetter
@@ -623,8 +623,15 @@ def insert_tuples(
 def bound_value(conn: Connection, column: Column, value: object) -> object:
     """``value`` as ``column``'s type hands it to the driver (a value many rows share, for
     the ``bound`` columns of ``insert_rows``, converted once)."""
-    process = column.type.bind_processor(conn.dialect)
+    process = _bind_processor(column, conn.dialect)
     return value if process is None else process(value)
+
+
+def _bind_processor(column: Column, dialect: Dialect) -> Callable[[object], object] | None:
+    """What ``column``'s type does to a value for ``dialect``'s driver: its dialect's own
+    implementation's (SQLite's ``DATETIME`` writes the text SQLAlchemy reads back, where the
+    generic ``DateTime`` would hand the driver a ``datetime`` to adapt by its own rules)."""
+    return column.type.dialect_impl(dialect).bind_processor(dialect)
 
 
 @lru_cache(maxsize=64)
@@ -652,7 +659,7 @@ def _execute_insert(
         (i, process)
         for i, name in enumerate(names)
         if name not in bound
-        and (process := table.c[name].type.bind_processor(conn.dialect)) is not None
+        and (process := _bind_processor(table.c[name], conn.dialect)) is not None
     ]
     if processed:  # the few columns (JSON, dates) whose type converts the value
         converted = []
