@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from functools import cache
@@ -205,42 +205,50 @@ def _syllable_suffixes(spaced: str) -> list[str]:
 
 
 class TrialValues(NamedTuple):
-    """The column values of one trial and of its child rows, as plain dicts (a tuple, so a
-    worker process hands them over cheaply)."""
+    """The column values of one trial (a dict by column) and of its child rows (tuples, their
+    fields in the order ``REGISTRY_ID_FIELDS``, ``SITE_FIELDS``, ``SOURCE_FIELDS`` and
+    ``DERIVATION_FIELDS`` name them, as the bulk insert writes them)."""
 
     trial: dict[str, object]
-    registry_ids: list[dict[str, object]]
-    sites: list[dict[str, object]]
-    sources: list[dict[str, object]]
-    derivations: list[dict[str, object]]
+    registry_ids: list[tuple]
+    sites: list[tuple]
+    sources: list[tuple]
+    derivations: list[tuple]
+
+
+#: The fields of a trial's child rows, in their tables' column order (``_Layout`` checks).
+REGISTRY_ID_FIELDS = ("position", "registry_name", "registry_id")
+SITE_FIELDS = ("position", "name", "name_zh", "city", "province", "country", "institution_id")
+SOURCE_FIELDS = ("url", "fields", "retrieved")
+DERIVATION_FIELDS = ("field", "value", "method", "rule")
 
 
 class _Layout(NamedTuple):
-    """How a table's rows are packed: its columns in the table's order, its JSON columns,
-    the getter of those columns' values out of a ``TrialValues`` dict (keyed by mapped
-    attribute), and the JSON columns' places among them."""
+    """How a table's rows are written in bulk: its columns in the table's order, its JSON
+    columns and their places among them."""
 
     table: Table
     columns: tuple[str, ...]
     serialized: frozenset[str]
-    values: Callable[[Mapping[str, object]], tuple]
     json: tuple[int, ...]
 
     @classmethod
-    def of(cls, mapped: type, skip: tuple[str, ...]) -> _Layout:
+    def of(cls, mapped: type, skip: tuple[str, ...], fields: tuple[str, ...] = ()) -> _Layout:
+        """The layout of ``mapped``'s table but the columns ``skip``; where ``fields`` name its
+        mapped attributes, they must be in the table's order (values are given in that order)."""
         attrs = [a for a in mapped.__mapper__.column_attrs if a.columns[0].name not in skip]  # type: ignore[attr-defined]
+        if fields and tuple(a.key for a in attrs) != fields:
+            raise TypeError(f"{mapped.__name__}: columns {[a.key for a in attrs]}, not {fields}")
         json = tuple(i for i, a in enumerate(attrs) if isinstance(a.columns[0].type, JSON))
         return cls(
             mapped.__table__,  # type: ignore[attr-defined]
             tuple(a.columns[0].name for a in attrs),
             frozenset(attrs[i].columns[0].name for i in json),
-            itemgetter(*(a.key for a in attrs)),  # two columns at least: a tuple
             json,
         )
 
-    def pack(self, values: Mapping[str, object]) -> tuple:
-        """One row's values in column order, JSON columns as text."""
-        row = self.values(values)
+    def pack(self, row: tuple) -> tuple:
+        """One row's values (in column order) with its JSON columns as text."""
         if not self.json:
             return row
         listed = list(row)
@@ -253,12 +261,18 @@ class _Layout(NamedTuple):
 #: display id and the time of writing.
 _TRIALS = _Layout.of(TrialRow, ("uid", "display_id", "updated_at"))
 TRIAL_COLUMNS = _TRIALS.columns
+_TRIAL_VALUES = itemgetter(*TRIAL_COLUMNS)
 #: What the search index is written from (``deferred_search_index``), out of a packed row.
 _INDEXED = itemgetter(*(TRIAL_COLUMNS.index(c) for c in ("search_text", *TAGGED_COLUMNS)))
 #: The child rows, in ``PackedTrial``'s order, but their id and the trial's uid.
 _CHILDREN = tuple(
-    _Layout.of(mapped, ("id", "trial_uid"))
-    for mapped in (RegistryIdRow, SiteRow, SourceRow, DerivationRow)
+    _Layout.of(mapped, ("id", "trial_uid"), fields)
+    for mapped, fields in (
+        (RegistryIdRow, REGISTRY_ID_FIELDS),
+        (SiteRow, SITE_FIELDS),
+        (SourceRow, SOURCE_FIELDS),
+        (DerivationRow, DERIVATION_FIELDS),
+    )
 )
 
 
@@ -278,12 +292,16 @@ class PackedTrial(NamedTuple):
 def pack(values: TrialValues) -> PackedTrial:
     """A new trial's ``values`` as the rows ``TrialWriter.insert_new`` writes."""
     return PackedTrial(
-        _TRIALS.pack(values.trial),
+        _TRIALS.pack(_TRIAL_VALUES(values.trial)),
         *(
-            [layout.pack(row) for row in rows]
+            [layout.pack(row) for row in rows] if layout.json else rows
             for layout, rows in zip(_CHILDREN, values[1:], strict=True)
         ),
     )
+
+
+def _as_dict(fields: tuple[str, ...], row: tuple) -> dict[str, object]:
+    return dict(zip(fields, row, strict=True))
 
 
 @dataclass
@@ -313,18 +331,16 @@ class TrialShaper:
         trial["start_year"] = int(start_date[:4]) if start_date else None
         trial["curated"] = {k: v for k, v in data["curated"].items() if v is not None}
         trial["content_hash"] = digest
-        sites = [
-            {
-                "position": i,
-                "name": s["name"],
-                "name_zh": s["name_zh"],
-                "city": s["city"],
-                "province": s["province"],
-                "country": s["country"],
-                "institution_id": s["institution_id"]
-                or self.match(s["name"])
-                or self.match(s["name_zh"]),
-            }
+        sites = [  # SITE_FIELDS
+            (
+                i,
+                s["name"],
+                s["name_zh"],
+                s["city"],
+                s["province"],
+                s["country"],
+                s["institution_id"] or self.match(s["name"]) or self.match(s["name_zh"]),
+            )
             for i, s in enumerate(data["sites"])
         ]
         sponsor = self.match(data["sponsor"]) or self.match(data["sponsor_zh"])
@@ -332,31 +348,21 @@ class TrialShaper:
         trial["flags"] = stale_flags(
             derived.get("status_code"), data["last_update"] or data["first_posted"], self.today
         )
-        linked = sorted(
-            {s["institution_id"] for s in sites if s["institution_id"]}
-            | ({sponsor} if sponsor else set())
-        )
+        linked = sorted({s[6] for s in sites if s[6]} | ({sponsor} if sponsor else set()))
         trial["search_text"] = search_document(
             data, derived, [self.words.get(i, []) for i in linked]
         )
         return TrialValues(
             trial=trial,
-            registry_ids=[
-                {"registry_name": r["registry"], "registry_id": r["id"], "position": i}
-                for i, r in enumerate(data["registry_ids"])
+            registry_ids=[  # REGISTRY_ID_FIELDS
+                (i, r["registry"], r["id"]) for i, r in enumerate(data["registry_ids"])
             ],
             sites=sites,
-            sources=[
-                {"url": data["source_url"], "fields": ["record"], "retrieved": None},
-                *(
-                    {"url": s["url"], "fields": list(s["fields"]), "retrieved": s["retrieved"]}
-                    for s in data["sources"]
-                ),
+            sources=[  # SOURCE_FIELDS
+                (data["source_url"], ["record"], None),
+                *((s["url"], list(s["fields"]), s["retrieved"]) for s in data["sources"]),
             ],
-            derivations=[
-                {"field": d.field, "value": d.value, "method": d.method, "rule": d.rule}
-                for d in derivations
-            ],
+            derivations=[(d.field, d.value, d.method, d.rule) for d in derivations],
         )
 
 
@@ -509,18 +515,18 @@ class TrialWriter:
         row.flags = [*values.trial["flags"], *jumps, *([jump] if jump else [])]
         existing = {r.registry_id: r for r in row.registry_ids}
         keep = []
-        for rid in values.registry_ids:
-            id_row = existing.pop(rid["registry_id"], None) or RegistryIdRow(
-                registry_id=rid["registry_id"]
-            )
-            id_row.registry_name, id_row.position = rid["registry_name"], rid["position"]
+        for position, registry, registry_id in values.registry_ids:
+            id_row = existing.pop(registry_id, None) or RegistryIdRow(registry_id=registry_id)
+            id_row.registry_name, id_row.position = registry, position
             keep.append(id_row)
         # ids learned earlier from another registry stay: a merged trial keeps all its ids
         keep += sorted(existing.values(), key=lambda r: r.position)
         row.registry_ids = keep
-        row.sites = [SiteRow(**s) for s in values.sites]
-        row.sources = [SourceRow(**s) for s in values.sources]
-        row.derivations = [DerivationRow(**d) for d in values.derivations]
+        row.sites = [SiteRow(**_as_dict(SITE_FIELDS, s)) for s in values.sites]
+        row.sources = [SourceRow(**_as_dict(SOURCE_FIELDS, s)) for s in values.sources]
+        row.derivations = [
+            DerivationRow(**_as_dict(DERIVATION_FIELDS, d)) for d in values.derivations
+        ]
         for field_name, value, rule in kept:
             setattr(row, field_name, value)
             row.curated = {**(row.curated or {}), field_name: value, "note": rule}
