@@ -353,6 +353,7 @@ def test_what_the_writer_finishes_from_the_handed_over_payloads_equals_the_worke
     handed.classify(pipeline.salt)
     assert handed.derivations == in_worker.derivations and handed.digests == in_worker.digests
     assert in_worker.rows is not None and len(in_worker.rows) == len(handed.payloads)
+    assert pickle.loads(pickle.dumps(in_worker)).rows == in_worker.rows  # as the queue hands it
     for position, expected in enumerate(in_worker.rows):
         derivations = handed.derivations[position]
         got = pipeline.shaper.values(

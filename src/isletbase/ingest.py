@@ -254,12 +254,21 @@ class Prepared:
         # batch's heads and derivations cost the worker ~6 µs a record, ~2 as plain tuples)
         derivations = self.derivations and [list(map(tuple, ds)) for ds in self.derivations]
         heads = list(map(tuple, self.heads))
-        return {**self.__dict__, "data": None, "heads": heads, "derivations": derivations}
+        rows = self.rows and list(map(tuple, self.rows))
+        return {
+            **self.__dict__,
+            "data": None,
+            "heads": heads,
+            "derivations": derivations,
+            "rows": rows,
+        }
 
     def __setstate__(self, state: dict) -> None:
         state["heads"] = list(map(Head._make, state["heads"]))
         if state["derivations"] is not None:
             state["derivations"] = [list(map(Derived._make, ds)) for ds in state["derivations"]]
+        if state["rows"] is not None:
+            state["rows"] = list(map(PackedTrial._make, state["rows"]))
         self.__dict__.update(state)
 
 
