@@ -221,13 +221,15 @@ REGISTRY_ID_FIELDS = ("position", "registry_name", "registry_id")
 SITE_FIELDS = ("position", "name", "name_zh", "city", "province", "country", "institution_id")
 SOURCE_FIELDS = ("url", "fields", "retrieved")
 DERIVATION_FIELDS = ("field", "value", "method", "rule")
+_SITE_INSTITUTION = SITE_FIELDS.index("institution_id")
 
 
 class _Layout(NamedTuple):
-    """How a table's rows are written in bulk: its columns in the table's order, its JSON
-    columns and their places among them."""
+    """How a table's rows are written in bulk: its mapped attributes and their columns in the
+    table's order, its JSON columns and their places among them."""
 
     table: Table
+    attributes: tuple[str, ...]
     columns: tuple[str, ...]
     serialized: frozenset[str]
     json: tuple[int, ...]
@@ -242,6 +244,7 @@ class _Layout(NamedTuple):
         json = tuple(i for i, a in enumerate(attrs) if isinstance(a.columns[0].type, JSON))
         return cls(
             mapped.__table__,  # type: ignore[attr-defined]
+            tuple(a.key for a in attrs),
             tuple(a.columns[0].name for a in attrs),
             frozenset(attrs[i].columns[0].name for i in json),
             json,
@@ -261,7 +264,7 @@ class _Layout(NamedTuple):
 #: display id and the time of writing.
 _TRIALS = _Layout.of(TrialRow, ("uid", "display_id", "updated_at"))
 TRIAL_COLUMNS = _TRIALS.columns
-_TRIAL_VALUES = itemgetter(*TRIAL_COLUMNS)
+_TRIAL_VALUES = itemgetter(*_TRIALS.attributes)
 #: What the search index is written from (``deferred_search_index``), out of a packed row.
 _INDEXED = itemgetter(*(TRIAL_COLUMNS.index(c) for c in ("search_text", *TAGGED_COLUMNS)))
 #: The child rows, in ``PackedTrial``'s order, but their id and the trial's uid.
@@ -348,7 +351,10 @@ class TrialShaper:
         trial["flags"] = stale_flags(
             derived.get("status_code"), data["last_update"] or data["first_posted"], self.today
         )
-        linked = sorted({s[6] for s in sites if s[6]} | ({sponsor} if sponsor else set()))
+        linked = sorted(
+            {s[_SITE_INSTITUTION] for s in sites if s[_SITE_INSTITUTION]}
+            | ({sponsor} if sponsor else set())
+        )
         trial["search_text"] = search_document(
             data, derived, [self.words.get(i, []) for i in linked]
         )
