@@ -641,7 +641,10 @@ def _insert_statement(
     """The dialect's INSERT of ``columns`` and the columns in its parameters' order (for
     positional parameters, SQLite's ?, the statement's; for named ones, %(name)s, as given);
     compiled once (a bulk load inserts into the same tables with the same columns each batch)."""
-    compiled = insert(table).compile(dialect=dialect, column_keys=list(columns))
+    # for many rows: no RETURNING of the key on PostgreSQL, which would send each row's id back
+    compiled = insert(table).compile(
+        dialect=dialect, column_keys=list(columns), for_executemany=True
+    )
     return compiled, tuple(compiled.positiontup or ()) if compiled.positional else columns
 
 
