@@ -13,7 +13,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from isletbase.store.schema import MatchCandidateRow, RawRecordRow, TrialRow, TrialVersionRow
-from isletbase.store.trials import CURATOR_PREFIX
+from isletbase.store.trials import curator_derivations
 
 
 def merge_trial(session: Session, into: int, gone: int, source: str) -> str:
@@ -77,16 +77,8 @@ def _keep_curation(into: TrialRow, gone: TrialRow) -> None:
     """A curator's decision on the folded trial outlives it, as one outlives a re-ingest
     (``TrialWriter._apply`` re-applies the curated derivations a trial holds): each moves to
     the surviving trial unless that trial has its own for the field."""
-
-    def curated(row: TrialRow) -> list:
-        return [
-            d
-            for d in row.derivations
-            if d.method == "curated" and d.rule.startswith(CURATOR_PREFIX)
-        ]
-
-    own = {d.field for d in curated(into)}
-    for derivation in curated(gone):
+    own = {d.field for d in curator_derivations(into)}
+    for derivation in curator_derivations(gone):
         if derivation.field not in own:
             gone.derivations.remove(derivation)
             into.derivations.append(derivation)

@@ -507,11 +507,7 @@ class TrialWriter:
     ) -> None:
         values = self.values(data, derivations, digest)
         # a curator's decision made in the database outlives a re-ingest of the record
-        kept = [
-            (d.field, d.value, d.rule)
-            for d in row.derivations
-            if d.method == "curated" and d.rule.startswith(CURATOR_PREFIX)
-        ]
+        kept = [(d.field, d.value, d.rule) for d in curator_derivations(row)]
         jumps = [f for f in (row.flags or []) if f.startswith("status jump")]
         before = row.status_code
         for column, value in values.trial.items():
@@ -554,6 +550,14 @@ class TrialWriter:
                         source=self.source,
                     )
                 )
+
+
+def curator_derivations(row: TrialRow) -> list[DerivationRow]:
+    """The decisions a curator made on trial ``row`` in the database (``store.curation``),
+    which outlive a re-ingest of its records and a merge into another trial."""
+    return [
+        d for d in row.derivations if d.method == "curated" and d.rule.startswith(CURATOR_PREFIX)
+    ]
 
 
 def status_jump(before: str | None, after: str | None, today: date) -> str | None:
