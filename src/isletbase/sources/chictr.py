@@ -123,8 +123,8 @@ def _any(fields: dict, name: str) -> str | None:
 
 def _date(text: str | None) -> str | None:
     """The first date in ``text`` as ISO ``YYYY-MM-DD`` (pages write ``2009/9/1`` too)."""
-    found = _DATE.findall(text or "")
-    return _iso(found[0]) if found else None
+    found = _DATE.search(text or "")
+    return _iso(found.groups()) if found else None
 
 
 def _iso(parts: tuple[str, str, str]) -> str:
