@@ -193,8 +193,6 @@ def _effect(item: Outcome, measure: str) -> tuple[float, float]:
         e1, n1, e2, n2 = _need(item, ("events_treated", "n_treated", "events_control", "n_control"))
         return binary_effect(measure, int(e1), int(n1), int(e2), int(n2))
     if measure == "MD" and item.contrast_mean is not None and item.contrast_se is not None:
-        if item.contrast_se <= 0:
-            raise InputError(f"contrast SE {item.contrast_se:g}: must be > 0")
         return item.contrast_mean, item.contrast_se**2
     m1, s1, n1, m2, s2, n2 = _need(
         item,
