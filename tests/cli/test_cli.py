@@ -11,7 +11,6 @@ import rispy
 from typer.testing import CliRunner
 
 from isletbase.cli import app, main
-from isletbase.cli import trials as cli_trials
 from isletbase.store import search as search_module
 
 runner = CliRunner()
@@ -116,7 +115,7 @@ def test_export_writes_every_match_past_the_count_limit(url, tmp_path, monkeypat
     """Past COUNT_LIMIT a total is only "at least": export pages on until a page is short
     (it stopped at the capped total, 10,000 at registry scale)."""
     monkeypatch.setattr(search_module, "COUNT_LIMIT", 30)
-    monkeypatch.setattr(cli_trials, "EXPORT_PAGE", 20)
+    monkeypatch.setattr(search_module, "EXPORT_PAGE", 20)
     out = tmp_path / "all.json"
     assert run("export", "--format", "json", "--out", str(out), "--db", url).exit_code == 0
     everything = json.loads(out.read_text(encoding="utf-8"))

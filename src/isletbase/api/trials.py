@@ -7,7 +7,6 @@ Field names follow the ClinicalTrials.gov API v2 where a field maps to one (``br
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
@@ -19,7 +18,15 @@ from isletbase.export import render
 from isletbase.model import Institution, Trial
 from isletbase.store.institutions import get_institution, list_institutions
 from isletbase.store.links import institution_trials
-from isletbase.store.search import FACETS, TrialQuery, counts, facet_table, search_trials, stats
+from isletbase.store.search import (
+    FACETS,
+    TrialQuery,
+    all_matching,
+    counts,
+    facet_table,
+    search_trials,
+    stats,
+)
 from isletbase.store.trial_reads import get_trial, history
 
 router = APIRouter(prefix="/api", tags=["trials"])
@@ -47,9 +54,8 @@ register_url_convertor("registry_id", RegistryIdConvertor())
 #: The path parameter of a route for one trial (API and pages), by any of its registry ids.
 TRIAL_ID = "{trial_id:registry_id}"
 
-#: Most trials one export returns (in pages of ``EXPORT_PAGE``).
+#: Most trials one export returns.
 EXPORT_LIMIT = 5000
-EXPORT_PAGE = 500
 EXPORT_MEDIA = {
     "csv": "text/csv; charset=utf-8",
     "json": "application/json",
@@ -127,19 +133,6 @@ def list_trials(request: Request, query: Annotated[TrialQuery, Query()]) -> dict
     }
 
 
-def matching(db: Any, query: TrialQuery, limit: int = EXPORT_LIMIT) -> Iterator[Trial]:
-    """Every trial matching ``query`` in its sort order, up to ``limit``, read page by page."""
-    page, seen = 1, 0
-    while seen < limit:
-        result = search_trials(db, query.model_copy(update={"page": page, "per_page": EXPORT_PAGE}))
-        for trial in result.items[: limit - seen]:
-            seen += 1
-            yield trial
-        if page >= result.pages:
-            return
-        page += 1
-
-
 @router.get(
     "/export/{fmt}",
     summary="Export matching trials as CSV, JSON or RIS",
@@ -151,7 +144,7 @@ def export_trials(
 ) -> Response:
     """The trials ``/api/trials`` would list for the same filters (all pages, at most
     ``EXPORT_LIMIT``), as a file with each trial's registry ids and source URL."""
-    text = render(matching(request.app.state.db, query), fmt)
+    text = render(all_matching(request.app.state.db, query, EXPORT_LIMIT), fmt)
     return Response(
         text,
         media_type=EXPORT_MEDIA[fmt],

@@ -19,12 +19,18 @@ from isletbase.cli.filters import with_filters
 from isletbase.errors import InputError, NotFoundError
 from isletbase.model import Trial
 from isletbase.store.institutions import list_institutions
-from isletbase.store.search import FACETS, TrialQuery, query_terms, search_trials, stats
+from isletbase.store.search import (
+    FACETS,
+    TrialQuery,
+    all_matching,
+    query_terms,
+    search_trials,
+    stats,
+)
 from isletbase.store.trial_reads import get_trial, history
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 #: Trials ``export`` reads a page.
-EXPORT_PAGE = 500
 
 
 def _title(trial: Trial) -> str:
@@ -222,17 +228,7 @@ def export_command(
     if fmt not in exporting.FORMATS:
         raise InputError(f"--format: expected one of {', '.join(exporting.FORMATS)}, got {fmt!r}")
     database = _require_db(db)
-    trials: list[Trial] = []
-    page = 1
-    while True:  # until a page comes back short: past COUNT_LIMIT the total is only "at least"
-        result = search_trials(
-            database,
-            query.model_copy(update={"page": page, "per_page": EXPORT_PAGE, "sort": "id"}),
-        )
-        trials += result.items
-        if len(result.items) < EXPORT_PAGE:
-            break
-        page += 1
+    trials = list(all_matching(database, query.model_copy(update={"sort": "id"})))
     try:
         out.write_text(exporting.render(trials, fmt), encoding="utf-8")
     except OSError as exc:

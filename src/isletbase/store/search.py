@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Literal, NamedTuple
 
@@ -638,6 +638,24 @@ def _listed_page(
     member = _among("trials.uid", found, drive=not scan)
     stmt = _by_column(db, select(TrialRow.uid).where(member), query)
     return list(conn.scalars(stmt.limit(query.per_page).offset(offset)))
+
+
+#: Trials read a page at a time by ``all_matching``.
+EXPORT_PAGE = 500
+
+
+def all_matching(db: Database, query: TrialQuery, limit: int | None = None) -> Iterator[Trial]:
+    """Every trial matching ``query`` in its sort order (up to ``limit``), read page by page
+    until a page comes back short: past ``COUNT_LIMIT`` the total is only "at least"."""
+    page, seen = 1, 0
+    while limit is None or seen < limit:
+        result = search_trials(db, query.model_copy(update={"page": page, "per_page": EXPORT_PAGE}))
+        for trial in result.items if limit is None else result.items[: limit - seen]:
+            seen += 1
+            yield trial
+        if len(result.items) < EXPORT_PAGE:
+            return
+        page += 1
 
 
 def search_trials(db: Database, query: TrialQuery) -> SearchResult:
