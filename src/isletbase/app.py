@@ -16,7 +16,6 @@ import anyio.to_thread
 from fastapi import FastAPI
 
 from isletbase.api import create_app
-from isletbase.api.middleware import HeadAsGet
 from isletbase.store.db import Database
 from isletbase.web.pages import mount
 
@@ -37,9 +36,7 @@ async def serving(_: FastAPI) -> AsyncIterator[None]:
 
 
 def create(db: Database | None = None) -> FastAPI:
-    """The API under /api and the server-rendered pages everywhere else; every read answers
-    ``HEAD`` too (``HeadAsGet``, outermost, so the reads' own middleware sees a ``GET``)."""
+    """The API under /api and the server-rendered pages everywhere else."""
     app = create_app(db, lifespan=serving)
     mount(app)
-    app.add_middleware(HeadAsGet)
     return app

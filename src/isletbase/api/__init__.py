@@ -18,7 +18,13 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.body_limit import RequestBodyLimitMiddleware
 
 from isletbase import __version__
-from isletbase.api.middleware import MAX_BODY, CacheHeaders, RequestLimits, ResponseCache
+from isletbase.api.middleware import (
+    MAX_BODY,
+    CacheHeaders,
+    HeadAsGet,
+    RequestLimits,
+    ResponseCache,
+)
 from isletbase.errors import InputError, IsletbaseError, NotFoundError
 from isletbase.store.db import Database
 
@@ -60,6 +66,8 @@ def create_app(
     app.add_middleware(CacheHeaders)
     app.add_middleware(RequestBodyLimitMiddleware, max_body_size=MAX_BODY)
     app.add_middleware(RequestLimits)
+    # outermost: every read answers HEAD too, and the middleware inside sees it as a GET
+    app.add_middleware(HeadAsGet)
     app.state.db = db or Database()
 
     @app.exception_handler(NotFoundError)
