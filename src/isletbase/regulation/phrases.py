@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from bisect import bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -117,6 +118,21 @@ def clause_start(text: str, pos: int, limit: int = 0) -> int:
     for m in CLAUSE_BREAK.finditer(text, limit, pos):
         start = m.end()
     return start
+
+
+def clause_starts(text: str, positions: Iterable[int]) -> dict[int, int]:
+    """``clause_start(text, pos)`` of each of ``positions``, from one scan of ``text`` (a
+    scan each would cost the length of the text again for every position)."""
+    ends = [m.end() for m in CLAUSE_BREAK.finditer(text)]
+    starts = {}
+    for pos in positions:
+        i = bisect_right(ends, pos)
+        start = ends[i - 1] if i else 0
+        # a scan that stops at ``pos`` also ends a clause at a '.' just before a digit there
+        if pos > start and text[pos - 1] == "." and CLAUSE_BREAK.match(text, pos - 1, pos):
+            start = pos
+        starts[pos] = start
+    return starts
 
 
 def phrase_regex(phrase: str) -> str:
