@@ -8,10 +8,10 @@ Exit codes of ``check`` are part of the contract: 0 nothing, 1 red flags, 3 viol
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from isletbase.errors import InputError
 from isletbase.model import Institution, Trial
@@ -24,6 +24,8 @@ from isletbase.store.db import Database
 from isletbase.store.institutions import list_institutions, match_institution
 from isletbase.store.trial_reads import get_trial, iter_trials
 from isletbase.store.trials import ACTIVE_STATUSES
+
+T = TypeVar("T")
 
 Worst = Literal["none", "red_flag", "violation"]
 EXIT_CODES: dict[str, int] = {"none": 0, "red_flag": 1, "violation": 3}
@@ -134,7 +136,9 @@ def check_offer(
     named = (
         match_institution(db, offer.institution) if db is not None and offer.institution else None
     )
-    facts = Extractor(book).extract(offer, institutions, today, named=named)
+    facts = _kept(_EXTRACTOR, (book,), lambda: Extractor(book)).extract(
+        offer, institutions, today, named=named
+    )
     if db is not None and "registered_trial_id" in facts:
         _trial_lookup(db, book, institutions, facts)
     return CheckResult(evaluate(book, "clinic_offer", facts) + _products(book, facts), facts)
@@ -191,18 +195,27 @@ def findings_for_trial(
     return evaluate(book, "trial", _reader(book, institutions).facts(trial, today or date.today()))
 
 
-_READER: list[tuple[RuleBook, Iterable[Institution], TrialReader]] = []
+#: The last object each of these was made for, and the object (``_kept``).
+_READER: list[tuple[tuple, TrialReader]] = []
+_EXTRACTOR: list[tuple[tuple, Extractor]] = []
+
+
+def _kept(slot: list[tuple[tuple, T]], key: tuple, make: Callable[[], T]) -> T:
+    """What ``make`` made for the objects ``key`` last time, while they are the same objects
+    (a rule book and a directory are read once and kept): a ``TrialReader``'s institution index
+    costs more than reading one trial, an ``Extractor``'s compiled phrases and negation cues
+    three times what reading one offer does."""
+    if slot and all(a is b for a, b in zip(slot[0][0], key, strict=True)):
+        return slot[0][1]
+    made = make()
+    slot[:] = [(key, made)]
+    return made
 
 
 def _reader(book: RuleBook, institutions: Iterable[Institution]) -> TrialReader:
-    """The ``TrialReader`` of this rule book and directory, reused while both are the same
-    objects (the web pages pass the directory ``store.institutions.directory`` keeps for 30 s):
-    building its institution index costs more than reading one trial."""
-    if _READER and _READER[0][0] is book and _READER[0][1] is institutions:
-        return _READER[0][2]
-    reader = TrialReader(book, institutions)
-    _READER[:] = [(book, institutions, reader)]
-    return reader
+    """The ``TrialReader`` of this rule book and directory (the web pages pass the directory
+    ``store.institutions.directory`` keeps for 30 s)."""
+    return _kept(_READER, (book, institutions), lambda: TrialReader(book, institutions))
 
 
 @dataclass
