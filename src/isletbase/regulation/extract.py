@@ -168,14 +168,15 @@ class Extractor:
             facts["as_of"] = Fact("as_of", offer.date, [_json("date", offer.date)])
         if offer.price is not None:
             parsed = find_price(offer.price) if isinstance(offer.price, str) else None
-            amount = parsed[0] if parsed else _number(offer.price)
+            # Offer's validator lets through a float or a price text find_price reads
+            amount = parsed[0] if parsed else float(offer.price)
             currency = offer.currency or (parsed[1] if parsed else None)
             facts["price_amount"] = Fact("price_amount", amount, [_json("price", offer.price)])
             if currency:
                 facts["price_currency"] = Fact(
                     "price_currency", currency, [_json("currency", offer.currency or currency)]
                 )
-            if offer.charges_patient is None and amount is not None:
+            if offer.charges_patient is None:
                 facts["charges_patient"] = Fact(
                     "charges_patient", amount > 0, [_json("price", offer.price)]
                 )
@@ -299,15 +300,6 @@ _SIGNALS = (
 
 def _json(name: str, value: Any) -> Evidence:
     return Evidence("json", f"{name}: {value}")
-
-
-def _number(value: float | str) -> float | None:
-    try:
-        return float(str(value).replace(",", ""))
-    except ValueError:
-        raise InputError(
-            f"offer: field 'price': expected a number or a price like '¥150,000', got {value!r}"
-        ) from None
 
 
 def _ev(m: Match, text: str = "") -> Evidence:
