@@ -106,7 +106,7 @@ def load_scenario(path: str | Path | None = None) -> Scenario:
     Without ``path``, the bundled ``meals.yaml`` (never a file of that name in the working
     directory).
     """
-    path = bundled(path or DEFAULT_SCENARIO, "scenarios", prefer_bundled=path is None)
+    path = bundled(path, "scenarios") if path else _bundled_file(DEFAULT_SCENARIO)
     return parse_scenario(read_yaml(path, "scenario"), f"scenario {str(path)!r}")
 
 
@@ -133,14 +133,18 @@ def bundled_scenario(value: Any, where: str = "scenario") -> Any:
             f"name of a bundled scenario ({', '.join(names)}); file paths are read only by "
             "the command line"
         )
-    return load_scenario(bundled(name, "scenarios", prefer_bundled=True))
+    return load_scenario(_bundled_file(name))
 
 
-def bundled(path: str | Path, folder: str, prefer_bundled: bool = False) -> Path:
-    """``path`` if it exists, else the bundled file of that name in ``data/simulate/<folder>``
-    (with ``prefer_bundled``, the bundled file even where ``path`` exists)."""
+def _bundled_file(name: str) -> Path:
+    """The bundled scenario ``name``, whatever the working directory holds."""
+    return Path(str(BUNDLED_SCENARIOS / name))
+
+
+def bundled(path: str | Path, folder: str) -> Path:
+    """``path`` if it exists, else the bundled file of that name in ``data/simulate/<folder>``."""
     given = Path(path)
-    if given.is_file() and not prefer_bundled:
+    if given.is_file():
         return given
     candidate = DATA / folder / given.name
     return Path(str(candidate)) if candidate.is_file() else given
