@@ -24,6 +24,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import delete, func, select
 
+from isletbase import ingest_worker
 from isletbase.errors import InputError
 from isletbase.harvest import list_quarantine, retry_quarantine, run_dump, run_records
 from isletbase.ingest import Head, Pipeline, prepare
@@ -373,7 +374,13 @@ def test_a_classified_batch_crosses_to_the_writer_unchanged(db) -> None:
     assert got.payloads == sent.payloads and got.digests == sent.digests
 
 
-def test_dump_with_a_worker_process_stores_what_one_process_stores(tmp_path: Path) -> None:
+@pytest.mark.parametrize("start", sorted({ingest_worker.START_METHOD, "spawn"}))
+def test_dump_with_a_worker_process_stores_what_one_process_stores(
+    tmp_path: Path, monkeypatch, start: str
+) -> None:
+    """Forked (Linux) or spawned (elsewhere), the worker's batches store what one process
+    stores."""
+    monkeypatch.setattr(ingest_worker, "START_METHOD", start)
     dump = _dump_dir(tmp_path, STUDIES)
     reports, stored = [], []
     # batches of one: the writer does the first two itself, the worker the other four
@@ -455,7 +462,8 @@ def test_a_worker_that_cannot_start_is_an_error_after_the_writer_s_own_batches(
     def refuse(self) -> None:  # noqa: ANN001 - a Process
         raise OSError("no process for you")
 
-    monkeypatch.setattr(multiprocessing.context.SpawnProcess, "start", refuse)
+    process = multiprocessing.get_context(ingest_worker.START_METHOD).Process
+    monkeypatch.setattr(process, "start", refuse)
     db = Database(f"sqlite:///{tmp_path / 's.db'}")
     with pytest.raises(OSError, match="no process for you"):
         run_dump(db, _dump_dir(tmp_path, STUDIES), batch_size=1, workers=2)

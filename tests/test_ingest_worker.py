@@ -1,11 +1,19 @@
-"""The ingest worker's garbage collection: once per batch inside, as it was outside."""
+"""The ingest worker's garbage collection (once per batch inside, as it was outside), its head
+and the standard streams of a forked worker."""
 
 from __future__ import annotations
 
 import gc
+import sys
 import weakref
 
-from isletbase.ingest_worker import COLLECT_EVERY, FULL_EVERY, collected_per_batch, head_size
+from isletbase.ingest_worker import (
+    COLLECT_EVERY,
+    FULL_EVERY,
+    _fresh_std_streams,
+    collected_per_batch,
+    head_size,
+)
 
 
 class _Node:
@@ -75,3 +83,23 @@ def test_the_writer_s_own_head_is_whole_batches_of_about_two_thousand_records():
     assert head_size(1000) == 2000 and head_size(2000) == 2000
     assert head_size(25) == 50 and head_size(1) == 2  # two batches at most
     assert head_size(5000) == 5000  # one at least
+
+
+def test_a_forked_worker_writes_through_standard_streams_of_its_own(monkeypatch, capfd):
+    """The streams a forked worker was copied with may be locked by a thread of the writer;
+    it writes through new ones, to the same places."""
+    old_out, old_err = sys.stdout, sys.stderr
+    monkeypatch.setattr(sys, "stdout", old_out)  # put back after the test
+    monkeypatch.setattr(sys, "stderr", old_err)
+    _fresh_std_streams()
+    try:
+        assert sys.stdout is not old_out and sys.stderr is not old_err
+        print("out of the worker")
+        print("worker's complaint", file=sys.stderr)  # line-buffered: no flush needed
+        sys.stdout.flush()
+        captured = capfd.readouterr()
+        assert "out of the worker" in captured.out
+        assert "worker's complaint" in captured.err
+    finally:
+        sys.stdout.close()
+        sys.stderr.close()

@@ -1,11 +1,11 @@
 """The two-process ingest: a worker prepares the next batches while this process writes.
 
-Reading, mapping and validating (``ingest.prepare``) run in a spawned worker, and so do
+Reading, mapping and validating (``ingest.prepare``) run in a worker process, and so do
 classifying, hashing and shaping the stored values while the writer has batches waiting (the
 writer finishes what is left); every batch is still written as one transaction by the caller's
 process, so a killed run keeps the guarantees of ``ingest.Pipeline``. While the worker
-starts, the writer does the first ~2,000 records all by itself. The worker ends itself when
-its writer is gone.
+prepares its first batch, the writer does the first ~2,000 records all by itself. The worker
+ends itself when its writer is gone.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from __future__ import annotations
 import gc
 import multiprocessing
 import os
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -96,6 +97,28 @@ def _exit_without(parent: int) -> None:
     os._exit(0)
 
 
+#: How the worker process is started. On Linux it is forked: it begins with the package
+#: imported and the writer's state (compiled rules, institution index) copied, where a spawned
+#: interpreter spent ~0.5 s of its CPU importing and unpickling them (100k records: 0.4–0.7 s
+#: less wall time in four pairs of runs alternating with spawn). Elsewhere (macOS, where
+#: forking a process that has used the system's frameworks is unsafe) it is spawned.
+START_METHOD = "fork" if sys.platform.startswith("linux") else "spawn"
+
+
+def _fresh_std_streams() -> None:
+    """Give a forked worker standard streams of its own: the ones it was copied with may have
+    been locked by another thread of the writer at the fork (a progress bar's refresh, say),
+    and would then stay locked in the copy."""
+    for name, fd in (("stdout", 1), ("stderr", 2)):
+        stream = getattr(sys, name)
+        if stream is not None:
+            try:
+                fresh = open(os.dup(fd), "w", 1, stream.encoding, "backslashreplace")  # noqa: SIM115
+                setattr(sys, name, fresh)
+            except OSError:  # no such descriptor: nothing to write to
+                setattr(sys, name, None)
+
+
 def _produce(
     read: Callable[[int], Iterable[RawRecord]],
     skip: int,
@@ -105,8 +128,11 @@ def _produce(
     batch_size: int,
     queue: Queue,
     parent: int,
+    forked: bool = False,
 ) -> None:
     """Worker process: queue prepared batches of ``read(skip)``, then ``None`` (or the error)."""
+    if forked:
+        _fresh_std_streams()
     threading.Thread(target=_exit_without, args=(parent,), daemon=True).start()
     try:
         with collected_per_batch() as collect:
@@ -131,9 +157,9 @@ def _produce(
         _put(queue, error, parent)
 
 
-#: Batches (at most) and records (about) this process writes itself while the worker starts: a
-#: new interpreter takes ~0.5 s to import the package and read its arguments, and then skips
-#: those records and prepares its first batch, about what this process needs for ~2,000.
+#: Batches (at most) and records (about) this process writes itself while the worker starts:
+#: the worker skips those records and prepares its first batch (a spawned one imports the
+#: package first, ~0.5 s), about what this process needs for ~2,000, so neither waits.
 HEAD_BATCHES = 2
 HEAD_RECORDS = 2000
 
@@ -149,15 +175,17 @@ def ingest_parallel(
     """Run ``pipeline`` over the records ``read`` yields, a second process preparing batches.
 
     ``read(skip)`` yields the records after the first ``skip``, in the same order each time.
-    While the worker process starts, this one reads and writes the first batches itself
-    (``head_size``); then the worker reads, maps and validates (``prepare``) the rest while
-    this one writes — and classifies, hashes and shapes too while batches wait here — each
-    batch still one transaction here, so a killed run keeps the same guarantees; at most two
-    prepared batches wait in between. ``read`` and the pipeline's mapper must be picklable
-    (module-level functions or ``functools.partial`` of them).
+    While the worker process starts and prepares its first batch, this one reads and writes
+    the first batches itself (``head_size``); then the worker reads, maps and validates
+    (``prepare``) the rest while this one writes — and classifies, hashes and shapes too
+    while batches wait here — each batch still one transaction here, so a killed run keeps
+    the same guarantees; at most two prepared batches wait in between. ``read`` and the
+    pipeline's mapper must be picklable (module-level functions or ``functools.partial`` of
+    them) where the worker is spawned (``START_METHOD``).
     """
     head = head_size(batch_size)
-    context = multiprocessing.get_context("spawn")
+    context = multiprocessing.get_context(START_METHOD)
+    forked = START_METHOD == "fork"
     queue: Queue = context.Queue(maxsize=2)
     worker = context.Process(
         target=_produce,
@@ -170,11 +198,10 @@ def ingest_parallel(
             batch_size,
             queue,
             os.getpid(),
+            forked,
         ),
         daemon=True,
     )
-    # starting blocks until the new interpreter has read its arguments (more than a pipe
-    # holds), so it starts from a thread while this one writes the head
     failed: list[BaseException] = []
 
     def start() -> None:
@@ -183,14 +210,22 @@ def ingest_parallel(
         except BaseException as exc:  # raised here, once the head is written
             failed.append(exc)
 
-    starting = threading.Thread(target=start, daemon=True)
-    starting.start()
+    # a fork takes milliseconds, and is made now, before this process does anything else; a
+    # spawn blocks until the new interpreter has read its arguments (more than a pipe holds),
+    # so it starts from a thread while this one writes the head
+    if forked:
+        start()
+        started: Callable[[], None] = lambda: None  # noqa: E731
+    else:
+        starting = threading.Thread(target=start, daemon=True)
+        starting.start()
+        started = starting.join
     try:
         with collected_per_batch() as collect:
             for chunk in batched(islice(read(0), head), batch_size):
                 pipeline.batch(chunk)
                 collect()
-            starting.join()
+            started()
             if failed:
                 raise failed[0]
             while True:
@@ -212,7 +247,7 @@ def ingest_parallel(
                 pipeline.write(item)
                 collect()
     finally:
-        starting.join()
+        started()
         if worker.pid is not None:  # it started
             if worker.is_alive():
                 worker.terminate()
