@@ -14,13 +14,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from sqlalchemy import insert, select
+from sqlalchemy import event, insert, select
 from sqlalchemy.schema import DropIndex
 
 from isletbase.store import db as db_module
 from isletbase.store.check import check
 from isletbase.store.db import (
+    CACHE_KIB,
     FTS_AUTOMERGE,
+    INDEX_BUILD_CACHE_KIB,
     PAGE_SIZE,
     TAGGED_COLUMNS,
     TEXT_INDEXES,
@@ -320,6 +322,30 @@ def test_a_first_bulk_load_builds_the_secondary_indexes_at_its_end(db: Database)
     assert db.missing_indexes() == [] and not any(
         "indexes missing" in p for p in check(db).problems
     )
+
+
+def test_a_bulk_load_builds_its_indexes_through_a_small_page_cache_and_restores_it(tmp_path):
+    """Each index build scans a whole table through SQLite's page cache, faster through a
+    small one; the connection goes back to the pool with the usual cache."""
+    db = Database(f"sqlite:///{tmp_path / 'cache.db'}")
+    db.init()
+    seen: list[int] = []
+
+    def at_create_index(conn, cursor, statement, *_args) -> None:  # noqa: ANN001
+        if statement.lstrip().upper().startswith("CREATE INDEX"):
+            seen.append(cursor.connection.execute("PRAGMA cache_size").fetchone()[0])
+
+    event.listen(db.engine, "before_cursor_execute", at_create_index)
+    with db.bulk_load() as bulk:
+        assert bulk
+        with db.engine.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA cache_size").scalar() == -CACHE_KIB
+    event.remove(db.engine, "before_cursor_execute", at_create_index)
+    assert seen == [-INDEX_BUILD_CACHE_KIB] * len(bulk_indexes())
+    assert INDEX_BUILD_CACHE_KIB < CACHE_KIB
+    with db.engine.connect() as conn:  # the pool's one connection, back to the usual cache
+        assert conn.exec_driver_sql("PRAGMA cache_size").scalar() == -CACHE_KIB
+    db.dispose()
 
 
 def _segments(db: Database) -> list[int]:

@@ -381,8 +381,13 @@ class Database:
                     if self.is_sqlite:
                         set_automerge(conn, FTS_AUTOMERGE)
                         merge_text_indexes(conn)
-                    for index in indexes:
-                        conn.execute(CreateIndex(index, if_not_exists=True))
+                        conn.exec_driver_sql(f"PRAGMA cache_size=-{INDEX_BUILD_CACHE_KIB}")
+                    try:
+                        for index in indexes:
+                            conn.execute(CreateIndex(index, if_not_exists=True))
+                    finally:
+                        if self.is_sqlite:
+                            conn.exec_driver_sql(f"PRAGMA cache_size=-{CACHE_KIB}")
 
     @contextmanager
     def _journaled(self, journal: Journal) -> Iterator[None]:
@@ -677,6 +682,16 @@ def _execute_insert(
     conn.exec_driver_sql(compiled.string, params)
 
 
+#: SQLite's page cache for each connection, in KiB (``Database.bulk_load``'s index builds
+#: use ``INDEX_BUILD_CACHE_KIB``).
+CACHE_KIB = 65536
+#: The page cache while a bulk load builds its indexes, in KiB. Each build scans the whole
+#: table through the cache, and a small one stays in the CPU's caches where a large one is
+#: cycled through cold memory: the 17 builds of a 100k load 1.76 → 1.47 s, of a 500k load
+#: 10.2–10.5 → 7.4–7.6 s (a scan of 100k trials 60 → 47 ms). Sorting takes no less memory
+#: than SQLite's own floor (250 pages) whatever this says.
+INDEX_BUILD_CACHE_KIB = 4096
+
 #: SQLite page size of a database this package creates.
 PAGE_SIZE = 16384
 
@@ -725,5 +740,5 @@ class _SqlitePragmas:
         cursor.execute(f"PRAGMA synchronous={self.journal.synchronous}")
         cursor.execute("PRAGMA busy_timeout=10000")
         # 64 MiB of page cache (the default is 2 MiB): bulk loads touch many index pages
-        cursor.execute("PRAGMA cache_size=-65536")
+        cursor.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
         cursor.close()
