@@ -47,7 +47,11 @@ def test_rules_timeline_and_findings(loaded_db) -> None:
     assert one["trial"] == "NCT01219465" and "INTL-CTGOV-001" in {
         f["rule"] for f in one["findings"]
     }
-    assert client.get("/api/trials/NCT00000000/findings").status_code == 404
+    missing = client.get("/api/trials/NCT00000000/findings")
+    assert missing.status_code == 404
+    # the same words as the trial's own route and the CLI give
+    assert "no trial with registry id 'NCT00000000'" in missing.json()["detail"]
+    assert client.get("/api/trials/NCT00000000").json()["detail"] == missing.json()["detail"]
 
 
 def test_check_refuses_nan_infinity_and_negative_prices(loaded_db) -> None:

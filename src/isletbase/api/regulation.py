@@ -11,7 +11,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 
 from isletbase.api.trials import TRIAL_ID
-from isletbase.errors import InputError, NotFoundError
+from isletbase.errors import InputError
 from isletbase.regulation.engine import (
     check_offer,
     findings_for_all_trials,
@@ -22,7 +22,7 @@ from isletbase.regulation.offer import Offer
 from isletbase.regulation.rules import load_rulebook
 from isletbase.regulation.timeline import load_timeline
 from isletbase.store.institutions import directory
-from isletbase.store.trial_reads import get_trial
+from isletbase.store.trial_reads import require_trial
 
 router = APIRouter(prefix="/api", tags=["regulation"])
 
@@ -95,9 +95,7 @@ def trial_findings(request: Request, trial_id: str) -> dict[str, Any]:
     """The rule findings for one trial (any of its registry ids, slashes included:
     ``/api/trials/CTRI/2020/01/022781/findings``)."""
     db = request.app.state.db
-    trial = get_trial(db, trial_id)
-    if trial is None:
-        raise NotFoundError(f"no trial with id {trial_id!r}")
+    trial = require_trial(db, trial_id)
     found = findings_for_trial(trial, db, institutions=directory(db))
     return {
         "trial": trial.display_id,

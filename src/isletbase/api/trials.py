@@ -27,7 +27,7 @@ from isletbase.store.search import (
     search_trials,
     stats,
 )
-from isletbase.store.trial_reads import get_trial, history
+from isletbase.store.trial_reads import history, require_trial
 
 router = APIRouter(prefix="/api", tags=["trials"])
 
@@ -152,23 +152,16 @@ def export_trials(
     )
 
 
-def _trial_or_404(db: Any, trial_id: str) -> Trial:
-    trial = get_trial(db, trial_id)
-    if trial is None:
-        raise NotFoundError(f"no trial with registry id {trial_id!r}")
-    return trial
-
-
 @router.get(f"/trials/{TRIAL_ID}", summary="One trial by any registry id")
 def one_trial(request: Request, trial_id: str) -> dict[str, Any]:
-    return trial_json(_trial_or_404(request.app.state.db, trial_id))
+    return trial_json(require_trial(request.app.state.db, trial_id))
 
 
 @router.get(f"/trials/{TRIAL_ID}/history", summary="Every recorded change of a trial")
 def trial_history(request: Request, trial_id: str) -> dict[str, Any]:
     """The trial's changes under its display id, whichever of its ids (in any case) was asked."""
     db = request.app.state.db
-    trial = _trial_or_404(db, trial_id)
+    trial = require_trial(db, trial_id)
     return {
         "id": trial.display_id,
         "changes": [c.__dict__ for c in history(db, trial.display_id)],

@@ -16,7 +16,7 @@ from isletbase import taxonomy
 from isletbase.classify import classify_lines
 from isletbase.cli.common import DbOption, console, err_console, fail, open_db
 from isletbase.cli.filters import with_filters
-from isletbase.errors import InputError, NotFoundError
+from isletbase.errors import InputError
 from isletbase.model import Trial
 from isletbase.store.institutions import list_institutions
 from isletbase.store.search import (
@@ -27,7 +27,7 @@ from isletbase.store.search import (
     search_trials,
     stats,
 )
-from isletbase.store.trial_reads import get_trial, history
+from isletbase.store.trial_reads import history, require_trial
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 #: Trials ``export`` reads a page.
@@ -114,9 +114,7 @@ def show(
     db: Annotated[str | None, DbOption] = None,
 ) -> None:
     """Every field of a trial, its sources, and how derived fields were derived."""
-    trial = get_trial(_require_db(db), trial_id)
-    if trial is None:
-        raise NotFoundError(f"no trial with registry id {trial_id!r}")
+    trial = require_trial(_require_db(db), trial_id)
     if as_json:
         print(trial.model_dump_json(indent=2))
         return

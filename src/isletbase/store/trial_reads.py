@@ -25,6 +25,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
+from isletbase.errors import NotFoundError
 from isletbase.model import Trial
 from isletbase.store.db import Database
 from isletbase.store.schema import (
@@ -211,6 +212,15 @@ def get_trial(db: Database, any_id: str) -> Trial | None:
     with db.session() as session:
         row = find_row(session, any_id)
         return to_model(row) if row else None
+
+
+def require_trial(db: Database, any_id: str) -> Trial:
+    """The trial with this registry id; ``NotFoundError`` naming the id where there is none (the
+    same words from the CLI, the API and the web site)."""
+    trial = get_trial(db, any_id)
+    if trial is None:
+        raise NotFoundError(f"no trial with registry id {any_id!r}")
+    return trial
 
 
 def iter_trials(db: Database, batch: int = 500) -> Iterator[Trial]:
