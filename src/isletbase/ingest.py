@@ -28,7 +28,7 @@ from isletbase.model import Institution, SourceRef, TrialRecord
 from isletbase.sources import RawRecord
 from isletbase.sources import curated as bundled
 from isletbase.store.db import Database, bound_value, insert_tuples, json_text
-from isletbase.store.institutions import institution_row, load_index
+from isletbase.store.institutions import forget_directory, institution_row, load_index
 from isletbase.store.merges import merge_trial
 from isletbase.store.schema import (
     InstitutionAliasRow,
@@ -165,6 +165,7 @@ def load_institutions(db: Database, path: Traversable | Path, report: Report) ->
                 for column in InstitutionRow.__table__.columns.keys():
                     setattr(row, column, getattr(fresh, column))
                 row.aliases = fresh.aliases
+    forget_directory(db)
     report.institutions = len(institutions)
 
 

@@ -7,10 +7,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from isletbase.errors import InputError
+from isletbase.ingest import Report, load_institutions
 from isletbase.model import Institution
 from isletbase.sources import curated as bundled
 from isletbase.store.institutions import (
     InstitutionIndex,
+    directory,
     institution_row,
     list_institutions,
     pinyin_forms,
@@ -218,3 +220,17 @@ def test_a_search_with_a_control_character_is_refused_not_a_list_of_everything(l
     with pytest.raises(InputError, match="control characters"):
         list_institutions(loaded_db, "\x00")
     assert list_institutions(loaded_db, "xiehe")
+
+
+def test_the_served_directory_is_read_again_after_this_process_loads_institutions(db, tmp_path):
+    """``directory`` keeps what it read for a while; a load in this process (a served admin
+    reload, say) is seen at once, so a check names an institution just added."""
+    lines = bundled.institutions_file().read_text("utf-8").splitlines()
+    first = tmp_path / "first.jsonl"
+    first.write_text(lines[0] + "\n", "utf-8")
+    load_institutions(db, first, Report())
+    assert len(directory(db)) == 1
+    both = tmp_path / "both.jsonl"
+    both.write_text("\n".join(lines[:2]) + "\n", "utf-8")
+    load_institutions(db, both, Report())
+    assert len(directory(db)) == 2

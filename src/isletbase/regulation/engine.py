@@ -21,7 +21,7 @@ from isletbase.regulation.offer import Offer
 from isletbase.regulation.rules import SEVERITY_RANK, AppliesTo, Rule, RuleBook, load_rulebook
 from isletbase.regulation.trial import TrialReader
 from isletbase.store.db import Database
-from isletbase.store.institutions import list_institutions, match_institution
+from isletbase.store.institutions import directory, list_institutions, match_institution
 from isletbase.store.trial_reads import get_trial, iter_trials
 from isletbase.store.trials import ACTIVE_STATUSES
 
@@ -132,7 +132,9 @@ def check_offer(
     ):
         raise InputError("offer: nothing to check (give text or at least one field)")
     today = today or date.today()
-    institutions = list_institutions(db) if db is not None else []
+    # the directory as served pages read it (reread every ``DIRECTORY_TTL`` seconds): reading
+    # it afresh was half of a check's time (0.35 of ~0.8 ms on the bundled data)
+    institutions = directory(db) if db is not None else []
     named = (
         match_institution(db, offer.institution) if db is not None and offer.institution else None
     )
@@ -191,7 +193,7 @@ def findings_for_trial(
     ``institutions``; without them it is reported as not seen)."""
     book = book or load_rulebook()
     if institutions is None:
-        institutions = list_institutions(db) if db is not None else []
+        institutions = directory(db) if db is not None else []
     return evaluate(book, "trial", _reader(book, institutions).facts(trial, today or date.today()))
 
 

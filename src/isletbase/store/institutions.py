@@ -298,3 +298,8 @@ def directory(db: Database) -> list[Institution]:
     if cached is None or now - cached[0] > DIRECTORY_TTL:
         cached = _directories[db.url] = (now, list_institutions(db))
     return cached[1]
+
+
+def forget_directory(db: Database) -> None:
+    """Make the next ``directory`` of ``db`` read it again (this process has just written it)."""
+    _directories.pop(db.url, None)
