@@ -16,7 +16,10 @@ def test_evidence_routes(db: Database) -> None:
     pooled = client.get(
         "/api/evidence/pool", params={"outcome": "glycaemic_response", "condition": "T2D"}
     ).json()
-    assert pooled["k"] == 3 and pooled["measure"] == "RR"
+    assert pooled["k"] == 2 and pooled["measure"] == "RR"
+    # Zang 2023 may count Zang 2022's patients: out, and the answer says why
+    out = {e["outcome"]: e["reason"] for e in pooled["excluded"]}
+    assert "same patients as Zang 2022" in out["zang-2023-glycaemic-response-11m"]
     svg = client.get("/api/evidence/pool.svg", params={"outcome": "hba1c", "condition": "T2D"})
     assert svg.headers["content-type"].startswith("image/svg+xml") and "<svg" in svg.text
     pools = client.get("/api/evidence/pools").json()

@@ -23,6 +23,7 @@ from statsmodels.stats.meta_analysis import effectsize_2proportions, effectsize_
 
 from isletbase.errors import InputError
 from isletbase.evidence.outcomes import Outcome
+from isletbase.evidence.overlaps import left_out
 
 MEASURES = ("MD", "SMD", "RR", "OR")
 RATIO_MEASURES = ("RR", "OR")
@@ -133,22 +134,21 @@ def from_outcomes(outcomes: Iterable[Outcome], measure: str) -> Dataset:
 
     Only controlled studies count. Continuous measures need both arms' mean, SD and n, or (for
     MD only) a reported between-group contrast with its SE; ratios need events and n in both arms.
+    A report that may count the same patients as another poolable one (``overlaps``) is left
+    out, so none counts twice.
     """
     measure = check_measure(measure)
+    effects: list[tuple[Outcome, tuple[float, float] | str]] = [
+        (item, _effect_or_reason(item, measure)) for item in outcomes
+    ]
+    twice = left_out({item.study for item, found in effects if not isinstance(found, str)})
     studies: list[Study] = []
     excluded: list[tuple[str, str]] = []
-    for item in outcomes:
-        reason = _unpoolable(item)
-        if reason is None:
-            try:
-                yi, vi = _effect(item, measure)
-            except _Missing as exc:
-                reason = str(exc)
-            except InputError as exc:
-                reason = str(exc)
-        if reason is not None:
-            excluded.append((item.id, reason))
+    for item, found in effects:
+        if isinstance(found, str) or item.study in twice:
+            excluded.append((item.id, found if isinstance(found, str) else twice[item.study].why))
             continue
+        yi, vi = found
         studies.append(
             Study(
                 label=f"{item.study} ({_timepoint(item)})",
@@ -162,6 +162,17 @@ def from_outcomes(outcomes: Iterable[Outcome], measure: str) -> Dataset:
             )
         )
     return Dataset(measure, tuple(studies), tuple(excluded))
+
+
+def _effect_or_reason(item: Outcome, measure: str) -> tuple[float, float] | str:
+    """The record's effect and variance on ``measure``, or why it cannot enter a pool."""
+    reason = _unpoolable(item)
+    if reason is not None:
+        return reason
+    try:
+        return _effect(item, measure)
+    except (_Missing, InputError) as exc:
+        return str(exc)
 
 
 class _Missing(Exception):

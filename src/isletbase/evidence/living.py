@@ -21,6 +21,7 @@ from isletbase.errors import InputError
 from isletbase.evidence.dataset import from_outcomes
 from isletbase.evidence.meta import pool
 from isletbase.evidence.outcomes import Outcome, load_outcomes, select
+from isletbase.evidence.overlaps import overlaps_digest
 from isletbase.evidence.pools import PoolSpec, pool_specs
 from isletbase.store.db import Database
 from isletbase.store.evidence_tables import OutcomeRow, OutcomeVersionRow, PoolRow
@@ -108,7 +109,8 @@ def _repool(
     )
     inputs = {o.id: o.version for o in chosen}
     row = session.get(PoolRow, spec.name)
-    spec_dict = spec.model_dump()
+    # with the overlaps it was pooled under: a pool computed before they changed is stale
+    spec_dict = {**spec.model_dump(), "overlaps": overlaps_digest()}
     if row is not None and row.inputs == inputs and row.spec == spec_dict:
         report.current.append(spec.name)
         return
