@@ -21,7 +21,6 @@ from isletbase.regulation.engine import (
 from isletbase.regulation.offer import Offer
 from isletbase.regulation.rules import load_rulebook
 from isletbase.regulation.timeline import load_timeline
-from isletbase.store.institutions import directory
 from isletbase.store.trial_reads import require_trial
 
 router = APIRouter(prefix="/api", tags=["regulation"])
@@ -96,7 +95,7 @@ def trial_findings(request: Request, trial_id: str) -> dict[str, Any]:
     ``/api/trials/CTRI/2020/01/022781/findings``)."""
     db = request.app.state.db
     trial = require_trial(db, trial_id)
-    found = findings_for_trial(trial, db, institutions=directory(db))
+    found = findings_for_trial(trial, db)
     return {
         "trial": trial.display_id,
         "worst": worst_of(found),

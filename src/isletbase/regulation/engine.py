@@ -168,7 +168,7 @@ def _trial_lookup(
     )
     offer_inst = facts.get("institution_id")
     if offer_inst is not None:
-        ids = {i.id for i in TrialReader(book, institutions).institutions_of(trial)}
+        ids = {i.id for i in _reader(book, institutions).institutions_of(trial)}
         if ids:
             facts["trial_same_institution"] = Fact(
                 "trial_same_institution",
@@ -215,8 +215,8 @@ def _kept(slot: list[tuple[tuple, T]], key: tuple, make: Callable[[], T]) -> T:
 
 
 def _reader(book: RuleBook, institutions: Iterable[Institution]) -> TrialReader:
-    """The ``TrialReader`` of this rule book and directory (the web pages pass the directory
-    ``store.institutions.directory`` keeps for 30 s)."""
+    """The ``TrialReader`` of this rule book and directory (the one
+    ``store.institutions.directory`` keeps for 30 s, where a check or a trial's page reads it)."""
     return _kept(_READER, (book, institutions), lambda: TrialReader(book, institutions))
 
 

@@ -216,7 +216,7 @@ def get_trial(db: Database, any_id: str) -> Trial | None:
 
 def require_trial(db: Database, any_id: str) -> Trial:
     """The trial with this registry id; ``NotFoundError`` naming the id where there is none (the
-    same words from the CLI, the API and the web site)."""
+    same words from the CLI and every API route of a trial)."""
     trial = get_trial(db, any_id)
     if trial is None:
         raise NotFoundError(f"no trial with registry id {any_id!r}")

@@ -24,7 +24,7 @@ from isletbase.evidence.outcomes import Outcome, load_outcomes
 from isletbase.model import Site, Trial
 from isletbase.regulation.engine import findings_for_trial
 from isletbase.store.db import Database
-from isletbase.store.institutions import directory, get_institution, list_institutions
+from isletbase.store.institutions import get_institution, list_institutions
 from isletbase.store.links import institution_trials
 from isletbase.store.search import (
     SearchResult,
@@ -232,7 +232,7 @@ def trial_page(request: Request, trial_id: str) -> HTMLResponse:
             "rows": field_rows(trial),
             "sites": sites_by_city(trial.sites),
             "changes": history(db, trial_id),
-            "findings": findings_for_trial(trial, db, institutions=directory(db)),
+            "findings": findings_for_trial(trial, db),
             "outcomes": linked_outcomes(trial),
         },
     )
