@@ -39,6 +39,10 @@ def test_rules_timeline_and_findings(loaded_db) -> None:
     client = TestClient(create_app(loaded_db))
     rules = client.get("/api/rules", params={"jurisdiction": "INTL"}).json()["rules"]
     assert rules and {r["jurisdiction"] for r in rules} == {"INTL"}
+    hong_kong = client.get("/api/rules", params={"jurisdiction": "hk"}).json()["rules"]
+    assert {r["id"] for r in hong_kong} >= {"HK-UMAO-001", "HK-PPO-001"}
+    unknown = client.get("/api/rules", params={"jurisdiction": "XX"})
+    assert unknown.status_code == 400 and "CN, HK, INTL, US or EU" in unknown.json()["detail"]
     assert client.get("/api/rules", params={"applies_to": "nope"}).status_code == 400
     assert len(client.get("/api/timeline").json()["events"]) >= 15
     findings = client.get("/api/findings", params={"severity": "red_flag"}).json()

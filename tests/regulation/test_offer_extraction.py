@@ -12,7 +12,7 @@ from isletbase.errors import InputError
 from isletbase.regulation.engine import check_offer
 from isletbase.regulation.extract import Extractor
 from isletbase.regulation.offer import Offer
-from isletbase.regulation.phrases import fold
+from isletbase.regulation.phrases import fold, in_traditional_script
 from isletbase.regulation.prices import find_price
 from isletbase.regulation.rules import load_rulebook
 
@@ -154,6 +154,75 @@ def test_country_names_and_codes_are_normalised(given: str, code: str) -> None:
     result = check_offer(offer, today=TODAY)
     assert result.facts["country"].value == code
     assert ("CN-SC-003" in {f.rule.id for f in result.findings}) == (code == "CN")
+
+
+@pytest.mark.parametrize(
+    ("text", "country", "evidence"),
+    [
+        ("香港幹細胞中心：臍帶幹細胞療程，療程費用HK$180,000", "HK", "香港"),
+        ("中国香港诊所：干细胞治疗糖尿病，每针港币8万元", "HK", "中国香港"),
+        ("澳門診所：幹細胞療程，澳門幣10萬", "MO", "澳門"),
+        ("幹細胞療程，療程費用NT$300,000", "TW", "price in TWD: 'NT$300,000'"),
+        ("幹細胞療程，每次20萬港元", "HK", "price in HKD: '20萬港元'"),
+        ("干细胞治疗糖尿病，每针3万", "CN", "written in simplified Chinese"),
+        ("Stem cell therapy for diabetes, RMB 150,000", "CN", "price in yuan: 'RMB 150,000'"),
+    ],
+)
+def test_an_offer_is_placed_by_the_place_it_names_its_currency_or_its_script(
+    text: str, country: str, evidence: str
+) -> None:
+    fact = Extractor(BOOK).extract(Offer(text=text), today=TODAY)["country"]
+    assert fact.value == country
+    assert evidence in fact.evidence[0].quote
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "臍帶幹細胞療程，根治糖尿病，療程費用18萬。",  # traditional script, a bare 萬 amount
+        "臍帶幹細胞治療糖尿病，每次10萬元。",  # 元: Taiwan and Hong Kong write it for dollars
+        "Umbilical cord stem cells cure diabetes, ¥150,000.",  # ¥: yen as well as yuan
+    ],
+)
+def test_traditional_script_or_an_ambiguous_price_places_an_offer_nowhere(text: str) -> None:
+    result = check_offer(Offer(text=text), today=TODAY)
+    assert "country" not in result.facts
+    assert not [f.rule.id for f in result.findings if f.rule.jurisdiction in ("CN", "HK")]
+    assert result.findings  # international guidance still applies
+
+
+def test_a_hong_kong_offer_meets_hong_kong_law_not_the_mainlands() -> None:
+    text = "香港幹細胞中心：臍帶間充質幹細胞療程，根治糖尿病，療程費用HK$180,000。"
+    found = {f.rule.id for f in check_offer(Offer(text=text), today=TODAY).findings}
+    assert {"HK-UMAO-001", "HK-PPO-001"} <= found
+    assert not {r for r in found if r.startswith("CN-")}
+    # the same offer from the mainland meets the mainland's rules instead
+    mainland = text.replace("香港", "北京").replace("HK$", "¥")
+    found = {f.rule.id for f in check_offer(Offer(text=mainland), today=TODAY).findings}
+    assert {"CN-AD-001", "CN-NHC-002"} <= found
+    assert not {r for r in found if r.startswith("HK-")}
+
+
+def test_cell_products_in_hong_kong_need_registration_only_from_august_2021() -> None:
+    offer = Offer(text="香港幹細胞療程，療程費用HK$180,000。")
+    before = check_offer(offer, today=date(2021, 7, 31)).findings
+    after = check_offer(offer, today=date(2021, 8, 1)).findings
+    assert "HK-PPO-001" not in {f.rule.id for f in before}
+    assert "HK-PPO-001" in {f.rule.id for f in after}
+
+
+@pytest.mark.parametrize(
+    ("text", "traditional"),
+    [
+        ("香港幹細胞中心：臍帶間充質幹細胞療程", True),
+        ("北京干细胞中心：脐带间充质干细胞疗程", False),
+        ("北京協和医院干细胞治疗糖尿病的临床研究项目", False),  # one stray traditional form
+        ("根治糖尿病", False),  # the same in both scripts
+        ("Stem cells", False),
+    ],
+)
+def test_traditional_script_is_told_from_simplified(text: str, traditional: bool) -> None:
+    assert in_traditional_script(text) is traditional
 
 
 def test_an_unknown_country_is_refused_by_name() -> None:

@@ -19,7 +19,7 @@ from isletbase.regulation.engine import (
     worst_of,
 )
 from isletbase.regulation.offer import Offer
-from isletbase.regulation.rules import load_rulebook
+from isletbase.regulation.rules import JURISDICTIONS_TEXT, load_rulebook
 from isletbase.regulation.timeline import load_timeline
 from isletbase.store.trial_reads import require_trial
 
@@ -31,7 +31,7 @@ MAX_CHECK_BYTES = 100_000
 
 @router.get("/rules")
 def rules(
-    jurisdiction: Annotated[str | None, Query(description="CN, INTL, US or EU")] = None,
+    jurisdiction: Annotated[str | None, Query(description=JURISDICTIONS_TEXT)] = None,
     applies_to: Annotated[str | None, Query(description="trial, clinic_offer or product")] = None,
 ) -> dict[str, Any]:
     """The rules, bilingual, each with its source and condition."""

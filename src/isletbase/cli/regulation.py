@@ -20,7 +20,7 @@ from isletbase.regulation.engine import (
     findings_for_all_trials,
 )
 from isletbase.regulation.offer import Offer
-from isletbase.regulation.rules import load_rulebook
+from isletbase.regulation.rules import JURISDICTIONS_TEXT, load_rulebook
 from isletbase.regulation.timeline import load_timeline
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
@@ -77,7 +77,7 @@ def _print_result(result: CheckResult) -> None:
 
 def rules(
     jurisdiction: Annotated[
-        str | None, typer.Option("--jurisdiction", help="CN, INTL, US or EU")
+        str | None, typer.Option("--jurisdiction", help=JURISDICTIONS_TEXT)
     ] = None,
     applies_to: Annotated[
         str | None, typer.Option("--applies-to", help="trial, clinic_offer or product")

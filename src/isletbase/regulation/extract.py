@@ -26,9 +26,10 @@ from isletbase.regulation.phrases import (
     Matcher,
     fold,
     folded,
+    in_traditional_script,
     phrase_regex,
 )
-from isletbase.regulation.prices import find_price, find_prices
+from isletbase.regulation.prices import CURRENCY_PLACES, find_price, find_prices, names_renminbi
 from isletbase.regulation.rules import RuleBook
 from isletbase.store.institutions import InstitutionIndex
 
@@ -95,21 +96,41 @@ class Extractor:
         if trial_id:
             m = Match("trial", trial_id.start(), trial_id.end(), trial_id.group(0))
             facts["registered_trial_id"] = Fact("registered_trial_id", m.quote, [_ev(m)])
-        places = self.places.find(text)
-        if places:
-            facts["country"] = Fact("country", places[0].key, [_ev(places[0])])
-        elif (han := HAN.search(text)) or (price and price[1] == "CNY"):
-            why = (
-                f"written in Chinese: {text[:20]!r}"
-                if han
-                else f"price in yuan: {price[2].quote!r}"
-            )  # type: ignore[index]
-            facts["country"] = Fact("country", "CN", [Evidence("derived", why)])
+        country = self._country_of_text(text, price)
+        if country is not None:
+            facts["country"] = country
         inst = _find_institution(text, insts)
         if inst:
             inst_obj, m = inst
             facts["institution"] = Fact("institution", inst_obj.display_name, [_ev(m)])
             self._institution_facts(inst_obj, facts)
+
+    def _country_of_text(self, text: str, price: tuple[float, str, Match] | None) -> Fact | None:
+        """Where the text says the offer is: the first place it names (of two at one spot the
+        longer: 中国香港 is Hong Kong); else the currency of its price where that is one
+        place's own (Hong Kong, Macau or Taiwan dollars); else mainland China where it is
+        written in simplified Chinese or priced in renminbi by name (人民币, RMB: a bare 18萬
+        or 10萬元 is read as yuan, but Taiwan and Hong Kong write 元 for their dollars).
+        Traditional characters alone say nothing either: Hong Kong, Macau, Taiwan and many
+        overseas Chinese write them."""
+        places = self.places.find(text)
+        if places:
+            first = min(places, key=lambda m: (m.start, m.start - m.end))
+            return Fact("country", first.key, [_ev(first)])
+        if price and price[1] in CURRENCY_PLACES:
+            quote = price[2].quote
+            return Fact(
+                "country",
+                CURRENCY_PLACES[price[1]],
+                [Evidence("derived", f"price in {price[1]}: {quote!r}")],
+            )
+        if HAN.search(text) and not in_traditional_script(text):
+            why = f"written in simplified Chinese: {text[:20]!r}"
+        elif price and price[1] == "CNY" and names_renminbi(price[2].quote):
+            why = f"price in yuan: {price[2].quote!r}"
+        else:
+            return None
+        return Fact("country", "CN", [Evidence("derived", why)])
 
     def _price(self, text: str) -> tuple[float, str, Match] | None:
         """The highest price the text states that no negation governs ("无需支付10万元")."""

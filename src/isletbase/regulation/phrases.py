@@ -107,6 +107,25 @@ def folded(text: str) -> Folded:
     return Folded(text, out, None if same else tuple(origin))
 
 
+#: Han characters in traditional form (changed by ``_T2S``) a text must hold, at least this
+#: many and this share of its Han characters, to count as written in traditional script: a
+#: mainland text may carry a stray traditional form (a name, a quoted title), a Hong Kong,
+#: Macau or Taiwan one is full of them (幹細胞, 臍帶, 療程, 費用).
+TRADITIONAL_MIN = 2
+TRADITIONAL_SHARE = 0.1
+
+
+def in_traditional_script(text: str) -> bool:
+    """Whether ``text`` is written in traditional Chinese characters (see ``TRADITIONAL_MIN``).
+
+    Mainland China writes simplified characters; Hong Kong, Macau and Taiwan write traditional
+    ones, so Chinese text alone says "mainland" only when it is simplified.
+    """
+    han = HAN.findall(text)
+    changed = sum(1 for ch in han if _fold_char(ch) != unicodedata.normalize("NFKC", ch))
+    return changed >= TRADITIONAL_MIN and changed >= TRADITIONAL_SHARE * len(han)
+
+
 def fold(text: str) -> str:
     """Text as phrases are matched: NFKC, case folded, traditional characters simplified."""
     return folded(text).text

@@ -19,11 +19,20 @@ CURRENCIES: dict[str, str] = {
     "美金": "USD", "€": "EUR", "eur": "EUR", "euro": "EUR", "euros": "EUR", "欧元": "EUR",
     "hk$": "HKD", "hkd": "HKD", "港元": "HKD", "港币": "HKD", "jpy": "JPY", "yen": "JPY",
     "日元": "JPY", "円": "JPY", "thb": "THB", "baht": "THB", "泰铢": "THB",
+    "nt$": "TWD", "twd": "TWD", "ntd": "TWD", "新台币": "TWD", "台币": "TWD",
+    "mop$": "MOP", "mop": "MOP", "澳门元": "MOP", "澳门币": "MOP", "葡币": "MOP",
 }  # fmt: skip
-_BEFORE = r"hk\$|us\$|¥|\$|€|(?<![a-z])(?:rmb|cny|usd|eur|hkd|jpy|thb)"
+#: Currencies that are one place's own (ISO 4217), so that a price in one says where the offer
+#: is (the renminbi only where named as such: ``names_renminbi``).
+CURRENCY_PLACES: dict[str, str] = {"HKD": "HK", "MOP": "MO", "TWD": "TW"}
+#: currency before the amount; a Chinese name before it wins over the 元 after it (港币18万元)
+_BEFORE = (
+    r"hk\$|us\$|nt\$|mop\$|¥|\$|€|(?<![a-z])(?:rmb|cny|usd|eur|hkd|jpy|thb|twd|ntd|mop)"
+    r"|人民币|美元|美金|港币|港元|新台币|台币|澳门币|澳门元|葡币|欧元|日元|泰铢"
+)
 _AFTER = (
-    r"人民币|美元|美金|欧元|港元|港币|日元|泰铢|元|円"
-    r"|(?:rmb|cny|yuan|usd|dollars?|euros?|eur|hkd|jpy|yen|thb|baht)(?![a-z])"
+    r"人民币|美元|美金|欧元|港元|港币|日元|泰铢|新台币|台币|澳门元|澳门币|葡币|元|円"
+    r"|(?:rmb|cny|yuan|usd|dollars?|euros?|eur|hkd|jpy|yen|thb|baht|twd|ntd|mop)(?![a-z])"
 )
 _MULTIPLIERS = {
     "百万": 1e6, "千万": 1e7, "万": 1e4, "亿": 1e8, "千": 1e3, "百": 1e2, "k": 1e3, "m": 1e6,
@@ -62,6 +71,18 @@ def currency_code(name: str) -> str | None:
     if key in CURRENCIES:
         return CURRENCIES[key]
     return key.upper() if re.fullmatch(r"[a-z]{3}", key) else None
+
+
+#: Words that name the renminbi and nothing else; 元 and ¥ do not (Taiwan and Hong Kong write
+#: 元 for their own dollars, Japan ¥ for yen).
+RENMINBI_NAMES = ("人民币", "rmb", "cny", "yuan")
+
+
+def names_renminbi(words: str) -> bool:
+    """Whether ``words`` (a price as quoted) name the renminbi unmistakably (``RENMINBI_NAMES``),
+    rather than leave the currency to be assumed (a bare "18万", "10萬元" are read as yuan)."""
+    text = folded(words).text
+    return any(name in text for name in RENMINBI_NAMES)
 
 
 def chinese_number(text: str) -> float | None:

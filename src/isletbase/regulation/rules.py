@@ -10,7 +10,7 @@ from __future__ import annotations
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -19,7 +19,12 @@ from isletbase.errors import InputError
 from isletbase.regulation.conditions import Condition, parse_condition
 
 Severity = Literal["violation", "red_flag", "info"]
-Jurisdiction = Literal["CN", "INTL", "US", "EU"]
+#: Mainland China (CN), Hong Kong (HK: its own law, not the mainland's), international guidance
+#: (INTL), the United States, the European Union.
+Jurisdiction = Literal["CN", "HK", "INTL", "US", "EU"]
+JURISDICTIONS: tuple[str, ...] = get_args(Jurisdiction)
+#: The jurisdictions as a help text names them: "CN, HK, INTL, US or EU".
+JURISDICTIONS_TEXT = ", ".join(JURISDICTIONS[:-1]) + " or " + JURISDICTIONS[-1]
 AppliesTo = Literal["trial", "clinic_offer", "product"]
 
 #: Severity order, weakest first; ``worst`` of a result is the maximum.
@@ -146,8 +151,8 @@ class RuleBook(BaseModel):
 
     def select(self, jurisdiction: str | None = None, applies_to: str | None = None) -> list[Rule]:
         """Rules of one jurisdiction and/or target; raises :class:`InputError` on unknown ones."""
-        if jurisdiction and jurisdiction.upper() not in {"CN", "INTL", "US", "EU"}:
-            raise InputError(f"jurisdiction: expected CN, INTL, US or EU, got {jurisdiction!r}")
+        if jurisdiction and jurisdiction.upper() not in JURISDICTIONS:
+            raise InputError(f"jurisdiction: expected {JURISDICTIONS_TEXT}, got {jurisdiction!r}")
         if applies_to and applies_to not in {"trial", "clinic_offer", "product"}:
             raise InputError(
                 f"applies_to: expected trial, clinic_offer or product, got {applies_to!r}"
