@@ -222,6 +222,27 @@ def test_a_search_with_a_control_character_is_refused_not_a_list_of_everything(l
     assert list_institutions(loaded_db, "xiehe")
 
 
+@pytest.mark.parametrize(
+    ("q", "expected"),
+    [
+        ("shanghai ruijin", "ruijin-hospital"),  # the city after the hospital in each name
+        ("Ruijin  SHANGHAI", "ruijin-hospital"),
+        ("上海 瑞金", "ruijin-hospital"),
+        ("beijing xiehe", "pumch"),
+        ("xiehe beijing", "pumch"),
+    ],
+)
+def test_an_institution_is_found_by_each_word_of_a_search_in_any_order(
+    loaded_db, q: str, expected: str
+) -> None:
+    assert expected in {i.id for i in list_institutions(loaded_db, q)}
+
+
+def test_every_word_of_an_institution_search_must_match(loaded_db) -> None:
+    assert list_institutions(loaded_db, "ruijin")
+    assert not list_institutions(loaded_db, "ruijin nosuchword")
+
+
 def test_the_served_directory_is_read_again_after_this_process_loads_institutions(db, tmp_path):
     """``directory`` keeps what it read for a while; a load in this process (a served admin
     reload, say) is seen at once, so a check names an institution just added."""

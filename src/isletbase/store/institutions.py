@@ -242,7 +242,9 @@ def load_index(session: Session) -> InstitutionIndex:
 
 
 def list_institutions(db: Database, q: str | None = None) -> list[Institution]:
-    """All institutions (optionally those whose names, aliases or pinyin contain ``q``).
+    """All institutions (optionally those whose names, aliases or pinyin contain each word of
+    ``q``, in any order: "shanghai ruijin" finds 上海交通大学医学院附属瑞金医院, whose names
+    put the city after the hospital or run the pinyin together).
 
     Raises ``InputError`` for a ``q`` with a control character: SQLite's LIKE stops at a NUL,
     so a search for one would list every institution."""
@@ -250,9 +252,8 @@ def list_institutions(db: Database, q: str | None = None) -> list[Institution]:
         raise InputError(f"institution search {q!r} {UNPRINTABLE}")
     with db.session() as session:
         stmt = select(InstitutionRow).options(selectinload(InstitutionRow.aliases))
-        if q:
-            text = unicodedata.normalize("NFKC", q.strip()).lower()  # full-width as typed
-            stmt = stmt.where(InstitutionRow.search_text.contains(text, autoescape=True))
+        for word in unicodedata.normalize("NFKC", q or "").lower().split():  # full-width as typed
+            stmt = stmt.where(InstitutionRow.search_text.contains(word, autoescape=True))
         rows = session.scalars(stmt.order_by(InstitutionRow.id)).all()
         return [to_model(r) for r in rows]
 
