@@ -41,6 +41,21 @@ def test_check_exit_code_and_json_contract(
         assert finding["source"].startswith("http")
 
 
+@pytest.mark.parametrize(
+    ("text", "line"),
+    [
+        ("香港幹細胞中心：臍帶幹細胞療程，療程費用HK$180,000。", "country: HK (text: 香港)"),
+        ("幹細胞療程，療程費用NT$300,000。", "country: TW (derived: price in TWD: 'NT$300,000')"),
+        ("臍帶幹細胞療程，根治糖尿病。", "country: not told by the offer"),
+    ],
+)
+def test_check_says_where_it_placed_the_offer(tmp_path: Path, text: str, line: str) -> None:
+    offer = tmp_path / "offer.txt"
+    offer.write_text(text, encoding="utf-8")
+    done = run("check", str(offer), "--db", f"sqlite:///{tmp_path / 'none.db'}", cwd=tmp_path)
+    assert line in done.stdout.splitlines()[1]
+
+
 def test_check_reads_json_offers(tmp_path: Path) -> None:
     offer = tmp_path / "offer.json"
     offer.write_text(

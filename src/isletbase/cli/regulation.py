@@ -60,6 +60,17 @@ def _evidence(finding: Finding) -> str:
 def _print_result(result: CheckResult) -> None:
     worst = result.worst
     console.print(f"[{_STYLE[worst]}]worst: {worst}[/] ({len(result.findings)} findings)")
+    # whose law was applied: a person reading the table should know where the offer was placed
+    country = result.facts.get("country")
+    if country is None:
+        console.print(
+            "country: not told by the offer, so rules for offers made in one country were not "
+            'applied; give it (the JSON field "country") to check against them',
+            markup=False,
+        )
+    else:
+        why = "; ".join(f"{e.source}: {e.quote}" for e in country.evidence)
+        console.print(f"country: {country.value} ({why})", markup=False)
     table = Table(show_lines=True)
     for col in ("rule", "severity", "what the rule says", "evidence", "source"):
         table.add_column(col, overflow="fold")

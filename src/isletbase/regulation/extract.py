@@ -118,7 +118,7 @@ class Extractor:
             first = min(places, key=lambda m: (m.start, m.start - m.end))
             return Fact("country", first.key, [_ev(first)])
         if price and price[1] in CURRENCY_PLACES:
-            quote = price[2].quote
+            quote = price[2].quote.strip()
             return Fact(
                 "country",
                 CURRENCY_PLACES[price[1]],
@@ -127,7 +127,7 @@ class Extractor:
         if HAN.search(text) and not in_traditional_script(text):
             why = f"written in simplified Chinese: {text[:20]!r}"
         elif price and price[1] == "CNY" and names_renminbi(price[2].quote):
-            why = f"price in yuan: {price[2].quote!r}"
+            why = f"price in yuan: {price[2].quote.strip()!r}"
         else:
             return None
         return Fact("country", "CN", [Evidence("derived", why)])
