@@ -19,7 +19,7 @@ from isletbase.regulation.engine import (
     worst_of,
 )
 from isletbase.regulation.offer import Offer
-from isletbase.regulation.rules import JURISDICTIONS_TEXT, load_rulebook
+from isletbase.regulation.rules import JURISDICTIONS_TEXT, TARGETS_TEXT, load_rulebook
 from isletbase.regulation.timeline import load_timeline
 from isletbase.store.trial_reads import require_trial
 
@@ -32,7 +32,7 @@ MAX_CHECK_BYTES = 100_000
 @router.get("/rules")
 def rules(
     jurisdiction: Annotated[str | None, Query(description=JURISDICTIONS_TEXT)] = None,
-    applies_to: Annotated[str | None, Query(description="trial, clinic_offer or product")] = None,
+    applies_to: Annotated[str | None, Query(description=TARGETS_TEXT)] = None,
 ) -> dict[str, Any]:
     """The rules, bilingual, each with its source and condition."""
     return {"rules": [r.to_dict() for r in load_rulebook().select(jurisdiction, applies_to)]}

@@ -20,7 +20,7 @@ from isletbase.regulation.engine import (
     findings_for_all_trials,
 )
 from isletbase.regulation.offer import Offer
-from isletbase.regulation.rules import JURISDICTIONS_TEXT, load_rulebook
+from isletbase.regulation.rules import JURISDICTIONS_TEXT, TARGETS_TEXT, load_rulebook
 from isletbase.regulation.timeline import load_timeline
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
@@ -90,9 +90,7 @@ def rules(
     jurisdiction: Annotated[
         str | None, typer.Option("--jurisdiction", help=JURISDICTIONS_TEXT)
     ] = None,
-    applies_to: Annotated[
-        str | None, typer.Option("--applies-to", help="trial, clinic_offer or product")
-    ] = None,
+    applies_to: Annotated[str | None, typer.Option("--applies-to", help=TARGETS_TEXT)] = None,
     as_json: JsonOption = False,
 ) -> None:
     """The rules, in English and Chinese, each with its source."""

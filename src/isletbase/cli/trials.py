@@ -30,7 +30,6 @@ from isletbase.store.search import (
 from isletbase.store.trial_reads import history, require_trial
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
-#: Trials ``export`` reads a page.
 
 
 def _title(trial: Trial) -> str:

@@ -22,10 +22,18 @@ Severity = Literal["violation", "red_flag", "info"]
 #: Mainland China (CN), Hong Kong (HK: its own law, not the mainland's), international guidance
 #: (INTL), the United States, the European Union.
 Jurisdiction = Literal["CN", "HK", "INTL", "US", "EU"]
-JURISDICTIONS: tuple[str, ...] = get_args(Jurisdiction)
-#: The jurisdictions as a help text names them: "CN, HK, INTL, US or EU".
-JURISDICTIONS_TEXT = ", ".join(JURISDICTIONS[:-1]) + " or " + JURISDICTIONS[-1]
 AppliesTo = Literal["trial", "clinic_offer", "product"]
+
+
+def _listed(values: tuple[str, ...]) -> str:
+    """Values as a help text or an error names them: "a, b or c"."""
+    return ", ".join(values[:-1]) + " or " + values[-1]
+
+
+JURISDICTIONS: tuple[str, ...] = get_args(Jurisdiction)
+JURISDICTIONS_TEXT = _listed(JURISDICTIONS)  # "CN, HK, INTL, US or EU"
+TARGETS: tuple[str, ...] = get_args(AppliesTo)
+TARGETS_TEXT = _listed(TARGETS)  # "trial, clinic_offer or product"
 
 #: Severity order, weakest first; ``worst`` of a result is the maximum.
 SEVERITY_RANK: dict[str, int] = {"info": 0, "red_flag": 1, "violation": 2}
@@ -153,10 +161,8 @@ class RuleBook(BaseModel):
         """Rules of one jurisdiction and/or target; raises :class:`InputError` on unknown ones."""
         if jurisdiction and jurisdiction.upper() not in JURISDICTIONS:
             raise InputError(f"jurisdiction: expected {JURISDICTIONS_TEXT}, got {jurisdiction!r}")
-        if applies_to and applies_to not in {"trial", "clinic_offer", "product"}:
-            raise InputError(
-                f"applies_to: expected trial, clinic_offer or product, got {applies_to!r}"
-            )
+        if applies_to and applies_to not in TARGETS:
+            raise InputError(f"applies_to: expected {TARGETS_TEXT}, got {applies_to!r}")
         return [
             r
             for r in self.rules
