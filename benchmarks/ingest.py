@@ -454,7 +454,7 @@ def calibrate(corpus: Path, db_path: Path) -> float:
     fastest = float("inf")
     for _ in range(CALIBRATION_ROUNDS):
         start = time.perf_counter()
-        prepare(raws, ctgov.raw_to_record, pipeline.salt, True, pipeline.shaper)
+        prepare(raws, ctgov.raw_to_record).shape(pipeline.shaper, pipeline.salt)
         fastest = min(fastest, time.perf_counter() - start)
     db.dispose()
     db_path.unlink()

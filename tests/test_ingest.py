@@ -29,6 +29,7 @@ from isletbase.errors import InputError
 from isletbase.harvest import list_quarantine, retry_quarantine, run_dump, run_records
 from isletbase.ingest import Head, Pipeline, prepare
 from isletbase.ingest_worker import head_size
+from isletbase.sources import RawRecord
 from isletbase.sources.ctgov import raw_to_record, study_raws
 from isletbase.store.check import check
 from isletbase.store.db import Database
@@ -347,8 +348,9 @@ def test_what_the_writer_finishes_from_the_handed_over_payloads_equals_the_worke
     the writer does it from the records as handed over (JSON text). Both must be the same."""
     pipeline = Pipeline(db, SOURCE, raw_to_record, today=date(2026, 11, 25))
     raws = list(study_raws(STUDIES, SOURCE))
-    in_worker = prepare(raws, raw_to_record, pipeline.salt, True, pipeline.shaper)
-    handed = pickle.loads(pickle.dumps(prepare(raws, raw_to_record, pipeline.salt, False)))
+    in_worker = prepare(raws, raw_to_record)
+    in_worker.shape(pipeline.shaper, pipeline.salt)
+    handed = pickle.loads(pickle.dumps(prepare(raws, raw_to_record)))
     assert handed.derivations is None and handed.digests is None and handed.rows is None
     assert handed.data is None and len(handed.payloads) > 3
     handed.classify(pipeline.salt)
@@ -363,10 +365,25 @@ def test_what_the_writer_finishes_from_the_handed_over_payloads_equals_the_worke
         assert pack(got) == expected  # the trial's row, registry ids, sites, sources, derivations
 
 
+def test_a_batch_is_prepared_from_records_read_lazily() -> None:
+    """The worker hands ``prepare`` the next studies unread (each is mapped as it is read):
+    a generator gives what a list does, and a rejected record counts as fetched."""
+    raws = [*study_raws(STUDIES, SOURCE), RawRecord(SOURCE, "bad", {"protocolSection": {}})]
+    read = prepare(iter(raws), raw_to_record)
+    listed = prepare(raws, raw_to_record)
+    assert read.fetched == listed.fetched == len(raws)
+    assert read.payloads == listed.payloads and len(read.payloads) > 3
+    rejected = [raw.ref for raw, _ in read.rejects]
+    assert rejected == [raw.ref for raw, _ in listed.rejects] and rejected[-1] == "bad"
+    assert len(read.payloads) + len(rejected) == len(raws)
+    assert prepare(iter(()), raw_to_record).fetched == 0
+
+
 def test_a_classified_batch_crosses_to_the_writer_unchanged(db) -> None:
     pipeline = Pipeline(db, SOURCE, raw_to_record, today=date(2026, 11, 25))
     raws = list(study_raws(STUDIES, SOURCE))
-    sent = prepare(raws, raw_to_record, pipeline.salt, True)
+    sent = prepare(raws, raw_to_record)
+    sent.classify(pipeline.salt)
     got = pickle.loads(pickle.dumps(sent))
     assert got.heads == sent.heads and got.derivations == sent.derivations
     assert type(got.heads[0]) is Head and type(got.derivations[0][0]) is Derived

@@ -202,8 +202,9 @@ class Head(NamedTuple):
 
 @dataclass
 class Prepared:
-    """One batch after the steps that need no database: map, validate, merge, then (where
-    ``prepare`` was asked to) classify and hash, and shape the stored values.
+    """One batch after the steps that need no database: map, validate, merge (``prepare``),
+    then, where a process has the time, classify and hash (``classify``) and shape the stored
+    values (``shape``).
 
     It is what a worker process hands the writer, so it crosses the process boundary as plain
     data only — heads, payloads (each record as the JSON text stored in ``raw_records``: a
@@ -250,6 +251,17 @@ class Prepared:
             payload_hash(self.payload(i), d, salt) for i, d in enumerate(self.derivations)
         ]
 
+    def shape(self, shaper: TrialShaper, salt: str) -> None:
+        """Classify and hash each record (``classify``), then compute its rows as a new trial."""
+        self.classify(salt)
+        derivations, digests = self.derivations, self.digests
+        assert derivations is not None and digests is not None
+        if self.rows is None:
+            self.rows = [
+                pack(shaper.values(self.payload(i), derived, digest))
+                for i, (derived, digest) in enumerate(zip(derivations, digests, strict=True))
+            ]
+
     def __getstate__(self) -> dict:
         # named tuples as plain ones: pickle makes each named tuple through Python code (a
         # batch's heads and derivations cost the worker ~6 µs a record, ~2 as plain tuples)
@@ -273,25 +285,22 @@ class Prepared:
         self.__dict__.update(state)
 
 
-def prepare(
-    raws: Sequence[RawRecord],
-    to_record: Callable[[RawRecord], TrialRecord],
-    salt: str,
-    classify: bool = True,
-    shaper: TrialShaper | None = None,
-) -> Prepared:
-    """Map and validate a batch, merge records sharing a registry id; with ``classify``
-    classify and hash each too, and with a ``shaper`` also compute its stored values.
+def prepare(raws: Iterable[RawRecord], to_record: Callable[[RawRecord], TrialRecord]) -> Prepared:
+    """Map and validate a batch, merging records that share a registry id.
 
-    A record that fails is returned among ``rejects`` with the reason (named by its ref). A
-    worker process leaves classifying and shaping to the writer while the writer has nothing
-    else to do (see ``ingest_worker``); a curator's override is checked here all the same, so
-    a record with a value outside the vocabulary is rejected wherever it is classified.
+    Each record is mapped as soon as it is read (``raws`` may be lazy), while its parsed study
+    is still in the CPU's caches, and is then dropped; a record that fails is returned among
+    ``rejects`` with the reason (named by its ref). Classifying and shaping are left to
+    ``Prepared.classify`` and ``Prepared.shape``, which the process that has the time calls
+    (see ``ingest_worker``). A curator's override is checked here all the same, so a record
+    with a value outside the vocabulary is rejected wherever it is classified.
     """
     valid: list[TrialRecord] = []
     rejects: list[tuple[RawRecord, str]] = []
     accepted: list[tuple[str, str]] = []
+    fetched = 0
     for raw in raws:
+        fetched += 1
         try:
             record = to_record(raw)
             taxonomy.validate_curated(record.curated)
@@ -302,8 +311,8 @@ def prepare(
         accepted.append((raw.source, raw.ref))
     records = [merge_records(c) if len(c) > 1 else c[0] for c in group_by_registry_id(valid)]
     data = [r.model_dump(mode="json") for r in records]
-    batch = Prepared(
-        fetched=len(raws),
+    return Prepared(
+        fetched=fetched,
         heads=[
             Head(
                 r.display_id,
@@ -319,14 +328,6 @@ def prepare(
         accepted=accepted,
         data=data,
     )
-    if classify or shaper is not None:
-        batch.classify(salt)
-    if shaper is not None:
-        batch.rows = [
-            pack(shaper.values(d, ds, digest))
-            for d, ds, digest in zip(data, batch.derivations, batch.digests, strict=True)  # type: ignore[arg-type]
-        ]
-    return batch
 
 
 #: The columns a new trial's stored record is inserted with, in the order ``Pipeline`` gives.
@@ -389,7 +390,7 @@ class Pipeline:
         before: Callable[[Session], None] | None = None,
     ) -> None:
         """Ingest one batch of raw records in one transaction (with ``before``/``after`` in it)."""
-        self.write(prepare(list(raws), self.to_record, self.salt), after, before)
+        self.write(prepare(raws, self.to_record), after, before)
 
     def write(
         self,

@@ -136,15 +136,17 @@ def _produce(
     threading.Thread(target=_exit_without, args=(parent,), daemon=True).start()
     try:
         with collected_per_batch() as collect:
-            for chunk in batched(read(skip), batch_size):
+            studies = iter(read(skip))
+            while (batch := prepare(islice(studies, batch_size), to_record)).fetched:
                 # classifying and hashing (~30 % of the work), then shaping the stored values
                 # (~20 %), are done here only while the writer has batches waiting: one
                 # waiting, it classifies; two, it shapes too. Otherwise the writer is idle and
                 # does them itself, so the two processes share the work whichever is slower.
                 waiting = _waiting(queue)
-                batch = prepare(
-                    chunk, to_record, salt, waiting > 0, shaper if waiting > 1 else None
-                )
+                if waiting > 1:
+                    batch.shape(shaper, salt)
+                elif waiting:
+                    batch.classify(salt)
                 if not _put(queue, batch, parent):
                     return
                 collect()
