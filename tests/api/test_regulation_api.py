@@ -41,8 +41,11 @@ def test_rules_timeline_and_findings(loaded_db) -> None:
     assert rules and {r["jurisdiction"] for r in rules} == {"INTL"}
     hong_kong = client.get("/api/rules", params={"jurisdiction": "hk"}).json()["rules"]
     assert {r["id"] for r in hong_kong} >= {"HK-UMAO-001", "HK-PPO-001"}
+    taiwan = client.get("/api/rules", params={"jurisdiction": "TW"}).json()["rules"]
+    assert {r["id"] for r in taiwan} >= {"TW-SMT-001", "TW-RMA-001", "TW-MCA-001"}
+    assert {r["jurisdiction"] for r in taiwan} == {"TW"}
     unknown = client.get("/api/rules", params={"jurisdiction": "XX"})
-    assert unknown.status_code == 400 and "CN, HK, INTL, US or EU" in unknown.json()["detail"]
+    assert unknown.status_code == 400 and "CN, HK, TW, INTL, US or EU" in unknown.json()["detail"]
     assert client.get("/api/rules", params={"applies_to": "nope"}).status_code == 400
     assert len(client.get("/api/timeline").json()["events"]) >= 15
     findings = client.get("/api/findings", params={"severity": "red_flag"}).json()

@@ -187,7 +187,7 @@ def test_an_offer_is_placed_by_the_place_it_names_its_currency_or_its_script(
 def test_traditional_script_or_an_ambiguous_price_places_an_offer_nowhere(text: str) -> None:
     result = check_offer(Offer(text=text), today=TODAY)
     assert "country" not in result.facts
-    assert not [f.rule.id for f in result.findings if f.rule.jurisdiction in ("CN", "HK")]
+    assert not [f.rule.id for f in result.findings if f.rule.jurisdiction in ("CN", "HK", "TW")]
     assert result.findings  # international guidance still applies
 
 
@@ -209,6 +209,27 @@ def test_cell_products_in_hong_kong_need_registration_only_from_august_2021() ->
     after = check_offer(offer, today=date(2021, 8, 1)).findings
     assert "HK-PPO-001" not in {f.rule.id for f in before}
     assert "HK-PPO-001" in {f.rule.id for f in after}
+
+
+@pytest.mark.parametrize(
+    ("day", "regime"),
+    [
+        (date(2018, 9, 5), set()),
+        (date(2018, 9, 6), {"TW-SMT-001"}),
+        (date(2025, 12, 31), {"TW-SMT-001"}),
+        (date(2026, 1, 1), {"TW-RMA-001", "TW-RMA-004"}),
+    ],
+)
+def test_a_taiwan_offer_meets_the_cell_therapy_regime_of_its_day(day: date, regime: set) -> None:
+    """Taiwan's special-techniques regulation (2018-09-06) until the Regenerative Medicine Act
+    took its place on 2026-01-01; an advert's cure claims break the Medical Care Act throughout."""
+    offer = Offer(text="台北幹細胞診所：臍帶幹細胞療程，根治糖尿病，療程費用NT$300,000。")
+    found = {f.rule.id for f in check_offer(offer, today=day).findings}
+    cell_rules = {"TW-SMT-001", "TW-RMA-001", "TW-RMA-004"}
+    assert found & cell_rules == regime
+    assert "TW-MCA-001" in found
+    assert ("TW-RMA-003" in found) == (day >= date(2026, 1, 1))
+    assert not {r for r in found if r.startswith(("CN-", "HK-"))}
 
 
 @pytest.mark.parametrize(
