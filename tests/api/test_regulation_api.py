@@ -45,7 +45,8 @@ def test_rules_timeline_and_findings(loaded_db) -> None:
     assert {r["id"] for r in taiwan} >= {"TW-SMT-001", "TW-RMA-001", "TW-MCA-001"}
     assert {r["jurisdiction"] for r in taiwan} == {"TW"}
     unknown = client.get("/api/rules", params={"jurisdiction": "XX"})
-    assert unknown.status_code == 400 and "CN, HK, TW, INTL, US or EU" in unknown.json()["detail"]
+    assert unknown.status_code == 400
+    assert "CN, HK, MO, TW, INTL, US or EU" in unknown.json()["detail"]
     assert client.get("/api/rules", params={"applies_to": "nope"}).status_code == 400
     assert len(client.get("/api/timeline").json()["events"]) >= 15
     findings = client.get("/api/findings", params={"severity": "red_flag"}).json()
