@@ -233,6 +233,19 @@ def test_a_taiwan_offer_meets_the_cell_therapy_regime_of_its_day(day: date, regi
     assert not {r for r in found if r.startswith(("CN-", "HK-"))}
 
 
+@pytest.mark.parametrize("day", [date(2025, 6, 1), date(2026, 6, 1)])
+def test_a_taiwan_trial_recruiting_at_the_sponsors_cost_is_not_judged_as_a_treatment_on_sale(
+    day: date,
+) -> None:
+    text = (
+        "臺北幹細胞臨床試驗招募受試者：臍帶幹細胞治療第一型糖尿病，"
+        "本試驗經人體試驗委員會核准，費用由申辦方承擔。"
+    )
+    result = check_offer(Offer(text=text), today=day)
+    assert result.facts["country"].value == "TW" and result.facts["claims_to_be_trial"].value
+    assert not {f.rule.id for f in result.findings if f.rule.jurisdiction == "TW"}
+
+
 @pytest.mark.parametrize(
     ("text", "traditional"),
     [
