@@ -44,9 +44,11 @@ def test_rules_timeline_and_findings(loaded_db) -> None:
     taiwan = client.get("/api/rules", params={"jurisdiction": "TW"}).json()["rules"]
     assert {r["id"] for r in taiwan} >= {"TW-SMT-001", "TW-RMA-001", "TW-MCA-001"}
     assert {r["jurisdiction"] for r in taiwan} == {"TW"}
+    japan = client.get("/api/rules", params={"jurisdiction": "jp"}).json()["rules"]
+    assert [r["id"] for r in japan] == ["JP-ASRM-001"]
     unknown = client.get("/api/rules", params={"jurisdiction": "XX"})
     assert unknown.status_code == 400
-    assert "CN, HK, MO, TW, INTL, US or EU" in unknown.json()["detail"]
+    assert "CN, HK, MO, TW, JP, TH, INTL, US or EU" in unknown.json()["detail"]
     assert client.get("/api/rules", params={"applies_to": "nope"}).status_code == 400
     assert len(client.get("/api/timeline").json()["events"]) >= 15
     findings = client.get("/api/findings", params={"severity": "red_flag"}).json()

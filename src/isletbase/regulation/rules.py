@@ -21,7 +21,7 @@ from isletbase.regulation.conditions import Condition, parse_condition
 Severity = Literal["violation", "red_flag", "info"]
 #: Mainland China (CN), Hong Kong (HK: its own law, not the mainland's), international guidance
 #: (INTL), the United States, the European Union.
-Jurisdiction = Literal["CN", "HK", "MO", "TW", "INTL", "US", "EU"]
+Jurisdiction = Literal["CN", "HK", "MO", "TW", "JP", "TH", "INTL", "US", "EU"]
 AppliesTo = Literal["trial", "clinic_offer", "product"]
 
 
@@ -31,7 +31,7 @@ def _listed(values: tuple[str, ...]) -> str:
 
 
 JURISDICTIONS: tuple[str, ...] = get_args(Jurisdiction)
-JURISDICTIONS_TEXT = _listed(JURISDICTIONS)  # "CN, HK, MO, TW, INTL, US or EU"
+JURISDICTIONS_TEXT = _listed(JURISDICTIONS)  # "CN, HK, MO, TW, JP, TH, INTL, US or EU"
 TARGETS: tuple[str, ...] = get_args(AppliesTo)
 TARGETS_TEXT = _listed(TARGETS)  # "trial, clinic_offer or product"
 
