@@ -19,8 +19,10 @@ records_per_s, peak_rss_mb (this process and its children together), the mean re
 load average before the run, the machine's speed at that hour (``calibration_ms``: preparing the
 corpus's first 1,000 studies in one process, see ``calibrate``), the CPU time the load took
 (``cpu_s`` of the writer and the worker, ``cpu_us_per_record`` of both: what the machine's
-drift moves less than the wall time), and the same for a 1/10 baseline run in the same process
-(ratio = scaling).
+drift moves less than the wall time), when the last batch was committed (``batches_written_s``,
+and the rate until then, ``batches_records_per_s``) and what followed it in the writer alone
+(``serial_end_s``: merging the text indexes and building the secondary ones), and the same for
+a 1/10 baseline run in the same process (ratio = scaling).
 
     python benchmarks/ingest.py --n 100000 --out bench-ingest.json [--db FILE] [--workers 1]
         [--profile registry|dense]
@@ -484,12 +486,20 @@ def measure(n: int, workdir: Path, db_path: Path, workers: int | None, profile: 
     db = Database(f"sqlite:///{db_path}")
     db.init()
     load_institutions(db, bundled.institutions_file(), Report())
+    written = [0.0]  # when the last batch was committed (each commit reports its progress)
     with PeakRss() as rss:
         before = cpu_seconds()
         start = time.perf_counter()
-        report = run_dump(db, corpus, batch_size=2000, workers=workers)
+        report = run_dump(
+            db,
+            corpus,
+            batch_size=2000,
+            workers=workers,
+            progress=lambda _: written.__setitem__(0, time.perf_counter()),
+        )
         seconds = time.perf_counter() - start
         after = cpu_seconds()
+    loaded = written[0] - start
     used = [round(end - begin, 2) for end, begin in zip(after, before, strict=True)]
     db.dispose()
     corpus.unlink()
@@ -508,6 +518,9 @@ def measure(n: int, workdir: Path, db_path: Path, workers: int | None, profile: 
         "calibration_ms": round(calibration, 1),
         "cpu_s": {"writer": used[0], "worker": used[1]},
         "cpu_us_per_record": round(sum(used) / n * 1e6, 1),
+        "batches_written_s": round(loaded, 2),
+        "batches_records_per_s": round(n / loaded, 1),
+        "serial_end_s": round(seconds - loaded, 2),
     }
 
 
