@@ -247,6 +247,23 @@ def test_a_taiwan_trial_recruiting_at_the_sponsors_cost_is_not_judged_as_a_treat
 
 
 @pytest.mark.parametrize(
+    ("text", "fires"),
+    [
+        ("东京再生医疗诊所：脐带干细胞治疗糖尿病临床研究，参加者需支付300万日元。", True),
+        ("东京大学医院干细胞治疗糖尿病临床试验招募受试者，费用由申办方承担。", False),
+    ],
+)
+def test_japan_asks_for_a_plan_from_a_study_that_charges_but_not_from_a_sponsors_trial(
+    text: str, fires: bool
+) -> None:
+    """Japan's Act needs a filed plan for research too, so a study its participants pay for
+    draws the rule; a trial at the sponsor's cost is not a treatment on sale."""
+    result = check_offer(Offer(text=text), today=TODAY)
+    assert result.facts["country"].value == "JP"
+    assert ("JP-ASRM-001" in {f.rule.id for f in result.findings}) == fires
+
+
+@pytest.mark.parametrize(
     ("text", "traditional"),
     [
         ("香港幹細胞中心：臍帶間充質幹細胞療程", True),
