@@ -264,6 +264,23 @@ def test_japan_asks_for_a_plan_from_a_study_that_charges_but_not_from_a_sponsors
 
 
 @pytest.mark.parametrize(
+    ("text", "source"),
+    [
+        ("东京血液病医院：造血幹細胞移植治疗白血病，费用500万日元。", "HSCT"),
+        ("Tokyo hospital: bone marrow transplant for leukaemia, JPY 5,000,000.", "HSCT"),
+        ("东京诊所：骨髓间充质干细胞治疗糖尿病，费用300万日元。", "bone_marrow"),
+    ],
+)
+def test_a_haematopoietic_transplant_in_japan_is_outside_its_regenerative_medicine_act(
+    text: str, source: str
+) -> None:
+    """Japan's Act leaves haematopoietic stem-cell transplantation out; bone-marrow MSCs are in."""
+    result = check_offer(Offer(text=text), today=TODAY)
+    assert result.facts["cell_source"].value == source
+    assert ("JP-ASRM-001" in {f.rule.id for f in result.findings}) == (source != "HSCT")
+
+
+@pytest.mark.parametrize(
     ("text", "traditional"),
     [
         ("香港幹細胞中心：臍帶間充質幹細胞療程", True),
