@@ -19,8 +19,9 @@ from isletbase.errors import InputError
 from isletbase.regulation.conditions import Condition, parse_condition
 
 Severity = Literal["violation", "red_flag", "info"]
-#: Mainland China (CN), Hong Kong (HK: its own law, not the mainland's), international guidance
-#: (INTL), the United States, the European Union.
+#: Mainland China (CN); Hong Kong, Macau and Taiwan (HK, MO, TW: each its own law, not the
+#: mainland's); Japan and Thailand (JP, TH); international guidance (INTL); the United States;
+#: the European Union.
 Jurisdiction = Literal["CN", "HK", "MO", "TW", "JP", "TH", "INTL", "US", "EU"]
 AppliesTo = Literal["trial", "clinic_offer", "product"]
 
