@@ -56,6 +56,14 @@ def test_check_says_where_it_placed_the_offer(tmp_path: Path, text: str, line: s
     assert line in done.stdout.splitlines()[1]
 
 
+def test_check_says_when_it_applied_no_rule_on_cell_therapies(tmp_path: Path) -> None:
+    offer = tmp_path / "offer.txt"
+    offer.write_text("东京诊所：胰岛素泵强化治疗糖尿病，疗程费50万日元。", encoding="utf-8")
+    done = run("check", str(offer), "--db", f"sqlite:///{tmp_path / 'none.db'}", cwd=tmp_path)
+    assert done.returncode == 0, done.stdout
+    assert "cell therapy: none named" in " ".join(done.stdout.split())
+
+
 def test_check_reads_json_offers(tmp_path: Path) -> None:
     offer = tmp_path / "offer.json"
     offer.write_text(

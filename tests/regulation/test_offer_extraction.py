@@ -79,12 +79,61 @@ def test_english_words_match_whole_words_only() -> None:
         ({"charges": True}, "field 'charges'"),
         ({"price": "a lot"}, "field 'price'"),
         ({"date": "2026-13-01"}, "field 'date'"),
+        ({"cell_therapy": "perhaps"}, "field 'cell_therapy'"),
         ([1, 2], "expected a JSON object"),
     ],
 )
 def test_bad_offer_fields_are_named(data: object, message: str) -> None:
     with pytest.raises(InputError, match=message):
         check_offer(data)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("text", "quote"),
+    [
+        ("东京诊所：干细胞治疗糖尿病，费用300万日元。", "干细胞"),
+        ("Exosome therapy package for diabetes, $9,000.", "Exosome"),
+        ("香港診所：臍帶細胞回輸療程，港幣18萬。", "細胞回輸"),
+        ("Umbilical cord infusions for type 2 diabetes, $20,000.", "Umbilical cord"),  # a source
+        ("胰岛素泵强化治疗糖尿病，疗程费2万元。", None),
+        ("Our 14-day diet programme reverses diabetes. Package 120,000 baht.", None),
+    ],
+)
+def test_an_offer_text_says_whether_it_is_a_cell_therapy(text: str, quote: str | None) -> None:
+    fact = Extractor(BOOK).extract(Offer(text=text), today=TODAY)["cell_therapy"]
+    assert fact.value is (quote is not None)
+    if quote is None:
+        assert fact.evidence[0].source == "derived"
+    else:
+        ev = fact.evidence[0]
+        assert (ev.source, text[ev.start : ev.end]) == ("text", quote)
+
+
+def _rule_ids(offer: Offer | dict) -> set[str]:
+    return {f.rule.id for f in check_offer(offer, today=TODAY).findings}
+
+
+def test_rules_on_cell_therapies_pass_by_an_offer_of_none() -> None:
+    """An advert for a device is still a medical advert (China's Advertising Law), but not a
+    stem-cell treatment on sale; offers given as fields alone are taken to be cell therapies,
+    unless they say otherwise, and a field wins over the text as everywhere."""
+    pump = "北京某医院胰岛素泵强化治疗，根治糖尿病，疗程费2万元。"
+    cells = {"CN-NHC-002", "CN-SC-008", "INTL-CL-004", "INTL-CL-005", "INTL-ISSCR-001"}
+    found = _rule_ids(Offer(text=pump))
+    assert "CN-AD-001" in found and not found & cells
+    assert cells <= _rule_ids(Offer(text=pump, cell_therapy=True))
+    fields = {"country": "CN", "charges_patient": True, "offered_as_routine_treatment": True}
+    assert {"CN-NHC-002", "INTL-ISSCR-001"} <= _rule_ids(fields)
+    assert not _rule_ids({**fields, "cell_therapy": False}) & cells
+
+
+def test_a_negated_condition_shows_only_the_values_it_read() -> None:
+    """JP-ASRM-001 leaves haematopoietic transplants out: an offer naming no cell source shows
+    why it is a cell therapy, not a "cell_source: not stated" line."""
+    result = check_offer(Offer(text="东京诊所：干细胞治疗糖尿病，费用300万日元。"), today=TODAY)
+    finding = next(f for f in result.findings if f.rule.id == "JP-ASRM-001")
+    fields = {item["field"]: item["quote"] for item in finding.to_dict()["evidence"]}
+    assert fields["cell_therapy"] == "干细胞" and "cell_source" not in fields
 
 
 def test_an_empty_offer_is_refused() -> None:

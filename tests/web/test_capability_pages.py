@@ -49,6 +49,14 @@ def test_checking_an_offer_in_the_form_matches_the_library(client, loaded_db):
     assert OFFER in r.text  # the form keeps what was typed
 
 
+def test_the_form_says_when_no_rule_on_cell_therapies_was_applied(client):
+    assert 'data-fact="cell_therapy"' not in client.post("/regulation", data={"text": OFFER}).text
+    r = client.post("/regulation", data={"text": "胰岛素泵强化治疗，根治糖尿病，疗程费2万元。"})
+    result = r.text.split('id="rules-h"')[0]  # the rule book's table follows the result
+    assert r.status_code == 200 and 'data-fact="cell_therapy"' in result
+    assert "<code>CN-AD-001</code>" in result and "<code>CN-NHC-002</code>" not in result
+
+
 def test_empty_offer_is_a_400_saying_why(client):
     r = client.post("/regulation", data={"text": "   "})
     assert r.status_code == 400 and "nothing to check" in r.text

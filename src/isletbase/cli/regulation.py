@@ -71,6 +71,14 @@ def _print_result(result: CheckResult) -> None:
     else:
         why = "; ".join(f"{e.source}: {e.quote}" for e in country.evidence)
         console.print(f"country: {country.value} ({why})", markup=False)
+    cells = result.facts.get("cell_therapy")
+    if cells is not None and cells.value is False:
+        console.print(
+            f"cell therapy: none named ({cells.evidence[0].quote}), so the rules on stem-cell, "
+            'cell and gene therapy were not applied; give the JSON field "cell_therapy": true '
+            "to apply them",
+            markup=False,
+        )
     table = Table(show_lines=True)
     for col in ("rule", "severity", "what the rule says", "evidence", "source"):
         table.add_column(col, overflow="fold")

@@ -105,8 +105,12 @@ class Not:
     part: Condition
 
     def evaluate(self, facts: Mapping[str, Any]) -> tuple[bool, tuple[str, ...]]:
+        """Holds where the part does not; its evidence is the part's fields that have a value
+        (a missing one shows nothing: "not stated" is no reason a negation holds)."""
         held, _ = self.part.evaluate(facts)
-        return (not held), tuple(sorted(self.part.fields())) if not held else ()
+        if held:
+            return False, ()
+        return True, tuple(sorted(f for f in self.part.fields() if facts.get(f) is not None))
 
     def fields(self) -> set[str]:
         return self.part.fields()

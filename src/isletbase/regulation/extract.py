@@ -265,6 +265,7 @@ class Extractor:
             facts["is_advertisement"] = Fact(
                 "is_advertisement", True, [Evidence("derived", "offer text given to check")]
             )
+        self._cell_therapy(facts, from_text)
         trial = facts.get("claims_to_be_trial")
         if (
             "offered_as_routine_treatment" not in facts
@@ -296,6 +297,21 @@ class Extractor:
                 evidence = list(dict.fromkeys([*amount.evidence, *currency.evidence]))
                 facts["price_high"] = Fact("price_high", amount.value >= limit, evidence)
 
+    @staticmethod
+    def _cell_therapy(facts: dict[str, Fact], from_text: bool) -> None:
+        """Whether the offer is about a cell or gene therapy, where nothing said so already: a
+        cell source named says it is; a text naming neither that nor any such therapy (an
+        insulin pump, a diet) says it is not. Fields alone say nothing, so the rules on such
+        therapies still read an offer given that way (``check`` is for such offers)."""
+        if "cell_therapy" in facts:
+            return
+        source = facts.get("cell_source")
+        if source is not None:
+            facts["cell_therapy"] = Fact("cell_therapy", True, list(source.evidence))
+        elif from_text:
+            why = "the text names no stem cells, cell or gene therapy, exosomes or cell source"
+            facts["cell_therapy"] = Fact("cell_therapy", False, [Evidence("derived", why)])
+
     def _system(self, condition: str) -> str:
         vocab = self.book.conditions.get(condition)
         return vocab.system if vocab and vocab.system else condition
@@ -316,6 +332,7 @@ _SIGNALS = (
     ("overseas", "arranges_overseas_treatment", True),
     ("beauty_salon", "provider_type", "beauty_salon"),
     ("autologous", "cell_autologous", True),
+    ("cell_therapy", "cell_therapy", True),
 )
 
 

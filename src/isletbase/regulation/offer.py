@@ -45,6 +45,7 @@ class Offer(BaseModel):
     claims: list[str] = Field(default_factory=list)
     conditions_treated: list[str] = Field(default_factory=list)
     cell_source: str | None = None
+    cell_therapy: bool | None = None
     provider_type: str | None = None
     product_approved: bool | None = None
     claims_to_be_trial: bool | None = None
