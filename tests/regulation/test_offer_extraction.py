@@ -215,6 +215,12 @@ def test_country_names_and_codes_are_normalised(given: str, code: str) -> None:
         ("幹細胞療程，每次20萬港元", "HK", "price in HKD: '20萬港元'"),
         ("干细胞治疗糖尿病，每针3万", "CN", "written in simplified Chinese"),
         ("Stem cell therapy for diabetes, RMB 150,000", "CN", "price in yuan: 'RMB 150,000'"),
+        # of two places: the one named as where to go, else the one whose currency is asked
+        ("中国患者赴日本东京接受干细胞治疗，费用300万日元", "JP", "日本"),
+        ("中国患者在东京接受干细胞治疗，费用300万日元", "JP", "东京"),
+        ("Chinese patients fly to Bangkok for stem cell therapy, 500,000 baht", "TH", "Bangkok"),
+        ("北京干细胞中心，东京也有分院，每针3万元", "CN", "北京"),
+        ("Our Beijing stem cell clinic sends cargo to Tokyo, $20,000", "CN", "Beijing"),  # cargo
     ],
 )
 def test_an_offer_is_placed_by_the_place_it_names_its_currency_or_its_script(
@@ -223,6 +229,27 @@ def test_an_offer_is_placed_by_the_place_it_names_its_currency_or_its_script(
     fact = Extractor(BOOK).extract(Offer(text=text), today=TODAY)["country"]
     assert fact.value == country
     assert evidence in fact.evidence[0].quote
+
+
+@pytest.mark.parametrize(
+    ("text", "why"),
+    [
+        ("中国患者赴日本东京接受干细胞治疗，费用300万日元", "named as where to go: '赴日本'"),
+        ("Chinese patients fly to Bangkok for stem cells, 500,000 baht", "'fly to Bangkok'"),
+        ("中国患者在东京接受干细胞治疗，费用300万日元", "price in JPY: '300万日元'"),
+    ],
+)
+def test_an_agency_sending_chinese_patients_abroad_is_judged_where_it_sends_them(
+    text: str, why: str
+) -> None:
+    """Agencies name China, where their patients live, before the place of treatment, whose
+    law governs the treatment; the NHC's warning on arranging it abroad applies either way."""
+    result = check_offer(Offer(text=text), today=TODAY)
+    country = result.facts["country"]
+    assert country.value in {"JP", "TH"} and why in country.evidence[1].quote
+    found = {f.rule.id for f in result.findings}
+    assert not found & {"CN-SC-008", "CN-NHC-002"}
+    assert ("JP-ASRM-001" in found) == (country.value == "JP")
 
 
 @pytest.mark.parametrize(

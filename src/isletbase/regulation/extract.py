@@ -29,7 +29,13 @@ from isletbase.regulation.phrases import (
     in_traditional_script,
     phrase_regex,
 )
-from isletbase.regulation.prices import CURRENCY_PLACES, find_price, find_prices, names_renminbi
+from isletbase.regulation.prices import (
+    CURRENCY_PLACES,
+    PLACE_CURRENCIES,
+    find_price,
+    find_prices,
+    names_renminbi,
+)
 from isletbase.regulation.rules import RuleBook
 from isletbase.store.institutions import InstitutionIndex
 
@@ -44,6 +50,11 @@ class Extractor:
         self.conditions = Matcher({k: (*v.en, *v.zh) for k, v in book.conditions.items()})
         self.cells = Matcher({k: (*v.en, *v.zh) for k, v in book.cell_sources.items()})
         self.places = Matcher({k: (*v.en, *v.zh) for k, v in book.places.items()})
+        way = book.phrases.get("destination")
+        # longest first, so "前往" is quoted whole where "往" alone is no cue
+        self.destinations = sorted((fold(w) for w in (*way.en, *way.zh)) if way else (), key=len)[
+            ::-1
+        ]
 
     def extract(
         self,
@@ -106,17 +117,15 @@ class Extractor:
             self._institution_facts(inst_obj, facts)
 
     def _country_of_text(self, text: str, price: tuple[float, str, Match] | None) -> Fact | None:
-        """Where the text says the offer is: the first place it names (of two at one spot the
-        longer: 中国香港 is Hong Kong); else the currency of its price where that is one
-        place's own (Hong Kong, Macau or Taiwan dollars); else mainland China where it is
-        written in simplified Chinese or priced in renminbi by name (人民币, RMB: a bare 18萬
-        or 10萬元 is read as yuan, but Taiwan and Hong Kong write 元 for their dollars).
-        Traditional characters alone say nothing either: Hong Kong, Macau, Taiwan and many
-        overseas Chinese write them."""
+        """Where the text says the offer is: the place it names (see ``_place_named``); else
+        the currency of its price where that is one place's own (Hong Kong, Macau or Taiwan
+        dollars); else mainland China where it is written in simplified Chinese or priced in
+        renminbi by name (人民币, RMB: a bare 18萬 or 10萬元 is read as yuan, but Taiwan and
+        Hong Kong write 元 for their dollars). Traditional characters alone say nothing
+        either: Hong Kong, Macau, Taiwan and many overseas Chinese write them."""
         places = self.places.find(text)
         if places:
-            first = min(places, key=lambda m: (m.start, m.start - m.end))
-            return Fact("country", first.key, [_ev(first)])
+            return self._place_named(text, places, price)
         if price and price[1] in CURRENCY_PLACES:
             quote = price[2].quote.strip()
             return Fact(
@@ -131,6 +140,29 @@ class Extractor:
         else:
             return None
         return Fact("country", "CN", [Evidence("derived", why)])
+
+    def _place_named(
+        self, text: str, places: list[Match], price: tuple[float, str, Match] | None
+    ) -> Fact:
+        """Of the places a text names (each at its first mention): the one it names as where
+        to go (赴日本, "fly to Bangkok": agencies sending patients abroad name China, the
+        patients' country, first); else the one whose own currency its price is in (中国患者…
+        东京…300万日元); else the first named (of two at one spot the longer: 中国香港 is Hong
+        Kong)."""
+        ordered = sorted(places, key=lambda m: (m.start, m.start - m.end))
+        folded_text = fold(text)
+        for m in ordered:
+            before = folded_text[: m.start].rstrip()
+            cue = next((c for c in self.destinations if _ends_with_words(before, c)), None)
+            if cue is not None:
+                why = f"named as where to go: {text[len(before) - len(cue) : m.end]!r}"
+                return Fact("country", m.key, [_ev(m), Evidence("derived", why)])
+        if price is not None and len(ordered) > 1:
+            for m in ordered:
+                if PLACE_CURRENCIES.get(m.key) == price[1]:
+                    why = f"price in {price[1]}: {price[2].quote.strip()!r}"
+                    return Fact("country", m.key, [_ev(m), Evidence("derived", why)])
+        return Fact("country", ordered[0].key, [_ev(ordered[0])])
 
     def _price(self, text: str) -> tuple[float, str, Match] | None:
         """The highest price the text states that no negation governs ("无需支付10万元")."""
@@ -334,6 +366,14 @@ _SIGNALS = (
     ("autologous", "cell_autologous", True),
     ("cell_therapy", "cell_therapy", True),
 )
+
+
+def _ends_with_words(text: str, words: str) -> bool:
+    """Whether ``text`` ends with ``words``, English ones whole ("go to", not "cargo to")."""
+    if not text.endswith(words):
+        return False
+    before = text[: len(text) - len(words)][-1:]
+    return not (words[:1].isascii() and before.isascii() and before.isalnum())
 
 
 def _json(name: str, value: Any) -> Evidence:

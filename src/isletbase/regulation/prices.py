@@ -25,6 +25,11 @@ CURRENCIES: dict[str, str] = {
 #: Currencies that are one place's own (ISO 4217), so that a price in one says where the offer
 #: is (the renminbi only where named as such: ``names_renminbi``).
 CURRENCY_PLACES: dict[str, str] = {"HKD": "HK", "MOP": "MO", "TWD": "TW"}
+#: Each place's own currency (ISO 4217), for an offer naming two places: its price says which
+#: one it is made in.
+PLACE_CURRENCIES: dict[str, str] = {
+    "CN": "CNY", "HK": "HKD", "MO": "MOP", "TW": "TWD", "US": "USD", "JP": "JPY", "TH": "THB",
+}  # fmt: skip
 #: currency before the amount; a Chinese name before it wins over the 元 after it (港币18万元)
 _BEFORE = (
     r"hk\$|us\$|nt\$|mop\$|¥|\$|€|(?<![a-z])(?:rmb|cny|usd|eur|hkd|jpy|thb|twd|ntd|mop)"
