@@ -187,6 +187,19 @@ def test_full_width_and_traditional_text_is_folded_keeping_offsets(
                 assert text[ev.start : ev.end] == ev.quote
 
 
+@pytest.mark.parametrize(
+    ("text", "source"),
+    [
+        ("脐带血干细胞治疗糖尿病", "cord_blood"),  # 脐带 (a cord) starts at the same place
+        ("臍帶血幹細胞治療糖尿病", "cord_blood"),
+        ("Umbilical cord blood stem cells for diabetes", "cord_blood"),
+        ("脐带间充质干细胞治疗糖尿病", "UC-MSC"),
+    ],
+)
+def test_of_two_cell_sources_named_at_one_place_the_longer_is_read(text: str, source: str) -> None:
+    assert Extractor(BOOK).extract(Offer(text=text), today=TODAY)["cell_source"].value == source
+
+
 def test_traditional_characters_name_the_cell_source() -> None:
     facts = Extractor(BOOK).extract(Offer(text="臍帶幹細胞回輸治療糖尿病"), today=TODAY)
     assert facts["cell_source"].value == "UC-MSC"

@@ -149,7 +149,7 @@ class Extractor:
         patients' country, first); else the one whose own currency its price is in (中国患者…
         东京…300万日元); else the first named (of two at one spot the longer: 中国香港 is Hong
         Kong)."""
-        ordered = sorted(places, key=lambda m: (m.start, m.start - m.end))
+        ordered = places  # in text order, the longer of two at one spot first
         folded_text = fold(text)
         for m in ordered:
             before = folded_text[: m.start].rstrip()

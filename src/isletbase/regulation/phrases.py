@@ -184,7 +184,8 @@ class Matcher:
         return set(self._patterns)
 
     def find(self, text: str) -> list[Match]:
-        """Every group found, at its first occurrence that is not negated, in text order."""
+        """Every group found, at its first occurrence that is not negated, in text order; of
+        two found at one place the longer first (脐带血 is cord blood before 脐带 is a cord)."""
         f = folded(text)
         found = []
         for key, pattern in self._patterns.items():
@@ -192,7 +193,7 @@ class Matcher:
                 if self._cue(f, m.start()) is None:
                     found.append(f.match(key, m.start(), m.end()))
                     break
-        return sorted(found, key=lambda m: (m.start, m.key))
+        return sorted(found, key=_text_order)
 
     def find_all(self, text: str, keys: Iterable[str] | None = None) -> list[Match]:
         """Every occurrence of every group (or of ``keys``), negated or not, in text order."""
@@ -203,7 +204,7 @@ class Matcher:
             for key, pattern in wanted.items()
             for m in pattern.finditer(f.text)
         ]
-        return sorted(found, key=lambda m: (m.start, m.key))
+        return sorted(found, key=_text_order)
 
     def _cue(self, f: Folded, start: int) -> int | None:
         """The negation cue before folded ``start``, remembered for the last text read."""
@@ -216,3 +217,8 @@ class Matcher:
         if start not in known:
             known[start] = self.negation.cue_before(f.text, start)
         return known[start]
+
+
+def _text_order(m: Match) -> tuple[int, int, str]:
+    """Matches in text order; at one place the longer first, then by group."""
+    return m.start, m.start - m.end, m.key
