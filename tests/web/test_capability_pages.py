@@ -57,6 +57,21 @@ def test_the_form_says_when_no_rule_on_cell_therapies_was_applied(client):
     assert "<code>CN-AD-001</code>" in result and "<code>CN-NHC-002</code>" not in result
 
 
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        ("香港幹細胞中心：臍帶幹細胞療程，療程費用HK$180,000。", "<strong>HK</strong> (香港)"),
+        ("中国患者赴日本东京接受干细胞治疗，费用300万日元。", "<strong>JP</strong> (日本; "),
+        ("<b>臍帶幹細胞療程</b>", "no country"),
+    ],
+)
+def test_the_form_says_whose_rules_it_applied(client, text, shown):
+    result = client.post("/regulation", data={"text": text}).text.split('id="rules-h"')[0]
+    line = re.search(r'<p data-fact="country">(.*?)</p>', result).group(1)
+    assert shown in line
+    assert "<b>" not in result  # the offer's text is escaped where it is shown
+
+
 def test_empty_offer_is_a_400_saying_why(client):
     r = client.post("/regulation", data={"text": "   "})
     assert r.status_code == 400 and "nothing to check" in r.text
