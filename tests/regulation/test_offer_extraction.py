@@ -302,6 +302,24 @@ def test_cell_products_in_hong_kong_need_registration_only_from_august_2021() ->
 
 
 @pytest.mark.parametrize(
+    ("offer", "day", "fires"),
+    [
+        (Offer(text="香港幹細胞中心：臍帶幹細胞回輸療程，HK$180,000。"), date(2022, 6, 29), False),
+        (Offer(text="香港幹細胞中心：臍帶幹細胞回輸療程，HK$180,000。"), date(2022, 6, 30), True),
+        (Offer(text="香港：臍帶幹細胞療程，HK$180,000。", provider_type="hospital"), TODAY, False),
+        (Offer(text="香港胰島素泵療程，HK$18,000。"), TODAY, False),  # no cells
+    ],
+)
+def test_cells_given_outside_a_hospital_in_hong_kong_need_a_licensed_day_procedure_centre(
+    offer: Offer, day: date, fires: bool
+) -> None:
+    """Cap. 633: operating a day procedure centre without a licence is an offence from
+    2022-06-30; a hospital may give the cells."""
+    found = {f.rule.id for f in check_offer(offer, today=day).findings}
+    assert ("HK-PHFO-001" in found) == fires
+
+
+@pytest.mark.parametrize(
     ("day", "regime"),
     [
         (date(2018, 9, 5), set()),
