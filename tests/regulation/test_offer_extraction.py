@@ -95,8 +95,20 @@ def test_bad_offer_fields_are_named(data: object, message: str) -> None:
         ("Exosome therapy package for diabetes, $9,000.", "Exosome"),
         ("香港診所：臍帶細胞回輸療程，港幣18萬。", "細胞回輸"),
         ("Umbilical cord infusions for type 2 diabetes, $20,000.", "Umbilical cord"),  # a source
+        ("免排异干细胞治疗，根治糖尿病", "干细胞"),  # a negation before it: still about cells
+        ("No insulin needed after our stem cell therapy", "stem cell"),
+        ("Stem\ncells cure diabetes", "Stem\ncells"),  # as pasted: a line break, a dash
+        ("stem–cell infusions cure diabetes", "stem–cell"),
+        ("细胞针治疗糖尿病，每针3万元", "细胞针"),
+        ("SVF therapy for diabetes, Florida clinic, $15,000", "SVF"),
+        ("Cellular therapy for type 1 diabetes in Tijuana", "Cellular therapy"),
+        ("エクソソーム点滴で糖尿病を改善、東京クリニック", "エクソソーム"),
         ("胰岛素泵强化治疗糖尿病，疗程费2万元。", None),
         ("Our 14-day diet programme reverses diabetes. Package 120,000 baht.", None),
+        ("糖尿病足骨髓炎手术治疗，根治，北京，费用5万元", None),  # 骨髓炎: no bone-marrow cells
+        ("妊娠糖尿病饮食管理，保障胎儿健康", None),
+        ("Insulin pump programme led by Dr Lee, MSc, Florida", None),
+        ("增强免疫细胞活力的灵芝孢子粉，根治糖尿病", None),
     ],
 )
 def test_an_offer_text_says_whether_it_is_a_cell_therapy(text: str, quote: str | None) -> None:
@@ -125,6 +137,34 @@ def test_rules_on_cell_therapies_pass_by_an_offer_of_none() -> None:
     fields = {"country": "CN", "charges_patient": True, "offered_as_routine_treatment": True}
     assert {"CN-NHC-002", "INTL-ISSCR-001"} <= _rule_ids(fields)
     assert not _rule_ids({**fields, "cell_therapy": False}) & cells
+
+
+@pytest.mark.parametrize(
+    "offer",
+    [
+        Offer(text="세포 치료로 당뇨병 완치, 서울 클리닉"),  # Korean beyond 줄기세포 (stem cells)
+        Offer(text="Offer from our partner", country="JP", charges_patient=True),  # fields tell
+    ],
+)
+def test_an_offer_check_cannot_read_is_not_taken_for_one_without_cells(offer: Offer) -> None:
+    facts = Extractor(BOOK).extract(offer, today=TODAY)
+    assert "cell_therapy" not in facts
+
+
+def test_general_advertising_rules_still_read_an_offer_without_cells() -> None:
+    """A beauty salon may not treat at all in China (NHC), and 包治百病 is an assertion of
+    efficacy under the Advertising Law, whatever is sold."""
+    salon = _rule_ids(Offer(text="美容院糖尿病调理疗程，降血糖，北京，疗程2万元"))
+    assert "CN-NHC-001" in salon
+    assert "CN-AD-001" in _rule_ids(Offer(text="养生馆艾灸降糖，包治百病，北京，疗程2万元"))
+
+
+def test_evidence_offsets_count_from_the_text_as_given() -> None:
+    text = "\n\n  干细胞根治糖尿病，北京，20万元\n"
+    for finding in check_offer(Offer.from_text(text), today=TODAY).findings:
+        for ev in finding.to_dict()["evidence"]:
+            if ev["source"] == "text":
+                assert text[ev["start"] : ev["end"]] == ev["quote"]
 
 
 def test_a_negated_condition_shows_only_the_values_it_read() -> None:
@@ -234,6 +274,17 @@ def test_country_names_and_codes_are_normalised(given: str, code: str) -> None:
         ("Chinese patients fly to Bangkok for stem cell therapy, 500,000 baht", "TH", "Bangkok"),
         ("北京干细胞中心，东京也有分院，每针3万元", "CN", "北京"),
         ("Our Beijing stem cell clinic sends cargo to Tokyo, $20,000", "CN", "Beijing"),  # cargo
+        # stock wording that sends nobody anywhere: 达到, 不用去, no need to travel to
+        ("北京干细胞医院，技术达到美国FDA标准，根治糖尿病，20万元", "CN", "北京"),
+        ("北京干细胞医院，不用去日本，在家门口就能做，20万元", "CN", "北京"),
+        ("北京干细胞医院，无需赴日，在家门口就能做，20万元", "CN", "北京"),
+        ("Stem cell therapy at our Florida clinic, no need to travel to Mexico", "US", "Florida"),
+        # short names after 赴; a later mention; text before it that folding lengthens (…)
+        ("内地患者赴港接受干细胞治疗，北京办事处报名，30万元", "HK", "赴港"),
+        ("中国患者：日本技术领先，欢迎赴日本东京治疗，费用50万元", "JP", "日本"),
+        ("中国患者…赴日本东京干细胞治疗", "JP", "日本"),
+        # where patients come from is passed over; a US dollar price says nothing of the US
+        ("Patients from California: stem cells at our Tijuana clinic, USD 20,000", "MX", "Tijuana"),
     ],
 )
 def test_an_offer_is_placed_by_the_place_it_names_its_currency_or_its_script(
@@ -247,8 +298,14 @@ def test_an_offer_is_placed_by_the_place_it_names_its_currency_or_its_script(
 @pytest.mark.parametrize(
     ("text", "why"),
     [
-        ("中国患者赴日本东京接受干细胞治疗，费用300万日元", "named as where to go: '赴日本'"),
-        ("Chinese patients fly to Bangkok for stem cells, 500,000 baht", "'fly to Bangkok'"),
+        (
+            "中国患者赴日本东京接受干细胞治疗，费用300万日元",
+            "named as where to go: '赴' before '日本'",
+        ),
+        (
+            "Chinese patients fly to Bangkok for stem cells, 500,000 baht",
+            "'fly to' before 'Bangkok'",
+        ),
         ("中国患者在东京接受干细胞治疗，费用300万日元", "price in JPY: '300万日元'"),
     ],
 )

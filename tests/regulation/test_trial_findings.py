@@ -99,9 +99,13 @@ def test_offer_citing_a_trial_that_is_not_recruiting(loaded_db) -> None:
     assert result.facts["trial_recruiting"].value is False
     assert "INTL-TRIAL-002" in {f.rule.id for f in result.findings}
     missing = check_offer(
-        "Our registered study NCT99999999 treats diabetes.", loaded_db, today=TODAY
+        "Our registered stem cell study NCT99999999 treats diabetes.", loaded_db, today=TODAY
     )
     assert "INTL-TRIAL-001" in {f.rule.id for f in missing.findings}
+    # the database holds stem-cell trials: its not holding a pump study's id says nothing
+    pump = check_offer("Our insulin pump study NCT99999999 treats diabetes.", loaded_db)
+    assert pump.facts["trial_found"].value is False
+    assert "INTL-TRIAL-001" not in {f.rule.id for f in pump.findings}
 
 
 def test_offer_institution_is_matched_bilingually_with_filing_status(loaded_db) -> None:

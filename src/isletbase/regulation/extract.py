@@ -49,12 +49,21 @@ class Extractor:
         self.phrases = Matcher({k: (*v.en, *v.zh) for k, v in book.phrases.items()}, self.negation)
         self.conditions = Matcher({k: (*v.en, *v.zh) for k, v in book.conditions.items()})
         self.cells = Matcher({k: (*v.en, *v.zh) for k, v in book.cell_sources.items()})
-        self.places = Matcher({k: (*v.en, *v.zh) for k, v in book.places.items()})
-        way = book.phrases.get("destination")
-        # longest first, so "前往" is quoted whole where "往" alone is no cue
-        self.destinations = sorted((fold(w) for w in (*way.en, *way.zh)) if way else (), key=len)[
-            ::-1
-        ]
+        # read whether negated or not: "免排异干细胞" is still about cells
+        self.cell_words = Matcher(_words(book, "cell_therapy"))
+        # longest first, so "前往" is read whole where "往" alone is no cue
+        self.destinations = sorted(map(fold, _words(book, "destination").get("destination", ())))
+        self.destinations.sort(key=len, reverse=True)
+        # place words that begin with a destination cue (赴港, 赴日) are matched apart, so that
+        # 赴日 does not hide the 日本 of 赴日本 from the other place words
+        sent = {k: [w for w in (*v.en, *v.zh) if self._cued(w)] for k, v in book.places.items()}
+        self.places = Matcher(
+            {k: [w for w in (*v.en, *v.zh) if not self._cued(w)] for k, v in book.places.items()}
+        )
+        self.sent_to = Matcher({k: w for k, w in sent.items() if w})
+        origin = book.phrases.get("origin")
+        self.origin_before = tuple(fold(w) for w in origin.en) if origin else ()
+        self.origin_after = tuple(fold(w) for w in origin.zh) if origin else ()
 
     def extract(
         self,
@@ -76,6 +85,7 @@ class Extractor:
         self._from_text(text, facts, insts)
         self._from_fields(offer, facts, insts, named)
         self._derive(facts, bool(text), today or date.today())
+        self._cell_therapy(facts, text, _described(offer))
         return facts
 
     # -- text ---------------------------------------------------------------------------
@@ -94,6 +104,9 @@ class Extractor:
         cells = self.cells.find(text)
         if cells:
             facts["cell_source"] = Fact("cell_source", cells[0].key, [_ev(cells[0])])
+        therapy = self.cell_words.find(text)
+        if therapy:
+            facts["cell_therapy"] = Fact("cell_therapy", True, [_ev(therapy[0])])
         for key, fact_field, value in _SIGNALS:
             if key in hits:
                 facts[fact_field] = Fact(fact_field, value, [_ev(hits[key])])
@@ -124,8 +137,9 @@ class Extractor:
         Hong Kong write 元 for their dollars). Traditional characters alone say nothing
         either: Hong Kong, Macau, Taiwan and many overseas Chinese write them."""
         places = self.places.find(text)
-        if places:
-            return self._place_named(text, places, price)
+        named = self._place_named(text, places, price)
+        if named is not None:
+            return named
         if price and price[1] in CURRENCY_PLACES:
             quote = price[2].quote.strip()
             return Fact(
@@ -134,35 +148,56 @@ class Extractor:
                 [Evidence("derived", f"price in {price[1]}: {quote!r}")],
             )
         if HAN.search(text) and not in_traditional_script(text):
-            why = f"written in simplified Chinese: {text[:20]!r}"
+            why = f"written in simplified Chinese: {text.strip()[:20]!r}"
         elif price and price[1] == "CNY" and names_renminbi(price[2].quote):
             why = f"price in yuan: {price[2].quote.strip()!r}"
         else:
             return None
         return Fact("country", "CN", [Evidence("derived", why)])
 
+    def _cued(self, word: str) -> bool:
+        """Whether a place word begins with a destination cue (赴港)."""
+        return any(fold(word).startswith(cue) for cue in self.destinations)
+
     def _place_named(
         self, text: str, places: list[Match], price: tuple[float, str, Match] | None
-    ) -> Fact:
-        """Of the places a text names (each at its first mention): the one it names as where
-        to go (赴日本, "fly to Bangkok": agencies sending patients abroad name China, the
-        patients' country, first); else the one whose own currency its price is in (中国患者…
-        东京…300万日元); else the first named (of two at one spot the longer: 中国香港 is Hong
-        Kong)."""
-        ordered = places  # in text order, the longer of two at one spot first
-        folded_text = fold(text)
-        for m in ordered:
-            before = folded_text[: m.start].rstrip()
+    ) -> Fact | None:
+        """Of the places a text names: the one it names as where to go, at any mention (赴日本,
+        赴港, "fly to Bangkok"; not where negated: "无需赴日"); else, passing over where the
+        patients come from (中国患者, "patients from California"), the one whose own currency
+        its price is in (…东京…300万日元); else the first named (of two at one spot the
+        longer: 中国香港 is Hong Kong). Agencies sending patients abroad name China first."""
+        for m in self.places.find_all(text):
+            before = fold(text[: m.start]).rstrip()
             cue = next((c for c in self.destinations if _ends_with_words(before, c)), None)
-            if cue is not None:
-                why = f"named as where to go: {text[len(before) - len(cue) : m.end]!r}"
+            if cue is not None and not self._negated(before, len(before) - len(cue)):
+                why = f"named as where to go: {cue!r} before {m.quote!r}"
                 return Fact("country", m.key, [_ev(m), Evidence("derived", why)])
-        if price is not None and len(ordered) > 1:
-            for m in ordered:
+        for m in self.sent_to.find_all(text):
+            if not self._negated(fold(text[: m.end]), len(fold(text[: m.start]))):
+                why = f"named as where to go: {m.quote!r}"
+                return Fact("country", m.key, [_ev(m), Evidence("derived", why)])
+        if not places:
+            return None
+        treated = [m for m in places if not self._is_origin(text, m)] or places
+        if price is not None and len(places) > 1:
+            for m in treated:
                 if PLACE_CURRENCIES.get(m.key) == price[1]:
                     why = f"price in {price[1]}: {price[2].quote.strip()!r}"
                     return Fact("country", m.key, [_ev(m), Evidence("derived", why)])
-        return Fact("country", ordered[0].key, [_ev(ordered[0])])
+        return Fact("country", treated[0].key, [_ev(treated[0])])
+
+    def _negated(self, folded_text: str, at: int) -> bool:
+        """Whether a negation governs the words at ``at`` of ``folded_text``."""
+        return self.negation is not None and self.negation.cue_before(folded_text, at) is not None
+
+    def _is_origin(self, text: str, m: Match) -> bool:
+        """Whether place ``m`` is where patients come from (中国患者, "patients from China")."""
+        after = fold(text[m.end : m.end + 4])
+        before = fold(text[max(0, m.start - 24) : m.start]).rstrip()
+        return after.startswith(self.origin_after) or any(
+            _ends_with_words(before, w) for w in self.origin_before
+        )
 
     def _price(self, text: str) -> tuple[float, str, Match] | None:
         """The highest price the text states that no negation governs ("无需支付10万元")."""
@@ -297,7 +332,6 @@ class Extractor:
             facts["is_advertisement"] = Fact(
                 "is_advertisement", True, [Evidence("derived", "offer text given to check")]
             )
-        self._cell_therapy(facts, from_text)
         trial = facts.get("claims_to_be_trial")
         if (
             "offered_as_routine_treatment" not in facts
@@ -330,17 +364,19 @@ class Extractor:
                 facts["price_high"] = Fact("price_high", amount.value >= limit, evidence)
 
     @staticmethod
-    def _cell_therapy(facts: dict[str, Fact], from_text: bool) -> None:
+    def _cell_therapy(facts: dict[str, Fact], text: str, described: bool) -> None:
         """Whether the offer is about a cell or gene therapy, where nothing said so already: a
-        cell source named says it is; a text naming neither that nor any such therapy (an
-        insulin pump, a diet) says it is not. Fields alone say nothing, so the rules on such
-        therapies still read an offer given that way (``check`` is for such offers)."""
+        cell source named says it is; a text naming neither that nor such a therapy (an insulin
+        pump, a diet) says it is not — unless fields describe the offer beyond its text (a
+        clinic's name pasted beside them says nothing), or the text is in a script whose words
+        the rule book does not hold (Korean, Thai, Cyrillic…). Otherwise it stays unknown, and
+        the rules on such therapies still read the offer (``check`` is for such offers)."""
         if "cell_therapy" in facts:
             return
         source = facts.get("cell_source")
         if source is not None:
             facts["cell_therapy"] = Fact("cell_therapy", True, list(source.evidence))
-        elif from_text:
+        elif text.strip() and not described and not _UNREAD_SCRIPT.search(text):
             why = "the text names no stem cells, cell or gene therapy, exosomes or cell source"
             facts["cell_therapy"] = Fact("cell_therapy", False, [Evidence("derived", why)])
 
@@ -364,8 +400,23 @@ _SIGNALS = (
     ("overseas", "arranges_overseas_treatment", True),
     ("beauty_salon", "provider_type", "beauty_salon"),
     ("autologous", "cell_autologous", True),
-    ("cell_therapy", "cell_therapy", True),
 )
+#: Letters of scripts the rule book holds no words of (Cyrillic, Hebrew, Arabic, the Indic
+#: scripts, Thai, Hangul): a text in one may name a cell therapy ``check`` cannot read.
+_UNREAD_SCRIPT = re.compile("[\u0400-\u04ff\u0590-\u06ff\u0900-\u0dff\u0e00-\u0e7f\uac00-\ud7af]")
+#: Offer fields that say nothing of what is offered.
+_NOT_DESCRIBING = {"text", "institution", "registered_trial_id", "date", "country"}
+
+
+def _described(offer: Offer) -> bool:
+    """Whether fields describe the offer besides its text (a price, claims, a cell source…)."""
+    return bool(offer.model_dump(exclude_none=True, exclude_defaults=True, exclude=_NOT_DESCRIBING))
+
+
+def _words(book: RuleBook, name: str) -> dict[str, tuple[str, ...]]:
+    """One phrase list of ``book`` as a matcher's group (none where the book lacks it)."""
+    words = book.phrases.get(name)
+    return {name: (*words.en, *words.zh)} if words else {}
 
 
 def _ends_with_words(text: str, words: str) -> bool:

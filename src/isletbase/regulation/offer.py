@@ -11,9 +11,16 @@ from __future__ import annotations
 import json
 import math
 from datetime import date
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    field_validator,
+)
 
 from isletbase.errors import InputError
 from isletbase.regulation.prices import currency_code, find_price
@@ -30,7 +37,10 @@ class Offer(BaseModel):
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    text: str | None = Field(default=None, max_length=MAX_TEXT)
+    # kept as given (other fields are stripped): a finding's evidence quotes the text by offset
+    text: Annotated[str | None, StringConstraints(strip_whitespace=False)] = Field(
+        default=None, max_length=MAX_TEXT
+    )
     country: str | None = None
     date: str | None = Field(default=None, description="date of the offer or of the check")
     charges_patient: bool | None = None

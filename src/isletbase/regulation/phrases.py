@@ -154,12 +154,19 @@ def clause_starts(text: str, positions: Iterable[int]) -> dict[int, int]:
     return starts
 
 
+#: What may stand between two words of a phrase in a text: spaces, a line break, a hyphen or a
+#: dash, any number of them ("stem cells" matches "stem\ncells" and "stem–cells" as pasted).
+_GAP = r"[\s\-\u2010-\u2013]+"
+
+
 def phrase_regex(phrase: str) -> str:
-    """A regex for a folded phrase; English words only match whole."""
+    """A regex for a folded phrase; English words only match whole, and the space or hyphen
+    between two words matches any gap of spaces, line breaks and dashes."""
     p = fold(phrase)
     head = r"(?<![a-z0-9])" if p[:1].isascii() and p[:1].isalnum() else ""
     tail = r"(?![a-z0-9])" if p[-1:].isascii() and p[-1:].isalnum() else ""
-    return head + re.escape(p) + tail
+    body = _GAP.join(re.escape(part) for part in re.split(r"(?<=[^ -])[ -]+(?=[^ -])", p))
+    return head + body + tail
 
 
 class Matcher:

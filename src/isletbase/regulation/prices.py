@@ -26,9 +26,9 @@ CURRENCIES: dict[str, str] = {
 #: is (the renminbi only where named as such: ``names_renminbi``).
 CURRENCY_PLACES: dict[str, str] = {"HKD": "HK", "MOP": "MO", "TWD": "TW"}
 #: Each place's own currency (ISO 4217), for an offer naming two places: its price says which
-#: one it is made in.
+#: one it is made in. Not the US dollar: clinics in Mexico, Thailand and elsewhere ask for it.
 PLACE_CURRENCIES: dict[str, str] = {
-    "CN": "CNY", "HK": "HKD", "MO": "MOP", "TW": "TWD", "US": "USD", "JP": "JPY", "TH": "THB",
+    "CN": "CNY", "HK": "HKD", "MO": "MOP", "TW": "TWD", "JP": "JPY", "TH": "THB",
 }  # fmt: skip
 #: currency before the amount; a Chinese name before it wins over the 元 after it (港币18万元)
 _BEFORE = (
