@@ -72,6 +72,20 @@ def test_the_form_says_whose_rules_it_applied(client, text, shown):
     assert "<b>" not in result  # the offer's text is escaped where it is shown
 
 
+def test_the_form_places_an_offer_where_the_reader_says(client):
+    form = client.get("/regulation").text
+    assert '<option value="JP">Japan (JP)</option>' in form
+    text = "幹細胞療程治療糖尿病，療程費用300萬。"  # traditional script: placed nowhere
+    r = client.post("/regulation", data={"text": text, "country": "JP"})
+    result = r.text.split('id="rules-h"')[0]
+    assert "<strong>JP</strong>" in result and "<code>JP-ASRM-001</code>" in result
+    assert '<option value="JP" selected>' in result
+    assert (
+        "<code>JP-ASRM-001</code>"
+        not in client.post("/regulation", data={"text": text}).text.split('id="rules-h"')[0]
+    )
+
+
 def test_empty_offer_is_a_400_saying_why(client):
     r = client.post("/regulation", data={"text": "   "})
     assert r.status_code == 400 and "nothing to check" in r.text

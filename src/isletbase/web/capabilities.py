@@ -98,7 +98,11 @@ async def form_fields(request: Request) -> dict[str, str]:
 
 
 def regulation_context() -> dict[str, Any]:
-    return {"rules": load_rulebook().select(None, None), "timeline": load_timeline().events}
+    book = load_rulebook()
+    own = {rule.jurisdiction for rule in book.rules}
+    # the places with rules of their own, for the form's "where is the offer made" choice
+    places = [(code, v.en[0].title(), v.zh[0]) for code, v in book.countries.items() if code in own]
+    return {"rules": book.select(None, None), "timeline": load_timeline().events, "places": places}
 
 
 @router.get("/regulation", response_class=HTMLResponse)
