@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
+import pytest
 from rapidfuzz import fuzz, process
 
 from isletbase.dedup import (
@@ -69,6 +70,52 @@ def test_score_explains_each_part_and_title_alone_never_merges() -> None:
         _record(title_en="Autologous bone marrow mononuclear cells for diabetic foot"), _record()
     )
     assert other.score < REVIEW and other.decision == "separate"
+
+
+@pytest.mark.parametrize(
+    ("changes", "other", "conflict"),
+    [
+        ({"title_en": "Umbilical Cord MSCs for Type 1 Diabetes"},
+         {"title_en": "Umbilical Cord MSCs for Type 2 Diabetes"}, "titles differ in 1 ≠ 2"),
+        ({"title_en": "Phase I Study of Cord MSCs in Diabetic Neuropathy"},
+         {"title_en": "Phase II Study of Cord MSCs in Diabetic Neuropathy"}, "titles differ in"),
+        ({"sponsor": "The Second Xiangya Hospital of Central South University"},
+         {"sponsor": "The Third Xiangya Hospital of Central South University"}, "sponsors differ"),
+        ({"title_zh": "脐带间充质干细胞治疗1型糖尿病研究", "title_en": None},
+         {"title_zh": "脐带间充质干细胞治疗2型糖尿病研究", "title_en": None}, "titles differ"),
+    ],
+)  # fmt: skip
+def test_records_that_differ_in_a_number_never_merge_without_a_curator(
+    changes: dict, other: dict, conflict: str
+) -> None:
+    """Type 1 or 2, phase I or II, the second or third hospital: alike in every other word,
+    such records are two studies as often as one."""
+    a = _record(registry_ids=[{"registry": "ChiCTR", "id": "ChiCTR2300071975"}], **changes)
+    score = score_pair(a, _record(**other))
+    assert score.score >= REVIEW and score.decision == "review"
+    assert any(c.startswith(conflict) for c in score.conflicts)
+    assert any(line.startswith(conflict) for line in score.explanation)
+
+
+def test_sponsors_are_told_apart_by_the_words_that_name_them() -> None:
+    """Two universities' first affiliated hospitals share every word but the city's."""
+    a = _record(
+        registry_ids=[{"registry": "ChiCTR", "id": "ChiCTR2300071975"}],
+        sponsor="The First Affiliated Hospital of Zhengzhou University",
+    )
+    score = score_pair(
+        a, _record(sponsor="The First Affiliated Hospital of Sun Yat-sen University")
+    )
+    assert score.parts["sponsor"] < 50 and score.decision != "merge"
+    same = score_pair(a, _record(sponsor="First Affiliated Hospital, Zhengzhou University"))
+    assert same.parts["sponsor"] == 100 and same.decision == "merge"
+
+
+def test_a_pair_whose_sponsors_cannot_be_compared_waits_for_a_curator() -> None:
+    chictr = _record(registry_ids=[{"registry": "ChiCTR", "id": "ChiCTR2300071975"}], sponsor=None)
+    score = score_pair(chictr, _record())
+    assert score.score >= AUTO_MERGE and score.decision == "review"
+    assert "sponsor: not comparable" in " ".join(score.explanation)
 
 
 def test_chinese_titles_are_compared_with_chinese_titles() -> None:
@@ -146,6 +193,29 @@ def test_confident_fuzzy_match_merges_automatically(db) -> None:
         "NCT05507697",
         "ChiCTR2300071975",
     }
+    # the merge is in the trial's history, with what merged it
+    merged = [c for c in history(db, "ChiCTR2300071975") if c.field == "merged"]
+    assert [(c.old, c.new) for c in merged] == [("ChiCTR2300071975", "NCT05507697")]
+    assert "automatic match, score" in merged[0].source and "sponsor 100" in merged[0].source
+
+
+def test_a_record_is_matched_with_trials_an_earlier_batch_of_the_run_made(db) -> None:
+    """One export holding a study's records from two registries: the second, in a later batch,
+    finds the trial the first made, as it would in a later run."""
+    twin = {
+        **NCT,
+        "registry_ids": [{"registry": "ChiCTR", "id": "ChiCTR2300071975"}],
+        "source_url": "https://www.chictr.org.cn/hvshowproject.html?id=232708",
+    }
+    other = {  # a ChiCTR record first: the run's pool of ChiCTR candidates is read before NCT's
+        **twin,
+        "registry_ids": [{"registry": "ChiCTR", "id": "ChiCTR2000029990"}],
+        "title_en": "Islet transplantation for brittle type 1 diabetes",
+    }
+    raws = [RawRecord("ICTRP", r["registry_ids"][0]["id"], r) for r in (other, NCT, twin)]
+    report = run_records(db, raws, "ICTRP", to_trial, batch_size=1)
+    assert (report.new, report.merged) == (2, 1)
+    assert "ChiCTR2300071975" in {r.id for r in get_trial(db, "NCT05507697").registry_ids}
 
 
 def test_ictrp_bridges_by_trial_id_without_duplicating(db) -> None:

@@ -5,8 +5,10 @@ CT.gov record's secondary ids, an NCT id on a ChiCTR page, ICTRP's ``Secondary_I
 lands on the trial holding that id, in ``ingest``. Records with no shared id are compared
 fuzzily here: normalised titles in English and Chinese (rapidfuzz), sponsor, start date and
 enrollment give a score from 0 to 100 and an explanation naming each part. At or above
-``AUTO_MERGE`` with at least one agreeing fact besides the title the records merge; from
-``REVIEW`` up they wait in ``isletbase review``; below, nothing happens — never a silent merge.
+``AUTO_MERGE``, with sponsors that agree and no number telling the titles or sponsors apart
+(type 1 or 2, phase I or II, the second or third hospital), the records merge, and the merge is
+kept in the trial's history with its score and explanation; from ``REVIEW`` up they wait in
+``isletbase review``; below, nothing happens — never a silent merge.
 """
 
 from __future__ import annotations
@@ -34,6 +36,23 @@ NEIGHBOURS = 5
 
 _STOP = re.compile(r"\b(a|an|the|of|in|for|with|and|to|on|study|trial|clinical)\b")
 _HAN = re.compile(r"[\u3400-\u9fff]")
+#: Words that tell two otherwise alike titles or sponsors apart, each as the number it names:
+#: type 1 or 2 diabetes, phase I or II, the second or third affiliated hospital.
+_NUMBER_WORDS = {
+    "i": "1", "ii": "2", "iii": "3", "iv": "4", "first": "1", "second": "2", "third": "3",
+    "fourth": "4", "fifth": "5", "sixth": "6", "seventh": "7", "eighth": "8", "ninth": "9",
+    "t1d": "1", "t1dm": "1", "t2d": "2", "t2dm": "2",
+}  # fmt: skip
+_HAN_NUMERALS = {c: str(i) for i, c in enumerate("一二三四五六七八九", start=1)}
+_NUMBER = re.compile(r"\d+|[a-z0-9]+|[一二三四五六七八九]")
+#: Words every hospital's or university's name has: a sponsor is told apart by the others
+#: (The First Affiliated Hospital of Zhengzhou University is not that of Sun Yat-sen University).
+_INSTITUTION_WORDS = re.compile(
+    r"\b(the|of|and|affiliated|hospital|hospitals|university|medical|medicine|college|school|"
+    r"people s|peoples|people|general|center|centre|institute|clinical|co|ltd|inc|limited|"
+    r"company|first|second|third|fourth|fifth|sixth|seventh|eighth|ninth)\b"
+    r"|第[一二三四五六七八九十]|附属|医院|大学|医学院|医科|学院|人民|中心|有限公司|公司|研究所|研究院"
+)
 
 
 def normalise_title(text: str | None) -> str:
@@ -44,6 +63,34 @@ def normalise_title(text: str | None) -> str:
     if _HAN.search(folded):
         return re.sub(r"[^\u3400-\u9fff0-9a-z]+", "", folded)
     return re.sub(r"\s+", " ", _STOP.sub(" ", utils.default_process(folded))).strip()
+
+
+def number_words(normalised: str) -> frozenset[str]:
+    """The numbers a normalised title or name holds, as digits: 2型 and type 2, phase II, the
+    Second Xiangya Hospital, 第三附属医院."""
+    found = set()
+    for token in _NUMBER.findall(normalised):
+        if token.isdigit():
+            found.add(str(int(token)))
+        elif token in _NUMBER_WORDS:
+            found.add(_NUMBER_WORDS[token])
+        elif token in _HAN_NUMERALS:
+            found.add(_HAN_NUMERALS[token])
+    return frozenset(found)
+
+
+def _numbers_differ(a: str, b: str) -> str | None:
+    """Why two normalised texts name different numbers (each one the other lacks), or None:
+    a title with a number the other leaves out (12 weeks) may still be the same study."""
+    x, y = number_words(a), number_words(b)
+    if x - y and y - x:
+        return f"{', '.join(sorted(x - y))} ≠ {', '.join(sorted(y - x))}"
+    return None
+
+
+def _distinctive(name: str) -> str:
+    """A normalised sponsor name without the words every institution's name has."""
+    return re.sub(r"\s+", " ", _INSTITUTION_WORDS.sub(" ", name)).strip()
 
 
 def block_keys(title: str) -> set[str]:
@@ -67,31 +114,60 @@ def _titles(record: TrialRecord) -> list[str]:
 
 @dataclass(frozen=True)
 class MatchScore:
-    """How alike two records are (0–100), each part's score, and a sentence per part."""
+    """How alike two records are (0–100), each part's score, a sentence per part, and what
+    tells them apart whatever the score (``conflicts``: numbers their titles or sponsors
+    differ in)."""
 
     score: float
     parts: dict[str, float]
     explanation: list[str] = field(default_factory=list)
+    conflicts: list[str] = field(default_factory=list)
 
     @property
     def decision(self) -> str:
-        """``merge``, ``review`` or ``separate`` — a title alone never merges automatically."""
-        if self.score >= AUTO_MERGE and len(self.parts) >= 2 and min(self.parts.values()) >= 50:
+        """``merge``, ``review`` or ``separate``. Only a curator merges a pair whose sponsors
+        could not be compared (a title and a start month are not enough: one hospital
+        registers many studies alike) or whose titles or sponsors differ in a number (type 1
+        and type 2 diabetes, phase I and II, the second and third hospital of a university)."""
+        if (
+            self.score >= AUTO_MERGE
+            and "sponsor" in self.parts
+            and min(self.parts.values()) >= 50
+            and not self.conflicts
+        ):
             return "merge"
         if self.score >= REVIEW:
             return "review"
         return "separate"
 
 
-def _title_score(a: TrialRecord, b: TrialRecord) -> tuple[float, str] | None:
-    best: tuple[float, str] | None = None
+def _title_score(a: TrialRecord, b: TrialRecord) -> tuple[float, str, str | None] | None:
+    """The best score of two records' titles in one script, its sentence, and the numbers
+    those two titles differ in (None where they do not)."""
+    best: tuple[float, str, str | None] | None = None
     for ta in _titles(a):
         for tb in _titles(b):
             if bool(_HAN.search(ta)) != bool(_HAN.search(tb)):
                 continue
             score = fuzz.ratio(ta, tb) if _HAN.search(ta) else fuzz.token_sort_ratio(ta, tb)
             if best is None or score > best[0]:
-                best = (score, f"title {score:.0f}: {ta!r} ~ {tb!r}")
+                best = (score, f"title {score:.0f}: {ta!r} ~ {tb!r}", _numbers_differ(ta, tb))
+    return best
+
+
+def _sponsor_score(a: TrialRecord, b: TrialRecord) -> tuple[float, str, str | None] | None:
+    """The best score of two records' sponsors in one script, on the words that tell one
+    institution from another, its sentence, and the numbers the two names differ in."""
+    best: tuple[float, str, str | None] | None = None
+    for x in (s for s in (a.sponsor, a.sponsor_zh) if s):
+        for y in (s for s in (b.sponsor, b.sponsor_zh) if s):
+            nx, ny = normalise_title(x), normalise_title(y)
+            if bool(_HAN.search(nx)) != bool(_HAN.search(ny)):
+                continue
+            dx, dy = _distinctive(nx), _distinctive(ny)
+            score = fuzz.token_set_ratio(dx, dy) if dx and dy else fuzz.token_set_ratio(nx, ny)
+            if best is None or score > best[0]:
+                best = (score, f"sponsor {score:.0f}: {x!r} ~ {y!r}", _numbers_differ(nx, ny))
     return best
 
 
@@ -112,20 +188,14 @@ def score_pair(a: TrialRecord, b: TrialRecord) -> MatchScore:
         return MatchScore(0.0, {}, ["no comparable titles"])
     parts = {"title": title[0]}
     explanation = [title[1]]
-    sponsors_a = [normalise_title(s) for s in (a.sponsor, a.sponsor_zh) if s]
-    sponsors_b = [normalise_title(s) for s in (b.sponsor, b.sponsor_zh) if s]
-    pairs = [
-        (x, y)
-        for x in sponsors_a
-        for y in sponsors_b
-        if bool(_HAN.search(x)) == bool(_HAN.search(y))
-    ]
-    if pairs:
-        s = max(fuzz.token_set_ratio(x, y) for x, y in pairs)
-        parts["sponsor"] = s
-        explanation.append(
-            f"sponsor {s:.0f}: {a.sponsor or a.sponsor_zh!r} ~ {b.sponsor or b.sponsor_zh!r}"
-        )
+    conflicts = [f"titles differ in {title[2]}"] if title[2] else []
+    sponsor = _sponsor_score(a, b)
+    if sponsor is not None:
+        parts["sponsor"] = sponsor[0]
+        explanation.append(sponsor[1])
+        conflicts += [f"sponsors differ in {sponsor[2]}"] if sponsor[2] else []
+    else:
+        explanation.append("sponsor: not comparable (missing, or in two scripts)")
     if a.start_date and b.start_date:
         s = _start_score(a.start_date, b.start_date)
         parts["start"] = s
@@ -137,7 +207,7 @@ def score_pair(a: TrialRecord, b: TrialRecord) -> MatchScore:
         explanation.append(f"enrollment {s:.0f}: {a.enrollment} ~ {b.enrollment}")
     total = sum(WEIGHTS[k] for k in parts)
     score = sum(WEIGHTS[k] * v for k, v in parts.items()) / total
-    return MatchScore(round(score, 1), parts, explanation)
+    return MatchScore(round(score, 1), parts, explanation + conflicts, conflicts)
 
 
 @dataclass

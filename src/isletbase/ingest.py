@@ -37,6 +37,8 @@ from isletbase.store.schema import (
     QuarantineRow,
     RawRecordRow,
     RegistryIdRow,
+    TrialRow,
+    TrialVersionRow,
     utcnow,
 )
 from isletbase.store.trials import (
@@ -465,6 +467,18 @@ class Pipeline:
             self._pools[registry] = CandidatePool.load(session, registry)
         return self._pools[registry]
 
+    def _pool_new(self, batch: Prepared, fresh: list[int], uids: list[int]) -> None:
+        """Add the trials a batch just made to the pools of the registries they hold no id of,
+        so a later batch of this run is matched against them as against those stored before
+        it (an export holding one study's records from two registries, say)."""
+        for registry, pool in self._pools.items():
+            for position, uid in zip(fresh, uids, strict=True):
+                if batch.heads[position].registry == registry:
+                    continue  # one registry's records: never each other's duplicates
+                record = batch.record(position)
+                if all(r.registry != registry for r in record.registry_ids):
+                    pool.add(uid, record)
+
     def _write(
         self, session: Session, writer: TrialWriter, batch: Prepared, counts: Report
     ) -> None:
@@ -497,6 +511,7 @@ class Pipeline:
         queued: dict[int, Match] = {}
         moved: dict[int, int] = {}  # trials folded into another in this batch
         for position, (head, digest) in enumerate(zip(heads, digests, strict=True)):
+            automatic: Match | None = None
             prev = previous.get(head.display_id)
             if prev is not None and prev.content_hash == digest and prev.trial_uid is not None:
                 counts.unchanged += 1
@@ -508,7 +523,7 @@ class Pipeline:
                 pool = self._pool(session, head.registry)
                 match = pool.best(batch.record(position)) if pool.titles else None
                 if match is not None and match.score.decision == "merge":
-                    uid = match.uid
+                    uid, automatic = match.uid, match
                     counts.merged += 1
                 elif match is not None:
                     queued[len(fresh)] = match
@@ -531,6 +546,8 @@ class Pipeline:
                 _renew(prev, payload, digest, uid)
             session.flush()
             outcome, absorbed = refresh_trial(session, writer, uid)
+            if automatic is not None:
+                _record_match(session, uid, head.display_id, automatic, self.source)
             setattr(counts, outcome, getattr(counts, outcome) + 1)
             if absorbed:  # exact links joined trials stored apart: later records find this one
                 counts.merged += len(absorbed)
@@ -546,6 +563,7 @@ class Pipeline:
         ]
         uids = writer.insert_new([keys[i] for i in fresh], packed)
         counts.new += len(uids)
+        self._pool_new(batch, fresh, uids)
         conn = session.connection()
         table = RawRecordRow.__table__
         now = bound_value(conn, table.c.retrieved_at, utcnow())
@@ -570,6 +588,23 @@ class Pipeline:
                 )
             )
             counts.review += 1
+
+
+def _record_match(session: Session, uid: int, record_id: str, match: Match, source: str) -> None:
+    """Keep an automatic merge in the trial's history, as a curator's is kept: the record
+    merged, the trial it went into, and the score and explanation that merged them, so the
+    merge can be checked (and the pair taken apart by a curator) later."""
+    trial = session.get(TrialRow, uid)
+    why = "; ".join(match.score.explanation)
+    session.add(
+        TrialVersionRow(
+            trial_uid=uid,
+            field="merged",
+            old_value=record_id,
+            new_value=trial.display_id if trial is not None else None,
+            source=f"{source}: automatic match, score {match.score.score:.1f} ({why})",
+        )
+    )
 
 
 def _renew(stored: RawRecordRow, payload: dict, digest: str, uid: int) -> None:
