@@ -26,7 +26,13 @@ from sqlalchemy import delete, func, select
 
 from isletbase import ingest_worker
 from isletbase.errors import InputError
-from isletbase.harvest import list_quarantine, retry_quarantine, run_dump, run_records
+from isletbase.harvest import (
+    list_quarantine,
+    retry_quarantine,
+    run_dump,
+    run_ictrp,
+    run_records,
+)
 from isletbase.ingest import Head, Pipeline, prepare
 from isletbase.ingest_worker import head_size
 from isletbase.sources import RawRecord
@@ -105,6 +111,21 @@ def test_a_record_that_loads_clears_its_quarantined_copy(db) -> None:
     assert _ingest(db, [QINGDAO]).unchanged == 1
     assert list_quarantine(db) == []
     assert retry_quarantine(db).fetched == 0
+
+
+def test_a_malformed_ictrp_trial_is_quarantined_and_the_file_s_others_load(db, tmp_path) -> None:
+    """A bare & in one trial of an ICTRP export: that trial waits in quarantine under its
+    TrialID with the reason, the others load, and the mended file releases it."""
+    text = (FIXTURES / "ictrp_export.xml").read_text()
+    second = text.rindex("<Trial>")
+    path = tmp_path / "export.xml"
+    path.write_text(text[:second] + text[second:].replace("<Public_title>", "<Public_title>&", 1))
+    report = run_ictrp(db, path)
+    assert (report.new, report.quarantined) == (1, 1)
+    (held,) = list_quarantine(db)
+    assert held.ref == "NCT01219465" and "is not well-formed XML" in held.reason
+    path.write_text(text)
+    assert run_ictrp(db, path).new == 1 and list_quarantine(db) == []
 
 
 def test_a_record_kept_from_a_deleted_trial_is_linked_to_the_trial_made_again(db) -> None:

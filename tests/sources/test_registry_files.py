@@ -192,9 +192,39 @@ def test_ictrp_tolerates_a_missing_root_close_but_not_other_xml(tmp_path: Path) 
     with pytest.raises(InputError, match="expected <Trials_downloaded_from_ICTRP>"):
         list(ictrp.read_export(other))
     broken = tmp_path / "broken.xml"
-    broken.write_text("<Trials_downloaded_from_ICTRP><Trial><TrialID>x</Trial>")
-    with pytest.raises(InputError, match="not well-formed"):
-        list(ictrp.read_export(broken))
+    broken.write_text("<Trials_downloaded_from_ICTRP><Trial><TrialID>x</TrialID><Phase>1</Trial>")
+    (raw,) = ictrp.read_export(broken)
+    assert raw.payload is None and raw.ref == "x"
+    assert "broken.xml: trial 1 (x) is not well-formed XML" in raw.error
+    with pytest.raises(InputError, match="broken.xml: trial 1 .x. is not well-formed"):
+        ictrp.to_record(raw)
+    for junk in ("", "not xml at all", '{"json": true}'):
+        other.write_text(junk)
+        with pytest.raises(InputError, match="expected <Trials_downloaded_from_ICTRP>"):
+            list(ictrp.read_export(other))
+
+
+def test_one_malformed_ictrp_trial_is_rejected_and_the_others_load(tmp_path: Path) -> None:
+    """A bare & in the second trial's title: the first and third still load (the whole file
+    was refused before); a namespaced root is read as the plain one."""
+    text = (FIXTURES / "ictrp_export.xml").read_text()
+    first, second = text.index("<Trial>"), text.rindex("<Trial>")
+    trials = text[first:second], text[second : text.index("</Trials_downloaded_from_ICTRP>")]
+    bad = trials[1].replace("<Public_title>", "<Public_title>A & B ", 1)
+    body = trials[0] + bad + trials[1]
+    path = tmp_path / "amp.xml"
+    path.write_text(
+        f'<Trials_downloaded_from_ICTRP xmlns="urn:x">{body}</Trials_downloaded_from_ICTRP>'
+    )
+    raws = list(ictrp.read_export(path))
+    assert [r.payload is not None for r in raws] == [True, False, True]
+    assert (
+        raws[1].ref == "NCT01219465" and "trial 2 (NCT01219465) is not well-formed" in raws[1].error
+    )
+    assert [ictrp.to_record(r).display_id for r in (raws[0], raws[2])] == [
+        "ChiCTR1900025872",
+        "NCT01219465",
+    ]
 
 
 def test_ictrp_fields_of_several_values_are_split_before_they_are_cleaned() -> None:
@@ -240,18 +270,29 @@ def test_an_unreadable_file_in_a_directory_is_a_rejected_record_and_the_rest_loa
     assert "cannot be read" in raws[1].error
 
 
-def test_ictrp_file_cut_inside_a_trial_or_in_an_unreadable_encoding_is_an_error(
+def test_ictrp_file_cut_inside_a_trial_rejects_that_trial_and_reads_its_encoding(
     tmp_path: Path,
 ) -> None:
     text = (FIXTURES / "ictrp_export.xml").read_text()
     cut = tmp_path / "cut.xml"
     cut.write_text(text[: text.rfind("<Trial>") + 300])
-    with pytest.raises(InputError, match=r"cut.xml: not well-formed XML inside trial 2"):
-        list(ictrp.read_export(cut))
+    raws = list(ictrp.read_export(cut))
+    assert [r.payload is not None for r in raws] == [True, False]
+    assert "cut.xml: trial 2 (NCT01219465) is cut off" in raws[1].error
     unclosed = tmp_path / "unclosed.xml"  # WHO's known defect: complete trials, no root end
     unclosed.write_text(text.replace("</Trials_downloaded_from_ICTRP>", ""))
     assert len(list(ictrp.read_export(unclosed))) == 2
-    gb = tmp_path / "gb.xml"
+    gb = tmp_path / "gb.xml"  # the encoding its declaration names is read
     gb.write_bytes(text.replace("UTF-8", "GB2312").encode("gb2312", "replace"))
-    with pytest.raises(InputError, match=r"gb.xml: cannot read its encoding .*save it as UTF-8"):
-        list(ictrp.read_export(gb))
+    assert [ictrp.to_record(r).display_id for r in ictrp.read_export(gb)] == [
+        "ChiCTR1900025872",
+        "NCT01219465",
+    ]
+    odd = tmp_path / "odd.xml"
+    odd.write_bytes(text.replace("UTF-8", "X-NOSUCH").encode())
+    with pytest.raises(InputError, match=r"odd.xml: unknown encoding 'X-NOSUCH'.*save it as UTF-8"):
+        list(ictrp.read_export(odd))
+    latin = tmp_path / "latin.xml"  # says UTF-8, is not
+    latin.write_bytes(text.replace("Export_date>", "Export_date>\xe9", 1).encode("latin-1"))
+    with pytest.raises(InputError, match=r"latin.xml: not UTF-8 text"):
+        list(ictrp.read_export(latin))

@@ -150,45 +150,108 @@ def to_record(raw: RawRecord) -> TrialRecord:
         raise InputError(describe(exc, f"{raw.ref} ({trial_id})")) from exc
 
 
-def read_export(path: Path | str) -> Iterator[RawRecord]:
-    """One raw record per ``<Trial>``, parsed incrementally (elements are freed as they pass).
+#: A ``<Trial>`` element's start and end tags (not ``<Trials_downloaded_from_ICTRP>``).
+_TRIAL_START = re.compile(r"<Trial[\s>]")
+_TRIAL_END = re.compile(r"</Trial\s*>")
+_FIRST_TAG = re.compile(r"<(?![?!])([^\s>/]+)")
+_TRIAL_ID = re.compile(r"<TrialID>\s*([^<]*?)\s*</TrialID>")
+_DECLARED = re.compile(rb"""^\s*<\?xml[^>]*encoding\s*=\s*["']([A-Za-z0-9._-]+)["']""")
+#: Text read at a time: a trial is a few kilobytes, so memory stays flat however long the file.
+_BLOCK = 1 << 20
 
-    A file whose root is not ``<Trials_downloaded_from_ICTRP>`` or that is not XML is an
-    ``InputError``; WHO's known defect, a missing closing root tag after complete trials, is
-    tolerated (every complete ``<Trial>`` is kept), but not a file cut inside a trial. So is
-    an encoding the XML parser cannot read (GB2312, say): convert such a file to UTF-8.
+
+def _encoding(head: bytes) -> str:
+    """The file's encoding: its byte-order mark, else its XML declaration, else UTF-8."""
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "utf-16"
+    if head.startswith(b"\xef\xbb\xbf"):
+        return "utf-8-sig"
+    declared = _DECLARED.match(head)
+    return declared.group(1).decode() if declared else "utf-8"
+
+
+def read_export(path: Path | str) -> Iterator[RawRecord]:
+    """One raw record per ``<Trial>``, the file read a block at a time and each trial parsed
+    on its own, so one malformed trial (a bare ``&``, a tag left open, a file cut inside it)
+    is a rejected record naming it and the others load.
+
+    A file that is not XML, or whose root is not ``<Trials_downloaded_from_ICTRP>`` (in any
+    namespace), is an ``InputError``; WHO's known defect, a missing closing root tag after
+    complete trials, is tolerated. The encoding is the file's own (a byte-order mark, else its
+    XML declaration: GB2312 too), UTF-8 where it names none.
     """
     path = Path(path)
     if not path.is_file():
         raise InputError(f"{path}: no such file")
-    number = 0
-    root_seen = False
-    depth = 0  # elements open
+    with path.open("rb") as raw:
+        encoding = _encoding(raw.read(4096))
     try:
-        for event, elem in ET.iterparse(path, events=("start", "end")):
-            depth += 1 if event == "start" else -1
-            if not root_seen:
-                if elem.tag != ROOT:
-                    raise InputError(f"{path}: root element is <{elem.tag}>, expected <{ROOT}>")
-                root_seen = True
-                continue
-            if event == "end" and elem.tag == "Trial":
-                number += 1
-                payload = {child.tag: child.text or "" for child in elem}
-                tid = (payload.get("TrialID") or "").strip()
-                yield RawRecord(
-                    SOURCE,
-                    tid or f"{path.name}:trial {number}",
-                    payload,
-                    url=(payload.get("web_address") or "").strip() or None,
-                )
-                elem.clear()
-    except ET.ParseError as exc:
-        if "no element found" in str(exc) and number > 0 and depth == 1:
-            return
-        where = "inside trial" if depth > 1 else "after trial"
+        with path.open(encoding=encoding, newline="") as text:
+            yield from _trials(path, text)
+    except LookupError as exc:
         raise InputError(
-            f"{path}: not well-formed XML {where} {number + (depth > 1)} ({exc})"
+            f"{path}: unknown encoding {encoding!r} ({exc}); save it as UTF-8"
         ) from exc
-    except (ValueError, LookupError) as exc:  # expat reads UTF-8/16, Latin-1 and ASCII only
-        raise InputError(f"{path}: cannot read its encoding ({exc}); save it as UTF-8") from exc
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{path}: not {encoding} text ({exc.reason}); save it as UTF-8") from exc
+
+
+def _trials(path: Path, text) -> Iterator[RawRecord]:  # noqa: ANN001 - a text file
+    """The trials of an export's text, checked for its root element first."""
+    buffer, number, rooted = "", 0, False
+    while True:
+        block = text.read(_BLOCK)
+        buffer += block
+        if not rooted:
+            first = _FIRST_TAG.search(buffer)
+            if first is None and block:
+                continue
+            name = first.group(1) if first else None
+            if name is None or name.rsplit("}", 1)[-1].rsplit(":", 1)[-1] != ROOT:
+                found = f"<{name}>" if name else "no element"
+                raise InputError(f"{path}: root element is {found}, expected <{ROOT}>")
+            rooted = True
+        while (start := _TRIAL_START.search(buffer)) is not None:
+            end = _TRIAL_END.search(buffer, start.end())
+            if end is None:
+                break
+            number += 1
+            yield _trial(path, number, buffer[start.start() : end.end()])
+            buffer = buffer[end.end() :]
+        if not block:
+            break
+    start = _TRIAL_START.search(buffer)
+    if start is not None:  # the file ends inside a trial
+        number += 1
+        chunk = buffer[start.start() :]
+        yield _rejected(path, number, chunk, "is cut off: the file ends before its </Trial>")
+
+
+def _trial(path: Path, number: int, chunk: str) -> RawRecord:
+    """One ``<Trial>`` element's fields, or the record of why it could not be read."""
+    try:
+        elem = ET.fromstring(chunk)
+    except ET.ParseError as exc:
+        return _rejected(path, number, chunk, f"is not well-formed XML ({exc})")
+    payload = {child.tag.rsplit("}", 1)[-1]: child.text or "" for child in elem}
+    tid = (payload.get("TrialID") or "").strip()
+    return RawRecord(
+        SOURCE,
+        tid or f"{path.name}:trial {number}",
+        payload,
+        url=(payload.get("web_address") or "").strip() or None,
+    )
+
+
+def _rejected(path: Path, number: int, chunk: str, why: str) -> RawRecord:
+    """A trial that could not be read, under its TrialID where one can be seen (so that the
+    file's next, mended version releases it from quarantine)."""
+    seen = _TRIAL_ID.search(chunk)
+    tid = html.unescape(seen.group(1)).strip() if seen else ""
+    return RawRecord(
+        SOURCE,
+        tid or f"{path.name}:trial {number}",
+        None,
+        text=chunk[:2000],
+        error=f"{path}: trial {number}{f' ({tid})' if tid else ''} {why}",
+    )
