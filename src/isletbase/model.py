@@ -8,6 +8,7 @@ means a field renamed here is renamed everywhere.
 from __future__ import annotations
 
 import re
+import unicodedata
 from datetime import date, datetime
 from functools import lru_cache
 from typing import Literal
@@ -76,7 +77,7 @@ def canonical_id(registry: str, value: str) -> str:
     registries compare ids as text, so ``chictr2300071975`` on one page must be the same id as
     ``ChiCTR2300071975`` on another. Other registries' ids are kept as given (jRCT's, for one,
     are mixed case)."""
-    compact = "".join(value.split())
+    compact = unicodedata.normalize("NFKC", "".join(value.split()))  # ＣｈｉＣＴＲ２０２０… too
     if registry == "ClinicalTrials.gov":
         return compact.upper()
     if registry == "ChiCTR" and compact[:6].upper() == "CHICTR":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import shutil
 import zipfile
@@ -136,6 +137,70 @@ def test_chictr_old_and_new_style_ids_and_partner_nct_ids(reg: str) -> None:
     assert record.registry_ids[0].id.upper() == reg.upper()
     assert record.registry_ids[0].id.startswith("ChiCTR")
     assert [r.id for r in record.registry_ids[1:]] == ["NCT05507697"]
+
+
+@pytest.mark.parametrize(
+    ("reg", "partner", "ids"),
+    [
+        ("ＣｈｉＣＴＲ２３０００７１９７５", "ＮＣＴ０５５０７６９７",
+         ["ChiCTR2300071975", "NCT05507697"]),
+        ("ChiCTR２３０００７１９７５", "", ["ChiCTR2300071975"]),
+        ("ChiCTR 2300071975", "NCT05507697；jRCT2031200001，ISRCTN12345678",
+         ["ChiCTR2300071975", "NCT05507697", "jRCT2031200001", "ISRCTN12345678"]),
+    ],
+)  # fmt: skip
+def test_chictr_ids_in_full_width_forms_or_spaced_are_the_ids(
+    reg: str, partner: str, ids: list[str]
+) -> None:
+    """A page's full-width or spaced id is the registry's id (it was stored as written, so a
+    CT.gov record naming the id found no link); a partner field's other registries' ids are
+    registry ids too."""
+    html = (
+        f"<table><tr><td>注册号：</td><td>{reg}</td></tr>"
+        "<tr><td>Public title:</td><td>A title</td></tr>"
+        "<tr><td>The registration number of the Partner Registry or other register:</td>"
+        f"<td>{partner}</td></tr></table>"
+    )
+    record = chictr.to_record(chictr.RawRecord("ChiCTR", "p.html", {"html": html}))
+    assert [r.id for r in record.registry_ids] == ids
+
+
+def test_a_ctgov_record_s_secondary_ids_name_other_registries_however_worded() -> None:
+    study = copy.deepcopy(_studies()[0])
+    identification = study["protocolSection"]["identificationModule"]
+    identification["secondaryIdInfos"] = [
+        {"id": "ChiCTR2000029990 (ChiCTR)"},
+        {"id": "Chinese Clinical Trial Registry: ChiCTR-IOR-17013612"},
+        {"id": "jRCT2031200001"},
+        {"id": "2019-KY-001"},
+    ]
+    record = raw_to_record(ctgov_dump.RawRecord("ClinicalTrials.gov", "x", study))
+    assert [(r.registry, r.id) for r in record.registry_ids[1:]] == [
+        ("ChiCTR", "ChiCTR2000029990"),
+        ("ChiCTR", "ChiCTR-IOR-17013612"),
+        ("jRCT", "jRCT2031200001"),
+    ]
+    assert "2019-KY-001" in record.org_study_ids
+
+
+def test_an_ictrp_title_keeps_its_less_and_greater_than_signs() -> None:
+    raw = ictrp.RawRecord(
+        ictrp.SOURCE,
+        "t",
+        {
+            "TrialID": "NCT01219465",
+            "Public_title": "Children aged &amp;lt;5 years with C-peptide &amp;gt;0.3&lt;br&gt;",
+            "Secondary_ID": "ChiCTR2300071975；jRCT2031200001，ISRCTN12345678",
+        },
+    )
+    record = ictrp.to_record(raw)
+    assert record.title_en == "Children aged <5 years with C-peptide >0.3"
+    assert [r.id for r in record.registry_ids] == [
+        "NCT01219465",
+        "ChiCTR2300071975",
+        "jRCT2031200001",
+        "ISRCTN12345678",
+    ]
 
 
 def test_chictr_dates_without_leading_zeros_are_read_as_iso_dates() -> None:

@@ -11,6 +11,7 @@ old style with a study-type infix (``ChiCTR-TRC-10000986``).
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterator
 from html.parser import HTMLParser
 from pathlib import Path
@@ -132,26 +133,51 @@ def _iso(parts: tuple[str, str, str]) -> str:
     return f"{year}-{int(month):02d}-{int(day):02d}"
 
 
+#: Other registries' ids as a record may name them (secondary ids, a partner registry): the
+#: registry and its id pattern. jRCT ids are jRCT and ten digits (jRCTs, jRCTb… for other
+#: study types); ISRCTN ids ISRCTN and eight digits.
+OTHER_IDS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("ClinicalTrials.gov", NCT_PATTERN),
+    ("ChiCTR", ID_PATTERN),
+    ("jRCT", re.compile(r"\bjRCT[a-z]?\d{10}\b")),
+    ("ISRCTN", re.compile(r"\bISRCTN\d{8}\b")),
+)
+
+
+def other_registry_ids(text: str, skip: tuple[str, ...] = ()) -> list[dict[str, str]]:
+    """The registry ids ``text`` names (folded NFKC first: full-width ids are ids), each once,
+    as ``{"registry", "id"}``; registries in ``skip`` are left out."""
+    folded = unicodedata.normalize("NFKC", text)
+    found: dict[tuple[str, str], int] = {}  # (registry, id) → where the text first names it
+    for registry, pattern in OTHER_IDS:
+        if registry not in skip:
+            for m in pattern.finditer(folded):
+                found.setdefault((registry, canonical_id(registry, m.group(0))), m.start())
+    return [{"registry": r, "id": i} for (r, i), _ in sorted(found.items(), key=lambda x: x[1])]
+
+
 def to_record(raw: RawRecord) -> TrialRecord:
     """Map one ChiCTR page to a ``TrialRecord``; raises ``InputError`` naming the file and field."""
     if raw.payload is None:
         raise InputError(raw.error or f"{raw.ref}: empty record")
     fields = fields_of(raw.payload["html"])
     reg = _any(fields, "id")
-    found = ID_PATTERN.search(reg or "")
+    # full-width forms (ＣｈｉＣＴＲ２０２０…) and a space inside the id are read as the id
+    folded = unicodedata.normalize("NFKC", reg or "")
+    found = ID_PATTERN.search(folded) or ID_PATTERN.search(re.sub(r"\s+", "", folded))
     if not found:
         raise InputError(
             f"{raw.ref}: Registration number (注册号): expected a ChiCTR id, got {reg!r}"
         )
     chictr = canonical_id("ChiCTR", found.group(0))
     ids = [{"registry": "ChiCTR", "id": chictr}]
-    partner = " ".join(
-        fields.get("partner_id", {}).get("en", []) + fields.get("partner_id", {}).get("zh", [])
+    partner = unicodedata.normalize(
+        "NFKC",
+        " ".join(
+            fields.get("partner_id", {}).get("en", []) + fields.get("partner_id", {}).get("zh", [])
+        ),
     )
-    ids += [
-        {"registry": "ClinicalTrials.gov", "id": n}
-        for n in dict.fromkeys(NCT_PATTERN.findall(partner))
-    ]
+    ids += other_registry_ids(partner, skip=("ChiCTR",))
     sites = []
     insts_zh = fields.get("institution", {}).get("zh", [])
     insts_en = fields.get("institution", {}).get("en", [])

@@ -21,6 +21,7 @@ from pydantic import ValidationError
 from isletbase.errors import InputError
 from isletbase.model import TrialRecord, canonical_id, partial_date
 from isletbase.sources import RawRecord
+from isletbase.sources.chictr import other_registry_ids
 from isletbase.sources.curated import describe
 
 STUDY_URL = "https://clinicaltrials.gov/study/{nct}"
@@ -136,8 +137,11 @@ def to_record(study: Mapping[str, Any], retrieved: str | None = None) -> TrialRe
         sid = sec.get("id") if isinstance(sec, Mapping) else None
         if not isinstance(sid, str) or not sid:
             continue
-        if sid.upper().startswith("CHICTR"):
-            ids.append({"registry": "ChiCTR", "id": sid.strip()})
+        # another registry's id, however the record words it ("ChiCTR2000029990 (ChiCTR)",
+        # "Chinese Clinical Trial Registry: ChiCTR…", a jRCT or ISRCTN id); else the sponsor's
+        named = other_registry_ids(sid, skip=("ClinicalTrials.gov",))
+        if named:
+            ids += named
         else:
             org_ids.append(sid)
     sites = []

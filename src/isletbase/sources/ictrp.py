@@ -23,11 +23,11 @@ from isletbase.errors import InputError
 from isletbase.model import TrialRecord
 from isletbase.sources import RawRecord
 from isletbase.sources.chictr import ID_PATTERN as CHICTR_ID
+from isletbase.sources.chictr import other_registry_ids
 from isletbase.sources.curated import describe
 
 SOURCE = "ICTRP"
 ROOT = "Trials_downloaded_from_ICTRP"
-_NCT = re.compile(r"\bNCT\d{8}\b", re.IGNORECASE)
 _REGISTERS = {
     "clinicaltrials.gov": "ClinicalTrials.gov",
     "chictr": "ChiCTR",
@@ -37,7 +37,11 @@ _REGISTERS = {
     "anzctr": "ANZCTR",
     "cris": "CRIS",
 }
-_TAGS = re.compile(r"<[^>]+>")
+#: HTML markup left in free text (``<br>``, ``<p>``…): only tags by name, so a title's "<5
+#: years … >0.3" is text, not a tag.
+_TAGS = re.compile(
+    r"</?\s*(?:br|p|b|i|u|em|strong|sup|sub|span|div|font|li|ul|ol|a)\b[^<>]*>", re.IGNORECASE
+)
 
 
 def _clean(text: str | None) -> str | None:
@@ -48,7 +52,7 @@ def _clean(text: str | None) -> str | None:
     return value or None
 
 
-_PARTS = re.compile(r"<br\s*/?>|[;\n]", re.IGNORECASE)
+_PARTS = re.compile(r"<br\s*/?>|[;\n；，、]", re.IGNORECASE)
 
 
 def _split(text: str | None) -> list[str]:
@@ -101,16 +105,9 @@ def to_record(raw: RawRecord) -> TrialRecord:
     ids = [{"registry": register, "id": trial_id}]
     org_ids = []
     for sid in _split(raw.payload.get("Secondary_ID")) + _split(raw.payload.get("other_records")):
-        for nct in _NCT.findall(sid):
-            ids.append({"registry": "ClinicalTrials.gov", "id": nct})
-        for chictr in CHICTR_ID.findall(sid):
-            ids.append({"registry": "ChiCTR", "id": chictr})
-        if (
-            sid
-            and not _NCT.search(sid)
-            and not CHICTR_ID.search(sid)
-            and sid.lower() not in ("no", "yes")
-        ):
+        named = other_registry_ids(sid)
+        ids += named
+        if not named and sid.lower() not in ("no", "yes"):
             org_ids.append(sid)
     size = re.fullmatch(r"\d+", f.get("Target_size") or "")
     countries = _split(raw.payload.get("Countries"))
