@@ -113,6 +113,24 @@ def test_a_record_that_loads_clears_its_quarantined_copy(db) -> None:
     assert retry_quarantine(db).fetched == 0
 
 
+@pytest.mark.parametrize("newer_first", [False, True])
+def test_of_two_versions_of_a_record_in_one_batch_the_registry_s_latest_is_kept(
+    db, newer_first: bool
+) -> None:
+    """Two versions of one study in one folder or export: the one its registry updated last
+    is the record, whatever order the files come in (the older's values filled no gaps)."""
+    old, new = copy.deepcopy(QINGDAO), copy.deepcopy(QINGDAO)
+    status = new["protocolSection"]["statusModule"]
+    status["lastUpdatePostDateStruct"]["date"] = "2099-01-01"
+    status["overallStatus"] = "COMPLETED"
+    new["protocolSection"]["designModule"]["enrollmentInfo"]["count"] = 24
+    old["protocolSection"]["statusModule"]["overallStatus"] = "RECRUITING"
+    report = _ingest(db, [new, old] if newer_first else [old, new])
+    assert report.new == 1
+    trial = get_trial(db, "NCT01219465")
+    assert (trial.status_code, trial.enrollment) == ("COMPLETED", 24)
+
+
 def test_a_malformed_ictrp_trial_is_quarantined_and_the_file_s_others_load(db, tmp_path) -> None:
     """A bare & in one trial of an ICTRP export: that trial waits in quarantine under its
     TrialID with the reason, the others load, and the mended file releases it."""

@@ -118,6 +118,18 @@ def merge_records(records: Sequence[TrialRecord]) -> TrialRecord:
     return TrialRecord.model_validate(data)
 
 
+def _latest_versions(records: list[TrialRecord]) -> list[TrialRecord]:
+    """Of records of one registry id (two versions of one ChiCTR page in a folder, say), the
+    one its registry updated last, read later where they tie: an older version is superseded,
+    not a second source whose values fill gaps. Records of other ids keep their order."""
+    latest: dict[str, TrialRecord] = {}
+    for record in records:
+        kept = latest.get(record.display_id)
+        if kept is None or (record.last_update or "") >= (kept.last_update or ""):
+            latest[record.display_id] = record
+    return list(latest.values()) if len(latest) < len(records) else records
+
+
 def group_by_registry_id(records: Sequence[TrialRecord]) -> list[list[TrialRecord]]:
     """Cluster records that share any registry id (transitively), keeping input order."""
     parent = list(range(len(records)))
@@ -311,7 +323,10 @@ def prepare(raws: Iterable[RawRecord], to_record: Callable[[RawRecord], TrialRec
             continue
         valid.append(record)
         accepted.append((raw.source, raw.ref))
-    records = [merge_records(c) if len(c) > 1 else c[0] for c in group_by_registry_id(valid)]
+    records = [
+        merge_records(c) if len(c) > 1 else c[0]
+        for c in map(_latest_versions, group_by_registry_id(valid))
+    ]
     data = [r.model_dump(mode="json") for r in records]
     return Prepared(
         fetched=fetched,
