@@ -203,6 +203,54 @@ def test_an_ictrp_title_keeps_its_less_and_greater_than_signs() -> None:
     ]
 
 
+def test_a_chictr_page_in_chinese_alone_keeps_its_status_phase_interventions_and_dates() -> None:
+    html = (
+        "<table><tr><td>注册号：</td><td>ChiCTR2000031234</td></tr>"
+        "<tr><td>注册题目：</td><td>脐带间充质干细胞治疗1型糖尿病</td></tr>"
+        "<tr><td>注册时间：</td><td>2020年3月5日</td></tr>"
+        "<tr><td>研究实施时间：</td><td>从2020年4月1日至2022年12月31日</td></tr>"
+        "<tr><td>征募研究对象情况：</td><td>正在进行</td></tr>"
+        "<tr><td>研究所处阶段：</td><td>Ⅰ期</td></tr>"
+        "<tr><td>研究设计：</td><td>单臂</td></tr>"
+        "<tr><td>干预措施：</td><td>脐带间充质干细胞</td></tr>"
+        "<tr><td>指标中文名：</td><td>糖化血红蛋白</td></tr></table>"
+    )
+    record = chictr.to_record(chictr.RawRecord("ChiCTR", "p.html", {"html": html}))
+    assert (record.first_posted, record.start_date, record.completion_date) == (
+        "2020-03-05",
+        "2020-04-01",
+        "2022-12-31",
+    )
+    assert (record.status, record.phase, record.design) == ("正在进行", "Ⅰ期", "单臂")
+    assert record.interventions == ["脐带间充质干细胞"]
+    assert record.primary_outcome == "糖化血红蛋白"
+
+
+@pytest.mark.parametrize(
+    ("size", "dates", "enrollment", "iso"),
+    [
+        ("60 cases", "2020/3/5", 60, "2020-03-05"),
+        ("Experimental group:30;Control group:30;", "2020年3月5日", 60, "2020-03-05"),
+        ("about 60-80", "05/03/2020", None, "2020-03-05"),
+    ],
+)
+def test_ictrp_target_sizes_and_dates_as_registries_write_them(
+    size: str, dates: str, enrollment: int | None, iso: str
+) -> None:
+    raw = ictrp.RawRecord(
+        ictrp.SOURCE,
+        "t",
+        {
+            "TrialID": "NCT01219465",
+            "Public_title": "x",
+            "Target_size": size,
+            "Date_registration": dates,
+        },
+    )
+    record = ictrp.to_record(raw)
+    assert (record.enrollment, record.first_posted) == (enrollment, iso)
+
+
 def test_chictr_dates_without_leading_zeros_are_read_as_iso_dates() -> None:
     html = (
         "<table><tr><td>注册号：</td><td>ChiCTR-TRC-10000986</td></tr>"

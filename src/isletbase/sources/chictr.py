@@ -26,7 +26,8 @@ from isletbase.sources.curated import describe
 SOURCE = "ChiCTR"
 ID_PATTERN = re.compile(r"\bChiCTR(?:-[A-Z]{2,5}-)?\d{8,10}\b", re.IGNORECASE)
 NCT_PATTERN = re.compile(r"\bNCT\d{8}\b", re.IGNORECASE)
-_DATE = re.compile(r"(\d{4})[-/](\d{1,2})[-/](\d{1,2})")
+#: A date as the pages write it: 2009-09-01, 2009/9/1, 2009.9.1 or 2009年9月1日.
+_DATE = re.compile(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})")
 _INT = re.compile(r"\d+")
 _HAN = re.compile(r"[\u3400-\u9fff]")
 
@@ -220,16 +221,18 @@ def to_record(raw: RawRecord) -> TrialRecord:
                 "sites": sites,
                 "conditions": fields.get("disease", {}).get("en", [])
                 or fields.get("disease", {}).get("zh", []),
-                "interventions": fields.get("intervention", {}).get("en", []),
-                "phase": _first(fields, "phase", "en"),
-                "status": _first(fields, "status", "en"),
+                # a page in Chinese alone still says what it tests and how far it is
+                "interventions": fields.get("intervention", {}).get("en", [])
+                or fields.get("intervention", {}).get("zh", []),
+                "phase": _any(fields, "phase"),
+                "status": _any(fields, "status"),
                 "enrollment": int(size.group(0)) if size else None,
                 "start_date": _iso(dates[0]) if dates else None,
                 "completion_date": _iso(dates[1]) if len(dates) > 1 else None,
                 "first_posted": _date(_any(fields, "registered")),
                 "last_update": _date(_any(fields, "last_update")),
-                "design": _first(fields, "design", "en"),
-                "primary_outcome": _first(fields, "outcome", "en"),
+                "design": _any(fields, "design"),
+                "primary_outcome": _any(fields, "outcome"),
                 "country": "China"
                 if "China" in countries or "中国" in countries
                 else (countries[0] if countries else None),

@@ -75,17 +75,36 @@ def _refreshed(text: str | None) -> str | None:
     return None
 
 
+_YMD = re.compile(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?")
+
+
 def _date(text: str | None) -> str | None:
-    """``Date_enrollement`` and ``Date_registration`` come as YYYY-MM-DD, DD/MM/YYYY or a month."""
+    """``Date_enrollement`` and ``Date_registration`` come as YYYY-MM-DD, DD/MM/YYYY or a month
+    (and, from some registries, 2020/3/5 or 2020年3月5日)."""
     if not text:
         return None
     if re.fullmatch(r"\d{4}(-\d{2}(-\d{2})?)?", text):
         return text
+    ymd = _YMD.fullmatch(text)
+    if ymd:
+        year, month, day = ymd.groups()
+        return f"{year}-{int(month):02d}-{int(day):02d}"
     for fmt, out in (("%d/%m/%Y", "%Y-%m-%d"), ("%B %Y", "%Y-%m"), ("%Y%m%d", "%Y-%m-%d")):
         try:
             return datetime.strptime(text, fmt).strftime(out)
         except ValueError:
             continue
+    return None
+
+
+def _target_size(text: str | None) -> int | None:
+    """``Target_size``: a number ("60", "60 cases", "60例"), or groups' numbers summed
+    ("Experimental group:30;Control group:30;"); otherwise unknown."""
+    numbers = re.findall(r"\d+", text or "")
+    if len(numbers) == 1:
+        return int(numbers[0])
+    if numbers and re.fullmatch(r"(?:[^:;：；\d]+[:：]\s*\d+\s*[;；]?\s*)+", text or ""):
+        return sum(map(int, numbers))
     return None
 
 
@@ -109,7 +128,7 @@ def to_record(raw: RawRecord) -> TrialRecord:
         ids += named
         if not named and sid.lower() not in ("no", "yes"):
             org_ids.append(sid)
-    size = re.fullmatch(r"\d+", f.get("Target_size") or "")
+    size = _target_size(f.get("Target_size"))
     countries = _split(raw.payload.get("Countries"))
     url = f.get("web_address") or f"https://trialsearch.who.int/Trial2.aspx?TrialID={trial_id}"
     try:
@@ -124,7 +143,7 @@ def to_record(raw: RawRecord) -> TrialRecord:
                 "interventions": _split(raw.payload.get("Intervention")),
                 "phase": f.get("Phase"),
                 "status": f.get("Recruitment_Status"),
-                "enrollment": int(size.group(0)) if size else None,
+                "enrollment": size,
                 "start_date": _date(f.get("Date_enrollement")),
                 "first_posted": _date(f.get("Date_registration")),
                 "last_update": _refreshed(f.get("Last_Refreshed_on")),
