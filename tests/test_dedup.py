@@ -123,6 +123,10 @@ def test_chinese_titles_are_compared_with_chinese_titles() -> None:
     b = _record(title_en=None, title_zh="脐带间充质干细胞治疗难治性糖尿病周围神经病临床研究")
     assert score_pair(a, b).parts["title"] > 90
     assert score_pair(a, _record(title_zh=None)).score == 0
+    traditional = _record(
+        title_en=None, title_zh="臍帶間充質幹細胞治療難治性糖尿病周圍神經病的臨床研究"
+    )
+    assert score_pair(a, traditional).parts["title"] == 100
 
 
 def test_chictr_page_listing_an_nct_id_merges_into_that_trial(db, tmp_path: Path) -> None:
@@ -197,6 +201,26 @@ def test_confident_fuzzy_match_merges_automatically(db) -> None:
     merged = [c for c in history(db, "ChiCTR2300071975") if c.field == "merged"]
     assert [(c.old, c.new) for c in merged] == [("ChiCTR2300071975", "NCT05507697")]
     assert "automatic match, score" in merged[0].source and "sponsor 100" in merged[0].source
+
+
+def test_a_batch_s_records_from_two_registries_are_matched_with_each_other(db) -> None:
+    """One ICTRP export, one batch: the study's CT.gov and ChiCTR records become one trial
+    (the merge in its history); a record that is only like another waits for review."""
+    twin = {
+        **NCT,
+        "registry_ids": [{"registry": "ChiCTR", "id": "ChiCTR2300071975"}],
+        "source_url": "https://www.chictr.org.cn/hvshowproject.html?id=232708",
+    }
+    cousin = {**twin, "registry_ids": [{"registry": "ChiCTR", "id": "ChiCTR2000029990"}]}
+    cousin["sponsor"] = None  # sponsors not comparable: a curator decides
+    raws = [RawRecord("ICTRP", r["registry_ids"][0]["id"], r) for r in (NCT, twin, cousin)]
+    report = run_records(db, raws, "ICTRP", to_trial)
+    assert (report.new, report.merged, report.review) == (2, 1, 1)
+    trial = get_trial(db, "ChiCTR2300071975")
+    assert {r.id for r in trial.registry_ids} == {"NCT05507697", "ChiCTR2300071975"}
+    merged = [c for c in history(db, "NCT05507697") if c.field == "merged"]
+    assert len(merged) == 1 and "automatic match, score" in merged[0].source
+    assert [m.candidate for m in list_matches(db)] == ["ChiCTR2000029990"]
 
 
 def test_a_record_is_matched_with_trials_an_earlier_batch_of_the_run_made(db) -> None:

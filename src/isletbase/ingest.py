@@ -578,7 +578,6 @@ class Pipeline:
         ]
         uids = writer.insert_new([keys[i] for i in fresh], packed)
         counts.new += len(uids)
-        self._pool_new(batch, fresh, uids)
         conn = session.connection()
         table = RawRecordRow.__table__
         now = bound_value(conn, table.c.retrieved_at, utcnow())
@@ -603,6 +602,57 @@ class Pipeline:
                 )
             )
             counts.review += 1
+        kept = self._match_within(session, writer, batch, fresh, uids, set(queued), counts)
+        self._pool_new(batch, [fresh[k] for k in kept], [uids[k] for k in kept])
+
+    def _match_within(
+        self,
+        session: Session,
+        writer: TrialWriter,
+        batch: Prepared,
+        fresh: list[int],
+        uids: list[int],
+        queued: set[int],
+        counts: Report,
+    ) -> list[int]:
+        """Score the trials a batch made against each other where they come from different
+        registries (an ICTRP export lists a study's CT.gov and ChiCTR records apart), as a
+        later batch would score them: a confident match is folded into the earlier trial (its
+        history names the match), an uncertain one waits in ``review``. Returns the indexes
+        in ``fresh`` of the trials that remain."""
+        registries = {batch.heads[i].registry for i in fresh}
+        if not self.fuzzy or len(registries) < 2:
+            return list(range(len(fresh)))
+        pools: dict[str, CandidatePool] = {}  # registry → this batch's trials without its ids
+        kept = []
+        for k, (position, uid) in enumerate(zip(fresh, uids, strict=True)):
+            head, record = batch.heads[position], batch.record(position)
+            pool = pools.get(head.registry)
+            match = pool.best(record) if pool is not None and k not in queued else None
+            if match is not None and match.score.decision == "merge":
+                why = "; ".join(match.score.explanation)
+                source = f"{self.source}: automatic match, score {match.score.score:.1f} ({why})"
+                merge_trial(session, match.uid, uid, source)
+                refresh_trial(session, writer, match.uid)
+                counts.new -= 1
+                counts.merged += 1
+                continue
+            if match is not None:
+                session.add(
+                    MatchCandidateRow(
+                        trial_uid=match.uid,
+                        candidate_uid=uid,
+                        score=match.score.score,
+                        explanation=match.score.explanation,
+                        source=self.source,
+                    )
+                )
+                counts.review += 1
+            kept.append(k)
+            for registry in registries - {head.registry}:
+                if all(r.registry != registry for r in record.registry_ids):
+                    pools.setdefault(registry, CandidatePool()).add(uid, record)
+        return kept
 
 
 def _record_match(session: Session, uid: int, record_id: str, match: Match, source: str) -> None:
