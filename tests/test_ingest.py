@@ -37,6 +37,7 @@ from isletbase.ingest import Head, Pipeline, prepare
 from isletbase.ingest_worker import head_size
 from isletbase.sources import RawRecord
 from isletbase.sources.ctgov import raw_to_record, study_raws
+from isletbase.sources.curated import to_trial
 from isletbase.store.check import check
 from isletbase.store.db import Database
 from isletbase.store.schema import RawRecordRow, RegistryIdRow, SiteRow, TrialRow
@@ -129,6 +130,21 @@ def test_of_two_versions_of_a_record_in_one_batch_the_registry_s_latest_is_kept(
     assert report.new == 1
     trial = get_trial(db, "NCT01219465")
     assert (trial.status_code, trial.enrollment) == ("COMPLETED", 24)
+
+
+def test_records_of_one_trial_from_two_sources_in_a_batch_both_count(db) -> None:
+    """A curated file's record and a registry export's of one trial are not versions of each
+    other: the second fills what the first leaves out, whichever was updated last."""
+    record = raw_to_record(next(iter(study_raws([QINGDAO], SOURCE)))).model_dump(mode="json")
+    curated = {**record, "summary": None, "last_update": "2000-01-01"}
+    export = {**curated, "summary": "From the export.", "sponsor": None, "last_update": None}
+    raws = [
+        RawRecord("bundled:core.jsonl", "core.jsonl:1", curated),
+        RawRecord("bundled:export.jsonl", "export.jsonl:1", export),
+    ]
+    assert run_records(db, raws, "bundled data", to_trial).new == 1
+    trial = get_trial(db, "NCT01219465")
+    assert trial.summary == "From the export." and trial.sponsor == curated["sponsor"]
 
 
 def test_a_malformed_ictrp_trial_is_quarantined_and_the_file_s_others_load(db, tmp_path) -> None:

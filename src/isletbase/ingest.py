@@ -118,15 +118,18 @@ def merge_records(records: Sequence[TrialRecord]) -> TrialRecord:
     return TrialRecord.model_validate(data)
 
 
-def _latest_versions(records: list[TrialRecord]) -> list[TrialRecord]:
-    """Of records of one registry id (two versions of one ChiCTR page in a folder, say), the
-    one its registry updated last, read later where they tie: an older version is superseded,
-    not a second source whose values fill gaps. Records of other ids keep their order."""
-    latest: dict[str, TrialRecord] = {}
-    for record in records:
-        kept = latest.get(record.display_id)
+def _latest_versions(records: list[TrialRecord], read: list[tuple[str, str]]) -> list[TrialRecord]:
+    """Of records of one source under one registry id (two versions of one ChiCTR page in a
+    folder, say), the one its registry updated last, the later read where they tie: an older
+    version is superseded, not a second source whose values fill gaps. Records of other
+    sources (a curated file and a registry export of one trial) all stay, in their order.
+    ``read`` is each record's (source, ref)."""
+    latest: dict[tuple[str, str], TrialRecord] = {}
+    for record, (source, _) in zip(records, read, strict=True):
+        key = (source, record.display_id)
+        kept = latest.get(key)
         if kept is None or (record.last_update or "") >= (kept.last_update or ""):
-            latest[record.display_id] = record
+            latest[key] = record
     return list(latest.values()) if len(latest) < len(records) else records
 
 
@@ -325,7 +328,7 @@ def prepare(raws: Iterable[RawRecord], to_record: Callable[[RawRecord], TrialRec
         accepted.append((raw.source, raw.ref))
     records = [
         merge_records(c) if len(c) > 1 else c[0]
-        for c in map(_latest_versions, group_by_registry_id(valid))
+        for c in group_by_registry_id(_latest_versions(valid, accepted))
     ]
     data = [r.model_dump(mode="json") for r in records]
     return Prepared(
