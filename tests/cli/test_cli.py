@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from importlib import resources
 
 import pytest
 import rispy
@@ -192,3 +193,33 @@ def test_institutions_lists_bilingual_names(url):
 def test_serve_help_names_host_and_port():
     result = run("serve", "--help")
     assert result.exit_code == 0 and "--host" in result.output and "--port" in result.output
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["review", "--accept", "99999999999999999999999", "--db", "{db}"],
+        ["ingest", "ctgov-dump", ".", "--batch", "99999999999999999999", "--db", "{db}"],
+        ["ingest", "ctgov", "--query", "x", "--rate", "0", "--db", "{db}"],
+        ["evidence", "pool", "--input", "{bin}", "--measure", "MD"],
+        ["evidence", "update", "--outcomes", "{bin}", "--db", "{db}"],
+        ["simulate", "patient", "--scenario", "{bin}"],
+        ["simulate", "trial", "--design", "{bin}", "--no-save"],
+        ["simulate", "bench", "--patients", "1000000000"],
+        ["simulate", "trial", "--design", "{design}", "--out", "{bin}", "--no-save"],
+    ],
+)
+def test_bad_arguments_and_unreadable_files_are_one_line_and_exit_2(
+    tmp_path, capsys, args: list[str]
+) -> None:
+    """A number too big for the database, a file not in UTF-8, a file where a folder must be:
+    one line naming the problem, exit 2, never a traceback."""
+    binary = tmp_path / "bin.txt"
+    binary.write_bytes(b"\xff\xfe\x00\x00garbage")
+    design = resources.files("isletbase") / "data" / "simulate" / "example.yaml"
+    db = f"sqlite:///{tmp_path / 'x.db'}"
+    with pytest.raises(SystemExit) as exit_info:
+        main([a.format(bin=binary, design=design, db=db) for a in args])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error:") and "Traceback" not in err and err.count("\n") <= 1

@@ -35,9 +35,10 @@ REGISTRARS: tuple[str, ...] = (
 
 
 class _Group(TyperGroup):
-    """Turns a user error raised anywhere below into one line and exit code 2, and so a
-    database that cannot be used: a ``--db`` that is no database, a server that does not
-    answer, a file locked too long (a constraint failing stays a traceback: that is a bug)."""
+    """Turns a user error raised anywhere below into one line and exit code 2 (a file the user
+    named that cannot be read or written too), and so a database that cannot be used: a
+    ``--db`` that is no database, a server that does not answer, a file locked too long (a
+    constraint failing stays a traceback: that is a bug)."""
 
     def invoke(self, ctx):  # noqa: ANN001, ANN201 - click's signature
         from isletbase.cli.common import fail
@@ -46,6 +47,11 @@ class _Group(TyperGroup):
             return super().invoke(ctx)
         except IsletbaseError as exc:
             fail(str(exc))
+        except OSError as exc:  # a path given on the command line: no folder, no permission
+            where = f"{exc.filename}: " if exc.filename else ""
+            fail(f"{where}{exc.strerror or exc}")
+        except UnicodeDecodeError as exc:
+            fail(f"a file given is not UTF-8 text ({exc.reason} at byte {exc.start})")
         except DatabaseError as exc:
             if not isinstance(exc, OperationalError) and "not a database" not in str(exc):
                 raise

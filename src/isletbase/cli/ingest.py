@@ -63,7 +63,10 @@ def ctgov_command(
         str | None, typer.Option("--since", help="Only studies updated on/after YYYY-MM-DD.")
     ] = None,
     page_size: Annotated[int, typer.Option("--page-size", help="Studies per page (1-1000).")] = 100,
-    rate: Annotated[float, typer.Option("--rate", help="Requests per second at most.")] = 3.0,
+    rate: Annotated[
+        float,
+        typer.Option("--rate", min=0.01, max=50.0, help="Requests per second at most (0.01-50)."),
+    ] = 3.0,
     base_url: Annotated[
         str, typer.Option("--base-url", help="API endpoint (for mirrors and tests).")
     ] = harvest.ctgov.API_URL,
@@ -84,7 +87,9 @@ def dump_command(
     path: Annotated[
         Path, typer.Argument(help="AllPublicJSON.zip or a directory of study JSON files.")
     ],
-    batch: Annotated[int, typer.Option("--batch", min=1, help="Trials per transaction.")] = 1000,
+    batch: Annotated[
+        int, typer.Option("--batch", min=1, max=100_000, help="Trials per transaction.")
+    ] = 1000,
     db: Annotated[str | None, DbOption] = None,
 ) -> None:
     """Stream the ClinicalTrials.gov bulk download into the database."""
@@ -143,10 +148,11 @@ def history_command(
 
 def review_command(
     accept: Annotated[
-        int | None, typer.Option("--accept", help="Merge this candidate pair.")
+        int | None, typer.Option("--accept", min=1, max=2**63 - 1, help="Merge this pair.")
     ] = None,
     reject: Annotated[
-        int | None, typer.Option("--reject", help="Keep this pair apart for good.")
+        int | None,
+        typer.Option("--reject", min=1, max=2**63 - 1, help="Keep this pair apart for good."),
     ] = None,
     db: Annotated[str | None, DbOption] = None,
     as_json: JsonOption = False,

@@ -125,7 +125,7 @@ def trial(
     ] = None,
     backend: BackendOption = "auto",
     save: Annotated[bool, typer.Option("--save/--no-save", help="Store the run.")] = True,
-    db: str | None = DbOption,
+    db: Annotated[str | None, DbOption] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Run a virtual trial (arms, sample size, duration); store it and report endpoints."""
@@ -200,12 +200,19 @@ def trial(
         console.print(f"stored as run {data['run_id']}")
 
 
+#: Most patient-days ``simulate bench`` runs at once (each patient's state is held in memory).
+MAX_BENCH_PATIENT_DAYS = 10_000_000
+
+
 @simulate_app.command("bench")
 def bench(
-    patients: Annotated[int, typer.Option("--patients", help="Cohort size timed here.")] = 10_000,
-    days: Annotated[int, typer.Option("--days", help="Days timed here.")] = 1,
+    patients: Annotated[
+        int, typer.Option("--patients", min=1, max=1_000_000, help="Cohort size timed here.")
+    ] = 10_000,
+    days: Annotated[int, typer.Option("--days", min=1, max=3650, help="Days timed here.")] = 1,
     reference_days: Annotated[
-        int, typer.Option("--reference-days", help="simglucose patient-days timed.")
+        int,
+        typer.Option("--reference-days", min=1, max=365, help="simglucose patient-days timed."),
     ] = 1,
     backend: BackendOption = "auto",
     out: Annotated[Path | None, typer.Option("--out", help="Write the JSON record here.")] = None,
@@ -213,8 +220,10 @@ def bench(
     """Patient-days per second against simglucose in the same run, with RMS agreement."""
     from isletbase.simulate.bench import benchmark
 
-    if patients < 1 or days < 1 or reference_days < 1:
-        raise typer.BadParameter("--patients, --days and --reference-days must be at least 1")
+    if patients * days > MAX_BENCH_PATIENT_DAYS:
+        raise typer.BadParameter(
+            f"--patients × --days is over {MAX_BENCH_PATIENT_DAYS:,} patient-days (memory)"
+        )
     record = benchmark(patients, days, reference_days, backend)
     text = json.dumps(record, indent=1)
     if out is not None:

@@ -226,6 +226,8 @@ def read_input(path: Path, measure: str) -> Dataset:
         text = path.read_text(encoding="utf-8-sig")
     except OSError as exc:
         raise InputError(f"cannot read input file {path}: {exc.strerror}") from exc
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
     rows = _json_rows(text, path) if path.suffix.lower() == ".json" else _csv_rows(text, path)
     if not rows:
         raise InputError(f"{path}: no study rows")

@@ -188,6 +188,8 @@ def load_outcomes(path: Path | None = None) -> list[Outcome]:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise InputError(f"cannot read outcomes file {path}: {exc.strerror}") from exc
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
     return parse_outcomes(text.splitlines(), str(path))
 
 

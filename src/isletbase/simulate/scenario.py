@@ -84,6 +84,8 @@ def read_yaml(path: str | Path, what: str) -> Any:
         raise InputError(f"{what} file {str(path)!r} does not exist")
     try:
         return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{what} {str(path)!r}: not UTF-8 text ({exc.reason})") from exc
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         at = f" at line {mark.line + 1}" if mark else ""
