@@ -147,6 +147,20 @@ def test_records_of_one_trial_from_two_sources_in_a_batch_both_count(db) -> None
     assert trial.summary == "From the export." and trial.sponsor == curated["sponsor"]
 
 
+def test_control_characters_in_a_registry_record_are_taken_out(db) -> None:
+    """A NUL (which PostgreSQL refuses in text: it stopped the whole load), a terminal's
+    escape sequence and a right-to-left override in a registry's text never reach the
+    database, a terminal or a page; line breaks stay."""
+    study = copy.deepcopy(QINGDAO)
+    ident = study["protocolSection"]["identificationModule"]
+    ident["briefTitle"] = "Stem\x00 cells \x1b[2Jfor\u202e diabetes\x7f"
+    study["protocolSection"]["descriptionModule"] = {"briefSummary": "One.\nTwo.\x85"}
+    assert _ingest(db, [study]).new == 1
+    trial = get_trial(db, "NCT01219465")
+    assert trial.title_en == "Stem cells [2Jfor diabetes"
+    assert trial.summary == "One.\nTwo."
+
+
 def test_a_malformed_ictrp_trial_is_quarantined_and_the_file_s_others_load(db, tmp_path) -> None:
     """A bare & in one trial of an ICTRP export: that trial waits in quarantine under its
     TrialID with the reason, the others load, and the mended file releases it."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date
@@ -116,6 +117,46 @@ def merge_records(records: Sequence[TrialRecord]) -> TrialRecord:
     unique_sources = {(s["url"], tuple(s["fields"])): s for s in data["sources"]}
     data["sources"] = list(unique_sources.values())
     return TrialRecord.model_validate(data)
+
+
+#: Characters no registry text needs and a terminal or a database takes for commands: C0
+#: controls but tab and line breaks (NUL, which PostgreSQL refuses in text, ESC, which starts a
+#: terminal's escape sequences), DEL, C1 controls, and the bidirectional overrides that make
+#: text read other than it is stored.
+_CONTROLS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def _has_controls(text: str) -> bool:
+    """Whether a record's JSON text (as ``json_text`` writes it) holds such a character. JSON
+    escapes the C0 controls (``\\u00XX``, ``\\b``, ``\\f``), so the backslashes are looked at
+    one by one (few: a record's line breaks and quotes), ~0.4 µs a record where one regular
+    expression over the text took ~8; the others stand as they are, so a text holding more than
+    ASCII and the em dashes the mappers join fields with is searched for them."""
+    i = text.find("\\")
+    while i != -1:
+        if text[i + 1] in "ubf":  # \\u00XX: only controls are written so; \\\\ is skipped whole
+            return True
+        i = text.find("\\", i + 2)
+    if "\x7f" in text:
+        return True
+    return (
+        not text.isascii()
+        and not text.replace("\u2014", "").isascii()
+        and (_CONTROLS.search(text) is not None)
+    )
+
+
+def _without_controls(value: object) -> object:
+    """``value`` (a record's data) with ``_CONTROLS`` taken out of every text in it: never
+    trust text from a registry (a NUL stopped a PostgreSQL load; an ESC reached the terminal
+    through ``isletbase show``)."""
+    if isinstance(value, str):
+        return _CONTROLS.sub("", value)
+    if isinstance(value, list):
+        return [_without_controls(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _without_controls(v) for k, v in value.items()}
+    return value
 
 
 def _latest_versions(records: list[TrialRecord], read: list[tuple[str, str]]) -> list[TrialRecord]:
@@ -331,6 +372,11 @@ def prepare(raws: Iterable[RawRecord], to_record: Callable[[RawRecord], TrialRec
         for c in group_by_registry_id(_latest_versions(valid, accepted))
     ]
     data = [r.model_dump(mode="json") for r in records]
+    payloads = [json_text(d) for d in data]
+    for i, text in enumerate(payloads):
+        if _has_controls(text):
+            data[i] = _without_controls(data[i])
+            payloads[i] = json_text(data[i])
     return Prepared(
         fetched=fetched,
         heads=[
@@ -342,7 +388,7 @@ def prepare(raws: Iterable[RawRecord], to_record: Callable[[RawRecord], TrialRec
             )
             for r in records
         ],
-        payloads=[json_text(d) for d in data],
+        payloads=payloads,
         merged=len(valid) - len(records),
         rejects=rejects,
         accepted=accepted,
