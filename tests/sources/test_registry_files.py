@@ -183,6 +183,27 @@ def test_a_ctgov_record_s_secondary_ids_name_other_registries_however_worded() -
     assert "2019-KY-001" in record.org_study_ids
 
 
+@pytest.mark.parametrize(
+    ("module", "key", "value", "message"),
+    [
+        ("identificationModule", "briefTitle", 5, "briefTitle: expected text, got int"),
+        ("conditionsModule", "conditions", "notalist", "conditions: expected a list, got str"),
+        ("contactsLocationsModule", "locations", "x", "locations: expected a list, got str"),
+        ("statusModule", "overallStatus", {"a": 1}, "overallStatus: expected text, got dict"),
+        ("designModule", "enrollmentInfo", {"count": 1e300}, "enrollmentInfo.count: expected a"),
+        ("designModule", "enrollmentInfo", {"count": -5}, "expected a whole number"),
+    ],
+)
+def test_a_ctgov_field_of_the_wrong_type_is_a_malformed_record(
+    module: str, key: str, value: object, message: str
+) -> None:
+    """It was loaded with the field left empty and no error; it is rejected naming the field."""
+    study = copy.deepcopy(_studies()[0])
+    study["protocolSection"].setdefault(module, {})[key] = value
+    with pytest.raises(InputError, match=message):
+        raw_to_record(ctgov_dump.RawRecord("ClinicalTrials.gov", "x", study))
+
+
 def test_an_ictrp_title_keeps_its_less_and_greater_than_signs() -> None:
     raw = ictrp.RawRecord(
         ictrp.SOURCE,

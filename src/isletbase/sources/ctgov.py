@@ -47,13 +47,24 @@ def _steps(path: str) -> tuple[str, ...]:
     return tuple(path.split("."))
 
 
-def _list(value: Any) -> list:
-    """A JSON array as a list; anything else (missing, or the wrong type) as empty."""
-    return value if isinstance(value, list) else []
+def _list(value: Any, path: str = "") -> list:
+    """A JSON array as a list, missing as empty; another type at ``path`` (a field of the
+    record's own, not an item in one) is a malformed record, quarantined with the reason."""
+    if isinstance(value, list):
+        return value
+    if value is None or not path:
+        return []
+    raise InputError(f"protocolSection.{path}: expected a list, got {type(value).__name__}")
 
 
-def _text(value: Any) -> str | None:
-    return value.strip() or None if isinstance(value, str) else None
+def _text(value: Any, path: str = "") -> str | None:
+    """A JSON string, stripped (``None`` where blank or missing); another type at ``path`` is
+    a malformed record (a title that is a number was stored as no title)."""
+    if isinstance(value, str):
+        return value.strip() or None
+    if value is None or not path:
+        return None
+    raise InputError(f"protocolSection.{path}: expected text, got {type(value).__name__}")
 
 
 def _phase(phases: Any) -> str | None:
@@ -84,11 +95,23 @@ def _region(countries: list[str]) -> str | None:
     return "mainland China" if "China" in countries else "foreign"
 
 
+#: Field paths read with their type checked (a wrong type is a malformed record).
+_TITLE = "identificationModule.briefTitle"
+_OFFICIAL = "identificationModule.officialTitle"
+_STATUS = "statusModule.overallStatus"
+_CONDITIONS = "conditionsModule.conditions"
+_SUMMARY = "descriptionModule.briefSummary"
+_INTERVENTIONS = "armsInterventionsModule.interventions"
+_LOCATIONS = "contactsLocationsModule.locations"
+_SPONSOR = "sponsorCollaboratorsModule.leadSponsor.name"
+_ENROLLMENT = "designModule.enrollmentInfo.count"
+
+
 def flat_fields(study: Mapping[str, Any]) -> dict[str, Any]:
     """The classifier's view of a v2 study: titles, conditions, interventions, phase, status."""
     ps = study.get("protocolSection") or {}
     interventions = []
-    for item in _list(get(ps, "armsInterventionsModule.interventions")):
+    for item in _list(get(ps, _INTERVENTIONS), _INTERVENTIONS):
         if isinstance(item, Mapping):
             words = [
                 item.get("type"),
@@ -100,19 +123,17 @@ def flat_fields(study: Mapping[str, Any]) -> dict[str, Any]:
                 ": ".join(str(w) for w in words[:2] if w)
                 + "".join(f" — {w}" for w in words[2:] if w)
             )
-    status = get(ps, "statusModule.overallStatus")
+    status = _text(get(ps, _STATUS), _STATUS)
     return {
         "id": get(ps, "identificationModule.nctId"),
-        "title_en": _text(get(ps, "identificationModule.briefTitle")),
-        "official_title_en": _text(get(ps, "identificationModule.officialTitle")),
-        "conditions": [
-            c for c in _list(get(ps, "conditionsModule.conditions")) if isinstance(c, str)
-        ],
+        "title_en": _text(get(ps, _TITLE), _TITLE),
+        "official_title_en": _text(get(ps, _OFFICIAL), _OFFICIAL),
+        "conditions": [c for c in _list(get(ps, _CONDITIONS), _CONDITIONS) if isinstance(c, str)],
         "interventions": interventions,
-        "summary": _text(get(ps, "descriptionModule.briefSummary")),
+        "summary": _text(get(ps, _SUMMARY), _SUMMARY),
         "design": _design(get(ps, "designModule.designInfo")),
         "phase": _phase(get(ps, "designModule.phases")),
-        "status": status.replace("_", " ").capitalize() if isinstance(status, str) else None,
+        "status": status.replace("_", " ").capitalize() if status else None,
     }
 
 
@@ -145,7 +166,7 @@ def to_record(study: Mapping[str, Any], retrieved: str | None = None) -> TrialRe
         else:
             org_ids.append(sid)
     sites = []
-    for loc in _list(get(ps, "contactsLocationsModule.locations")):
+    for loc in _list(get(ps, _LOCATIONS), _LOCATIONS):
         if isinstance(loc, Mapping):
             sites.append(
                 {
@@ -157,7 +178,14 @@ def to_record(study: Mapping[str, Any], retrieved: str | None = None) -> TrialRe
             )
     countries = [s["country"] for s in sites if s["country"]]
     china = [c for c in countries if c in _CHINA]
-    enrollment = get(ps, "designModule.enrollmentInfo.count")
+    enrollment = get(ps, _ENROLLMENT)
+    if enrollment is not None and (
+        type(enrollment) is not int or not 0 <= enrollment <= 10_000_000  # noqa: E721 - not bool
+    ):
+        raise InputError(
+            f"protocolSection.{_ENROLLMENT}: expected a whole number of participants, "
+            f"got {enrollment!r}"[:200]
+        )
     etype = get(ps, "designModule.enrollmentInfo.type")
     outcomes = _list(get(ps, "outcomesModule.primaryOutcomes"))
     first_outcome = (
@@ -170,14 +198,14 @@ def to_record(study: Mapping[str, Any], retrieved: str | None = None) -> TrialRe
             "org_study_ids": org_ids,
             "title_en": flat["title_en"],
             "official_title_en": flat["official_title_en"],
-            "sponsor": _text(get(ps, "sponsorCollaboratorsModule.leadSponsor.name")),
+            "sponsor": _text(get(ps, _SPONSOR), _SPONSOR),
             "sites": sites,
             "conditions": flat["conditions"],
             "interventions": flat["interventions"],
             "summary": flat["summary"],
             "phase": flat["phase"],
             "status": flat["status"],
-            "enrollment": enrollment if isinstance(enrollment, int) and enrollment >= 0 else None,
+            "enrollment": enrollment,
             "enrollment_type": etype.lower() if etype in ("ACTUAL", "ESTIMATED") else None,
             "start_date": get(ps, "statusModule.startDateStruct.date"),
             "completion_date": get(ps, "statusModule.completionDateStruct.date"),
