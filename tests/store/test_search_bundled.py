@@ -222,6 +222,30 @@ def test_an_unknown_status_or_phase_is_refused_naming_the_codes(field, value):
 
 
 @pytest.mark.parametrize(
+    ("named", "code", "field"),
+    [
+        ("脐带间充质干细胞", "UC-MSC", "cell_source"),
+        ("uc-msc", "UC-MSC", "cell_source"),
+        ("1型糖尿病", "T1D", "condition"),
+        ("糖尿病足", "complication:diabetic-foot", "condition"),
+        ("经门静脉", "intraportal", "route"),
+    ],
+)
+def test_vocabulary_filters_take_a_code_or_its_english_or_chinese_name(
+    loaded_db, named, code, field
+):
+    """The site shows 脐带间充质干细胞 for UC-MSC: typed as a filter, it filters like the code."""
+    assert getattr(TrialQuery(**{field: named}), field) == code
+    assert _ids(loaded_db, **{field: named}) == _ids(loaded_db, **{field: code})
+
+
+@pytest.mark.parametrize(("field", "value"), [("cell_source", "magic"), ("route", "静脉")])
+def test_an_unknown_vocabulary_value_is_refused_naming_the_codes(field, value):
+    with pytest.raises(ValidationError, match=f"unknown {field} .*expected one of"):
+        TrialQuery(**{field: value})
+
+
+@pytest.mark.parametrize(
     ("plain", "accented"), [("wurzburg", "würzburg"), ("sao paulo", "são paulo")]
 )
 def test_accents_are_folded_alike_on_both_backends(loaded_db, plain, accented):
