@@ -204,6 +204,26 @@ def test_a_ctgov_field_of_the_wrong_type_is_a_malformed_record(
         raw_to_record(ctgov_dump.RawRecord("ClinicalTrials.gov", "x", study))
 
 
+def test_a_study_file_larger_than_any_study_is_refused_unread(tmp_path: Path, monkeypatch) -> None:
+    """A zip member that inflates past the limit (a small zip holding gigabytes) is a rejected
+    record naming it, read through without being kept; the studies after it load."""
+    monkeypatch.setattr(ctgov_dump, "MAX_STUDY_BYTES", 1 << 16)
+    studies = _studies()
+    big = tmp_path / "big.zip"
+    with zipfile.ZipFile(big, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("NCT0000xxxx/NCT00000001.json", b" " * (1 << 20))  # 1 MB of spaces
+        zf.writestr("NCT0121xxxx/NCT01219465.json", json.dumps(studies[0]))
+    raws = list(ctgov_dump.read_dump(big))
+    assert [r.payload is not None for r in raws] == [False, True]
+    assert raws[0].ref == "NCT00000001"
+    assert "NCT00000001.json: larger than 65,536 bytes, not read" in raws[0].error
+    folder = tmp_path / "dir"
+    folder.mkdir()
+    (folder / "NCT00000001.json").write_bytes(b" " * (1 << 17))
+    (raw,) = ctgov_dump.read_dump(folder)
+    assert raw.payload is None and "not read" in raw.error
+
+
 def test_an_ictrp_title_keeps_its_less_and_greater_than_signs() -> None:
     raw = ictrp.RawRecord(
         ictrp.SOURCE,

@@ -23,6 +23,10 @@ from isletbase.sources.ctgov import STUDY_URL, get
 
 SOURCE = "ClinicalTrials.gov dump"
 _CHUNK = 1 << 16
+#: Largest study file read: the registry's studies are kilobytes (results included, a few
+#: megabytes at most); a larger one is refused unparsed, so a small zip that inflates to
+#: gigabytes (a "zip bomb") cannot exhaust memory.
+MAX_STUDY_BYTES = 32 << 20
 
 # stream-unzip inflates each member, and checks its CRC, with the module it imported as
 # ``zlib``; python-isal documents ``isal_zlib`` as a drop-in replacement for that module, and it
@@ -62,6 +66,28 @@ def _raw(name: str, data: bytes, retrieved: str | None) -> RawRecord:
     )
 
 
+def _too_large(name: str, ref: str) -> RawRecord:
+    return RawRecord(
+        SOURCE,
+        ref,
+        None,
+        error=f"{name}: larger than {MAX_STUDY_BYTES:,} bytes, not read (no study is)",
+    )
+
+
+def _member(chunks: Iterator[bytes]) -> bytes | None:
+    """A zip member's bytes, or ``None`` (read through, not kept) past ``MAX_STUDY_BYTES``."""
+    parts, size = [], 0
+    for chunk in chunks:
+        size += len(chunk)
+        if size > MAX_STUDY_BYTES:
+            for _ in chunks:
+                pass
+            return None
+        parts.append(chunk)
+    return b"".join(parts)
+
+
 def _zip_chunks(path: Path) -> Iterator[bytes]:
     with path.open("rb") as handle:
         while chunk := handle.read(_CHUNK):
@@ -87,6 +113,9 @@ def read_dump(path: Path | str, retrieved: str | None = None, skip: int = 0) -> 
                     continue
                 file = Path(root) / name
                 try:
+                    if file.stat().st_size > MAX_STUDY_BYTES:
+                        yield _too_large(str(file), os.path.splitext(name)[0])
+                        continue
                     data = file.read_bytes()
                 except OSError as exc:  # a dangling link, a file gone or unreadable
                     yield RawRecord(
@@ -105,7 +134,12 @@ def read_dump(path: Path | str, retrieved: str | None = None, skip: int = 0) -> 
             member = name.decode("utf-8", "replace")
             study = member.endswith(".json")
             if study and not skip:
-                yield _raw(member, b"".join(chunks), retrieved)
+                data = _member(chunks)
+                if data is None:
+                    ref = os.path.splitext(os.path.basename(member))[0] or member
+                    yield _too_large(member, ref)
+                else:
+                    yield _raw(member, data, retrieved)
                 continue
             if study:
                 skip -= 1
