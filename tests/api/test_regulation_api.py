@@ -35,6 +35,19 @@ def test_check_refuses_bad_and_oversized_bodies(loaded_db) -> None:
     assert big.status_code == 400 and "larger than" in big.json()["detail"]
 
 
+def test_check_refuses_a_body_it_does_not_read_naming_the_types_it_does(loaded_db) -> None:
+    """Form data, XML or a body without a type were checked as offer text and answered 200."""
+    client = TestClient(create_app(loaded_db))
+    for media in ("application/xml", "application/x-www-form-urlencoded", None):
+        headers = {"content-type": media} if media else {}
+        done = client.post("/api/check", content=b"text=hi", headers=headers)
+        assert done.status_code == 415, media
+        detail = done.json()["detail"]
+        assert "application/json or text/plain" in detail and (media or "missing") in detail
+    utf8 = {"content-type": "text/plain; charset=utf-8"}
+    assert client.post("/api/check", content="干细胞".encode(), headers=utf8).status_code == 200
+
+
 def test_rules_timeline_and_findings(loaded_db) -> None:
     client = TestClient(create_app(loaded_db))
     rules = client.get("/api/rules", params={"jurisdiction": "INTL"}).json()["rules"]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, HTTPException, Query, Request
 
 from isletbase.api.trials import TRIAL_ID
 from isletbase.errors import InputError
@@ -38,7 +38,18 @@ def rules(
     return {"rules": [r.to_dict() for r in load_rulebook().select(jurisdiction, applies_to)]}
 
 
+#: The media types ``/api/check`` reads: an offer's fields, or its text.
+CHECK_TYPES = ("application/json", "text/plain")
+
+
 async def _read_offer(request: Request) -> Offer:
+    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media not in CHECK_TYPES:
+        raise HTTPException(
+            status_code=415,
+            detail=f"request body: Content-Type {media or 'missing'!r}; "
+            f"send {' or '.join(CHECK_TYPES)}",
+        )
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > MAX_CHECK_BYTES:
         raise InputError(f"request body: larger than {MAX_CHECK_BYTES} bytes")
@@ -51,7 +62,7 @@ async def _read_offer(request: Request) -> Offer:
         text = body.decode("utf-8")
     except UnicodeDecodeError:
         raise InputError("request body: not UTF-8") from None
-    if "json" in request.headers.get("content-type", ""):
+    if media == "application/json":
         return Offer.from_json(text, "request body")
     return Offer.from_text(text, "request body")
 
