@@ -167,3 +167,26 @@ def test_head_answers_every_read_with_its_get_headers_and_no_body(client, path):
 def test_head_of_an_unknown_trial_is_404_and_of_a_write_only_route_405(client):
     assert client.head("/api/trials/NCT99999999").status_code == 404
     assert client.head("/api/check").status_code == 405
+
+
+@pytest.mark.parametrize(
+    ("path", "param", "takes"),
+    [
+        ("/api/stats", "bogus", "by"),
+        ("/api/trials", "bogus", "cell_source"),
+        ("/api/evidence/pool?outcome=hba1c", "leave_one_out", "outcome"),
+        ("/api/rules", "severity", "jurisdiction"),
+        ("/api/trials/NCT01219465", "x", "none"),
+    ],
+)
+def test_a_query_parameter_a_route_does_not_take_is_refused_naming_those_it_does(
+    client, path, param, takes
+):
+    """One rule for every route: an unknown parameter was ignored by most, so a misspelt or
+    invented option looked as if it worked."""
+    sep = "&" if "?" in path else "?"
+    r = client.get(f"{path}{sep}{param}=1")
+    assert r.status_code == 400
+    detail = r.json()["detail"]
+    assert f"unknown query parameter(s) {param}" in detail and takes in detail
+    assert client.get(path).status_code == 200

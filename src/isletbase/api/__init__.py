@@ -10,10 +10,12 @@ import importlib
 from collections.abc import Callable, Mapping
 from contextlib import AbstractAsyncContextManager
 from http import HTTPStatus
+from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.body_limit import RequestBodyLimitMiddleware
 
@@ -46,6 +48,39 @@ def problem(
     )
 
 
+def known_query_parameters(request: Request) -> None:
+    """Refuse a query parameter an API route does not take, naming those it does: one rule
+    for every route (``/api/trials?bogus=1`` was refused, ``/api/stats?bogus=1`` ignored, and
+    ``/api/evidence/pool?leave_one_out=true`` looked like an option that worked)."""
+    if not request.url.path.startswith("/api/"):
+        return
+    dependant = getattr(request.scope.get("route"), "dependant", None)
+    if dependant is None:
+        return
+    allowed = _query_names(dependant)
+    unknown = sorted(set(request.query_params) - allowed)
+    if unknown:
+        takes = ", ".join(sorted(allowed)) or "none"
+        raise InputError(
+            f"unknown query parameter(s) {', '.join(unknown)}; this route takes: {takes}"
+        )
+
+
+def _query_names(dependant: Any) -> set[str]:
+    """The query parameters a route's handler and its dependencies declare (a parameter that is
+    a pydantic model, ``TrialQuery``, by its fields)."""
+    names: set[str] = set()
+    for param in dependant.query_params:
+        kind = getattr(param, "type_", None) or getattr(param.field_info, "annotation", None)
+        if isinstance(kind, type) and issubclass(kind, BaseModel):
+            names |= {f.alias or n for n, f in kind.model_fields.items()}
+        else:
+            names.add(param.alias)
+    for sub in dependant.dependencies:
+        names |= _query_names(sub)
+    return names
+
+
 def create_app(
     db: Database | None = None,
     lifespan: Callable[[FastAPI], AbstractAsyncContextManager[None]] | None = None,
@@ -53,6 +88,7 @@ def create_app(
     """Build the API application over ``db`` (default: the configured database); ``lifespan``
     runs around a server process's life (see ``isletbase.app.serving``)."""
     app = FastAPI(
+        dependencies=[Depends(known_query_parameters)],
         title="isletbase API",
         version=__version__,
         description="Sourced trials, evidence, rules and simulations of stem-cell therapy for "
