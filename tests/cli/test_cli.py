@@ -68,6 +68,11 @@ def test_show_prints_fields_sources_and_derivations(url):
     assert {d["field"] for d in data["derivations"]} >= {"cell_source", "condition", "status_code"}
 
 
+def test_show_reads_a_full_width_id(url):
+    """As a Chinese input method types it: ＮＣＴ01219465 is NCT01219465."""
+    assert run("show", "ＮＣＴ０１２１９４６５", "--db", url).exit_code == 0
+
+
 def test_show_unknown_id_is_one_line_and_exit_2(url, capsys):
     with pytest.raises(SystemExit) as exit_info:
         main(["show", "NCT99999999", "--db", url])
@@ -207,6 +212,10 @@ def test_serve_help_names_host_and_port():
         ["simulate", "trial", "--design", "{bin}", "--no-save"],
         ["simulate", "bench", "--patients", "1000000000"],
         ["simulate", "trial", "--design", "{design}", "--out", "{bin}", "--no-save"],
+        ["check", "{tmp}"],
+        ["check", "{offer}", "--date", ""],
+        ["findings", "--severity", "", "--db", "{db}"],
+        ["ingest", "ctgov", "--query", "x", "--base-url", "file:///etc/passwd", "--db", "{db}"],
     ],
 )
 def test_bad_arguments_and_unreadable_files_are_one_line_and_exit_2(
@@ -218,8 +227,11 @@ def test_bad_arguments_and_unreadable_files_are_one_line_and_exit_2(
     binary.write_bytes(b"\xff\xfe\x00\x00garbage")
     design = resources.files("isletbase") / "data" / "simulate" / "example.yaml"
     db = f"sqlite:///{tmp_path / 'x.db'}"
+    offer = tmp_path / "offer.txt"
+    offer.write_text("干细胞治疗糖尿病", encoding="utf-8")
+    values = {"bin": binary, "design": design, "db": db, "tmp": tmp_path, "offer": offer}
     with pytest.raises(SystemExit) as exit_info:
-        main([a.format(bin=binary, design=design, db=db) for a in args])
+        main([a.format(**values) for a in args])
     assert exit_info.value.code == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("error:") and "Traceback" not in err and err.count("\n") <= 1

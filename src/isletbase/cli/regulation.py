@@ -36,6 +36,8 @@ def read_offer(path: str) -> Offer:
         name = "stdin"
     else:
         file = Path(path)
+        if file.is_dir():
+            raise InputError(f"{path}: a folder, not an offer file")
         if not file.is_file():
             raise InputError(f"{path}: no such file")
         if file.stat().st_size > _MAX_BYTES:
@@ -134,7 +136,7 @@ def check(
     """Check a clinic's offer against the rules; exit 0 nothing, 1 red flags, 3 violations."""
     offer = read_offer(offer_file)
     try:
-        today = date.fromisoformat(on) if on else None
+        today = date.fromisoformat(on) if on is not None else None
     except ValueError:
         raise InputError(f"--date: expected YYYY-MM-DD, got {on!r}") from None
     database = open_db(db)
@@ -158,7 +160,7 @@ def findings(
     if not database.is_initialised():
         raise InputError(f"no database at {database.url}; run `isletbase db load` first")
     report = findings_for_all_trials(
-        database, severity=severity.replace("-", "_") if severity else None
+        database, severity=severity.replace("-", "_") if severity is not None else None
     )
     if as_json:
         print(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))

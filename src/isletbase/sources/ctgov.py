@@ -287,6 +287,9 @@ class CtgovClient:
         backoff: float = 1.0,
         client: httpx.Client | None = None,
     ) -> None:
+        url = httpx.URL(base_url)
+        if url.scheme not in ("http", "https") or not url.host:
+            raise InputError(f"base URL {base_url!r}: expected an http(s) URL with a host")
         self.base_url = base_url
         self.min_interval = 1.0 / rate if rate > 0 else 0.0
         self.client = client or httpx.Client(timeout=timeout, headers={"User-Agent": "isletbase"})

@@ -7,6 +7,7 @@ takes, and lists each field's recorded changes.
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
@@ -194,7 +195,7 @@ def find_row(session: Session, any_id: str) -> TrialRow | None:
 def find_uid(session: Session, any_id: str) -> int | None:
     """The uid of the trial with this registry id (any registry): as given, then with the prefix
     in the registry's own case (``nct01219465`` → ``NCT01219465``, ``chictr…`` → ``ChiCTR…``)."""
-    key = any_id.strip()
+    key = unicodedata.normalize("NFKC", any_id).strip()  # ＮＣＴ０１２１９４６５ too
     spellings = [key, key.upper()]
     if key.lower().startswith("chictr"):
         spellings.append("ChiCTR" + key[6:].upper())
