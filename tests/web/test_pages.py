@@ -191,3 +191,14 @@ def test_a_search_that_finds_nothing_offers_its_words_as_prefixes(client, lang):
     assert "q=umbilic%2A+cord" in found[2] and "condition=T1D" in found[2]
     page = client.get("/trials", params={**params, "q": "umbilical cord", "lang": lang}).text
     assert 'data-testid="suggestion"' not in page
+
+
+def test_a_page_that_is_not_there_is_an_html_page_saying_so(client):
+    """A mistyped address on the site got the API's JSON problem document."""
+    r = client.get("/trails/<b>x</b>")
+    assert r.status_code == 404 and r.headers["content-type"].startswith("text/html")
+    assert "There is no page at /trails/&lt;b&gt;x&lt;/b&gt;." in r.text
+    zh = client.get("/nowhere", cookies={"lang": "zh"})
+    assert zh.status_code == 404 and "/nowhere 处没有页面。" in zh.text
+    api = client.get("/api/nowhere")
+    assert api.status_code == 404 and api.headers["content-type"] == "application/problem+json"
