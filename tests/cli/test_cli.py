@@ -235,3 +235,15 @@ def test_bad_arguments_and_unreadable_files_are_one_line_and_exit_2(
     assert exit_info.value.code == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("error:") and "Traceback" not in err and err.count("\n") <= 1
+
+
+@pytest.mark.parametrize(
+    "args", [["search", "x"], ["review"], ["quarantine"], ["stats", "--by", "province"]]
+)
+def test_a_reading_command_on_a_database_that_is_not_there_makes_none(tmp_path, args):
+    """A mistyped --db left an empty database file behind, and review or quarantine then
+    answered as if from an empty store."""
+    missing = tmp_path / "typo.db"
+    result = run(*args, "--db", f"sqlite:///{missing}")
+    assert result.exit_code == 2 and "no database at" in result.output
+    assert not missing.exists()

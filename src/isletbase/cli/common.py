@@ -37,6 +37,15 @@ def open_db(url: str | None) -> Database:
     return Database(url or os.environ.get("ISLETBASE_DB"))
 
 
+def loaded_db(url: str | None) -> Database:
+    """The database a reading command needs, or one line saying there is none there (never an
+    empty database made by the asking, under a mistyped path)."""
+    db = open_db(url)
+    if not db.is_initialised():
+        fail(f"no database at {db.url}; run `isletbase db load` first")
+    return db
+
+
 Item = TypeVar("Item")
 
 

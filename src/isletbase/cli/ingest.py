@@ -12,7 +12,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from isletbase import harvest
-from isletbase.cli.common import DbOption, console, fail, open_db, print_listing
+from isletbase.cli.common import DbOption, console, fail, loaded_db, open_db, print_listing
 from isletbase.cli.database import print_report
 from isletbase.ingest import Report
 from isletbase.store.db import Database
@@ -158,7 +158,7 @@ def review_command(
     as_json: JsonOption = False,
 ) -> None:
     """Uncertain cross-registry matches to confirm (--accept ID) or reject (--reject ID)."""
-    database = _db(db)
+    database = loaded_db(db)
     if accept is not None and reject is not None:
         fail("give --accept or --reject, not both")
     if accept is not None or reject is not None:
@@ -192,7 +192,7 @@ def quarantine_command(
     as_json: JsonOption = False,
 ) -> None:
     """Records that were rejected, and why (--retry loads those that now pass)."""
-    database = _db(db)
+    database = loaded_db(db)
     if retry:
         _finish(harvest.retry_quarantine(database), f"quarantine retry → {database.url}")
         return

@@ -14,7 +14,7 @@ from rich.table import Table
 from isletbase import export as exporting
 from isletbase import taxonomy
 from isletbase.classify import classify_lines
-from isletbase.cli.common import DbOption, console, err_console, fail, open_db
+from isletbase.cli.common import DbOption, console, err_console, loaded_db
 from isletbase.cli.filters import with_filters
 from isletbase.errors import InputError
 from isletbase.model import Trial
@@ -37,13 +37,6 @@ def _title(trial: Trial) -> str:
     return f"{en}\n{trial.title_zh}" if trial.title_zh and en else (en or trial.title_zh or "")
 
 
-def _require_db(url: str | None):  # noqa: ANN202 - Database
-    db = open_db(url)
-    if not db.is_initialised():
-        fail(f"no database at {db.url}; run `isletbase db load` first")
-    return db
-
-
 @with_filters
 def search(
     query: TrialQuery,
@@ -63,7 +56,7 @@ def search(
     db: Annotated[str | None, DbOption] = None,
 ) -> None:
     """Find trials by text (English, Chinese, pinyin, aliases) and filters."""
-    database = _require_db(db)
+    database = loaded_db(db)
     result = search_trials(database, query)
     # the institutions named by the search as typed (quotes off; accents kept, as names keep them)
     named = " ".join(query_terms(q)) if q else ""
@@ -113,7 +106,7 @@ def show(
     db: Annotated[str | None, DbOption] = None,
 ) -> None:
     """Every field of a trial, its sources, and how derived fields were derived."""
-    trial = require_trial(_require_db(db), trial_id)
+    trial = require_trial(loaded_db(db), trial_id)
     if as_json:
         print(trial.model_dump_json(indent=2))
         return
@@ -183,7 +176,7 @@ def show(
     console.print(sources)
     for flag in trial.flags:
         console.print(f"[yellow]flag:[/] {escape(flag)}")
-    changes = history(_require_db(db), trial_id)
+    changes = history(loaded_db(db), trial_id)
     console.print(f"[dim]{len(changes)} recorded change(s); see the trial's history.[/]")
 
 
@@ -196,7 +189,7 @@ def stats_command(
     db: Annotated[str | None, DbOption] = None,
 ) -> None:
     """Trial counts grouped by one or more facets, as a table."""
-    database = _require_db(db)
+    database = loaded_db(db)
     rows = stats(database, by, query)
     if as_json:
         print(json.dumps(rows, ensure_ascii=False, indent=2))
@@ -224,7 +217,7 @@ def export_command(
     """Write the matching trials to a CSV, JSON or RIS file."""
     if fmt not in exporting.FORMATS:
         raise InputError(f"--format: expected one of {', '.join(exporting.FORMATS)}, got {fmt!r}")
-    database = _require_db(db)
+    database = loaded_db(db)
     trials = list(all_matching(database, query.model_copy(update={"sort": "id"})))
     try:
         out.write_text(exporting.render(trials, fmt), encoding="utf-8")
@@ -252,7 +245,7 @@ def institutions(
     db: Annotated[str | None, DbOption] = None,
 ) -> None:
     """The bilingual institution directory, with aliases and filing status."""
-    found = list_institutions(_require_db(db), q)
+    found = list_institutions(loaded_db(db), q)
     if as_json:
         print(json.dumps([i.model_dump(mode="json") for i in found], ensure_ascii=False, indent=2))
         return

@@ -425,6 +425,11 @@ class Database:
         return [i.name for i in bulk_indexes() if i.name not in present]  # type: ignore[misc]
 
     def is_initialised(self) -> bool:
+        """Whether the database holds the tables; a SQLite file that is not there is not
+        created by asking (a mistyped ``--db`` left an empty file behind)."""
+        file = make_url(self.url).database if self.is_sqlite else None
+        if file and file != ":memory:" and not Path(file).exists():
+            return False
         return inspect(self.engine).has_table("trials")
 
     def drop(self) -> None:
