@@ -76,7 +76,12 @@ def test_score_explains_each_part_and_title_alone_never_merges() -> None:
     ("changes", "other", "conflict"),
     [
         ({"title_en": "Umbilical Cord MSCs for Type 1 Diabetes"},
-         {"title_en": "Umbilical Cord MSCs for Type 2 Diabetes"}, "titles differ in 1 ≠ 2"),
+         {"title_en": "Umbilical Cord MSCs for Type 2 Diabetes"},
+         "titles differ in type:1 ≠ type:2"),
+        ({"title_en": "Phase 1 Study of Cord MSCs in Type 2 Diabetes"},
+         {"title_en": "Phase 2 Study of Cord MSCs in Type 1 Diabetes"}, "titles differ in"),
+        ({"sponsor": "Peking University People's Hospital"},
+         {"sponsor": "Peking University First Hospital"}, "sponsors differ"),
         ({"title_en": "Phase I Study of Cord MSCs in Diabetic Neuropathy"},
          {"title_en": "Phase II Study of Cord MSCs in Diabetic Neuropathy"}, "titles differ in"),
         ({"sponsor": "The Second Xiangya Hospital of Central South University"},
@@ -205,21 +210,34 @@ def test_confident_fuzzy_match_merges_automatically(db) -> None:
 
 def test_a_batch_s_records_from_two_registries_are_matched_with_each_other(db) -> None:
     """One ICTRP export, one batch: the study's CT.gov and ChiCTR records become one trial
-    (the merge in its history); a record that is only like another waits for review."""
+    (the merge in its history); a second ChiCTR record alike is not folded into the trial that
+    now holds a ChiCTR id (one registration a registry), and stays a trial of its own."""
     twin = {
         **NCT,
         "registry_ids": [{"registry": "ChiCTR", "id": "ChiCTR2300071975"}],
         "source_url": "https://www.chictr.org.cn/hvshowproject.html?id=232708",
     }
-    cousin = {**twin, "registry_ids": [{"registry": "ChiCTR", "id": "ChiCTR2000029990"}]}
-    cousin["sponsor"] = None  # sponsors not comparable: a curator decides
-    raws = [RawRecord("ICTRP", r["registry_ids"][0]["id"], r) for r in (NCT, twin, cousin)]
+    second = {**twin, "registry_ids": [{"registry": "ChiCTR", "id": "ChiCTR2300071976"}]}
+    raws = [RawRecord("ICTRP", r["registry_ids"][0]["id"], r) for r in (NCT, twin, second)]
     report = run_records(db, raws, "ICTRP", to_trial)
-    assert (report.new, report.merged, report.review) == (2, 1, 1)
+    assert (report.new, report.merged, report.updated) == (2, 1, 0)
     trial = get_trial(db, "ChiCTR2300071975")
     assert {r.id for r in trial.registry_ids} == {"NCT05507697", "ChiCTR2300071975"}
+    assert {r.id for r in get_trial(db, "ChiCTR2300071976").registry_ids} == {"ChiCTR2300071976"}
     merged = [c for c in history(db, "NCT05507697") if c.field == "merged"]
     assert len(merged) == 1 and "automatic match, score" in merged[0].source
+
+
+def test_an_uncertain_pair_in_one_batch_waits_for_review(db) -> None:
+    cousin = {
+        **NCT,
+        "registry_ids": [{"registry": "ChiCTR", "id": "ChiCTR2000029990"}],
+        "sponsor": None,  # sponsors not comparable: a curator decides
+        "source_url": "https://www.chictr.org.cn/hvshowproject.html?id=1",
+    }
+    raws = [RawRecord("ICTRP", r["registry_ids"][0]["id"], r) for r in (NCT, cousin)]
+    report = run_records(db, raws, "ICTRP", to_trial)
+    assert (report.new, report.merged, report.review) == (2, 0, 1)
     assert [m.candidate for m in list_matches(db)] == ["ChiCTR2000029990"]
 
 

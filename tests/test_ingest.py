@@ -158,6 +158,12 @@ def test_control_characters_in_a_registry_record_are_taken_out(db) -> None:
     assert _ingest(db, [study]).new == 1
     trial = get_trial(db, "NCT01219465")
     assert trial.title_en == "Stem cells [2Jfor diabetes"
+    record = raw_to_record(next(iter(study_raws([QINGDAO], SOURCE)))).model_dump(mode="json")
+    record["source_url"] = "https://example.org/NCT01219465\x1b[2J"
+    run_records(db, [RawRecord("bundled:x.jsonl", "x.jsonl:1", record)], "bundled data", to_trial)
+    with db.session() as session:  # the stored record's own columns too
+        urls = session.scalars(select(RawRecordRow.url)).all()
+    assert "https://example.org/NCT01219465[2J" in urls
     assert trial.summary == "One.\nTwo."
 
 

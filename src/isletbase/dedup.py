@@ -70,25 +70,40 @@ def normalise_title(text: str | None) -> str:
 
 
 def number_words(normalised: str) -> frozenset[str]:
-    """The numbers a normalised title or name holds, as digits: 2型 and type 2, phase II, the
-    Second Xiangya Hospital, 第三附属医院."""
+    """The numbers a normalised title or name holds, as digits, each with the word it counts:
+    ``type:2`` of "type 2" (2型 in Chinese: ``2型``), ``phase:1`` of "phase I", so "phase 1 …
+    type 2" and "phase 2 … type 1" differ; the Second Xiangya Hospital, 第三附属医院."""
     found = set()
-    for token in _NUMBER.findall(normalised):
+    han = bool(_HAN.search(normalised))
+    tokens = list(_NUMBER.finditer(normalised))
+    for i, m in enumerate(tokens):
+        token = m.group(0)
         if token.isdigit():
-            found.add(str(int(token)))
+            number = str(int(token))
         elif token in _NUMBER_WORDS:
-            found.add(_NUMBER_WORDS[token])
+            number = _NUMBER_WORDS[token]
         elif token in _HAN_NUMERALS:
-            found.add(_HAN_NUMERALS[token])
+            number = _HAN_NUMERALS[token]
+        else:
+            continue
+        if han:  # the characters around it: 2型, 第3附, 1项
+            found.add(
+                normalised[m.start() - 1 : m.start()] + number + normalised[m.end() : m.end() + 1]
+            )
+        else:
+            found.add(f"{tokens[i - 1].group(0) if i else ''}:{number}")
     return frozenset(found)
 
 
-def _numbers_differ(a: str, b: str) -> str | None:
-    """Why two normalised texts name different numbers (each one the other lacks), or None:
-    a title with a number the other leaves out (12 weeks) may still be the same study."""
+def _numbers_differ(a: str, b: str, either: bool = False) -> str | None:
+    """Why two normalised texts name different numbers, or None: each a number the other
+    lacks (a title naming "12 weeks" the other leaves out may still be the same study) or,
+    with ``either`` (sponsors: the First Hospital of a university is not the university's
+    People's Hospital), one side's alone."""
     x, y = number_words(a), number_words(b)
-    if x - y and y - x:
-        return f"{', '.join(sorted(x - y))} ≠ {', '.join(sorted(y - x))}"
+    if (x - y and y - x) or (either and x != y):
+        show = lambda found: ", ".join(sorted(found)) or "none"  # noqa: E731
+        return f"{show(x - y)} ≠ {show(y - x)}"
     return None
 
 
@@ -169,9 +184,12 @@ def _sponsor_score(a: TrialRecord, b: TrialRecord) -> tuple[float, str, str | No
             if bool(_HAN.search(nx)) != bool(_HAN.search(ny)):
                 continue
             dx, dy = _distinctive(nx), _distinctive(ny)
-            score = fuzz.token_set_ratio(dx, dy) if dx and dy else fuzz.token_set_ratio(nx, ny)
+            # every word of both (a set ratio would give Peking University Shenzhen Hospital
+            # 100 against Peking University, one name's words being the other's)
+            score = fuzz.token_sort_ratio(dx, dy) if dx and dy else fuzz.token_sort_ratio(nx, ny)
             if best is None or score > best[0]:
-                best = (score, f"sponsor {score:.0f}: {x!r} ~ {y!r}", _numbers_differ(nx, ny))
+                differ = _numbers_differ(nx, ny, either=True)
+                best = (score, f"sponsor {score:.0f}: {x!r} ~ {y!r}", differ)
     return best
 
 

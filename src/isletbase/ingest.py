@@ -384,9 +384,9 @@ def prepare(raws: Iterable[RawRecord], to_record: Callable[[RawRecord], TrialRec
                 r.display_id,
                 r.registry_ids[0].registry,
                 tuple(rid.id for rid in r.registry_ids),
-                r.source_url,
+                d["source_url"],  # as cleaned of control characters
             )
-            for r in records
+            for r, d in zip(records, data, strict=True)
         ],
         payloads=payloads,
         merged=len(valid) - len(records),
@@ -435,6 +435,9 @@ class Pipeline:
             self.shaper = TrialShaper(self.index, self.today, institution_words(session))
         self.salt = hashlib.sha256(repr(sorted(self.index.keys.items())).encode()).hexdigest()[:16]
         self._pools: dict[str, CandidatePool] = {}
+        #: registry → trials of the pools that took a record of it in this run: they hold an
+        #: id of that registry now, so no other record of it may be merged into them
+        self._taken: dict[str, set[int]] = {}
         with db.session() as session:
             held = session.execute(select(QuarantineRow.source, QuarantineRow.record_ref))
             self._held = {tuple(row) for row in held}
@@ -585,7 +588,8 @@ class Pipeline:
             )
             if uid is None and self.fuzzy:
                 pool = self._pool(session, head.registry)
-                match = pool.best(batch.record(position)) if pool.titles else None
+                taken = self._taken.get(head.registry, ())
+                match = pool.best(batch.record(position), taken) if pool.titles else None
                 if match is not None and match.score.decision == "merge":
                     uid, automatic = match.uid, match
                     counts.merged += 1
@@ -610,9 +614,11 @@ class Pipeline:
                 _renew(prev, payload, digest, uid)
             session.flush()
             outcome, absorbed = refresh_trial(session, writer, uid)
-            if automatic is not None:
+            self._taken.setdefault(head.registry, set()).add(uid)
+            if automatic is not None:  # counted as merged, not as the trial's update too
                 _record_match(session, uid, head.display_id, automatic, self.source)
-            setattr(counts, outcome, getattr(counts, outcome) + 1)
+            else:
+                setattr(counts, outcome, getattr(counts, outcome) + 1)
             if absorbed:  # exact links joined trials stored apart: later records find this one
                 counts.merged += len(absorbed)
                 moved = {k: uid if v in absorbed else v for k, v in moved.items()}
@@ -677,12 +683,14 @@ class Pipeline:
         for k, (position, uid) in enumerate(zip(fresh, uids, strict=True)):
             head, record = batch.heads[position], batch.record(position)
             pool = pools.get(head.registry)
-            match = pool.best(record) if pool is not None and k not in queued else None
+            taken = self._taken.setdefault(head.registry, set())
+            match = pool.best(record, taken) if pool is not None and k not in queued else None
             if match is not None and match.score.decision == "merge":
                 why = "; ".join(match.score.explanation)
                 source = f"{self.source}: automatic match, score {match.score.score:.1f} ({why})"
                 merge_trial(session, match.uid, uid, source)
                 refresh_trial(session, writer, match.uid)
+                taken.add(match.uid)  # it holds an id of this registry now
                 counts.new -= 1
                 counts.merged += 1
                 continue

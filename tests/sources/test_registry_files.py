@@ -224,6 +224,41 @@ def test_a_study_file_larger_than_any_study_is_refused_unread(tmp_path: Path, mo
     assert raw.payload is None and "not read" in raw.error
 
 
+def test_an_ictrp_trial_left_open_is_rejected_alone_and_a_prefixed_export_is_read(
+    tmp_path: Path,
+) -> None:
+    """A trial missing its </Trial> swallowed the next one; a root and trials written with a
+    namespace prefix loaded nothing and said nothing."""
+    text = (FIXTURES / "ictrp_export.xml").read_text()
+    first, second = text.index("<Trial>"), text.rindex("<Trial>")
+    end = text.index("</Trials_downloaded_from_ICTRP>")
+    open_one = text[first:second].replace("</Trial>", "", 1)
+    path = tmp_path / "open.xml"
+    path.write_text(
+        f"<Trials_downloaded_from_ICTRP>{open_one}{text[second:end]}</Trials_downloaded_from_ICTRP>"
+    )
+    raws = list(ictrp.read_export(path))
+    assert [r.payload is not None for r in raws] == [False, True]
+    assert "trial 1 (ChiCTR1900025872) is not closed" in raws[0].error
+    assert raws[1].ref == "NCT01219465"
+    body = text[first:end].replace("<", "<x:").replace("<x:/", "</x:")
+    prefixed = tmp_path / "prefixed.xml"
+    prefixed.write_text(
+        f'<x:Trials_downloaded_from_ICTRP xmlns:x="urn:x">{body}</x:Trials_downloaded_from_ICTRP>'
+    )
+    assert [ictrp.to_record(r).display_id for r in ictrp.read_export(prefixed)] == [
+        "ChiCTR1900025872",
+        "NCT01219465",
+    ]
+
+
+def test_a_jrct_id_with_its_study_type_letter_is_a_jrct_id() -> None:
+    assert chictr.other_registry_ids("jRCTs031180159; jRCT2031200001") == [
+        {"registry": "jRCT", "id": "jRCTs031180159"},
+        {"registry": "jRCT", "id": "jRCT2031200001"},
+    ]
+
+
 def test_an_ictrp_title_keeps_its_less_and_greater_than_signs() -> None:
     raw = ictrp.RawRecord(
         ictrp.SOURCE,

@@ -135,12 +135,12 @@ def _iso(parts: tuple[str, str, str]) -> str:
 
 
 #: Other registries' ids as a record may name them (secondary ids, a partner registry): the
-#: registry and its id pattern. jRCT ids are jRCT and ten digits (jRCTs, jRCTb… for other
-#: study types); ISRCTN ids ISRCTN and eight digits.
+#: registry and its id pattern. jRCT ids are jRCT and ten digits, or a letter and nine for
+#: other study types (jRCTs031180159); ISRCTN ids ISRCTN and eight digits.
 OTHER_IDS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("ClinicalTrials.gov", NCT_PATTERN),
     ("ChiCTR", ID_PATTERN),
-    ("jRCT", re.compile(r"\bjRCT[a-z]?\d{10}\b")),
+    ("jRCT", re.compile(r"\bjRCT(?:[a-z]\d{9}|\d{10})\b")),
     ("ISRCTN", re.compile(r"\bISRCTN\d{8}\b")),
 )
 

@@ -167,8 +167,10 @@ def to_record(raw: RawRecord) -> TrialRecord:
 
 
 #: A ``<Trial>`` element's start and end tags (not ``<Trials_downloaded_from_ICTRP>``).
-_TRIAL_START = re.compile(r"<Trial[\s>]")
-_TRIAL_END = re.compile(r"</Trial\s*>")
+_TRIAL_START = re.compile(r"<(?:[\w.-]+:)?Trial[\s>]")
+_TRIAL_END = re.compile(r"</(?:[\w.-]+:)?Trial\s*>")
+#: A namespace prefix on a tag (``<x:Trial>``): a trial parsed alone has no declaration for it.
+_PREFIX = re.compile(r"(</?)[\w.-]+:")
 _FIRST_TAG = re.compile(r"<(?![?!])([^\s>/]+)")
 _TRIAL_ID = re.compile(r"<TrialID>\s*([^<]*?)\s*</TrialID>")
 _DECLARED = re.compile(rb"""^\s*<\?xml[^>]*encoding\s*=\s*["']([A-Za-z0-9._-]+)["']""")
@@ -229,6 +231,14 @@ def _trials(path: Path, text) -> Iterator[RawRecord]:  # noqa: ANN001 - a text f
             rooted = True
         while (start := _TRIAL_START.search(buffer)) is not None:
             end = _TRIAL_END.search(buffer, start.end())
+            following = _TRIAL_START.search(buffer, start.end())
+            if following is not None and (end is None or following.start() < end.start()):
+                # a trial left open: rejected alone, the next one read as itself
+                number += 1
+                chunk = buffer[start.start() : following.start()]
+                yield _rejected(path, number, chunk, "is not closed before the next <Trial>")
+                buffer = buffer[following.start() :]
+                continue
             if end is None:
                 break
             number += 1
@@ -246,7 +256,7 @@ def _trials(path: Path, text) -> Iterator[RawRecord]:  # noqa: ANN001 - a text f
 def _trial(path: Path, number: int, chunk: str) -> RawRecord:
     """One ``<Trial>`` element's fields, or the record of why it could not be read."""
     try:
-        elem = ET.fromstring(chunk)
+        elem = ET.fromstring(_PREFIX.sub(r"\1", chunk))
     except ET.ParseError as exc:
         return _rejected(path, number, chunk, f"is not well-formed XML ({exc})")
     payload = {child.tag.rsplit("}", 1)[-1]: child.text or "" for child in elem}
