@@ -167,14 +167,17 @@ class Extractor:
         patients come from (中国患者, "patients from California"), the one whose own currency
         its price is in (…东京…300万日元); else the first named (of two at one spot the
         longer: 中国香港 is Hong Kong). Agencies sending patients abroad name China first."""
+        f = folded(text)  # once: each mention is looked at by its position in it
         for m in self.places.find_all(text):
-            before = fold(text[: m.start]).rstrip()
-            cue = next((c for c in self.destinations if _ends_with_words(before, c)), None)
-            if cue is not None and not self._negated(before, len(before) - len(cue)):
+            end = f.index(m.start)
+            while end and f.text[end - 1].isspace():
+                end -= 1
+            cue = next((c for c in self.destinations if _ends_with_words(f.text, c, end)), None)
+            if cue is not None and not self._negated(f.text, end - len(cue)):
                 why = f"named as where to go: {cue!r} before {m.quote!r}"
                 return Fact("country", m.key, [_ev(m), Evidence("derived", why)])
         for m in self.sent_to.find_all(text):
-            if not self._negated(fold(text[: m.end]), len(fold(text[: m.start]))):
+            if not self._negated(f.text, f.index(m.start)):
                 why = f"named as where to go: {m.quote!r}"
                 return Fact("country", m.key, [_ev(m), Evidence("derived", why)])
         if not places:
@@ -196,7 +199,7 @@ class Extractor:
         after = fold(text[m.end : m.end + 4])
         before = fold(text[max(0, m.start - 24) : m.start]).rstrip()
         return after.startswith(self.origin_after) or any(
-            _ends_with_words(before, w) for w in self.origin_before
+            _ends_with_words(before, w, len(before)) for w in self.origin_before
         )
 
     def _price(self, text: str) -> tuple[float, str, Match] | None:
@@ -419,11 +422,13 @@ def _words(book: RuleBook, name: str) -> dict[str, tuple[str, ...]]:
     return {name: (*words.en, *words.zh)} if words else {}
 
 
-def _ends_with_words(text: str, words: str) -> bool:
-    """Whether ``text`` ends with ``words``, English ones whole ("go to", not "cargo to")."""
-    if not text.endswith(words):
+def _ends_with_words(text: str, words: str, end: int) -> bool:
+    """Whether ``text[:end]`` ends with ``words``, English ones whole ("go to", not "cargo
+    to")."""
+    start = end - len(words)
+    if start < 0 or not text.startswith(words, start):
         return False
-    before = text[: len(text) - len(words)][-1:]
+    before = text[start - 1 : start]
     return not (words[:1].isascii() and before.isascii() and before.isalnum())
 
 

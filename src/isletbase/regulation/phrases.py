@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -59,6 +59,12 @@ class Folded:
         if self.origin is None:
             return pos
         return self.origin[pos] if pos < len(self.text) else len(self.source)
+
+    def index(self, source_pos: int) -> int:
+        """Where ``source`` position ``source_pos`` is in the folded text (the inverse of
+        ``at``): a phrase found in the source is looked at in the folded text without folding
+        the text before it again."""
+        return source_pos if self.origin is None else bisect_left(self.origin, source_pos)
 
     def span(self, start: int, end: int) -> tuple[int, int]:
         """The source span of folded ``[start, end)`` (whole source characters)."""
