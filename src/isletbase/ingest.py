@@ -538,13 +538,14 @@ class Pipeline:
         """Add the trials a batch just made to the pools of the registries they hold no id of,
         so a later batch of this run is matched against them as against those stored before
         it (an export holding one study's records from two registries, say)."""
-        for registry, pool in self._pools.items():
-            for position, uid in zip(fresh, uids, strict=True):
-                if batch.heads[position].registry == registry:
-                    continue  # one registry's records: never each other's duplicates
-                record = batch.record(position)
-                if all(r.registry != registry for r in record.registry_ids):
-                    pool.add(uid, record)
+        for position, uid in zip(fresh, uids, strict=True):
+            others = [r for r in self._pools if r != batch.heads[position].registry]
+            if not others:  # one registry's records: never each other's duplicates
+                continue
+            record = batch.record(position)  # made once, whatever the number of pools
+            for registry in others:
+                if _holds_none_of(record, registry):
+                    self._pools[registry].add(uid, record)
 
     def _write(
         self, session: Session, writer: TrialWriter, batch: Prepared, counts: Report
@@ -647,16 +648,7 @@ class Pipeline:
             )
         insert_tuples(conn, table, RAW_COLUMNS, rows, {"payload", "retrieved_at"})
         for position, match in queued.items():
-            session.add(
-                MatchCandidateRow(
-                    trial_uid=moved.get(match.uid, match.uid),
-                    candidate_uid=uids[position],
-                    score=match.score.score,
-                    explanation=match.score.explanation,
-                    source=self.source,
-                )
-            )
-            counts.review += 1
+            self._queue(session, moved.get(match.uid, match.uid), uids[position], match, counts)
         kept = self._match_within(session, writer, batch, fresh, uids, set(queued), counts)
         self._pool_new(batch, [fresh[k] for k in kept], [uids[k] for k in kept])
 
@@ -686,30 +678,46 @@ class Pipeline:
             taken = self._taken.setdefault(head.registry, set())
             match = pool.best(record, taken) if pool is not None and k not in queued else None
             if match is not None and match.score.decision == "merge":
-                why = "; ".join(match.score.explanation)
-                source = f"{self.source}: automatic match, score {match.score.score:.1f} ({why})"
-                merge_trial(session, match.uid, uid, source)
+                merge_trial(session, match.uid, uid, _matched_by(match, self.source))
                 refresh_trial(session, writer, match.uid)
                 taken.add(match.uid)  # it holds an id of this registry now
                 counts.new -= 1
                 counts.merged += 1
                 continue
             if match is not None:
-                session.add(
-                    MatchCandidateRow(
-                        trial_uid=match.uid,
-                        candidate_uid=uid,
-                        score=match.score.score,
-                        explanation=match.score.explanation,
-                        source=self.source,
-                    )
-                )
-                counts.review += 1
+                self._queue(session, match.uid, uid, match, counts)
             kept.append(k)
             for registry in registries - {head.registry}:
-                if all(r.registry != registry for r in record.registry_ids):
+                if _holds_none_of(record, registry):
                     pools.setdefault(registry, CandidatePool()).add(uid, record)
         return kept
+
+    def _queue(
+        self, session: Session, trial_uid: int, candidate_uid: int, match: Match, counts: Report
+    ) -> None:
+        """Leave a pair a fuzzy match was unsure of to a curator (``isletbase review``)."""
+        session.add(
+            MatchCandidateRow(
+                trial_uid=trial_uid,
+                candidate_uid=candidate_uid,
+                score=match.score.score,
+                explanation=match.score.explanation,
+                source=self.source,
+            )
+        )
+        counts.review += 1
+
+
+def _holds_none_of(record: TrialRecord, registry: str) -> bool:
+    """Whether ``record`` names no id of ``registry`` (so it may be that registry's record's
+    duplicate: a record holding one would be an exact link)."""
+    return all(r.registry != registry for r in record.registry_ids)
+
+
+def _matched_by(match: Match, source: str) -> str:
+    """The history's source of an automatic merge: the run, the score and its explanation."""
+    why = "; ".join(match.score.explanation)
+    return f"{source}: automatic match, score {match.score.score:.1f} ({why})"
 
 
 def _record_match(session: Session, uid: int, record_id: str, match: Match, source: str) -> None:
@@ -717,14 +725,13 @@ def _record_match(session: Session, uid: int, record_id: str, match: Match, sour
     merged, the trial it went into, and the score and explanation that merged them, so the
     merge can be checked (and the pair taken apart by a curator) later."""
     trial = session.get(TrialRow, uid)
-    why = "; ".join(match.score.explanation)
     session.add(
         TrialVersionRow(
             trial_uid=uid,
             field="merged",
             old_value=record_id,
             new_value=trial.display_id if trial is not None else None,
-            source=f"{source}: automatic match, score {match.score.score:.1f} ({why})",
+            source=_matched_by(match, source),
         )
     )
 

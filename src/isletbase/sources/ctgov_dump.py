@@ -35,9 +35,14 @@ MAX_STUDY_BYTES = 32 << 20
 stream_unzip_module.zlib = isal_zlib
 
 
-def _raw(name: str, data: bytes, retrieved: str | None) -> RawRecord:
+def _ref(name: str) -> str:
+    """A study file's name without folder and extension (``NCT01219465``)."""
     # os.path, not pathlib: this runs once a study and a Path costs several microseconds
-    ref = os.path.splitext(os.path.basename(name))[0] or name
+    return os.path.splitext(os.path.basename(name))[0] or name
+
+
+def _raw(name: str, data: bytes, retrieved: str | None) -> RawRecord:
+    ref = _ref(name)
     try:
         payload = orjson.loads(data)
     except orjson.JSONDecodeError as exc:
@@ -114,7 +119,7 @@ def read_dump(path: Path | str, retrieved: str | None = None, skip: int = 0) -> 
                 file = Path(root) / name
                 try:
                     if file.stat().st_size > MAX_STUDY_BYTES:
-                        yield _too_large(str(file), os.path.splitext(name)[0])
+                        yield _too_large(str(file), _ref(name))
                         continue
                     data = file.read_bytes()
                 except OSError as exc:  # a dangling link, a file gone or unreadable
@@ -136,8 +141,7 @@ def read_dump(path: Path | str, retrieved: str | None = None, skip: int = 0) -> 
             if study and not skip:
                 data = _member(chunks)
                 if data is None:
-                    ref = os.path.splitext(os.path.basename(member))[0] or member
-                    yield _too_large(member, ref)
+                    yield _too_large(member, _ref(member))
                 else:
                     yield _raw(member, data, retrieved)
                 continue
