@@ -27,7 +27,7 @@ SOURCE = "ChiCTR"
 ID_PATTERN = re.compile(r"\bChiCTR(?:-[A-Z]{2,5}-)?\d{8,10}\b", re.IGNORECASE)
 NCT_PATTERN = re.compile(r"\bNCT\d{8}\b", re.IGNORECASE)
 #: A date as the pages write it: 2009-09-01, 2009/9/1, 2009.9.1 or 2009年9月1日.
-_DATE = re.compile(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})")
+YMD_DATE = re.compile(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})")
 _INT = re.compile(r"\d+")
 _HAN = re.compile(r"[\u3400-\u9fff]")
 
@@ -125,11 +125,12 @@ def _any(fields: dict, name: str) -> str | None:
 
 def _date(text: str | None) -> str | None:
     """The first date in ``text`` as ISO ``YYYY-MM-DD`` (pages write ``2009/9/1`` too)."""
-    found = _DATE.search(text or "")
-    return _iso(found.groups()) if found else None
+    found = YMD_DATE.search(text or "")
+    return iso_date(found.groups()) if found else None
 
 
-def _iso(parts: tuple[str, str, str]) -> str:
+def iso_date(parts: tuple[str, str, str]) -> str:
+    """``YMD_DATE``'s year, month and day as ISO ``YYYY-MM-DD``."""
     year, month, day = parts
     return f"{year}-{int(month):02d}-{int(day):02d}"
 
@@ -204,7 +205,7 @@ def to_record(raw: RawRecord) -> TrialRecord:
         )
     countries = [s["country"] for s in sites if s["country"]]
     execute = _any(fields, "execute_time") or ""
-    dates = _DATE.findall(execute)
+    dates = YMD_DATE.findall(execute)
     size = _INT.search(_any(fields, "sample_size") or "")
     title_zh = _first(fields, "title", "zh")
     url = raw.url or f"https://www.chictr.org.cn/searchprojEN.html?regno={chictr}"
@@ -227,8 +228,8 @@ def to_record(raw: RawRecord) -> TrialRecord:
                 "phase": _any(fields, "phase"),
                 "status": _any(fields, "status"),
                 "enrollment": int(size.group(0)) if size else None,
-                "start_date": _iso(dates[0]) if dates else None,
-                "completion_date": _iso(dates[1]) if len(dates) > 1 else None,
+                "start_date": iso_date(dates[0]) if dates else None,
+                "completion_date": iso_date(dates[1]) if len(dates) > 1 else None,
                 "first_posted": _date(_any(fields, "registered")),
                 "last_update": _date(_any(fields, "last_update")),
                 "design": _any(fields, "design"),

@@ -23,7 +23,7 @@ from isletbase.errors import InputError
 from isletbase.model import TrialRecord
 from isletbase.sources import RawRecord
 from isletbase.sources.chictr import ID_PATTERN as CHICTR_ID
-from isletbase.sources.chictr import other_registry_ids
+from isletbase.sources.chictr import YMD_DATE, iso_date, other_registry_ids
 from isletbase.sources.curated import describe
 
 SOURCE = "ICTRP"
@@ -75,9 +75,6 @@ def _refreshed(text: str | None) -> str | None:
     return None
 
 
-_YMD = re.compile(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?")
-
-
 def _date(text: str | None) -> str | None:
     """``Date_enrollement`` and ``Date_registration`` come as YYYY-MM-DD, DD/MM/YYYY or a month
     (and, from some registries, 2020/3/5 or 2020年3月5日)."""
@@ -85,10 +82,9 @@ def _date(text: str | None) -> str | None:
         return None
     if re.fullmatch(r"\d{4}(-\d{2}(-\d{2})?)?", text):
         return text
-    ymd = _YMD.fullmatch(text)
+    ymd = YMD_DATE.fullmatch(text.removesuffix("日").rstrip())
     if ymd:
-        year, month, day = ymd.groups()
-        return f"{year}-{int(month):02d}-{int(day):02d}"
+        return iso_date(ymd.groups())
     for fmt, out in (("%d/%m/%Y", "%Y-%m-%d"), ("%B %Y", "%Y-%m"), ("%Y%m%d", "%Y-%m-%d")):
         try:
             return datetime.strptime(text, fmt).strftime(out)
