@@ -224,15 +224,6 @@ def _ci_equal(column, value: str):  # noqa: ANN001, ANN202 - SQL expression help
     return func.lower(column) == value.lower()
 
 
-def _vocabulary_value(field: str, value: str) -> str:
-    """The vocabulary's own spelling of a filter value (``uc-msc`` → ``UC-MSC``), so the
-    comparison is an exact match on an indexed column."""
-    for known in taxonomy.load().values(field):
-        if known.lower() == value.lower():
-            return known
-    return value
-
-
 def _conditions(db: Database, query: TrialQuery, plan: _Plan | None = None) -> list:
     """The WHERE conditions on ``trials`` for every filter of ``query`` (a facet's counts get a
     query without its own filter, see ``_without``).
@@ -422,8 +413,7 @@ def _tagged_filters(query: TrialQuery) -> list[_TaggedFilter]:
     in the spelling stored: the vocabulary's, the phase code, or the condition family."""
     found = []
     for name in ("cell_source", "route"):
-        if value := getattr(query, name):
-            value = _vocabulary_value(name, value)
+        if value := getattr(query, name):  # the vocabulary's own code (``TrialQuery._term``)
             found.append(_TaggedFilter(getattr(TrialRow, name) == value, word_tag(name, value)))
     for name in ("region", "country"):
         if value := getattr(query, name):
@@ -433,8 +423,7 @@ def _tagged_filters(query: TrialQuery) -> list[_TaggedFilter]:
     if query.condition and query.condition.lower() == "complication":
         family = TrialRow.condition.like("complication:%")
         found.append(_TaggedFilter(family, word_tag("condition family", "complication")))
-    elif query.condition:
-        value = _vocabulary_value("condition", query.condition)
+    elif value := query.condition:
         found.append(_TaggedFilter(TrialRow.condition == value, word_tag("condition", value)))
     if query.status:
         found.append(
