@@ -57,13 +57,20 @@ def known_query_parameters(request: Request) -> None:
     dependant = getattr(request.scope.get("route"), "dependant", None)
     if dependant is None:
         return
-    allowed = _query_names(dependant)
+    known = _KNOWN.get(id(dependant))
+    if known is None or known[0] is not dependant:  # read once a route
+        known = _KNOWN[id(dependant)] = (dependant, frozenset(_query_names(dependant)))
+    allowed = known[1]
     unknown = sorted(set(request.query_params) - allowed)
     if unknown:
         takes = ", ".join(sorted(allowed)) or "none"
         raise InputError(
             f"unknown query parameter(s) {', '.join(unknown)}; this route takes: {takes}"
         )
+
+
+#: id of a route's dependant → (the dependant, the query parameters it declares).
+_KNOWN: dict[int, tuple[Any, frozenset[str]]] = {}
 
 
 def _query_names(dependant: Any) -> set[str]:

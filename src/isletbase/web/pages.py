@@ -286,13 +286,13 @@ def mount(app: FastAPI) -> None:
     )
     app.include_router(router)
     app.include_router(capabilities.router)
-    api_errors = app.exception_handlers.get(StarletteHTTPException)
+    api_errors = app.exception_handlers[StarletteHTTPException]  # ``create_app``'s
 
     async def _page_errors(request: Request, exc: StarletteHTTPException):  # noqa: ANN202
         """A page that is not there is a page saying so, in the reader's language; the API's
         answers stay problem documents."""
-        if request.url.path.startswith("/api/") or api_errors is None:
-            return await api_errors(request, exc) if api_errors else None
+        if request.url.path.startswith("/api/"):
+            return await api_errors(request, exc)
         if exc.status_code == 404:
             return error_page(request, 404, request.url.path, "page_not_found")
         return error_page(request, exc.status_code, str(exc.detail))
