@@ -615,7 +615,8 @@ class Pipeline:
                 _renew(prev, payload, digest, uid)
             session.flush()
             outcome, absorbed = refresh_trial(session, writer, uid)
-            self._taken.setdefault(head.registry, set()).add(uid)
+            if self.fuzzy:  # only matching reads it
+                self._taken.setdefault(head.registry, set()).add(uid)
             if automatic is not None:  # counted as merged, not as the trial's update too
                 _record_match(session, uid, head.display_id, automatic, self.source)
             else:
