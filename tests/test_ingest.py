@@ -40,7 +40,7 @@ from isletbase.sources.ctgov import raw_to_record, study_raws
 from isletbase.sources.curated import to_trial
 from isletbase.store.check import check
 from isletbase.store.db import Database
-from isletbase.store.schema import RawRecordRow, RegistryIdRow, SiteRow, TrialRow
+from isletbase.store.schema import DerivationRow, RawRecordRow, RegistryIdRow, SiteRow, TrialRow
 from isletbase.store.search import TrialQuery, search_trials
 from isletbase.store.trial_reads import get_trial, history
 from isletbase.store.trials import pack
@@ -582,3 +582,29 @@ def test_a_large_load_refreshes_the_planner_statistics(tmp_path: Path, monkeypat
         indexed = conn.exec_driver_sql("SELECT DISTINCT tbl FROM sqlite_stat1").scalars().all()
     assert {"trials", "sites", "registry_ids"} <= set(indexed)
     db.dispose()
+
+
+def test_a_field_the_classifier_matched_nothing_in_is_explained_but_not_stored(
+    db: Database,
+) -> None:
+    """Most registry records name no cell source, condition or route: those derivations are
+    not written (nearly half a bulk load's rows), yet reading the trial explains every
+    derived field, in their order, the absent ones as 'no rule matched'."""
+    plain = copy.deepcopy(QINGDAO)
+    module = plain["protocolSection"]
+    module["identificationModule"]["briefTitle"] = "Walking after meals"
+    module["identificationModule"].pop("officialTitle", None)
+    module["conditionsModule"] = {"conditions": ["Healthy Volunteers"]}
+    module.pop("armsInterventionsModule", None)
+    module.pop("descriptionModule", None)
+    _ingest(db, [plain])
+    nct = module["identificationModule"]["nctId"]
+    with db.session() as session:
+        stored = session.scalars(select(DerivationRow.field)).all()
+    trial = get_trial(db, nct)
+    fields = [d.field for d in trial.derivations]
+    assert fields == ["cell_source", "condition", "route", "phase_code", "status_code"]
+    empty = [d for d in trial.derivations if d.value is None]
+    assert empty and all(d.rule == "no rule matched" and d.method == "classifier" for d in empty)
+    assert sorted(stored) == sorted(d.field for d in trial.derivations if d.value is not None)
+    assert "cell_source" not in stored and trial.cell_source is None

@@ -25,6 +25,8 @@ from isletbase.model import Curated, Derivation, TrialRecord
 DERIVED_FIELDS = ("cell_source", "condition", "route", "phase", "status")
 #: Output field names of ``classify_record`` (phase/status are normalised codes).
 CODE_FIELDS = {"phase": "phase_code", "status": "status_code"}
+#: The rule a derivation names where nothing matched (its value is ``None``).
+NO_RULE = "no rule matched"
 
 
 @dataclass(frozen=True)
@@ -540,7 +542,7 @@ def derive(data: Mapping[str, Any]) -> list[Derived]:
             continue
         match = _classify(field, texts, scanned, found)
         if match is None:
-            out.append(Derived(name, None, "classifier", "no rule matched"))
+            out.append(Derived(name, None, "classifier", NO_RULE))
         else:
             out.append(Derived(name, match.value, "classifier", match.explain()))
     return out

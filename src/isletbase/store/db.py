@@ -381,13 +381,13 @@ class Database:
                     if self.is_sqlite:
                         set_automerge(conn, FTS_AUTOMERGE)
                         merge_text_indexes(conn)
-                        conn.exec_driver_sql(f"PRAGMA cache_size=-{INDEX_BUILD_CACHE_KIB}")
+                        _index_build_pragmas(conn, INDEX_BUILD)
                     try:
                         for index in indexes:
                             conn.execute(CreateIndex(index, if_not_exists=True))
                     finally:
                         if self.is_sqlite:
-                            conn.exec_driver_sql(f"PRAGMA cache_size=-{CACHE_KIB}")
+                            _index_build_pragmas(conn, NOT_BUILDING)
 
     @contextmanager
     def _journaled(self, journal: Journal) -> Iterator[None]:
@@ -696,6 +696,34 @@ CACHE_KIB = 65536
 #: 10.2–10.5 → 7.4–7.6 s (a scan of 100k trials 60 → 47 ms). Sorting takes no less memory
 #: than SQLite's own floor (250 pages) whatever this says.
 INDEX_BUILD_CACHE_KIB = 4096
+
+
+class _BuildPragmas(NamedTuple):
+    """A connection's settings for building indexes (``Database.bulk_load``) and after."""
+
+    cache_kib: int
+    threads: int
+    mmap_bytes: int
+
+
+#: While a bulk load builds its indexes: a small page cache (``INDEX_BUILD_CACHE_KIB``); as
+#: many sorter threads as there are CPUs besides this one, at most 3 — a large load's sort
+#: spills into several runs, which the threads sort and merge on the core the ingest worker no
+#: longer uses (500k trials: the 17 builds 7.4 → 6.0 s; 100k trials' keys sort in one run in
+#: memory, no faster or slower); the file mapped into memory so each build's scan reads pages
+#: in place instead of copying each one into the cache (100k: 1.40 → 1.32 s).
+INDEX_BUILD = _BuildPragmas(
+    INDEX_BUILD_CACHE_KIB, max(0, min(3, (os.cpu_count() or 1) - 1)), 1 << 31
+)
+#: After the builds: SQLite's defaults but the cache (``CACHE_KIB``).
+NOT_BUILDING = _BuildPragmas(CACHE_KIB, 0, 0)
+
+
+def _index_build_pragmas(conn: Connection, pragmas: _BuildPragmas) -> None:
+    conn.exec_driver_sql(f"PRAGMA cache_size=-{pragmas.cache_kib}")
+    conn.exec_driver_sql(f"PRAGMA threads={pragmas.threads}")
+    conn.exec_driver_sql(f"PRAGMA mmap_size={pragmas.mmap_bytes}")
+
 
 #: SQLite page size of a database this package creates.
 PAGE_SIZE = 16384

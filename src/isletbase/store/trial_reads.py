@@ -26,6 +26,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
+from isletbase import taxonomy
 from isletbase.errors import NotFoundError
 from isletbase.model import Trial
 from isletbase.store.db import Database
@@ -65,8 +66,24 @@ def _trial(
     values["registry_ids"] = registry_ids
     values["sites"] = sites
     values["sources"] = sources
-    values["derivations"] = derivations
+    values["derivations"] = _every_field(derivations)
     return Trial.model_validate(values)
+
+
+def _every_field(derivations: list[dict]) -> list[dict]:
+    """A trial's derivation rows, one for each derived field in ``DERIVED_COLUMNS`` order (a
+    field without a row: the classifier matched nothing, which is not stored), then any other."""
+    by_field: dict[str, list[dict]] = {}
+    for derivation in derivations:
+        by_field.setdefault(derivation["field"], []).append(derivation)
+    out = []
+    for name in DERIVED_COLUMNS:
+        out += by_field.pop(name, None) or [
+            {"field": name, "value": None, "method": "classifier", "rule": taxonomy.NO_RULE}
+        ]
+    for rest in by_field.values():
+        out += rest
+    return out
 
 
 #: Columns a ``Trial`` is built from (``search_text`` and the hash stay in the database).
