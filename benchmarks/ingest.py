@@ -490,10 +490,9 @@ def measure(n: int, workdir: Path, db_path: Path, workers: int | None, profile: 
     with PeakRss() as rss:
         before = cpu_seconds()
         start = time.perf_counter()
-        report = run_dump(
+        report = run_dump(  # in batches of its default size, as `ingest ctgov-dump` writes
             db,
             corpus,
-            batch_size=2000,
             workers=workers,
             progress=lambda _: written.__setitem__(0, time.perf_counter()),
         )
