@@ -703,27 +703,23 @@ class _BuildPragmas(NamedTuple):
 
     cache_kib: int
     threads: int
-    mmap_bytes: int
 
 
-#: While a bulk load builds its indexes: a small page cache (``INDEX_BUILD_CACHE_KIB``); as
+#: While a bulk load builds its indexes: a small page cache (``INDEX_BUILD_CACHE_KIB``), and as
 #: many sorter threads as there are CPUs besides this one, at most 3 — a large load's sort
 #: spills into several runs, which the threads sort and merge on the core the ingest worker no
 #: longer uses (500k trials: the 17 builds 7.4 → 6.0 s; 100k trials' keys sort in one run in
-#: memory, no faster or slower); the file mapped into memory so each build's scan reads pages
-#: in place instead of copying each one into the cache (100k: 1.40 → 1.32 s), as much of it as
-#: SQLite maps by default at most (``SQLITE_MAX_MMAP_SIZE``, just under 2 GiB).
-INDEX_BUILD = _BuildPragmas(
-    INDEX_BUILD_CACHE_KIB, max(0, min(3, (os.cpu_count() or 1) - 1)), 0x7FFF0000
-)
-#: After the builds: SQLite's defaults but the cache (``CACHE_KIB``).
-NOT_BUILDING = _BuildPragmas(CACHE_KIB, 0, 0)
+#: memory, no faster or slower). Mapping the file into memory as well (``mmap_size``) saved a
+#: little more (100k: 1.40 → 1.32 s; 500k: 6.0 → 5.6 s), but the mapped pages counted as the
+#: process's memory: a 500k load's peak RSS went from ~720 MB to 1.2 GB. Not done.
+INDEX_BUILD = _BuildPragmas(INDEX_BUILD_CACHE_KIB, max(0, min(3, (os.cpu_count() or 1) - 1)))
+#: After the builds: SQLite's default (no threads) but the cache (``CACHE_KIB``).
+NOT_BUILDING = _BuildPragmas(CACHE_KIB, 0)
 
 
 def _index_build_pragmas(conn: Connection, pragmas: _BuildPragmas) -> None:
     conn.exec_driver_sql(f"PRAGMA cache_size=-{pragmas.cache_kib}")
     conn.exec_driver_sql(f"PRAGMA threads={pragmas.threads}")
-    conn.exec_driver_sql(f"PRAGMA mmap_size={pragmas.mmap_bytes}")
 
 
 #: SQLite page size of a database this package creates.
