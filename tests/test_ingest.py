@@ -608,3 +608,31 @@ def test_a_field_the_classifier_matched_nothing_in_is_explained_but_not_stored(
     assert empty and all(d.rule == "no rule matched" and d.method == "classifier" for d in empty)
     assert sorted(stored) == sorted(d.field for d in trial.derivations if d.value is not None)
     assert "cell_source" not in stored and trial.cell_source is None
+
+
+def test_a_site_stored_in_chinese_is_found_by_its_english_name_and_back(db: Database) -> None:
+    """A registry page in Chinese alone stores its site's province and city in Chinese; a
+    filter in English finds it, and one in Chinese finds a site stored in English."""
+    chinese = copy.deepcopy(QINGDAO)
+    module = chinese["protocolSection"]
+    module["contactsLocationsModule"] = {
+        "locations": [
+            {"facility": "某医院", "city": "广州市", "state": "广东省", "country": "China"}
+        ]
+    }
+    english = copy.deepcopy(QINGDAO)
+    english["protocolSection"]["identificationModule"]["nctId"] = "NCT09999991"
+    english["protocolSection"]["contactsLocationsModule"] = {
+        "locations": [
+            {"facility": "A", "city": "Guangzhou", "state": "Guangdong", "country": "China"}
+        ]
+    }
+    _ingest(db, [chinese, english])
+    both = {module["identificationModule"]["nctId"], "NCT09999991"}
+    for query in (
+        TrialQuery(province="Guangdong"),
+        TrialQuery(province="广东"),
+        TrialQuery(city="Guangzhou"),
+        TrialQuery(city="广州市"),
+    ):
+        assert {t.display_id for t in search_trials(db, query).items} == both, query

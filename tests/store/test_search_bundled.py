@@ -253,3 +253,20 @@ def test_accents_are_folded_alike_on_both_backends(loaded_db, plain, accented):
     which is stored without them, as queries are read."""
     found = _ids(loaded_db, q=plain)
     assert found and _ids(loaded_db, q=accented) == found
+
+
+def test_place_filters_in_chinese_find_what_the_english_ones_find(loaded_db):
+    """Sites are stored as registries wrote them (in English here); a filter in Chinese, with
+    or without 省/市, in simplified or traditional characters, finds the same trials."""
+    for name, english, chinese in (
+        ("province", "Beijing", "北京市"),
+        ("province", "Guangdong", "广东省"),
+        ("province", "Fujian", "福建"),
+        ("city", "Fuzhou", "福州"),
+        ("city", "Guangzhou", "廣州"),
+    ):
+        found = _ids(loaded_db, **{name: english})
+        assert found, (name, english)
+        assert _ids(loaded_db, **{name: chinese}) == found, (name, chinese)
+    assert _ids(loaded_db, country="中国") == _ids(loaded_db, country="China")
+    assert TrialQuery(region="香港").region == "Hong Kong"

@@ -37,7 +37,7 @@ from sqlalchemy import (
     text,
 )
 
-from isletbase import taxonomy
+from isletbase import places, taxonomy
 from isletbase.errors import InputError
 from isletbase.model import Trial
 from isletbase.store.db import CJK, UNPRINTABLE, Database, unprintable, without_accents, word_tag
@@ -140,6 +140,13 @@ class TrialQuery(BaseModel):
         without diacritics, as the stored text is ("wurzburg" finds Würzburg on both backends)."""
         return without_accents(taxonomy.normalise(v)) if v else v
 
+    @field_validator("country", "region")
+    @classmethod
+    def _english(cls, v: str | None, info: ValidationInfo) -> str | None:
+        """A country or region as stored, in English, given in either language (中国 → China,
+        香港 → Hong Kong); a name the place book lacks is kept as given."""
+        return places.english(info.field_name, v) if v else v
+
     @field_validator("status", "phase")
     @classmethod
     def _code(cls, v: str | None, info: ValidationInfo) -> str | None:
@@ -224,6 +231,13 @@ def _ci_equal(column, value: str):  # noqa: ANN001, ANN202 - SQL expression help
     return func.lower(column) == value.lower()
 
 
+def _ci_in(column, values: Sequence[str]):  # noqa: ANN001, ANN202 - SQL expression helpers
+    """``_ci_equal`` to any of ``values`` (a place's spellings)."""
+    if len(values) == 1:
+        return _ci_equal(column, values[0])
+    return func.lower(column).in_(list(dict.fromkeys(v.lower() for v in values)))
+
+
 def _conditions(db: Database, query: TrialQuery, plan: _Plan | None = None) -> list:
     """The WHERE conditions on ``trials`` for every filter of ``query`` (a facet's counts get a
     query without its own filter, see ``_without``).
@@ -241,10 +255,11 @@ def _conditions(db: Database, query: TrialQuery, plan: _Plan | None = None) -> l
         )
     for name in ("province", "city"):
         value = getattr(query, name)
-        if value:
+        if value:  # in English or Chinese, as the sites' registries wrote them (``places``)
+            spelled = places.spellings(name, value)
             conds.append(
                 TrialRow.uid.in_(
-                    select(SiteRow.trial_uid).where(_ci_equal(getattr(SiteRow, name), value))
+                    select(SiteRow.trial_uid).where(_ci_in(getattr(SiteRow, name), spelled))
                 )
             )
     # years as ranges of the ISO start date, so the date index serves both filter and sort

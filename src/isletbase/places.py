@@ -1,0 +1,91 @@
+"""Place names in English and Chinese: China's province-level divisions and their seats, the
+country and the regions a trial is filtered by (``data/places.yaml``, each entry with the pages
+its Chinese names were read from).
+
+Sites are stored as their registry wrote them — CT.gov in English ("Guangdong", "Guangzhou"), a
+ChiCTR page in Chinese only in Chinese (广东省, 广州) — so a place filter, written in either
+language, is matched against every spelling of its place (``spellings``); a country or region,
+stored in English alone, is looked up by its English name (``english``).
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+
+import opencc
+import yaml
+
+#: How a division's Chinese name is written in full, by its kind (the sources give the
+#: autonomous regions' and special administrative regions' full names themselves).
+_SUFFIX = {"province": "省", "municipality": "市"}
+#: A city, a seat of a province, written in full.
+_CITY_SUFFIX = "市"
+
+
+@dataclass(frozen=True)
+class Place:
+    """One place: its English name first, then its other spellings."""
+
+    en: str
+    spellings: tuple[str, ...]
+
+
+@cache
+def _t2s() -> opencc.OpenCC:
+    return opencc.OpenCC("t2s")
+
+
+def _key(text: str) -> str:
+    """How a spelling is looked up: NFKC, simplified characters, case and spaces folded."""
+    return " ".join(_t2s().convert(unicodedata.normalize("NFKC", text)).casefold().split())
+
+
+def _place(en: str, *chinese: str) -> Place:
+    return Place(en, tuple(dict.fromkeys([en, *(c for c in chinese if c)])))
+
+
+@cache
+def _book() -> dict[str, dict[str, Place]]:
+    """kind (country, region, province, city) → looked-up spelling → place."""
+    raw = yaml.safe_load(
+        resources.files("isletbase.data").joinpath("places.yaml").read_text("utf-8")
+    )
+    places: dict[str, list[Place]] = {"country": [], "region": [], "province": [], "city": []}
+    for kind, listed in (("country", "countries"), ("region", "regions")):
+        for entry in raw[listed]:
+            places[kind].append(_place(entry["en"], entry["zh"], *entry.get("full", [])))
+    for entry in raw["provinces"]:
+        suffix = _SUFFIX.get(entry["kind"])
+        full = [entry["zh"] + suffix] if suffix else entry.get("full", [])
+        places["province"].append(_place(entry["en"], entry["zh"], *full))
+        seat = entry.get("seat") or (
+            {"en": entry["en"], "zh": entry["zh"]} if entry["kind"] == "municipality" else None
+        )
+        if seat:
+            places["city"].append(_place(seat["en"], seat["zh"], seat["zh"] + _CITY_SUFFIX))
+    return {
+        kind: {_key(spelling): place for place in found for spelling in place.spellings}
+        for kind, found in places.items()
+    }
+
+
+def find(kind: str, name: str) -> Place | None:
+    """The place of ``kind`` (country, region, province or city) ``name`` spells, in English or
+    Chinese (simplified or traditional, with or without 省/市), if the book holds it."""
+    return _book()[kind].get(_key(name))
+
+
+def spellings(kind: str, name: str) -> tuple[str, ...]:
+    """``name`` and every other spelling of its place (just ``name`` for a place the book does
+    not hold), to match sites stored in either language."""
+    place = find(kind, name)
+    return tuple(dict.fromkeys([name, *place.spellings])) if place else (name,)
+
+
+def english(kind: str, name: str) -> str:
+    """The English name of the place ``name`` spells (``name`` itself if the book lacks it)."""
+    place = find(kind, name)
+    return place.en if place else name

@@ -1,0 +1,47 @@
+"""Place names in English and Chinese (``isletbase.places``), from the bundled place book."""
+
+from __future__ import annotations
+
+from importlib import resources
+
+import yaml
+
+from isletbase import places
+
+
+def test_a_province_is_found_by_any_of_its_spellings() -> None:
+    for spelled in ("Guangdong", "guangdong", "广东", "广东省", "廣東省", "ＧＵＡＮＧＤＯＮＧ"):
+        place = places.find("province", spelled)
+        assert place is not None and place.en == "Guangdong", spelled
+    assert set(places.spellings("province", "广东")) == {"广东", "Guangdong", "广东省"}
+    # an autonomous region's full name is the sources', not 广西省
+    assert places.spellings("province", "Guangxi") == ("Guangxi", "广西", "广西壮族自治区")
+
+
+def test_seats_and_municipalities_are_cities_too() -> None:
+    assert places.spellings("city", "广州") == ("广州", "Guangzhou", "广州市")
+    assert places.english("city", "北京市") == "Beijing"
+    assert places.find("province", "上海市").en == "Shanghai"
+    assert places.find("city", "上海").en == "Shanghai"
+
+
+def test_a_country_or_region_is_named_as_stored_and_an_unknown_place_as_given() -> None:
+    assert places.english("country", "中国") == "China"
+    assert places.english("country", "中华人民共和国") == "China"
+    assert places.english("region", "澳門") == "Macau"  # traditional characters too
+    assert places.english("region", "香港") == "Hong Kong"
+    assert places.english("country", "Atlantis") == "Atlantis"
+    assert places.spellings("city", "Qingdao") == ("Qingdao",)  # no source gave its characters
+
+
+def test_every_place_names_its_sources_and_each_source_is_a_page() -> None:
+    book = yaml.safe_load(
+        resources.files("isletbase.data").joinpath("places.yaml").read_text("utf-8")
+    )
+    pages = book["sources"]
+    assert all(url.startswith(("http://", "https://")) for url in pages.values())
+    entries = [*book["countries"], *book["regions"], *book["provinces"]]
+    assert len(book["provinces"]) == 31  # 22 provinces, 5 autonomous regions, 4 municipalities
+    for entry in entries:
+        assert entry["source"] and set(entry["source"]) <= set(pages), entry["en"]
+        assert entry["zh"] and not entry["zh"].isascii(), entry["en"]
