@@ -18,13 +18,13 @@ import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-import opencc
 from rapidfuzz import fuzz, process, utils
 from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
 from isletbase.model import TrialRecord
 from isletbase.store.schema import RegistryIdRow, TrialRow
+from isletbase.taxonomy import simplified
 
 #: Score at or above which two records of different registries are merged without asking.
 AUTO_MERGE = 90.0
@@ -37,9 +37,6 @@ NEIGHBOURS = 5
 
 _STOP = re.compile(r"\b(a|an|the|of|in|for|with|and|to|on|study|trial|clinical)\b")
 _HAN = re.compile(r"[\u3400-\u9fff]")
-#: Traditional → simplified characters (Taiwan's and Hong Kong's registrations, some ICTRP
-#: titles), so a title compares alike in both scripts.
-_T2S = opencc.OpenCC("t2s")
 #: Words that tell two otherwise alike titles or sponsors apart, each as the number it names:
 #: type 1 or 2 diabetes, phase I or II, the second or third affiliated hospital.
 _NUMBER_WORDS = {
@@ -65,7 +62,7 @@ def normalise_title(text: str | None) -> str:
         return ""
     folded = unicodedata.normalize("NFKC", text).casefold()
     if _HAN.search(folded):  # traditional characters as simplified: 臍帶幹細胞 is 脐带干细胞
-        return re.sub(r"[^\u3400-\u9fff0-9a-z]+", "", _T2S.convert(folded))
+        return re.sub(r"[^\u3400-\u9fff0-9a-z]+", "", simplified(folded))
     return re.sub(r"\s+", " ", _STOP.sub(" ", utils.default_process(folded))).strip()
 
 

@@ -10,13 +10,13 @@ stored in English alone, is looked up by its English name (``english``).
 
 from __future__ import annotations
 
-import unicodedata
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 
-import opencc
 import yaml
+
+from isletbase.taxonomy import normalise, simplified
 
 #: How a division's Chinese name is written in full, by its kind (the sources give the
 #: autonomous regions' and special administrative regions' full names themselves).
@@ -33,14 +33,9 @@ class Place:
     spellings: tuple[str, ...]
 
 
-@cache
-def _t2s() -> opencc.OpenCC:
-    return opencc.OpenCC("t2s")
-
-
 def _key(text: str) -> str:
     """How a spelling is looked up: NFKC, simplified characters, case and spaces folded."""
-    return " ".join(_t2s().convert(unicodedata.normalize("NFKC", text)).casefold().split())
+    return " ".join(simplified(normalise(text)).casefold().split())
 
 
 def _place(en: str, *chinese: str) -> Place:

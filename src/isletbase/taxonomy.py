@@ -16,6 +16,7 @@ from functools import cache, lru_cache
 from importlib import resources
 from typing import Any, NamedTuple
 
+import opencc
 import re2
 import yaml
 
@@ -82,6 +83,18 @@ def normalise(text: str) -> str:
     """NFKC-fold text so full-width letters, digits and punctuation match the rules (ASCII
     text is its own NFKC form, so it is returned as it is)."""
     return text if text.isascii() else unicodedata.normalize("NFKC", text)
+
+
+@cache
+def _t2s() -> opencc.OpenCC:
+    return opencc.OpenCC("t2s")
+
+
+def simplified(text: str) -> str:
+    """Traditional Han characters as simplified (OpenCC's t2s): Hong Kong's, Taiwan's and
+    overseas texts are often written in traditional ones (臍帶幹細胞), the bundled vocabularies,
+    phrase lists and place names in simplified (脐带干细胞)."""
+    return _t2s().convert(text)
 
 
 @cache

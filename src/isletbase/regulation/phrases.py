@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
-import opencc
+from isletbase.taxonomy import simplified
 
 if TYPE_CHECKING:
     from isletbase.regulation.negation import Negation
@@ -79,18 +79,12 @@ class Folded:
         return Match(key, s, e, self.source[s:e], cue)
 
 
-#: OpenCC's traditional → simplified conversion. Offers from Hong Kong, Taiwan or overseas sites
-#: are often written in traditional characters (臍帶幹細胞, 10萬元) while the rule book's phrase
-#: lists and the directory are simplified.
-_T2S = opencc.OpenCC("t2s")
-
-
 @lru_cache(maxsize=1 << 16)
 def _fold_char(ch: str) -> str:
     """One character folded: NFKC, case, and traditional → simplified, character by character
     (never by phrase), so that folding keeps a map back to the text."""
     normal = unicodedata.normalize("NFKC", ch).casefold()
-    return normal if normal.isascii() else _T2S.convert(normal)
+    return normal if normal.isascii() else simplified(normal)
 
 
 @lru_cache(maxsize=32)
@@ -113,10 +107,10 @@ def folded(text: str) -> Folded:
     return Folded(text, out, None if same else tuple(origin))
 
 
-#: Han characters in traditional form (changed by ``_T2S``) a text must hold, at least this
-#: many and this share of its Han characters, to count as written in traditional script: a
-#: mainland text may carry a stray traditional form (a name, a quoted title), a Hong Kong,
-#: Macau or Taiwan one is full of them (幹細胞, 臍帶, 療程, 費用).
+#: Han characters in traditional form (changed by ``taxonomy.simplified``) a text must hold, at
+#: least this many and this share of its Han characters, to count as written in traditional
+#: script: a mainland text may carry a stray traditional form (a name, a quoted title), a Hong
+#: Kong, Macau or Taiwan one is full of them (幹細胞, 臍帶, 療程, 費用).
 TRADITIONAL_MIN = 2
 TRADITIONAL_SHARE = 0.1
 
