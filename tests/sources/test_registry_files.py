@@ -485,3 +485,30 @@ def test_ictrp_file_cut_inside_a_trial_rejects_that_trial_and_reads_its_encoding
     latin.write_bytes(text.replace("Export_date>", "Export_date>\xe9", 1).encode("latin-1"))
     with pytest.raises(InputError, match=r"latin.xml: not UTF-8 text"):
         list(ictrp.read_export(latin))
+
+
+@pytest.mark.parametrize("block", [7, 64, 1000])
+def test_an_ictrp_export_read_in_small_blocks_gives_the_same_trials(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, block: int
+) -> None:
+    """Trials, a trial left open and one cut off by the file's end cross the boundaries of
+    the blocks the export is read in: each is read (or rejected) as when read whole."""
+    text = (FIXTURES / "ictrp_export.xml").read_text()
+    first, second = text.index("<Trial>"), text.rindex("<Trial>")
+    trials = text[first:second], text[second : text.index("</Trials_downloaded_from_ICTRP>")]
+    left_open = trials[0].replace("</Trial>", "", 1)
+    cut = trials[1][: len(trials[1]) // 2]
+    path = tmp_path / "blocks.xml"
+    path.write_text(
+        f"<?xml version='1.0'?>\n<Trials_downloaded_from_ICTRP>\n"
+        f"{trials[0]}\n{left_open}{trials[1]} {trials[0]}{cut}"
+    )
+
+    def read() -> list[tuple[str, bool, str | None]]:
+        return [(r.ref, r.payload is not None, r.error) for r in ictrp.read_export(path)]
+
+    whole = read()
+    assert [ok for _, ok, _ in whole] == [True, False, True, True, False]
+    assert "is not closed" in whole[1][2] and "is cut off" in whole[4][2]
+    monkeypatch.setattr(ictrp, "_BLOCK", block)
+    assert read() == whole

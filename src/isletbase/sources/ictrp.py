@@ -167,7 +167,9 @@ _TRIAL_START = re.compile(r"<(?:[\w.-]+:)?Trial[\s>]")
 _TRIAL_END = re.compile(r"</(?:[\w.-]+:)?Trial\s*>")
 #: A namespace prefix on a tag (``<x:Trial>``): a trial parsed alone has no declaration for it.
 _PREFIX = re.compile(r"(</?)[\w.-]+:")
-_FIRST_TAG = re.compile(r"<(?![?!])([^\s>/]+)")
+#: The first element's start tag, its name whole (followed by a space, ``>`` or ``/``: a
+#: name cut by the end of a block is not yet the name).
+_FIRST_TAG = re.compile(r"<(?![?!])([^\s>/]+)[\s>/]")
 _TRIAL_ID = re.compile(r"<TrialID>\s*([^<]*?)\s*</TrialID>")
 _DECLARED = re.compile(rb"""^\s*<\?xml[^>]*encoding\s*=\s*["']([A-Za-z0-9._-]+)["']""")
 #: Text read at a time: a trial is a few kilobytes, so memory stays flat however long the file.
@@ -211,11 +213,13 @@ def read_export(path: Path | str) -> Iterator[RawRecord]:
 
 
 def _trials(path: Path, text) -> Iterator[RawRecord]:  # noqa: ANN001 - a text file
-    """The trials of an export's text, checked for its root element first."""
-    buffer, number, rooted = "", 0, False
+    """The trials of an export's text, checked for its root element first. What a block's
+    trials leave unread (``buffer`` from ``pos``) is kept for the next block; the buffer is cut
+    once a block, not after each trial (which copied the rest of the block each time)."""
+    buffer, pos, number, rooted = "", 0, 0, False
     while True:
         block = text.read(_BLOCK)
-        buffer += block
+        buffer, pos = buffer[pos:] + block, 0
         if not rooted:
             first = _FIRST_TAG.search(buffer)
             if first is None and block:
@@ -225,7 +229,7 @@ def _trials(path: Path, text) -> Iterator[RawRecord]:  # noqa: ANN001 - a text f
                 found = f"<{name}>" if name else "no element"
                 raise InputError(f"{path}: root element is {found}, expected <{ROOT}>")
             rooted = True
-        while (start := _TRIAL_START.search(buffer)) is not None:
+        while (start := _TRIAL_START.search(buffer, pos)) is not None:
             end = _TRIAL_END.search(buffer, start.end())
             following = _TRIAL_START.search(buffer, start.end())
             if following is not None and (end is None or following.start() < end.start()):
@@ -233,16 +237,17 @@ def _trials(path: Path, text) -> Iterator[RawRecord]:  # noqa: ANN001 - a text f
                 number += 1
                 chunk = buffer[start.start() : following.start()]
                 yield _rejected(path, number, chunk, "is not closed before the next <Trial>")
-                buffer = buffer[following.start() :]
+                pos = following.start()
                 continue
             if end is None:
+                pos = start.start()
                 break
             number += 1
             yield _trial(path, number, buffer[start.start() : end.end()])
-            buffer = buffer[end.end() :]
+            pos = end.end()
         if not block:
             break
-    start = _TRIAL_START.search(buffer)
+    start = _TRIAL_START.search(buffer, pos)
     if start is not None:  # the file ends inside a trial
         number += 1
         chunk = buffer[start.start() :]
