@@ -173,13 +173,10 @@ def to_record(raw: RawRecord) -> TrialRecord:
         )
     chictr = canonical_id("ChiCTR", found.group(0))
     ids = [{"registry": "ChiCTR", "id": chictr}]
-    partner = unicodedata.normalize(
-        "NFKC",
-        " ".join(
-            fields.get("partner_id", {}).get("en", []) + fields.get("partner_id", {}).get("zh", [])
-        ),
+    partner = " ".join(
+        fields.get("partner_id", {}).get("en", []) + fields.get("partner_id", {}).get("zh", [])
     )
-    ids += other_registry_ids(partner, skip=("ChiCTR",))
+    ids += other_registry_ids(partner, skip=("ChiCTR",))  # which reads full-width ids too
     sites = []
     insts_zh = fields.get("institution", {}).get("zh", [])
     insts_en = fields.get("institution", {}).get("en", [])
