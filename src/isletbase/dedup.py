@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from rapidfuzz import fuzz, process, utils
@@ -157,37 +157,59 @@ class MatchScore:
         return "separate"
 
 
-def _title_score(a: TrialRecord, b: TrialRecord) -> tuple[float, str, str | None] | None:
-    """The best score of two records' titles in one script, its sentence, and the numbers
-    those two titles differ in (None where they do not)."""
-    best: tuple[float, str, str | None] | None = None
-    for ta in _titles(a):
-        for tb in _titles(b):
-            if bool(_HAN.search(ta)) != bool(_HAN.search(tb)):
-                continue
-            score = fuzz.ratio(ta, tb) if _HAN.search(ta) else fuzz.token_sort_ratio(ta, tb)
-            if best is None or score > best[0]:
-                best = (score, f"title {score:.0f}: {ta!r} ~ {tb!r}", _numbers_differ(ta, tb))
-    return best
+#: The best-scoring pair of two records' texts in one script: its score, its sentence, and
+#: the numbers the two texts differ in (None where they do not).
+_Best = tuple[float, str, str | None]
 
 
-def _sponsor_score(a: TrialRecord, b: TrialRecord) -> tuple[float, str, str | None] | None:
-    """The best score of two records' sponsors in one script, on the words that tell one
-    institution from another, its sentence, and the numbers the two names differ in."""
-    best: tuple[float, str, str | None] | None = None
-    for x in (s for s in (a.sponsor, a.sponsor_zh) if s):
-        for y in (s for s in (b.sponsor, b.sponsor_zh) if s):
-            nx, ny = normalise_title(x), normalise_title(y)
+def _best_pair(
+    label: str,
+    xs: list[tuple[str, str]],
+    ys: list[tuple[str, str]],
+    ratio: Callable[[str, str], float],
+    either: bool = False,
+) -> _Best | None:
+    """The best ``ratio`` of a text of ``xs`` and one of ``ys`` in the same script (each a
+    normalised text and the text shown in the sentence); ``either`` as ``_numbers_differ``."""
+    best: _Best | None = None
+    for nx, x in xs:
+        for ny, y in ys:
             if bool(_HAN.search(nx)) != bool(_HAN.search(ny)):
                 continue
-            dx, dy = _distinctive(nx), _distinctive(ny)
-            # every word of both (a set ratio would give Peking University Shenzhen Hospital
-            # 100 against Peking University, one name's words being the other's)
-            score = fuzz.token_sort_ratio(dx, dy) if dx and dy else fuzz.token_sort_ratio(nx, ny)
+            score = ratio(nx, ny)
             if best is None or score > best[0]:
-                differ = _numbers_differ(nx, ny, either=True)
-                best = (score, f"sponsor {score:.0f}: {x!r} ~ {y!r}", differ)
+                differ = _numbers_differ(nx, ny, either)
+                best = (score, f"{label} {score:.0f}: {x!r} ~ {y!r}", differ)
     return best
+
+
+def _title_ratio(ta: str, tb: str) -> float:
+    return fuzz.ratio(ta, tb) if _HAN.search(ta) else fuzz.token_sort_ratio(ta, tb)
+
+
+def _title_score(a: TrialRecord, b: TrialRecord) -> _Best | None:
+    """The best score of two records' titles in one script (``_best_pair``)."""
+    return _best_pair(
+        "title", [(t, t) for t in _titles(a)], [(t, t) for t in _titles(b)], _title_ratio
+    )
+
+
+def _sponsor_ratio(nx: str, ny: str) -> float:
+    """Two normalised sponsor names' likeness on the words that tell one institution from
+    another: every word of both (a set ratio would give Peking University Shenzhen Hospital
+    100 against Peking University, one name's words being the other's)."""
+    dx, dy = _distinctive(nx), _distinctive(ny)
+    return fuzz.token_sort_ratio(dx, dy) if dx and dy else fuzz.token_sort_ratio(nx, ny)
+
+
+def _sponsors(record: TrialRecord) -> list[tuple[str, str]]:
+    return [(normalise_title(s), s) for s in (record.sponsor, record.sponsor_zh) if s]
+
+
+def _sponsor_score(a: TrialRecord, b: TrialRecord) -> _Best | None:
+    """The best score of two records' sponsors in one script (``_best_pair``); the numbers
+    they differ in count though one name alone has them."""
+    return _best_pair("sponsor", _sponsors(a), _sponsors(b), _sponsor_ratio, either=True)
 
 
 def _start_score(a: str, b: str) -> float:
