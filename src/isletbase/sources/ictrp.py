@@ -225,7 +225,7 @@ def _trials(path: Path, text) -> Iterator[RawRecord]:  # noqa: ANN001 - a text f
             if first is None and block:
                 continue
             name = first.group(1) if first else None
-            if name is None or name.rsplit("}", 1)[-1].rsplit(":", 1)[-1] != ROOT:
+            if name is None or name.rsplit(":", 1)[-1] != ROOT:  # any namespace prefix
                 found = f"<{name}>" if name else "no element"
                 raise InputError(f"{path}: root element is {found}, expected <{ROOT}>")
             rooted = True
