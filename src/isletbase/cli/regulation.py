@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from isletbase.cli.common import DbOption, console, open_db
+from isletbase.cli.common import DbOption, console, loaded_db, open_db
 from isletbase.errors import InputError
 from isletbase.regulation.engine import (
     CheckResult,
@@ -156,9 +156,7 @@ def findings(
     db: Annotated[str | None, DbOption] = None,
 ) -> None:
     """Rule findings across all trials in the database."""
-    database = open_db(db)
-    if not database.is_initialised():
-        raise InputError(f"no database at {database.url}; run `isletbase db load` first")
+    database = loaded_db(db)
     report = findings_for_all_trials(
         database, severity=severity.replace("-", "_") if severity is not None else None
     )
