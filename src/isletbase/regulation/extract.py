@@ -52,8 +52,8 @@ class Extractor:
         # read whether negated or not: "免排异干细胞" is still about cells
         self.cell_words = Matcher(_words(book, "cell_therapy"))
         # longest first, so "前往" is read whole where "往" alone is no cue
-        self.destinations = sorted(map(fold, _words(book, "destination").get("destination", ())))
-        self.destinations.sort(key=len, reverse=True)
+        cues = map(fold, _words(book, "destination").get("destination", ()))
+        self.destinations = sorted(cues, key=lambda cue: (-len(cue), cue))
         # place words that begin with a destination cue (赴港, 赴日) are matched apart, so that
         # 赴日 does not hide the 日本 of 赴日本 from the other place words
         sent = {k: [w for w in (*v.en, *v.zh) if self._cued(w)] for k, v in book.places.items()}
