@@ -28,7 +28,13 @@ from isletbase.errors import InputError
 from isletbase.model import Institution, SourceRef, TrialRecord
 from isletbase.sources import RawRecord
 from isletbase.sources import curated as bundled
-from isletbase.store.db import Database, bound_value, insert_tuples, json_text
+from isletbase.store.db import (
+    CONTROL_CHARACTERS,
+    Database,
+    bound_value,
+    insert_tuples,
+    json_text,
+)
 from isletbase.store.institutions import forget_directory, institution_row, load_index
 from isletbase.store.merges import merge_trial
 from isletbase.store.schema import (
@@ -121,9 +127,9 @@ def merge_records(records: Sequence[TrialRecord]) -> TrialRecord:
 
 #: Characters no registry text needs and a terminal or a database takes for commands: C0
 #: controls but tab and line breaks (NUL, which PostgreSQL refuses in text, ESC, which starts a
-#: terminal's escape sequences), DEL, C1 controls, and the bidirectional overrides that make
-#: text read other than it is stored.
-_CONTROLS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+#: terminal's escape sequences), DEL (``CONTROL_CHARACTERS``), C1 controls, and the
+#: bidirectional overrides that make text read other than it is stored.
+_CONTROLS = re.compile(f"[{CONTROL_CHARACTERS}\x80-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
 def _has_controls(text: str) -> bool:

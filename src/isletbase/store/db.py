@@ -57,7 +57,11 @@ from isletbase.store.schema import (
 
 DEFAULT_URL = "sqlite:///isletbase.db"
 
-_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+#: The C0 control characters but tab and line breaks, and DEL, as a regular expression's
+#: character class: no stored text holds one (``ingest`` takes them out of registry text) and a
+#: search refuses them (``unprintable``).
+CONTROL_CHARACTERS = "\x00-\x08\x0b\x0c\x0e-\x1f\x7f"
+_CONTROL = re.compile(f"[{CONTROL_CHARACTERS}]")
 #: Why text with a control character is refused (see ``unprintable``).
 UNPRINTABLE = "must not contain control characters (such as NUL)"
 
