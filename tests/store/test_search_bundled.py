@@ -270,3 +270,19 @@ def test_place_filters_in_chinese_find_what_the_english_ones_find(loaded_db):
         assert _ids(loaded_db, **{name: chinese}) == found, (name, chinese)
     assert _ids(loaded_db, country="中国") == _ids(loaded_db, country="China")
     assert TrialQuery(region="香港").region == "Hong Kong"
+
+
+def test_a_region_in_any_case_is_the_stored_one(loaded_db):
+    """Regions are a closed list compared exactly (through the plain region index): one typed
+    in another case is read as stored, and finds what the stored spelling finds."""
+    assert TrialQuery(region="hong kong").region == "Hong Kong"
+    assert TrialQuery(region="MAINLAND CHINA").region == "mainland China"
+    assert TrialQuery(region="Atlantis").region == "Atlantis"  # kept, and finds nothing
+    for typed, stored in (
+        ("FOREIGN", "foreign"),
+        ("mainland china", "mainland China"),
+        ("TAIWAN", "Taiwan"),
+    ):
+        found = _ids(loaded_db, region=stored)
+        assert found and _ids(loaded_db, region=typed) == found
+    assert _ids(loaded_db, region="Atlantis") == set()

@@ -281,7 +281,6 @@ Index("ix_sites_trial_city", SiteRow.trial_uid, SiteRow.city)
 Index("ix_sites_province_lower", func.lower(SiteRow.province), SiteRow.trial_uid)
 Index("ix_sites_city_lower", func.lower(SiteRow.city), SiteRow.trial_uid)
 Index("ix_trials_country_lower", func.lower(TrialRow.country), TrialRow.enrollment)
-Index("ix_trials_region_lower", func.lower(TrialRow.region))
 Index("ix_trials_start_date", TrialRow.start_date, TrialRow.display_id)
 # the main facets, each ordered by the default sort, so a filtered first page reads 20 rows
 Index("ix_trials_cell_source_start", TrialRow.cell_source, TrialRow.start_date, TrialRow.display_id)
@@ -302,6 +301,9 @@ RETIRED_INDEXES = (
     # of a first load's index build)
     "ix_sites_city",
     "ix_sites_province",
+    # regions are a closed list, filtered in their stored case through ix_trials_region (a
+    # 100k load's end: 85 ms)
+    "ix_trials_region_lower",
 )
 
 

@@ -18,7 +18,7 @@ import re
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Literal, NamedTuple
+from typing import Literal, NamedTuple, get_args
 
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
@@ -39,7 +39,7 @@ from sqlalchemy import (
 
 from isletbase import places, taxonomy
 from isletbase.errors import InputError
-from isletbase.model import Trial
+from isletbase.model import Region, Trial
 from isletbase.store.db import CJK, UNPRINTABLE, Database, unprintable, without_accents, word_tag
 from isletbase.store.schema import RegistryIdRow, SiteRow, TrialRow
 from isletbase.store.trial_reads import MODEL_COLUMNS, find_uid, load_models, models_from_rows
@@ -63,6 +63,8 @@ FACETS = (
     "year",
 )
 
+#: Each region lower-cased → as stored.
+_REGION_CASE = {region.lower(): region for region in get_args(Region)}
 _REGISTRY_ALIASES = {
     "ctgov": "ClinicalTrials.gov",
     "clinicaltrials.gov": "ClinicalTrials.gov",
@@ -144,8 +146,13 @@ class TrialQuery(BaseModel):
     @classmethod
     def _english(cls, v: str | None, info: ValidationInfo) -> str | None:
         """A country or region as stored, in English, given in either language (中国 → China,
-        香港 → Hong Kong); a name the place book lacks is kept as given."""
-        return places.english(info.field_name, v) if v else v
+        香港 → Hong Kong); a name the place book lacks is kept as given. A region is written in
+        its stored case ("hong kong" → Hong Kong): regions are a closed list, compared exactly
+        (through the plain region index)."""
+        if not v:
+            return v
+        name = places.english(info.field_name, v)
+        return _REGION_CASE.get(name.lower(), name) if info.field_name == "region" else name
 
     @field_validator("status", "phase")
     @classmethod
@@ -430,11 +437,10 @@ def _tagged_filters(query: TrialQuery) -> list[_TaggedFilter]:
     for name in ("cell_source", "route"):
         if value := getattr(query, name):  # the vocabulary's own code (``TrialQuery._term``)
             found.append(_TaggedFilter(getattr(TrialRow, name) == value, word_tag(name, value)))
-    for name in ("region", "country"):
-        if value := getattr(query, name):
-            found.append(
-                _TaggedFilter(_ci_equal(getattr(TrialRow, name), value), word_tag(name, value))
-            )
+    if value := query.region:  # in its stored case (``TrialQuery._english``)
+        found.append(_TaggedFilter(TrialRow.region == value, word_tag("region", value)))
+    if value := query.country:
+        found.append(_TaggedFilter(_ci_equal(TrialRow.country, value), word_tag("country", value)))
     if query.condition and query.condition.lower() == "complication":
         family = TrialRow.condition.like("complication:%")
         found.append(_TaggedFilter(family, word_tag("condition family", "complication")))
