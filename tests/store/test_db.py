@@ -411,42 +411,6 @@ def test_a_first_bulk_load_journals_with_a_rollback_journal_and_serves_from_the_
         assert other.execute("PRAGMA journal_mode").fetchone() == ("wal",)
 
 
-def _synchronous(conn) -> int:  # noqa: ANN001 - a SQLAlchemy or DB-API connection
-    return conn.exec_driver_sql("PRAGMA synchronous").scalar()
-
-
-@pytest.mark.parametrize("stored", [0, 1])
-def test_a_first_load_into_a_new_database_syncs_only_its_last_transaction(tmp_path, stored):
-    """Into a database holding no trials, a load's batches are not synced (OFF), but its last
-    transaction — the merges and index builds — is, and that sync covers every batch before
-    it; into one holding trials, every batch is synced (NORMAL)."""
-    db = Database(f"sqlite:///{tmp_path / 'sync.db'}")
-    db.init()
-    trial = {"source_url": "u", "content_hash": "h", "search_text": "umbilical cord"}
-    if stored:
-        with db.engine.begin() as conn:
-            conn.execute(insert(TrialRow.__table__), [{**trial, "display_id": "NCT00000009"}])
-    at_builds: list[int] = []
-
-    def note(conn, _cursor, statement, *_args) -> None:  # noqa: ANN001 - the event's
-        if statement.startswith("CREATE INDEX"):
-            at_builds.append(
-                conn.connection.dbapi_connection.execute("PRAGMA synchronous").fetchone()[0]
-            )
-
-    event.listen(db.engine, "before_cursor_execute", note)
-    with db.bulk_load() as bulk:
-        assert bulk
-        with db.engine.begin() as conn:
-            assert _synchronous(conn) == (0 if stored == 0 else 1)
-            conn.execute(insert(TrialRow.__table__), [{**trial, "display_id": "NCT00000001"}])
-    event.remove(db.engine, "before_cursor_execute", note)
-    assert at_builds and set(at_builds) == {1}  # the last transaction: NORMAL
-    with db.engine.connect() as conn:
-        assert _synchronous(conn) == 1 and _journal_mode(db) == "wal"
-    db.dispose()
-
-
 KILLED_MID_BATCH = """
 import os, signal, sys
 from sqlalchemy import insert

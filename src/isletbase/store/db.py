@@ -361,12 +361,10 @@ class Database:
         costs little whatever comes; above, the indexes are kept. The text indexes do not
         merge their segments meanwhile (100k: 0.5 s less of the writer's CPU, most of it
         written pages), but into one at the end, in the load's last transaction. The load
-        journals as ``LOADING`` says, into a database holding no trials as ``LOADING_NEW``
-        (unsynced until that last transaction, which is synced); where another connection has
-        the file open, it keeps the log. Meanwhile searches of the loading database go without
-        those indexes. A killed load leaves them missing (``check`` says so), and the merging
-        off, until the next ``init``: each ingest starts with one, and ``isletbase db init``
-        is one.
+        journals as ``LOADING`` says (and keeps the log where another connection has the
+        file open). Meanwhile searches of the loading database go without those indexes. A
+        killed load leaves them missing (``check`` says so), and the merging off, until the
+        next ``init``: each ingest starts with one, and ``isletbase db init`` is one.
         """
         with self.engine.connect() as conn:
             stored = conn.exec_driver_sql("SELECT count(*) FROM trials").scalar() or 0
@@ -374,8 +372,7 @@ class Database:
             yield False
             return
         indexes = bulk_indexes()
-        journal = LOADING_NEW if stored == 0 else LOADING
-        with self._journaled(journal):
+        with self._journaled(LOADING):
             with self.engine.begin() as conn:
                 for index in indexes:
                     conn.execute(DropIndex(index, if_exists=True))
@@ -386,8 +383,6 @@ class Database:
             finally:
                 with self.engine.begin() as conn:
                     if self.is_sqlite:
-                        # its commit syncs the file, and so every batch written unsynced
-                        conn.exec_driver_sql(f"PRAGMA synchronous={LOADING.synchronous}")
                         set_automerge(conn, FTS_AUTOMERGE)
                         merge_text_indexes(conn)
                         _index_build_pragmas(conn, INDEX_BUILD)
@@ -746,24 +741,15 @@ class Journal(NamedTuple):
 #: Serving and small loads: a write-ahead log, so readers go on while a batch is written; a
 #: commit is not synced (a power cut may undo the last ones), a checkpoint is.
 SERVING = Journal("WAL", "NORMAL")
-#: A bulk load (``Database.bulk_load``) into a database holding trials: a rollback journal,
-#: which holds only the pages a transaction changes that were there before it, so a load's
-#: pages — nearly all new — are written once, where the log writes each twice (to the log,
-#: then to the file at its checkpoints) with a checksum. Synced as SQLite syncs by default, so
-#: a killed process or a power cut leaves every batch whole or absent: the journal a killed
-#: batch leaves behind is rolled back by the next connection. Measured at 100k, SQLite alone:
-#: the writer's commits 38 → 28 µs a trial; the whole load ~1.5 s faster in runs alternating
-#: with the log (medians 23.8 against 25.6 s).
+#: A first bulk load (``Database.bulk_load``): a rollback journal, which holds only the pages
+#: a transaction changes that were there before it, so a load's pages — nearly all new — are
+#: written once, where the log writes each twice (to the log, then to the file at its
+#: checkpoints) with a checksum. Synced as SQLite syncs by default, so a killed process or a
+#: power cut leaves every batch whole or absent: the journal a killed batch leaves behind is
+#: rolled back by the next connection. Measured at 100k, SQLite alone: the writer's commits
+#: 38 → 28 µs a trial; the whole load ~1.5 s faster in runs alternating with the log (medians
+#: 23.8 against 25.6 s), and unsynced (``OFF``) no faster than this in four pairs.
 LOADING = Journal("TRUNCATE", "NORMAL")
-#: A bulk load into a database holding no trials yet (a new one): the same journal, not synced
-#: after each batch. A killed process still leaves every batch whole or absent (what it wrote
-#: is in the system's cache, journal included), but a power cut or a crash of the system itself
-#: during the load may leave the file unusable — a file that held nothing the load or the
-#: bundled directory cannot bring back. The load's last transaction is synced, and with it
-#: every page written before (``Database.bulk_load``). Each synced commit waited for its
-#: ~8 MB of pages to reach the disk (~4 ms here, varying with the disk: an earlier session
-#: measured no difference): 100k 20.2–20.4 s against 20.9–21.1 in five alternating pairs.
-LOADING_NEW = Journal("TRUNCATE", "OFF")
 
 
 class _SqlitePragmas:
