@@ -45,3 +45,12 @@ def test_every_place_names_its_sources_and_each_source_is_a_page() -> None:
     for entry in entries:
         assert entry["source"] and set(entry["source"]) <= set(pages), entry["en"]
         assert entry["zh"] and not entry["zh"].isascii(), entry["en"]
+
+
+def test_a_country_is_named_as_the_registry_writes_it_from_any_spelling() -> None:
+    assert places.english("country", "日本") == "Japan"
+    assert places.english("country", "韓國") == "Korea, Republic of"  # traditional characters
+    assert places.english("country", "south korea") == "Korea, Republic of"
+    assert places.english("country", "阿联酋") == "United Arab Emirates"  # the short form too
+    assert set(places.spellings("country", "Turkey")) == {"Turkey", "土耳其", "Türkiye"}
+    assert places.find("country", "Czech Republic").en == "Czechia"

@@ -1,11 +1,12 @@
 """Place names in English and Chinese: China's province-level divisions and their seats, the
-country and the regions a trial is filtered by (``data/places.yaml``, each entry with the pages
-its Chinese names were read from).
+countries and the regions a trial is filtered by (``data/places.yaml``, each entry with the
+pages its names were read from).
 
-Sites are stored as their registry wrote them — CT.gov in English ("Guangdong", "Guangzhou"), a
-ChiCTR page in Chinese only in Chinese (广东省, 广州) — so a place filter, written in either
-language, is matched against every spelling of its place (``spellings``); a country or region,
-stored in English alone, is looked up by its English name (``english``).
+Sites are stored as their registry wrote them — CT.gov in English ("Guangdong", "Guangzhou",
+"Korea, Republic of"), a ChiCTR page in Chinese only in Chinese (广东省, 广州) — so a place
+filter, written in either language, is matched against every spelling of its place
+(``spellings``); a region, one of a closed list in English, is looked up by its English name
+(``english``).
 """
 
 from __future__ import annotations
@@ -51,7 +52,8 @@ def _book() -> dict[str, dict[str, Place]]:
     places: dict[str, list[Place]] = {"country": [], "region": [], "province": [], "city": []}
     for kind, listed in (("country", "countries"), ("region", "regions")):
         for entry in raw[listed]:
-            places[kind].append(_place(entry["en"], entry["zh"], *entry.get("full", [])))
+            others = [*entry.get("full", []), *entry.get("also", [])]
+            places[kind].append(_place(entry["en"], entry["zh"], *others))
     for entry in raw["provinces"]:
         suffix = _SUFFIX.get(entry["kind"])
         full = [entry["zh"] + suffix] if suffix else entry.get("full", [])

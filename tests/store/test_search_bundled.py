@@ -269,6 +269,19 @@ def test_place_filters_in_chinese_find_what_the_english_ones_find(loaded_db):
         assert found, (name, english)
         assert _ids(loaded_db, **{name: chinese}) == found, (name, chinese)
     assert _ids(loaded_db, country="中国") == _ids(loaded_db, country="China")
+    for chinese, english, other in (
+        ("美国", "United States", "united states"),
+        ("韩国", "Korea, Republic of", "South Korea"),
+        ("越南", "Vietnam", "Viet Nam"),
+        ("伊朗", "Iran", "Iran, Islamic Republic of"),  # stored as the record's page wrote it
+    ):
+        found = _ids(loaded_db, country=english)
+        assert found, english
+        assert _ids(loaded_db, country=chinese) == _ids(loaded_db, country=other) == found
+        # with a text too: the filter is then a tag in the word index, any spelling's
+        assert _ids(loaded_db, q="diabetes", country=chinese) == _ids(
+            loaded_db, q="diabetes", country=english
+        )
     assert TrialQuery(region="香港").region == "Hong Kong"
 
 

@@ -145,10 +145,11 @@ class TrialQuery(BaseModel):
     @field_validator("country", "region")
     @classmethod
     def _english(cls, v: str | None, info: ValidationInfo) -> str | None:
-        """A country or region as stored, in English, given in either language (中国 → China,
-        香港 → Hong Kong); a name the place book lacks is kept as given. A region is written in
-        its stored case ("hong kong" → Hong Kong): regions are a closed list, compared exactly
-        (through the plain region index)."""
+        """A country or region in English, given in either language (中国 → China, 日本 →
+        Japan, 香港 → Hong Kong); a name the place book lacks is kept as given. A country is
+        then matched in each of its English spellings (``_tagged_filters``). A region is
+        written in its stored case ("hong kong" → Hong Kong): regions are a closed list,
+        compared exactly (through the plain region index)."""
         if not v:
             return v
         name = places.english(info.field_name, v)
@@ -424,7 +425,8 @@ def _text_conditions(db: Database, plan: _Plan, joined: bool) -> list:
 
 
 class _TaggedFilter(NamedTuple):
-    """A filter on a facet the word index tags: as a condition on ``trials`` and as the tag."""
+    """A filter on a facet the word index tags: as a condition on ``trials`` and as the tag
+    (an FTS5 expression: one tag, or several joined by OR)."""
 
     condition: ColumnElement
     tag: str
@@ -440,7 +442,13 @@ def _tagged_filters(query: TrialQuery) -> list[_TaggedFilter]:
     if value := query.region:  # in its stored case (``TrialQuery._english``)
         found.append(_TaggedFilter(TrialRow.region == value, word_tag("region", value)))
     if value := query.country:
-        found.append(_TaggedFilter(_ci_equal(TrialRow.country, value), word_tag("country", value)))
+        # its English spellings ("Turkey", "Türkiye"): the registries' readers store countries
+        # in English (ChiCTR's 中国 as China), and one spelling keeps a sort by enrollment in
+        # ix_trials_country_lower's order
+        spelled = [v for v in places.spellings("country", value) if not CJK.search(v)]
+        tags = list(dict.fromkeys(word_tag("country", v) for v in spelled))
+        tag = tags[0] if len(tags) == 1 else f"({' OR '.join(tags)})"
+        found.append(_TaggedFilter(_ci_in(TrialRow.country, spelled), tag))
     if query.condition and query.condition.lower() == "complication":
         family = TrialRow.condition.like("complication:%")
         found.append(_TaggedFilter(family, word_tag("condition family", "complication")))
