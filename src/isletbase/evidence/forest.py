@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import io
 import math
+from collections.abc import Callable
+from functools import cache, wraps
 from pathlib import Path
 
 import matplotlib
 import numpy as np
+from matplotlib import font_manager
 from matplotlib.figure import Figure
 from matplotlib.patches import Polygon
 
@@ -21,7 +24,32 @@ from isletbase.evidence.meta import EggerResult, PoolResult
 
 FORMATS = ("svg", "png")
 
+#: Fonts with Chinese characters, in order of preference: a character matplotlib's default font
+#: lacks (a study labelled 张 2021 in a dataset, a Chinese title) is drawn from the first one
+#: installed (Debian: fonts-noto-cjk, fonts-wqy-microhei), instead of as an empty box.
+CJK_FONTS = ("Noto Sans CJK SC", "Source Han Sans SC", "WenQuanYi Micro Hei")
 
+
+@cache
+def font_family() -> list[str]:
+    """The font families a plot's text is set in: matplotlib's sans-serif, then the first of
+    ``CJK_FONTS`` matplotlib knows of (none where none is installed)."""
+    known = {font.name for font in font_manager.fontManager.ttflist}
+    return ["sans-serif", *[name for name in CJK_FONTS if name in known][:1]]
+
+
+def _in_plot_fonts(draw: Callable[..., Figure]) -> Callable[..., Figure]:
+    """``draw`` with its text in ``font_family`` (a text's font is fixed when it is made)."""
+
+    @wraps(draw)
+    def drawn(*args: object, **kwargs: object) -> Figure:
+        with matplotlib.rc_context({"font.family": font_family()}):
+            return draw(*args, **kwargs)
+
+    return drawn
+
+
+@_in_plot_fonts
 def forest_figure(result: PoolResult, title: str | None = None) -> Figure:
     """A forest plot: one row per study (square sized by weight, CI whisker), the pooled diamond
     and, for random effects with three or more studies, the prediction interval as a bar."""
@@ -100,6 +128,7 @@ def forest_figure(result: PoolResult, title: str | None = None) -> Figure:
     return fig
 
 
+@_in_plot_fonts
 def funnel_figure(result: PoolResult, egger: EggerResult | None = None) -> Figure:
     """A funnel plot (effect against standard error, pseudo 95% limits around the fixed pooled
     line) with Egger's test in the caption when there are enough studies for it."""
@@ -134,7 +163,8 @@ def render(fig: Figure, fmt: str = "svg") -> bytes:
         raise InputError(f"unknown plot format {fmt!r}; expected svg or png")
     buffer = io.BytesIO()
     # the same pool gives the same bytes (no render date, fixed SVG ids), so its ETag holds
-    with matplotlib.rc_context({"svg.hashsalt": "isletbase"}):
+    # tick labels are made as the figure is drawn: in the plot's fonts too
+    with matplotlib.rc_context({"svg.hashsalt": "isletbase", "font.family": font_family()}):
         fig.savefig(
             buffer,
             format=fmt,
