@@ -33,9 +33,20 @@ CJK_FONTS = ("Noto Sans CJK SC", "Source Han Sans SC", "WenQuanYi Micro Hei")
 @cache
 def font_family() -> list[str]:
     """The font families a plot's text is set in: matplotlib's sans-serif, then the first of
-    ``CJK_FONTS`` matplotlib knows of (none where none is installed)."""
+    ``CJK_FONTS`` installed (none where none is)."""
+    manager = font_manager.fontManager
+    if not _cjk_known():
+        # installed after matplotlib listed the system's fonts (its list is kept on disk)
+        listed = {font.fname for font in manager.ttflist}
+        for path in font_manager.findSystemFonts():
+            if path not in listed:
+                manager.addfont(path)
+    return ["sans-serif", *_cjk_known()[:1]]
+
+
+def _cjk_known() -> list[str]:
     known = {font.name for font in font_manager.fontManager.ttflist}
-    return ["sans-serif", *[name for name in CJK_FONTS if name in known][:1]]
+    return [name for name in CJK_FONTS if name in known]
 
 
 def _in_plot_fonts(draw: Callable[..., Figure]) -> Callable[..., Figure]:
