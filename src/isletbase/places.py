@@ -5,8 +5,8 @@ pages its names were read from).
 Sites are stored as their registry wrote them — CT.gov in English ("Guangdong", "Guangzhou",
 "Korea, Republic of"), a ChiCTR page in Chinese only in Chinese (广东省, 广州) — so a place
 filter, written in either language, is matched against every spelling of its place
-(``spellings``); a region, one of a closed list in English, is looked up by its English name
-(``english``).
+(``spellings``); a country or a region is named by its English name (``english``), as the
+registries' readers store it.
 """
 
 from __future__ import annotations
