@@ -302,6 +302,21 @@ def test_a_chictr_page_in_chinese_alone_keeps_its_status_phase_interventions_and
     assert record.primary_outcome == "糖化血红蛋白"
 
 
+def test_a_chictr_page_naming_its_country_in_chinese_stores_it_in_english() -> None:
+    """A country the place book knows is stored as the other registries write it (日本 →
+    Japan, 中國 → China), so one English filter finds it; one it lacks, as the page wrote it."""
+    for written, stored in (("日本", "Japan"), ("中國", "China"), ("韩国", "Korea, Republic of"),
+                            ("蒙古", "蒙古")):  # fmt: skip
+        html = (
+            "<table><tr><td>注册号：</td><td>ChiCTR2000031234</td></tr>"
+            "<tr><td>注册题目：</td><td>脐带间充质干细胞治疗1型糖尿病</td></tr>"
+            f"<tr><td>国家：</td><td>{written}</td></tr></table>"
+        )
+        record = chictr.to_record(chictr.RawRecord("ChiCTR", "p.html", {"html": html}))
+        assert record.country == stored, written
+        assert record.sites[0].country == written  # the site as the page wrote it
+
+
 @pytest.mark.parametrize(
     ("size", "dates", "enrollment", "iso"),
     [

@@ -282,6 +282,10 @@ def test_place_filters_in_chinese_find_what_the_english_ones_find(loaded_db):
         assert _ids(loaded_db, q="diabetes", country=chinese) == _ids(
             loaded_db, q="diabetes", country=english
         )
+    for unknown in ("蒙古", "한국"):  # a name the place book lacks: as given, found nowhere
+        assert _ids(loaded_db, country=unknown) == set()
+        assert _ids(loaded_db, q="diabetes", country=unknown) == set()
+        assert _ids(loaded_db, country=unknown, status="recruiting", region="foreign") == set()
     assert TrialQuery(region="香港").region == "Hong Kong"
 
 

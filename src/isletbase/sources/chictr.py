@@ -18,6 +18,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from isletbase import places
 from isletbase.errors import InputError
 from isletbase.model import TrialRecord, canonical_id
 from isletbase.sources import RawRecord
@@ -200,7 +201,8 @@ def to_record(raw: RawRecord) -> TrialRecord:
                 "country": _pick(fields, "country", 0),
             }
         )
-    countries = [s["country"] for s in sites if s["country"]]
+    # in English where the place book knows it (日本 → Japan), as the other registries write it
+    countries = [places.english("country", s["country"]) for s in sites if s["country"]]
     execute = _any(fields, "execute_time") or ""
     dates = YMD_DATE.findall(execute)
     size = _INT.search(_any(fields, "sample_size") or "")
@@ -232,7 +234,7 @@ def to_record(raw: RawRecord) -> TrialRecord:
                 "design": _any(fields, "design"),
                 "primary_outcome": _any(fields, "outcome"),
                 "country": "China"
-                if "China" in countries or "中国" in countries
+                if "China" in countries
                 else (countries[0] if countries else None),
                 "source_url": url,
                 "sources": [
