@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import math
+import threading
 from collections.abc import Callable
 from functools import cache, wraps
 from pathlib import Path
@@ -30,6 +31,11 @@ FORMATS = ("svg", "png")
 CJK_FONTS = ("Noto Sans CJK SC", "Source Han Sans SC", "WenQuanYi Micro Hei")
 
 
+#: Plots are drawn one at a time: matplotlib's settings (``rc_context``) and font list are the
+#: process's, and the web server draws in several threads.
+_DRAWING = threading.RLock()
+
+
 @cache
 def font_family() -> list[str]:
     """The font families a plot's text is set in: matplotlib's sans-serif, then the first of
@@ -40,7 +46,10 @@ def font_family() -> list[str]:
         listed = {font.fname for font in manager.ttflist}
         for path in font_manager.findSystemFonts():
             if path not in listed:
-                manager.addfont(path)
+                try:
+                    manager.addfont(path)
+                except (OSError, RuntimeError, ValueError):  # not a font it can read: skipped
+                    continue  # as matplotlib skips it when it lists the fonts itself
     return ["sans-serif", *_cjk_known()[:1]]
 
 
@@ -54,7 +63,7 @@ def _in_plot_fonts(draw: Callable[..., Figure]) -> Callable[..., Figure]:
 
     @wraps(draw)
     def drawn(*args: object, **kwargs: object) -> Figure:
-        with matplotlib.rc_context({"font.family": font_family()}):
+        with _DRAWING, matplotlib.rc_context({"font.family": font_family()}):
             return draw(*args, **kwargs)
 
     return drawn
@@ -175,7 +184,10 @@ def render(fig: Figure, fmt: str = "svg") -> bytes:
     buffer = io.BytesIO()
     # the same pool gives the same bytes (no render date, fixed SVG ids), so its ETag holds
     # tick labels are made as the figure is drawn: in the plot's fonts too
-    with matplotlib.rc_context({"svg.hashsalt": "isletbase", "font.family": font_family()}):
+    with (
+        _DRAWING,
+        matplotlib.rc_context({"svg.hashsalt": "isletbase", "font.family": font_family()}),
+    ):
         fig.savefig(
             buffer,
             format=fmt,
