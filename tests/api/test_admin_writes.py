@@ -11,7 +11,9 @@ from fastapi.testclient import TestClient
 
 from isletbase.app import create
 from isletbase.harvest import list_quarantine, retry_quarantine
-from isletbase.ingest import load_bundled
+from isletbase.ingest import ingest_trials, load_bundled
+from isletbase.model import RegistryId, TrialRecord
+from isletbase.sources import RawRecord
 from isletbase.store.schema import QuarantineRow
 from isletbase.store.trial_reads import get_trial, history
 
@@ -147,3 +149,20 @@ def test_curating_an_unknown_trial_is_404(db, monkeypatch):
         "/api/admin/trials/NCT00000001/curate", json=CURATION, headers=AUTH
     )
     assert r.status_code == 404
+
+
+def test_a_trial_whose_id_holds_slashes_is_curated_under_it(db, monkeypatch):
+    """India's registry writes CTRI/2020/01/022781: the write route reads such an id as the
+    read routes do (it answered a bare 404, the route never matched)."""
+    monkeypatch.setenv("ISLETBASE_TOKEN", TOKEN)
+    record = TrialRecord(
+        registry_ids=[RegistryId(registry="ICTRP", id="CTRI/2020/01/022781")],
+        title_en="Stem cells for type 1 diabetes",
+        source_url="https://trialsearch.who.int/Trial2.aspx?TrialID=CTRI/2020/01/022781",
+    )
+    raw = RawRecord(source="test", ref="CTRI/2020/01/022781", payload=record.model_dump())
+    assert ingest_trials(db, [raw], lambda r: TrialRecord(**r.payload), "test").new == 1
+    r = TestClient(create(db)).post(
+        "/api/admin/trials/CTRI/2020/01/022781/curate", json=CURATION, headers=AUTH
+    )
+    assert r.status_code == 200 and r.json()["cellSource"] == "BM-MSC"

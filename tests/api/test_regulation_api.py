@@ -32,7 +32,10 @@ def test_check_refuses_bad_and_oversized_bodies(loaded_db) -> None:
     assert unknown.status_code == 400 and "'charges'" in unknown.json()["detail"]
     big = client.post("/api/check", content=b"a" * (MAX_CHECK_BYTES + 1),
                       headers={"content-type": "text/plain"})  # fmt: skip
-    assert big.status_code == 400 and "larger than" in big.json()["detail"]
+    assert big.status_code == 413 and "larger than" in big.json()["detail"]
+    deep = client.post("/api/check", content=b"[" * 5000 + b"]" * 5000,
+                       headers={"content-type": "application/json"})  # fmt: skip
+    assert deep.status_code == 400 and "nested too deeply" in deep.json()["detail"]
 
 
 def test_check_refuses_a_body_it_does_not_read_naming_the_types_it_does(loaded_db) -> None:

@@ -18,7 +18,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException
 
-from isletbase.api.trials import trial_json
+from isletbase.api.trials import TRIAL_ID, trial_json
 from isletbase.errors import InputError
 from isletbase.harvest import POSTED_SOURCE, run_records
 from isletbase.ingest import load_bundled
@@ -70,7 +70,7 @@ class Curation(BaseModel):
     reason: str = Field(min_length=1, max_length=2000, description="why, with a source if any")
 
 
-@router.post("/trials/{trial_id}/curate", summary="Override a derived field of a trial")
+@router.post(f"/trials/{TRIAL_ID}/curate", summary="Override a derived field of a trial")
 def curate_field(request: Request, trial_id: str, body: Curation) -> dict[str, Any]:
     """Record a curator's value for a trial's cell source, condition or route, with who and why."""
     trial = curate(

@@ -50,14 +50,17 @@ async def _read_offer(request: Request) -> Offer:
             detail=f"request body: Content-Type {media or 'missing'!r}; "
             f"send {' or '.join(CHECK_TYPES)}",
         )
+    too_large = HTTPException(  # 413, as the server's own limit on every body answers
+        status_code=413, detail=f"request body: larger than {MAX_CHECK_BYTES} bytes"
+    )
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > MAX_CHECK_BYTES:
-        raise InputError(f"request body: larger than {MAX_CHECK_BYTES} bytes")
+        raise too_large
     body = b""
     async for chunk in request.stream():
         body += chunk
         if len(body) > MAX_CHECK_BYTES:
-            raise InputError(f"request body: larger than {MAX_CHECK_BYTES} bytes")
+            raise too_large
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError:

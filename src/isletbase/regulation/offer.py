@@ -137,6 +137,8 @@ class Offer(BaseModel):
             data = json.loads(raw, object_pairs_hook=finite)
         except json.JSONDecodeError as exc:
             raise InputError(f"{where}: invalid JSON at line {exc.lineno}: {exc.msg}") from None
+        except RecursionError:  # ~1,000 nested arrays fit in 2 KB of body
+            raise InputError(f"{where}: JSON nested too deeply; expected an offer object") from None
         return cls.parse(data, where)
 
     @classmethod
