@@ -60,6 +60,30 @@ def test_overlong_url_is_414(client):
     assert r.status_code == 414 and "limit" in r.json()["detail"]
 
 
+@pytest.mark.parametrize(
+    "path", ["/api/trials/a%00b", "/api/trials/a%00b/history", "/api/institutions/a%00b",
+             "/trials/a%00b", "/institutions/a%00b"],
+)  # fmt: skip
+def test_a_control_character_in_the_path_is_400_on_either_database(client, path):
+    """PostgreSQL refuses a NUL in text outright: an id holding one was a 500 there."""
+    r = client.get(path)
+    assert r.status_code == 400 and "control characters" in r.json()["detail"]
+
+
+def test_names_in_a_checked_offer_or_a_curation_hold_no_control_character(client, monkeypatch):
+    for field in ("institution", "registered_trial_id"):
+        r = client.post("/api/check", json={"text": "干细胞治疗糖尿病", field: "a\u0000b"})
+        assert r.status_code == 400 and field in r.json()["detail"], field
+    monkeypatch.setenv("ISLETBASE_TOKEN", "t")
+    curation = {"field": "cell_source", "value": "UC-MSC", "curator": "a\u0000b", "reason": "y"}
+    r = client.post(
+        "/api/admin/trials/NCT01219465/curate",
+        json=curation,
+        headers={"Authorization": "Bearer t"},
+    )
+    assert r.status_code == 422 and "control characters" in r.json()["detail"]
+
+
 def test_declared_oversize_body_is_413_before_auth(client):
     r = client.post(
         "/api/admin/ingest/ctgov",

@@ -15,7 +15,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from starlette.exceptions import HTTPException
 
 from isletbase.api.trials import TRIAL_ID, trial_json
@@ -24,6 +24,7 @@ from isletbase.harvest import POSTED_SOURCE, run_records
 from isletbase.ingest import load_bundled
 from isletbase.sources import ctgov
 from isletbase.store.curation import curate
+from isletbase.store.db import UNPRINTABLE, unprintable
 
 TOKEN_ENV = "ISLETBASE_TOKEN"
 #: Most studies one POST may carry.
@@ -68,6 +69,14 @@ class Curation(BaseModel):
     value: str = Field(min_length=1, max_length=128, examples=["UC-MSC"])
     curator: str = Field(min_length=1, max_length=200, description="who decided")
     reason: str = Field(min_length=1, max_length=2000, description="why, with a source if any")
+
+    @field_validator("field", "value", "curator", "reason")
+    @classmethod
+    def _printable(cls, v: str) -> str:
+        """Stored in the trial's history: no control character (PostgreSQL refuses a NUL)."""
+        if unprintable(v):
+            raise ValueError(UNPRINTABLE)
+        return v
 
 
 @router.post(f"/trials/{TRIAL_ID}/curate", summary="Override a derived field of a trial")

@@ -26,6 +26,8 @@ from collections import OrderedDict
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from isletbase.store.db import UNPRINTABLE, unprintable
+
 #: Largest request body accepted (bytes): a posted registry study is far smaller.
 MAX_BODY = 1_048_576
 #: Longest path plus query string accepted (bytes).
@@ -105,8 +107,9 @@ class HeadAsGet:
 
 
 class RequestLimits:
-    """Refuse, as problem+json, a URL longer than ``max_url`` (``414``) and a declared
-    ``Content-Length`` over ``max_body`` (``413``) before the request reaches a route.
+    """Refuse, as problem+json, a URL longer than ``max_url`` (``414``), a path holding a
+    control character (``400``) and a declared ``Content-Length`` over ``max_body`` (``413``)
+    before the request reaches a route.
 
     A body sent without a length is counted as it arrives by Starlette's body-limit middleware.
     """
@@ -131,6 +134,8 @@ class RequestLimits:
         )
         if size > self.max_url:
             return 414, "URI Too Long", f"the URL is {size} bytes long; the limit is {self.max_url}"
+        if unprintable(scope["path"]):  # an id with a NUL: PostgreSQL refuses it outright
+            return 400, "Bad Request", f"the URL's path {UNPRINTABLE}"
         length = Headers(scope=scope).get("content-length")
         if length is not None:
             if not length.isdigit():

@@ -24,6 +24,7 @@ from pydantic import (
 
 from isletbase.errors import InputError
 from isletbase.regulation.prices import currency_code, find_price
+from isletbase.store.db import UNPRINTABLE, unprintable
 
 #: Longest offer text read (an offer's text, not a whole website).
 MAX_TEXT = 100_000
@@ -63,6 +64,15 @@ class Offer(BaseModel):
     arranges_overseas_treatment: bool | None = None
     testimonial_based: bool | None = None
     is_advertisement: bool | None = None
+
+    @field_validator("institution", "registered_trial_id", "country", "currency", "provider_type")
+    @classmethod
+    def _printable(cls, v: str | None) -> str | None:
+        """Names looked up in the database hold no control character (PostgreSQL refuses a
+        NUL outright, SQLite ends the text at it)."""
+        if unprintable(v):
+            raise ValueError(UNPRINTABLE)
+        return v
 
     @field_validator("date")
     @classmethod
