@@ -238,6 +238,14 @@ def test_an_institution_is_found_by_each_word_of_a_search_in_any_order(
     assert expected in {i.id for i in list_institutions(loaded_db, q)}
 
 
+def test_an_institution_is_found_in_traditional_or_simplified_characters(loaded_db) -> None:
+    """北京協和醫院 finds 北京协和医院; 广州 finds a hospital whose only Chinese alias is written
+    廣州 (its simplified form is stored beside it)."""
+    assert "pumch" in {i.id for i in list_institutions(loaded_db, "北京協和醫院")}
+    traditional = {i.id for i in list_institutions(loaded_db, "廣州")}
+    assert traditional and traditional <= {i.id for i in list_institutions(loaded_db, "广州")}
+
+
 def test_every_word_of_an_institution_search_must_match(loaded_db) -> None:
     assert list_institutions(loaded_db, "ruijin")
     assert not list_institutions(loaded_db, "ruijin nosuchword")

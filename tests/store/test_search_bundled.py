@@ -303,3 +303,14 @@ def test_a_region_in_any_case_is_the_stored_one(loaded_db):
         found = _ids(loaded_db, region=stored)
         assert found and _ids(loaded_db, region=typed) == found
     assert _ids(loaded_db, region="Atlantis") == set()
+
+
+def test_a_search_in_traditional_characters_finds_what_simplified_finds(loaded_db):
+    """Mainland registries write simplified characters; a reader from Hong Kong or Taiwan
+    types traditional ones (幹細胞 for 干细胞): a term of three characters or more through the
+    trigram index, a shorter one as a substring, on either database."""
+    for traditional, simplified in (("幹細胞", "干细胞"), ("間充質幹細胞", "间充质干细胞"),
+                                    ("胰島", "胰岛")):  # fmt: skip
+        found = _ids(loaded_db, q=simplified)
+        assert found, simplified
+        assert _ids(loaded_db, q=traditional) == found, traditional

@@ -15,13 +15,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import re2
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from isletbase.errors import InputError
 from isletbase.model import Institution
 from isletbase.store.db import UNPRINTABLE, Database, unprintable
 from isletbase.store.schema import InstitutionAliasRow, InstitutionRow
+from isletbase.taxonomy import simplified
 
 _HAN = re.compile(r"[\u3400-\u9fff]")
 _NOISE = re.compile(r"[\s\.,;:()（）'’\"“”·\-–—&/]+")
@@ -88,9 +89,10 @@ def institution_row(inst: Institution) -> InstitutionRow:
     pinyin = dict.fromkeys(p for n in zh_names for p in pinyin_forms(n))
     aliases += [InstitutionAliasRow(alias=p, kind="pinyin") for p in pinyin]
     row.aliases = aliases
-    row.search_text = " ".join(
-        x for x in [inst.id, inst.name_en, inst.name_zh, *(a.alias for a in aliases)] if x
-    ).lower()
+    names = [x for x in [inst.id, inst.name_en, inst.name_zh, *(a.alias for a in aliases)] if x]
+    # a name written in traditional characters (廣州) is found by its simplified form too
+    names += [folded for n in zh_names if (folded := simplified(n)) != n]
+    row.search_text = " ".join(names).lower()
     return row
 
 
@@ -253,7 +255,11 @@ def list_institutions(db: Database, q: str | None = None) -> list[Institution]:
     with db.session() as session:
         stmt = select(InstitutionRow).options(selectinload(InstitutionRow.aliases))
         for word in unicodedata.normalize("NFKC", q or "").lower().split():  # full-width as typed
-            stmt = stmt.where(InstitutionRow.search_text.contains(word, autoescape=True))
+            # 北京協和醫院 in traditional characters finds 北京协和医院
+            forms = dict.fromkeys([word, simplified(word)])
+            stmt = stmt.where(
+                or_(*(InstitutionRow.search_text.contains(f, autoescape=True) for f in forms))
+            )
         rows = session.scalars(stmt.order_by(InstitutionRow.id)).all()
         return [to_model(r) for r in rows]
 

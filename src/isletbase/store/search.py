@@ -32,6 +32,7 @@ from sqlalchemy import (
     desc,
     func,
     nulls_last,
+    or_,
     select,
     table,
     text,
@@ -319,13 +320,13 @@ def _registry_id_condition(db: Database, q: str):  # noqa: ANN202 - SQL expressi
 class _Plan:
     """How a query's text is matched: ``words`` (Latin-script terms, as an FTS5 word query),
     ``trigrams`` (CJK terms of three or more characters, as an FTS5 trigram query),
-    ``substrings`` (shorter CJK terms and terms without letters or digits), ``patterns`` (the
-    word terms as PostgreSQL regular expressions), and which FTS5 index, if any, a search
-    joins (``index``)."""
+    ``substrings`` (shorter CJK terms and terms without letters or digits, each with the
+    other forms it may be matched in), ``patterns`` (the word terms as PostgreSQL regular
+    expressions), and which FTS5 index, if any, a search joins (``index``)."""
 
     words: str | None = None
     trigrams: str | None = None
-    substrings: list[str] = field(default_factory=list)
+    substrings: list[tuple[str, ...]] = field(default_factory=list)
     patterns: list[str] = field(default_factory=list)
     index: Literal["words", "trigrams"] | None = None
 
@@ -345,9 +346,10 @@ def _text_plan(db: Database, q: str) -> _Plan:
             phrases.append('"' + " ".join(words) + '"' + ("*" if prefix else ""))
             plan.patterns.append(_word_pattern(words, prefix))
         elif len(term) >= 3 and db.is_sqlite:
-            trigram_terms.append('"' + term.replace('"', '""') + '"')
+            forms = ['"' + form.replace('"', '""') + '"' for form in _forms(term)]
+            trigram_terms.append(forms[0] if len(forms) == 1 else f"({' OR '.join(forms)})")
         else:
-            plan.substrings.append(term)
+            plan.substrings.append(_forms(term))
     if phrases and db.is_sqlite:
         plan.words = "search_text : (" + " AND ".join(phrases) + ")"
         plan.index = "words"
@@ -355,6 +357,15 @@ def _text_plan(db: Database, q: str) -> _Plan:
         plan.trigrams = " AND ".join(trigram_terms)
         plan.index = plan.index or "trigrams"
     return plan
+
+
+def _forms(term: str) -> tuple[str, ...]:
+    """A term as typed and, where it holds traditional Han characters, in simplified ones:
+    幹細胞 finds the trials registered in mainland China as 干细胞 (a term in simplified
+    characters is matched as it is)."""
+    if not CJK.search(term):
+        return (term,)
+    return tuple(dict.fromkeys([term, taxonomy.simplified(term)]))
 
 
 def _worded(terms: list[str]) -> list[int]:
@@ -420,7 +431,10 @@ def _text_conditions(db: Database, plan: _Plan, joined: bool) -> list:
                 conds.append(TrialRow.uid.in_(matched))
     else:
         conds += [lowered.op("~")(pattern) for pattern in plan.patterns]
-    conds += [lowered.contains(term, autoescape=True) for term in plan.substrings]
+    conds += [
+        or_(*(lowered.contains(form, autoescape=True) for form in forms))
+        for forms in plan.substrings
+    ]
     return conds
 
 
