@@ -7,10 +7,13 @@ sent here names its scenario inline or by a bundled name, never by a path on the
 
 from __future__ import annotations
 
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Query, Request
+from fastapi import APIRouter, Body, Depends, HTTPException, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials
 
 from isletbase.api.admin import bearer as admin_bearer
@@ -26,6 +29,30 @@ router = APIRouter(prefix="/api/simulate", tags=["simulate"])
 #: Largest design the API runs inline: simulated patient-days (patients × arms × repeats × days
 #: / stride). Bigger designs belong on the CLI (``isletbase simulate trial``).
 MAX_SIMULATED_PATIENT_DAYS = 20_000
+
+#: Simulations one server process runs at once. Each holds a route thread for seconds (a
+#: design at the limit: ~8 s), and searches must go on meanwhile: four at once held every
+#: route thread, and a search waited 28 s for one.
+SIMULATIONS_AT_ONCE = 1
+_running = threading.BoundedSemaphore(SIMULATIONS_AT_ONCE)
+
+
+@contextmanager
+def simulation_slot() -> Iterator[None]:
+    """Run the block as one of ``SIMULATIONS_AT_ONCE`` simulations, or answer 503 at once
+    (with ``Retry-After``) where as many run already."""
+    if not _running.acquire(blocking=False):
+        raise HTTPException(
+            status_code=503,
+            detail="another simulation is running in this server process; try again in a few "
+            "seconds, or run larger designs with `isletbase simulate trial`",
+            headers={"Retry-After": "5"},
+        )
+    try:
+        yield
+    finally:
+        _running.release()
+
 
 EXAMPLE = {
     "name": "small example",
@@ -72,9 +99,10 @@ def simulate(
             f"stride_days) is over the API's limit of {MAX_SIMULATED_PATIENT_DAYS}; "
             "use `isletbase simulate trial`"
         )
-    tic = time.perf_counter()
-    result = run_trial(parsed)
-    seconds = time.perf_counter() - tic
+    with simulation_slot():
+        tic = time.perf_counter()
+        result = run_trial(parsed)
+        seconds = time.perf_counter() - tic
     data = result.to_dict()
     if store:
         db = request.app.state.db

@@ -13,9 +13,10 @@ from typing import Any
 from urllib.parse import parse_qs, urlencode
 
 from fastapi import APIRouter, Request
+from starlette.concurrency import run_in_threadpool
 from starlette.responses import HTMLResponse
 
-from isletbase.api.simulate import MAX_SIMULATED_PATIENT_DAYS
+from isletbase.api.simulate import MAX_SIMULATED_PATIENT_DAYS, simulation_slot
 from isletbase.errors import InputError
 from isletbase.evidence.cases import load_cases
 from isletbase.evidence.outcomes import load_outcomes
@@ -115,7 +116,8 @@ async def regulation_check(request: Request) -> HTMLResponse:
     fields: dict[str, str] = {}
     try:
         fields = {k: v for k, v in (await form_fields(request)).items() if k in OFFER_FIELDS}
-        result = check_offer(Offer.parse(fields, "form"), request.app.state.db)
+        offer = Offer.parse(fields, "form")
+        result = await run_in_threadpool(check_offer, offer, request.app.state.db)
         error = None
     except InputError as exc:
         result, error = None, str(exc)
@@ -139,7 +141,8 @@ def simulate_example(sample_size: int, days: int) -> dict[str, Any]:
             f"{size} simulated patient-days is over this page's limit of "
             f"{MAX_SIMULATED_PATIENT_DAYS}; use `isletbase simulate trial`"
         )
-    result = run_trial(design)
+    with simulation_slot():
+        result = run_trial(design)
     svg = graft_mass_svg(result)
     return {
         "design": design,
@@ -187,7 +190,8 @@ async def simulator_run(request: Request) -> HTMLResponse:
     }
     try:
         context["form"] = form = await form_fields(request)
-        context["run"] = simulate_example(*example_size(form))
+        # seconds of work: in a thread, so the server answers other requests meanwhile
+        context["run"] = await run_in_threadpool(simulate_example, *example_size(form))
     except InputError as exc:
         return render(request, "simulator.html", {**context, "error": str(exc)}, 400)
     return render(request, "simulator.html", context)
