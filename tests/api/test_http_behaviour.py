@@ -70,6 +70,14 @@ def test_a_control_character_in_the_path_is_400_on_either_database(client, path)
     assert r.status_code == 400 and "control characters" in r.json()["detail"]
 
 
+@pytest.mark.parametrize("url", ["/api/trials?q=%FF", "/trials?q=%C0%AF", "/api/trials/NCT%FF"])
+def test_a_url_that_is_not_utf8_once_decoded_is_400(client, url):
+    """Decoded leniently, %FF became U+FFFD and was searched for (200, nothing found)."""
+    r = client.get(url)
+    assert r.status_code == 400 and "not UTF-8" in r.json()["detail"]
+    assert client.get("/api/trials?q=%E5%B9%B2%E7%BB%86%E8%83%9E").json()["total"] > 0
+
+
 def test_names_in_a_checked_offer_or_a_curation_hold_no_control_character(client, monkeypatch):
     for field in ("institution", "registered_trial_id"):
         r = client.post("/api/check", json={"text": "干细胞治疗糖尿病", field: "a\u0000b"})

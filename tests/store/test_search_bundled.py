@@ -289,12 +289,12 @@ def test_place_filters_in_chinese_find_what_the_english_ones_find(loaded_db):
     assert TrialQuery(region="香港").region == "Hong Kong"
 
 
-def test_a_region_in_any_case_is_the_stored_one(loaded_db):
+def test_a_region_in_any_case_is_the_stored_one_and_another_is_refused(loaded_db):
     """Regions are a closed list compared exactly (through the plain region index): one typed
-    in another case is read as stored, and finds what the stored spelling finds."""
+    in another case is read as stored, and finds what the stored spelling finds; one not on
+    the list is refused naming those that are (it found nothing, which looked like an answer)."""
     assert TrialQuery(region="hong kong").region == "Hong Kong"
     assert TrialQuery(region="MAINLAND CHINA").region == "mainland China"
-    assert TrialQuery(region="Atlantis").region == "Atlantis"  # kept, and finds nothing
     for typed, stored in (
         ("FOREIGN", "foreign"),
         ("mainland china", "mainland China"),
@@ -302,7 +302,10 @@ def test_a_region_in_any_case_is_the_stored_one(loaded_db):
     ):
         found = _ids(loaded_db, region=stored)
         assert found and _ids(loaded_db, region=typed) == found
-    assert _ids(loaded_db, region="Atlantis") == set()
+    with pytest.raises(ValidationError, match="unknown region 'Atlantis'; expected one of"):
+        TrialQuery(region="Atlantis")
+    with pytest.raises(ValidationError, match="year_from 2030 is after year_to 2000"):
+        TrialQuery(year_from=2030, year_to=2000)
 
 
 def test_a_search_in_traditional_characters_finds_what_simplified_finds(loaded_db):

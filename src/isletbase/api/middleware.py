@@ -22,6 +22,7 @@ import json
 import os
 import time
 from collections import OrderedDict
+from urllib.parse import unquote_to_bytes
 
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -108,8 +109,8 @@ class HeadAsGet:
 
 class RequestLimits:
     """Refuse, as problem+json, a URL longer than ``max_url`` (``414``), a path holding a
-    control character (``400``) and a declared ``Content-Length`` over ``max_body`` (``413``)
-    before the request reaches a route.
+    control character or a path or query that is not UTF-8 (``400``) and a declared
+    ``Content-Length`` over ``max_body`` (``413``) before the request reaches a route.
 
     A body sent without a length is counted as it arrives by Starlette's body-limit middleware.
     """
@@ -136,6 +137,11 @@ class RequestLimits:
             return 414, "URI Too Long", f"the URL is {size} bytes long; the limit is {self.max_url}"
         if unprintable(scope["path"]):  # an id with a NUL: PostgreSQL refuses it outright
             return 400, "Bad Request", f"the URL's path {UNPRINTABLE}"
+        for part, raw in (("path", scope.get("raw_path")), ("query", scope.get("query_string"))):
+            try:  # decoded leniently downstream: %FF became U+FFFD and was searched for
+                unquote_to_bytes(raw or b"").decode("utf-8")
+            except UnicodeDecodeError:
+                return 400, "Bad Request", f"the URL's {part} is not UTF-8 once %-decoded"
         length = Headers(scope=scope).get("content-length")
         if length is not None:
             if not length.isdigit():

@@ -21,7 +21,14 @@ from dataclasses import dataclass, field
 from typing import Literal, NamedTuple, get_args
 
 import orjson
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from sqlalchemy import (
     ColumnElement,
     Connection,
@@ -147,14 +154,28 @@ class TrialQuery(BaseModel):
     @classmethod
     def _english(cls, v: str | None, info: ValidationInfo) -> str | None:
         """A country or region in English, given in either language (中国 → China, 日本 →
-        Japan, 香港 → Hong Kong); a name the place book lacks is kept as given. A country is
-        then matched in each of its English spellings (``_tagged_filters``). A region is
-        written in its stored case ("hong kong" → Hong Kong): regions are a closed list,
-        compared exactly (through the plain region index)."""
+        Japan, 香港 → Hong Kong); a country the place book lacks is kept as given, and then
+        matched in each of its English spellings (``_tagged_filters``). A region is written in
+        its stored case ("hong kong" → Hong Kong) or refused, naming the regions: they are a
+        closed list, compared exactly (through the plain region index)."""
         if not v:
             return v
         name = places.english(info.field_name, v)
-        return _REGION_CASE.get(name.lower(), name) if info.field_name == "region" else name
+        if info.field_name == "country":
+            return name
+        if name.lower() not in _REGION_CASE:  # a filter that silently found nothing
+            raise ValueError(f"unknown region {v!r}; expected one of {', '.join(get_args(Region))}")
+        return _REGION_CASE[name.lower()]
+
+    @model_validator(mode="after")
+    def _years_in_order(self) -> TrialQuery:
+        if (
+            self.year_from is not None
+            and self.year_to is not None
+            and self.year_from > self.year_to
+        ):
+            raise ValueError(f"year_from {self.year_from} is after year_to {self.year_to}")
+        return self
 
     @field_validator("status", "phase")
     @classmethod
