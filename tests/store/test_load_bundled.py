@@ -6,7 +6,9 @@ import json
 from pathlib import Path
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
 
+from isletbase import places
 from isletbase.ingest import load_bundled
 from isletbase.store.check import check
 from isletbase.store.schema import QuarantineRow, TrialRow, TrialVersionRow
@@ -67,6 +69,20 @@ def test_bundled_data_loads_every_record_with_a_source(loaded_db):
     with loaded_db.session() as session:
         urls = session.scalars(select(TrialRow.source_url)).all()
     assert all(u.startswith("http") for u in urls)
+
+
+def test_each_bundled_trial_names_one_country_of_its_sites(loaded_db):
+    """A trial's country is one of its sites' (China where one is in China, else the first),
+    as the registry readers set it, in any of its spellings (a record merged from two pages
+    may write "Iran" and its sites "Iran, Islamic Republic of"): "Ireland; Italy; United
+    Kingdom" was found by none of the three."""
+    with loaded_db.session() as session:
+        trials = session.scalars(select(TrialRow).options(selectinload(TrialRow.sites))).all()
+    for trial in trials:
+        countries = {places.english("country", s.country) for s in trial.sites if s.country}
+        if trial.country and countries and trial.region == "foreign":
+            named = places.english("country", trial.country)
+            assert named in countries, (trial.display_id, trial.country, countries)
 
 
 def test_loading_twice_changes_nothing(db, tmp_path):
