@@ -85,7 +85,7 @@ def test_stats_and_facets_add_up(loaded_db):
     assert sum(n for _, n in facet_counts(loaded_db, TrialQuery(), "status")) == total
     by_two = stats(loaded_db, ["cell_source", "year"])
     assert sum(r["trials"] for r in by_two) == total
-    with pytest.raises(InputError, match="unknown --by"):
+    with pytest.raises(InputError, match="unknown facet 'colour' to count by"):
         stats(loaded_db, ["colour"])
 
 

@@ -908,12 +908,14 @@ def stats(db: Database, by: list[str], query: TrialQuery | None = None) -> list[
     Facets read from the same table (``province`` and ``city`` from sites) share one join of
     it, so each row counts a site's own province and city together."""
     if not by:
-        raise InputError("stats needs at least one --by facet")
+        raise InputError(f"stats needs a facet to count by: one of {', '.join(FACETS)}")
     for position, name in enumerate(by):
         if name not in FACETS:
-            raise InputError(f"unknown --by {name!r}; expected one of {', '.join(FACETS)}")
+            raise InputError(
+                f"unknown facet {name!r} to count by; expected one of {', '.join(FACETS)}"
+            )
         if name in by[:position]:
-            raise InputError(f"--by {name!r} is given twice; name each facet once")
+            raise InputError(f"facet {name!r} is given twice; count by each facet once")
     query = query or TrialQuery()
     conds = _conditions(db, query)
     columns = []
