@@ -58,6 +58,10 @@ def test_errors_are_problem_documents_and_not_cached(client):
 def test_overlong_url_is_414(client):
     r = client.get("/api/trials", params={"q": "x" * (MAX_URL + 10)})
     assert r.status_code == 414 and "limit" in r.json()["detail"]
+    page = client.get("/trials", params={"q": "<b>" + "x" * (MAX_URL + 10)})
+    # a page asked for is answered with a page, not a problem document
+    assert page.status_code == 414 and "limit" in _refusal(page)
+    assert page.headers["content-type"].startswith("text/html")
 
 
 @pytest.mark.parametrize(
@@ -67,14 +71,22 @@ def test_overlong_url_is_414(client):
 def test_a_control_character_in_the_path_is_400_on_either_database(client, path):
     """PostgreSQL refuses a NUL in text outright: an id holding one was a 500 there."""
     r = client.get(path)
-    assert r.status_code == 400 and "control characters" in r.json()["detail"]
+    assert r.status_code == 400 and "control characters" in _refusal(r)
+
+
+def _refusal(r) -> str:  # noqa: ANN001 - a response
+    """What a refusal says: a problem document's detail for the API, a page for the site."""
+    if r.headers["content-type"].startswith("application/problem+json"):
+        return r.json()["detail"]
+    assert r.headers["content-type"].startswith("text/html"), r.headers["content-type"]
+    return r.text
 
 
 @pytest.mark.parametrize("url", ["/api/trials?q=%FF", "/trials?q=%C0%AF", "/api/trials/NCT%FF"])
 def test_a_url_that_is_not_utf8_once_decoded_is_400(client, url):
     """Decoded leniently, %FF became U+FFFD and was searched for (200, nothing found)."""
     r = client.get(url)
-    assert r.status_code == 400 and "not UTF-8" in r.json()["detail"]
+    assert r.status_code == 400 and "not UTF-8" in _refusal(r)
     assert client.get("/api/trials?q=%E5%B9%B2%E7%BB%86%E8%83%9E").json()["total"] > 0
 
 

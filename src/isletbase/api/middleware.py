@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import html
 import json
 import os
 import time
@@ -66,17 +67,27 @@ def cache_control(path: str) -> str:
     return next(policy for prefix, policy in CACHE_POLICY if path.startswith(prefix))
 
 
-def problem_message(status: int, title: str, detail: str) -> tuple[Message, Message]:
-    body = json.dumps(
-        {"type": "about:blank", "title": title, "status": status, "detail": detail}
-    ).encode()
+def problem_message(
+    status: int, title: str, detail: str, page: bool = False
+) -> tuple[Message, Message]:
+    """A refusal as ASGI messages: a problem document (RFC 9457), or for a web page (``page``)
+    a small HTML page saying the same, escaped."""
+    if page:
+        body = (
+            f"<!doctype html><html><head><meta charset=utf-8><title>{status} "
+            f"{html.escape(title)}</title></head><body><h1>{html.escape(title)}</h1>"
+            f"<p>{html.escape(detail)}</p><p><a href=/>isletbase</a></p></body></html>"
+        ).encode()
+        media = b"text/html; charset=utf-8"
+    else:
+        body = json.dumps(
+            {"type": "about:blank", "title": title, "status": status, "detail": detail}
+        ).encode()
+        media = b"application/problem+json"
     start = {
         "type": "http.response.start",
         "status": status,
-        "headers": [
-            (b"content-type", b"application/problem+json"),
-            (b"content-length", str(len(body)).encode()),
-        ],
+        "headers": [(b"content-type", media), (b"content-length", str(len(body)).encode())],
     }
     return start, {"type": "http.response.body", "body": body}
 
@@ -124,7 +135,8 @@ class RequestLimits:
         if scope["type"] == "http":
             refusal = self._refusal(scope)
             if refusal is not None:
-                for message in problem_message(*refusal):
+                page = not scope["path"].startswith("/api/")
+                for message in problem_message(*refusal, page=page):
                     await send(message)
                 return
         await self.app(scope, receive, send)
