@@ -128,3 +128,10 @@ def test_a_form_too_large_or_not_utf8_is_the_page_with_a_400_saying_why(client, 
     r = client.post(path, content=body, headers=form)
     assert r.status_code == 400 and r.headers["content-type"].startswith("text/html")
     assert why in r.text and "<form" in r.text
+
+
+def test_a_page_refusing_a_method_names_those_it_allows(client):
+    """A web page's 405 is a page, with the ``Allow`` header HTTP asks for (the API's had it)."""
+    r = client.post("/trials")
+    assert r.status_code == 405 and r.headers["content-type"].startswith("text/html")
+    assert r.headers["allow"] == "GET"

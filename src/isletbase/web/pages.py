@@ -295,6 +295,8 @@ def mount(app: FastAPI) -> None:
             return await api_errors(request, exc)
         if exc.status_code == 404:
             return error_page(request, 404, request.url.path, "page_not_found")
-        return error_page(request, exc.status_code, str(exc.detail))
+        page = error_page(request, exc.status_code, str(exc.detail))
+        page.headers.update(exc.headers or {})  # a 405's Allow, a 503's Retry-After
+        return page
 
     app.add_exception_handler(StarletteHTTPException, _page_errors)
