@@ -287,6 +287,11 @@ def test_place_filters_in_chinese_find_what_the_english_ones_find(loaded_db):
         assert _ids(loaded_db, q="diabetes", country=unknown) == set()
         assert _ids(loaded_db, country=unknown, status="recruiting", region="foreign") == set()
     assert TrialQuery(region="香港").region == "Hong Kong"
+    # read as the facets show it, so a page marks the facet chosen
+    assert (TrialQuery(province="广东省").province, TrialQuery(city="廣州").city) == (
+        "Guangdong",
+        "Guangzhou",
+    )
 
 
 def test_a_region_in_any_case_is_the_stored_one_and_another_is_refused(loaded_db):

@@ -150,18 +150,19 @@ class TrialQuery(BaseModel):
         without diacritics, as the stored text is ("wurzburg" finds Würzburg on both backends)."""
         return without_accents(taxonomy.normalise(v)) if v else v
 
-    @field_validator("country", "region")
+    @field_validator("country", "region", "province", "city")
     @classmethod
     def _english(cls, v: str | None, info: ValidationInfo) -> str | None:
-        """A country or region in English, given in either language (中国 → China, 日本 →
-        Japan, 香港 → Hong Kong); a country the place book lacks is kept as given, and then
-        matched in each of its English spellings (``_tagged_filters``). A region is written in
-        its stored case ("hong kong" → Hong Kong) or refused, naming the regions: they are a
-        closed list, compared exactly (through the plain region index)."""
+        """A place in English, given in either language (中国 → China, 日本 → Japan, 广东省 →
+        Guangdong, 香港 → Hong Kong), as the facets show it; a place the book lacks is kept as
+        given. A country is then matched in each of its English spellings, a province or city
+        in each of its spellings (``_conditions``). A region is written in its stored case
+        ("hong kong" → Hong Kong) or refused, naming the regions: they are a closed list,
+        compared exactly (through the plain region index)."""
         if not v:
             return v
         name = places.english(info.field_name, v)
-        if info.field_name == "country":
+        if info.field_name != "region":
             return name
         if name.lower() not in _REGION_CASE:  # a filter that silently found nothing
             raise ValueError(f"unknown region {v!r}; expected one of {', '.join(get_args(Region))}")
