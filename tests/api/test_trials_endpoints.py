@@ -154,3 +154,12 @@ def test_csv_cells_that_would_run_as_formulas_are_quoted(db):
 def test_an_institution_search_with_a_control_character_is_refused(loaded_db):
     r = client(loaded_db).get("/api/institutions", params={"q": "\x00"})
     assert r.status_code == 400 and "control characters" in r.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    "url", ["/api/trials?status=recruiting&status=completed", "/api/export/csv?q=a&q=b"]
+)
+def test_a_search_parameter_given_twice_is_refused(loaded_db, url):
+    """Only the last one was read, so the answer looked like one to both."""
+    r = client(loaded_db).get(url)
+    assert r.status_code == 400 and "is given twice" in r.json()["detail"]

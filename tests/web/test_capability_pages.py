@@ -135,3 +135,8 @@ def test_a_page_refusing_a_method_names_those_it_allows(client):
     r = client.post("/trials")
     assert r.status_code == 405 and r.headers["content-type"].startswith("text/html")
     assert r.headers["allow"] == "GET"
+
+
+def test_a_search_page_with_a_parameter_given_twice_says_so(client):
+    r = client.get("/trials", params=[("status", "recruiting"), ("status", "completed")])
+    assert r.status_code == 400 and "is given twice" in r.text

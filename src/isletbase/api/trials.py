@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 from starlette.convertors import Convertor, register_url_convertor
 
-from isletbase.errors import NotFoundError
+from isletbase.errors import InputError, NotFoundError
 from isletbase.export import render
 from isletbase.model import Institution, Trial
 from isletbase.store.institutions import get_institution, list_institutions
@@ -118,7 +118,20 @@ def institution_json(inst: Institution) -> dict[str, Any]:
     return inst.model_dump(mode="json")
 
 
-@router.get("/trials", summary="Search trials")
+def given_once(request: Request) -> None:
+    """Refuse a search parameter given twice (``?status=recruiting&status=completed``): only
+    the last was read, so the answer looked like one to both."""
+    seen: set[str] = set()
+    for key, _ in request.query_params.multi_items():
+        if key in _SEARCH_KEYS and key in seen:
+            raise InputError(f"query parameter {key!r} is given twice; give each once")
+        seen.add(key)
+
+
+_SEARCH_KEYS = frozenset(TrialQuery.model_fields)
+
+
+@router.get("/trials", summary="Search trials", dependencies=[Depends(given_once)])
 def list_trials(request: Request, query: Annotated[TrialQuery, Query()]) -> dict[str, Any]:
     """Trials matching free text (English, Chinese, pinyin) and filters, paged, with the total."""
     result = search_trials(request.app.state.db, query)
@@ -138,6 +151,7 @@ def list_trials(request: Request, query: Annotated[TrialQuery, Query()]) -> dict
     summary="Export matching trials as CSV, JSON or RIS",
     response_class=Response,
     responses={200: {"content": {m: {} for m in EXPORT_MEDIA.values()}}},
+    dependencies=[Depends(given_once)],
 )
 def export_trials(
     request: Request, fmt: Literal["csv", "json", "ris"], query: Annotated[TrialQuery, Query()]
