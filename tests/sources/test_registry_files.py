@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 import shutil
 import zipfile
 from pathlib import Path
@@ -458,20 +459,41 @@ def test_an_unreadable_file_in_a_directory_is_a_rejected_record_and_the_rest_loa
     dump = tmp_path / "dump"
     dump.mkdir()
     (dump / "a.json").write_text(json.dumps(_studies()[0]))
-    (dump / "b.json").symlink_to(tmp_path / "gone.json")
+    (dump / "b.json").mkdir()  # a directory named like a study is walked, not read
+    (dump / "c.json").write_bytes(b"\x89PNG")
+    (dump / "c.json").chmod(0)
     raws = list(ctgov_dump.read_dump(dump))
+    readable = os.access(dump / "c.json", os.R_OK)  # root reads it all the same
     assert [r.payload is not None for r in raws] == [True, False]
-    assert "b.json: cannot be read" in raws[1].error
+    assert ("not valid JSON" if readable else "c.json: cannot be read") in raws[1].error
     pages = tmp_path / "pages"
     (pages / "sub.html").mkdir(parents=True)  # a directory named like a page is no page
     shutil.copy(FIXTURES / "chictr_ChiCTR2300071975.html", pages)
-    (pages / "gone.html").symlink_to(tmp_path / "nowhere.html")
     raws = list(chictr.read_pages(pages))
     assert [(r.ref, r.payload is not None) for r in raws] == [
         ("chictr_ChiCTR2300071975.html", True),
-        ("gone.html", False),
     ]
-    assert "cannot be read" in raws[1].error
+
+
+def test_a_symbolic_link_in_a_directory_is_not_followed(tmp_path: Path) -> None:
+    """An archive unpacked with its links could plant one to a secret file: its text would be
+    kept in quarantine. A link found in a directory is refused unread; one named is read."""
+    secret = tmp_path / "secret.txt"
+    secret.write_text("root:x:0:0:the secret")
+    dump, pages = tmp_path / "dump", tmp_path / "pages"
+    dump.mkdir()
+    pages.mkdir()
+    (dump / "a.json").write_text(json.dumps(_studies()[0]))
+    for link in (dump / "passwd.json", dump / "gone.json", pages / "passwd.html"):
+        link.symlink_to(secret if "passwd" in link.name else tmp_path / "nowhere")
+    raws = [*ctgov_dump.read_dump(dump), *chictr.read_pages(pages)]
+    assert [r.payload is not None for r in raws] == [True, False, False, False]
+    for raw in raws[1:]:
+        assert "a symbolic link, not followed" in raw.error
+        assert "secret" not in f"{raw.text}{raw.payload}"
+    page = pages / "named.html"
+    page.symlink_to(FIXTURES / "chictr_ChiCTR2300071975.html")
+    assert [r.payload is not None for r in chictr.read_pages(page)] == [True]
 
 
 def test_ictrp_file_cut_inside_a_trial_rejects_that_trial_and_reads_its_encoding(

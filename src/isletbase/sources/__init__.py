@@ -21,3 +21,9 @@ class RawRecord:
     error: str | None = None
     url: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+
+
+#: Why a file found in a directory being read that is a symbolic link is not read: it may
+#: point anywhere on the machine (an archive unpacked with its links could plant one to a
+#: secret, and its text would be kept in quarantine).
+NOT_FOLLOWED = "a symbolic link, not followed (it may point anywhere on this machine)"

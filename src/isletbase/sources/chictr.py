@@ -21,7 +21,7 @@ from pydantic import ValidationError
 from isletbase import places
 from isletbase.errors import InputError
 from isletbase.model import TrialRecord, canonical_id
-from isletbase.sources import RawRecord
+from isletbase.sources import NOT_FOLLOWED, RawRecord
 from isletbase.sources.curated import describe
 
 SOURCE = "ChiCTR"
@@ -271,6 +271,9 @@ def read_pages(path: Path | str, retrieved: str | None = None) -> Iterator[RawRe
     else:
         raise InputError(f"{path}: no such file or directory")
     for file in files:
+        if file.is_symlink() and file != path:  # one named on the command line is read
+            yield RawRecord(SOURCE, file.name, None, error=f"{file}: {NOT_FOLLOWED}")
+            continue
         try:
             html = file.read_text("utf-8")
         except UnicodeDecodeError as exc:

@@ -18,7 +18,7 @@ from isal import isal_zlib
 from stream_unzip import UnzipError, stream_unzip
 
 from isletbase.errors import InputError
-from isletbase.sources import RawRecord
+from isletbase.sources import NOT_FOLLOWED, RawRecord
 from isletbase.sources.ctgov import STUDY_URL, get
 
 SOURCE = "ClinicalTrials.gov dump"
@@ -80,6 +80,10 @@ def _too_large(name: str, ref: str) -> RawRecord:
     )
 
 
+def _link(file: Path) -> RawRecord:
+    return RawRecord(SOURCE, _ref(file.name), None, error=f"{file}: {NOT_FOLLOWED}")
+
+
 def _member(chunks: Iterator[bytes]) -> bytes | None:
     """A zip member's bytes, or ``None`` (read through, not kept) past ``MAX_STUDY_BYTES``."""
     parts, size = [], 0
@@ -117,6 +121,9 @@ def read_dump(path: Path | str, retrieved: str | None = None, skip: int = 0) -> 
                     skip -= 1
                     continue
                 file = Path(root) / name
+                if file.is_symlink():
+                    yield _link(file)
+                    continue
                 try:
                     if file.stat().st_size > MAX_STUDY_BYTES:
                         yield _too_large(str(file), _ref(name))
