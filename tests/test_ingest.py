@@ -545,10 +545,14 @@ def test_a_worker_process_error_reaches_the_caller(tmp_path: Path) -> None:
     with zipfile.ZipFile(whole) as zf:
         cut = zf.infolist()[6].header_offset + 40  # inside the seventh study
     (tmp_path / "cut.zip").write_bytes(whole.read_bytes()[:cut])
-    with pytest.raises(InputError, match="not a readable zip"):
+    with pytest.raises(InputError, match="not a readable zip") as failed:
         run_dump(db, tmp_path / "cut.zip", batch_size=2, workers=2)
     with db.session() as session:  # the batches written before the error stay
-        assert session.scalar(select(func.count(RawRecordRow.id))) >= head_size(2)
+        stored = session.scalar(select(func.count(RawRecordRow.id)))
+        assert stored >= head_size(2)
+    # and the error says how many, and where the zip failed
+    assert f"stored before it: {stored:,} new, 0 updated" in str(failed.value)
+    assert "after member 6 (study5.json); 6 members were read whole" in str(failed.value)
 
 
 def test_a_worker_that_cannot_start_is_an_error_after_the_writer_s_own_batches(

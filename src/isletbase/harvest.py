@@ -145,12 +145,19 @@ def run_dump(
     db.init()
     pipeline = Pipeline(db, ctgov_dump.SOURCE, ctgov.raw_to_record, progress, today)
     read = partial(ctgov_dump.read_dump, path, _today_iso())
-    with db.bulk_load():  # a first load builds the trials' and sites' indexes at its end
-        if (workers or min(2, os.cpu_count() or 1)) > 1:
-            ingest_parallel(pipeline, read, batch_size)
-        else:
-            for chunk in batched(read(), batch_size):
-                pipeline.batch(chunk)
+    try:
+        with db.bulk_load():  # a first load builds the trials' and sites' indexes at its end
+            if (workers or min(2, os.cpu_count() or 1)) > 1:
+                ingest_parallel(pipeline, read, batch_size)
+            else:
+                for chunk in batched(read(), batch_size):
+                    pipeline.batch(chunk)
+    except InputError as exc:  # say what stayed stored (a rerun finds it unchanged)
+        done = pipeline.report
+        raise InputError(
+            f"{exc}; stored before it: {done.new:,} new, {done.updated:,} updated, "
+            f"{done.quarantined:,} quarantined"
+        ) from exc
     return pipeline.finish()
 
 

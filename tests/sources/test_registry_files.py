@@ -100,9 +100,11 @@ def test_a_damaged_member_is_a_clear_error(tmp_path: Path) -> None:
         data[offset] ^= 0x5A
     path.write_bytes(bytes(data))
     read = []
-    with pytest.raises(InputError, match=f"{path}: not a readable zip"):
+    with pytest.raises(InputError, match=f"{path}: not a readable zip") as failed:
         read.extend(r.ref for r in ctgov_dump.read_dump(path))
     assert read == ["NCT01219465", "NCT05013879"]
+    # where it failed, and how far the reading got
+    assert f"in member 3 ({member.filename}); 2 members were read whole" in str(failed.value)
 
 
 def test_a_file_that_is_not_a_zip_is_a_clear_error(tmp_path: Path) -> None:

@@ -141,12 +141,14 @@ def read_dump(path: Path | str, retrieved: str | None = None, skip: int = 0) -> 
         return
     if not path.is_file():
         raise InputError(f"{path}: no such file or directory")
+    member, members, whole = "", 0, 0  # the member being read, its number, those read whole
     try:
         for name, _size, chunks in stream_unzip(_zip_chunks(path)):
-            member = name.decode("utf-8", "replace")
+            member, members = name.decode("utf-8", "replace"), members + 1
             study = member.endswith(".json")
             if study and not skip:
                 data = _member(chunks)
+                whole = members
                 if data is None:
                     yield _too_large(member, _ref(member))
                 else:
@@ -156,5 +158,16 @@ def read_dump(path: Path | str, retrieved: str | None = None, skip: int = 0) -> 
                 skip -= 1
             for _ in chunks:  # passed over, but read through to reach the next member
                 pass
+            whole = members
     except UnzipError as exc:
-        raise InputError(f"{path}: not a readable zip archive ({type(exc).__name__})") from exc
+        # where: a download cut short or a damaged member fails here after thousands of
+        # studies, which were read (and those in whole batches stored)
+        at = (
+            f"after member {members} ({member})"
+            if whole == members
+            else f"in member {members} ({member})"
+        )
+        raise InputError(
+            f"{path}: not a readable zip archive ({type(exc).__name__} "
+            f"{at if members else 'at its start'}; {whole:,} members were read whole)"
+        ) from exc
