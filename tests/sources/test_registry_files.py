@@ -551,3 +551,18 @@ def test_an_ictrp_export_read_in_small_blocks_gives_the_same_trials(
     assert "is not closed" in whole[1][2] and "is cut off" in whole[4][2]
     monkeypatch.setattr(ictrp, "_BLOCK", block)
     assert read() == whole
+
+
+def test_a_chictr_page_saved_in_the_encoding_it_declares_is_read(tmp_path: Path) -> None:
+    """A browser may save a page as GBK, saying so in its <meta>; one that is neither UTF-8
+    nor what it declares is quarantined naming the byte, its text kept for a person."""
+    page = (FIXTURES / "chictr_ChiCTR2300071975.html").read_text("utf-8")
+    declared = page.replace("<head>", '<head><meta charset="gbk">', 1)
+    assert declared != page
+    (tmp_path / "gbk.html").write_bytes(declared.encode("gbk", "replace"))
+    (tmp_path / "latin.html").write_bytes(b"<html><p>\xe9t\xe9</p>")  # no charset declared
+    gbk, latin = chictr.read_pages(tmp_path)
+    record = chictr.to_record(gbk)
+    assert record.display_id == "ChiCTR2300071975" and record.title_zh
+    assert latin.payload is None and "not utf-8 text" in latin.error.lower()
+    assert "at byte 9" in latin.error and latin.text.startswith("<html>")

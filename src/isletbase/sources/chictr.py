@@ -10,6 +10,7 @@ old style with a study-type infix (``ChiCTR-TRC-10000986``).
 
 from __future__ import annotations
 
+import codecs
 import re
 import unicodedata
 from collections.abc import Iterator
@@ -257,6 +258,25 @@ def _registration_note(fields: dict) -> str | None:
     return f"ChiCTR: {status}" if status else None
 
 
+#: A page's declared encoding (``<meta charset="gbk">``, or in ``http-equiv``'s content).
+_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?([A-Za-z0-9_-]+)""", re.IGNORECASE)
+
+
+def _page_text(data: bytes) -> str:
+    """A saved page's text: UTF-8, as the registry serves it, else the encoding the page
+    declares (a browser may save it as GBK, saying so); ``UnicodeDecodeError`` if neither."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as not_utf8:
+        declared = _CHARSET.search(data[:4096])
+        name = declared.group(1).decode("ascii").lower() if declared else ""
+        try:
+            codecs.lookup(name)
+        except LookupError:  # none declared, or one Python does not know
+            raise not_utf8 from None
+        return data.decode(name)
+
+
 def read_pages(path: Path | str, retrieved: str | None = None) -> Iterator[RawRecord]:
     """One raw record per ChiCTR page: a single ``.html`` file or every one in a directory."""
     path = Path(path)
@@ -275,10 +295,14 @@ def read_pages(path: Path | str, retrieved: str | None = None) -> Iterator[RawRe
             yield RawRecord(SOURCE, file.name, None, error=f"{file}: {NOT_FOLLOWED}")
             continue
         try:
-            html = file.read_text("utf-8")
+            html = _page_text(file.read_bytes())
         except UnicodeDecodeError as exc:
             yield RawRecord(
-                SOURCE, file.name, None, error=f"{file.name}: not UTF-8 text ({exc.reason})"
+                SOURCE,
+                file.name,
+                None,
+                text=exc.object[:2000].decode("utf-8", "replace"),
+                error=f"{file.name}: not {exc.encoding} text ({exc.reason} at byte {exc.start})",
             )
             continue
         except OSError as exc:  # a dangling link, a file gone or unreadable: the rest loads
