@@ -274,6 +274,24 @@ def list_quarantine(db: Database) -> list[Quarantined]:
         ]
 
 
+def drop_quarantined(db: Database, ids: list[int]) -> int:
+    """Remove the quarantined records numbered ``ids`` (as ``list_quarantine`` numbers them):
+    a curator's way out for one kept under its place in a file (``trial 3``, a file name)
+    because it had no registry id, once the mended record has loaded under its own id — a
+    place in a file may hold another trial next time, so none is dropped by itself. Raises
+    ``NotFoundError`` naming any number not in quarantine, dropping none."""
+    with db.session() as session:
+        held = set(session.scalars(select(QuarantineRow.id).where(QuarantineRow.id.in_(ids))))
+        missing = sorted(set(ids) - held)
+        if missing:
+            raise NotFoundError(
+                f"no quarantined record numbered {', '.join(map(str, missing))}; "
+                "`isletbase quarantine` lists them"
+            )
+        session.execute(delete(QuarantineRow).where(QuarantineRow.id.in_(ids)))
+    return len(held)
+
+
 def retry_quarantine(db: Database, today: date | None = None) -> Report:
     """Map every quarantined record again: those that now pass load, the rest stay, with why."""
     report = Report()

@@ -40,6 +40,34 @@ def test_quarantine_lists_a_rejected_record_with_its_reason(tmp_path):
     assert "1 quarantined record(s)" in table and "NCT00000001" in table
 
 
+def test_a_record_kept_under_its_place_is_dropped_by_its_id_once_mended(tmp_path):
+    """An ICTRP trial without a TrialID waits under its place in the file; the mended file
+    loads it under its id, and a curator drops the stale entry by number (no other is
+    touched; an unknown number drops nothing)."""
+    url = f"sqlite:///{tmp_path / 'q.db'}"
+    trial = (
+        "<Trial><TrialID>{}</TrialID><Public_title>Stem cells for diabetes</Public_title></Trial>"
+    )
+    export = tmp_path / "export.xml"
+    export.write_text(
+        f"<Trials_downloaded_from_ICTRP>{trial.format('')}</Trials_downloaded_from_ICTRP>"
+    )
+    assert run("ingest", "ictrp", str(export), "--db", url).exit_code == 0
+    (held,) = json.loads(run("quarantine", "--json", "--db", url).output)
+    assert held["ref"] == "export.xml:trial 1" and "TrialID is empty" in held["reason"]
+    export.write_text(
+        f"<Trials_downloaded_from_ICTRP>{trial.format('NCT01219465')}</Trials_downloaded_from_ICTRP>"
+    )
+    assert run("ingest", "ictrp", str(export), "--db", url).exit_code == 0
+    assert len(json.loads(run("quarantine", "--json", "--db", url).output)) == 1  # still held
+    unknown = run("quarantine", "--drop", "99", "--db", url)
+    assert unknown.exit_code == 2 and "no quarantined record numbered 99" in unknown.output
+    assert run("quarantine", "--drop", str(held["id"]), "--retry", "--db", url).exit_code == 2
+    dropped = run("quarantine", "--drop", str(held["id"]), "--db", url)
+    assert dropped.exit_code == 0 and "dropped 1 quarantined record(s)" in dropped.output
+    assert json.loads(run("quarantine", "--json", "--db", url).output) == []
+
+
 def test_review_with_nothing_pending_prints_an_empty_list(loaded_db):
     assert json.loads(run("review", "--json", "--db", loaded_db.url).output) == []
     assert "0 match(es) to review" in run("review", "--db", loaded_db.url).output

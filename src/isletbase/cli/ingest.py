@@ -188,11 +188,25 @@ def quarantine_command(
     retry: Annotated[
         bool, typer.Option("--retry", help="Map every quarantined record again.")
     ] = False,
+    drop: Annotated[
+        list[int] | None,
+        typer.Option(
+            "--drop",
+            help="Remove the quarantined record with this id (repeatable), e.g. one kept "
+            "under its place in a file that has since loaded under its registry id.",
+        ),
+    ] = None,
     db: Annotated[str | None, DbOption] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Records that were rejected, and why (--retry loads those that now pass)."""
     database = loaded_db(db)
+    if drop:
+        if retry:
+            fail("give --retry or --drop, not both")
+        dropped = harvest.drop_quarantined(database, drop)
+        console.print(f"dropped {dropped} quarantined record(s) from {escape(database.url)}")
+        return
     if retry:
         _finish(harvest.retry_quarantine(database), f"quarantine retry → {database.url}")
         return
