@@ -107,3 +107,11 @@ def test_a_database_that_cannot_be_used_is_one_line_and_exit_2(tmp_path, capsys)
         assert exit_info.value.code == 2
         err = capsys.readouterr().err.strip()
         assert err == "error: the database cannot be used: file is not a database"
+
+
+def test_an_ingest_that_finds_nothing_says_so(tmp_path):
+    empty = tmp_path / "empty.zip"
+    with zipfile.ZipFile(empty, "w"):
+        pass
+    done = run("ingest", "ctgov-dump", str(empty), "--db", f"sqlite:///{tmp_path / 'e.db'}")
+    assert done.exit_code == 0 and "nothing was read" in done.output

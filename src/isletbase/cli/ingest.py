@@ -41,6 +41,8 @@ def _bar(
 
 def _finish(report: Report, title: str) -> None:
     print_report(report, title)
+    if not report.fetched:  # a wrong folder, an empty zip: say so rather than "0 new"
+        console.print("[yellow]warning:[/] nothing was read: no record was found there")
     if report.review:
         console.print(
             f"{report.review} uncertain cross-registry match(es) queued: `isletbase review`"
