@@ -22,7 +22,7 @@ import psutil
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 
 from isletbase import ingest_worker
 from isletbase.errors import InputError
@@ -40,7 +40,14 @@ from isletbase.sources.ctgov import raw_to_record, study_raws
 from isletbase.sources.curated import to_trial
 from isletbase.store.check import check
 from isletbase.store.db import Database
-from isletbase.store.schema import DerivationRow, RawRecordRow, RegistryIdRow, SiteRow, TrialRow
+from isletbase.store.schema import (
+    DerivationRow,
+    QuarantineRow,
+    RawRecordRow,
+    RegistryIdRow,
+    SiteRow,
+    TrialRow,
+)
 from isletbase.store.search import TrialQuery, search_trials
 from isletbase.store.trial_reads import get_trial, history
 from isletbase.store.trials import pack
@@ -223,9 +230,21 @@ def test_bad_record_is_quarantined_with_its_reason_and_the_rest_loads(db) -> Non
     reasons = [q.reason for q in list_quarantine(db)]
     assert any("NCT09999999" in r and "enrollment" in r for r in reasons)
     assert any("nctId" in r for r in reasons)
+    before = list_quarantine(db)
     retried = retry_quarantine(db)
     assert (retried.fetched, retried.quarantined) == (2, 2)
-    assert len(list_quarantine(db)) == 2
+    # rejected again for the same reasons: the same entries, numbers and times kept
+    assert list_quarantine(db) == before
+    with db.session() as session:  # a reason that changed since: the newer entry alone
+        session.execute(
+            update(QuarantineRow)
+            .where(QuarantineRow.id == before[0].id)
+            .values(reason="an older reader's words")
+        )
+    retry_quarantine(db)
+    after = list_quarantine(db)
+    assert len(after) == 2 and {q.reason for q in after} == {q.reason for q in before}
+    assert before[1] in after and before[0].id not in {q.id for q in after}
 
 
 def test_bulk_insert_and_orm_upsert_store_the_same_trial(db) -> None:

@@ -18,7 +18,7 @@ from functools import partial
 from pathlib import Path
 
 from sqlalchemy import delete, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from isletbase.errors import InputError, NotFoundError
 from isletbase.ingest import (
@@ -314,10 +314,21 @@ def retry_quarantine(db: Database, today: date | None = None) -> Report:
         )  # type: ignore[arg-type]
         ids = [i for i, _ in items]
 
-        def forget(session: Session, ids: list[int] = ids) -> None:
-            session.execute(delete(QuarantineRow).where(QuarantineRow.id.in_(ids)))
+        def superseded(session: Session, ids: list[int] = ids) -> None:
+            # one rejected again for the same reason keeps its entry (its number and time);
+            # one that now loads is released by the pipeline; one rejected for a new reason
+            # has a newer entry, and the old one goes
+            newer = aliased(QuarantineRow)
+            replaced = select(newer.id).where(
+                newer.source == QuarantineRow.source,
+                newer.record_ref == QuarantineRow.record_ref,
+                newer.id > QuarantineRow.id,
+            )
+            session.execute(
+                delete(QuarantineRow).where(QuarantineRow.id.in_(ids), replaced.exists())
+            )
 
-        pipeline.batch([raw for _, raw in items], before=forget)
+        pipeline.batch([raw for _, raw in items], after=superseded)
         for key in ("fetched", "new", "updated", "unchanged", "merged", "quarantined", "review"):
             setattr(report, key, getattr(report, key) + getattr(pipeline.report, key))
         report.errors += pipeline.report.errors
