@@ -520,10 +520,11 @@ def test_ictrp_file_cut_inside_a_trial_rejects_that_trial_and_reads_its_encoding
     odd.write_bytes(text.replace("UTF-8", "X-NOSUCH").encode())
     with pytest.raises(InputError, match=r"odd.xml: unknown encoding 'X-NOSUCH'.*save it as UTF-8"):
         list(ictrp.read_export(odd))
-    latin = tmp_path / "latin.xml"  # says UTF-8, is not
+    latin = tmp_path / "latin.xml"  # says UTF-8, and one trial holds a byte that is not
     latin.write_bytes(text.replace("Export_date>", "Export_date>\xe9", 1).encode("latin-1"))
-    with pytest.raises(InputError, match=r"latin.xml: not UTF-8 text"):
-        list(ictrp.read_export(latin))
+    bad, good = ictrp.read_export(latin)  # that trial waits alone; the other loads
+    assert bad.payload is None and "holds a byte (0xE9) that is not UTF-8 text" in bad.error
+    assert "\ufffd" in bad.text and good.payload is not None
 
 
 @pytest.mark.parametrize("block", [7, 64, 1000])

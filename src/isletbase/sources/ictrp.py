@@ -202,14 +202,14 @@ def read_export(path: Path | str) -> Iterator[RawRecord]:
     with path.open("rb") as raw:
         encoding = _encoding(raw.read(4096))
     try:
-        with path.open(encoding=encoding, newline="") as text:
+        # a byte that is not of the encoding is kept as a lone surrogate (``surrogateescape``)
+        # and rejects its trial alone (``_trials``): one bad byte refused the whole file
+        with path.open(encoding=encoding, errors="surrogateescape", newline="") as text:
             yield from _trials(path, text)
     except LookupError as exc:
         raise InputError(
             f"{path}: unknown encoding {encoding!r} ({exc}); save it as UTF-8"
         ) from exc
-    except UnicodeDecodeError as exc:
-        raise InputError(f"{path}: not {encoding} text ({exc.reason}); save it as UTF-8") from exc
 
 
 def _trials(path: Path, text) -> Iterator[RawRecord]:  # noqa: ANN001 - a text file
@@ -243,7 +243,14 @@ def _trials(path: Path, text) -> Iterator[RawRecord]:  # noqa: ANN001 - a text f
                 pos = start.start()
                 break
             number += 1
-            yield _trial(path, number, buffer[start.start() : end.end()])
+            chunk = buffer[start.start() : end.end()]
+            undecoded = _UNDECODED.search(chunk)
+            if undecoded is None:
+                yield _trial(path, number, chunk)
+            else:
+                byte = ord(undecoded.group()) - 0xDC00
+                why = f"holds a byte (0x{byte:02X}) that is not {text.encoding} text"
+                yield _rejected(path, number, chunk, why)
             pos = end.end()
         if not block:
             break
@@ -270,9 +277,14 @@ def _trial(path: Path, number: int, chunk: str) -> RawRecord:
     )
 
 
+#: A byte the file's encoding could not read, as ``surrogateescape`` keeps it.
+_UNDECODED = re.compile("[\udc80-\udcff]")
+
+
 def _rejected(path: Path, number: int, chunk: str, why: str) -> RawRecord:
     """A trial that could not be read, under its TrialID where one can be seen (so that the
     file's next, mended version releases it from quarantine)."""
+    chunk = _UNDECODED.sub("\ufffd", chunk)  # text a database can store, a person read
     seen = _TRIAL_ID.search(chunk)
     tid = html.unescape(seen.group(1)).strip() if seen else ""
     return RawRecord(
