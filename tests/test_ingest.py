@@ -33,8 +33,9 @@ from isletbase.harvest import (
     run_ictrp,
     run_records,
 )
-from isletbase.ingest import Head, Pipeline, prepare
+from isletbase.ingest import Head, Pipeline, merge_records, prepare
 from isletbase.ingest_worker import head_size
+from isletbase.model import TrialRecord
 from isletbase.sources import RawRecord
 from isletbase.sources.ctgov import raw_to_record, study_raws
 from isletbase.sources.curated import to_trial
@@ -659,3 +660,26 @@ def test_a_site_stored_in_chinese_is_found_by_its_english_name_and_back(db: Data
         TrialQuery(city="广州市"),
     ):
         assert {t.display_id for t in search_trials(db, query).items} == both, query
+
+
+def test_records_merged_keep_one_entry_of_a_text_written_in_two_cases() -> None:
+    """CT.gov writes an intervention "BIOLOGICAL: …", ICTRP "Biological: …": one entry, in
+    the first record's spelling; different texts all stay, in order."""
+    base = {
+        "registry_ids": [{"registry": "ClinicalTrials.gov", "id": "NCT01219465"}],
+        "source_url": "https://clinicaltrials.gov/study/NCT01219465",
+    }
+    first = TrialRecord.model_validate(
+        {**base, "interventions": ["BIOLOGICAL: umbilical cord MSC"], "conditions": ["T1D"]}
+    )
+    second = TrialRecord.model_validate(
+        {
+            **base,
+            "source_url": "https://trialsearch.who.int/Trial2.aspx?TrialID=NCT01219465",
+            "interventions": ["Biological: umbilical cord MSC", "Drug: insulin"],
+            "conditions": ["t1d", "Type 1 diabetes"],
+        }
+    )
+    merged = merge_records([first, second])
+    assert merged.interventions == ["BIOLOGICAL: umbilical cord MSC", "Drug: insulin"]
+    assert merged.conditions == ["T1D", "Type 1 diabetes"]

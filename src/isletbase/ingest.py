@@ -96,8 +96,9 @@ def quarantine(db: Database, raw: RawRecord, reason: str) -> None:
 def merge_records(records: Sequence[TrialRecord]) -> TrialRecord:
     """Combine records of one trial: the first record's values win, later ones fill gaps.
 
-    Registry ids, list fields and sources are united in order, and each later record's page is
-    kept as a source, so a merged trial keeps every id and where each came from.
+    Registry ids, list fields (texts differing only in case counted once, in the first
+    record's spelling) and sources are united in order, and each later record's page is kept
+    as a source, so a merged trial keeps every id and where each came from.
     """
     first = records[0]
     data = first.model_dump()
@@ -106,8 +107,12 @@ def merge_records(records: Sequence[TrialRecord]) -> TrialRecord:
         for key, value in extra.items():
             if key in ("registry_ids", "sources", "sites"):
                 continue
-            if isinstance(value, list):
-                data[key] = list(dict.fromkeys([*data[key], *value]))
+            if isinstance(value, list):  # one entry a text, whatever its case: registries
+                # write one intervention "BIOLOGICAL: …" (CT.gov) and "Biological: …" (ICTRP)
+                united: dict[object, object] = {}
+                for item in [*data[key], *value]:
+                    united.setdefault(item.casefold() if isinstance(item, str) else item, item)
+                data[key] = list(united.values())
             elif key == "curated":
                 data[key] = {k: data[key].get(k) or v for k, v in value.items()}
             elif data.get(key) is None:
