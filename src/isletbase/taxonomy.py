@@ -97,6 +97,14 @@ def simplified(text: str) -> str:
     return _t2s().convert(text)
 
 
+def written_forms(text: str) -> tuple[str, ...]:
+    """``text`` as written and, where it holds traditional Han characters, in simplified ones
+    (幹細胞 → 干细胞), for a search to match either; ASCII text is its only form."""
+    if text.isascii():
+        return (text,)
+    return tuple(dict.fromkeys([text, simplified(text)]))
+
+
 @cache
 def load() -> Taxonomy:
     """The taxonomy bundled with the package (parsed once)."""

@@ -24,7 +24,7 @@ from isletbase.harvest import POSTED_SOURCE, run_records
 from isletbase.ingest import load_bundled
 from isletbase.sources import ctgov
 from isletbase.store.curation import curate
-from isletbase.store.db import UNPRINTABLE, unprintable
+from isletbase.store.db import printable
 
 TOKEN_ENV = "ISLETBASE_TOKEN"
 #: Most studies one POST may carry.
@@ -74,9 +74,7 @@ class Curation(BaseModel):
     @classmethod
     def _printable(cls, v: str) -> str:
         """Stored in the trial's history: no control character (PostgreSQL refuses a NUL)."""
-        if unprintable(v):
-            raise ValueError(UNPRINTABLE)
-        return v
+        return printable(v)
 
 
 @router.post(f"/trials/{TRIAL_ID}/curate", summary="Override a derived field of a trial")

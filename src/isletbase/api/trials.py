@@ -123,12 +123,13 @@ def given_once(request: Request) -> None:
     the last was read, so the answer looked like one to both."""
     seen: set[str] = set()
     for key, _ in request.query_params.multi_items():
-        if key in _SEARCH_KEYS and key in seen:
+        if key in SEARCH_KEYS and key in seen:
             raise InputError(f"query parameter {key!r} is given twice; give each once")
         seen.add(key)
 
 
-_SEARCH_KEYS = frozenset(TrialQuery.model_fields)
+#: The parameters of a trial search.
+SEARCH_KEYS = frozenset(TrialQuery.model_fields)
 
 
 @router.get("/trials", summary="Search trials", dependencies=[Depends(given_once)])

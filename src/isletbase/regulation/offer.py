@@ -24,7 +24,7 @@ from pydantic import (
 
 from isletbase.errors import InputError
 from isletbase.regulation.prices import currency_code, find_price
-from isletbase.store.db import UNPRINTABLE, unprintable
+from isletbase.store.db import printable
 
 #: Longest offer text read (an offer's text, not a whole website).
 MAX_TEXT = 100_000
@@ -70,9 +70,7 @@ class Offer(BaseModel):
     def _printable(cls, v: str | None) -> str | None:
         """Names looked up in the database hold no control character (PostgreSQL refuses a
         NUL outright, SQLite ends the text at it)."""
-        if unprintable(v):
-            raise ValueError(UNPRINTABLE)
-        return v
+        return printable(v)
 
     @field_validator("date")
     @classmethod

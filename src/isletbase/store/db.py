@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from functools import lru_cache
 from operator import itemgetter
 from pathlib import Path
-from typing import NamedTuple
+from typing import NamedTuple, TypeVar
 
 import orjson
 from sqlalchemy import (
@@ -64,6 +64,17 @@ CONTROL_CHARACTERS = "\x00-\x08\x0b\x0c\x0e-\x1f\x7f"
 _CONTROL = re.compile(f"[{CONTROL_CHARACTERS}]")
 #: Why text with a control character is refused (see ``unprintable``).
 UNPRINTABLE = "must not contain control characters (such as NUL)"
+
+
+T = TypeVar("T")
+
+
+def printable(value: T) -> T:
+    """``value``, refused (``ValueError``: a model's validator names the field) where it is text
+    holding a control character (``unprintable``)."""
+    if unprintable(value):
+        raise ValueError(UNPRINTABLE)
+    return value
 
 
 def unprintable(value: object) -> bool:

@@ -22,7 +22,7 @@ from isletbase.errors import InputError
 from isletbase.model import Institution
 from isletbase.store.db import UNPRINTABLE, Database, unprintable
 from isletbase.store.schema import InstitutionAliasRow, InstitutionRow
-from isletbase.taxonomy import simplified
+from isletbase.taxonomy import simplified, written_forms
 
 _HAN = re.compile(r"[\u3400-\u9fff]")
 _NOISE = re.compile(r"[\s\.,;:()（）'’\"“”·\-–—&/]+")
@@ -256,7 +256,7 @@ def list_institutions(db: Database, q: str | None = None) -> list[Institution]:
         stmt = select(InstitutionRow).options(selectinload(InstitutionRow.aliases))
         for word in unicodedata.normalize("NFKC", q or "").lower().split():  # full-width as typed
             # 北京協和醫院 in traditional characters finds 北京协和医院
-            forms = dict.fromkeys([word, simplified(word)])
+            forms = written_forms(word)
             stmt = stmt.where(
                 or_(*(InstitutionRow.search_text.contains(f, autoescape=True) for f in forms))
             )

@@ -48,7 +48,7 @@ from sqlalchemy import (
 from isletbase import places, taxonomy
 from isletbase.errors import InputError
 from isletbase.model import Region, Trial
-from isletbase.store.db import CJK, UNPRINTABLE, Database, unprintable, without_accents, word_tag
+from isletbase.store.db import CJK, Database, printable, without_accents, word_tag
 from isletbase.store.schema import RegistryIdRow, SiteRow, TrialRow
 from isletbase.store.trial_reads import MODEL_COLUMNS, find_uid, load_models, models_from_rows
 
@@ -138,9 +138,7 @@ class TrialQuery(BaseModel):
     @classmethod
     def _printable(cls, v: object) -> object:
         """Refuse control characters (see ``unprintable``)."""
-        if unprintable(v):
-            raise ValueError(UNPRINTABLE)
-        return v
+        return printable(v)
 
     @field_validator("q")
     @classmethod
@@ -368,10 +366,10 @@ def _text_plan(db: Database, q: str) -> _Plan:
             phrases.append('"' + " ".join(words) + '"' + ("*" if prefix else ""))
             plan.patterns.append(_word_pattern(words, prefix))
         elif len(term) >= 3 and db.is_sqlite:
-            forms = ['"' + form.replace('"', '""') + '"' for form in _forms(term)]
+            forms = ['"' + form.replace('"', '""') + '"' for form in taxonomy.written_forms(term)]
             trigram_terms.append(forms[0] if len(forms) == 1 else f"({' OR '.join(forms)})")
         else:
-            plan.substrings.append(_forms(term))
+            plan.substrings.append(taxonomy.written_forms(term))
     if phrases and db.is_sqlite:
         plan.words = "search_text : (" + " AND ".join(phrases) + ")"
         plan.index = "words"
@@ -379,15 +377,6 @@ def _text_plan(db: Database, q: str) -> _Plan:
         plan.trigrams = " AND ".join(trigram_terms)
         plan.index = plan.index or "trigrams"
     return plan
-
-
-def _forms(term: str) -> tuple[str, ...]:
-    """A term as typed and, where it holds traditional Han characters, in simplified ones:
-    幹細胞 finds the trials registered in mainland China as 干细胞 (a term in simplified
-    characters is matched as it is)."""
-    if not CJK.search(term):
-        return (term,)
-    return tuple(dict.fromkeys([term, taxonomy.simplified(term)]))
 
 
 def _worded(terms: list[str]) -> list[int]:

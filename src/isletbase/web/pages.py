@@ -19,7 +19,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import HTMLResponse, Response
 
 from isletbase import census
-from isletbase.api.trials import EXPORT_LIMIT, TRIAL_ID, given_once
+from isletbase.api.trials import EXPORT_LIMIT, SEARCH_KEYS, TRIAL_ID, given_once
 from isletbase.errors import InputError
 from isletbase.evidence.outcomes import Outcome, load_outcomes
 from isletbase.model import Site, Trial
@@ -87,7 +87,6 @@ DERIVED = {
     "status": "status_code",
 }
 SORTS = ("relevance", "-start_date", "start_date", "-enrollment", "enrollment", "updated", "id")
-_QUERY_KEYS = set(TrialQuery.model_fields)
 
 
 def db_of(request: Request) -> Any:
@@ -97,7 +96,7 @@ def db_of(request: Request) -> Any:
 def parse_query(request: Request) -> TrialQuery:
     """The search in the URL; raises ``InputError`` naming the parameter that is wrong."""
     given_once(request)
-    params = {k: v for k, v in request.query_params.items() if k in _QUERY_KEYS and v.strip()}
+    params = {k: v for k, v in request.query_params.items() if k in SEARCH_KEYS and v.strip()}
     try:
         return TrialQuery.model_validate(params)
     except ValidationError as exc:
