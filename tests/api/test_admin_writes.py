@@ -77,6 +77,23 @@ def test_writes_need_the_right_bearer_token(db, monkeypatch):
     assert get_trial(db, "NCT08888888") is None
 
 
+@pytest.mark.parametrize(
+    "path", ["/api/admin/ingest/ctgov", "/api/admin/trials/NCT01219465/curate"]
+)
+def test_the_token_is_checked_before_the_body_is_read(db, monkeypatch, path):
+    """A malformed body from someone without the token is a 401, not a parse error (FastAPI
+    decodes a JSON body before it runs any dependency)."""
+    monkeypatch.setenv("ISLETBASE_TOKEN", TOKEN)
+    client = TestClient(create(db))
+    bad = {"Content-Type": "application/json"}
+    for headers in (bad, {**bad, "Authorization": "Bearer nope"}):
+        r = client.post(path, content='{"studies": [', headers=headers)
+        assert r.status_code == 401 and r.headers["www-authenticate"] == "Bearer"
+    r = client.post(path, content='{"studies": [', headers={**bad, **AUTH})
+    assert r.status_code == 422
+    assert r.json()["detail"].startswith("request body: not valid JSON at character 13")
+
+
 def test_posted_v2_study_is_ingested_and_served(db, monkeypatch):
     monkeypatch.setenv("ISLETBASE_TOKEN", TOKEN)
     client = TestClient(create(db))

@@ -115,13 +115,16 @@ def test_declared_oversize_body_is_413_before_auth(client):
     assert str(MAX_BODY) in r.json()["detail"]
 
 
-def test_streamed_oversize_body_is_413(client):
+def test_streamed_oversize_body_is_413(client, monkeypatch):
     def chunks():
         for _ in range(MAX_BODY // 65536 + 2):
             yield b" " * 65536
 
+    monkeypatch.setenv("ISLETBASE_TOKEN", "t")
     r = client.post(
-        "/api/admin/ingest/ctgov", content=chunks(), headers={"content-type": "application/json"}
+        "/api/admin/ingest/ctgov",
+        content=chunks(),
+        headers={"content-type": "application/json", "authorization": "Bearer t"},
     )
     assert r.status_code == 413
     assert r.headers["content-type"].startswith("application/problem+json")

@@ -64,6 +64,22 @@ def test_storing_without_the_right_token_is_refused(
     assert client.get("/api/simulate/runs").json() == []
 
 
+@pytest.mark.parametrize("store", ["true", "1", "on"])
+def test_a_malformed_body_asking_to_store_is_refused_for_its_token_first(
+    db: Database, monkeypatch: pytest.MonkeyPatch, store: str
+) -> None:
+    """FastAPI reads a JSON body before any dependency: the token is checked before it."""
+    monkeypatch.setenv("ISLETBASE_TOKEN", TOKEN)
+    client = TestClient(create_app(db))
+    bad = {"Content-Type": "application/json"}
+    r = client.post(f"/api/simulate?store={store}", content="{bad", headers=bad)
+    assert r.status_code == 401 and r.headers["www-authenticate"] == "Bearer"
+    # not storing, the route is open: the body is what is wrong, and where
+    r = client.post("/api/simulate", content='{"seed": 1,\n "days": }', headers=bad)
+    assert r.status_code == 422
+    assert "not valid JSON at character 21" in r.json()["detail"]
+
+
 def test_storing_with_the_token_saves_the_run(
     empty: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -7,7 +7,7 @@ them in. Errors are ``application/problem+json`` with a ``detail`` that says wha
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from http import HTTPStatus
 from typing import Any
@@ -46,6 +46,21 @@ def problem(
         media_type=PROBLEM,
         headers=headers,
     )
+
+
+def validation_detail(errors: Sequence[Mapping[str, Any]]) -> str:
+    """What FastAPI's validation ``errors`` say, each with where: a body that is not JSON is
+    named with the parser's reason and the character it stopped at (FastAPI says only
+    ``body.1: JSON decode error``)."""
+    parts = []
+    for err in errors:
+        loc = err.get("loc", ())
+        if err.get("type") == "json_invalid" and len(loc) == 2:
+            reason = (err.get("ctx") or {}).get("error", "")
+            parts.append(f"request body: not valid JSON at character {loc[1]} ({reason})")
+            continue
+        parts.append(f"{'.'.join(str(p) for p in loc)}: {err.get('msg')}")
+    return "; ".join(parts) or "invalid request"
 
 
 def known_query_parameters(request: Request) -> None:
@@ -127,11 +142,7 @@ def create_app(
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
-        parts = []
-        for err in exc.errors():
-            loc = ".".join(str(p) for p in err.get("loc", ()))
-            parts.append(f"{loc}: {err.get('msg')}")
-        return problem(422, "Unprocessable Content", "; ".join(parts) or "invalid request")
+        return problem(422, "Unprocessable Content", validation_detail(exc.errors()))
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:

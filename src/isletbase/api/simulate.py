@@ -15,9 +15,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, HTTPException, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials
+from pydantic import TypeAdapter, ValidationError
 
+from isletbase.api.admin import TokenFirst, require_token
 from isletbase.api.admin import bearer as admin_bearer
-from isletbase.api.admin import require_token
 from isletbase.errors import InputError
 from isletbase.simulate.design import parse_design
 from isletbase.simulate.engine import resolve_backend
@@ -80,7 +81,24 @@ def storing(
     return store
 
 
-@router.post("")
+_FLAG = TypeAdapter(bool)
+
+
+def asks_to_store(request: Request) -> bool:
+    """Whether a request asks for its run to be stored (``?store=``, read as the route reads
+    it; a value that is no boolean is left for the route to refuse)."""
+    try:
+        return _FLAG.validate_python(request.query_params.get("store", False))
+    except ValidationError:
+        return False
+
+
+class StoreNeedsToken(TokenFirst):
+    """A simulation to be stored is a write: its token is checked before its body is read."""
+
+    needs_token = staticmethod(asks_to_store)
+
+
 def simulate(
     request: Request,
     design: Annotated[dict[str, Any], Body(examples=[EXAMPLE])],
@@ -109,6 +127,10 @@ def simulate(
         db.init()
         data["run_id"] = save_run(db, result, resolve_backend("auto"), seconds)
     return data
+
+
+# not the decorator: only ``add_api_route`` takes a route class for one route
+router.add_api_route("", simulate, methods=["POST"], route_class_override=StoreNeedsToken)
 
 
 @router.get("/runs")
