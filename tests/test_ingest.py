@@ -8,6 +8,7 @@ import multiprocessing
 import os
 import pickle
 import random
+import re
 import signal
 import sqlite3
 import subprocess
@@ -24,11 +25,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import delete, func, select, update
 
-from isletbase import ingest_worker
+from isletbase import ingest_worker, taxonomy
 from isletbase.errors import InputError
 from isletbase.harvest import (
     list_quarantine,
     retry_quarantine,
+    run_chictr,
     run_dump,
     run_ictrp,
     run_records,
@@ -36,7 +38,7 @@ from isletbase.harvest import (
 from isletbase.ingest import Head, Pipeline, merge_records, prepare
 from isletbase.ingest_worker import head_size
 from isletbase.model import TrialRecord
-from isletbase.sources import RawRecord
+from isletbase.sources import RawRecord, chictr
 from isletbase.sources.ctgov import raw_to_record, study_raws
 from isletbase.sources.curated import to_trial
 from isletbase.store.check import check
@@ -683,3 +685,55 @@ def test_records_merged_keep_one_entry_of_a_text_written_in_two_cases() -> None:
     merged = merge_records([first, second])
     assert merged.interventions == ["BIOLOGICAL: umbilical cord MSC", "Drug: insulin"]
     assert merged.conditions == ["T1D", "Type 1 diabetes"]
+
+
+def _one_language(lang: str) -> str:
+    """The bilingual ChiCTR fixture as the registry's page in one language: the rows of the
+    other language's labels taken out (a Chinese label holds Han characters)."""
+    html = (FIXTURES / "chictr_ChiCTR2300071975.html").read_text(encoding="utf-8")
+    rows = html.split("\n")
+    han = re.compile(r'<td class="left_title"><p>[^<]*[\u4e00-\u9fff]')
+    latin = re.compile(r'<td class="left_title"><p>[A-Za-z]')
+    other = latin if lang == "zh" else han
+    return "\n".join(r for r in rows if not other.search(r))
+
+
+@pytest.mark.parametrize("order", ["bilingual first", "chinese first", "one folder"])
+def test_a_chictr_page_in_one_language_fills_gaps_and_loses_nothing(db, tmp_path, order):
+    """A page in Chinese alone read after the bilingual one (or before it) keeps the English
+    title, sponsor and site names the bilingual page gave, and adds its own texts; read again,
+    it changes nothing."""
+    bilingual = tmp_path / "both" / "p.html"
+    chinese = tmp_path / "zh" / "p.html"
+    bilingual.parent.mkdir()
+    chinese.parent.mkdir()
+    bilingual.write_text((FIXTURES / "chictr_ChiCTR2300071975.html").read_text("utf-8"), "utf-8")
+    chinese.write_text(_one_language("zh"), "utf-8")
+    pages = [bilingual, chinese] if order == "bilingual first" else [chinese, bilingual]
+    if order == "one folder":  # one batch: the Chinese page, then the bilingual one
+        chinese.rename(bilingual.parent / "a.html")
+        pages = [bilingual.parent]
+    for page in pages:
+        run_chictr(db, page)
+    trial = get_trial(db, "ChiCTR2300071975")
+    assert trial.title_en.startswith("Treatment With Human Umbilical Cord")
+    assert trial.title_zh == "脐带间充质干细胞治疗难治性糖尿病周围神经病的临床研究"
+    assert trial.notes == "ChiCTR: Retrospective registration"
+    assert trial.condition == "complication:neuropathy" and trial.cell_source == "UC-MSC"
+    assert trial.sites and trial.country == "China"
+    assert not [v for v in history(db, "ChiCTR2300071975") if v.field == "title_en" and not v.new]
+    again = run_chictr(db, pages[-1])
+    assert (again.updated, again.new) == (0, 0) and again.unchanged >= 1
+
+
+def test_a_chinese_page_alone_is_classified_and_noted_as_the_bilingual_one() -> None:
+    """补注册 is the English page's "Retrospective registration"; 周围神经病 is neuropathy."""
+    record = chictr.to_record(RawRecord("ChiCTR", "p.html", {"html": _one_language("zh")}))
+    assert record.title_en is None and record.title_zh.startswith("脐带间充质干细胞")
+    assert record.notes == "ChiCTR: Retrospective registration"
+    assert chictr.one_language(record)
+    assert "title_zh" in record.sources[0].fields and "title_en" not in record.sources[0].fields
+    bilingual = chictr.to_record(next(chictr.read_pages(FIXTURES / "chictr_ChiCTR2300071975.html")))
+    assert not chictr.one_language(bilingual) and bilingual.sources[0].fields == ["all"]
+    derived = {d.field: d.value for d in taxonomy.classify_record(record)}
+    assert derived["condition"] == "complication:neuropathy"

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session, aliased
 
 from isletbase.errors import InputError, NotFoundError
 from isletbase.ingest import (
+    Partial,
     Pipeline,
     Progress,
     Report,
@@ -54,6 +55,10 @@ MAPPERS: dict[str, Callable[[RawRecord], object]] = {
     chictr.SOURCE: chictr.to_record,
     ictrp.SOURCE: ictrp.to_record,
 }
+
+
+#: Which records of a source give part of what it says of a trial (``Pipeline``'s ``partial``).
+PARTIAL: dict[str, Partial] = {chictr.SOURCE: chictr.one_language}
 
 
 def _today_iso() -> str:
@@ -121,7 +126,7 @@ def run_records(
 ) -> Report:
     """Ingest a stream of raw records of one source, ``batch_size`` per transaction."""
     db.init()
-    pipeline = Pipeline(db, source, to_record, progress, today)  # type: ignore[arg-type]
+    pipeline = Pipeline(db, source, to_record, progress, today, partial=PARTIAL.get(source))  # type: ignore[arg-type]
     for chunk in batched(raws, batch_size):
         pipeline.batch(chunk)
     return pipeline.finish()
@@ -310,8 +315,13 @@ def retry_quarantine(db: Database, today: date | None = None) -> Report:
             )
             continue
         pipeline = Pipeline(
-            db, "bundled data" if source.startswith("bundled:") else source, mapper, None, today
-        )  # type: ignore[arg-type]
+            db,
+            "bundled data" if source.startswith("bundled:") else source,
+            mapper,  # type: ignore[arg-type]
+            None,
+            today,
+            partial=PARTIAL.get(source),
+        )
         ids = [i for i, _ in items]
 
         def superseded(session: Session, ids: list[int] = ids) -> None:

@@ -170,15 +170,22 @@ def _without_controls(value: object) -> object:
     return value
 
 
-def _latest_versions(records: list[TrialRecord], read: list[tuple[str, str]]) -> list[TrialRecord]:
+#: Which records give part of what their source says of a trial (``chictr.one_language``).
+Partial = Callable[[TrialRecord], bool]
+
+
+def _latest_versions(
+    records: list[TrialRecord], read: list[tuple[str, str]], partial: Partial | None = None
+) -> list[TrialRecord]:
     """Of records of one source under one registry id (two versions of one ChiCTR page in a
     folder, say), the one its registry updated last, the later read where they tie: an older
     version is superseded, not a second source whose values fill gaps. Records of other
-    sources (a curated file and a registry export of one trial) all stay, in their order.
-    ``read`` is each record's (source, ref)."""
-    latest: dict[tuple[str, str], TrialRecord] = {}
+    sources (a curated file and a registry export of one trial) all stay, in their order, and
+    so does a ``partial`` one beside a whole one (a ChiCTR page in Chinese beside the
+    bilingual page): it fills gaps. ``read`` is each record's (source, ref)."""
+    latest: dict[tuple[str, str, bool], TrialRecord] = {}
     for record, (source, _) in zip(records, read, strict=True):
-        key = (source, record.display_id)
+        key = (source, record.display_id, partial is not None and partial(record))
         kept = latest.get(key)
         if kept is None or (record.last_update or "") >= (kept.last_update or ""):
             latest[key] = record
@@ -354,7 +361,11 @@ class Prepared:
         self.__dict__.update(state)
 
 
-def prepare(raws: Iterable[RawRecord], to_record: Callable[[RawRecord], TrialRecord]) -> Prepared:
+def prepare(
+    raws: Iterable[RawRecord],
+    to_record: Callable[[RawRecord], TrialRecord],
+    partial: Partial | None = None,
+) -> Prepared:
     """Map and validate a batch, merging records that share a registry id.
 
     Each record is mapped as soon as it is read (``raws`` may be lazy), while its parsed study
@@ -380,7 +391,7 @@ def prepare(raws: Iterable[RawRecord], to_record: Callable[[RawRecord], TrialRec
         accepted.append((raw.source, raw.ref))
     records = [
         merge_records(c) if len(c) > 1 else c[0]
-        for c in group_by_registry_id(_latest_versions(valid, accepted))
+        for c in group_by_registry_id(_latest_versions(valid, accepted, partial))
     ]
     data = [r.model_dump(mode="json") for r in records]
     payloads = [json_text(d) for d in data]
@@ -427,6 +438,8 @@ class Pipeline:
     half a trial. Each source's record is kept in ``raw_records``; a trial's stored values are
     its records merged by ``SOURCE_PRIORITY``, so re-ingesting one source never erases what
     another supplied, and an unchanged record (same content hash) is skipped without a write.
+    A record that gives only part of what its source says (``partial``: a ChiCTR page in one
+    language) fills the gaps of the source's stored record instead of replacing it.
     """
 
     def __init__(
@@ -437,8 +450,10 @@ class Pipeline:
         progress: Progress | None = None,
         today: date | None = None,
         fuzzy: bool = True,
+        partial: Partial | None = None,
     ) -> None:
         self.db, self.source, self.to_record = db, source, to_record
+        self.partial = partial
         self.progress, self.today, self.fuzzy = progress, today or date.today(), fuzzy
         self.report = Report()
         with db.session() as session:
@@ -470,7 +485,7 @@ class Pipeline:
         before: Callable[[Session], None] | None = None,
     ) -> None:
         """Ingest one batch of raw records in one transaction (with ``before``/``after`` in it)."""
-        self.write(prepare(raws, self.to_record), after, before)
+        self.write(prepare(raws, self.to_record, self.partial), after, before)
 
     def write(
         self,
@@ -623,7 +638,7 @@ class Pipeline:
                     )
                 )
             else:
-                _renew(prev, payload, digest, uid)
+                _renew(prev, self._over(prev, batch.record(position), payload), digest, uid)
             session.flush()
             outcome, absorbed = refresh_trial(session, writer, uid)
             if self.fuzzy:  # only matching reads it
@@ -663,6 +678,24 @@ class Pipeline:
             self._queue(session, moved.get(match.uid, match.uid), uids[position], match, counts)
         kept = self._match_within(session, writer, batch, fresh, uids, set(queued), counts)
         self._pool_new(batch, [fresh[k] for k in kept], [uids[k] for k in kept])
+
+    def _over(self, stored: RawRecordRow, record: TrialRecord, payload: dict) -> dict:
+        """What a record read again stores over its source's stored one: itself, or, where it
+        gives part of what the source says (``partial``), itself with the stored one filling
+        its gaps — a ChiCTR page in Chinese read after the bilingual page keeps the English
+        title and the sites' English names. Its content hash stays the record's own, so
+        reading it again changes nothing."""
+        if self.partial is None or not self.partial(record):
+            return payload
+        merged = merge_records([record, TrialRecord.model_validate(stored.payload)])
+        data = merged.model_dump(mode="json")
+        before = stored.payload["sites"]
+        if len(before) == len(data["sites"]):  # one page's sites in its two languages
+            data["sites"] = [
+                {k: v if v is not None else old.get(k) for k, v in site.items()}
+                for site, old in zip(data["sites"], before, strict=True)
+            ]
+        return data
 
     def _match_within(
         self,

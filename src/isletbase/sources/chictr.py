@@ -209,43 +209,52 @@ def to_record(raw: RawRecord) -> TrialRecord:
     size = _INT.search(_any(fields, "sample_size") or "")
     title_zh = _first(fields, "title", "zh")
     url = raw.url or f"https://www.chictr.org.cn/searchprojEN.html?regno={chictr}"
+    values = {
+        "registry_ids": ids,
+        "org_study_ids": [v for v in [_any(fields, "subject_id")] if v],
+        "title_en": _first(fields, "title", "en"),
+        "official_title_en": _first(fields, "scientific_title", "en"),
+        "title_zh": title_zh,
+        "sponsor": _first(fields, "sponsor", "en"),
+        "sponsor_zh": _first(fields, "sponsor", "zh"),
+        "sites": sites,
+        "conditions": fields.get("disease", {}).get("en", [])
+        or fields.get("disease", {}).get("zh", []),
+        # a page in Chinese alone still says what it tests and how far it is
+        "interventions": fields.get("intervention", {}).get("en", [])
+        or fields.get("intervention", {}).get("zh", []),
+        "phase": _any(fields, "phase"),
+        "status": _any(fields, "status"),
+        "enrollment": int(size.group(0)) if size else None,
+        "start_date": iso_date(dates[0]) if dates else None,
+        "completion_date": iso_date(dates[1]) if len(dates) > 1 else None,
+        "first_posted": _date(_any(fields, "registered")),
+        "last_update": _date(_any(fields, "last_update")),
+        "design": _any(fields, "design"),
+        "primary_outcome": _any(fields, "outcome"),
+        "country": "China" if "China" in countries else (countries[0] if countries else None),
+        "source_url": url,
+        "sources": [{"url": url, "fields": ["all"], "retrieved": raw.extra.get("retrieved")}],
+        "notes": _registration_note(fields),
+    }
+    if len({lang for given in fields.values() for lang, texts in given.items() if texts}) == 1:
+        # a page in one language: its source names the fields it gave (``one_language``)
+        values["sources"][0]["fields"] = [k for k in GIVEN if values.get(k) not in (None, [])]
     try:
-        return TrialRecord.model_validate(
-            {
-                "registry_ids": ids,
-                "org_study_ids": [v for v in [_any(fields, "subject_id")] if v],
-                "title_en": _first(fields, "title", "en"),
-                "official_title_en": _first(fields, "scientific_title", "en"),
-                "title_zh": title_zh,
-                "sponsor": _first(fields, "sponsor", "en"),
-                "sponsor_zh": _first(fields, "sponsor", "zh"),
-                "sites": sites,
-                "conditions": fields.get("disease", {}).get("en", [])
-                or fields.get("disease", {}).get("zh", []),
-                # a page in Chinese alone still says what it tests and how far it is
-                "interventions": fields.get("intervention", {}).get("en", [])
-                or fields.get("intervention", {}).get("zh", []),
-                "phase": _any(fields, "phase"),
-                "status": _any(fields, "status"),
-                "enrollment": int(size.group(0)) if size else None,
-                "start_date": iso_date(dates[0]) if dates else None,
-                "completion_date": iso_date(dates[1]) if len(dates) > 1 else None,
-                "first_posted": _date(_any(fields, "registered")),
-                "last_update": _date(_any(fields, "last_update")),
-                "design": _any(fields, "design"),
-                "primary_outcome": _any(fields, "outcome"),
-                "country": "China"
-                if "China" in countries
-                else (countries[0] if countries else None),
-                "source_url": url,
-                "sources": [
-                    {"url": url, "fields": ["all"], "retrieved": raw.extra.get("retrieved")}
-                ],
-                "notes": _registration_note(fields),
-            }
-        )
+        return TrialRecord.model_validate(values)
     except ValidationError as exc:
         raise InputError(describe(exc, f"{raw.ref} ({chictr})")) from exc
+
+
+#: The record's fields a page may give, as a page in one language lists those it gave.
+GIVEN = tuple(f for f in TrialRecord.model_fields if f not in ("source_url", "sources", "curated"))
+
+
+def one_language(record: TrialRecord) -> bool:
+    """Whether ``record`` was read from a page in one language (the registry's Chinese or
+    English view of an entry it keeps in both): it gives part of what the registry says, so it
+    fills the gaps of the stored record of the entry, where a bilingual page replaces it."""
+    return bool(record.sources) and "all" not in record.sources[0].fields
 
 
 def _pick(fields: dict, name: str, i: int) -> str | None:
@@ -253,8 +262,15 @@ def _pick(fields: dict, name: str, i: int) -> str | None:
     return values[i] if i < len(values) else None
 
 
+#: The registration statuses a Chinese page writes, as the English page writes them.
+REGISTRATION_STATUS = {"预注册": "Prospective registration", "补注册": "Retrospective registration"}
+
+
 def _registration_note(fields: dict) -> str | None:
-    status = _first(fields, "registration_status", "en")
+    written = _first(fields, "registration_status", "zh")
+    status = _first(fields, "registration_status", "en") or REGISTRATION_STATUS.get(
+        written or "", written
+    )
     return f"ChiCTR: {status}" if status else None
 
 
