@@ -26,7 +26,11 @@ FILTERS: dict[str, tuple[Any, str]] = {
     "status": (str | None, "e.g. recruiting, completed, unknown"),
     "registry": (str | None, "ctgov, chictr, ictrp, …"),
     "region": (str | None, "mainland China, Hong Kong, Taiwan, foreign"),
-    "country": (str | None, "Country of a site"),
+    "country": (
+        str | None,
+        "The trial's one country: China if a site is in China (Hong Kong, Macau and Taiwan "
+        "too, told apart by --region), else its first site's; e.g. Japan or 日本",
+    ),
     "province": (str | None, "Province or state of a site, e.g. Shanghai"),
     "city": (str | None, "City of a site, e.g. Guangzhou"),
     "route": (str | None, "intravenous, intra-arterial, intramuscular, …"),
