@@ -322,3 +322,14 @@ def test_a_search_in_traditional_characters_finds_what_simplified_finds(loaded_d
         found = _ids(loaded_db, q=simplified)
         assert found, simplified
         assert _ids(loaded_db, q=traditional) == found, traditional
+
+
+def test_a_name_written_in_traditional_characters_is_found_in_simplified_ones(loaded_db):
+    """Taiwan's and Hong Kong's names are stored as written (臺北榮民總醫院); a reader on the
+    mainland types them in simplified characters (台北荣民总医院), which finds them too, as a
+    whole name through the trigram index or a short part of it as a substring."""
+    for written, typed in (("臺北榮民總醫院", "台北荣民总医院"), ("台寶生醫", "台宝生医"),
+                           ("榮民", "荣民")):  # fmt: skip
+        found = _ids(loaded_db, q=written)
+        assert "NCT02336646" in found, written
+        assert _ids(loaded_db, q=typed) == found, typed

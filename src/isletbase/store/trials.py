@@ -155,8 +155,10 @@ def search_document(
     fields, as ``model_dump`` gives them).
 
     Besides the record's own text it carries the English and Chinese labels of its cell source
-    and condition (so 脐带间充质干细胞 finds a trial registered only in English) and every name,
-    alias and pinyin form of its linked institutions (so ``xiehe`` finds PUMCH's trials).
+    and condition (so 脐带间充质干细胞 finds a trial registered only in English), every name,
+    alias and pinyin form of its linked institutions (so ``xiehe`` finds PUMCH's trials), and
+    the simplified form of each text written in traditional characters (so 台北荣民总医院 finds
+    what 臺北榮民總醫院 names; a search in traditional characters is read in both forms).
     """
     parts: list[str | None] = [r["id"] for r in data["registry_ids"]]
     parts += data["org_study_ids"]
@@ -178,6 +180,9 @@ def search_document(
     for words in institution_words:
         parts += words
     text = " | ".join(p for p in parts if p)
+    if not text.isascii():  # most registry records are: one scan
+        folded = [f for p in parts if p and not p.isascii() and (f := taxonomy.simplified(p)) != p]
+        text = " | ".join([text, *dict.fromkeys(folded)])
     return without_accents(taxonomy.normalise(text)).lower()
 
 
