@@ -455,6 +455,22 @@ def test_ictrp_fields_of_several_values_are_split_before_they_are_cleaned() -> N
     ]
 
 
+@pytest.mark.parametrize(
+    ("countries", "country"),
+    [("Viet Nam", "Vietnam"), ("South Korea\nJapan", "Korea, Republic of"), ("中国", "China"),
+     ("Atlantis", "Atlantis")],
+)  # fmt: skip
+def test_an_ictrp_country_is_stored_as_clinicaltrials_gov_writes_it(
+    countries: str, country: str
+) -> None:
+    """WHO's "Viet Nam" and CT.gov's "Vietnam" are one facet value; a name the place book
+    lacks is kept as the export writes it."""
+    raw = ictrp.RawRecord(
+        ictrp.SOURCE, "t", {"TrialID": "NCT01219465", "Public_title": "x", "Countries": countries}
+    )
+    assert ictrp.to_record(raw).country == country
+
+
 def test_an_unreadable_file_in_a_directory_is_a_rejected_record_and_the_rest_load(
     tmp_path: Path,
 ) -> None:

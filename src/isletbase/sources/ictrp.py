@@ -19,6 +19,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from isletbase import places
 from isletbase.errors import InputError
 from isletbase.model import TrialRecord
 from isletbase.sources import RawRecord
@@ -125,7 +126,9 @@ def to_record(raw: RawRecord) -> TrialRecord:
         if not named and sid.lower() not in ("no", "yes"):
             org_ids.append(sid)
     size = _target_size(f.get("Target_size"))
-    countries = _split(raw.payload.get("Countries"))
+    # as ClinicalTrials.gov writes them where the place book knows them (WHO's "Viet Nam" is
+    # Vietnam), so one country is one facet value whichever registry named it
+    countries = [places.english("country", c) for c in _split(raw.payload.get("Countries"))]
     url = f.get("web_address") or f"https://trialsearch.who.int/Trial2.aspx?TrialID={trial_id}"
     try:
         return TrialRecord.model_validate(
