@@ -38,6 +38,17 @@ def test_check_refuses_bad_and_oversized_bodies(loaded_db) -> None:
     assert deep.status_code == 400 and "nested too deeply" in deep.json()["detail"]
 
 
+def test_check_reads_an_offer_of_its_text_limit_in_chinese(loaded_db) -> None:
+    """The text's limit is in characters: 40,000 Chinese ones are 120 KB of UTF-8."""
+    client = TestClient(create_app(loaded_db))
+    text = ("干细胞治疗糖尿病，" * 5000)[:40_000].encode()
+    done = client.post("/api/check", content=text, headers={"content-type": "text/plain"})
+    assert done.status_code == 200, done.text
+    too_long = ("干" * 100_001).encode()
+    refused = client.post("/api/check", content=too_long, headers={"content-type": "text/plain"})
+    assert refused.status_code == 400 and "100001 characters" in refused.json()["detail"]
+
+
 def test_check_refuses_a_body_it_does_not_read_naming_the_types_it_does(loaded_db) -> None:
     """Form data, XML or a body without a type were checked as offer text and answered 200."""
     client = TestClient(create_app(loaded_db))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 import pytest
@@ -9,6 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from isletbase.errors import InputError
+from isletbase.regulation import prices
 from isletbase.regulation.engine import check_offer
 from isletbase.regulation.offer import Offer
 from isletbase.regulation.prices import chinese_number, currency_code, find_price
@@ -112,3 +114,28 @@ def test_a_price_of_zero_is_not_a_charge() -> None:
 def test_an_unknown_currency_is_refused() -> None:
     with pytest.raises(InputError, match="field 'currency'"):
         Offer.parse({"price": 5, "currency": "bitcoin"})
+
+
+def test_every_repetition_in_the_price_patterns_is_bounded() -> None:
+    """``finditer`` tries each pattern at every position: an unbounded ``\\d+`` or ``\\s*`` ran
+    to the end of a long run from each of them (12 KB of digits held a server for 20 s)."""
+    for pattern in prices._PATTERNS:
+        assert re.search(r"(?<!\\)[*+]", pattern.pattern) is None, pattern.pattern
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["1" * 100_000, "万" * 33_000, "十" * 33_000, "1" + ",000" * 24_000, "费用" + " " * 90_000],
+)
+def test_a_long_run_of_digits_numerals_or_spaces_is_read_through(text: str) -> None:
+    """No price in these, and they are read to the end (each took minutes before)."""
+    assert prices.find_prices(text) == []
+    assert "price_amount" not in check_offer(text, today=TODAY).facts
+
+
+def test_an_offer_s_fields_are_bounded() -> None:
+    too_long = (("price", "¥" + "1" * 600), ("institution", "x" * 600),
+                ("claims", ["cure"] * 200), ("conditions_treated", ["x" * 600]))  # fmt: skip
+    for field, value in too_long:
+        with pytest.raises(InputError, match=f"field '{field}"):
+            Offer.parse({field: value})

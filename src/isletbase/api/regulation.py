@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Request
+from starlette.concurrency import run_in_threadpool
 
 from isletbase.api.trials import TRIAL_ID
 from isletbase.errors import InputError
@@ -18,15 +19,18 @@ from isletbase.regulation.engine import (
     findings_for_trial,
     worst_of,
 )
-from isletbase.regulation.offer import Offer
+from isletbase.regulation.offer import MAX_TEXT, Offer
 from isletbase.regulation.rules import JURISDICTIONS_TEXT, TARGETS_TEXT, load_rulebook
 from isletbase.regulation.timeline import load_timeline
+from isletbase.store.db import Database
 from isletbase.store.trial_reads import require_trial
 
 router = APIRouter(prefix="/api", tags=["regulation"])
 
-#: Largest request body ``/api/check`` reads (an offer's text, not a website dump).
-MAX_CHECK_BYTES = 100_000
+#: Largest request body ``/api/check`` reads (an offer's text, not a website dump): room for
+#: an offer of ``MAX_TEXT`` characters in Chinese (three bytes each in UTF-8) and its fields;
+#: the text's own limit is in characters (``Offer``).
+MAX_CHECK_BYTES = 4 * MAX_TEXT
 
 
 @router.get("/rules")
@@ -42,7 +46,8 @@ def rules(
 CHECK_TYPES = ("application/json", "text/plain")
 
 
-async def _read_offer(request: Request) -> Offer:
+async def _read_body(request: Request) -> tuple[str, str]:
+    """The request's media type and body text, within ``MAX_CHECK_BYTES``."""
     media = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media not in CHECK_TYPES:
         raise HTTPException(
@@ -62,12 +67,16 @@ async def _read_offer(request: Request) -> Offer:
         if len(body) > MAX_CHECK_BYTES:
             raise too_large
     try:
-        text = body.decode("utf-8")
+        return media, body.decode("utf-8")
     except UnicodeDecodeError:
         raise InputError("request body: not UTF-8") from None
-    if media == "application/json":
-        return Offer.from_json(text, "request body")
-    return Offer.from_text(text, "request body")
+
+
+def _check(media: str, text: str, db: Database) -> dict[str, Any]:
+    offer = (Offer.from_json if media == "application/json" else Offer.from_text)(
+        text, "request body"
+    )
+    return check_offer(offer, db).to_dict()
 
 
 @router.post(
@@ -77,15 +86,19 @@ async def _read_offer(request: Request) -> Offer:
             "required": True,
             "content": {
                 "application/json": {"schema": Offer.model_json_schema()},
-                "text/plain": {"schema": {"type": "string", "maxLength": MAX_CHECK_BYTES}},
+                "text/plain": {"schema": {"type": "string", "maxLength": MAX_TEXT}},
             },
         }
     },
 )
 async def check(request: Request) -> dict[str, Any]:
-    """Check a clinic's offer: ``{"worst", "findings", "facts"}`` (same as ``check --json``)."""
-    offer = await _read_offer(request)
-    return check_offer(offer, request.app.state.db).to_dict()
+    """Check a clinic's offer: ``{"worst", "findings", "facts"}`` (same as ``check --json``).
+
+    The body is read here; reading the offer and checking it take CPU in proportion to its
+    text (~1 s for the longest), so they run in a worker thread, not on the event loop that
+    every other request waits on."""
+    media, text = await _read_body(request)
+    return await run_in_threadpool(_check, media, text, request.app.state.db)
 
 
 @router.get("/findings")

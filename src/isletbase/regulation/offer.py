@@ -28,6 +28,10 @@ from isletbase.store.db import printable
 
 #: Longest offer text read (an offer's text, not a whole website).
 MAX_TEXT = 100_000
+#: Longest value of a field other than ``text`` (a name, a code, a price as written), and most
+#: items of a list field: each is matched against the rule book, in time with its length.
+MAX_FIELD = 500
+MAX_ITEMS = 100
 
 
 class Offer(BaseModel):
@@ -42,22 +46,28 @@ class Offer(BaseModel):
     text: Annotated[str | None, StringConstraints(strip_whitespace=False)] = Field(
         default=None, max_length=MAX_TEXT
     )
-    country: str | None = None
+    country: str | None = Field(default=None, max_length=MAX_FIELD)
     date: str | None = Field(default=None, description="date of the offer or of the check")
     charges_patient: bool | None = None
     price: float | str | None = Field(
         default=None, description="a finite number >= 0, or a price like '¥150,000'"
     )
-    currency: str | None = Field(default=None, description="ISO code, or RMB, 元, US$, ...")
-    registered_trial_id: str | None = None
-    institution: str | None = None
+    currency: str | None = Field(
+        default=None, max_length=MAX_FIELD, description="ISO code, or RMB, 元, US$, ..."
+    )
+    registered_trial_id: str | None = Field(default=None, max_length=MAX_FIELD)
+    institution: str | None = Field(default=None, max_length=MAX_FIELD)
     ethics_approval: bool | None = None
     informed_consent: bool | None = None
-    claims: list[str] = Field(default_factory=list)
-    conditions_treated: list[str] = Field(default_factory=list)
-    cell_source: str | None = None
+    claims: list[Annotated[str, StringConstraints(max_length=MAX_FIELD)]] = Field(
+        default_factory=list, max_length=MAX_ITEMS
+    )
+    conditions_treated: list[Annotated[str, StringConstraints(max_length=MAX_FIELD)]] = Field(
+        default_factory=list, max_length=MAX_ITEMS
+    )
+    cell_source: str | None = Field(default=None, max_length=MAX_FIELD)
     cell_therapy: bool | None = None
-    provider_type: str | None = None
+    provider_type: str | None = Field(default=None, max_length=MAX_FIELD)
     product_approved: bool | None = None
     claims_to_be_trial: bool | None = None
     offered_as_routine_treatment: bool | None = None
@@ -86,6 +96,8 @@ class Offer(BaseModel):
             return v
         if isinstance(v, bool) or not isinstance(v, int | float | str):
             raise ValueError(f"expected a number or a price like '¥150,000', got {v!r}")
+        if isinstance(v, str) and len(v) > MAX_FIELD:
+            raise ValueError(f"{len(v)} characters; a price is at most {MAX_FIELD}")
         if isinstance(v, str) and (not v.strip() or find_price(v)):
             return v.strip() or None
         try:

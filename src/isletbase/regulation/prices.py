@@ -53,19 +53,25 @@ _ZH_UNITS = {"十": 10, "拾": 10, "百": 100, "佰": 100, "千": 1000, "仟": 1
 _ZH_BIG = {"万": 10_000, "亿": 100_000_000}
 _D = "".join(_ZH_DIGITS)
 _U = "".join((*_ZH_UNITS, *_ZH_BIG))
+# Every repetition below is bounded (a number of at most 15 digits, at most 3 spaces between
+# its parts): ``finditer`` tries a pattern at each position of the text, and an unbounded ``\d+``
+# or ``\s*`` ran to the end of a long run of digits or spaces from each of them, then gave back
+# one character at a time — 12 KB of digits held a server for 20 s. Bounded, a text costs time
+# in proportion to its length.
 #: a Chinese numeral with at least one unit ("十万", "三十五", "一万五"); a last digit not
 #: followed by a measure word ("十万一针" is 十万, one shot)
-_ZH_NUM = rf"[{_D}]*[{_U}](?:[{_D}]*[{_U}])*(?:[{_D}](?![针次支剂个]))?"
-_ARABIC = r"(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?"
+_ZH_NUM = rf"[{_D}]{{0,4}}[{_U}](?:[{_D}]{{0,4}}[{_U}]){{0,8}}(?:[{_D}](?![针次支剂个]))?"
+_ARABIC = r"(?:\d{1,3}(?:,\d{3}){1,5}|\d{1,15})(?:\.\d{1,6})?"
 _NUM = rf"(?P<num>{_ARABIC}|{_ZH_NUM})"
+_S = r"\s{0,3}"
 _PRICE_WORD = r"(?:费用|价格|收费|报价|售价|花费|仅需|只需|只要|每针|每次|每疗程|疗程费)"
 _PER_TREATMENT = r"(?:/|每|一)?(?:针|次|疗程|个疗程|支|剂)"
 _PATTERNS = (
-    re.compile(rf"(?P<cur>{_BEFORE})\s?{_NUM}\s*(?P<mult>{_MULT})?"),
-    re.compile(rf"{_NUM}\s*(?P<mult>{_MULT})?\s*(?P<cur>{_AFTER})"),
-    re.compile(rf"{_PRICE_WORD}\s*:?\s*(?:{_ARABIC}\s*[-~～至到]\s*)?{_NUM}\s*(?P<mult>万|亿)?"
-               rf"(?![人例名位个])(?!\s*(?:{_AFTER}))"),
-    re.compile(rf"{_NUM}\s*(?P<mult>万|亿)?\s*{_PER_TREATMENT}"),
+    re.compile(rf"(?P<cur>{_BEFORE})\s?{_NUM}{_S}(?P<mult>{_MULT})?"),
+    re.compile(rf"{_NUM}{_S}(?P<mult>{_MULT})?{_S}(?P<cur>{_AFTER})"),
+    re.compile(rf"{_PRICE_WORD}{_S}:?{_S}(?:{_ARABIC}{_S}[-~～至到]{_S})?{_NUM}{_S}(?P<mult>万|亿)?"
+               rf"(?![人例名位个])(?!{_S}(?:{_AFTER}))"),
+    re.compile(rf"{_NUM}{_S}(?P<mult>万|亿)?{_S}{_PER_TREATMENT}"),
 )  # fmt: skip
 
 

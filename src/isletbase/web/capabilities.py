@@ -21,7 +21,7 @@ from isletbase.errors import InputError
 from isletbase.evidence.cases import load_cases
 from isletbase.evidence.outcomes import load_outcomes
 from isletbase.evidence.pools import pool_specs
-from isletbase.regulation.engine import check_offer
+from isletbase.regulation.engine import CheckResult, check_offer
 from isletbase.regulation.offer import Offer
 from isletbase.regulation.rules import load_rulebook
 from isletbase.regulation.timeline import load_timeline
@@ -29,6 +29,7 @@ from isletbase.simulate.design import load_design
 from isletbase.simulate.plots import graft_mass_svg
 from isletbase.simulate.runs import list_runs
 from isletbase.simulate.trial import run_trial
+from isletbase.store.db import Database
 from isletbase.web.render import render
 
 router = APIRouter(include_in_schema=False)
@@ -111,13 +112,18 @@ def regulation(request: Request) -> HTMLResponse:
     return render(request, "regulation.html", {**regulation_context(), "offer": {}, "check": None})
 
 
+def _checked(fields: dict[str, str], db: Database) -> CheckResult:
+    """The form's offer read and checked (in a worker thread: both take CPU in proportion to
+    the text, and the event loop serves every other request)."""
+    return check_offer(Offer.parse(fields, "form"), db)
+
+
 @router.post("/regulation", response_class=HTMLResponse)
 async def regulation_check(request: Request) -> HTMLResponse:
     fields: dict[str, str] = {}
     try:
         fields = {k: v for k, v in (await form_fields(request)).items() if k in OFFER_FIELDS}
-        offer = Offer.parse(fields, "form")
-        result = await run_in_threadpool(check_offer, offer, request.app.state.db)
+        result = await run_in_threadpool(_checked, fields, request.app.state.db)
         error = None
     except InputError as exc:
         result, error = None, str(exc)
