@@ -607,7 +607,9 @@ class Pipeline:
         for position, (head, digest) in enumerate(zip(heads, digests, strict=True)):
             automatic: Match | None = None
             prev = previous.get(head.display_id)
-            if prev is not None and prev.content_hash == digest and prev.trial_uid is not None:
+            if prev is not None and prev.trial_uid is not None and (
+                prev.content_hash == digest or _older(batch.payload(position), prev.payload)
+            ):
                 counts.unchanged += 1
                 continue
             uid = (prev.trial_uid if prev else None) or next(
@@ -681,19 +683,23 @@ class Pipeline:
 
     def _over(self, stored: RawRecordRow, record: TrialRecord, payload: dict) -> dict:
         """What a record read again stores over its source's stored one: itself, or, where it
-        gives part of what the source says (``partial``), itself with the stored one filling
-        its gaps — a ChiCTR page in Chinese read after the bilingual page keeps the English
-        title and the sites' English names. Its content hash stays the record's own, so
-        reading it again changes nothing."""
+        gives part of what the source says (``partial``), the two merged — a ChiCTR page in
+        Chinese read after the bilingual page keeps the English title, status and the sites'
+        English names, and adds what the bilingual page lacked. Its content hash stays the
+        record's own, so reading it again changes nothing."""
         if self.partial is None or not self.partial(record):
             return payload
-        merged = merge_records([record, TrialRecord.model_validate(stored.payload)])
-        data = merged.model_dump(mode="json")
-        before = stored.payload["sites"]
-        if len(before) == len(data["sites"]):  # one page's sites in its two languages
+        kept = TrialRecord.model_validate(stored.payload)
+        # over a whole record (the bilingual page) the stored values stand and the page only
+        # fills gaps: reading the two pages in turn changes nothing; over another partial one
+        # (the other language's page, an older read of this one) the newer read's values win
+        first, then = (record, kept) if self.partial(kept) else (kept, record)
+        data = merge_records([first, then]).model_dump(mode="json")
+        filling = then.model_dump(mode="json")["sites"]
+        if len(filling) == len(data["sites"]):  # one page's sites in its two languages
             data["sites"] = [
-                {k: v if v is not None else old.get(k) for k, v in site.items()}
-                for site, old in zip(data["sites"], before, strict=True)
+                {k: v if v is not None else other.get(k) for k, v in site.items()}
+                for site, other in zip(data["sites"], filling, strict=True)
             ]
         return data
 
@@ -779,6 +785,15 @@ def _record_match(session: Session, uid: int, record_id: str, match: Match, sour
             source=_matched_by(match, source),
         )
     )
+
+
+def _older(payload: dict, stored: dict) -> bool:
+    """Whether a record read is an older version of the one its source stored: both say when
+    the registry last updated them, and it is earlier (a dump holding a study twice, an old
+    export read after a new one). It changes nothing: the newer version stays, whatever the
+    order the two were read in, and reading them again writes nothing."""
+    read, kept = payload.get("last_update"), stored.get("last_update")
+    return bool(read and kept) and read < kept
 
 
 def _renew(stored: RawRecordRow, payload: dict, digest: str, uid: int) -> None:
