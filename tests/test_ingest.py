@@ -767,3 +767,18 @@ def test_a_dump_holding_a_study_twice_keeps_the_newer_version_whatever_the_batch
     again = run_dump(db, dump, batch_size=batch, workers=1)
     assert (again.updated, again.unchanged) == (0, 2 if batch == 1 else 1)
     assert [v.new for v in history(db, nct) if v.field == "title_en"] == []
+
+
+def test_a_record_s_id_holding_terminal_controls_is_quarantined_written_out(db, tmp_path):
+    """A registry id or file name is printed in ingest reports and ``isletbase quarantine``:
+    its ESC and OSC sequences are kept as escapes, never sent to the reader's terminal."""
+    study = copy.deepcopy(QINGDAO)
+    study["protocolSection"]["identificationModule"]["nctId"] = "\x1b[31mEVIL\x1b]0;pwned\x07"
+    folder = tmp_path / "d"
+    folder.mkdir()
+    (folder / "a\x1b[2J.json").write_text(json.dumps(study))
+    report = run_dump(db, folder, workers=1)
+    assert report.quarantined == 1
+    [entry] = list_quarantine(db)
+    for text in (entry.ref, entry.reason, *report.errors):
+        assert text.isprintable() and "\\x1b" in text, text

@@ -26,7 +26,7 @@ from isletbase import taxonomy
 from isletbase.dedup import CandidatePool, Match
 from isletbase.errors import InputError
 from isletbase.model import Institution, SourceRef, TrialRecord
-from isletbase.sources import RawRecord
+from isletbase.sources import RawRecord, visible
 from isletbase.sources import curated as bundled
 from isletbase.store.db import (
     CONTROL_CHARACTERS,
@@ -385,7 +385,8 @@ def prepare(
             record = to_record(raw)
             taxonomy.validate_curated(record.curated)
         except (InputError, ValueError) as exc:
-            rejects.append((raw, str(exc) if raw.ref in str(exc) else f"{raw.ref}: {exc}"))
+            reason = visible(str(exc))  # quoting the record's text, which may hold controls
+            rejects.append((raw, reason if raw.ref in reason else f"{raw.ref}: {reason}"))
             continue
         valid.append(record)
         accepted.append((raw.source, raw.ref))
@@ -607,8 +608,10 @@ class Pipeline:
         for position, (head, digest) in enumerate(zip(heads, digests, strict=True)):
             automatic: Match | None = None
             prev = previous.get(head.display_id)
-            if prev is not None and prev.trial_uid is not None and (
-                prev.content_hash == digest or _older(batch.payload(position), prev.payload)
+            if (
+                prev is not None
+                and prev.trial_uid is not None
+                and (prev.content_hash == digest or _older(batch.payload(position), prev.payload))
             ):
                 counts.unchanged += 1
                 continue

@@ -22,6 +22,20 @@ class RawRecord:
     url: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        # the ref is a record's own id or a file's name, and is printed (ingest reports,
+        # ``isletbase quarantine``): an ESC in it would drive the reader's terminal
+        if not self.ref.isprintable():
+            self.ref = visible(self.ref)
+        if self.error is not None and not self.error.isprintable():
+            self.error = visible(self.error)
+
+
+def visible(text: str) -> str:
+    """``text`` with each character that is not printable (controls, line breaks, bidirectional
+    overrides) written as its escape (``\x1b``), so printing it shows it and does nothing."""
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in text)
+
 
 #: Why a file found in a directory being read that is a symbolic link is not read: it may
 #: point anywhere on the machine (an archive unpacked with its links could plant one to a
