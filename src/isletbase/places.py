@@ -86,3 +86,29 @@ def english(kind: str, name: str) -> str:
     """The English name of the place ``name`` spells (``name`` itself if the book lacks it)."""
     place = find(kind, name)
     return place.en if place else name
+
+
+#: The parts of China with a region of their own here (their own rules and registries), as
+#: the registries write them; the rest of China is ``mainland China``.
+_REGIONS = {"Hong Kong": "Hong Kong", "Macau": "Macau", "Macao": "Macau", "Taiwan": "Taiwan"}
+_CHINA = ("China", *_REGIONS)
+
+
+def trial_country(countries: list[str]) -> str | None:
+    """A trial's one country from its sites' (in English): China where a site is in China,
+    Hong Kong, Macau or Taiwan included (``trial_region`` tells them apart), else the first."""
+    if not countries:
+        return None
+    return "China" if any(c in _CHINA for c in countries) else countries[0]
+
+
+def trial_region(countries: list[str]) -> str | None:
+    """A trial's region from its sites' countries (in English): Hong Kong, Macau or Taiwan
+    where a site is there, else mainland China where one is in China, else foreign."""
+    if not countries:
+        return None
+    china = [c for c in countries if c in _CHINA] or countries
+    for country in china:
+        if country in _REGIONS:
+            return _REGIONS[country]
+    return "mainland China" if "China" in china else "foreign"

@@ -471,6 +471,24 @@ def test_an_ictrp_country_is_stored_as_clinicaltrials_gov_writes_it(
     assert ictrp.to_record(raw).country == country
 
 
+@pytest.mark.parametrize(
+    ("countries", "region"),
+    [("China", "mainland China"), ("Taiwan", "Taiwan"), ("Japan\nChina", "mainland China"),
+     ("Japan", "foreign"), ("", None)],
+)  # fmt: skip
+def test_a_trial_from_ictrp_or_chictr_alone_has_its_region(countries: str, region: str) -> None:
+    """A China trial known only to ICTRP or ChiCTR is found by ``--region "mainland China"``
+    as one from ClinicalTrials.gov is (the two readers set no region)."""
+    raw = ictrp.RawRecord(
+        ictrp.SOURCE,
+        "t",
+        {"TrialID": "ChiCTR2400088881", "Public_title": "x", "Countries": countries},
+    )
+    assert ictrp.to_record(raw).region == region
+    page = chictr.to_record(next(chictr.read_pages(FIXTURES / "chictr_ChiCTR2300071975.html")))
+    assert (page.country, page.region) == ("China", "mainland China")
+
+
 def test_an_unreadable_file_in_a_directory_is_a_rejected_record_and_the_rest_load(
     tmp_path: Path,
 ) -> None:

@@ -18,6 +18,7 @@ import httpx
 import tenacity
 from pydantic import ValidationError
 
+from isletbase import places
 from isletbase.errors import InputError
 from isletbase.model import TrialRecord, canonical_id, partial_date
 from isletbase.sources import RawRecord
@@ -26,8 +27,6 @@ from isletbase.sources.curated import describe
 
 STUDY_URL = "https://clinicaltrials.gov/study/{nct}"
 
-_REGIONS = {"Hong Kong": "Hong Kong", "Macau": "Macau", "Macao": "Macau", "Taiwan": "Taiwan"}
-_CHINA = ("China", "Hong Kong", "Macau", "Macao", "Taiwan")
 _NCT_ID = re.compile(r"NCT\d{8}")
 
 
@@ -84,15 +83,6 @@ def _design(design_info: Any) -> str | None:
     ]
     text = "; ".join(f"{k}: {v}" for k, v in parts if v)
     return text or None
-
-
-def _region(countries: list[str]) -> str | None:
-    if not countries:
-        return None
-    for country in countries:
-        if country in _REGIONS:
-            return _REGIONS[country]
-    return "mainland China" if "China" in countries else "foreign"
 
 
 #: Field paths read with their type checked (a wrong type is a malformed record).
@@ -177,7 +167,6 @@ def to_record(study: Mapping[str, Any], retrieved: str | None = None) -> TrialRe
                 }
             )
     countries = [s["country"] for s in sites if s["country"]]
-    china = [c for c in countries if c in _CHINA]
     enrollment = get(ps, _ENROLLMENT)
     if enrollment is not None and (
         type(enrollment) is not int or not 0 <= enrollment <= 10_000_000  # noqa: E721 - not bool
@@ -213,8 +202,8 @@ def to_record(study: Mapping[str, Any], retrieved: str | None = None) -> TrialRe
             "last_update": get(ps, "statusModule.lastUpdatePostDateStruct.date"),
             "design": flat["design"],
             "primary_outcome": _text(first_outcome),
-            "country": ("China" if china else countries[0]) if countries else None,
-            "region": _region(china or countries),
+            "country": places.trial_country(countries),
+            "region": places.trial_region(countries),
             "source_url": url,
             "sources": [{"url": url, "fields": ["all"], "retrieved": retrieved}],
         }

@@ -148,9 +148,8 @@ def to_record(raw: RawRecord) -> TrialRecord:
                 "last_update": _refreshed(f.get("Last_Refreshed_on")),
                 "design": f.get("Study_design"),
                 "primary_outcome": f.get("Primary_outcome"),
-                "country": "China"
-                if "China" in countries
-                else (countries[0] if countries else None),
+                "country": places.trial_country(countries),
+                "region": places.trial_region(countries),
                 "source_url": url if url.startswith(("http://", "https://")) else f"https://{url}",
                 "sources": [
                     {
