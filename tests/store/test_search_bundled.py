@@ -333,3 +333,18 @@ def test_a_name_written_in_traditional_characters_is_found_in_simplified_ones(lo
         found = _ids(loaded_db, q=written)
         assert "NCT02336646" in found, written
         assert _ids(loaded_db, q=typed) == found, typed
+
+
+@pytest.mark.parametrize(
+    ("typed", "spaced"),
+    [("糖尿病，干细胞", "糖尿病 干细胞"), ("糖尿病、干细胞", "糖尿病 干细胞"),
+     ("干细胞。", "干细胞"), ("“干细胞”", "干细胞"), ("「干细胞」", "干细胞"),
+     ("（干细胞）", "干细胞"), ("干细胞*", "干细胞"), ("1型糖尿病，脐带", "1型糖尿病 脐带"),
+     ("MSC糖尿病", "MSC 糖尿病"), ("糖尿病MSC", "糖尿病 MSC")],
+)  # fmt: skip
+def test_chinese_punctuation_and_a_latin_word_against_chinese_split_terms(loaded_db, typed, spaced):
+    """Chinese is typed with its own punctuation between and around words, and without a space
+    before a Latin word: each found nothing, as the characters were searched for verbatim."""
+    found = _ids(loaded_db, q=spaced)
+    assert found, spaced
+    assert _ids(loaded_db, q=typed) == found

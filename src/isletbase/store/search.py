@@ -251,8 +251,41 @@ class SearchResult:
 
 
 def query_terms(q: str) -> list[str]:
-    """Split a query into terms; ``"double quotes"`` keep a phrase together."""
-    return [(a or b).lower() for a, b in _TERM.findall(q) if (a or b).strip()]
+    """Split a query into terms; ``"double quotes"`` keep a phrase together. A term holding
+    Chinese is split further (``_cjk_pieces``)."""
+    terms = []
+    for quoted, bare in _TERM.findall(q):
+        if quoted.strip():
+            terms.append(quoted.lower())
+        elif bare.strip():
+            terms += _cjk_pieces(bare.lower()) if CJK.search(bare) else [bare.lower()]
+    return terms
+
+
+#: Latin letters, or anything else a word holds (CJK characters, digits).
+_SCRIPT_RUN = re.compile(r"[a-z]+|[^a-z]+")
+#: The shortest Latin word written against Chinese that is a term of its own.
+_LATIN_APART = 3
+
+
+def _cjk_pieces(term: str) -> list[str]:
+    """A term holding Chinese, as Chinese is typed: without its punctuation (``，、。“”「」（）``,
+    a trailing ``*``), which joins or wraps words the stored text holds apart ("糖尿病，干细胞"
+    is two terms), and with a Latin word of ``_LATIN_APART`` letters or more written against
+    Chinese apart ("msc糖尿病" is "msc" and "糖尿病"); a shorter one stays with its neighbours
+    ("ii期", "1型糖尿病", "h1n1流感")."""
+    pieces = []
+    for run in _WORD.findall(term):
+        glued = ""
+        for part in _SCRIPT_RUN.findall(run):
+            if part.isascii() and part.isalpha() and len(part) >= _LATIN_APART:
+                pieces += [glued, part] if glued else [part]
+                glued = ""
+            else:
+                glued += part
+        if glued:
+            pieces.append(glued)
+    return pieces
 
 
 def _ci_equal(column, value: str):  # noqa: ANN001, ANN202 - SQL expression helpers
