@@ -263,3 +263,17 @@ def test_the_served_directory_is_read_again_after_this_process_loads_institution
     both.write_text("\n".join(lines[:2]) + "\n", "utf-8")
     load_institutions(db, both, Report())
     assert len(directory(db)) == 2
+
+
+def test_a_name_in_traditional_characters_is_matched_as_the_simplified_one() -> None:
+    """An offer's institution field (``check``) written 北京協和醫院 is PUMCH, as the same name
+    inside its text was; a directory name written in traditional characters is matched in
+    simplified ones too."""
+    index = InstitutionIndex.from_names([("pumch", ["北京协和医院"]), ("tvgh", ["臺北榮民總醫院"])])
+    assert index.match("北京協和醫院") == "pumch"
+    assert index.match("台北荣民总医院") == index.match("臺北榮民總醫院") == "tvgh"
+
+
+def test_an_institution_search_reads_words_without_punctuation_or_diacritics(loaded_db) -> None:
+    for q in ("Peking Union Medical College Hospital, Beijing", "peking-union", "Xiè", "PUMCH."):
+        assert "pumch" in {i.id for i in list_institutions(loaded_db, q)}, q

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from isletbase.errors import InputError
 from isletbase.model import Institution
-from isletbase.store.db import UNPRINTABLE, Database, unprintable
+from isletbase.store.db import UNPRINTABLE, Database, unprintable, without_accents
 from isletbase.store.schema import InstitutionAliasRow, InstitutionRow
 from isletbase.taxonomy import simplified, written_forms
 
@@ -42,8 +42,11 @@ _ANSWERS_KEPT = 100_000
 
 
 def name_key(text: str) -> str:
-    """Fold a name for comparison: NFKC, lower case, no spaces or punctuation, no leading 'the'."""
+    """Fold a name for comparison: NFKC, lower case, simplified characters (北京協和醫院 is
+    北京协和医院), no spaces or punctuation, no leading 'the'."""
     folded = unicodedata.normalize("NFKC", text).casefold().strip()
+    if not folded.isascii():
+        folded = simplified(folded)
     folded = _THE.sub("", folded)
     return _NOISE.sub("", folded)
 
@@ -92,7 +95,8 @@ def institution_row(inst: Institution) -> InstitutionRow:
     names = [x for x in [inst.id, inst.name_en, inst.name_zh, *(a.alias for a in aliases)] if x]
     # a name written in traditional characters (廣州) is found by its simplified form too
     names += [folded for n in zh_names if (folded := simplified(n)) != n]
-    row.search_text = " ".join(names).lower()
+    # without diacritics, as a search's words are read ("Xiè" finds "xie", "Hôpital" "hopital")
+    row.search_text = without_accents(" ".join(names)).lower()
     return row
 
 
@@ -243,6 +247,10 @@ def load_index(session: Session) -> InstitutionIndex:
     return InstitutionIndex.from_rows(rows)
 
 
+#: A word of an institution search: a run of letters or digits.
+_WORDS = re.compile(r"[^\W_]+")
+
+
 def list_institutions(db: Database, q: str | None = None) -> list[Institution]:
     """All institutions (optionally those whose names, aliases or pinyin contain each word of
     ``q``, in any order: "shanghai ruijin" finds 上海交通大学医学院附属瑞金医院, whose names
@@ -254,7 +262,9 @@ def list_institutions(db: Database, q: str | None = None) -> list[Institution]:
         raise InputError(f"institution search {q!r} {UNPRINTABLE}")
     with db.session() as session:
         stmt = select(InstitutionRow).options(selectinload(InstitutionRow.aliases))
-        for word in unicodedata.normalize("NFKC", q or "").lower().split():  # full-width as typed
+        # full-width forms as typed folded (NFKC), diacritics taken off; each run of letters or
+        # digits a word ("Peking Union Medical College Hospital, Beijing", "peking-union")
+        for word in _WORDS.findall(without_accents(unicodedata.normalize("NFKC", q or "").lower())):
             # 北京協和醫院 in traditional characters finds 北京协和医院
             forms = written_forms(word)
             stmt = stmt.where(
