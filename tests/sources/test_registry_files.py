@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from isletbase.errors import InputError
-from isletbase.sources import chictr, ctgov_dump, ictrp
+from isletbase.sources import chictr, ctgov, ctgov_dump, ictrp
 from isletbase.sources.ctgov import raw_to_record
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "registries"
@@ -601,3 +601,44 @@ def test_a_chictr_page_saved_in_the_encoding_it_declares_is_read(tmp_path: Path)
     assert record.display_id == "ChiCTR2300071975" and record.title_zh
     assert latin.payload is None and "not utf-8 text" in latin.error.lower()
     assert "at byte 9" in latin.error and latin.text.startswith("<html>")
+
+
+def test_ictrp_keeps_a_field_s_whole_text_and_every_value_given_twice(tmp_path: Path) -> None:
+    """An element inside a field cut the field at it ("Nested"), a <br/> joined two values,
+    and a second <Secondary_ID> replaced the first (a cross-registry link lost)."""
+    export = tmp_path / "x.xml"
+    export.write_text(
+        "<Trials_downloaded_from_ICTRP><Trial><TrialID>ChiCTR2400066604</TrialID>"
+        "<Public_title>Nested <b>bold</b> title</Public_title>"
+        "<Condition>Type 1 diabetes<br/>Obesity</Condition><Target_size>1,000</Target_size>"
+        "<Secondary_ID>NCT07300001</Secondary_ID><Secondary_ID>NCT07300002</Secondary_ID>"
+        "</Trial></Trials_downloaded_from_ICTRP>",
+        encoding="utf-8",
+    )
+    record = ictrp.to_record(next(ictrp.read_export(export)))
+    assert record.title_en == "Nested bold title"
+    assert record.conditions == ["Type 1 diabetes", "Obesity"]
+    assert record.enrollment == 1000
+    assert [r.id for r in record.registry_ids] == ["ChiCTR2400066604", "NCT07300001", "NCT07300002"]
+
+
+def test_ictrp_refuses_a_trial_id_that_is_no_nct_id() -> None:
+    raw = ictrp.RawRecord(ictrp.SOURCE, "t", {"TrialID": "NCT0730000X", "Public_title": "x"})
+    with pytest.raises(InputError, match="'NCT0730000X': expected NCT and 8 digits"):
+        ictrp.to_record(raw)
+
+
+def test_a_chictr_sample_size_with_a_thousands_separator_is_the_whole_number() -> None:
+    html = (
+        "<table><tr><td>注册号：</td><td>ChiCTR2100011112</td></tr>"
+        "<tr><td>Public title:</td><td>MSC trial</td></tr>"
+        "<tr><td>Total sample size:</td><td>1,000</td></tr></table>"
+    )
+    assert chictr.to_record(chictr.RawRecord("ChiCTR", "p.html", {"html": html})).enrollment == 1000
+
+
+def test_a_dump_study_s_ref_is_its_nct_id_in_the_canonical_form() -> None:
+    study = copy.deepcopy(_studies()[0])
+    study["protocolSection"]["identificationModule"]["nctId"] = "nct80000030"
+    assert next(ctgov.study_raws([study], "x")).ref == "NCT80000030"
+    assert ctgov.study_ref("NCT0730000X") == "NCT0730000X" and ctgov.study_ref(5) is None

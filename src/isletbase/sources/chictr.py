@@ -30,7 +30,8 @@ ID_PATTERN = re.compile(r"\bChiCTR(?:-[A-Z]{2,5}-)?\d{8,10}\b", re.IGNORECASE)
 NCT_PATTERN = re.compile(r"\bNCT\d{8}\b", re.IGNORECASE)
 #: A date as the pages write it: 2009-09-01, 2009/9/1, 2009.9.1 or 2009年9月1日.
 YMD_DATE = re.compile(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})")
-_INT = re.compile(r"\d+")
+#: A whole number as registries write it, thousands separated or not ("1,000", "60").
+_WHOLE_NUMBER = re.compile(r"\d{1,3}(?:,\d{3})+(?!\d)|\d+")
 _HAN = re.compile(r"[\u3400-\u9fff]")
 
 #: Field → the labels it goes by on the page, Chinese and English (colons stripped).
@@ -125,6 +126,11 @@ def _any(fields: dict, name: str) -> str | None:
     return _first(fields, name, "en") or _first(fields, name, "zh")
 
 
+def whole_numbers(text: str | None) -> list[int]:
+    """The whole numbers in ``text`` ("1,000 cases" is 1000, not 1 and 0)."""
+    return [int(n.replace(",", "")) for n in _WHOLE_NUMBER.findall(text or "")]
+
+
 def _date(text: str | None) -> str | None:
     """The first date in ``text`` as ISO ``YYYY-MM-DD`` (pages write ``2009/9/1`` too)."""
     found = YMD_DATE.search(text or "")
@@ -206,7 +212,7 @@ def to_record(raw: RawRecord) -> TrialRecord:
     countries = [places.english("country", s["country"]) for s in sites if s["country"]]
     execute = _any(fields, "execute_time") or ""
     dates = YMD_DATE.findall(execute)
-    size = _INT.search(_any(fields, "sample_size") or "")
+    size = whole_numbers(_any(fields, "sample_size"))
     title_zh = _first(fields, "title", "zh")
     url = raw.url or f"https://www.chictr.org.cn/searchprojEN.html?regno={chictr}"
     values = {
@@ -225,7 +231,7 @@ def to_record(raw: RawRecord) -> TrialRecord:
         or fields.get("intervention", {}).get("zh", []),
         "phase": _any(fields, "phase"),
         "status": _any(fields, "status"),
-        "enrollment": int(size.group(0)) if size else None,
+        "enrollment": size[0] if size else None,
         "start_date": iso_date(dates[0]) if dates else None,
         "completion_date": iso_date(dates[1]) if len(dates) > 1 else None,
         "first_posted": _date(_any(fields, "registered")),

@@ -343,6 +343,18 @@ class CtgovClient:
             token = page.next_token
 
 
+def study_ref(nct: object) -> str | None:
+    """A study's ref as its record names it: its NCT id in the canonical form where it is one
+    ("nct80000030" is NCT80000030, so the record loading later under that id releases the
+    rejected one from quarantine), else the text as given; ``None`` for no text."""
+    if not isinstance(nct, str):
+        return None
+    if len(nct) == 11 and nct.startswith("NCT") and nct[3:].isascii() and nct[3:].isdigit():
+        return nct  # as the registry writes it (a dump's every study: no regex)
+    canonical = nct.strip().upper()
+    return canonical if _NCT_ID.fullmatch(canonical) else nct
+
+
 def study_raws(
     studies: Iterable[Any], source: str, retrieved: str | None = None
 ) -> Iterator[RawRecord]:
@@ -353,7 +365,7 @@ def study_raws(
             if isinstance(study, Mapping)
             else None
         )
-        ref = nct if isinstance(nct, str) else f"study #{i + 1}"
+        ref = study_ref(nct) or f"study #{i + 1}"
         if not isinstance(study, Mapping):
             yield RawRecord(
                 source, ref, None, str(study)[:2000], error=f"{ref}: expected a study object"

@@ -19,7 +19,7 @@ from stream_unzip import UnzipError, stream_unzip
 
 from isletbase.errors import InputError
 from isletbase.sources import NOT_FOLLOWED, RawRecord
-from isletbase.sources.ctgov import STUDY_URL, get
+from isletbase.sources.ctgov import STUDY_URL, get, study_ref
 
 SOURCE = "ClinicalTrials.gov dump"
 _CHUNK = 1 << 16
@@ -64,7 +64,7 @@ def _raw(name: str, data: bytes, retrieved: str | None) -> RawRecord:
     nct = get(payload, "protocolSection.identificationModule.nctId")
     return RawRecord(
         SOURCE,
-        nct if isinstance(nct, str) else ref,
+        study_ref(nct) or ref,
         payload,
         url=STUDY_URL.format(nct=nct) if isinstance(nct, str) else None,
         extra={"retrieved": retrieved},

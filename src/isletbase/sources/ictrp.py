@@ -24,7 +24,7 @@ from isletbase.errors import InputError
 from isletbase.model import TrialRecord
 from isletbase.sources import RawRecord
 from isletbase.sources.chictr import ID_PATTERN as CHICTR_ID
-from isletbase.sources.chictr import YMD_DATE, iso_date, other_registry_ids
+from isletbase.sources.chictr import YMD_DATE, iso_date, other_registry_ids, whole_numbers
 from isletbase.sources.curated import describe
 
 SOURCE = "ICTRP"
@@ -95,13 +95,13 @@ def _date(text: str | None) -> str | None:
 
 
 def _target_size(text: str | None) -> int | None:
-    """``Target_size``: a number ("60", "60 cases", "60例"), or groups' numbers summed
+    """``Target_size``: a number ("60", "1,000", "60 cases", "60例"), or groups' numbers summed
     ("Experimental group:30;Control group:30;"); otherwise unknown."""
-    numbers = re.findall(r"\d+", text or "")
+    numbers = whole_numbers(text)
     if len(numbers) == 1:
-        return int(numbers[0])
+        return numbers[0]
     if numbers and re.fullmatch(r"(?:[^:;：；\d]+[:：]\s*\d+\s*[;；]?\s*)+", text or ""):
-        return sum(map(int, numbers))
+        return sum(numbers)
     return None
 
 
@@ -115,6 +115,8 @@ def to_record(raw: RawRecord) -> TrialRecord:
         raise InputError(f"{raw.ref}: TrialID is empty")
     register = _REGISTERS.get((f.get("Source_Register") or "").lower(), "ICTRP")
     if trial_id.upper().startswith("NCT"):
+        if not re.fullmatch(r"NCT\d{8}", trial_id, re.IGNORECASE):
+            raise InputError(f"{raw.ref}: TrialID {trial_id!r}: expected NCT and 8 digits")
         register = "ClinicalTrials.gov"
     elif CHICTR_ID.fullmatch(trial_id):
         register = "ChiCTR"
@@ -269,7 +271,11 @@ def _trial(path: Path, number: int, chunk: str) -> RawRecord:
         elem = ET.fromstring(_PREFIX.sub(r"\1", chunk))
     except ET.ParseError as exc:
         return _rejected(path, number, chunk, f"is not well-formed XML ({exc})")
-    payload = {child.tag.rsplit("}", 1)[-1]: child.text or "" for child in elem}
+    payload: dict[str, str] = {}
+    for child in elem:  # its whole text, the tags inside it too ("Nested <b>bold</b> title")
+        tag, text = _local(child.tag), _inner_text(child)
+        # a field given twice (two <Secondary_ID>s) keeps both values, one a line
+        payload[tag] = f"{payload[tag]}\n{text}" if payload.get(tag) else text
     tid = (payload.get("TrialID") or "").strip()
     return RawRecord(
         SOURCE,
@@ -277,6 +283,23 @@ def _trial(path: Path, number: int, chunk: str) -> RawRecord:
         payload,
         url=(payload.get("web_address") or "").strip() or None,
     )
+
+
+def _local(tag: str) -> str:
+    """An element's name without its namespace."""
+    return tag.rsplit("}", 1)[-1]
+
+
+def _inner_text(elem: ET.Element) -> str:
+    """All the text inside an element, a ``<br/>`` in it read as a line break (which parts a
+    field's values, see ``_split``)."""
+    parts = [elem.text or ""]
+    for inner in elem:
+        parts += [
+            "\n" if _local(inner.tag).lower() == "br" else _inner_text(inner),
+            inner.tail or "",
+        ]
+    return "".join(parts)
 
 
 #: A byte the file's encoding could not read, as ``surrogateescape`` keeps it.
