@@ -114,6 +114,11 @@ def test_facets_read_together_match_each_read_alone_and_skip_their_own_filter(lo
 def test_a_facet_limit_keeps_the_most_frequent_values(loaded_db):
     every = facet_counts(loaded_db, TrialQuery(), "city")
     assert len(every) > 3
+    # most trials first, as shown (they were ordered by sites: a city one trial lists thrice
+    # came before cities of two trials, which a limit then cut off)
+    for name in ("city", "province", "status"):
+        counts = [n for _, n in facet_counts(loaded_db, TrialQuery(), name)]
+        assert counts == sorted(counts, reverse=True), name
     assert facet_counts(loaded_db, TrialQuery(), "city", limit=3) == every[:3]
     assert facet_table(loaded_db, TrialQuery(), {"city": 3, "status": None}) == {
         "city": every[:3],

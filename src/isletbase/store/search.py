@@ -916,13 +916,14 @@ def _filtered_by(query: TrialQuery, name: str) -> bool:
 def _facet_statement(name: str, conds: list) -> Select:
     column, joined = _facet_column(name)
     if joined is None:
-        stmt = select(column, func.count(TrialRow.uid)).where(*conds)
+        counted = func.count(TrialRow.uid)
+        stmt = select(column, counted).where(*conds)
     else:
+        # trials, not sites: a city with three sites of one trial counts one, and is ordered so
         uids = select(TrialRow.uid).where(*conds).subquery()
-        stmt = select(column, func.count(func.distinct(joined.trial_uid))).where(
-            joined.trial_uid.in_(select(uids.c.uid))
-        )
-    return stmt.group_by(column).order_by(desc(func.count()), column)
+        counted = func.count(func.distinct(joined.trial_uid))
+        stmt = select(column, counted).where(joined.trial_uid.in_(select(uids.c.uid)))
+    return stmt.group_by(column).order_by(desc(counted), column)
 
 
 def stats(db: Database, by: list[str], query: TrialQuery | None = None) -> list[dict]:
