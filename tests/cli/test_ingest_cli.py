@@ -33,7 +33,10 @@ def test_quarantine_lists_a_rejected_record_with_its_reason(tmp_path):
     dump = tmp_path / "dump.zip"
     with zipfile.ZipFile(dump, "w") as zf:
         zf.writestr("NCT0000xxxx/NCT00000001.json", "{not json")
-    assert run("ingest", "ctgov-dump", str(dump), "--db", url).exit_code == 0
+    # stored what it could, quarantined the rest: exit 1, each reason on stderr
+    done = run("ingest", "ctgov-dump", str(dump), "--db", url)
+    assert done.exit_code == 1 and "quarantined: " in done.stderr
+    assert "quarantined: " not in done.stdout and "fetched" in done.stdout
     rows = json.loads(run("quarantine", "--json", "--db", url).output)
     assert len(rows) == 1 and "not valid JSON" in rows[0]["reason"]
     table = run("quarantine", "--db", url).output
@@ -52,7 +55,7 @@ def test_a_record_kept_under_its_place_is_dropped_by_its_id_once_mended(tmp_path
     export.write_text(
         f"<Trials_downloaded_from_ICTRP>{trial.format('')}</Trials_downloaded_from_ICTRP>"
     )
-    assert run("ingest", "ictrp", str(export), "--db", url).exit_code == 0
+    assert run("ingest", "ictrp", str(export), "--db", url).exit_code == 1
     (held,) = json.loads(run("quarantine", "--json", "--db", url).output)
     assert held["ref"] == "export.xml:trial 1" and "TrialID is empty" in held["reason"]
     export.write_text(
@@ -85,7 +88,7 @@ def test_text_from_users_and_registries_is_shown_as_written_never_as_markup(tmp_
     page = tmp_path / "[bold]p.html"
     page.write_text("<table><tr><td>Registration number:</td><td>[/]</td></tr></table>")
     loaded = run("ingest", "chictr", str(page), "--db", url)
-    assert loaded.exit_code == 0 and "[/]" in loaded.output
+    assert loaded.exit_code == 1 and "[/]" in loaded.stderr
     listing = run("quarantine", "--db", url)
     assert listing.exit_code == 0 and "'[/]'" in listing.output
 

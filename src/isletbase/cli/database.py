@@ -9,7 +9,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from isletbase.cli.common import DbOption, console, open_db
+from isletbase.cli.common import DbOption, console, err_console, open_db
 from isletbase.ingest import Report, count_bundled, load_bundled
 from isletbase.store.check import check as check_db
 
@@ -37,11 +37,22 @@ def print_report(report: Report, title: str) -> None:
     )
     console.print(table)
     for error in report.errors[:20]:
-        console.print(f"[yellow]quarantined:[/] {escape(error)}", highlight=False)
+        err_console.print(f"[yellow]quarantined:[/] {escape(error)}", highlight=False)
     if len(report.errors) > 20:
-        console.print(
+        err_console.print(
             f"[yellow]… and {len(report.errors) - 20} more (see `isletbase quarantine`)[/]"
         )
+
+
+#: The exit status of a load that stored what it could but quarantined records (each named
+#: on stderr): a script or a scheduled job can tell it from a clean load (0).
+QUARANTINED_EXIT = 1
+
+
+def exit_if_quarantined(report: Report) -> None:
+    """End a load with ``QUARANTINED_EXIT`` where it quarantined records."""
+    if report.quarantined:
+        raise typer.Exit(QUARANTINED_EXIT)
 
 
 @db_app.command()
@@ -73,6 +84,7 @@ def load(db: Annotated[str | None, DbOption] = None) -> None:
         task = progress.add_task("load", total=total)
         report = load_bundled(database, progress=lambda n: progress.advance(task, n))
     print_report(report, f"bundled data → {database.url}")
+    exit_if_quarantined(report)
 
 
 @db_app.command()

@@ -13,7 +13,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from isletbase import harvest
 from isletbase.cli.common import DbOption, console, fail, loaded_db, open_db, print_listing
-from isletbase.cli.database import print_report
+from isletbase.cli.database import exit_if_quarantined, print_report
 from isletbase.ingest import Report
 from isletbase.store.db import Database
 from isletbase.store.trial_reads import get_trial, history
@@ -47,6 +47,7 @@ def _finish(report: Report, title: str) -> None:
         console.print(
             f"{report.review} uncertain cross-registry match(es) queued: `isletbase review`"
         )
+    exit_if_quarantined(report)
 
 
 def _db(url: str | None) -> Database:
