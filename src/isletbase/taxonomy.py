@@ -577,8 +577,24 @@ def validate_curated(curated: Curated) -> None:
 
 
 def validate_value(field: str, value: str) -> str:
-    """Check a curated value against the vocabulary; complications may be any ``complication:x``."""
+    """Check a curated value against the vocabulary. A complication too must be one of its
+    codes: a search filters by them, so a value outside them was a trial no filter found."""
     allowed = load().values(field)
-    if value in allowed or (field == "condition" and value.startswith("complication:")):
+    if value in allowed:
         return value
     raise ValueError(f"{field} {value!r} is not in the vocabulary ({', '.join(allowed)})")
+
+
+def code_of(field: str, text: str) -> str | None:
+    """The vocabulary's code of a cell source, condition or route written as its code or its
+    English or Chinese name, in any case, in simplified or traditional characters
+    (脐带间充质干细胞 and 臍帶間充質幹細胞 → UC-MSC, 1型糖尿病 → T1D); ``None`` for neither."""
+    book = load()
+    wanted = normalise(text).strip().casefold()
+    wanted = wanted if wanted.isascii() else simplified(wanted)
+    for code in book.values(field):
+        term = book.term(field, code)
+        names = (code, term.label_en, term.label_zh) if term else (code,)
+        if any(name and normalise(name).casefold() == wanted for name in names):
+            return code
+    return None

@@ -26,8 +26,8 @@ def curate(db: Database, trial_id: str, field: str, value: str, curator: str, re
     if field not in taxonomy.CURATED_FIELDS:
         expected = ", ".join(taxonomy.CURATED_FIELDS)
         raise InputError(f"field {field!r} cannot be curated; expected one of {expected}")
-    try:
-        taxonomy.validate_value(field, value)
+    try:  # its code, given as the code or as its English or Chinese name
+        value = taxonomy.validate_value(field, taxonomy.code_of(field, value) or value)
     except ValueError as exc:
         raise InputError(str(exc)) from exc
     curator, reason = curator.strip(), reason.strip()

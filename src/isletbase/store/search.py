@@ -198,23 +198,19 @@ class TrialQuery(BaseModel):
     @classmethod
     def _term(cls, v: str | None, info: ValidationInfo) -> str | None:
         """The vocabulary's code of a cell source, condition or route given as its code or its
-        English or Chinese name (脐带间充质干细胞 → UC-MSC, 1型糖尿病 → T1D); a condition's
-        family (``complication``) as it is. Anything else is refused, naming the codes: a filter
+        English or Chinese name (``taxonomy.code_of``); a condition's family (``complication``)
+        as it is. Anything else is refused, naming the codes: a filter
         that silently matched nothing looked like an answer."""
         if v is None or not v.strip():
             return None
         field = info.field_name
         if field == "condition" and v.strip().lower() == "complication":
             return "complication"
-        book = taxonomy.load()
-        wanted = taxonomy.normalise(v).strip().casefold()
-        for code in book.values(field):
-            term = book.term(field, code)
-            names = (code, term.label_en, term.label_zh) if term else (code,)
-            if any(name and taxonomy.normalise(name).casefold() == wanted for name in names):
-                return code
-        known = ", ".join(book.values(field))
-        raise ValueError(f"unknown {field} {v!r}; expected one of {known} (or their names)")
+        code = taxonomy.code_of(field, v)
+        if code is None:
+            known = ", ".join(taxonomy.load().values(field))
+            raise ValueError(f"unknown {field} {v!r}; expected one of {known} (or their names)")
+        return code
 
     @field_validator("registry")
     @classmethod

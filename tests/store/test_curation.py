@@ -1,0 +1,24 @@
+"""A curator's decision on a derived field: its value is the vocabulary's code, however given."""
+
+from __future__ import annotations
+
+import pytest
+
+from isletbase.errors import InputError
+from isletbase.store.curation import curate
+from isletbase.store.search import TrialQuery, search_trials
+
+
+@pytest.mark.parametrize("given", ["BM-MSC", "bm-msc", "骨髓间充质干细胞", "骨髓間充質幹細胞"])
+def test_a_curated_value_is_stored_as_its_code_given_as_code_or_name(loaded_db, given):
+    trial = curate(loaded_db, "NCT01219465", "cell_source", given, "A. Curator", "the record says")
+    assert trial.cell_source == "BM-MSC"
+    found = search_trials(loaded_db, TrialQuery(cell_source=given))
+    assert "NCT01219465" in {t.display_id for t in found.items}
+
+
+def test_a_complication_outside_the_vocabulary_is_refused(loaded_db):
+    """A search filters by the vocabulary's codes: a curated complication:DFU was a facet
+    value whose link answered an error."""
+    with pytest.raises(InputError, match="'complication:DFU' is not in the vocabulary"):
+        curate(loaded_db, "NCT01219465", "condition", "complication:DFU", "A. Curator", "why")
