@@ -353,3 +353,12 @@ def test_chinese_punctuation_and_a_latin_word_against_chinese_split_terms(loaded
     found = _ids(loaded_db, q=spaced)
     assert found, spaced
     assert _ids(loaded_db, q=typed) == found
+
+
+@pytest.mark.parametrize("country", ["Taiwan", "台湾", "臺灣"])
+def test_a_region_of_china_named_as_a_country_filters_by_that_region(loaded_db, country):
+    """A Taiwan site is stored as the country China in region Taiwan: country=Taiwan found
+    nothing, though the trial's site is in Taipei."""
+    found = _ids(loaded_db, country=country)
+    assert "NCT02336646" in found
+    assert found == _ids(loaded_db, region="Taiwan")

@@ -167,6 +167,19 @@ class TrialQuery(BaseModel):
         return _REGION_CASE[name.lower()]
 
     @model_validator(mode="after")
+    def _region_named_as_country(self) -> TrialQuery:
+        """``country=Taiwan`` (or 台湾, 香港, Macau): the registries' readers store a site there
+        as the country China and its region (``places.trial_country``), so the filter is that
+        region of China; it found nothing."""
+        named = [places.english("region", self.country)] if self.country else []
+        region = places.trial_region(named)
+        if region in ("Hong Kong", "Macau", "Taiwan"):
+            if self.region not in (None, region):
+                raise ValueError(f"country {self.country!r} is not in region {self.region!r}")
+            self.country, self.region = "China", region
+        return self
+
+    @model_validator(mode="after")
     def _years_in_order(self) -> TrialQuery:
         if (
             self.year_from is not None
