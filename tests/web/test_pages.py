@@ -202,3 +202,13 @@ def test_a_page_that_is_not_there_is_an_html_page_saying_so(client):
     assert zh.status_code == 404 and "/nowhere 处没有页面。" in zh.text
     api = client.get("/api/nowhere")
     assert api.status_code == 404 and api.headers["content-type"] == "application/problem+json"
+
+
+@pytest.mark.parametrize(("lang", "says"), [("en", "Page {} is the last page"), ("zh", "第 {} 页是")])
+def test_a_page_past_the_last_says_so_and_links_to_the_last(client, lang, says):
+    """It said "No trial matches these filters" under a header of 118 trials."""
+    total = client.get("/api/trials", params={"per_page": 20}).json()["total"]
+    last = -(-total // 20)
+    page = client.get("/trials", params={"page": 999, "lang": lang}).text
+    assert says.format(last) in page and f'href="/trials?page={last}"' in page
+    assert "No trial matches" not in page and "没有符合" not in page
