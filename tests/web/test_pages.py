@@ -204,7 +204,9 @@ def test_a_page_that_is_not_there_is_an_html_page_saying_so(client):
     assert api.status_code == 404 and api.headers["content-type"] == "application/problem+json"
 
 
-@pytest.mark.parametrize(("lang", "says"), [("en", "Page {} is the last page"), ("zh", "第 {} 页是")])
+@pytest.mark.parametrize(
+    ("lang", "says"), [("en", "Page {} is the last page"), ("zh", "第 {} 页是")]
+)
 def test_a_page_past_the_last_says_so_and_links_to_the_last(client, lang, says):
     """It said "No trial matches these filters" under a header of 118 trials."""
     total = client.get("/api/trials", params={"per_page": 20}).json()["total"]
