@@ -102,6 +102,10 @@ def test_storing_with_the_token_saves_the_run(
         ({"population": {"groups": {"adult": float("nan")}}}, "population.groups.adult"),
         ({"population": {"groups": {"adult": float("inf")}}}, "population.groups.adult"),
         ({"arms": [{"name": "g", "graft": {"dose_cells": float("nan")}}]}, "dose_cells"),
+        # a graft past what the model describes is refused up front, naming it (a dose of
+        # 10¹² failed after the run, naming an Igls c_peptide the design never gave)
+        ({"arms": [{"name": "g", "graft": {"dose_cells": 1e12}}]}, "arms.0.graft: dose_cells ×"),
+        ({"arms": [{"name": "g", "graft": {"potency": 1e6}}]}, "arms.0.graft: dose_cells ×"),
     ],
 )
 def test_bad_numbers_are_a_400_naming_the_field(db: Database, change: dict, named: str) -> None:
@@ -148,3 +152,14 @@ def test_a_simulation_while_another_runs_is_503_with_retry_after(db: Database) -
         simulate._running.release()
     assert client.post("/api/simulate", json=DESIGN).status_code == 200
     assert client.post("/simulator", data={"sample_size": "2", "days": "14"}).status_code == 200
+
+
+def test_the_largest_graft_allowed_runs_in_the_smallest_bodies(db: Database) -> None:
+    """Ten times the bundled graft in children: C-peptide past the grading's scale grades as
+    its top, where the whole run failed."""
+    client = TestClient(create_app(db))
+    graft = {"regimen": "none", "dose_cells": 8e9, "potency_cv": 0.6}
+    design = {**DESIGN, "population": {"groups": {"child": 1.0}}, "sample_size": 20,
+              "arms": [{"name": "big", "graft": graft}]}  # fmt: skip
+    r = client.post("/api/simulate", json=design)
+    assert r.status_code == 200, r.text

@@ -45,6 +45,14 @@ def _value(section: str, key: str) -> float:
     return float(graft_data()[section][key]["value"])
 
 
+#: How many times the bundled product's dose × potency (full-dose zimislecel, 0.8 × 10⁹ cells,
+#: as calibrated) a design's graft may give. The model's engrafted beta-cell mass is dose ×
+#: potency; ten times a graft anyone has given is past what it describes, and its C-peptide
+#: leaves the scale the endpoints are graded on (a dose of 10¹² failed there, naming a field
+#: the design never gave).
+MOST_TIMES_PRODUCT = 10
+
+
 @dataclass(frozen=True)
 class GraftSpec:
     """One arm's graft: product dose and quality, regimen, and per-patient spread."""
@@ -92,6 +100,13 @@ class GraftSpec:
         for key in ("engraft_probability",):
             if values[key] > 1:
                 raise InputError(f"{where}.{key}: a fraction ≤ 1, got {values[key]!r}")
+        product = data["product"]
+        most = MOST_TIMES_PRODUCT * product["dose_cells"]["value"] * product["potency"]["value"]
+        if values["dose_cells"] * values["potency"] > most:
+            raise InputError(
+                f"{where}: dose_cells × potency is {values['dose_cells'] * values['potency']:.3g};"
+                f" at most {most:.3g} ({MOST_TIMES_PRODUCT} times the bundled product's)"
+            )
         if values["maturation_days"] <= 0:
             raise InputError(f"{where}.maturation_days: must be > 0")
         return cls(regimen=regimen, **{k: float(v) for k, v in values.items()})

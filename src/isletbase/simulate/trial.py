@@ -164,7 +164,9 @@ def igls_grades(endpoints: dict[str, np.ndarray]) -> list[str]:
                 hba1c=float(np.clip(endpoints["hba1c_pct"][i], 2.0, 20.0)),
                 severe_hypos=float(np.clip(endpoints["level2_events_per_year"][i], 0, 1000)),
                 insulin_reduction=float(np.clip(endpoints["insulin_reduction_pct"][i], -1000, 100)),
-                c_peptide=float(endpoints["c_peptide_ng_ml"][i]),
+                # a large graft in a small body reads past the grading's scale, where every
+                # value grades alike (it failed the whole run, naming a field no one gave)
+                c_peptide=float(np.clip(endpoints["c_peptide_ng_ml"][i], 0.0, 100.0)),
                 c_peptide_kind="fasting",
                 tir=float(endpoints["tir_pct"][i]),
                 time_below_54=float(endpoints["below_54_pct"][i]),
