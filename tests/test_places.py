@@ -31,7 +31,14 @@ def test_a_country_or_region_is_named_as_stored_and_an_unknown_place_as_given() 
     assert places.english("region", "澳門") == "Macau"  # traditional characters too
     assert places.english("region", "香港") == "Hong Kong"
     assert places.english("country", "Atlantis") == "Atlantis"
-    assert places.spellings("city", "Qingdao") == ("Qingdao",)  # no source gave its characters
+    assert places.spellings("city", "Springfield") == ("Springfield",)  # none gave its characters
+
+
+def test_a_city_that_is_no_seat_is_found_in_either_language() -> None:
+    """city=青岛 found nothing where city=Qingdao found two trials: only the provinces' seats
+    were in the book."""
+    assert places.spellings("city", "青岛") == ("青岛", "Qingdao", "青岛市")
+    assert places.english("city", "臺北市") == places.english("city", "台北") == "Taipei"
 
 
 def test_every_place_names_its_sources_and_each_source_is_a_page() -> None:
@@ -40,7 +47,7 @@ def test_every_place_names_its_sources_and_each_source_is_a_page() -> None:
     )
     pages = book["sources"]
     assert all(url.startswith(("http://", "https://")) for url in pages.values())
-    entries = [*book["countries"], *book["regions"], *book["provinces"]]
+    entries = [*book["countries"], *book["regions"], *book["provinces"], *book["cities"]]
     assert len(book["provinces"]) == 31  # 22 provinces, 5 autonomous regions, 4 municipalities
     for entry in entries:
         assert entry["source"] and set(entry["source"]) <= set(pages), entry["en"]

@@ -63,6 +63,9 @@ def _book() -> dict[str, dict[str, Place]]:
         )
         if seat:
             places["city"].append(_place(seat["en"], seat["zh"], seat["zh"] + _CITY_SUFFIX))
+    for entry in raw.get("cities", []):
+        others = [entry["zh"] + _CITY_SUFFIX, *entry.get("also", [])]
+        places["city"].append(_place(entry["en"], entry["zh"], *others))
     return {
         kind: {_key(spelling): place for place in found for spelling in place.spellings}
         for kind, found in places.items()

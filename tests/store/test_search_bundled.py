@@ -362,3 +362,8 @@ def test_a_region_of_china_named_as_a_country_filters_by_that_region(loaded_db, 
     found = _ids(loaded_db, country=country)
     assert "NCT02336646" in found
     assert found == _ids(loaded_db, region="Taiwan")
+
+
+def test_a_city_that_is_no_province_seat_is_found_by_its_chinese_name(loaded_db):
+    found = _ids(loaded_db, city="Qingdao")
+    assert found and _ids(loaded_db, city="青岛") == _ids(loaded_db, city="青岛市") == found
