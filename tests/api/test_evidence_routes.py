@@ -59,3 +59,28 @@ def test_the_svg_and_json_pools_take_the_same_parameters_and_the_svg_is_stable(d
     assert (
         names[0] == names[1] == ["outcome", "condition", "cell_source", "measure", "method", "hk"]
     )
+
+
+def test_evidence_filters_take_names_refuse_the_unknown_and_each_once(db) -> None:
+    """condition=1型糖尿病 and a cell source's Chinese name found nothing, an unknown value
+    found nothing (and a pool then blamed the data), and a parameter given twice read the last."""
+    client = TestClient(create_app(db))
+    get = client.get
+    by_code = get("/api/evidence/outcomes", params={"condition": "T1D"}).json()
+    assert (
+        by_code
+        and get("/api/evidence/outcomes", params={"condition": "1型糖尿病"}).json() == by_code
+    )
+    uc = get("/api/evidence/outcomes", params={"cell_source": "UC-MSC"}).json()
+    assert (
+        uc
+        and get("/api/evidence/outcomes", params={"cell_source": "脐带间充质干细胞"}).json() == uc
+    )
+    for path, outcome in (
+        ("/api/evidence/outcomes", {}),
+        ("/api/evidence/pool", {"outcome": "hba1c"}),
+    ):
+        bogus = get(path, params={**outcome, "condition": "bogus"})
+        assert bogus.status_code == 400 and "unknown condition 'bogus'" in bogus.json()["detail"]
+    twice = get("/api/evidence/pool?outcome=hba1c&outcome=c_peptide_auc")
+    assert twice.status_code == 400 and "'outcome' is given twice" in twice.json()["detail"]

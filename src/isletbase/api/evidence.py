@@ -7,6 +7,7 @@ from typing import Annotated, Literal, NamedTuple
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
+from isletbase.api.trials import refuse_repeated
 from isletbase.evidence.cases import get_case, load_cases
 from isletbase.evidence.forest import forest_svg
 from isletbase.evidence.igls import IglsInput, classify
@@ -21,7 +22,15 @@ Measure = Literal["MD", "SMD", "RR", "OR"]
 Method = Literal["FE", "DL", "REML"]
 
 
-@router.get("/outcomes")
+#: The parameters of the outcome and pool routes, each read once (``refuse_repeated``).
+EVIDENCE_KEYS = frozenset({"condition", "cell_source", "outcome", "measure", "method", "hk"})
+
+
+def evidence_given_once(request: Request) -> None:
+    refuse_repeated(request, EVIDENCE_KEYS)
+
+
+@router.get("/outcomes", dependencies=[Depends(evidence_given_once)])
 def outcomes(
     condition: str | None = None, cell_source: str | None = None, outcome: str | None = None
 ) -> list[dict]:
@@ -53,13 +62,13 @@ def pooled(
     return Pooled(result, " · ".join(p for p in (outcome, condition, cell_source) if p))
 
 
-@router.get("/pool")
+@router.get("/pool", dependencies=[Depends(evidence_given_once)])
 def pool(pooled: Annotated[Pooled, Depends(pooled)]) -> dict:
     """Pooled effect of the bundled controlled comparisons for one outcome."""
     return pooled.result.to_dict()
 
 
-@router.get("/pool.svg", response_class=Response)
+@router.get("/pool.svg", response_class=Response, dependencies=[Depends(evidence_given_once)])
 def pool_svg(pooled: Annotated[Pooled, Depends(pooled)]) -> Response:
     """The same pooled effect drawn as a forest plot (SVG)."""
     return Response(forest_svg(pooled.result, pooled.title), media_type="image/svg+xml")

@@ -118,14 +118,19 @@ def institution_json(inst: Institution) -> dict[str, Any]:
     return inst.model_dump(mode="json")
 
 
-def given_once(request: Request) -> None:
-    """Refuse a search parameter given twice (``?status=recruiting&status=completed``): only
-    the last was read, so the answer looked like one to both."""
+def refuse_repeated(request: Request, keys: frozenset[str]) -> None:
+    """Refuse a parameter of ``keys`` given twice (``?status=recruiting&status=completed``):
+    only the last was read, so the answer looked like one to both."""
     seen: set[str] = set()
     for key, _ in request.query_params.multi_items():
-        if key in SEARCH_KEYS and key in seen:
+        if key in keys and key in seen:
             raise InputError(f"query parameter {key!r} is given twice; give each once")
         seen.add(key)
+
+
+def given_once(request: Request) -> None:
+    """Each search parameter at most once (``refuse_repeated``)."""
+    refuse_repeated(request, SEARCH_KEYS)
 
 
 #: The parameters of a trial search.

@@ -18,6 +18,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from scipy import stats
 
+from isletbase import taxonomy
 from isletbase.errors import InputError
 from isletbase.sources.curated import parse_line
 
@@ -201,9 +202,19 @@ def select(
     outcome: str | None = None,
 ) -> list[Outcome]:
     """The outcomes matching every filter given (case-insensitive; a combined cell source matches
-    each of its parts, so ``UC-MSC`` also finds ``UC-MSC+BM-MNC``)."""
+    each of its parts, so ``UC-MSC`` also finds ``UC-MSC+BM-MNC``). A condition or a cell source
+    may be given by its English or Chinese name too (1型糖尿病, 脐带间充质干细胞); one that is
+    none of them is refused, naming them: it found nothing, and a pool then said it lacked
+    data."""
     if outcome is not None and outcome.lower() not in OUTCOMES:
         raise InputError(f"unknown outcome {outcome!r}; expected one of {', '.join(OUTCOMES)}")
+    outcomes = list(outcomes)
+    if condition:
+        condition = _named(condition, "condition", {o.condition for o in outcomes})
+    if cell_source:
+        cell_source = _named(
+            cell_source, "cell_source", {c for o in outcomes for c in o.cell_sources}
+        )
     chosen = []
     for item in outcomes:
         if condition and item.condition.lower() != condition.lower():
@@ -214,6 +225,19 @@ def select(
             continue
         chosen.append(item)
     return chosen
+
+
+def _named(given: str, field: str, recorded: set[str]) -> str:
+    """The code a filter names: one the outcome records use (in any case), or the vocabulary's
+    code of a name (``taxonomy.code_of``); ``InputError`` naming the codes for anything else."""
+    for code in recorded:
+        if code.lower() == given.strip().lower():
+            return code
+    code = taxonomy.code_of(field, given)
+    if code is None:
+        known = ", ".join(sorted(recorded | set(taxonomy.load().values(field)), key=str.lower))
+        raise InputError(f"unknown {field} {given!r}; expected one of {known} (or their names)")
+    return code
 
 
 def mean_sd_from_median_iqr(median: float, q1: float, q3: float, n: int) -> tuple[float, float]:
