@@ -156,11 +156,30 @@ def test_year_chart_bars_add_up_to_the_counts():
     ]
     chart = year_chart(rows, max_series=1)
     assert chart.years == [2010, 2011, 2012]
-    assert chart.table == {2010: {"UC-MSC": 3, "other": 1}, 2011: {}, 2012: {"UC-MSC": 2}}
+    assert chart.table == {2010: {"UC-MSC": 3, "rest": 1}, 2011: {}, 2012: {"UC-MSC": 2}}
     assert sum(s.count for s in chart.segments) == 6
     tallest = [s for s in chart.segments if s.series == "UC-MSC" and s.count == 3][0]
     short = [s for s in chart.segments if s.series == "UC-MSC" and s.count == 2][0]
     assert tallest.height == pytest.approx(1.5 * short.height, rel=1e-2)
+
+
+def test_the_chart_s_rest_is_not_the_vocabulary_s_other_stem_cells(client):
+    """The folded series and the trials without a cell source were labelled "other stem cells"
+    (其他干细胞), the vocabulary's ``other``: 19 trials where 6 are."""
+    rows = [
+        {"year": 2010, "cell_source": "other", "trials": 2},
+        {"year": 2010, "cell_source": None, "trials": 5},
+        {"year": 2010, "cell_source": "UC-MSC", "trials": 1},
+    ]
+    chart = year_chart(rows, max_series=2)
+    assert chart.table == {2010: {"other": 2, "rest": 5, "UC-MSC": 1}}
+    for lang, rest in (
+        ("en", "other cell sources or none classified"),
+        ("zh", "其他细胞来源或未分类"),
+    ):
+        page = client.get("/", params={"lang": lang}).text
+        assert f"</svg>{rest}</li>" in page
+        assert f"<title>{rest}: " in page and "<title>rest: " not in page
 
 
 def test_every_text_key_a_template_uses_exists():

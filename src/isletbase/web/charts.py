@@ -12,7 +12,9 @@ from dataclasses import dataclass, field
 
 #: Okabe–Ito colours, distinguishable with the common colour-vision deficiencies.
 PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#999999")
-OTHER = "other"
+#: The series the less common cell sources and the trials with none are summed in: not the
+#: vocabulary's ``other`` (other stem cells), which would have named them all that.
+REST = "rest"
 
 
 @dataclass(frozen=True)
@@ -51,20 +53,20 @@ def year_chart(
 ) -> YearChart:
     """Lay out ``stats(db, ["year", "cell_source"])`` rows; years without a start are left out.
 
-    The ``max_series`` commonest cell sources get their own colour; the rest are summed as
-    ``other``.
+    The ``max_series`` commonest cell sources get their own colour; the rest, and the trials
+    with no cell source, are summed as ``REST``.
     """
     counts: dict[int, dict[str, int]] = defaultdict(dict)
     totals: dict[str, int] = defaultdict(int)
     for row in rows:
-        year, source, n = row.get("year"), row.get("cell_source") or OTHER, int(row["trials"])  # type: ignore[arg-type]
+        year, source, n = row.get("year"), row.get("cell_source") or REST, int(row["trials"])  # type: ignore[arg-type]
         if year is None:
             continue
         counts[int(year)][str(source)] = counts[int(year)].get(str(source), 0) + n  # type: ignore[arg-type]
         totals[str(source)] += n
     ranked = sorted(totals, key=lambda s: (-totals[s], s))
-    keep = [s for s in ranked if s != OTHER][:max_series]
-    names = keep + ([OTHER] if any(s not in keep for s in ranked) else [])
+    keep = [s for s in ranked if s != REST][:max_series]
+    names = keep + ([REST] if any(s not in keep for s in ranked) else [])
     colours = dict(zip(names, PALETTE, strict=False))
     chart = YearChart(width=width, height=height, years=[], series=[(n, colours[n]) for n in names])
     if not counts:
@@ -75,7 +77,7 @@ def year_chart(
     for year in years:
         by = {name: 0 for name in names}
         for source, n in counts.get(year, {}).items():
-            by[source if source in keep else OTHER] += n
+            by[source if source in keep else REST] += n
         grouped[year] = {k: v for k, v in by.items() if v}
     chart.table = grouped
     chart.plot_bottom = height - 24
