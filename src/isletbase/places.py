@@ -85,6 +85,12 @@ def spellings(kind: str, name: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys([name, *place.spellings])) if place else (name,)
 
 
+def chinese(kind: str, name: str) -> str | None:
+    """The Chinese name of the place ``name`` spells (北京 for Beijing), if the book holds it."""
+    place = find(kind, name)
+    return next((s for s in place.spellings if not s.isascii()), None) if place else None
+
+
 def english(kind: str, name: str) -> str:
     """The English name of the place ``name`` spells (``name`` itself if the book lacks it)."""
     place = find(kind, name)

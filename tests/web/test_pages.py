@@ -233,3 +233,17 @@ def test_a_page_past_the_last_says_so_and_links_to_the_last(client, lang, says):
     page = client.get("/trials", params={"page": 999, "lang": lang}).text
     assert says.format(last) in page and f'href="/trials?page={last}"' in page
     assert "No trial matches" not in page and "没有符合" not in page
+
+
+def test_a_chinese_page_names_places_kinds_and_methods_in_chinese(client):
+    """Province and city facets, a trial's sites, country and region, an institution's type
+    and how a field was derived were shown in English or as codes on the Chinese pages."""
+    trials = client.get("/trials", params={"lang": "zh"}).text
+    assert 'data-facet="province">北京 ' in trials and 'data-facet="city">上海 ' in trials
+    assert 'data-facet="city">Shanghai ' not in trials
+    trial = client.get("/trials/NCT01219465", params={"lang": "zh"}).text
+    assert "<strong>青岛</strong>" in trial and "中国大陆" in trial
+    assert "人工审定 —" in trial and "curated —" not in trial
+    assert "<dd>医院</dd>" in client.get("/institutions/pumch", params={"lang": "zh"}).text
+    english = client.get("/trials/NCT01219465", params={"lang": "en"}).text
+    assert "<strong>Qingdao</strong>" in english and "curated —" in english

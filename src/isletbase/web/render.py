@@ -17,7 +17,7 @@ from fastapi.templating import Jinja2Templates
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
-from isletbase import taxonomy
+from isletbase import places, taxonomy
 from isletbase.store.search import TrialQuery
 from isletbase.web.i18n import COOKIE, LANGUAGES, language, strings
 
@@ -35,6 +35,10 @@ def url_with(request: Request, query: TrialQuery, path: str | None = None, **cha
     params = {**query.model_dump(exclude_defaults=True), "page": None, **changes}
     encoded = urlencode([(k, str(v)) for k, v in params.items() if v not in (None, "")])
     return (path or request.url.path) + (f"?{encoded}" if encoded else "")
+
+
+#: The regions that are ours, not a place's name: their labels' keys in the interface text.
+_OUR_REGIONS = {"mainland China": "region_mainland", "foreign": "region_foreign"}
 
 
 def render(
@@ -63,6 +67,18 @@ def render(
             return value
         return tax.label(field, value, lang) or value
 
+    def place(kind: str, name: str | None) -> str | None:
+        """A place (country, region, province, city) as the reader reads it: its Chinese name
+        on a Chinese page where the place book knows it, else its English one (a site a ChiCTR
+        page wrote 武汉 is Wuhan on an English page); a region of ours by its label."""
+        if not name:
+            return name
+        if kind == "region" and name in _OUR_REGIONS:
+            return text[_OUR_REGIONS[name]]
+        if lang == "zh":
+            return places.chinese(kind, name) or name
+        return places.english(kind, name)
+
     def both(en: str | None, zh: str | None) -> list[str]:
         first, second = (zh, en) if lang == "zh" else (en, zh)
         return [x for x in (first, second) if x]
@@ -76,6 +92,7 @@ def render(
             "other_lang": other,
             "t": t,
             "label": label,
+            "place": place,
             "both": both,
             "field_label": lambda name: text.get(name, name),
             "url_with": lambda path=None, **kw: url_with(request, context["query"], path, **kw),
