@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from pydantic import ValidationError
 
@@ -64,3 +66,24 @@ def test_registry_ids_are_stored_as_their_registries_write_them():
         "NCT01219465",
         "jRCTs031190055",
     ]
+
+
+@pytest.mark.parametrize(
+    ("given", "stored"),
+    [("2024-04-01 00:00:00", "2024-04-01"), ("2024-04-01T08:00:00Z", "2024-04-01"),
+     ("2010-09", "2010-09")],
+)  # fmt: skip
+def test_a_date_with_a_time_of_day_is_its_day(given: str, stored: str) -> None:
+    assert partial_date(given) == stored
+
+
+@pytest.mark.parametrize(
+    ("given", "says"),
+    [("2010-09-011", "got '2010-09-011'"), ("2010-02-30", "'2010-02-30' is no date"),
+     ("2024-04-01 junk", "got '2024-04-01 junk'")],
+)  # fmt: skip
+def test_a_date_with_more_after_it_or_no_such_day_is_refused_naming_it(given: str, says: str):
+    """'2010-09-011' was stored as 2010-09-01 (the text cut to ten characters), and an
+    impossible day was refused without saying which date."""
+    with pytest.raises(ValueError, match=re.escape(says)):
+        partial_date(given)

@@ -32,7 +32,11 @@ Registry = Literal[
 ]
 Region = Literal["mainland China", "Hong Kong", "Macau", "Taiwan", "foreign"]
 
-_PARTIAL_DATE = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?$")
+#: A date at the precision shown, optionally with a time of day after it, which is dropped
+#: ("2024-04-01 00:00:00", "2024-04-01T08:00:00Z"); nothing else may follow ("2010-09-011").
+_PARTIAL_DATE = re.compile(
+    r"(\d{4}(?:-\d{2}(?:-\d{2})?)?)(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?"
+)
 
 
 def partial_date(value: str | None) -> str | None:
@@ -51,15 +55,19 @@ def partial_date(value: str | None) -> str | None:
 
 
 def _read_date(value: object) -> str:
-    text = str(value).strip()[:10]
-    if not _PARTIAL_DATE.match(text):
+    found = _PARTIAL_DATE.fullmatch(str(value).strip())
+    if not found:
         raise ValueError(f"expected a date YYYY[-MM[-DD]], got {value!r}")
+    text = found.group(1)
     parts = text.split("-")
-    date(
-        int(parts[0]),
-        int(parts[1]) if len(parts) > 1 else 1,
-        int(parts[2]) if len(parts) > 2 else 1,
-    )
+    try:
+        date(
+            int(parts[0]),
+            int(parts[1]) if len(parts) > 1 else 1,
+            int(parts[2]) if len(parts) > 2 else 1,
+        )
+    except ValueError as exc:  # "day is out of range for month": which date
+        raise ValueError(f"{value!r} is no date ({exc})") from None
     return text
 
 

@@ -642,3 +642,21 @@ def test_a_dump_study_s_ref_is_its_nct_id_in_the_canonical_form() -> None:
     study["protocolSection"]["identificationModule"]["nctId"] = "nct80000030"
     assert next(ctgov.study_raws([study], "x")).ref == "NCT80000030"
     assert ctgov.study_ref("NCT0730000X") == "NCT0730000X" and ctgov.study_ref(5) is None
+
+
+def test_dates_as_registries_write_them_with_a_time_or_to_the_month() -> None:
+    """ICTRP's "2024-04-01 00:00:00" and a ChiCTR period to the month ("2021.01 ~ 2023.12")
+    were no dates at all."""
+    raw = ictrp.RawRecord(
+        ictrp.SOURCE,
+        "t",
+        {"TrialID": "NCT01219465", "Public_title": "x", "Date_enrollement": "2024-04-01 00:00:00"},
+    )
+    assert ictrp.to_record(raw).start_date == "2024-04-01"
+    html = (
+        "<table><tr><td>注册号：</td><td>ChiCTR2100011112</td></tr>"
+        "<tr><td>Public title:</td><td>x</td></tr>"
+        "<tr><td>Study execute time:</td><td>2021.01 ~ 2023.12</td></tr></table>"
+    )
+    record = chictr.to_record(chictr.RawRecord("ChiCTR", "p.html", {"html": html}))
+    assert (record.start_date, record.completion_date) == ("2021-01", "2023-12")

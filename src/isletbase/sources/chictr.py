@@ -31,6 +31,8 @@ NCT_PATTERN = re.compile(r"\bNCT\d{8}\b", re.IGNORECASE)
 #: A date as the pages write it: 2009-09-01, 2009/9/1, 2009.9.1 or 2009年9月1日.
 YMD_DATE = re.compile(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})")
 #: A whole number as registries write it, thousands separated or not ("1,000", "60").
+#: A month as the pages write it, where no day is given: 2021.01, 2021-1, 2021年1月.
+_YM_DATE = re.compile(r"(\d{4})\s*[-/.年]\s*(\d{1,2})(?!\d)(?!\s*[-/.月]\s*\d)")
 _WHOLE_NUMBER = re.compile(r"\d{1,3}(?:,\d{3})+(?!\d)|\d+")
 _HAN = re.compile(r"[\u3400-\u9fff]")
 
@@ -211,7 +213,10 @@ def to_record(raw: RawRecord) -> TrialRecord:
     # in English where the place book knows it (日本 → Japan), as the other registries write it
     countries = [places.english("country", s["country"]) for s in sites if s["country"]]
     execute = _any(fields, "execute_time") or ""
-    dates = YMD_DATE.findall(execute)
+    # a period as the page writes it: 2009-09-01 ~ 2011-12-31, or to the month (2021.01 ~ 2023.12)
+    dates = [iso_date(d) for d in YMD_DATE.findall(execute)] or [
+        f"{y}-{int(m):02d}" for y, m in _YM_DATE.findall(execute) if 1 <= int(m) <= 12
+    ]
     size = whole_numbers(_any(fields, "sample_size"))
     title_zh = _first(fields, "title", "zh")
     url = raw.url or f"https://www.chictr.org.cn/searchprojEN.html?regno={chictr}"
@@ -232,8 +237,8 @@ def to_record(raw: RawRecord) -> TrialRecord:
         "phase": _any(fields, "phase"),
         "status": _any(fields, "status"),
         "enrollment": size[0] if size else None,
-        "start_date": iso_date(dates[0]) if dates else None,
-        "completion_date": iso_date(dates[1]) if len(dates) > 1 else None,
+        "start_date": dates[0] if dates else None,
+        "completion_date": dates[1] if len(dates) > 1 else None,
         "first_posted": _date(_any(fields, "registered")),
         "last_update": _date(_any(fields, "last_update")),
         "design": _any(fields, "design"),

@@ -76,11 +76,16 @@ def _refreshed(text: str | None) -> str | None:
     return None
 
 
+#: A time of day after a date, which some registries' exports add.
+_TIME_OF_DAY = re.compile(r"[T ]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?$")
+
+
 def _date(text: str | None) -> str | None:
     """``Date_enrollement`` and ``Date_registration`` come as YYYY-MM-DD, DD/MM/YYYY or a month
     (and, from some registries, 2020/3/5 or 2020年3月5日)."""
     if not text:
         return None
+    text = _TIME_OF_DAY.sub("", text.strip())  # "2024-04-01 00:00:00": the day is the date
     if re.fullmatch(r"\d{4}(-\d{2}(-\d{2})?)?", text):
         return text
     ymd = YMD_DATE.fullmatch(text.removesuffix("日").rstrip())
