@@ -87,3 +87,15 @@ def test_a_date_with_more_after_it_or_no_such_day_is_refused_naming_it(given: st
     impossible day was refused without saying which date."""
     with pytest.raises(ValueError, match=re.escape(says)):
         partial_date(given)
+
+
+def test_a_text_past_any_registry_s_length_is_refused_naming_the_field() -> None:
+    """A study with a 5 MB summary loaded, and ``show`` then took 15 s to print it."""
+    record = {
+        "registry_ids": [{"registry": "ClinicalTrials.gov", "id": "NCT01219465"}],
+        "source_url": "https://clinicaltrials.gov/study/NCT01219465",
+    }
+    TrialRecord.model_validate({**record, "summary": "A" * 5000})
+    for field, value in (("summary", "A" * 5_000_000), ("conditions", ["A" * 60_000])):
+        with pytest.raises(ValidationError, match=f"(?s){field}.*at most 50000 characters"):
+            TrialRecord.model_validate({**record, field: value})

@@ -75,8 +75,15 @@ def _read_date(value: object) -> str:
 _known_date = lru_cache(maxsize=1 << 12)(_read_date)
 
 
+#: Longest text a record's field may hold: ClinicalTrials.gov caps a brief summary at 5,000
+#: characters and its titles at a few hundred, so a text ten times the longest is no registry's
+#: (a 5 MB summary loaded, and ``show`` then took 15 s to print it): the record is refused
+#: naming the field.
+MAX_TEXT = 50_000
+
+
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, str_max_length=MAX_TEXT)
 
 
 def canonical_id(registry: str, value: str) -> str:
