@@ -217,8 +217,10 @@ def test_a_page_that_is_not_there_is_an_html_page_saying_so(client):
     r = client.get("/trails/<b>x</b>")
     assert r.status_code == 404 and r.headers["content-type"].startswith("text/html")
     assert "There is no page at /trails/&lt;b&gt;x&lt;/b&gt;." in r.text
-    zh = client.get("/nowhere", cookies={"lang": "zh"})
+    client.cookies.set("lang", "zh")
+    zh = client.get("/nowhere")
     assert zh.status_code == 404 and "/nowhere 处没有页面。" in zh.text
+    client.cookies.clear()
     api = client.get("/api/nowhere")
     assert api.status_code == 404 and api.headers["content-type"] == "application/problem+json"
 
