@@ -782,3 +782,21 @@ def test_a_record_s_id_holding_terminal_controls_is_quarantined_written_out(db, 
     [entry] = list_quarantine(db)
     for text in (entry.ref, entry.reason, *report.errors):
         assert text.isprintable() and "\\x1b" in text, text
+
+
+def test_a_text_stored_before_the_length_limit_still_shows_and_loads_again(db) -> None:
+    """A database loaded before registry texts were limited may hold a longer one: its trial
+    is read, merged and loaded again as before (it raised in show, the API and the next load)."""
+    _ingest(db, [QINGDAO])
+    nct = QINGDAO["protocolSection"]["identificationModule"]["nctId"]
+    long = "A" * 60_000
+    with db.session() as session:
+        session.execute(update(TrialRow).values(summary=long))
+        for row in session.scalars(select(RawRecordRow)):
+            row.payload = {**row.payload, "summary": long}
+    assert get_trial(db, nct).summary == long
+    changed = copy.deepcopy(QINGDAO)
+    changed["protocolSection"]["statusModule"]["overallStatus"] = "COMPLETED"
+    changed["protocolSection"]["statusModule"]["lastUpdatePostDateStruct"]["date"] = "2030-01-01"
+    report = run_records(db, study_raws([changed], "ChiCTR"), "ChiCTR", raw_to_record, 2)
+    assert report.quarantined == 0 and report.updated + report.merged == 1

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 from isletbase import taxonomy
 from isletbase.dedup import CandidatePool, Match
 from isletbase.errors import InputError
-from isletbase.model import Institution, SourceRef, TrialRecord
+from isletbase.model import Institution, KeptRecord, SourceRef, TrialRecord
 from isletbase.sources import RawRecord, visible
 from isletbase.sources import curated as bundled
 from isletbase.store.db import (
@@ -127,7 +127,7 @@ def merge_records(records: Sequence[TrialRecord]) -> TrialRecord:
         ]
     unique_sources = {(s["url"], tuple(s["fields"])): s for s in data["sources"]}
     data["sources"] = list(unique_sources.values())
-    return TrialRecord.model_validate(data)
+    return KeptRecord.model_validate(data)  # what was stored before the length limit too
 
 
 #: Characters no registry text needs and a terminal or a database takes for commands: C0
@@ -692,7 +692,7 @@ class Pipeline:
         record's own, so reading it again changes nothing."""
         if self.partial is None or not self.partial(record):
             return payload
-        kept = TrialRecord.model_validate(stored.payload)
+        kept = KeptRecord.model_validate(stored.payload)
         # over a whole record (the bilingual page) the stored values stand and the page only
         # fills gaps: reading the two pages in turn changes nothing; over another partial one
         # (the other language's page, an older read of this one) the newer read's values win
@@ -825,7 +825,7 @@ def refresh_trial(session: Session, writer: TrialWriter, uid: int) -> Refreshed:
     while True:
         raws = session.scalars(select(RawRecordRow).where(RawRecordRow.trial_uid == uid)).all()
         ordered = sorted(raws, key=lambda r: (_priority(r.source), r.id))
-        records = [TrialRecord.model_validate(r.payload) for r in ordered]
+        records = [KeptRecord.model_validate(r.payload) for r in ordered]
         merged = merge_records(records) if len(records) > 1 else records[0]
         others = session.scalars(
             select(RegistryIdRow.trial_uid)

@@ -196,6 +196,14 @@ class TrialRecord(_Model):
         return self.registry_ids[0].id
 
 
+class KeptRecord(TrialRecord):
+    """A record as a database keeps it, read back without the length limit a record read from
+    a registry meets (``MAX_TEXT``): one loaded before the limit may hold a longer text, and its
+    trial must still merge, show and load again."""
+
+    model_config = ConfigDict(str_max_length=None)
+
+
 class Derivation(_Model):
     """How a derived field got its value: the classifier rule or the curator's note."""
 
@@ -206,7 +214,10 @@ class Derivation(_Model):
 
 
 class Trial(TrialRecord):
-    """A trial as stored: the record plus normalised fields and how each was derived."""
+    """A trial as stored: the record plus normalised fields and how each was derived (read
+    back without ``MAX_TEXT``, as ``KeptRecord``)."""
+
+    model_config = ConfigDict(str_max_length=None)
 
     uid: int | None = None
     cell_source: str | None = None
