@@ -61,3 +61,17 @@ def test_a_country_is_named_as_the_registry_writes_it_from_any_spelling() -> Non
     assert places.english("country", "阿联酋") == "United Arab Emirates"  # the short form too
     assert set(places.spellings("country", "Turkey")) == {"Turkey", "土耳其", "Türkiye"}
     assert places.find("country", "Czech Republic").en == "Czechia"
+
+
+def test_a_region_of_china_written_as_a_site_s_country_is_that_region() -> None:
+    """A ChiCTR or ICTRP site in 香港 or 中国台湾 made its trial "foreign"."""
+    written_as = (("香港", "Hong Kong"), ("中国香港", "Hong Kong"), ("台湾", "Taiwan"),
+                  ("中國台灣", "Taiwan"), ("澳门", "Macau"))  # fmt: skip
+    for written, region in written_as:
+        country = places.country_english(written)
+        assert (places.trial_country([country]), places.trial_region([country])) == (
+            "China",
+            region,
+        )
+    assert places.country_english("日本") == "Japan"
+    assert places.country_english("中国") == "China"

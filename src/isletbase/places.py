@@ -103,6 +103,18 @@ _REGIONS = {"Hong Kong": "Hong Kong", "Macau": "Macau", "Macao": "Macau", "Taiwa
 _CHINA = ("China", *_REGIONS)
 
 
+def country_english(name: str) -> str:
+    """A site's country in English as the registries write it: a country the book knows
+    (日本 → Japan), or a region of China written as a country, alone or after 中国 (香港,
+    中国台湾 → Hong Kong, Taiwan), else ``name`` as given."""
+    place = (
+        find("country", name)
+        or find("region", name)
+        or find("region", name.strip().removeprefix("中国").removeprefix("中國"))
+    )
+    return place.en if place else name
+
+
 def trial_country(countries: list[str]) -> str | None:
     """A trial's one country from its sites' (in English): China where a site is in China,
     Hong Kong, Macau or Taiwan included (``trial_region`` tells them apart), else the first."""

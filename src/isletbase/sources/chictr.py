@@ -211,7 +211,7 @@ def to_record(raw: RawRecord) -> TrialRecord:
             }
         )
     # in English where the place book knows it (日本 → Japan), as the other registries write it
-    countries = [places.english("country", s["country"]) for s in sites if s["country"]]
+    countries = [places.country_english(s["country"]) for s in sites if s["country"]]
     execute = _any(fields, "execute_time") or ""
     # a period as the page writes it: 2009-09-01 ~ 2011-12-31, or to the month (2021.01 ~ 2023.12)
     dates = [iso_date(d) for d in YMD_DATE.findall(execute)] or [

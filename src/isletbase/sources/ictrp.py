@@ -135,7 +135,7 @@ def to_record(raw: RawRecord) -> TrialRecord:
     size = _target_size(f.get("Target_size"))
     # as ClinicalTrials.gov writes them where the place book knows them (WHO's "Viet Nam" is
     # Vietnam), so one country is one facet value whichever registry named it
-    countries = [places.english("country", c) for c in _split(raw.payload.get("Countries"))]
+    countries = [places.country_english(c) for c in _split(raw.payload.get("Countries"))]
     url = f.get("web_address") or f"https://trialsearch.who.int/Trial2.aspx?TrialID={trial_id}"
     try:
         return TrialRecord.model_validate(
