@@ -715,6 +715,7 @@ def test_a_chictr_page_in_one_language_fills_gaps_and_loses_nothing(db, tmp_path
         pages = [bilingual.parent]
     for page in pages:
         run_chictr(db, page)
+    assert get_trial(db, "ChiCTR2300071975").sites[0].city == "Wuhan"
     trial = get_trial(db, "ChiCTR2300071975")
     assert trial.title_en.startswith("Treatment With Human Umbilical Cord")
     assert trial.title_zh == "脐带间充质干细胞治疗难治性糖尿病周围神经病的临床研究"
@@ -737,10 +738,11 @@ def test_a_chinese_page_alone_is_classified_and_noted_as_the_bilingual_one() -> 
     record = chictr.to_record(RawRecord("ChiCTR", "p.html", {"html": _one_language("zh")}))
     assert record.title_en is None and record.title_zh.startswith("脐带间充质干细胞")
     assert record.notes == "ChiCTR: Retrospective registration"
-    assert chictr.one_language(record)
+    assert chictr.language_view(record.sources[0].fields) == "zh"
     assert "title_zh" in record.sources[0].fields and "title_en" not in record.sources[0].fields
     bilingual = chictr.to_record(next(chictr.read_pages(FIXTURES / "chictr_ChiCTR2300071975.html")))
-    assert not chictr.one_language(bilingual) and bilingual.sources[0].fields == ["all"]
+    assert chictr.language_view(bilingual.sources[0].fields) is None
+    assert bilingual.sources[0].fields == ["all"]
     derived = {d.field: d.value for d in taxonomy.classify_record(record)}
     assert derived["condition"] == "complication:neuropathy"
 
@@ -800,3 +802,47 @@ def test_a_text_stored_before_the_length_limit_still_shows_and_loads_again(db) -
     changed["protocolSection"]["statusModule"]["lastUpdatePostDateStruct"]["date"] = "2030-01-01"
     report = run_records(db, study_raws([changed], "ChiCTR"), "ChiCTR", raw_to_record, 2)
     assert report.quarantined == 0 and report.updated + report.merged == 1
+
+
+def _dated(html: str, day: str, english: bool = True) -> str:
+    """A page as the registry refreshed it on ``day`` (its "last refreshed" rows, the English
+    one where the page is in English too)."""
+    rows = f'<tr><td class="left_title"><p>最近更新日期：</p></td><td>{day}</td></tr>\n'
+    if english:
+        rows += (
+            f'<tr><td class="left_title"><p>Date of Last Refreshed on:</p></td>'
+            f"<td>{day}</td></tr>\n"
+        )
+    return html.replace("<tbody>\n", "<tbody>\n" + rows, 1)
+
+
+def test_the_two_language_pages_of_an_entry_read_together_keep_both(db, tmp_path):
+    """A Chinese and an English page of one entry in one folder: both are kept and merged
+    (one was dropped as the other's older version, and its title lost)."""
+    folder = tmp_path / "pages"
+    folder.mkdir()
+    (folder / "en.html").write_text(_one_language("en"), "utf-8")
+    (folder / "zh.html").write_text(_one_language("zh"), "utf-8")
+    run_chictr(db, folder)
+    trial = get_trial(db, "ChiCTR2300071975")
+    assert trial.title_en.startswith("Treatment With Human Umbilical Cord")
+    assert trial.title_zh.startswith("脐带间充质干细胞")
+
+
+def test_a_newer_view_over_an_older_whole_page_and_back_merge_alike(db, tmp_path):
+    """The registry's newer Chinese page read first, its older bilingual page after: the
+    English values still fill the gaps (the older page was skipped as an older version), and
+    the Chinese page's own values, being newer, stand."""
+    bilingual = (FIXTURES / "chictr_ChiCTR2300071975.html").read_text("utf-8")
+    older, newer = tmp_path / "older.html", tmp_path / "newer.html"
+    older.write_text(_dated(bilingual, "2023-08-01"), "utf-8")
+    newer.write_text(_dated(_one_language("zh"), "2024-08-01", english=False), "utf-8")
+    run_chictr(db, newer)
+    run_chictr(db, older)
+    trial = get_trial(db, "ChiCTR2300071975")
+    assert trial.title_en.startswith("Treatment With Human Umbilical Cord")
+    assert trial.last_update == "2024-08-01"
+    versions = len(history(db, "ChiCTR2300071975"))
+    run_chictr(db, newer)
+    run_chictr(db, older)
+    assert len(history(db, "ChiCTR2300071975")) == versions

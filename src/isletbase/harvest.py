@@ -58,7 +58,7 @@ MAPPERS: dict[str, Callable[[RawRecord], object]] = {
 
 
 #: Which records of a source give part of what it says of a trial (``Pipeline``'s ``partial``).
-PARTIAL: dict[str, Partial] = {chictr.SOURCE: chictr.one_language}
+PARTIAL: dict[str, Partial] = {chictr.SOURCE: chictr.language_view}
 
 
 def _today_iso() -> str:

@@ -170,8 +170,26 @@ def _without_controls(value: object) -> object:
     return value
 
 
-#: Which records give part of what their source says of a trial (``chictr.one_language``).
-Partial = Callable[[TrialRecord], bool]
+#: Which view of its source's entry a record is, by the fields its own source gave: ``None``
+#: for the whole entry, else the view's name (``chictr.language_view``: a page in one language).
+Partial = Callable[[Sequence[str]], str | None]
+
+
+def own_fields(record: TrialRecord | dict) -> list[str]:
+    """The fields a record's own source (its first) says it gave, of a model or its data."""
+    sources = record["sources"] if isinstance(record, dict) else record.sources
+    if not sources:
+        return []
+    first = sources[0]
+    return list(first["fields"] if isinstance(first, dict) else first.fields)
+
+
+def by_precedence(records: list[TrialRecord], partial: Partial) -> list[TrialRecord]:
+    """Views of one entry in the order they merge: the one its registry updated last first,
+    the whole entry before a view of it where they tie. The order does not depend on the
+    order they were read in, so reading them again, in any order, changes nothing."""
+    ordered = sorted(records, key=lambda r: partial(own_fields(r)) is not None)
+    return sorted(ordered, key=lambda r: r.last_update or "", reverse=True)
 
 
 def _latest_versions(
@@ -181,11 +199,12 @@ def _latest_versions(
     folder, say), the one its registry updated last, the later read where they tie: an older
     version is superseded, not a second source whose values fill gaps. Records of other
     sources (a curated file and a registry export of one trial) all stay, in their order, and
-    so does a ``partial`` one beside a whole one (a ChiCTR page in Chinese beside the
-    bilingual page): it fills gaps. ``read`` is each record's (source, ref)."""
-    latest: dict[tuple[str, str, bool], TrialRecord] = {}
+    so do views of it (``partial``: its Chinese page beside its bilingual and English ones),
+    each the latest of its view: they fill each other's gaps. ``read`` is each record's
+    (source, ref)."""
+    latest: dict[tuple[str, str, str | None], TrialRecord] = {}
     for record, (source, _) in zip(records, read, strict=True):
-        key = (source, record.display_id, partial is not None and partial(record))
+        key = (source, record.display_id, partial(own_fields(record)) if partial else None)
         kept = latest.get(key)
         if kept is None or (record.last_update or "") >= (kept.last_update or ""):
             latest[key] = record
@@ -391,7 +410,7 @@ def prepare(
         valid.append(record)
         accepted.append((raw.source, raw.ref))
     records = [
-        merge_records(c) if len(c) > 1 else c[0]
+        merge_records(by_precedence(c, partial) if partial else c) if len(c) > 1 else c[0]
         for c in group_by_registry_id(_latest_versions(valid, accepted, partial))
     ]
     data = [r.model_dump(mode="json") for r in records]
@@ -611,7 +630,13 @@ class Pipeline:
             if (
                 prev is not None
                 and prev.trial_uid is not None
-                and (prev.content_hash == digest or _older(batch.payload(position), prev.payload))
+                and (
+                    prev.content_hash == digest
+                    or (
+                        not self._views(batch.payload(position), prev.payload)
+                        and _older(batch.payload(position), prev.payload)
+                    )
+                )
             ):
                 counts.unchanged += 1
                 continue
@@ -684,19 +709,26 @@ class Pipeline:
         kept = self._match_within(session, writer, batch, fresh, uids, set(queued), counts)
         self._pool_new(batch, [fresh[k] for k in kept], [uids[k] for k in kept])
 
+    def _views(self, payload: dict, stored: dict) -> bool:
+        """Whether a record read and its source's stored one are not both the whole entry
+        (``partial``): then they merge (``_over``), whichever was updated last."""
+        partial = self.partial
+        return partial is not None and (
+            partial(own_fields(payload)) is not None or partial(own_fields(stored)) is not None
+        )
+
     def _over(self, stored: RawRecordRow, record: TrialRecord, payload: dict) -> dict:
-        """What a record read again stores over its source's stored one: itself, or, where it
-        gives part of what the source says (``partial``), the two merged — a ChiCTR page in
-        Chinese read after the bilingual page keeps the English title, status and the sites'
-        English names, and adds what the bilingual page lacked. Its content hash stays the
-        record's own, so reading it again changes nothing."""
-        if self.partial is None or not self.partial(record):
+        """What a record read again stores over its source's stored one: itself, or, where
+        either is a view of the entry (``partial``), the two merged in their precedence
+        (``by_precedence``) — a ChiCTR page in Chinese read after the bilingual page of the
+        same day keeps the English title, status and the sites' English names, and adds what
+        the bilingual page lacked. Its content hash stays the record's own, so reading it
+        again changes nothing."""
+        if not self._views(payload, stored.payload):
             return payload
         kept = KeptRecord.model_validate(stored.payload)
-        # over a whole record (the bilingual page) the stored values stand and the page only
-        # fills gaps: reading the two pages in turn changes nothing; over another partial one
-        # (the other language's page, an older read of this one) the newer read's values win
-        first, then = (record, kept) if self.partial(kept) else (kept, record)
+        assert self.partial is not None  # as _views says
+        first, then = by_precedence([record, kept], self.partial)
         data = merge_records([first, then]).model_dump(mode="json")
         filling = then.model_dump(mode="json")["sites"]
         if len(filling) == len(data["sites"]):  # one page's sites in its two languages

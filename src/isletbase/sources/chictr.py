@@ -13,7 +13,7 @@ from __future__ import annotations
 import codecs
 import re
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -250,7 +250,7 @@ def to_record(raw: RawRecord) -> TrialRecord:
         "notes": _registration_note(fields),
     }
     if len({lang for given in fields.values() for lang, texts in given.items() if texts}) == 1:
-        # a page in one language: its source names the fields it gave (``one_language``)
+        # a page in one language: its source names the fields it gave (``language_view``)
         values["sources"][0]["fields"] = [k for k in GIVEN if values.get(k) not in (None, [])]
     try:
         return TrialRecord.model_validate(values)
@@ -262,11 +262,14 @@ def to_record(raw: RawRecord) -> TrialRecord:
 GIVEN = tuple(f for f in TrialRecord.model_fields if f not in ("source_url", "sources", "curated"))
 
 
-def one_language(record: TrialRecord) -> bool:
-    """Whether ``record`` was read from a page in one language (the registry's Chinese or
-    English view of an entry it keeps in both): it gives part of what the registry says, so it
-    fills the gaps of the stored record of the entry, where a bilingual page replaces it."""
-    return bool(record.sources) and "all" not in record.sources[0].fields
+def language_view(fields: Sequence[str]) -> str | None:
+    """Which language's page a record was read from, by the fields its own source gave
+    (``fields``): ``None`` for the bilingual page ("all"), else "zh" or "en" — the registry's
+    Chinese or English view of an entry it keeps in both, which gives part of what the registry
+    says and fills the gaps of what is stored for the entry (``Pipeline``'s ``partial``)."""
+    if not fields or "all" in fields:
+        return None
+    return "zh" if any(f.endswith("_zh") for f in fields) else "en"
 
 
 def _pick(fields: dict, name: str, i: int) -> str | None:
