@@ -99,3 +99,8 @@ def test_a_text_past_any_registry_s_length_is_refused_naming_the_field() -> None
     for field, value in (("summary", "A" * 5_000_000), ("conditions", ["A" * 60_000])):
         with pytest.raises(ValidationError, match=f"(?s){field}.*at most 50000 characters"):
             TrialRecord.model_validate({**record, field: value})
+
+
+@pytest.mark.parametrize("zone", [" +0800", "+08:00", " UTC", "Z"])
+def test_a_date_s_time_may_name_its_zone(zone: str) -> None:
+    assert partial_date(f"2024-04-01 00:00:00{zone}") == "2024-04-01"

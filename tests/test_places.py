@@ -75,3 +75,8 @@ def test_a_region_of_china_written_as_a_site_s_country_is_that_region() -> None:
         )
     assert places.country_english("日本") == "Japan"
     assert places.country_english("中国") == "China"
+
+
+def test_taipei_is_written_in_simplified_characters_on_a_chinese_page() -> None:
+    assert places.chinese("city", "Taipei") == "台北"
+    assert places.english("city", "臺北") == "Taipei"

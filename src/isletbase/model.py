@@ -35,7 +35,8 @@ Region = Literal["mainland China", "Hong Kong", "Macau", "Taiwan", "foreign"]
 #: A date at the precision shown, optionally with a time of day after it, which is dropped
 #: ("2024-04-01 00:00:00", "2024-04-01T08:00:00Z"); nothing else may follow ("2010-09-011").
 _PARTIAL_DATE = re.compile(
-    r"(\d{4}(?:-\d{2}(?:-\d{2})?)?)(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?"
+    r"(\d{4}(?:-\d{2}(?:-\d{2})?)?)"
+    r"(?:[T ]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:\s?(?:Z|UTC|GMT|[+-]\d{2}:?\d{2}))?)?"
 )
 
 

@@ -139,3 +139,9 @@ def test_an_offer_s_fields_are_bounded() -> None:
     for field, value in too_long:
         with pytest.raises(InputError, match=f"field '{field}"):
             Offer.parse({field: value})
+
+
+@pytest.mark.parametrize("text", ["万元", "数万元", "上万元", "11111111111111111元"])
+def test_a_unit_without_a_number_or_an_absurd_number_is_no_price(text: str) -> None:
+    """ "万元" read as a price of 0; 17 digits as their last 15."""
+    assert prices.find_prices(text) == []

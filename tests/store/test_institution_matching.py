@@ -277,3 +277,8 @@ def test_a_name_in_traditional_characters_is_matched_as_the_simplified_one() -> 
 def test_an_institution_search_reads_words_without_punctuation_or_diacritics(loaded_db) -> None:
     for q in ("Peking Union Medical College Hospital, Beijing", "peking-union", "Xiè", "PUMCH."):
         assert "pumch" in {i.id for i in list_institutions(loaded_db, q)}, q
+
+
+def test_an_institution_search_of_punctuation_alone_finds_none(loaded_db) -> None:
+    for q in ("%", "'--", "-", "，"):
+        assert list_institutions(loaded_db, q) == [], q

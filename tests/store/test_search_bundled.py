@@ -12,6 +12,7 @@ from isletbase.store.search import (
     counts,
     facet_counts,
     facet_table,
+    one_per_place,
     search_trials,
     stats,
 )
@@ -69,9 +70,17 @@ def test_paging_is_stable_and_complete(loaded_db):
 
 
 def test_sql_and_fts_syntax_in_queries_match_nothing_and_break_nothing(loaded_db):
-    for q in ["'; DROP TABLE trials; --", '" OR 1=1 --', "NEAR(stem cell)", "%_%", "*"]:
+    for q in ["'; DROP TABLE trials; --", '" OR 1=1 --', "NEAR(stem cell)"]:
         assert search_trials(loaded_db, TrialQuery(q=q)).total == 0
+    for q in ["%_%", "*", "。", " ， "]:  # punctuation alone: no word to search for, and said
+        with pytest.raises(InputError, match="no word or number to search for"):
+            search_trials(loaded_db, TrialQuery(q=q))
     assert counts(loaded_db)["trials"] >= 80
+
+
+def test_punctuation_between_spaces_is_no_term(loaded_db):
+    """'糖尿病 ， 干细胞' found 48 trials, '糖尿病，干细胞' 95: the lone '，' was a term."""
+    assert _ids(loaded_db, q="糖尿病 ， 干细胞") == _ids(loaded_db, q="糖尿病 干细胞")
 
 
 def test_an_overlong_query_is_refused_with_the_limit():
@@ -367,3 +376,10 @@ def test_a_region_of_china_named_as_a_country_filters_by_that_region(loaded_db, 
 def test_a_city_that_is_no_province_seat_is_found_by_its_chinese_name(loaded_db):
     found = _ids(loaded_db, city="Qingdao")
     assert found and _ids(loaded_db, city="青岛") == _ids(loaded_db, city="青岛市") == found
+
+
+def test_a_place_facet_lists_each_place_once_whatever_its_spelling(db):
+    """A ChiCTR page in Chinese stores 上海 where CT.gov stores Shanghai: the facet showed two
+    entries both named Shanghai."""
+    rows = [("Shanghai", 3), ("上海", 2), ("Beijing", 4), (None, 1)]
+    assert one_per_place("city", rows) == [("Shanghai", 5), ("Beijing", 4), (None, 1)]

@@ -27,6 +27,7 @@ EVIDENCE_KEYS = frozenset({"condition", "cell_source", "outcome", "measure", "me
 
 
 def evidence_given_once(request: Request) -> None:
+    """Each evidence parameter at most once: a second ``outcome`` was read silently."""
     refuse_repeated(request, EVIDENCE_KEYS)
 
 

@@ -28,9 +28,9 @@ from isletbase.store.trial_reads import require_trial
 router = APIRouter(prefix="/api", tags=["regulation"])
 
 #: Largest request body ``/api/check`` reads (an offer's text, not a website dump): room for
-#: an offer of ``MAX_TEXT`` characters in Chinese (three bytes each in UTF-8) and its fields;
-#: the text's own limit is in characters (``Offer``).
-MAX_CHECK_BYTES = 4 * MAX_TEXT
+#: an offer of ``MAX_TEXT`` characters in Chinese, even as JSON writes them by default (six
+#: bytes each: ``\u5e72``), and its fields; the text's own limit is in characters (``Offer``).
+MAX_CHECK_BYTES = 7 * MAX_TEXT
 
 
 @router.get("/rules")

@@ -61,7 +61,7 @@ _U = "".join((*_ZH_UNITS, *_ZH_BIG))
 #: a Chinese numeral with at least one unit ("十万", "三十五", "一万五"); a last digit not
 #: followed by a measure word ("十万一针" is 十万, one shot)
 _ZH_NUM = rf"[{_D}]{{0,4}}[{_U}](?:[{_D}]{{0,4}}[{_U}]){{0,8}}(?:[{_D}](?![针次支剂个]))?"
-_ARABIC = r"(?:\d{1,3}(?:,\d{3}){1,5}|\d{1,15})(?:\.\d{1,6})?"
+_ARABIC = r"(?<!\d)(?:\d{1,3}(?:,\d{3}){1,5}|\d{1,15})(?:\.\d{1,6})?(?!\d)"
 _NUM = rf"(?P<num>{_ARABIC}|{_ZH_NUM})"
 _S = r"\s{0,3}"
 _PRICE_WORD = r"(?:费用|价格|收费|报价|售价|花费|仅需|只需|只要|每针|每次|每疗程|疗程费)"
@@ -132,8 +132,8 @@ def find_prices(text: str | Folded) -> list[tuple[float, str, Match, int]]:
         for m in pattern.finditer(f.text):
             groups = m.groupdict()
             amount = _amount(groups["num"])
-            if amount is None:
-                continue
+            if not amount and not groups["num"][:1].isdigit():
+                continue  # a unit without a number ("万元", "数万元") is no amount
             mult = groups.get("mult")
             is_big = bool(mult) or any(c in groups["num"] for c in _ZH_BIG)
             if "cur" not in groups and not is_big:

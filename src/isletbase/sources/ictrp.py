@@ -21,7 +21,7 @@ from pydantic import ValidationError
 
 from isletbase import places
 from isletbase.errors import InputError
-from isletbase.model import TrialRecord
+from isletbase.model import TrialRecord, partial_date
 from isletbase.sources import RawRecord
 from isletbase.sources.chictr import ID_PATTERN as CHICTR_ID
 from isletbase.sources.chictr import YMD_DATE, iso_date, other_registry_ids, whole_numbers
@@ -76,18 +76,15 @@ def _refreshed(text: str | None) -> str | None:
     return None
 
 
-#: A time of day after a date, which some registries' exports add.
-_TIME_OF_DAY = re.compile(r"[T ]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?$")
-
-
 def _date(text: str | None) -> str | None:
     """``Date_enrollement`` and ``Date_registration`` come as YYYY-MM-DD, DD/MM/YYYY or a month
     (and, from some registries, 2020/3/5 or 2020年3月5日)."""
     if not text:
         return None
-    text = _TIME_OF_DAY.sub("", text.strip())  # "2024-04-01 00:00:00": the day is the date
-    if re.fullmatch(r"\d{4}(-\d{2}(-\d{2})?)?", text):
-        return text
+    try:  # YYYY[-MM[-DD]], a time of day after it dropped, as every reader reads a date
+        return partial_date(text)
+    except ValueError:
+        pass
     ymd = YMD_DATE.fullmatch(text.removesuffix("日").rstrip())
     if ymd:
         return iso_date(ymd.groups())

@@ -260,11 +260,14 @@ def list_institutions(db: Database, q: str | None = None) -> list[Institution]:
     so a search for one would list every institution."""
     if unprintable(q):
         raise InputError(f"institution search {q!r} {UNPRINTABLE}")
+    # full-width forms as typed folded (NFKC), diacritics taken off; each run of letters or
+    # digits a word ("Peking Union Medical College Hospital, Beijing", "peking-union")
+    words = _WORDS.findall(without_accents(unicodedata.normalize("NFKC", q or "").lower()))
+    if q and q.strip() and not words:  # "%", "'--": no name holds nothing
+        return []
     with db.session() as session:
         stmt = select(InstitutionRow).options(selectinload(InstitutionRow.aliases))
-        # full-width forms as typed folded (NFKC), diacritics taken off; each run of letters or
-        # digits a word ("Peking Union Medical College Hospital, Beijing", "peking-union")
-        for word in _WORDS.findall(without_accents(unicodedata.normalize("NFKC", q or "").lower())):
+        for word in words:
             # 北京協和醫院 in traditional characters finds 北京协和医院
             forms = written_forms(word)
             stmt = stmt.where(

@@ -266,7 +266,7 @@ def query_terms(q: str) -> list[str]:
     for quoted, bare in _TERM.findall(q):
         if quoted.strip():
             terms.append(quoted.lower())
-        elif bare.strip():
+        elif _WORD.search(bare):  # punctuation alone ("，" between spaces) is no term
             terms += _cjk_pieces(bare.lower()) if CJK.search(bare) else [bare.lower()]
     return terms
 
@@ -396,7 +396,7 @@ class _Plan:
 def _text_plan(db: Database, q: str) -> _Plan:
     terms = query_terms(q)
     if not terms:
-        raise InputError("search text is empty after removing quotes")
+        raise InputError("search text holds no word or number to search for")
     plan = _Plan()
     phrases: list[str] = []
     trigram_terms: list[str] = []
@@ -885,11 +885,28 @@ def facet_table(db: Database, query: TrialQuery, limits: dict[str, int | None]) 
             if capped:
                 sampled.add(name)
             stmt = _facet_statement(name, conds)
-            if limit is not None:
-                stmt = stmt.limit(limit)
-            out[name] = [(value, count) for value, count in conn.execute(stmt).all()]
+            placed = name in _PLACE_FACETS
+            if limit is not None:  # a place's spellings merge below: read some more of them
+                stmt = stmt.limit(limit * 3 if placed else limit)
+            rows = [(value, count) for value, count in conn.execute(stmt).all()]
+            out[name] = one_per_place(name, rows)[:limit] if placed else rows
     out.sampled, out.sample = frozenset(sampled), FACET_SAMPLE
     return out
+
+
+#: Facets whose values are places, stored as each registry wrote them (上海 and Shanghai).
+_PLACE_FACETS = ("country", "province", "city")
+
+
+def one_per_place(kind: str, rows: list[tuple]) -> list[tuple]:
+    """A place facet's counts with each place once, under its English name (a ChiCTR page's
+    上海 and CT.gov's Shanghai were two entries both shown as Shanghai), most first. A trial
+    that names one place in both spellings counts twice: the counts are the rows', summed."""
+    merged: dict[object, int] = {}
+    for value, count in rows:
+        key = places.english(kind, value) if isinstance(value, str) else value
+        merged[key] = merged.get(key, 0) + count
+    return sorted(merged.items(), key=lambda item: (-item[1], str(item[0])))
 
 
 def _without(query: TrialQuery, name: str) -> TrialQuery:

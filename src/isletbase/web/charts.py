@@ -40,6 +40,8 @@ class YearChart:
     ticks: list[tuple[int, float]] = field(default_factory=list)  # (value, y)
     year_labels: list[tuple[int, float]] = field(default_factory=list)  # (year, x centre)
     table: dict[int, dict[str, int]] = field(default_factory=dict)
+    #: the series name of the folded cell sources and the unclassified trials (``REST``)
+    rest: str = REST
     plot_top: int = 10
     plot_left: int = 36
     plot_bottom: int = 0
