@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from fastapi.testclient import TestClient
 
 from isletbase.api import create_app
@@ -44,6 +46,9 @@ def test_check_reads_an_offer_of_its_text_limit_in_chinese(loaded_db) -> None:
     text = ("干细胞治疗糖尿病，" * 5000)[:40_000].encode()
     done = client.post("/api/check", content=text, headers={"content-type": "text/plain"})
     assert done.status_code == 200, done.text
+    escaped = json.dumps({"text": "干" * 100_000})  # as JSON writes it by default: \u5e72
+    done = client.post("/api/check", content=escaped, headers={"content-type": "application/json"})
+    assert done.status_code == 200, done.text[:200]
     too_long = ("干" * 100_001).encode()
     refused = client.post("/api/check", content=too_long, headers={"content-type": "text/plain"})
     assert refused.status_code == 400 and "100001 characters" in refused.json()["detail"]
