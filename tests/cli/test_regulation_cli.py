@@ -131,3 +131,13 @@ def test_unreadable_offers_exit_2_with_one_line(
     assert done.returncode == 2, done.stderr
     assert message in done.stderr and "Traceback" not in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1
+
+
+def test_an_offer_s_brackets_are_shown_as_written_in_the_table(tmp_path: Path) -> None:
+    """'[/x]' in an offer was read as Rich markup: a traceback and exit 1 ("red flags") for a
+    violation, and balanced markup changed the quoted words."""
+    offer = tmp_path / "offer.txt"
+    offer.write_text("干细胞[/x]治疗糖尿病，[b]根治糖尿病[/b]，费用¥150,000。", encoding="utf-8")
+    done = run("check", str(offer), "--db", f"sqlite:///{tmp_path / 'none.db'}", cwd=tmp_path)
+    assert done.returncode == 3, done.stderr
+    assert "Traceback" not in done.stderr and "[/x]" in done.stdout and "[b]" in done.stdout

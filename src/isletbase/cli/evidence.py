@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from isletbase.cli.common import DbOption, console, open_db
@@ -177,7 +178,7 @@ def _print_pool(result: PoolResult, extra: dict) -> None:
         table.add_column(col, justify="right" if col != "study" else "left")
     for s in d["studies"]:
         table.add_row(
-            s["study"],
+            escape(s["study"]),  # a label from the user's file, shown as written
             f"{s['effect']:.2f}",
             f"{s['ci_low']:.2f} to {s['ci_high']:.2f}",
             f"{100 * s['weight']:.1f}%",
@@ -195,7 +196,7 @@ def _print_pool(result: PoolResult, extra: dict) -> None:
         f"Q={d['q']:.2f} (p={d['q_p']:.3g})  prediction interval: {pi}"
     )
     for item in d["excluded"]:
-        console.print(f"  left out {item['outcome']}: {item['reason']}", style="dim")
+        console.print(f"  left out {item['outcome']}: {item['reason']}", style="dim", markup=False)
     if "egger" in extra:
         e = extra["egger"]
         console.print(f"Egger's test: intercept {e['intercept']:.2f}, p={e['p_value']:.3g}")

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from isletbase.cli.common import DbOption, console, loaded_db, open_db
@@ -85,12 +86,12 @@ def _print_result(result: CheckResult) -> None:
     for col in ("rule", "severity", "what the rule says", "evidence", "source"):
         table.add_column(col, overflow="fold")
     for f in result.findings:
-        table.add_row(
-            f.rule.id,
+        table.add_row(  # the offer's words as written: "[/x]" in them is text, not markup
+            escape(f.rule.id),
             f"[{_STYLE[f.severity]}]{f.severity}[/]",
-            f"{f.rule.statement_en}\n{f.rule.statement_zh}",
-            _evidence(f),
-            f.rule.source_url,
+            escape(f"{f.rule.statement_en}\n{f.rule.statement_zh}"),
+            escape(_evidence(f)),
+            escape(f.rule.source_url),
         )
     if result.findings:
         console.print(table)
@@ -174,7 +175,10 @@ def findings(
     for t in report.trials:
         for f in t.findings:
             table.add_row(
-                t.trial_id, f.rule.id, f"[{_STYLE[f.severity]}]{f.severity}[/]", _evidence(f)
+                escape(t.trial_id),
+                escape(f.rule.id),
+                f"[{_STYLE[f.severity]}]{f.severity}[/]",
+                escape(_evidence(f)),
             )
     console.print(table)
 

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -66,11 +67,11 @@ def _write_plot(run, path: Path | None) -> None:  # noqa: ANN001 - CohortRun
 
 
 def _summary_table(rows: list[dict], title: str) -> Table:
-    table = Table(title=title)
+    table = Table(title=escape(title))
     for col in rows[0]:
         table.add_column(col, justify="left" if col == "patient" else "right", overflow="fold")
     for row in rows:
-        table.add_row(*(str(v) for v in row.values()))
+        table.add_row(*(escape(str(v)) for v in row.values()))
     return table
 
 
@@ -168,7 +169,7 @@ def trial(
         data.pop("curves")
         _print_json(data)
         return
-    table = Table(title=f"{result.design.name} — {seconds:.1f} s")
+    table = Table(title=escape(f"{result.design.name} — {seconds:.1f} s"))  # names as given
     for col in (
         "arm",
         "n",
@@ -184,7 +185,7 @@ def trial(
         table.add_column(col)
     for arm in data["arms"]:
         table.add_row(
-            arm["arm"],
+            escape(arm["arm"]),
             str(arm["n"]),
             f"{arm['hba1c_pct']['mean']:.2f} ± {arm['hba1c_pct']['sd']:.2f}",
             f"{arm['tir_pct']['mean']:.1f}",
