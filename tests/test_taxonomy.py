@@ -122,3 +122,15 @@ def test_classifier_never_crashes_and_a_keyword_anywhere_is_found(noise, kind):
     fields = {"title_en": f"{noise} {keyword} {noise}"}
     match = taxonomy.classify_field(field, fields)
     assert match is not None
+
+
+def test_a_text_in_traditional_characters_is_classified_as_the_simplified_one():
+    """Taiwan's and Hong Kong's 臍帶間充質幹細胞 was no cell source; the rules are written in
+    simplified characters."""
+    pairs = (("臍帶間充質幹細胞治療1型糖尿病", "脐带间充质干细胞治疗1型糖尿病"),
+             ("骨髓間充質幹細胞移植", "骨髓间充质干细胞移植"))  # fmt: skip
+    for traditional, simplified in pairs:
+        wanted = {d.field: d.value for d in taxonomy.derive({"title_en": simplified})}
+        assert wanted["cell_source"] is not None
+        found = {d.field: d.value for d in taxonomy.derive({"title_en": traditional})}
+        assert found == wanted

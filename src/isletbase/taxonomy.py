@@ -144,13 +144,25 @@ def blanked(rules: Iterable[Rule], text: str) -> str:
 
 
 def _texts(fields: Mapping[str, object], name: str) -> list[tuple[str, str]]:
-    """A field's non-empty texts (one, or a list's), normalised, each with the field's name."""
+    """A field's non-empty texts (one, or a list's), as the rules read them (``_readable``),
+    each with the field's name."""
     value = fields.get(name)
     if isinstance(value, str):
-        return [(name, normalise(value))] if value else []
+        return [(name, _readable(value))] if value else []
     if isinstance(value, list):
-        return [(name, normalise(item)) for item in value if isinstance(item, str) and item]
+        return [(name, _readable(item)) for item in value if isinstance(item, str) and item]
     return []
+
+
+def _readable(text: str) -> str:
+    """A text as the rules read it: NFKC-folded (``normalise``), and in simplified characters
+    where it holds Han ones, as the rules are written: Taiwan's and Hong Kong's 臍帶間充質幹細胞
+    is 脐带间充质干细胞 (it was no cell source). Most texts hold no character past U+2E80 (a
+    registry's em dashes and accents are below it): one ``max`` tells, with no conversion."""
+    folded = normalise(text)
+    if folded.isascii() or max(folded) < "\u2e80":
+        return folded
+    return simplified(folded)
 
 
 #: Characters that Python's case-insensitive ``re`` matches with an ASCII letter but RE2 does
