@@ -466,3 +466,17 @@ def test_an_unknown_country_is_refused_by_name() -> None:
 def test_a_long_text_is_refused_by_name() -> None:
     with pytest.raises(InputError, match="field 'text': 100001 characters"):
         check_offer("a" * 100_001)
+
+
+@pytest.mark.parametrize(
+    ("text", "claim"),
+    [("干细胞治疗糖尿病，没有任何副作用。", "no_side_effects"),
+     ("干细胞治疗糖尿病，无任何副作用。", "no_side_effects"),
+     ("Stem cell therapy for diabetes without any side effects.", "no_side_effects"),
+     ("Stem cell therapy for diabetes with zero side effects.", "no_side_effects"),
+     ("干细胞治好糖尿病", "cure")],
+)  # fmt: skip
+def test_common_wordings_of_a_claim_are_read(text: str, claim: str) -> None:
+    """Each was read as no claim, and 干细胞治好糖尿病 as an offer with nothing to find."""
+    facts = check_offer(text, today=date(2026, 6, 1)).facts
+    assert claim in facts["claims"].value

@@ -127,7 +127,7 @@ def show(
         ("status", trial.status),
         (
             "enrollment",
-            f"{trial.enrollment} ({trial.enrollment_type})"
+            f"{trial.enrollment}" + (f" ({trial.enrollment_type})" if trial.enrollment_type else "")
             if trial.enrollment is not None
             else None,
         ),
