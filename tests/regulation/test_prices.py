@@ -145,3 +145,20 @@ def test_an_offer_s_fields_are_bounded() -> None:
 def test_a_unit_without_a_number_or_an_absurd_number_is_no_price(text: str) -> None:
     """ "万元" read as a price of 0; 17 digits as their last 15."""
     assert prices.find_prices(text) == []
+
+
+@pytest.mark.parametrize(
+    ("offer", "currency", "high"),
+    [("Stem cell therapy for diabetes in Tokyo, Japan. ¥30,000.", "JPY", False),
+     ("台北診所：幹細胞治療糖尿病，費用30萬元。", "TWD", True),
+     ("香港診所：幹細胞治療糖尿病，費用10萬元。", "HKD", True),
+     ("Stem cell therapy in Tokyo, Japan. 人民币30,000元.", "CNY", True),
+     ({"country": "JP", "price": "¥30,000", "cell_therapy": True}, "JPY", False),
+     ({"country": "JP", "price": 30000, "currency": "CNY"}, "CNY", True)],
+)  # fmt: skip
+def test_yen_and_yuan_signs_are_the_money_of_the_place_the_offer_is_made(offer, currency, high):
+    """¥30,000 in Tokyo (~US$200) was read as yuan and flagged as a high price; 元 in Taipei
+    and Hong Kong likewise. The renminbi named, or a currency given in its field, stays."""
+    facts = check_offer(offer, today=TODAY).facts
+    assert facts["price_currency"].value == currency
+    assert facts["price_high"].value is high

@@ -263,9 +263,15 @@ class Extractor:
             amount = parsed[0] if parsed else float(offer.price)
             currency = offer.currency or (parsed[1] if parsed else None)
             facts["price_amount"] = Fact("price_amount", amount, [_json("price", offer.price)])
-            if currency:
+            if currency:  # named by the currency field, or read from the price's own words
                 facts["price_currency"] = Fact(
-                    "price_currency", currency, [_json("currency", offer.currency or currency)]
+                    "price_currency",
+                    currency,
+                    [
+                        _json("currency", offer.currency)
+                        if offer.currency
+                        else _json("price", offer.price)
+                    ],
                 )
             if offer.charges_patient is None:
                 facts["charges_patient"] = Fact(
@@ -359,12 +365,29 @@ class Extractor:
                 if v in {"diabetes", "diabetic_foot"}
             ]
             facts["mentions_diabetes"] = Fact("mentions_diabetes", bool(diabetic), diabetic)
+        self._place_currency(facts)
         amount, currency = facts.get("price_amount"), facts.get("price_currency")
         if amount and currency and isinstance(amount.value, int | float):
             limit = self.book.param("high_price").get(currency.value)
             if limit is not None:
                 evidence = list(dict.fromkeys([*amount.evidence, *currency.evidence]))
                 facts["price_high"] = Fact("price_high", amount.value >= limit, evidence)
+
+    @staticmethod
+    def _place_currency(facts: dict[str, Fact]) -> None:
+        """A price in ¥ or 元 read as yuan, in an offer made where they name that place's own
+        money: ¥ is the yen in Japan, 元 and 萬元 Hong Kong's, Macau's and Taiwan's dollars
+        (``prices.RENMINBI_NAMES``). A price naming the renminbi (人民币, RMB), or a currency
+        given in its own field, stays as said. ¥30,000 in Tokyo (~US$200) was a high price."""
+        currency, country = facts.get("price_currency"), facts.get("country")
+        if currency is None or country is None or currency.value != "CNY":
+            return
+        own = PLACE_CURRENCIES.get(country.value)
+        said = " ".join(e.quote for e in currency.evidence)
+        if own in (None, "CNY") or said.startswith("currency:") or names_renminbi(said):
+            return
+        why = Evidence("derived", f"¥ and 元 in {country.value} are its own money, {own}")
+        facts["price_currency"] = Fact("price_currency", own, [*currency.evidence, why])
 
     @staticmethod
     def _cell_therapy(facts: dict[str, Fact], text: str, described: bool) -> None:
