@@ -480,3 +480,13 @@ def test_common_wordings_of_a_claim_are_read(text: str, claim: str) -> None:
     """Each was read as no claim, and 干细胞治好糖尿病 as an offer with nothing to find."""
     facts = check_offer(text, today=date(2026, 6, 1)).facts
     assert claim in facts["claims"].value
+
+
+def test_a_rule_not_yet_in_force_on_the_day_checked_is_not_applied() -> None:
+    """Checked as of 2010, an offer broke the Advertising Law of 2015 (CN-AD-001, in force
+    2015-09-01) all the same."""
+    offer = {"text": "干细胞治疗糖尿病，根治糖尿病，无毒副作用，费用¥150,000。"}
+    now = {f.rule.id for f in check_offer(offer, today=date(2026, 6, 1)).findings}
+    then = {f.rule.id for f in check_offer({**offer, "date": "2010-01-01"}).findings}
+    assert "CN-AD-001" in now and "CN-AD-001" not in then
+    assert then < now

@@ -87,10 +87,15 @@ class CheckResult:
 
 
 def evaluate(book: RuleBook, target: AppliesTo, facts: Mapping[str, Fact]) -> list[Finding]:
-    """Every rule for ``target`` whose condition holds on ``facts``, most serious first."""
+    """Every rule for ``target`` whose condition holds on ``facts``, most serious first; a rule
+    not yet in force on the day checked (``as_of``: its ``effective`` date is later) is not
+    applied — an offer checked as of 2010 broke no rule of 2015."""
     values = {name: fact.value for name, fact in facts.items()}
+    as_of = values.get("as_of")
     found = []
     for rule in book.for_target(target):
+        if as_of and rule.effective and str(as_of) < rule.effective:
+            continue
         held, fields = book.parsed[rule.id].evaluate(values)
         if held:
             items = book.parsed[rule.id].items()
