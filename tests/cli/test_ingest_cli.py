@@ -118,3 +118,13 @@ def test_an_ingest_that_finds_nothing_says_so(tmp_path):
         pass
     done = run("ingest", "ctgov-dump", str(empty), "--db", f"sqlite:///{tmp_path / 'e.db'}")
     assert done.exit_code == 0 and "nothing was read" in done.output
+
+
+def test_a_reading_command_with_a_mistyped_database_path_creates_nothing(tmp_path):
+    """A reading command refused a missing database, but made its folders on the way."""
+    url = f"sqlite:///{tmp_path / 'typo' / 'deeper' / 'x.db'}"
+    for command in (["quarantine"], ["review"], ["search", "diabetes"]):
+        assert run(*command, "--db", url).exit_code == 2
+    assert not (tmp_path / "typo").exists()
+    assert run("db", "init", "--db", url).exit_code == 0  # a writing one makes them
+    assert (tmp_path / "typo" / "deeper" / "x.db").exists()

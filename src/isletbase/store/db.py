@@ -295,8 +295,6 @@ class Database:
             raise InputError(
                 f"database URL {self.url!r}: expected sqlite:///FILE or postgresql+psycopg://…"
             )
-        if self.dialect == "sqlite" and parsed.database not in (None, "", ":memory:"):
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         self.engine: Engine = create_engine(
             self.url,
             future=True,
@@ -322,7 +320,12 @@ class Database:
             yield session
 
     def init(self) -> None:
-        """Create every table and the search index; safe to run again on an existing database."""
+        """Create every table and the search index; safe to run again on an existing database.
+        A SQLite file's folder is made here, by a command that writes, not when a database is
+        only named (a mistyped ``--db`` of a reading command left folders behind)."""
+        file = make_url(self.url).database if self.is_sqlite else None
+        if file and file != ":memory:":
+            Path(file).parent.mkdir(parents=True, exist_ok=True)
         load_extensions()
         Base.metadata.create_all(self.engine)
         with self.engine.begin() as conn:
