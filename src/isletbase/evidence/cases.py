@@ -53,13 +53,16 @@ def load_cases() -> tuple[Case, ...]:
 
 
 def get_case(name: str) -> Case:
-    """The case called ``name`` (or the one whose name starts with it).
+    """The case called ``name``, or the one whose name starts with it, or else holds it as one
+    of its words (``zimislecel`` is ``vx-880-zimislecel``, as the README names it).
 
     ``NotFoundError`` lists the case names when there is no single match.
     """
     cases = load_cases()
-    exact = [c for c in cases if c.name == name.lower()]
-    found = exact or [c for c in cases if c.name.startswith(name.lower())]
+    wanted = name.strip().lower()
+    exact = [c for c in cases if c.name == wanted]
+    found = exact or [c for c in cases if c.name.startswith(wanted)]
+    found = found or [c for c in cases if wanted in c.name.split("-")]
     if len(found) == 1:
         return found[0]
     names = ", ".join(c.name for c in (found or cases))
