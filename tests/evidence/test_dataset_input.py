@@ -147,3 +147,23 @@ def test_a_record_with_an_sd_of_zero_or_one_person_an_arm_is_left_out_with_why(m
     assert "each arm needs an SD > 0 and n >= 2" in reasons["n-1"]
     result = pool(data, "DL")
     assert math.isfinite(result.estimate) and result.se > 0
+
+
+@pytest.mark.parametrize(
+    "rows",
+    [[("A", 800, 0.1), ("B", 900, 0.2)],  # e^800 is no float: OverflowError before
+     [("A", 1e308, 0.1), ("B", -1e308, 0.2)],  # NaN and Infinity in --json before
+     [("A", 0.5, 1e-320), ("B", 0.2, 0.2)]],
+)  # fmt: skip
+def test_effects_or_variances_out_of_any_study_s_range_are_refused(tmp_path, rows) -> None:
+    path = tmp_path / "in.csv"
+    path.write_text("study,yi,vi\n" + "".join(f"{s},{y},{v}\n" for s, y, v in rows))
+    with pytest.raises(InputError, match="no finite estimate"):
+        pool(read_input(path, measure="RR" if rows[0][1] == 800 else "MD"))
+
+
+def test_a_json_boolean_is_no_effect(tmp_path) -> None:
+    path = tmp_path / "in.json"
+    path.write_text('[{"study": "A", "yi": true, "vi": true}, {"study": "B", "yi": 1, "vi": 1}]')
+    with pytest.raises(InputError, match="'yi' is not a number: True"):
+        read_input(path, measure="MD")

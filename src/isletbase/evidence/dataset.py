@@ -296,6 +296,8 @@ def _present(row: Mapping, name: str) -> bool:
 def _number(row: Mapping, name: str, where: str) -> float:
     if not _present(row, name):
         raise InputError(f"{where}: field {name!r} is missing")
+    if isinstance(row[name], bool):  # JSON true is no number (float(True) is 1.0)
+        raise InputError(f"{where}: field {name!r} is not a number: {row[name]!r}")
     try:
         value = float(row[name])
     except (TypeError, ValueError) as exc:

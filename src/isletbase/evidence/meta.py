@@ -27,6 +27,7 @@ Egger M, et al. Bias in meta-analysis detected by a simple, graphical test. BMJ 
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -152,6 +153,11 @@ def check_method(method: str) -> str:
     return upper
 
 
+#: The largest log ratio (RR, OR) a study's effect may be: e⁵⁰ is a ratio of 5 × 10²¹, which no
+#: study reports; past ~709 the ratio is no float at all (an effect of 800 raised OverflowError).
+MAX_LOG_RATIO = 50.0
+
+
 def pool(data: Dataset, method: str = "REML", hk: bool = False, alpha: float = 0.05) -> PoolResult:
     """Pool ``data`` by ``method`` (FE, DL or REML), optionally with the Hartung–Knapp interval.
 
@@ -162,9 +168,22 @@ def pool(data: Dataset, method: str = "REML", hk: bool = False, alpha: float = 0
         found = "no study" if data.k == 0 else f"only {data.k} study ({data.studies[0].label})"
         raise InputError(f"cannot pool: {found} with the numbers {data.measure} needs")
     y, v = data.yi, data.vi
-    tau2, estimate, se, p_value = _estimate(y, v, method, hk)
+    # PyMARE divides by Q for I²: studies that agree exactly (Q = 0) warned on stderr, though
+    # I² is then 0 as it reports
+    with np.errstate(divide="ignore", invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        tau2, estimate, se, p_value = _estimate(y, v, method, hk)
+        q, q_p, i2 = _heterogeneity(y, v)
     crit = stats.t.isf(alpha / 2, data.k - 1) if hk else stats.norm.isf(alpha / 2)
-    q, q_p, i2 = _heterogeneity(y, v)
+    if not all(math.isfinite(x) for x in (tau2, estimate, se, q, i2)) or (
+        data.measure in RATIO_MEASURES and float(np.abs(y).max()) > MAX_LOG_RATIO
+    ):
+        raise InputError(
+            f"cannot pool: the studies' {data.measure} effects and variances give no finite "
+            f"estimate (an effect or a variance out of any study's range); "
+            f"effects {float(y.min()):.3g} to {float(y.max()):.3g}, "
+            f"variances {float(v.min()):.3g} to {float(v.max()):.3g}"
+        )
     pi_low = pi_high = None
     if method != "FE" and data.k >= 3:
         half = stats.t.isf(alpha / 2, data.k - 2) * math.sqrt(tau2 + se**2)
