@@ -84,7 +84,7 @@ def _fold_char(ch: str) -> str:
     """One character folded: NFKC, case, and traditional → simplified, character by character
     (never by phrase), so that folding keeps a map back to the text."""
     normal = unicodedata.normalize("NFKC", ch).casefold()
-    return normal if normal.isascii() else simplified(normal)
+    return simplified(normal)
 
 
 @lru_cache(maxsize=32)

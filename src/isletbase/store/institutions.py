@@ -44,9 +44,7 @@ _ANSWERS_KEPT = 100_000
 def name_key(text: str) -> str:
     """Fold a name for comparison: NFKC, lower case, simplified characters (北京協和醫院 is
     北京协和医院), no spaces or punctuation, no leading 'the'."""
-    folded = unicodedata.normalize("NFKC", text).casefold().strip()
-    if not folded.isascii():
-        folded = simplified(folded)
+    folded = simplified(unicodedata.normalize("NFKC", text).casefold().strip())
     folded = _THE.sub("", folded)
     return _NOISE.sub("", folded)
 

@@ -181,7 +181,7 @@ def search_document(
         parts += words
     text = " | ".join(p for p in parts if p)
     if not text.isascii():  # most registry records are: one scan
-        folded = [f for p in parts if p and not p.isascii() and (f := taxonomy.simplified(p)) != p]
+        folded = [f for p in parts if p and (f := taxonomy.simplified(p)) != p]
         text = " | ".join([text, *dict.fromkeys(folded)])
     return without_accents(taxonomy.normalise(text)).lower()
 
