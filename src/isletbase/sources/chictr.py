@@ -30,9 +30,9 @@ ID_PATTERN = re.compile(r"\bChiCTR(?:-[A-Z]{2,5}-)?\d{8,10}\b", re.IGNORECASE)
 NCT_PATTERN = re.compile(r"\bNCT\d{8}\b", re.IGNORECASE)
 #: A date as the pages write it: 2009-09-01, 2009/9/1, 2009.9.1 or 2009年9月1日.
 YMD_DATE = re.compile(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})")
-#: A whole number as registries write it, thousands separated or not ("1,000", "60").
 #: A month as the pages write it, where no day is given: 2021.01, 2021-1, 2021年1月.
 _YM_DATE = re.compile(r"(\d{4})\s*[-/.年]\s*(\d{1,2})(?!\d)(?!\s*[-/.月]\s*\d)")
+#: A whole number as registries write it, thousands separated or not ("1,000", "60").
 _WHOLE_NUMBER = re.compile(r"\d{1,3}(?:,\d{3})+(?!\d)|\d+")
 _HAN = re.compile(r"[\u3400-\u9fff]")
 

@@ -24,7 +24,13 @@ from isletbase.errors import InputError
 from isletbase.model import TrialRecord, partial_date
 from isletbase.sources import RawRecord
 from isletbase.sources.chictr import ID_PATTERN as CHICTR_ID
-from isletbase.sources.chictr import YMD_DATE, iso_date, other_registry_ids, whole_numbers
+from isletbase.sources.chictr import (
+    NCT_PATTERN,
+    YMD_DATE,
+    iso_date,
+    other_registry_ids,
+    whole_numbers,
+)
 from isletbase.sources.curated import describe
 
 SOURCE = "ICTRP"
@@ -117,7 +123,7 @@ def to_record(raw: RawRecord) -> TrialRecord:
         raise InputError(f"{raw.ref}: TrialID is empty")
     register = _REGISTERS.get((f.get("Source_Register") or "").lower(), "ICTRP")
     if trial_id.upper().startswith("NCT"):
-        if not re.fullmatch(r"NCT\d{8}", trial_id, re.IGNORECASE):
+        if not NCT_PATTERN.fullmatch(trial_id):
             raise InputError(f"{raw.ref}: TrialID {trial_id!r}: expected NCT and 8 digits")
         register = "ClinicalTrials.gov"
     elif CHICTR_ID.fullmatch(trial_id):
