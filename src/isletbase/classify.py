@@ -13,7 +13,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from isletbase import taxonomy
-from isletbase.errors import InputError
+from isletbase.errors import InputError, json_kind
 from isletbase.sources import ctgov
 
 FLAT_KEYS = {
@@ -28,6 +28,18 @@ FLAT_KEYS = {
 }
 
 
+#: The flat input's text keys and the classifier's field each fills (an error names the key
+#: as the input wrote it).
+_TEXT_KEYS = {
+    "id": "id",
+    "title": "title_en",
+    "title_zh": "title_zh",
+    "description": "summary",
+    "phase": "phase",
+    "status": "status",
+}
+
+
 def flat_fields(obj: Mapping[str, Any]) -> dict[str, Any]:
     """The classifier's fields for either input shape; raises ``InputError`` on anything else."""
     if "protocolSection" in obj:
@@ -38,14 +50,12 @@ def flat_fields(obj: Mapping[str, Any]) -> dict[str, Any]:
             f"unknown keys {sorted(unknown)}; expected a v2 study (protocolSection) "
             f"or any of {sorted(FLAT_KEYS)}"
         )
-    fields: dict[str, Any] = {
-        "id": obj.get("id"),
-        "title_en": obj.get("title"),
-        "title_zh": obj.get("title_zh"),
-        "summary": obj.get("description"),
-        "phase": obj.get("phase"),
-        "status": obj.get("status"),
-    }
+    fields: dict[str, Any] = {}
+    for key, field in _TEXT_KEYS.items():
+        value = obj.get(key)
+        if value is not None and not isinstance(value, str):
+            raise InputError(f"{key}: expected a string, got {json_kind(value)}")
+        fields[field] = value
     for key in ("conditions", "interventions"):
         value = obj.get(key)
         if isinstance(value, str):
@@ -55,9 +65,6 @@ def flat_fields(obj: Mapping[str, Any]) -> dict[str, Any]:
         ):
             raise InputError(f"{key}: expected a string or a list of strings")
         fields[key] = value or []
-    for key in ("id", "title_en", "title_zh", "summary", "phase", "status"):
-        if fields[key] is not None and not isinstance(fields[key], str):
-            raise InputError(f"{key}: expected a string, got {type(fields[key]).__name__}")
     return fields
 
 
@@ -83,7 +90,7 @@ def classify_lines(lines: Iterable[str]) -> Iterator[dict[str, Any] | InputError
         try:
             obj = json.loads(line)
             if not isinstance(obj, dict):
-                raise InputError(f"expected a JSON object, got {type(obj).__name__}")
+                raise InputError(f"expected a JSON object, got {json_kind(obj)}")
             yield classify_object(obj)
         except json.JSONDecodeError as exc:
             yield InputError(f"line {number}: not valid JSON ({exc.msg} at column {exc.colno})")

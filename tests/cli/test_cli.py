@@ -247,3 +247,9 @@ def test_a_reading_command_on_a_database_that_is_not_there_makes_none(tmp_path, 
     result = run(*args, "--db", f"sqlite:///{missing}")
     assert result.exit_code == 2 and "no database at" in result.output
     assert not missing.exists()
+
+
+def test_classify_prints_a_key_holding_markup_as_written():
+    result = runner.invoke(app, ["classify"], input='{"[red]x[/]": 1}\n')
+    assert result.exit_code == 2
+    assert "unknown keys ['[red]x[/]']" in result.stderr

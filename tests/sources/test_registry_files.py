@@ -189,10 +189,10 @@ def test_a_ctgov_record_s_secondary_ids_name_other_registries_however_worded() -
 @pytest.mark.parametrize(
     ("module", "key", "value", "message"),
     [
-        ("identificationModule", "briefTitle", 5, "briefTitle: expected text, got int"),
-        ("conditionsModule", "conditions", "notalist", "conditions: expected a list, got str"),
-        ("contactsLocationsModule", "locations", "x", "locations: expected a list, got str"),
-        ("statusModule", "overallStatus", {"a": 1}, "overallStatus: expected text, got dict"),
+        ("identificationModule", "briefTitle", 5, "briefTitle: expected text, got number"),
+        ("conditionsModule", "conditions", "notalist", "conditions: expected a list, got string"),
+        ("contactsLocationsModule", "locations", "x", "locations: expected a list, got string"),
+        ("statusModule", "overallStatus", {"a": 1}, "overallStatus: expected text, got object"),
         ("designModule", "enrollmentInfo", {"count": 1e300}, "enrollmentInfo.count: expected a"),
         ("designModule", "enrollmentInfo", {"count": -5}, "expected a whole number"),
     ],

@@ -25,10 +25,16 @@ DbOption = typer.Option(
 )
 
 
-def fail(message: str, code: int = 2) -> NoReturn:
-    """Print one clear line to stderr and exit: the CLI never shows a traceback for user errors.
-    The message is text, not markup: it may quote what a user typed or a registry wrote."""
+def error_line(message: str) -> None:
+    """Print one line naming a user error to stderr, unwrapped (a script reads it whole). The
+    message is text, not markup: it may quote what a user typed or a registry wrote."""
     err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
+
+
+def fail(message: str, code: int = 2) -> NoReturn:
+    """Print one clear line to stderr (``error_line``) and exit: the CLI never shows a
+    traceback for user errors."""
+    error_line(message)
     raise typer.Exit(code)
 
 

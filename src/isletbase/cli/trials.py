@@ -14,7 +14,7 @@ from rich.table import Table
 from isletbase import export as exporting
 from isletbase import taxonomy
 from isletbase.classify import classify_lines
-from isletbase.cli.common import DbOption, console, err_console, loaded_db
+from isletbase.cli.common import DbOption, console, err_console, error_line, loaded_db
 from isletbase.cli.filters import with_filters
 from isletbase.errors import InputError
 from isletbase.model import Trial
@@ -232,7 +232,7 @@ def classify() -> None:
     for result in classify_lines(sys.stdin):
         if isinstance(result, InputError):
             bad += 1
-            err_console.print(f"error: {result}", highlight=False)
+            error_line(str(result))
             continue
         print(json.dumps(result, ensure_ascii=False), flush=True)
     if bad:

@@ -22,7 +22,7 @@ from pydantic import (
     field_validator,
 )
 
-from isletbase.errors import InputError
+from isletbase.errors import InputError, json_kind
 from isletbase.regulation.prices import currency_code, find_price
 from isletbase.store.db import printable
 
@@ -124,7 +124,7 @@ class Offer(BaseModel):
     def parse(cls, data: Any, where: str = "offer") -> Offer:
         """Validate JSON data, raising :class:`InputError` that names the bad field."""
         if not isinstance(data, dict):
-            raise InputError(f"{where}: expected a JSON object, got {type(data).__name__}")
+            raise InputError(f"{where}: expected a JSON object, got {json_kind(data)}")
         try:
             return cls(**data)
         except ValidationError as exc:

@@ -19,7 +19,7 @@ import tenacity
 from pydantic import ValidationError
 
 from isletbase import places
-from isletbase.errors import InputError
+from isletbase.errors import InputError, json_kind
 from isletbase.model import TrialRecord, canonical_id, partial_date
 from isletbase.sources import RawRecord
 from isletbase.sources.chictr import other_registry_ids
@@ -53,7 +53,7 @@ def _list(value: Any, path: str = "") -> list:
         return value
     if value is None or not path:
         return []
-    raise InputError(f"protocolSection.{path}: expected a list, got {type(value).__name__}")
+    raise InputError(f"protocolSection.{path}: expected a list, got {json_kind(value)}")
 
 
 def _text(value: Any, path: str = "") -> str | None:
@@ -63,7 +63,7 @@ def _text(value: Any, path: str = "") -> str | None:
         return value.strip() or None
     if value is None or not path:
         return None
-    raise InputError(f"protocolSection.{path}: expected text, got {type(value).__name__}")
+    raise InputError(f"protocolSection.{path}: expected text, got {json_kind(value)}")
 
 
 def _phase(phases: Any) -> str | None:
@@ -86,6 +86,7 @@ def _design(design_info: Any) -> str | None:
 
 
 #: Field paths read with their type checked (a wrong type is a malformed record).
+_NCT = "identificationModule.nctId"
 _TITLE = "identificationModule.briefTitle"
 _OFFICIAL = "identificationModule.officialTitle"
 _STATUS = "statusModule.overallStatus"
@@ -98,8 +99,11 @@ _ENROLLMENT = "designModule.enrollmentInfo.count"
 
 
 def flat_fields(study: Mapping[str, Any]) -> dict[str, Any]:
-    """The classifier's view of a v2 study: titles, conditions, interventions, phase, status."""
-    ps = study.get("protocolSection") or {}
+    """The classifier's view of a v2 study: titles, conditions, interventions, phase, status;
+    ``InputError`` where the study or a field it reads is not of its v2 type."""
+    ps = study.get("protocolSection")
+    if not isinstance(ps, Mapping):
+        raise InputError(f"protocolSection: expected an object, got {json_kind(ps)}")
     interventions = []
     for item in _list(get(ps, _INTERVENTIONS), _INTERVENTIONS):
         if isinstance(item, Mapping):
@@ -115,7 +119,7 @@ def flat_fields(study: Mapping[str, Any]) -> dict[str, Any]:
             )
     status = _text(get(ps, _STATUS), _STATUS)
     return {
-        "id": get(ps, "identificationModule.nctId"),
+        "id": _text(get(ps, _NCT), _NCT),
         "title_en": _text(get(ps, _TITLE), _TITLE),
         "official_title_en": _text(get(ps, _OFFICIAL), _OFFICIAL),
         "conditions": [c for c in _list(get(ps, _CONDITIONS), _CONDITIONS) if isinstance(c, str)],
@@ -132,7 +136,7 @@ def to_record(study: Mapping[str, Any], retrieved: str | None = None) -> TrialRe
     ps = study.get("protocolSection")
     if not isinstance(ps, Mapping):
         raise InputError("study has no protocolSection object")
-    given = get(ps, "identificationModule.nctId")
+    given = get(ps, _NCT)
     nct = canonical_id("ClinicalTrials.gov", given) if isinstance(given, str) else None
     if nct is None or not _NCT_ID.fullmatch(nct):
         raise InputError(

@@ -17,7 +17,7 @@ import stream_unzip as stream_unzip_module
 from isal import isal_zlib
 from stream_unzip import UnzipError, stream_unzip
 
-from isletbase.errors import InputError
+from isletbase.errors import InputError, json_kind
 from isletbase.sources import NOT_FOLLOWED, RawRecord
 from isletbase.sources.ctgov import STUDY_URL, get, study_ref
 
@@ -59,7 +59,7 @@ def _raw(name: str, data: bytes, retrieved: str | None) -> RawRecord:
             ref,
             None,
             data[:2000].decode("utf-8", "replace"),
-            error=f"{name}: expected a study object, got {type(payload).__name__}",
+            error=f"{name}: expected a study object, got {json_kind(payload)}",
         )
     nct = get(payload, "protocolSection.identificationModule.nctId")
     return RawRecord(

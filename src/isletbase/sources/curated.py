@@ -15,7 +15,7 @@ from typing import TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from isletbase.errors import InputError
+from isletbase.errors import InputError, json_kind
 from isletbase.model import Institution, TrialRecord
 from isletbase.sources import RawRecord
 
@@ -63,7 +63,7 @@ def read_jsonl(path: Traversable | Path, source: str | None = None) -> Iterator[
                     ref,
                     None,
                     text,
-                    error=f"{ref}: expected a JSON object, got {type(payload).__name__}",
+                    error=f"{ref}: expected a JSON object, got {json_kind(payload)}",
                 )
                 continue
             yield RawRecord(name, ref, payload, text, url=payload.get("source_url"))

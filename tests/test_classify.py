@@ -1,0 +1,39 @@
+"""The ``isletbase classify`` interface: each bad line is named, by its line and the key as the
+input wrote it, and the good lines around it are still classified."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from isletbase.classify import classify_lines
+from isletbase.errors import InputError
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ('{"protocolSection": 5}', "protocolSection: expected an object, got number"),
+        ('{"protocolSection": []}', "protocolSection: expected an object, got array"),
+        ('{"protocolSection": null}', "protocolSection: expected an object, got null"),
+        (
+            '{"protocolSection": {"identificationModule": {"nctId": 7}}}',
+            "protocolSection.identificationModule.nctId: expected text, got number",
+        ),
+        ('{"title": 5}', "title: expected a string, got number"),
+        ('{"description": ["a"]}', "description: expected a string, got array"),
+        ("[1]", "expected a JSON object, got array"),
+    ],
+)
+def test_a_malformed_line_is_named_by_line_and_input_key(line, message):
+    good = json.dumps({"title": "Umbilical cord MSC for type 1 diabetes"})
+    results = list(classify_lines([good, line, good]))
+    assert [type(r) for r in results] == [dict, InputError, dict]
+    assert str(results[1]) == f"line 2: {message}"
+    assert results[0]["cell_source"] == "UC-MSC" and results[2]["condition"] == "T1D"
+
+
+def test_a_traditional_chinese_title_is_classified():
+    (out,) = classify_lines(['{"title_zh": "臍帶間充質幹細胞治療1型糖尿病"}'])
+    assert out["cell_source"] == "UC-MSC" and out["condition"] == "T1D"
