@@ -155,3 +155,36 @@ def test_bad_seeds_and_numbers_in_designs_exit_2(tmp_path, capsys, text: str, na
         ["simulate", "trial", "--design", _design(tmp_path, text), "--no-save"], capsys
     )
     assert code == 2 and named in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["simulate", "trial", "--design", "{design}", "--out", "{file}"], "is a file"),
+        (["simulate", "bench", "--patients", "10", "--out", "{tmp}"], "is a folder"),
+        (["simulate", "cohort", "--plot", "{tmp}/no/such/g.svg"], "there is no folder"),
+        (["simulate", "patient", "--plot", "{tmp}"], "is a folder"),
+    ],
+)
+def test_an_output_that_cannot_be_written_is_refused_before_the_run(
+    tmp_path: Path, capsys, monkeypatch, args, message
+) -> None:  # noqa: ANN001
+    """A trial of minutes ran to its end and only then failed on --out (and was stored, its id
+    never shown)."""
+    from isletbase.simulate import bench, cohort, trial
+
+    def never(*_a, **_k):  # noqa: ANN002, ANN003, ANN202
+        raise AssertionError("the run started")
+
+    for module, name in ((trial, "run_trial"), (bench, "benchmark"), (cohort, "simulate_cohort")):
+        monkeypatch.setattr(module, name, never)
+    file = tmp_path / "taken.txt"
+    file.write_text("x")
+    db = tmp_path / "runs.db"
+    values = {"design": _design(tmp_path, GOOD), "file": file, "tmp": tmp_path}
+    code, _, err = run(
+        [a.format(**values) for a in args] + ["--db", f"sqlite:///{db}"] * (args[1] == "trial"),
+        capsys,
+    )
+    assert code == 2 and message in err and "--" in err.split(":")[1]
+    assert not db.exists()

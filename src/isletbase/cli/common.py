@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 
 import typer
@@ -12,6 +13,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from isletbase.errors import InputError
 from isletbase.store.db import Database
 
 console = Console()
@@ -36,6 +38,34 @@ def fail(message: str, code: int = 2) -> NoReturn:
     traceback for user errors."""
     error_line(message)
     raise typer.Exit(code)
+
+
+def writable_file(path: Path | None, option: str) -> Path | None:
+    """``path`` where a file can be written there, checked before the work that fills it (a run
+    of minutes should not end in "Is a directory"); else an ``InputError`` naming ``option``."""
+    if path is None:
+        return None
+    if path.is_dir():
+        raise InputError(f"{option} {str(path)!r}: is a folder; expected a file name")
+    folder = path.parent
+    if not folder.is_dir():
+        raise InputError(f"{option} {str(path)!r}: there is no folder {str(folder)!r}")
+    if not os.access(folder, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        raise InputError(f"{option} {str(path)!r}: not writable")
+    return path
+
+
+def writable_folder(path: Path | None, option: str) -> Path | None:
+    """``path`` where a folder is or can be made there (``writable_file``'s check for a
+    folder of outputs): the nearest folder that exists must be writable."""
+    if path is None:
+        return None
+    if path.exists() and not path.is_dir():
+        raise InputError(f"{option} {str(path)!r}: is a file; expected a folder")
+    existing = next(p for p in (path, *path.parents) if p.exists())
+    if not existing.is_dir() or not os.access(existing, os.W_OK):
+        raise InputError(f"{option} {str(path)!r}: cannot make or write it ({str(existing)!r})")
+    return path
 
 
 def open_db(url: str | None) -> Database:

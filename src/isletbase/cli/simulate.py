@@ -12,7 +12,14 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from isletbase.cli.common import DbOption, console, err_console, open_db
+from isletbase.cli.common import (
+    DbOption,
+    console,
+    err_console,
+    open_db,
+    writable_file,
+    writable_folder,
+)
 
 simulate_app = typer.Typer(
     help="In-silico trials: virtual T1D patients (UVA/Padova 2008) receiving a beta-cell graft.",
@@ -86,6 +93,7 @@ def patient(
     plot: PlotOption = None,
 ) -> None:
     """Simulate one virtual patient; --json prints the trace at the sensor's sample times."""
+    writable_file(plot, "--plot")
     run = _run_cohort(name, days, scenario, seed, backend)
     _write_plot(run, plot)
     if as_json:
@@ -107,6 +115,7 @@ def cohort(
     plot: PlotOption = None,
 ) -> None:
     """Simulate many virtual patients at once (one array integration) and summarise each."""
+    writable_file(plot, "--plot")
     run = _run_cohort(patients, days, scenario, seed, backend)
     _write_plot(run, plot)
     if as_json:
@@ -136,6 +145,7 @@ def trial(
 
     if workers < 1:
         raise typer.BadParameter("--workers must be at least 1")
+    writable_folder(out, "--out")
     backend = resolve_backend(backend)
     tic = time.perf_counter()
     with _progress() as bar:
@@ -225,6 +235,7 @@ def bench(
         raise typer.BadParameter(
             f"--patients × --days is over {MAX_BENCH_PATIENT_DAYS:,} patient-days (memory)"
         )
+    writable_file(out, "--out")
     record = benchmark(patients, days, reference_days, backend)
     text = json.dumps(record, indent=1)
     if out is not None:

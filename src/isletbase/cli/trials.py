@@ -14,7 +14,14 @@ from rich.table import Table
 from isletbase import export as exporting
 from isletbase import taxonomy
 from isletbase.classify import classify_lines
-from isletbase.cli.common import DbOption, console, err_console, error_line, loaded_db
+from isletbase.cli.common import (
+    DbOption,
+    console,
+    err_console,
+    error_line,
+    loaded_db,
+    writable_file,
+)
 from isletbase.cli.filters import with_filters
 from isletbase.errors import InputError
 from isletbase.model import Trial
@@ -217,6 +224,7 @@ def export_command(
     """Write the matching trials to a CSV, JSON or RIS file."""
     if fmt not in exporting.FORMATS:
         raise InputError(f"--format: expected one of {', '.join(exporting.FORMATS)}, got {fmt!r}")
+    writable_file(out, "--out")
     database = loaded_db(db)
     trials = list(all_matching(database, query.model_copy(update={"sort": "id"})))
     try:
