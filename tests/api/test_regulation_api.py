@@ -78,6 +78,11 @@ def test_rules_timeline_and_findings(loaded_db) -> None:
     assert {r["jurisdiction"] for r in taiwan} == {"TW"}
     japan = client.get("/api/rules", params={"jurisdiction": "jp"}).json()["rules"]
     assert [r["id"] for r in japan] == ["JP-ASRM-001"]
+    for name in ("中国", "中國", "china", "PRC"):
+        chinese = client.get("/api/rules", params={"jurisdiction": name}).json()["rules"]
+        assert chinese and {r["jurisdiction"] for r in chinese} == {"CN"}, name
+    named = client.get("/api/rules", params={"jurisdiction": "臺灣"}).json()["rules"]
+    assert [r["id"] for r in named] == [r["id"] for r in taiwan]
     unknown = client.get("/api/rules", params={"jurisdiction": "XX"})
     assert unknown.status_code == 400
     assert "CN, HK, MO, TW, JP, TH, INTL, US or EU" in unknown.json()["detail"]

@@ -97,7 +97,12 @@ def test_rules_and_timeline_print_sourced_json(tmp_path: Path) -> None:
     done = run("rules", "--jurisdiction", "CN", "--json", cwd=tmp_path)
     rules = json.loads(done.stdout)["rules"]
     assert rules and all(r["jurisdiction"] == "CN" and r["source_url"] for r in rules)
-    assert run("rules", "--jurisdiction", "XX", cwd=tmp_path).returncode == 2
+    unknown = run("rules", "--jurisdiction", "XX", cwd=tmp_path)
+    assert unknown.returncode == 2 and "--jurisdiction: expected CN" in unknown.stderr
+    hong_kong = json.loads(run("rules", "--jurisdiction", "香港", "--json", cwd=tmp_path).stdout)
+    assert hong_kong["rules"] and {r["jurisdiction"] for r in hong_kong["rules"]} == {"HK"}
+    target = run("rules", "--applies-to", "clinic", cwd=tmp_path)
+    assert target.returncode == 2 and "--applies-to: expected trial" in target.stderr
     events = json.loads(run("timeline", "--json", cwd=tmp_path).stdout)["events"]
     assert events[0]["date"] < events[-1]["date"]
 

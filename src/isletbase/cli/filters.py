@@ -64,6 +64,8 @@ def with_filters(func: Callable[..., Any]) -> Callable[..., Any]:
             )
         )
 
+    labels = {p.name: _label(p) for p in params}
+
     @functools.wraps(func)
     def wrapper(**kwargs: Any) -> Any:
         values = {name: kwargs.pop(name) for name in FILTERS}
@@ -72,10 +74,22 @@ def with_filters(func: Callable[..., Any]) -> Callable[..., Any]:
             query = TrialQuery(**values, **{k: v for k, v in extra.items() if v is not None})
         except ValidationError as exc:
             err = exc.errors()[0]
-            where = "--" + str(err["loc"][0]).replace("_", "-") if err["loc"] else "query"
-            fail(f"{where}: {err['msg']}")
+            field = str(err["loc"][0]) if err["loc"] else None
+            message = err["msg"].removeprefix("Value error, ")
+            fail(f"{labels.get(field, 'query') if field else 'query'}: {message}")
         return func(query=query, **kwargs)
 
     wrapper.__signature__ = own.replace(parameters=params)  # type: ignore[attr-defined]
     wrapper.__annotations__ = {p.name: p.annotation for p in params}
     return wrapper
+
+
+def _label(param: inspect.Parameter) -> str:
+    """How the command line names ``param``: its option (``--year-from``), or for a
+    positional argument what it is (``search``'s text has no ``--q``)."""
+    for info in getattr(param.annotation, "__metadata__", ()):
+        if isinstance(info, typer.models.ArgumentInfo):
+            return f"the text ({param.name})" if param.name == "q" else param.name
+        if isinstance(info, typer.models.OptionInfo) and info.param_decls:
+            return info.param_decls[0]
+    return "--" + param.name.replace("_", "-")

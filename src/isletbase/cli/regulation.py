@@ -105,7 +105,7 @@ def rules(
     as_json: JsonOption = False,
 ) -> None:
     """The rules, in English and Chinese, each with its source."""
-    chosen = load_rulebook().select(jurisdiction, applies_to)
+    chosen = load_rulebook().select(jurisdiction, applies_to, ("--jurisdiction", "--applies-to"))
     if as_json:
         print(json.dumps({"rules": [r.to_dict() for r in chosen]}, ensure_ascii=False, indent=2))
         return

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from isletbase.errors import InputError
 from isletbase.regulation.conditions import Condition, parse_condition
+from isletbase.taxonomy import simplified
 
 Severity = Literal["violation", "red_flag", "info"]
 #: Mainland China (CN); Hong Kong, Macau and Taiwan (HK, MO, TW: each its own law, not the
@@ -158,18 +159,38 @@ class RuleBook(BaseModel):
     def for_target(self, target: AppliesTo) -> list[Rule]:
         return [r for r in self.rules if target in r.applies_to]
 
-    def select(self, jurisdiction: str | None = None, applies_to: str | None = None) -> list[Rule]:
-        """Rules of one jurisdiction and/or target; raises :class:`InputError` on unknown ones."""
-        if jurisdiction and jurisdiction.upper() not in JURISDICTIONS:
-            raise InputError(f"jurisdiction: expected {JURISDICTIONS_TEXT}, got {jurisdiction!r}")
+    def select(
+        self,
+        jurisdiction: str | None = None,
+        applies_to: str | None = None,
+        names: tuple[str, str] = ("jurisdiction", "applies_to"),
+    ) -> list[Rule]:
+        """Rules of one jurisdiction and/or target; raises :class:`InputError` on unknown ones,
+        naming the parameter as ``names`` say the caller's user wrote it (an API's query
+        parameter, a command's option)."""
+        try:
+            code = self.jurisdiction_code(jurisdiction) if jurisdiction else None
+        except InputError as exc:
+            raise InputError(f"{names[0]}: {exc}") from None
         if applies_to and applies_to not in TARGETS:
-            raise InputError(f"applies_to: expected {TARGETS_TEXT}, got {applies_to!r}")
+            raise InputError(f"{names[1]}: expected {TARGETS_TEXT}, got {applies_to!r}")
         return [
             r
             for r in self.rules
-            if (not jurisdiction or r.jurisdiction == jurisdiction.upper())
+            if (not code or r.jurisdiction == code)
             and (not applies_to or applies_to in r.applies_to)
         ]
+
+    def jurisdiction_code(self, value: str) -> str:
+        """The jurisdiction ``value`` names: its code in any case ("cn"), or a country's or
+        region's name in English or Chinese ("China", "中国", "香港", "臺灣"), as a reader
+        would write it; ``InputError`` naming the codes otherwise."""
+        code = value.strip().upper()
+        if code not in JURISDICTIONS:
+            code = self.country_code(value) or ""
+        if code not in JURISDICTIONS:
+            raise InputError(f"expected {JURISDICTIONS_TEXT} (or a country's name), got {value!r}")
+        return code
 
     def param(self, name: str) -> Any:
         return self.parameters[name].value
@@ -177,7 +198,7 @@ class RuleBook(BaseModel):
     def country_code(self, value: str) -> str | None:
         """The code of a country given as a code or name ("CN", "China", "中国", "PRC"), or
         ``None`` when the rule book does not know it."""
-        key = " ".join(value.split()).casefold()
+        key = " ".join(simplified(value).split()).casefold()
         for code, names in self.countries.items():
             if key == code.casefold() or key in {n.casefold() for n in (*names.en, *names.zh)}:
                 return code
