@@ -136,10 +136,25 @@ def test_every_page_renders_with_a_heading(page, live_server, artifacts, path, n
 def test_phone_width_has_no_sideways_scroll(browser, live_server, artifacts):
     context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
     page = context.new_page()
-    for path in ("/", "/trials?q=umbilical", "/trials/NCT01219465"):
+    for path in (
+        "/",
+        "/trials?q=umbilical",
+        "/trials/NCT01219465",
+        "/census",
+        "/institutions",
+        "/regulation",
+        "/evidence",
+    ):
         page.goto(live_server.url + path)
         overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
         assert overflow <= 0, (path, overflow)
+    # the record table's values were squeezed to ~45 px, a word broken every few letters
+    page.goto(live_server.url + "/trials/NCT01219465?lang=zh")
+    narrowest = page.evaluate(
+        "Math.min(...[...document.querySelectorAll('table.fields td:nth-child(2)')]"
+        ".map(td => td.getBoundingClientRect().width))"
+    )
+    assert narrowest > 300, narrowest
     shot(page, artifacts, "11-phone-trial")
     page.goto(live_server.url + "/trials?q=umbilical")
     shot(page, artifacts, "12-phone-search")
@@ -168,3 +183,35 @@ def test_hostile_registry_text_is_shown_not_run(page, live_server, artifacts, ho
     assert page.evaluate("window.__pwned === undefined")
     assert page.locator("h1 script, img[src=x], svg[onload], i:has-text('Evil')").count() == 0
     shot(page, artifacts, "13-hostile-trial")
+
+
+def test_the_sort_menu_can_be_stepped_through_by_keyboard(page, live_server):
+    """Arrow keys on the sort menu sent the form at the first step (WCAG 3.2.2): the reader
+    picks a sort, then sends it with the search button."""
+    page.goto(live_server.url + "/trials?q=diabetes")
+    page.locator("#sort").focus()
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("ArrowDown")
+    page.wait_for_timeout(300)
+    assert "sort=" not in page.url
+    page.locator("#search-form button[type=submit]").click()
+    expect(page).to_have_url(re.compile(r"[?&]sort=(?!relevance)"))
+
+
+def test_the_simulator_form_says_it_is_running_and_is_sent_once(page, live_server):
+    page.goto(live_server.url + "/simulator?lang=zh")
+    # after the page's own handler: count the sends it let through, and hold each one here
+    page.evaluate(
+        """window.addEventListener("submit", (e) => {
+             window.__tries = (window.__tries || 0) + 1;
+             if (!e.defaultPrevented) window.__sent = (window.__sent || 0) + 1;
+             e.preventDefault();
+           })"""
+    )
+    button = page.locator("form[data-busy] button[type=submit]")
+    button.click()
+    expect(button).to_have_text(re.compile("正在运行"))
+    expect(button).to_have_attribute("aria-disabled", "true")
+    button.click(force=True)  # a second click while the first answer is on the way
+    assert page.evaluate("[window.__tries, window.__sent]") == [2, 1]
+    assert page.locator("form[aria-busy=true]").count() == 1
