@@ -249,3 +249,38 @@ def test_a_chinese_page_names_places_kinds_and_methods_in_chinese(client):
     assert "<dd>医院</dd>" in client.get("/institutions/pumch", params={"lang": "zh"}).text
     english = client.get("/trials/NCT01219465", params={"lang": "en"}).text
     assert "<strong>Qingdao</strong>" in english and "curated —" in english
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "data", "says"),
+    [
+        ("get", "/trials?page=0", None, "参数“page”的值无法使用（收到“0”）。应不小于 1。"),
+        (
+            "get",
+            "/trials?per_page=abc",
+            None,
+            "参数“per_page”的值无法使用（收到“abc”）。应为整数。",
+        ),
+        ("get", "/trials?year_from=2020&year_to=2010", None, "这些搜索参数不能同时使用。"),
+        ("get", "/trials?phase=bogus", None, "参数“phase”的值无法使用（收到“bogus”）。"),
+        ("get", "/trials?q=a*", None, "无法按所写内容执行此搜索。"),
+        ("post", "/trials", None, "此地址不接受 POST 请求。"),
+        ("post", "/simulator", {"sample_size": "0"}, "样本量须为 1–50 的整数"),
+        ("post", "/regulation", {"country": "XX"}, "无法检查这份报价。"),
+    ],
+)
+def test_a_request_a_page_cannot_use_is_explained_in_the_pages_language(
+    client, method, path, data, says
+):
+    """The status was right and the title translated, but the message was pydantic's English
+    (a year range even showed a Python dict and began with an empty field name)."""
+    extra = {"data": data} if method == "post" else {}
+    client.cookies.set("lang", "zh")
+    response = getattr(client, method)(path, **extra)
+    assert response.status_code in (400, 405)
+    text = unescape(re.sub(r"<[^>]+>", "", response.text))
+    assert says in text
+    assert "Input should be" not in text and "{'" not in text and ": Value error" not in text
+    client.cookies.set("lang", "en")
+    english = getattr(client, method)(path, **extra).text
+    assert says not in unescape(re.sub(r"<[^>]+>", "", english))

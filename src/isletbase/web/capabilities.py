@@ -30,7 +30,7 @@ from isletbase.simulate.plots import graft_mass_svg
 from isletbase.simulate.runs import list_runs
 from isletbase.simulate.trial import run_trial
 from isletbase.store.db import Database
-from isletbase.web.render import render
+from isletbase.web.render import PageInputError, Problem, problem_of, render
 
 router = APIRouter(include_in_schema=False)
 
@@ -126,7 +126,7 @@ async def regulation_check(request: Request) -> HTMLResponse:
         result = await run_in_threadpool(_checked, fields, request.app.state.db)
         error = None
     except InputError as exc:
-        result, error = None, str(exc)
+        result, error = None, problem_of(exc, "offer_unreadable")
     return render(
         request,
         "regulation.html",
@@ -143,9 +143,8 @@ def simulate_example(sample_size: int, days: int) -> dict[str, Any]:
     )
     size = sample_size * len(design.arms) * design.repeats * -(-days // design.stride_days)
     if size > MAX_SIMULATED_PATIENT_DAYS:
-        raise InputError(
-            f"{size} simulated patient-days is over this page's limit of "
-            f"{MAX_SIMULATED_PATIENT_DAYS}; use `isletbase simulate trial`"
+        raise PageInputError(
+            Problem("simulator_too_big", {"size": size, "limit": MAX_SIMULATED_PATIENT_DAYS})
         )
     with simulation_slot():
         result = run_trial(design)
@@ -180,7 +179,7 @@ def example_size(form: dict[str, str]) -> tuple[int, int]:
     except ValueError:
         sample_size = days = 0
     if not (1 <= sample_size <= 50 and 7 <= days <= 730):
-        raise InputError("sample_size must be a whole number 1–50 and days 7–730")
+        raise PageInputError(Problem("simulator_bad_size"))
     return sample_size, days
 
 
@@ -199,5 +198,6 @@ async def simulator_run(request: Request) -> HTMLResponse:
         # seconds of work: in a thread, so the server answers other requests meanwhile
         context["run"] = await run_in_threadpool(simulate_example, *example_size(form))
     except InputError as exc:
-        return render(request, "simulator.html", {**context, "error": str(exc)}, 400)
+        problem = problem_of(exc, "bad_request")
+        return render(request, "simulator.html", {**context, "error": problem}, 400)
     return render(request, "simulator.html", context)

@@ -39,7 +39,13 @@ from isletbase.store.search import (
 from isletbase.store.trial_reads import get_trial, history
 from isletbase.web import capabilities
 from isletbase.web.charts import year_chart
-from isletbase.web.render import render
+from isletbase.web.render import (
+    PageInputError,
+    Problem,
+    invalid_parameter,
+    problem_of,
+    render,
+)
 
 router = APIRouter(include_in_schema=False)
 
@@ -100,22 +106,13 @@ def parse_query(request: Request) -> TrialQuery:
     try:
         return TrialQuery.model_validate(params)
     except ValidationError as exc:
-        err = exc.errors()[0]
-        where = ".".join(str(p) for p in err["loc"])
-        raise InputError(f"{where}: {err['msg']} (got {err.get('input')!r})") from exc
+        raise PageInputError(invalid_parameter(exc.errors()[0])) from exc
 
 
-def error_page(
-    request: Request, status: int, message: str, message_key: str | None = None
-) -> HTMLResponse:
-    """An HTML error page: ``message_key`` (an i18n key taking ``{id}``) or a plain message."""
+def error_page(request: Request, status: int, problem: Problem) -> HTMLResponse:
+    """An HTML error page saying ``problem`` in the reader's language."""
     title = "not_found_title" if status == 404 else "bad_request_title"
-    return render(
-        request,
-        "error.html",
-        {"title_key": title, "message": message, "message_key": message_key},
-        status,
-    )
+    return render(request, "error.html", {"title_key": title, "problem": problem}, status)
 
 
 @router.get("/", response_class=HTMLResponse)
@@ -144,7 +141,7 @@ def trials(request: Request) -> HTMLResponse:
         facets = facet_table(db, query, PAGE_FACETS)
         suggestion = _prefix_suggestion(db, query) if result.total == 0 else None
     except InputError as exc:
-        return error_page(request, 400, str(exc))
+        return error_page(request, 400, problem_of(exc, "bad_search"))
     return render(
         request,
         "trials.html",
@@ -224,7 +221,7 @@ def trial_page(request: Request, trial_id: str) -> HTMLResponse:
     db = db_of(request)
     trial = get_trial(db, trial_id)
     if trial is None:
-        return error_page(request, 404, trial_id, "trial_not_found")
+        return error_page(request, 404, Problem("trial_not_found", {"id": trial_id}))
     return render(
         request,
         "trial.html",
@@ -245,7 +242,7 @@ def institutions(request: Request) -> HTMLResponse:
     try:
         found = list_institutions(db_of(request), q or None)
     except InputError as exc:
-        return error_page(request, 400, str(exc))
+        return error_page(request, 400, problem_of(exc, "bad_search"))
     return render(request, "institutions.html", {"institutions": found, "q": q})
 
 
@@ -254,7 +251,7 @@ def institution_page(request: Request, institution_id: str) -> HTMLResponse:
     db = db_of(request)
     inst = get_institution(db, institution_id)
     if inst is None:
-        return error_page(request, 404, institution_id, "institution_not_found")
+        return error_page(request, 404, Problem("institution_not_found", {"id": institution_id}))
     return render(
         request, "institution.html", {"inst": inst, "trials": institution_trials(db, inst.id)}
     )
@@ -294,8 +291,12 @@ def mount(app: FastAPI) -> None:
         if request.url.path.startswith("/api/"):
             return await api_errors(request, exc)
         if exc.status_code == 404:
-            return error_page(request, 404, request.url.path, "page_not_found")
-        page = error_page(request, exc.status_code, str(exc.detail))
+            return error_page(request, 404, Problem("page_not_found", {"id": request.url.path}))
+        if exc.status_code == 405:
+            problem = Problem("method_not_allowed", {"method": request.method})
+        else:
+            problem = Problem("bad_request", detail=str(exc.detail))
+        page = error_page(request, exc.status_code, problem)
         page.headers.update(exc.headers or {})  # a 405's Allow, a 503's Retry-After
         return page
 

@@ -9,6 +9,8 @@ Autoescaping is on for every template, so registry text is always shown as text.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -18,6 +20,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
 from isletbase import places, taxonomy
+from isletbase.errors import InputError
 from isletbase.store.search import TrialQuery
 from isletbase.web.i18n import COOKIE, LANGUAGES, language, strings
 
@@ -35,6 +38,52 @@ def url_with(request: Request, query: TrialQuery, path: str | None = None, **cha
     params = {**query.model_dump(exclude_defaults=True), "page": None, **changes}
     encoded = urlencode([(k, str(v)) for k, v in params.items() if v not in (None, "")])
     return (path or request.url.path) + (f"?{encoded}" if encoded else "")
+
+
+@dataclass(frozen=True)
+class Problem:
+    """What a page says was wrong with a request, in the reader's language: a sentence (an
+    interface text's ``key`` and its ``values``), then why where the interface has words for
+    it (``why``, formatted with ``why_values``), else the technical ``detail``, which is in
+    English (the validators' own words: a Chinese page marks it so)."""
+
+    key: str
+    values: Mapping[str, Any] = field(default_factory=dict)
+    detail: str | None = None
+    why: str | None = None
+    why_values: Mapping[str, Any] = field(default_factory=dict)
+
+
+class PageInputError(InputError):
+    """An ``InputError`` that carries the ``Problem`` a page shows for it."""
+
+    def __init__(self, problem: Problem) -> None:
+        super().__init__(problem.detail or problem.key)
+        self.problem = problem
+
+
+def problem_of(exc: InputError, key: str) -> Problem:
+    """The problem ``exc`` carries, else the sentence ``key`` with its message as the detail."""
+    return exc.problem if isinstance(exc, PageInputError) else Problem(key, detail=str(exc))
+
+
+def invalid_parameter(err: Mapping[str, Any]) -> Problem:
+    """A pydantic error about a URL's or form's parameter, as a page says it: which parameter,
+    what was given, and why in the reader's words where the error is a common kind (a number
+    out of range, not a number, too long, not one of the choices)."""
+    loc = err.get("loc") or ()
+    message = str(err.get("msg", "")).removeprefix("Value error, ")
+    if not loc:  # the parameters together (a year range that ends before it starts)
+        return Problem("invalid_together", detail=message)
+    name = str(loc[0])
+    ctx = {k: v for k, v in (err.get("ctx") or {}).items() if isinstance(v, str | int | float)}
+    return Problem(
+        "invalid_param",
+        {"name": name, "given": str(err.get("input", ""))[:80]},
+        f"{name}: {message}",
+        f"invalid_{err.get('type')}",
+        ctx,
+    )
 
 
 #: The regions that are ours, not a place's name: their labels' keys in the interface text.
@@ -55,6 +104,9 @@ def render(
 
     def t(key: str, **kw: Any) -> str:
         return text[key].format(**kw) if kw else text[key]
+
+    def has(key: str | None) -> bool:
+        return key is not None and key in text
 
     def label(field: str, value: str | None) -> str:
         if value is None:
@@ -91,6 +143,7 @@ def render(
             "lang": lang,
             "other_lang": other,
             "t": t,
+            "has": has,
             "label": label,
             "place": place,
             "both": both,
