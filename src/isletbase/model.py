@@ -214,6 +214,10 @@ class Derivation(_Model):
     rule: str
 
 
+#: How a stale trial's flag begins.
+STALE_FLAG = "stale: "
+
+
 class Trial(TrialRecord):
     """A trial as stored: the record plus normalised fields and how each was derived (read
     back without ``MAX_TEXT``, as ``KeptRecord``)."""
@@ -233,6 +237,12 @@ class Trial(TrialRecord):
     @property
     def start_year(self) -> int | None:
         return int(self.start_date[:4]) if self.start_date else None
+
+    @property
+    def stale(self) -> bool:
+        """Whether the trial's status promises activity its record has not shown for two
+        years (the flag ``store.trials.stale_flags`` gives it)."""
+        return any(flag.startswith(STALE_FLAG) for flag in self.flags)
 
 
 class Institution(_Model):

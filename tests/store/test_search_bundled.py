@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 from pydantic import ValidationError
 
@@ -383,3 +385,14 @@ def test_a_place_facet_lists_each_place_once_whatever_its_spelling(db):
     entries both named Shanghai."""
     rows = [("Shanghai", 3), ("上海", 2), ("Beijing", 4), (None, 1)]
     assert one_per_place("city", rows) == [("Shanghai", 5), ("Beijing", 4), (None, 1)]
+
+
+def test_the_recruiting_count_says_how_many_are_stale(loaded_db):
+    """The home page said "27 recruiting now" where 20 of the 27 had no update for years."""
+    recruiting = search_trials(loaded_db, TrialQuery(status="recruiting", per_page=500)).items
+    numbers = counts(loaded_db)
+    assert numbers["recruiting"] == len(recruiting)
+    assert numbers["recruiting_stale"] == sum(t.stale for t in recruiting) > 0
+    first_update = min(t.last_update or t.first_posted or "9999" for t in recruiting)
+    long_ago = date.fromisoformat(first_update[:4] + "-01-01")
+    assert counts(loaded_db, long_ago)["recruiting_stale"] == 0

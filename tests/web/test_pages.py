@@ -28,6 +28,9 @@ def test_home_shows_the_stores_headline_numbers(client, loaded_db):
     numbers = counts(loaded_db)
     for key in ("trials", "recruiting", "cell_sources", "provinces"):
         assert f"<strong>{numbers[key]}</strong>" in html
+    assert f"{numbers['recruiting_stale']} of them not updated for over two years" in html
+    listing = client.get("/trials", params={"status": "recruiting", "per_page": 100}).text
+    assert listing.count('class="tag stale"') == numbers["recruiting_stale"]
     assert "<svg" in html and "<rect" in html
 
 

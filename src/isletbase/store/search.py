@@ -18,6 +18,7 @@ import re
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import date, timedelta
 from typing import Literal, NamedTuple, get_args
 
 import orjson
@@ -35,6 +36,7 @@ from sqlalchemy import (
     Select,
     Table,
     TextClause,
+    case,
     column,
     desc,
     func,
@@ -51,6 +53,7 @@ from isletbase.model import Region, Trial
 from isletbase.store.db import CJK, Database, printable, without_accents, word_tag
 from isletbase.store.schema import RegistryIdRow, SiteRow, TrialRow
 from isletbase.store.trial_reads import MODEL_COLUMNS, find_uid, load_models, models_from_rows
+from isletbase.store.trials import STALE_AFTER_DAYS
 
 Sort = Literal[
     "relevance", "start_date", "-start_date", "id", "enrollment", "-enrollment", "updated"
@@ -989,16 +992,29 @@ def stats(db: Database, by: list[str], query: TrialQuery | None = None) -> list[
         return [dict(row._mapping) for row in session.execute(stmt).all()]
 
 
-def counts(db: Database) -> dict[str, int]:
-    """Headline numbers: trials, recruiting now, China trials, cell sources, provinces."""
+def _stale_since(today: date) -> ColumnElement[bool]:
+    """Whether a trial's last update (else first posting) is over ``STALE_AFTER_DAYS`` before
+    ``today``, a partial date read as ``stale_flags`` reads it (2022 as 2022-12-28)."""
+    seen = func.coalesce(TrialRow.last_update, TrialRow.first_posted)
+    day = case(
+        (func.length(seen) == 4, seen + "-12-28"),
+        (func.length(seen) == 7, seen + "-28"),
+        else_=seen,
+    )
+    return day < (today - timedelta(days=STALE_AFTER_DAYS)).isoformat()
+
+
+def counts(db: Database, today: date | None = None) -> dict[str, int]:
+    """Headline numbers: trials, registered as recruiting (and of those, how many are stale
+    ``today``: no update for two years), China trials, cell sources, provinces."""
+    today = today or date.today()
     with db.session() as session:
         total = session.scalar(select(func.count(TrialRow.uid))) or 0
-        recruiting = (
-            session.scalar(
-                select(func.count(TrialRow.uid)).where(TrialRow.status_code == "RECRUITING")
-            )
-            or 0
-        )
+        recruiting, recruiting_stale = session.execute(
+            select(
+                func.count(TrialRow.uid), func.count(TrialRow.uid).filter(_stale_since(today))
+            ).where(TrialRow.status_code == "RECRUITING")
+        ).one()
         china = (
             session.scalar(select(func.count(TrialRow.uid)).where(TrialRow.region != "foreign"))
             or 0
@@ -1015,6 +1031,7 @@ def counts(db: Database) -> dict[str, int]:
     return {
         "trials": total,
         "recruiting": recruiting,
+        "recruiting_stale": recruiting_stale,
         "china_trials": china,
         "cell_sources": sources,
         "provinces": provinces,

@@ -22,7 +22,7 @@ from sqlalchemy import JSON, Table, select
 from sqlalchemy.orm import Session, selectinload
 
 from isletbase import taxonomy
-from isletbase.model import Derivation, RegistryId, TrialRecord
+from isletbase.model import STALE_FLAG, Derivation, RegistryId, TrialRecord
 from isletbase.store.db import (
     TAGGED_COLUMNS,
     bound_value,
@@ -142,7 +142,7 @@ def stale_flags(status_code: str | None, last_update: str | None, today: date) -
             parts[0], parts[1] if len(parts) > 1 else 12, parts[2] if len(parts) > 2 else 28
         )
         if (today - seen).days > STALE_AFTER_DAYS:
-            return [f"stale: status {status_code} but no update since {last_update}"]
+            return [f"{STALE_FLAG}status {status_code} but no update since {last_update}"]
     return []
 
 
