@@ -109,7 +109,7 @@ def _minimal(rule_overrides: dict) -> dict:
     }  # fmt: skip
     rule.update(rule_overrides)
     empty: dict = {"parameters": {}, "phrases": {}, "conditions": {}, "places": {}}
-    fields = {"country": {"type": "str", "about": "x"}}
+    fields = {"country": {"type": "str", "label": {"en": "where", "zh": "所在地"}, "about": "x"}}
     return {"version": 1, **empty, "cell_sources": {}, "fields": fields, "rules": [rule]}
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from html import unescape
 
 import pytest
 from fastapi.testclient import TestClient
@@ -60,8 +61,11 @@ def test_the_form_says_when_no_rule_on_cell_therapies_was_applied(client):
 @pytest.mark.parametrize(
     ("text", "shown"),
     [
-        ("香港幹細胞中心：臍帶幹細胞療程，療程費用HK$180,000。", "<strong>HK</strong> (香港)"),
-        ("中国患者赴日本东京接受干细胞治疗，费用300万日元。", "<strong>JP</strong> (日本; "),
+        (
+            "香港幹細胞中心：臍帶幹細胞療程，療程費用HK$180,000。",
+            "<strong>Hong Kong</strong> (香港)",
+        ),
+        ("中国患者赴日本东京接受干细胞治疗，费用300万日元。", "<strong>Japan</strong> (日本; "),
         ("<b>臍帶幹細胞療程</b>", "no country"),
     ],
 )
@@ -78,7 +82,7 @@ def test_the_form_places_an_offer_where_the_reader_says(client):
     text = "幹細胞療程治療糖尿病，療程費用300萬。"  # traditional script: placed nowhere
     r = client.post("/regulation", data={"text": text, "country": "JP"})
     result = r.text.split('id="rules-h"')[0]
-    assert "<strong>JP</strong>" in result and "<code>JP-ASRM-001</code>" in result
+    assert "<strong>Japan</strong>" in result and "<code>JP-ASRM-001</code>" in result
     assert '<option value="JP" selected>' in result
     assert (
         "<code>JP-ASRM-001</code>"
@@ -140,3 +144,19 @@ def test_a_page_refusing_a_method_names_those_it_allows(client):
 def test_a_search_page_with_a_parameter_given_twice_says_so(client):
     r = client.get("/trials", params=[("status", "recruiting"), ("status", "completed")])
     assert r.status_code == 400 and "is given twice" in r.text
+
+
+def test_a_findings_evidence_is_said_in_words_not_python(client):
+    """Evidence read ``claims = ['guaranteed', 'cure']``, ``product_approved = None`` and
+    ``country = CN — country: CN (json)`` on a Chinese page."""
+    text = "脐带间充质干细胞治疗糖尿病，一个疗程收费8万元，保证根治"
+    client.cookies.set("lang", "zh")
+    page = client.post("/regulation", data={"text": text, "country": "CN"}).text
+    result = unescape(re.sub(r"<[^>]+>", "", page.split('id="rules-h"')[0]))
+    assert "所作宣称：保证疗效、根治" in result and "声明已获监管部门批准：未注明" in result
+    assert "所在地：中国 — country: CN (所填字段)" in result and "(报价文字)" in result
+    for python in ("None", "True", "False", "['", " = ", "(json)", "(text)"):
+        assert python not in result, python
+    client.cookies.set("lang", "en")
+    english = client.post("/regulation", data={"text": text, "country": "CN"}).text
+    assert "a regulator&#39;s approval stated: <strong>not stated</strong>" in english

@@ -128,8 +128,17 @@ class Vocabulary(_Strict):
     zh: tuple[str, ...] = ()
 
 
+class Label(_Strict):
+    """A name for readers, in English and Chinese."""
+
+    en: str = Field(min_length=1)
+    zh: str = Field(min_length=1)
+
+
 class FieldSpec(_Strict):
     type: Literal["str", "bool", "int", "number", "date", "list"]
+    #: what a finding's evidence calls the fact on a page
+    label: Label
     about: str
 
 

@@ -21,6 +21,7 @@ from starlette.responses import HTMLResponse
 
 from isletbase import places, taxonomy
 from isletbase.errors import InputError
+from isletbase.regulation.rules import load_rulebook
 from isletbase.store.search import TrialQuery
 from isletbase.web.i18n import COOKIE, LANGUAGES, language, strings
 
@@ -86,6 +87,15 @@ def invalid_parameter(err: Mapping[str, Any]) -> Problem:
     )
 
 
+def _claim(book: Any, code: str, lang: str) -> str:
+    """A claim code as a reader says it: on a Chinese page the first words its phrase list
+    gives in Chinese (cure → 根治), else the code in words (no_side_effects → no side effects)."""
+    phrases = book.phrases.get(code)
+    if lang == "zh" and phrases is not None and phrases.zh:
+        return phrases.zh[0]
+    return code.replace("_", " ")
+
+
 #: The regions that are ours, not a place's name: their labels' keys in the interface text.
 _OUR_REGIONS = {"mainland China": "region_mainland", "foreign": "region_foreign"}
 
@@ -131,6 +141,31 @@ def render(
             return places.chinese(kind, name) or name
         return places.english(kind, name)
 
+    def fact_label(name: str) -> str:
+        """A regulation fact's name for readers ("product_approved" → "a regulator's approval
+        stated" / 声明已获监管部门批准)."""
+        spec = load_rulebook().fields.get(name)
+        return getattr(spec.label, lang) if spec else name
+
+    def fact_value(name: str, value: Any) -> str:
+        """A fact's value for readers: yes / no / not stated, a country by its name, claims by
+        their words, a list joined (not Python's ``True``, ``None``, ``['cure']``)."""
+        if value is None:
+            return text["unknown"]
+        if isinstance(value, bool):
+            return text["answer_yes" if value else "answer_no"]
+        book = load_rulebook()
+        if name == "country" and value in book.countries:
+            names = book.countries[value]
+            return names.zh[0] if lang == "zh" and names.zh else names.en[0].title()
+        if name == "country" and f"jurisdiction_{value}" in text:  # INTL, EU: no country
+            return text[f"jurisdiction_{value}"]
+        if isinstance(value, list):
+            if name == "claims":
+                value = [_claim(book, code, lang) for code in value]
+            return ("、" if lang == "zh" else ", ").join(map(str, value))
+        return str(value)
+
     def both(en: str | None, zh: str | None) -> list[str]:
         first, second = (zh, en) if lang == "zh" else (en, zh)
         return [x for x in (first, second) if x]
@@ -146,6 +181,8 @@ def render(
             "has": has,
             "label": label,
             "place": place,
+            "fact_label": fact_label,
+            "fact_value": fact_value,
             "both": both,
             "field_label": lambda name: text.get(name, name),
             "url_with": lambda path=None, **kw: url_with(request, context["query"], path, **kw),
