@@ -846,3 +846,23 @@ def test_a_newer_view_over_an_older_whole_page_and_back_merge_alike(db, tmp_path
     run_chictr(db, newer)
     run_chictr(db, older)
     assert len(history(db, "ChiCTR2300071975")) == versions
+
+
+def test_a_long_phase_loads_and_an_overlong_place_is_quarantined_on_both_backends(db) -> None:
+    """An EU trial's phase text in an ICTRP export (~140 characters) was over PostgreSQL's
+    column width: the whole batch failed there with a traceback and nothing was quarantined,
+    while SQLite stored it."""
+    long_phase = copy.deepcopy(STUDIES[1])
+    eu_phase = (
+        "Human pharmacology (Phase I): no Therapeutic exploratory (Phase II): yes "
+        "Therapeutic confirmatory - (Phase III): no Therapeutic use (Phase IV): no"
+    )
+    long_phase["protocolSection"]["designModule"]["phases"] = [eu_phase]
+    long_city = copy.deepcopy(STUDIES[2])
+    locations = long_city["protocolSection"].setdefault("contactsLocationsModule", {})
+    locations["locations"] = [{"facility": "Clinic", "city": "X" * 501, "country": "China"}]
+    report = _ingest(db, [QINGDAO, long_phase, long_city])
+    assert (report.new, report.quarantined) == (2, 1)
+    assert "sites.0.city: 501 characters, over the 500" in report.errors[0]
+    stored = get_trial(db, long_phase["protocolSection"]["identificationModule"]["nctId"])
+    assert stored is not None and stored.phase == eu_phase

@@ -25,7 +25,13 @@ from sqlalchemy.orm import Session
 from isletbase import taxonomy
 from isletbase.dedup import CandidatePool, Match
 from isletbase.errors import InputError
-from isletbase.model import Institution, KeptRecord, SourceRef, TrialRecord
+from isletbase.model import (
+    Institution,
+    KeptRecord,
+    SourceRef,
+    TrialRecord,
+    check_short_texts,
+)
 from isletbase.sources import RawRecord, visible
 from isletbase.sources import curated as bundled
 from isletbase.store.db import (
@@ -402,6 +408,7 @@ def prepare(
         fetched += 1
         try:
             record = to_record(raw)
+            check_short_texts(record)
             taxonomy.validate_curated(record.curated)
         except (InputError, ValueError) as exc:
             reason = visible(str(exc))  # quoting the record's text, which may hold controls

@@ -197,6 +197,29 @@ class TrialRecord(_Model):
         return self.registry_ids[0].id
 
 
+#: Longest text a record may give as a place (a site's city, province or country, the trial's
+#: country), phase or status. These are indexed, and PostgreSQL indexes a value of at most
+#: ~2,700 bytes (a longer one failed the whole batch there, where SQLite stored it); no
+#: registry writes a city of more than a line (a WHO ICTRP export's EU phase text runs to
+#: ~140 characters). Checked when a record comes in (``check_short_texts``), not when a stored
+#: one is read back.
+MAX_SHORT_TEXT = 500
+
+
+def check_short_texts(record: TrialRecord) -> None:
+    """Refuse (``ValueError`` naming the field) a place, phase or status over
+    ``MAX_SHORT_TEXT`` characters."""
+    named = [(name, getattr(record, name)) for name in ("phase", "status", "country")]
+    for i, site in enumerate(record.sites):
+        named += [(f"sites.{i}.{n}", getattr(site, n)) for n in ("city", "province", "country")]
+    for name, value in named:
+        if value is not None and len(value) > MAX_SHORT_TEXT:
+            raise ValueError(
+                f"{name}: {len(value):,} characters, over the {MAX_SHORT_TEXT} a place, phase "
+                "or status may have"
+            )
+
+
 class KeptRecord(TrialRecord):
     """A record as a database keeps it, read back without the length limit a record read from
     a registry meets (``MAX_TEXT``): one loaded before the limit may hold a longer text, and its

@@ -17,6 +17,7 @@ import pytest
 from sqlalchemy import event, insert, select
 from sqlalchemy.schema import DropIndex
 
+from isletbase.model import MAX_SHORT_TEXT
 from isletbase.store import db as db_module
 from isletbase.store.check import check
 from isletbase.store.db import (
@@ -36,7 +37,7 @@ from isletbase.store.db import (
     set_automerge,
     word_tag,
 )
-from isletbase.store.schema import RETIRED_INDEXES, RawRecordRow, SourceRow, TrialRow
+from isletbase.store.schema import RETIRED_INDEXES, RawRecordRow, SiteRow, SourceRow, TrialRow
 
 
 def test_json_text_writes_what_json_writes_for_numbers_text_and_keys():
@@ -527,3 +528,27 @@ def test_init_rewrites_registry_ids_stored_before_they_were_canonical(db) -> Non
     with db.session() as session:
         assert session.scalars(select(RawRecordRow.record_key)).all() == [new]
         assert len(session.scalars(select(TrialRow.uid)).all()) == 1
+
+
+def test_init_widens_the_place_and_phase_columns_an_older_version_made_narrow(db: Database):
+    """PostgreSQL refused a phase over 64 characters (an EU trial's, from WHO ICTRP) and failed
+    the batch; a database made then is widened by the next ``init`` (SQLite has no widths)."""
+    if not db.is_sqlite:
+        with db.engine.begin() as conn:
+            conn.exec_driver_sql("ALTER TABLE trials ALTER COLUMN phase TYPE varchar(64)")
+            conn.exec_driver_sql("ALTER TABLE sites ALTER COLUMN city TYPE varchar(128)")
+    db.init()
+    phase, city = "P" * MAX_SHORT_TEXT, "C" * MAX_SHORT_TEXT
+    with db.engine.begin() as conn:
+        uid = conn.execute(
+            insert(TrialRow).values(
+                display_id="NCT00000001",
+                phase=phase,
+                source_url="https://x.org/1",
+                content_hash="h",
+                search_text="",
+            )  # fmt: skip
+        ).inserted_primary_key[0]
+        conn.execute(insert(SiteRow).values(trial_uid=uid, city=city))
+        stored = conn.execute(select(TrialRow.phase, SiteRow.city).join(SiteRow)).one()
+    assert tuple(stored) == (phase, city)

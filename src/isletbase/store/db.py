@@ -45,7 +45,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.schema import CreateIndex, DropIndex
 
 from isletbase.errors import InputError
-from isletbase.model import canonical_id
+from isletbase.model import MAX_SHORT_TEXT, canonical_id
 from isletbase.store.schema import (
     RETIRED_INDEXES,
     Base,
@@ -336,6 +336,8 @@ class Database:
             for name in RETIRED_INDEXES:
                 conn.execute(text(f"DROP INDEX IF EXISTS {name}"))
             _canonical_registry_ids(conn)
+            if not self.is_sqlite:
+                _widen_columns(conn)
             if self.is_sqlite:
                 _sqlite_search_indexes(conn)
                 if _automerge_of(conn) != [FTS_AUTOMERGE] * len(TEXT_INDEXES):
@@ -479,6 +481,35 @@ def bulk_indexes() -> list[Index]:
         for index in sorted(Base.metadata.tables[name].indexes, key=lambda i: i.name or "")
         if not index.unique
     ]
+
+
+#: Columns older versions made narrower than ``MAX_SHORT_TEXT``: PostgreSQL refused a longer
+#: value (an EU trial's phase text in a WHO ICTRP export) and failed the batch.
+_WIDENED = (
+    ("trials", "phase"),
+    ("trials", "status"),
+    ("trials", "country"),
+    ("sites", "city"),
+    ("sites", "province"),
+    ("sites", "country"),
+)
+
+
+def _widen_columns(conn: Connection) -> None:
+    """Widen ``_WIDENED`` where a PostgreSQL database made before holds them narrower (a
+    longer ``varchar`` is a change of the catalogue only: no row is rewritten)."""
+    for table, column in _WIDENED:
+        width = conn.execute(
+            text(
+                "SELECT character_maximum_length FROM information_schema.columns "
+                "WHERE table_schema = current_schema() AND table_name = :t AND column_name = :c"
+            ),
+            {"t": table, "c": column},
+        ).scalar()
+        if width is not None and width < MAX_SHORT_TEXT:
+            conn.exec_driver_sql(
+                f"ALTER TABLE {table} ALTER COLUMN {column} TYPE varchar({MAX_SHORT_TEXT})"
+            )
 
 
 def _canonical_registry_ids(conn: Connection) -> None:

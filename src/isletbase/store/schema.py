@@ -27,6 +27,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from isletbase.model import MAX_SHORT_TEXT
+
 #: Modules that add tables to ``Base`` (imported by ``load_extensions``).
 EXTENSIONS: tuple[str, ...] = ("isletbase.store.evidence_tables", "isletbase.store.simulate_tables")
 
@@ -58,8 +60,8 @@ class TrialRow(Base):
     conditions: Mapped[list] = mapped_column(JSON, default=list)
     interventions: Mapped[list] = mapped_column(JSON, default=list)
     org_study_ids: Mapped[list] = mapped_column(JSON, default=list)
-    phase: Mapped[str | None] = mapped_column(String(64))
-    status: Mapped[str | None] = mapped_column(String(128))
+    phase: Mapped[str | None] = mapped_column(String(MAX_SHORT_TEXT))
+    status: Mapped[str | None] = mapped_column(String(MAX_SHORT_TEXT))
     phase_code: Mapped[str | None] = mapped_column(String(32), index=True)
     status_code: Mapped[str | None] = mapped_column(String(32))  # leads ix_trials_status_start
     cell_source: Mapped[str | None] = mapped_column(String(64))  # leads ix_trials_cell_source_start
@@ -72,7 +74,7 @@ class TrialRow(Base):
     completion_date: Mapped[str | None] = mapped_column(String(10))
     first_posted: Mapped[str | None] = mapped_column(String(10))
     last_update: Mapped[str | None] = mapped_column(String(10))
-    country: Mapped[str | None] = mapped_column(String(64), index=True)
+    country: Mapped[str | None] = mapped_column(String(MAX_SHORT_TEXT), index=True)
     region: Mapped[str | None] = mapped_column(String(32), index=True)
     source_url: Mapped[str] = mapped_column(Text)
     notes: Mapped[str | None] = mapped_column(Text)
@@ -121,9 +123,9 @@ class SiteRow(Base):
     name_zh: Mapped[str | None] = mapped_column(Text)
     # filtered through ix_sites_city_lower / _province_lower, counted through
     # ix_sites_trial_city (a facet counts the sites of matching trials)
-    city: Mapped[str | None] = mapped_column(String(128))
-    province: Mapped[str | None] = mapped_column(String(128))
-    country: Mapped[str | None] = mapped_column(String(64))
+    city: Mapped[str | None] = mapped_column(String(MAX_SHORT_TEXT))
+    province: Mapped[str | None] = mapped_column(String(MAX_SHORT_TEXT))
+    country: Mapped[str | None] = mapped_column(String(MAX_SHORT_TEXT))
     institution_id: Mapped[str | None] = mapped_column(
         ForeignKey("institutions.id", ondelete="SET NULL"), index=True
     )
