@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from isletbase import taxonomy
 from isletbase.errors import InputError
 from isletbase.sources import chictr, ctgov, ctgov_dump, ictrp
 from isletbase.sources.ctgov import raw_to_record
@@ -660,3 +661,30 @@ def test_dates_as_registries_write_them_with_a_time_or_to_the_month() -> None:
     )
     record = chictr.to_record(chictr.RawRecord("ChiCTR", "p.html", {"html": html}))
     assert (record.start_date, record.completion_date) == ("2021-01", "2023-12")
+
+
+EU_PHASES = (
+    "Human pharmacology (Phase I): {} Therapeutic exploratory (Phase II): {} "
+    "Therapeutic confirmatory - (Phase III): no Therapeutic use (Phase IV): no"
+)
+
+
+@pytest.mark.parametrize(
+    ("phase", "stored", "code"),
+    [
+        (EU_PHASES.format("no", "yes"), "Phase II", "PHASE2"),
+        (EU_PHASES.format("yes", "yes"), "Phase I/Phase II", "PHASE1/PHASE2"),
+        (EU_PHASES.format("no", "no"), None, None),
+        ("Phase 3", "Phase 3", "PHASE3"),
+    ],
+)
+def test_an_eu_trials_phase_list_is_read_as_the_phases_it_answers_yes(phase, stored, code):
+    """The list names every phase; read whole it was Phase IV, whose answer was "no"."""
+    raw = ictrp.RawRecord(
+        ictrp.SOURCE,
+        "t",
+        {"TrialID": "EUCTR2012-001234-56-DE", "Public_title": "x", "Phase": phase},
+    )
+    record = ictrp.to_record(raw)
+    match = taxonomy.classify_fields(record.model_dump())["phase"]
+    assert (record.phase, match.value if match else None) == (stored, code)

@@ -113,6 +113,21 @@ def _target_size(text: str | None) -> int | None:
     return None
 
 
+#: One answer of an EU Clinical Trials Register phase list as ICTRP exports it: "Human
+#: pharmacology (Phase I): no Therapeutic exploratory (Phase II): yes …".
+_EU_PHASE = re.compile(r"\(Phase (I{1,3}|IV)\):\s*(yes|no)\b", re.IGNORECASE)
+
+
+def eu_phase(text: str | None) -> str | None:
+    """An EU trial's phase list as the phases it answers yes ("Phase II", "Phase I/Phase II"),
+    ``None`` where it answers none; any other text as given. Read whole, the list names every
+    phase, and the classifier took the last one's "no" (Phase IV) for the phase."""
+    answers = _EU_PHASE.findall(text or "")
+    if not answers:
+        return text
+    return "/".join(f"Phase {p.upper()}" for p, yes in answers if yes.lower() == "yes") or None
+
+
 def to_record(raw: RawRecord) -> TrialRecord:
     """Map one ICTRP trial to a ``TrialRecord``; ``InputError`` names the trial and field."""
     if raw.payload is None:
@@ -150,7 +165,7 @@ def to_record(raw: RawRecord) -> TrialRecord:
                 "sponsor": f.get("Primary_sponsor"),
                 "conditions": _split(raw.payload.get("Condition")),
                 "interventions": _split(raw.payload.get("Intervention")),
-                "phase": f.get("Phase"),
+                "phase": eu_phase(f.get("Phase")),
                 "status": f.get("Recruitment_Status"),
                 "enrollment": size,
                 "start_date": _date(f.get("Date_enrollement")),
