@@ -396,3 +396,32 @@ def test_the_recruiting_count_says_how_many_are_stale(loaded_db):
     first_update = min(t.last_update or t.first_posted or "9999" for t in recruiting)
     long_ago = date.fromisoformat(first_update[:4] + "-01-01")
     assert counts(loaded_db, long_ago)["recruiting_stale"] == 0
+
+
+def _study(nct: str, city: str, state: str, country: str) -> dict:
+    site = {"facility": "Clinic", "city": city, "state": state, "country": country}
+    return {
+        "protocolSection": {
+            "identificationModule": {"nctId": nct, "briefTitle": f"Stem cells for diabetes {nct}"},
+            "contactsLocationsModule": {"locations": [site]},
+        }
+    }
+
+
+def test_a_place_with_a_capital_letter_outside_ascii_is_found_by_its_filter(db):
+    """SQLite's lower() folds ASCII letters only: a stored "Örebro" never equalled Python's
+    "örebro", and its facet's link listed 0 trials (PostgreSQL found it)."""
+    from isletbase.harvest import run_records
+    from isletbase.sources.ctgov import raw_to_record, study_raws
+
+    studies = [
+        _study("NCT09000051", "Örebro", "Örebro län", "Sweden"),
+        _study("NCT09000052", "Évry", "Île-de-France", "France"),
+        _study("NCT09000053", "Oslo", "Oslo", "Norway"),
+    ]
+    run_records(db, study_raws(studies, "t"), "t", raw_to_record, 10)
+    for city in ("Örebro", "örebro", "ÖREBRO"):
+        assert _ids(db, city=city) == {"NCT09000051"}, city
+    for province in ("Île-de-France", "île-de-france", "ÎLE-DE-FRANCE"):
+        assert _ids(db, province=province) == {"NCT09000052"}, province
+    assert _ids(db, city="Evry") == set()  # a different spelling, not a different case

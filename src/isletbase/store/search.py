@@ -300,16 +300,35 @@ def _cjk_pieces(term: str) -> list[str]:
     return pieces
 
 
-def _ci_equal(column, value: str):  # noqa: ANN001, ANN202 - SQL expression helpers
-    """Case-insensitive equality served by the ``lower(column)`` indexes in the schema."""
-    return func.lower(column) == value.lower()
+#: Most letters outside ASCII a place name's case forms are spelled out for (``lowered``).
+_MOST_CASED = 4
+
+
+def lowered(value: str) -> list[str]:
+    """What ``lower()`` of a column holding ``value`` in any case may give, on either backend:
+    PostgreSQL's ``lower`` folds every letter, SQLite's only ASCII ones, so a stored "Örebro"
+    is "Örebro" there and was never found (by "Örebro" either). Each letter outside ASCII is
+    given in both cases (up to ``_MOST_CASED`` of them; beyond, as typed and folded)."""
+    folded = value.lower()
+    chars = [c.lower() if c.isascii() else c for c in value]
+    cased = [i for i, c in enumerate(chars) if not c.isascii() and c.lower() != c.upper()]
+    forms = [folded, "".join(chars)]
+    if len(cased) <= _MOST_CASED:
+        for mask in range(1 << len(cased)):
+            for bit, i in enumerate(cased):
+                c = value[i]
+                chars[i] = c.upper() if mask >> bit & 1 else c.lower()
+                if len(chars[i]) != 1:  # ß's upper case is SS: as typed
+                    chars[i] = c
+            forms.append("".join(chars))
+    return list(dict.fromkeys(forms))
 
 
 def _ci_in(column, values: Sequence[str]):  # noqa: ANN001, ANN202 - SQL expression helpers
-    """``_ci_equal`` to any of ``values`` (a place's spellings)."""
-    if len(values) == 1:
-        return _ci_equal(column, values[0])
-    return func.lower(column).in_(list(dict.fromkeys(v.lower() for v in values)))
+    """Case-insensitive equality to any of ``values`` (a place's spellings), served by the
+    ``lower(column)`` indexes in the schema."""
+    forms = list(dict.fromkeys(form for v in values for form in lowered(v)))
+    return func.lower(column) == forms[0] if len(forms) == 1 else func.lower(column).in_(forms)
 
 
 def _conditions(db: Database, query: TrialQuery, plan: _Plan | None = None) -> list:
