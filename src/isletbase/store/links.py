@@ -6,7 +6,7 @@ those links back so an institution's page can list its trials.
 
 from __future__ import annotations
 
-from sqlalchemy import or_, select
+from sqlalchemy import nulls_last, or_, select
 from sqlalchemy.orm import selectinload
 
 from isletbase.model import Trial
@@ -21,7 +21,7 @@ def institution_trials(db: Database, institution_id: str, limit: int = 500) -> l
     stmt = (
         select(TrialRow)
         .where(or_(TrialRow.uid.in_(at_site), TrialRow.sponsor_institution_id == institution_id))
-        .order_by(TrialRow.start_date.desc(), TrialRow.display_id)
+        .order_by(nulls_last(TrialRow.start_date.desc()), TrialRow.display_id)
         .limit(limit)
         .options(
             selectinload(TrialRow.registry_ids),

@@ -267,7 +267,7 @@ def query_terms(q: str) -> list[str]:
     Chinese is split further (``_cjk_pieces``)."""
     terms = []
     for quoted, bare in _TERM.findall(q):
-        if quoted.strip():
+        if _WORD.search(quoted):  # quoted punctuation alone (" - ") is no term either
             terms.append(quoted.lower())
         elif _WORD.search(bare):  # punctuation alone ("，" between spaces) is no term
             terms += _cjk_pieces(bare.lower()) if CJK.search(bare) else [bare.lower()]
@@ -971,7 +971,7 @@ def _facet_statement(name: str, conds: list) -> Select:
         uids = select(TrialRow.uid).where(*conds).subquery()
         counted = func.count(func.distinct(joined.trial_uid))
         stmt = select(column, counted).where(joined.trial_uid.in_(select(uids.c.uid)))
-    return stmt.group_by(column).order_by(desc(counted), column)
+    return stmt.group_by(column).order_by(desc(counted), nulls_last(column))
 
 
 def stats(db: Database, by: list[str], query: TrialQuery | None = None) -> list[dict]:
