@@ -215,3 +215,17 @@ def test_the_simulator_form_says_it_is_running_and_is_sent_once(page, live_serve
     button.click(force=True)  # a second click while the first answer is on the way
     assert page.evaluate("[window.__tries, window.__sent]") == [2, 1]
     assert page.locator("form[aria-busy=true]").count() == 1
+
+
+def test_the_api_docs_render_from_this_server_alone(page, live_server):
+    """Swagger UI came from a CDN: without it (often out of reach in mainland China) the page
+    stayed blank, "SwaggerUIBundle is not defined"."""
+    elsewhere: list[str] = []
+    page.on(
+        "request",
+        lambda r: elsewhere.append(r.url) if not r.url.startswith(live_server.url) else None,
+    )
+    page.goto(live_server.url + "/api/docs")
+    expect(page.locator(".opblock-summary-path").first).to_be_visible(timeout=15_000)
+    assert page.locator(".opblock-summary-path", has_text="/api/trials").count() > 0
+    assert elsewhere == []

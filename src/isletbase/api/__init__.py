@@ -15,6 +15,7 @@ from typing import Any
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi_offline import FastAPIOffline
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.body_limit import RequestBodyLimitMiddleware
@@ -109,7 +110,11 @@ def create_app(
 ) -> FastAPI:
     """Build the API application over ``db`` (default: the configured database); ``lifespan``
     runs around a server process's life (see ``isletbase.app.serving``)."""
-    app = FastAPI(
+    # the API's pages served from here (fastapi-offline's copy of Swagger UI): FastAPI's own
+    # fetch it from a CDN, and the page stayed blank where that is out of reach (often so in
+    # mainland China, this site's first readers)
+    app = FastAPIOffline(
+        static_url="/api/docs-static",
         dependencies=[Depends(known_query_parameters)],
         title="isletbase API",
         version=__version__,
