@@ -17,6 +17,9 @@ def test_evidence_routes(db: Database) -> None:
         "/api/evidence/pool", params={"outcome": "glycaemic_response", "condition": "T2D"}
     ).json()
     assert pooled["k"] == 2 and pooled["measure"] == "RR"
+    lower = {"outcome": "glycaemic_response", "condition": "T2D", "method": "dl", "measure": "rr"}
+    as_cli = client.get("/api/evidence/pool", params=lower)  # the CLI takes any case: a 422
+    assert as_cli.status_code == 200 and as_cli.json()["method"] == "DL"
     # Zang 2023 may count Zang 2022's patients: out, and the answer says why
     out = {e["outcome"]: e["reason"] for e in pooled["excluded"]}
     assert "same patients as Zang 2022" in out["zang-2023-glycaemic-response-11m"]

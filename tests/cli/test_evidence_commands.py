@@ -125,3 +125,23 @@ def test_list_filters(capsys) -> None:
     )
     rows = json.loads(out)
     assert code == 0 and rows and all(r["condition"] == "T2D" for r in rows)
+
+
+def test_pool_tables_show_leave_one_out_and_subgroups(capsys) -> None:
+    """Both were computed and printed only with --json: the table showed neither."""
+    code, out, _ = run(capsys, "evidence", "pool", "--input", str(BCG), "--measure", "RR",
+                       "--leave-one-out", "--by", "cell_source")  # fmt: skip
+    assert code == 0
+    assert "leave one out" in out and out.count("│ 12 │") == 13
+    assert "subgroups by cell_source: none (no study here names its cell_source)" in out
+    code, out, _ = run(capsys, "evidence", "pool", "--outcome", "hba1c", "--by", "cell_source")
+    assert code == 0 and "one study: not pooled" in out
+
+
+def test_list_shows_a_mean_reported_without_its_sd_and_the_unit(capsys, monkeypatch) -> None:
+    """Couri 2009's 785.4 was shown as "see note", and a % reduction as a bare number."""
+    from isletbase.cli.common import console
+
+    monkeypatch.setattr(console, "width", 400)  # one line a record
+    code, out, _ = run(capsys, "evidence", "list", "--outcome", "c_peptide_auc")
+    assert code == 0 and "785.4 (no SD) ng/mL per 2 h (MMTT AUC)" in out

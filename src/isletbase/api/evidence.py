@@ -6,6 +6,7 @@ from typing import Annotated, Literal, NamedTuple
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
+from pydantic import BeforeValidator
 
 from isletbase.api.trials import refuse_repeated
 from isletbase.evidence.cases import get_case, load_cases
@@ -18,8 +19,14 @@ from isletbase.evidence.pools import pool_outcomes
 
 router = APIRouter(prefix="/api/evidence", tags=["evidence"])
 
-Measure = Literal["MD", "SMD", "RR", "OR"]
-Method = Literal["FE", "DL", "REML"]
+
+def _upper(value: object) -> object:
+    return value.upper() if isinstance(value, str) else value
+
+
+#: A measure or method in any case, as the CLI takes them (``method=reml`` was a 422 here).
+Measure = Annotated[Literal["MD", "SMD", "RR", "OR"], BeforeValidator(_upper)]
+Method = Annotated[Literal["FE", "DL", "REML"], BeforeValidator(_upper)]
 
 
 #: The parameters of the outcome and pool routes, each read once (``refuse_repeated``).

@@ -76,16 +76,25 @@ def _reported(o) -> str:  # noqa: ANN001 - Outcome
             + (f"{c:g}/{o.value('n_control') or '?'}" if c is not None else "–")
             + derived
         )
-    if o.treated_mean is not None and o.treated_sd is not None:
-        ctrl = f" vs {o.control_mean}±{o.control_sd}" if o.control_mean is not None else ""
-        return f"{o.treated_mean}±{o.treated_sd}{ctrl}"
+    unit = f" {o.unit}" if o.unit else ""
+    if o.treated_mean is not None:
+        ctrl = (
+            f" vs {_mean(o.control_mean, o.control_sd)}" if o.control_mean is not None else ""
+        )
+        return f"{_mean(o.treated_mean, o.treated_sd)}{ctrl}{unit}"
     if o.contrast_mean is not None:
-        return f"diff {o.contrast_mean} (SE {o.contrast_se})"
+        return f"diff {o.contrast_mean} (SE {o.contrast_se}){unit}"
     if o.change_mean is not None:
-        return f"change {o.change_mean}"
+        return f"change {o.change_mean}{unit}"
     if o.median_treated is not None:
-        return f"median {o.median_treated}"
+        return f"median {o.median_treated}{unit}"
     return "see note"
+
+
+def _mean(mean: float, sd: float | None) -> str:
+    """A mean as reported: with its SD, or saying there was none (a mean without one was shown
+    as "see note", though the record holds it)."""
+    return f"{mean}±{sd}" if sd is not None else f"{mean} (no SD)"
 
 
 @evidence_app.command("pool")
@@ -154,7 +163,7 @@ def pool_command(
     if as_json:
         _print_json({**result.to_dict(), **extra})
         return
-    _print_pool(result, extra)
+    _print_pool(result, extra, by)
     for path in (plot, funnel):
         if path:
             console.print(f"wrote {path}")
@@ -171,7 +180,7 @@ def _title(outcome: str | None, condition: str | None, cell: str | None, path: P
     return " · ".join(p for p in (outcome, condition, cell) if p)
 
 
-def _print_pool(result: PoolResult, extra: dict) -> None:
+def _print_pool(result: PoolResult, extra: dict, by: str | None = None) -> None:
     d = result.to_dict()
     table = Table(title=f"{d['measure']} — {d['method_name']}")
     for col in ("study", "effect", "95% CI", "weight"):
@@ -200,6 +209,42 @@ def _print_pool(result: PoolResult, extra: dict) -> None:
     if "egger" in extra:
         e = extra["egger"]
         console.print(f"Egger's test: intercept {e['intercept']:.2f}, p={e['p_value']:.3g}")
+    if "subgroups" in extra:
+        _print_subgroups(extra["subgroups"], by)
+    if "leave_one_out" in extra:
+        loo = Table(title="leave one out")
+        for col in ("omitted", "k", "estimate", "95% CI", "τ²", "I²"):
+            loo.add_column(col, justify="left" if col == "omitted" else "right")
+        for r in extra["leave_one_out"]:
+            loo.add_row(escape(r["omitted"]), *_summary_cells(r))
+        console.print(loo)
+
+
+def _summary_cells(r: dict) -> list[str]:
+    """A pooled result's k, estimate, CI, τ² and I² as table cells."""
+    return [
+        str(r["k"]),
+        f"{r['estimate']:.2f}",
+        f"{r['ci_low']:.2f} to {r['ci_high']:.2f}",
+        f"{r['tau2']:.3g}",
+        f"{r['i2']:.1f}%",
+    ]
+
+
+def _print_subgroups(groups: dict, by: str | None) -> None:
+    """The subgroup pools (``--by``), and why there are none where there are none."""
+    if not groups:
+        console.print(f"subgroups by {by}: none (no study here names its {by})")
+        return
+    table = Table(title=f"subgroups by {by}")
+    for col in ("subgroup", "k", "estimate", "95% CI", "τ²", "I²"):
+        table.add_column(col, justify="left" if col == "subgroup" else "right")
+    for name, r in groups.items():
+        if r is None:
+            table.add_row(escape(name), "1", "one study: not pooled", "", "", "")
+        else:
+            table.add_row(escape(name), *_summary_cells(r))
+    console.print(table)
 
 
 @evidence_app.command("igls")
