@@ -167,3 +167,31 @@ def test_a_json_boolean_is_no_effect(tmp_path) -> None:
     path.write_text('[{"study": "A", "yi": true, "vi": true}, {"study": "B", "yi": 1, "vi": 1}]')
     with pytest.raises(InputError, match="'yi' is not a number: True"):
         read_input(path, measure="MD")
+
+
+def _zang(**changes) -> Outcome:
+    base = next(o for o in load_outcomes() if o.id == "zang-2022-hba1c-11m")
+    return base.model_copy(update=changes)
+
+
+def test_a_difference_in_another_unit_is_left_out_of_a_mean_difference_pool() -> None:
+    """A trial's HbA1c in mmol/mol was pooled with others' % points, silently."""
+    outcomes = select(load_outcomes(), outcome="hba1c", condition="T2D")
+    arms = {"treated_mean": 58.0, "treated_sd": 10.0, "control_mean": 66.0, "control_sd": 10.0}
+    mmol = _zang(id="test-2020-hba1c-12m", study="Test 2020", unit="mmol/mol", **arms)
+    data = from_outcomes([*outcomes, mmol], "MD")
+    assert "Test 2020" not in {s.label.split(" (")[0] for s in data.studies}
+    assert "unit 'mmol/mol' is not the pool's '%'" in dict(data.excluded)["test-2020-hba1c-12m"]
+    smd = from_outcomes([*outcomes, mmol], "SMD")  # standardised: no unit to agree on
+    assert "Test 2020" in {s.label.split(" (")[0] for s in smd.studies}
+
+
+def test_a_study_enters_a_pool_once_at_its_latest_timepoint() -> None:
+    """Two timepoints of Zang 2022 both entered one pool: its 91 patients counted twice."""
+    outcomes = select(load_outcomes(), outcome="hba1c", condition="T2D")
+    early = _zang(id="zang-2022-hba1c-6m", timepoint_months=6.0, treated_mean=7.6)
+    data = from_outcomes([early, *outcomes], "MD")
+    assert [s.label for s in data.studies if s.label.startswith("Zang")] == ["Zang 2022 (11 mo)"]
+    assert dict(data.excluded)["zang-2022-hba1c-6m"] == (
+        "Zang 2022 is pooled at 11 mo: one timepoint a study"
+    )

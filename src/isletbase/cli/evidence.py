@@ -78,9 +78,7 @@ def _reported(o) -> str:  # noqa: ANN001 - Outcome
         )
     unit = f" {o.unit}" if o.unit else ""
     if o.treated_mean is not None:
-        ctrl = (
-            f" vs {_mean(o.control_mean, o.control_sd)}" if o.control_mean is not None else ""
-        )
+        ctrl = f" vs {_mean(o.control_mean, o.control_sd)}" if o.control_mean is not None else ""
         return f"{_mean(o.treated_mean, o.treated_sd)}{ctrl}{unit}"
     if o.contrast_mean is not None:
         return f"diff {o.contrast_mean} (SE {o.contrast_se}){unit}"

@@ -14,6 +14,7 @@ import csv
 import io
 import json
 import math
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -141,6 +142,7 @@ def from_outcomes(outcomes: Iterable[Outcome], measure: str) -> Dataset:
     effects: list[tuple[Outcome, tuple[float, float] | str]] = [
         (item, _effect_or_reason(item, measure)) for item in outcomes
     ]
+    effects = _one_timepoint_a_study(_one_unit(effects) if measure == "MD" else effects)
     twice = left_out({item.study for item, found in effects if not isinstance(found, str)})
     studies: list[Study] = []
     excluded: list[tuple[str, str]] = []
@@ -162,6 +164,49 @@ def from_outcomes(outcomes: Iterable[Outcome], measure: str) -> Dataset:
             )
         )
     return Dataset(measure, tuple(studies), tuple(excluded))
+
+
+Found = list[tuple[Outcome, "tuple[float, float] | str"]]
+
+
+def _one_unit(effects: Found) -> Found:
+    """A mean difference is in its outcome's unit: records in another unit than most of the
+    poolable ones (HbA1c in mmol/mol among % points) are left out, saying so."""
+    units = Counter(_unit(item) for item, found in effects if not isinstance(found, str))
+    if len(units) < 2:
+        return effects
+    kept = units.most_common(1)[0][0]
+    return [
+        (item, f"unit {item.unit!r} is not the pool's {kept!r}: a difference in one cannot be "
+               "added to one in another")
+        if not isinstance(found, str) and _unit(item) != kept
+        else (item, found)
+        for item, found in effects
+    ]  # fmt: skip
+
+
+def _unit(item: Outcome) -> str:
+    """The record's unit, without what its brackets say of the value ("% (adjusted LS-mean
+    difference from placebo)" is in %)."""
+    return " ".join((item.unit or "").split(" (")[0].split()).casefold()
+
+
+def _one_timepoint_a_study(effects: Found) -> Found:
+    """One report a study in a pool, its latest timepoint: two timepoints of one trial are the
+    same patients, counted twice."""
+    latest: dict[str, Outcome] = {}
+    for item, found in effects:
+        if isinstance(found, str):
+            continue
+        held = latest.get(item.study)
+        if held is None or (item.timepoint_months or 0) > (held.timepoint_months or 0):
+            latest[item.study] = item
+    return [
+        (item, f"{item.study} is pooled at {_timepoint(latest[item.study])}: one timepoint a study")
+        if not isinstance(found, str) and latest[item.study] is not item
+        else (item, found)
+        for item, found in effects
+    ]
 
 
 def _effect_or_reason(item: Outcome, measure: str) -> tuple[float, float] | str:
