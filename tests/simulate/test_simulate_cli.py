@@ -188,3 +188,19 @@ def test_an_output_that_cannot_be_written_is_refused_before_the_run(
     )
     assert code == 2 and message in err and "--" in err.split(":")[1]
     assert not db.exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["simulate", "patient", "--plot", "{tmp}/p.png"], "name a .svg file"),
+        (["simulate", "patient", "--days", "100000"], "--days"),
+    ],
+)
+def test_a_plot_not_named_svg_and_days_past_ten_years_are_refused(
+    tmp_path: Path, capsys, args, message
+) -> None:  # noqa: ANN001
+    """--plot p.png got SVG text; --days 100000 ran past two minutes."""
+    code, _, err = run([a.format(tmp=tmp_path) for a in args], capsys)
+    assert code == 2 and message in err
+    assert not (tmp_path / "p.png").exists()

@@ -109,3 +109,18 @@ def test_designs_from_files_still_name_scenario_files(tmp_path: Path) -> None:
     own.write_text("meals: [{time: '08:00', carbs_g: 30}]\n")
     design = parse_design({**BASE, "scenario": str(own)})
     assert design.resolved_scenario().meals[0].carbs_g == 30
+
+
+@pytest.mark.parametrize(
+    ("change", "named"),
+    [
+        ({"sample_size": True}, "sample_size"),  # YAML's true was 1 patient
+        ({"days": 7.5}, "days"),
+        ({"repeats": "2"}, "repeats"),
+        ({"endpoints": {"window_days": False}}, "endpoints.window_days"),
+    ],
+)
+def test_a_count_that_is_no_whole_number_is_refused_naming_it(change: dict, named: str) -> None:
+    with pytest.raises(InputError) as err:
+        parse_design({**BASE, **change})
+    assert named in str(err.value)

@@ -47,6 +47,9 @@ def test_graft_arm_reduces_insulin_and_control_does_not() -> None:
     assert control["insulin_reduction_pct"]["mean"] < 5
     assert graft["insulin_reduction_pct"]["mean"] > 50
     assert graft["graft_fraction"]["mean"] > 0.5
+    # Igls grades a graft: the insulin-only arm was graded "optimal"
+    assert control["igls_treatment_outcome"] == {}
+    assert sum(graft["igls_treatment_outcome"].values()) == SMALL["sample_size"]
 
 
 def test_weekly_stride_stays_close_to_daily_simulation() -> None:

@@ -26,7 +26,9 @@ simulate_app = typer.Typer(
     no_args_is_help=True,
 )
 
-DaysOption = Annotated[int, typer.Option("--days", help="Days to simulate (> 0).")]
+DaysOption = Annotated[
+    int, typer.Option("--days", min=1, max=3650, help="Days to simulate (1 to 3650).")
+]
 ScenarioOption = Annotated[
     str, typer.Option("--scenario", help="Scenario YAML (a bare name uses the bundled one).")
 ]
@@ -35,7 +37,9 @@ SeedOption = Annotated[
 ]
 BackendOption = Annotated[str, typer.Option("--backend", help="auto, numba or numpy.")]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
-PlotOption = Annotated[Path | None, typer.Option("--plot", help="Write the glucose plot (SVG).")]
+PlotOption = Annotated[
+    Path | None, typer.Option("--plot", help="Write the glucose plot to this .svg file.")
+]
 
 
 def _progress() -> Progress:
@@ -63,6 +67,13 @@ def _run_cohort(patients: str, days: int, scenario: str, seed: int, backend: str
         return simulate_cohort(
             patients, days, chosen, seed, backend, lambda d: bar.update(task, completed=d)
         )
+
+
+def _svg_plot(path: Path | None) -> None:
+    """Check ``--plot`` before the run: a file that can be written, named .svg (the plot is
+    SVG; a ``p.png`` got SVG text)."""
+    if writable_file(path, "--plot") is not None and path.suffix.lower() != ".svg":
+        raise typer.BadParameter(f"{path}: the glucose plot is SVG; name a .svg file")
 
 
 def _write_plot(run, path: Path | None) -> None:  # noqa: ANN001 - CohortRun
@@ -93,7 +104,7 @@ def patient(
     plot: PlotOption = None,
 ) -> None:
     """Simulate one virtual patient; --json prints the trace at the sensor's sample times."""
-    writable_file(plot, "--plot")
+    _svg_plot(plot)
     run = _run_cohort(name, days, scenario, seed, backend)
     _write_plot(run, plot)
     if as_json:
@@ -115,7 +126,7 @@ def cohort(
     plot: PlotOption = None,
 ) -> None:
     """Simulate many virtual patients at once (one array integration) and summarise each."""
-    writable_file(plot, "--plot")
+    _svg_plot(plot)
     run = _run_cohort(patients, days, scenario, seed, backend)
     _write_plot(run, plot)
     if as_json:
@@ -202,7 +213,8 @@ def trial(
             f"{arm['below_54_pct']['mean']:.2f}",
             f"{arm['insulin_u_per_day']['mean']:.1f}",
             f"{arm['insulin_independent_pct']:.1f}",
-            ", ".join(f"{k} {v}" for k, v in arm["igls_treatment_outcome"].items()),
+            ", ".join(f"{k} {v}" for k, v in arm["igls_treatment_outcome"].items())
+            or "— (no graft)",
             str(arm.get("p_value_vs_first_arm", "—")),
             str(arm.get("power", "—")),
         )

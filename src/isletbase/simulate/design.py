@@ -90,7 +90,7 @@ class Endpoints(BaseModel):
     """The assessment: last ``window_days`` of the run, primary endpoint and test level."""
 
     model_config = ConfigDict(extra="forbid")
-    window_days: int = Field(default=90, gt=0)
+    window_days: int = Field(default=90, gt=0, strict=True)
     primary: Literal["insulin_independence", "hba1c", "tir"] = "insulin_independence"
     alpha: float = Field(default=0.05, gt=0, lt=1)
 
@@ -100,18 +100,22 @@ class Design(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     name: str = "virtual trial"
-    seed: int = Field(default=0, ge=0, le=MAX_SEED, description="0 to 2**31 - 1")
-    days: int = Field(gt=0, le=3650)
-    sample_size: int = Field(gt=0, le=100_000, description="patients per arm")
-    repeats: int = Field(default=1, gt=0, le=1000)
+    seed: int = Field(default=0, ge=0, le=MAX_SEED, strict=True, description="0 to 2**31 - 1")
+    days: int = Field(gt=0, le=3650, strict=True)
+    sample_size: int = Field(gt=0, le=100_000, strict=True, description="patients per arm")
+    repeats: int = Field(default=1, gt=0, le=1000, strict=True)
     population: Population = Field(default_factory=Population)
     scenario: Scenario | str | None = None
     arms: list[Arm] = Field(min_length=1, max_length=8)
     endpoints: Endpoints = Field(default_factory=Endpoints)
     stride_days: int = Field(
-        default=1, gt=0, le=90, description="simulate one day in N (slow graft time scale)"
+        default=1,
+        gt=0,
+        le=90,
+        strict=True,
+        description="simulate one day in N (slow graft time scale)",
     )
-    shard_size: int = Field(default=512, gt=0, le=100_000)
+    shard_size: int = Field(default=512, gt=0, le=100_000, strict=True)
 
     @model_validator(mode="after")
     def _check(self) -> Design:

@@ -283,7 +283,7 @@ class TrialResult:
                     f"no test: fewer than {MIN_PER_ARM} patients per arm (sample_size)"
                 )
             else:
-                out["p_value_vs_first_arm"] = round(p, 5)
+                out["p_value_vs_first_arm"] = float(f"{p:.3g}")  # 1e-6, not 0.0
                 out["power"] = round(self.power(arm), 3)
         return out
 
@@ -310,7 +310,10 @@ def combine(design: Design, shards: Iterable[ShardResult]) -> TrialResult:
         endpoints[key] = {
             k: np.concatenate([p.endpoints[k] for p in parts]) for k in parts[0].endpoints
         }
-        igls[key] = igls_grades(endpoints[key])
+        # Igls grades a beta-cell replacement: an arm without a graft has none to grade (its
+        # insulin-only patients were graded "optimal")
+        grafted = design.arms[key[1]].graft is not None
+        igls[key] = igls_grades(endpoints[key]) if grafted else []
         if key[0] == 0:
             glucose = np.concatenate([p.daily_glucose for p in parts], axis=1)
             fraction = np.concatenate([p.daily_fraction for p in parts], axis=1)
