@@ -20,7 +20,13 @@ from scipy import stats
 from isletbase.simulate.design import Design, load_design
 from isletbase.simulate.endpoints import Window, check_valid_range, hba1c_from_mean_glucose
 from isletbase.simulate.engine import CohortState, advance_day, resolve_backend
-from isletbase.simulate.graft import GraftCourse, fasting_c_peptide, insulin_scale, with_secretion
+from isletbase.simulate.graft import (
+    GraftCourse,
+    fasting_c_peptide,
+    insulin_scale,
+    secreting,
+    with_secretion,
+)
 from isletbase.simulate.params import COLUMNS, Cohort, load_cohort
 from isletbase.simulate.scenario import bundled
 from isletbase.simulate.sensor import SensorNoise
@@ -126,7 +132,7 @@ def run_task(
         need = insulin_scale(fraction)
         scale = on_insulin * need
         trace = advance_day(
-            state, meals, noise.next_day() if noise else None, fraction, scale, backend
+            state, meals, noise.next_day() if noise else None, secreting(fraction), scale, backend
         )
         check_valid_range(trace.bg, f"arm {arm_name!r} (repeat {task.repeat}), day {day}", who)
         if i == 0:
