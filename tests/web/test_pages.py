@@ -287,3 +287,17 @@ def test_a_request_a_page_cannot_use_is_explained_in_the_pages_language(
     client.cookies.set("lang", "en")
     english = getattr(client, method)(path, **extra).text
     assert says not in unescape(re.sub(r"<[^>]+>", "", english))
+
+
+def test_a_search_naming_an_institution_points_to_it_and_counts_read_well(client):
+    """'xiehe' found 0 trials and said only that, where the CLI names the institution; a
+    result of one said "1 trials"; year chips read "✕ 2010 ✕ 2012"; an empty result offered
+    exports."""
+    page = client.get("/trials", params={"q": "xiehe"}).text
+    assert 'data-testid="institutions-named"' in page and 'href="/institutions/pumch"' in page
+    one = client.get("/trials", params={"q": "NCT01219465"}).text
+    assert ">1 trial<" in one and "1 trials" not in one
+    years = unescape(client.get("/trials", params={"year_from": 2010, "year_to": 2012}).text)
+    assert "✕ from 2010" in years and "✕ until 2012" in years
+    none = client.get("/trials", params={"q": "zzzqqq"}).text
+    assert "data-export" not in none

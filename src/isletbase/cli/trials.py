@@ -30,7 +30,7 @@ from isletbase.store.search import (
     FACETS,
     TrialQuery,
     all_matching,
-    query_terms,
+    institutions_named,
     search_trials,
     stats,
 )
@@ -65,9 +65,7 @@ def search(
     """Find trials by text (English, Chinese, pinyin, aliases) and filters."""
     database = loaded_db(db)
     result = search_trials(database, query)
-    # the institutions named by the search as typed (quotes off; accents kept, as names keep them)
-    named = " ".join(query_terms(q)) if q else ""
-    institutions = list_institutions(database, named) if named else []
+    institutions = institutions_named(database, q)
     if as_json:
         print(
             json.dumps(

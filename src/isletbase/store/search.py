@@ -49,8 +49,9 @@ from sqlalchemy import (
 
 from isletbase import places, taxonomy
 from isletbase.errors import InputError
-from isletbase.model import Region, Trial
+from isletbase.model import Institution, Region, Trial
 from isletbase.store.db import CJK, Database, printable, without_accents, word_tag
+from isletbase.store.institutions import list_institutions
 from isletbase.store.schema import RegistryIdRow, SiteRow, TrialRow
 from isletbase.store.trial_reads import MODEL_COLUMNS, find_uid, load_models, models_from_rows
 from isletbase.store.trials import STALE_AFTER_DAYS
@@ -272,6 +273,14 @@ def query_terms(q: str) -> list[str]:
         elif _WORD.search(bare):  # punctuation alone ("，" between spaces) is no term
             terms += _cjk_pieces(bare.lower()) if CJK.search(bare) else [bare.lower()]
     return terms
+
+
+def institutions_named(db: Database, q: str | None) -> list[Institution]:
+    """The institutions a search's text names (its terms, quotes off; accents kept, as names
+    keep them), for a reader who typed a hospital's name into a trial search: a search that
+    finds few trials or none can say which institution it means."""
+    named = " ".join(query_terms(q)) if q else ""
+    return list_institutions(db, named) if named else []
 
 
 #: Latin letters, or anything else a word holds (CJK characters, digits).

@@ -32,6 +32,7 @@ from isletbase.store.search import (
     TrialQuery,
     counts,
     facet_table,
+    institutions_named,
     prefix_suggestion,
     search_trials,
     stats,
@@ -140,6 +141,7 @@ def trials(request: Request) -> HTMLResponse:
         result = search_trials(db, query)
         facets = facet_table(db, query, PAGE_FACETS)
         suggestion = _prefix_suggestion(db, query) if result.total == 0 else None
+        named = institutions_named(db, query.q)[:5]
     except InputError as exc:
         return error_page(request, 400, problem_of(exc, "bad_search"))
     return render(
@@ -149,6 +151,7 @@ def trials(request: Request) -> HTMLResponse:
             "query": query,
             "result": result,
             "suggestion": suggestion,
+            "institutions": named,
             "facets": facets,
             "sorts": SORTS,
             "filters": query.filters(),
