@@ -301,3 +301,11 @@ def test_a_search_naming_an_institution_points_to_it_and_counts_read_well(client
     assert "✕ from 2010" in years and "✕ until 2012" in years
     none = client.get("/trials", params={"q": "zzzqqq"}).text
     assert "data-export" not in none
+
+
+def test_the_evidence_page_names_outcomes_designs_and_cells_in_the_readers_language(client):
+    """Outcome records showed codes (hba1c, UC-MSC, 11.0 mo) on both languages' pages."""
+    client.cookies.set("lang", "zh")
+    page = unescape(re.sub(r"<[^>]+>", " ", client.get("/evidence").text))
+    assert "糖化血红蛋白 · 第 11 个月" in page and "脐带间充质干细胞" in page and "随机对照" in page
+    assert "11.0 mo" not in page
