@@ -12,7 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from isletbase.app import create
-from isletbase.store.search import counts
+from isletbase.store.search import TrialQuery, counts, search_trials
 from isletbase.web.charts import year_chart
 from isletbase.web.i18n import LANGUAGES, strings
 from isletbase.web.pages import PAGE_FACETS, SORTS
@@ -309,3 +309,15 @@ def test_the_evidence_page_names_outcomes_designs_and_cells_in_the_readers_langu
     page = unescape(re.sub(r"<[^>]+>", " ", client.get("/evidence").text))
     assert "糖化血红蛋白 · 第 11 个月" in page and "脐带间充质干细胞" in page and "随机对照" in page
     assert "11.0 mo" not in page
+
+
+def test_a_stale_trials_flag_and_an_english_title_on_a_chinese_page(client, loaded_db):
+    stale = next(
+        t for t in search_trials(loaded_db, TrialQuery(status="recruiting", per_page=100)).items
+        if t.stale and not t.title_zh
+    )  # fmt: skip
+    client.cookies.set("lang", "zh")
+    page = client.get(f"/trials/{stale.display_id}").text
+    flags = re.search(r'<ul class="flags".*?</ul>', page, re.S).group(0)
+    assert "状态可能已过时：登记仍为“正在招募”" in unescape(flags) and "stale: status" not in flags
+    assert '<h1 lang="en">' in page
