@@ -39,3 +39,25 @@ def test_update_is_idempotent_and_repools_only_touched_pools(db: Database, tmp_p
     assert before["t2d-glycaemic-response-rr"]["inputs"][ZANG] == 1
     assert pool["result"]["estimate"] != before["t2d-glycaemic-response-rr"]["result"]["estimate"]
     assert after["t2d-hba1c-md"]["computed_at"] == before["t2d-hba1c-md"]["computed_at"]
+
+
+BHANSALI = "bhansali-2017-glycaemic-response-12m"
+
+
+def test_a_record_left_out_of_the_file_is_withdrawn_from_its_pools(db: Database, tmp_path):
+    """A retracted record stayed in the database and in every standing pool, and the update
+    said nothing ("0 added, 0 changed, 70 unchanged")."""
+    update(db)
+    rows = [json.loads(line) for line in bundled_path().read_text().splitlines()]
+    path = tmp_path / "outcomes.jsonl"
+    path.write_text("\n".join(json.dumps(r) for r in rows if r["id"] != BHANSALI))
+    report = update(db, path).to_dict()
+    assert report["outcomes"]["withdrawn"] == [BHANSALI]
+    assert report["pools"]["recomputed"] == ["t2d-glycaemic-response-rr"]
+    pool = {p["name"]: p for p in stored_pools(db)}["t2d-glycaemic-response-rr"]
+    assert BHANSALI not in pool["inputs"]
+    assert update(db, path).to_dict()["outcomes"]["withdrawn"] == []  # once
+    back = update(db).to_dict()  # restored: back in, a version later
+    assert back["outcomes"]["changed"] == [BHANSALI]
+    pool = {p["name"]: p for p in stored_pools(db)}["t2d-glycaemic-response-rr"]
+    assert pool["inputs"][BHANSALI] == 3

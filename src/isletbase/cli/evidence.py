@@ -308,7 +308,8 @@ def update_command(
     db: Annotated[str | None, DbOption] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Store new or corrected outcomes and re-pool the standing pools they touch."""
+    """Store new or corrected outcomes and re-pool the standing pools they touch; the file is
+    the whole set: a stored record it no longer holds is withdrawn from every pool."""
     database = open_db(db)
     database.init()
     report = update(database, outcomes_file).to_dict()
@@ -317,8 +318,11 @@ def update_command(
         return
     o, p = report["outcomes"], report["pools"]
     console.print(
-        f"outcomes: {o['added']} added, {len(o['changed'])} changed, {o['unchanged']} unchanged"
+        f"outcomes: {o['added']} added, {len(o['changed'])} changed, "
+        f"{len(o['withdrawn'])} withdrawn, {o['unchanged']} unchanged"
     )
+    for withdrawn in o["withdrawn"]:
+        console.print(f"  withdrawn (not in the file): {withdrawn}", markup=False)
     console.print(
         f"pools recomputed: {', '.join(p['recomputed']) or 'none'}; "
         f"already current: {', '.join(p['current']) or 'none'}"

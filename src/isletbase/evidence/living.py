@@ -33,6 +33,7 @@ class UpdateReport:
 
     added: list[str] = field(default_factory=list)
     changed: list[str] = field(default_factory=list)
+    withdrawn: list[str] = field(default_factory=list)
     unchanged: int = 0
     recomputed: list[str] = field(default_factory=list)
     current: list[str] = field(default_factory=list)
@@ -42,6 +43,7 @@ class UpdateReport:
             "outcomes": {
                 "added": len(self.added),
                 "changed": self.changed,
+                "withdrawn": self.withdrawn,
                 "unchanged": self.unchanged,
             },
             "pools": {"recomputed": self.recomputed, "current": self.current},
@@ -56,13 +58,16 @@ def _content_hash(outcome: Outcome) -> str:
 def update(
     db: Database, path: Path | None = None, specs: Sequence[PoolSpec] | None = None
 ) -> UpdateReport:
-    """Sync outcome records from ``path`` (default: bundled) and re-pool the pools they touch."""
+    """Sync outcome records from ``path`` (default: bundled), the whole set, and re-pool the
+    pools they touch. A stored record the file no longer holds (a retraction, a duplicate
+    removed) is withdrawn: it leaves every pool, and its history gains the withdrawal."""
     outcomes = load_outcomes(path)
     report = UpdateReport()
     source = str(path) if path else "bundled outcomes.jsonl"
     with db.session() as session:
         for outcome in outcomes:
             _sync(session, outcome, source, report)
+        _withdraw(session, {o.id for o in outcomes}, source, report)
         stored = stored_outcomes(session)
         for spec in specs or pool_specs():
             _repool(session, spec, stored, report)
@@ -95,10 +100,30 @@ def _sync(session: Session, outcome: Outcome, source: str, report: UpdateReport)
     )
 
 
+#: What a withdrawn record's current version holds instead of the record.
+WITHDRAWN = "withdrawn"
+
+
+def _withdraw(session: Session, kept: set[str], source: str, report: UpdateReport) -> None:
+    """Withdraw the stored records not in ``kept``: a version saying so, with the source."""
+    for row in session.scalars(sql_select(OutcomeRow).order_by(OutcomeRow.id)):
+        if row.id in kept or row.content_hash == WITHDRAWN:
+            continue
+        row.version += 1
+        row.content_hash, row.payload = WITHDRAWN, {WITHDRAWN: True, "id": row.id}
+        session.add(
+            OutcomeVersionRow(
+                outcome_id=row.id, version=row.version, payload=row.payload, source=source
+            )
+        )
+        report.withdrawn.append(row.id)
+    session.flush()
+
+
 def stored_outcomes(session: Session) -> list[Outcome]:
-    """Every stored outcome at its current version."""
+    """Every stored outcome at its current version (a withdrawn one is none)."""
     rows = session.scalars(sql_select(OutcomeRow).order_by(OutcomeRow.id))
-    return [Outcome.model_validate(r.payload) for r in rows]
+    return [Outcome.model_validate(r.payload) for r in rows if r.content_hash != WITHDRAWN]
 
 
 def _repool(
