@@ -259,3 +259,14 @@ def test_an_encapsulated_graft_lowers_insulin_but_frees_nobody_of_it() -> None:
     summary = run_trial(design).arm_summary(0)
     assert summary["insulin_independent_pct"] == 0.0
     assert 0 < summary["insulin_reduction_pct"]["mean"] < 30
+
+
+def test_an_arm_of_copies_says_so() -> None:
+    """200 adults without a parameter spread are 10 virtual adults repeated, and Welch's test
+    counted the copies as people: the result says so, and with a spread it does not."""
+    base = {"seed": 1, "days": 7, "stride_days": 7, "sample_size": 12,
+            "arms": [{"name": "c", "graft": None}]}  # fmt: skip
+    copies = run_trial(parse_design(base)).to_dict()["notes"]
+    assert len(copies) == 1 and "copies of 10 virtual patients" in copies[0]
+    spread = {**base, "population": {"variability": {"Vmx": 0.2}}}
+    assert run_trial(parse_design(spread)).to_dict()["notes"] == []

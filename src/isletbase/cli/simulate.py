@@ -219,6 +219,8 @@ def trial(
             str(arm.get("power", "—")),
         )
     console.print(table)
+    for note in data["notes"]:
+        err_console.print(f"note: {note}", markup=False)
     if "run_id" in data:
         console.print(f"stored as run {data['run_id']}")
 

@@ -293,9 +293,26 @@ class TrialResult:
                 out["power"] = round(self.power(arm), 3)
         return out
 
+    def notes(self) -> list[str]:
+        """What a reader of the numbers should know about the design: an arm larger than its
+        distinct virtual patients, with no parameter spread, repeats them, and its p-values
+        and power count the copies as independent people."""
+        distinct = {
+            name for group in self.design.population.groups for name in load_cohort(group).names
+        }
+        spread = any(cv > 0 for cv in self.design.population.variability.values())
+        if spread or self.design.sample_size <= len(distinct):
+            return []
+        return [
+            f"each arm's {self.design.sample_size} patients are copies of {len(distinct)} "
+            "virtual patients (no population.variability): p-values and power count the "
+            "copies as independent people; give a spread such as variability: {Vmx: 0.2}"
+        ]
+
     def to_dict(self) -> dict:
         return {
             "design": self.design.model_dump(mode="json"),
+            "notes": self.notes(),
             "primary_endpoint": self.design.endpoints.primary,
             "arms": [self.arm_summary(a) for a in range(len(self.design.arms))],
             "curves": {
