@@ -194,6 +194,8 @@ def test_a_ctgov_record_s_secondary_ids_name_other_registries_however_worded() -
         ("conditionsModule", "conditions", "notalist", "conditions: expected a list, got string"),
         ("contactsLocationsModule", "locations", "x", "locations: expected a list, got string"),
         ("statusModule", "overallStatus", {"a": 1}, "overallStatus: expected text, got object"),
+        ("statusModule", "startDateStruct", "2020-01", "startDateStruct: expected an object"),
+        ("designModule", "enrollmentInfo", [50], "enrollmentInfo: expected an object, got array"),
         ("designModule", "enrollmentInfo", {"count": 1e300}, "enrollmentInfo.count: expected a"),
         ("designModule", "enrollmentInfo", {"count": -5}, "expected a whole number"),
     ],

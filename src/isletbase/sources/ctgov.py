@@ -46,6 +46,21 @@ def _steps(path: str) -> tuple[str, ...]:
     return tuple(path.split("."))
 
 
+def _field(ps: Mapping[str, Any], path: str) -> Any:
+    """``get(ps, path)``, where each object on the way that is there must be an object: a
+    date struct given as text was read as no date (a malformed record, quarantined)."""
+    obj: Any = ps
+    steps = _steps(path)
+    for i, key in enumerate(steps):
+        if obj is None:
+            return None
+        if type(obj) is not dict and not isinstance(obj, Mapping):  # as ``get``: dicts first
+            where = ".".join(steps[:i])
+            raise InputError(f"protocolSection.{where}: expected an object, got {json_kind(obj)}")
+        obj = obj.get(key)
+    return obj
+
+
 def _list(value: Any, path: str = "") -> list:
     """A JSON array as a list, missing as empty; another type at ``path`` (a field of the
     record's own, not an item in one) is a malformed record, quarantined with the reason."""
@@ -171,7 +186,7 @@ def to_record(study: Mapping[str, Any], retrieved: str | None = None) -> TrialRe
                 }
             )
     countries = [s["country"] for s in sites if s["country"]]
-    enrollment = get(ps, _ENROLLMENT)
+    enrollment = _field(ps, _ENROLLMENT)
     if enrollment is not None and (
         type(enrollment) is not int or not 0 <= enrollment <= 10_000_000  # noqa: E721 - not bool
     ):
@@ -179,7 +194,7 @@ def to_record(study: Mapping[str, Any], retrieved: str | None = None) -> TrialRe
             f"protocolSection.{_ENROLLMENT}: expected a whole number of participants, "
             f"got {enrollment!r}"[:200]
         )
-    etype = get(ps, "designModule.enrollmentInfo.type")
+    etype = _field(ps, "designModule.enrollmentInfo.type")
     outcomes = _list(get(ps, "outcomesModule.primaryOutcomes"))
     first_outcome = (
         outcomes[0].get("measure") if outcomes and isinstance(outcomes[0], Mapping) else None
@@ -200,10 +215,10 @@ def to_record(study: Mapping[str, Any], retrieved: str | None = None) -> TrialRe
             "status": flat["status"],
             "enrollment": enrollment,
             "enrollment_type": etype.lower() if etype in ("ACTUAL", "ESTIMATED") else None,
-            "start_date": get(ps, "statusModule.startDateStruct.date"),
-            "completion_date": get(ps, "statusModule.completionDateStruct.date"),
-            "first_posted": get(ps, "statusModule.studyFirstPostDateStruct.date"),
-            "last_update": get(ps, "statusModule.lastUpdatePostDateStruct.date"),
+            "start_date": _field(ps, "statusModule.startDateStruct.date"),
+            "completion_date": _field(ps, "statusModule.completionDateStruct.date"),
+            "first_posted": _field(ps, "statusModule.studyFirstPostDateStruct.date"),
+            "last_update": _field(ps, "statusModule.lastUpdatePostDateStruct.date"),
             "design": flat["design"],
             "primary_outcome": _text(first_outcome),
             "country": places.trial_country(countries),
