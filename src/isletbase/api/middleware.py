@@ -67,16 +67,26 @@ def cache_control(path: str) -> str:
     return next(policy for prefix, policy in CACHE_POLICY if path.startswith(prefix))
 
 
+#: A refusal as a Chinese reader is told it, on the page the middleware answers with.
+_REFUSED_ZH = {
+    400: "无法读取该请求。",
+    413: "请求内容超过本站的大小上限。",
+    414: "网址过长，超过本站的上限。",
+}
+
+
 def problem_message(
     status: int, title: str, detail: str, page: bool = False
 ) -> tuple[Message, Message]:
     """A refusal as ASGI messages: a problem document (RFC 9457), or for a web page (``page``)
     a small HTML page saying the same, escaped."""
-    if page:
+    if page:  # refused before the page's language is read: said in both
+        zh = _REFUSED_ZH.get(status, "无法读取该请求。")
         body = (
-            f"<!doctype html><html><head><meta charset=utf-8><title>{status} "
+            f"<!doctype html><html lang=en><head><meta charset=utf-8><title>{status} "
             f"{html.escape(title)}</title></head><body><h1>{html.escape(title)}</h1>"
-            f"<p>{html.escape(detail)}</p><p><a href=/>isletbase</a></p></body></html>"
+            f"<p>{html.escape(detail)}</p><p lang=zh-Hans>{zh}</p>"
+            f"<p><a href=/>isletbase</a></p></body></html>"
         ).encode()
         media = b"text/html; charset=utf-8"
     else:
