@@ -322,6 +322,10 @@ def test_a_region_in_any_case_is_the_stored_one_and_another_is_refused(loaded_db
         ("FOREIGN", "foreign"),
         ("mainland china", "mainland China"),
         ("TAIWAN", "Taiwan"),
+        ("中国大陆", "mainland China"),  # as the Chinese pages name it: it was refused
+        ("中國大陸", "mainland China"),
+        ("境外", "foreign"),
+        ("臺灣", "Taiwan"),
     ):
         found = _ids(loaded_db, region=stored)
         assert found and _ids(loaded_db, region=typed) == found

@@ -76,7 +76,16 @@ FACETS = (
 )
 
 #: Each region lower-cased → as stored.
-_REGION_CASE = {region.lower(): region for region in get_args(Region)}
+_REGION_CASE = {region.lower(): region for region in get_args(Region)} | {
+    # the two regions that are ours, not a place's, as the Chinese pages name them and as a
+    # reader writes them (the places book has the others: 香港, 澳门, 台湾)
+    "中国大陆": "mainland China",
+    "大陆": "mainland China",
+    "内地": "mainland China",
+    "中国境外": "foreign",
+    "境外": "foreign",
+    "国外": "foreign",
+}
 _REGISTRY_ALIASES = {
     "ctgov": "ClinicalTrials.gov",
     "clinicaltrials.gov": "ClinicalTrials.gov",
@@ -166,9 +175,10 @@ class TrialQuery(BaseModel):
         name = places.english(info.field_name, v)
         if info.field_name != "region":
             return name
-        if name.lower() not in _REGION_CASE:  # a filter that silently found nothing
+        key = taxonomy.simplified(name).lower()  # 中國大陸 too
+        if key not in _REGION_CASE:  # a filter that silently found nothing
             raise ValueError(f"unknown region {v!r}; expected one of {', '.join(get_args(Region))}")
-        return _REGION_CASE[name.lower()]
+        return _REGION_CASE[key]
 
     @model_validator(mode="after")
     def _region_named_as_country(self) -> TrialQuery:
