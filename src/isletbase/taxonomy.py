@@ -44,6 +44,8 @@ class Term:
     label_en: str
     label_zh: str
     rules: tuple[Rule, ...]
+    #: other names a reader may filter by (静脉 for intravenous), besides code and labels
+    aliases: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -121,6 +123,7 @@ def load() -> Taxonomy:
                 rules=tuple(
                     Rule(r["id"], re.compile(r["pattern"], re.IGNORECASE)) for r in item["rules"]
                 ),
+                aliases=tuple(item.get("aliases", ())),
             )
             for item in raw[field]
         )
@@ -601,7 +604,7 @@ def code_of(field: str, text: str) -> str | None:
     wanted = _readable(text).strip().casefold()
     for code in book.values(field):
         term = book.term(field, code)
-        names = (code, term.label_en, term.label_zh) if term else (code,)
+        names = (code, term.label_en, term.label_zh, *term.aliases) if term else (code,)
         if any(name and normalise(name).casefold() == wanted for name in names):
             return code
     return None

@@ -448,3 +448,17 @@ def test_a_facets_not_stated_value_is_last_among_equal_counts(loaded_db):
         rows = facet_counts(loaded_db, TrialQuery(), field)
         for (value, n), (_, next_n) in zip(rows, rows[1:], strict=False):
             assert n > next_n or value is not None, (field, rows)
+
+
+@pytest.mark.parametrize(
+    ("field", "typed", "stored"),
+    [
+        ("route", "静脉", "intravenous"),  # the classifier's own word: it was refused
+        ("route", "IV", "intravenous"),
+        ("country", "USA", "United States"),  # it found nothing
+        ("country", "Republic of Korea", "Korea, Republic of"),
+    ],
+)
+def test_a_filter_takes_the_names_readers_use(loaded_db, field, typed, stored):
+    found = _ids(loaded_db, **{field: stored})
+    assert found and _ids(loaded_db, **{field: typed}) == found
