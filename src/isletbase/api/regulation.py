@@ -61,7 +61,7 @@ async def _read_body(request: Request) -> tuple[str, str]:
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > MAX_CHECK_BYTES:
         raise too_large
-    body = b""
+    body = bytearray()  # grown in place: a body in many small chunks is not copied each time
     async for chunk in request.stream():
         body += chunk
         if len(body) > MAX_CHECK_BYTES:
