@@ -160,3 +160,11 @@ def test_a_findings_evidence_is_said_in_words_not_python(client):
     client.cookies.set("lang", "en")
     english = client.post("/regulation", data={"text": text, "country": "CN"}).text
     assert "a regulator&#39;s approval stated: <strong>not stated</strong>" in english
+
+
+def test_the_simulators_example_arms_read_as_words(client):
+    """An arm's graft was printed as Python: "dose_cells: 800000000.0, regimen: hypoimmune"."""
+    client.cookies.set("lang", "zh")
+    page = client.get("/simulator").text
+    assert "低免疫原性细胞，不用免疫抑制, 0.8 × 10⁹ 个细胞" in page and "仅用胰岛素" in page
+    assert "800000000" not in page and "dose_cells" not in page
