@@ -63,7 +63,7 @@ def test_overlong_url_is_414(client):
     assert page.status_code == 414 and "limit" in _refusal(page)
     assert page.headers["content-type"].startswith("text/html")
     # refused before the page's language is read: said in Chinese too
-    assert '<p lang=zh-Hans>网址过长' in page.text
+    assert "<p lang=zh-Hans>网址过长" in page.text
 
 
 @pytest.mark.parametrize(
