@@ -189,14 +189,38 @@ def prisma(rows: list[Candidate], protocol: Protocol | None = None) -> PrismaCou
     return counts
 
 
-def flow_svg(counts: PrismaCounts, labels: dict[str, str] | None = None) -> str:
-    """Draw the PRISMA flow diagram with matplotlib and return it as SVG text."""
+#: The flow diagram's words in English; a page in another language passes its own
+#: (``flow_svg``'s ``words``), with the same keys.
+FLOW_WORDS = {
+    "identified": "Records identified",
+    "after_duplicates": "Records after duplicates removed",
+    "duplicates": "Duplicates removed",
+    "screened": "Records screened",
+    "excluded": "Excluded",
+    "included": "Included",
+    "china": "China / HK / Macau / Taiwan",
+    "complications": "of which diabetic complications",
+    "by_file": "by file",
+    "comparators": "Foreign comparators",
+    "title": "isletbase census — PRISMA-style flow",
+}
+
+
+def flow_svg(
+    counts: PrismaCounts,
+    labels: dict[str, str] | None = None,
+    words: dict[str, str] | None = None,
+) -> str:
+    """Draw the PRISMA flow diagram with matplotlib and return it as SVG text: exclusion
+    reasons named by ``labels`` (code → text), the boxes' words by ``words`` (``FLOW_WORDS``'s
+    keys; English where one is missing)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     labels = labels or {}
+    w = {**FLOW_WORDS, **(words or {})}
     fig, ax = plt.subplots(figsize=(8, 9))
     ax.set_axis_off()
     ax.set_xlim(0, 10)
@@ -220,26 +244,26 @@ def flow_svg(counts: PrismaCounts, labels: dict[str, str] | None = None) -> str:
         )
 
     sources = "\n".join(f"{k}: {v}" for k, v in counts.identified_by_source.items())
-    box(3.2, 10.8, f"Records identified: {counts.identified}\n{sources}")
+    box(3.2, 10.8, f"{w['identified']}: {counts.identified}\n{sources}")
     arrow(9.7, 8.9)
-    box(3.2, 8.4, f"Records after duplicates removed: {counts.screened}")
-    box(8.0, 9.3, f"Duplicates removed: {counts.duplicates}", w=3)
+    box(3.2, 8.4, f"{w['after_duplicates']}: {counts.screened}")
+    box(8.0, 9.3, f"{w['duplicates']}: {counts.duplicates}", w=3)
     arrow(7.9, 6.9)
-    box(3.2, 6.4, f"Records screened: {counts.screened}")
+    box(3.2, 6.4, f"{w['screened']}: {counts.screened}")
     reasons = "\n".join(
         f"{labels.get(k, k)[:38]}: {v}" for k, v in counts.excluded_by_reason.items()
     )
-    box(7.6, 5.2, f"Excluded: {counts.excluded}\n{reasons}", w=3)
+    box(7.6, 5.2, f"{w['excluded']}: {counts.excluded}\n{reasons}", w=3)
     arrow(5.9, 3.6)
     files = ", ".join(f"{k}: {v}" for k, v in counts.china_by_file.items())
     box(
         3.2,
         3.0,
-        f"Included: {counts.included}\nChina / HK / Macau / Taiwan: {counts.included_china}\n"
-        f"  of which diabetic complications: {counts.china_complications}\n  by file: {files}\n"
-        f"Foreign comparators: {counts.included_comparators}",
+        f"{w['included']}: {counts.included}\n{w['china']}: {counts.included_china}\n"
+        f"  {w['complications']}: {counts.china_complications}\n  {w['by_file']}: {files}\n"
+        f"{w['comparators']}: {counts.included_comparators}",
     )
-    ax.set_title("isletbase census — PRISMA-style flow", fontsize=11)
+    ax.set_title(w["title"], fontsize=11)
     buf = io.StringIO()
     with matplotlib.rc_context({"svg.fonttype": "none"}):  # keep labels as searchable text
         fig.savefig(buf, format="svg", bbox_inches="tight")

@@ -27,3 +27,14 @@ def test_census_flow_diagram_is_valid_svg_with_the_included_count(loaded_db):
     ElementTree.fromstring(r.content)
     counts = census.prisma(census.load_screening())
     assert str(counts.included_china) in r.text
+
+
+def test_the_census_in_chinese_draws_its_diagram_and_reasons_in_chinese(loaded_db):
+    """The diagram and the exclusion reasons were English on the Chinese page."""
+    client = TestClient(create(loaded_db))
+    page = client.get("/census", params={"lang": "zh"}).text
+    assert 'src="/census/flow.svg?lang=zh"' in page and "论文、综述、新闻或商业页面" in page
+    svg = client.get("/census/flow.svg", params={"lang": "zh"}).text
+    ElementTree.fromstring(svg.encode())
+    assert "检出记录" in svg and "纳入" in svg and "Records identified" not in svg
+    assert "Records identified" in client.get("/census/flow.svg", params={"lang": "en"}).text

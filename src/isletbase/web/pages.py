@@ -40,6 +40,7 @@ from isletbase.store.search import (
 from isletbase.store.trial_reads import get_trial, history
 from isletbase.web import capabilities
 from isletbase.web.charts import year_chart
+from isletbase.web.i18n import language, strings
 from isletbase.web.render import (
     PageInputError,
     Problem,
@@ -261,22 +262,34 @@ def institution_page(request: Request, institution_id: str) -> HTMLResponse:
 
 
 @cache
-def _census() -> tuple[census.Protocol, census.PrismaCounts, str]:
-    """The bundled census, counted and drawn once per process (it changes only with a release)."""
+def _census() -> tuple[census.Protocol, census.PrismaCounts]:
+    """The bundled census, counted once per process (it changes only with a release)."""
     protocol = census.load_protocol()
-    counts = census.prisma(census.load_screening(), protocol)
-    return protocol, counts, census.flow_svg(counts)
+    return protocol, census.prisma(census.load_screening(), protocol)
+
+
+@cache
+def _flow(lang: str) -> str:
+    """The census's flow diagram in ``lang``, drawn once per process and language."""
+    protocol, counts = _census()
+    text = strings()[lang]
+    words = {key: text[f"flow_{key}"] for key in census.FLOW_WORDS}
+    labels = {
+        code: text.get(f"exclude_{code}", reason)
+        for code, reason in protocol.exclusion_codes.items()
+    }
+    return census.flow_svg(counts, labels, words)
 
 
 @router.get("/census", response_class=HTMLResponse)
 def census_page(request: Request) -> HTMLResponse:
-    protocol, counts, _ = _census()
+    protocol, counts = _census()
     return render(request, "census.html", {"protocol": protocol, "counts": counts})
 
 
 @router.get("/census/flow.svg")
-def census_flow() -> Response:
-    return Response(_census()[2], media_type="image/svg+xml")
+def census_flow(request: Request) -> Response:
+    return Response(_flow(language(request)), media_type="image/svg+xml")
 
 
 def mount(app: FastAPI) -> None:
