@@ -204,3 +204,8 @@ def test_a_plot_not_named_svg_and_days_past_ten_years_are_refused(
     code, _, err = run([a.format(tmp=tmp_path) for a in args], capsys)
     assert code == 2 and message in err
     assert not (tmp_path / "p.png").exists()
+
+
+def test_a_patient_named_in_capitals_is_that_patient(capsys) -> None:  # noqa: ANN001
+    code, out, _ = run(["simulate", "patient", "--patient", "ADULT#001", "--json"], capsys)
+    assert code == 0 and len(json.loads(out)["bg_mg_dl"]) == 481

@@ -107,8 +107,8 @@ def resolve_names(spec: str | list[str] | tuple[str, ...]) -> list[str]:
             out.extend(known)
         elif group in GROUPS:
             out.extend(n for n in known if n.startswith(group + "#"))
-        elif item in known:
-            out.append(item)
+        elif item.lower() in known:  # the names are lower case: ADULT#001 is adult#001
+            out.append(item.lower())
         else:
             raise InputError(
                 f"patient {item!r} is not one of the 30 virtual patients "
