@@ -56,15 +56,18 @@ def writable_file(path: Path | None, option: str) -> Path | None:
 
 
 def writable_folder(path: Path | None, option: str) -> Path | None:
-    """``path`` where a folder is or can be made there (``writable_file``'s check for a
-    folder of outputs): the nearest folder that exists must be writable."""
+    """``path`` as a folder of outputs, made now if it is not there (``writable_file``'s check
+    for a folder: a permission check alone let root "write" under /proc until the end)."""
     if path is None:
         return None
     if path.exists() and not path.is_dir():
         raise InputError(f"{option} {str(path)!r}: is a file; expected a folder")
-    existing = next(p for p in (path, *path.parents) if p.exists())
-    if not existing.is_dir() or not os.access(existing, os.W_OK):
-        raise InputError(f"{option} {str(path)!r}: cannot make or write it ({str(existing)!r})")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"{option} {str(path)!r}: cannot make it ({exc.strerror})") from None
+    if not os.access(path, os.W_OK):
+        raise InputError(f"{option} {str(path)!r}: not writable")
     return path
 
 
