@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import date
 from pathlib import Path
 
 from sqlalchemy import func, select
@@ -171,3 +172,17 @@ def test_a_curators_override_survives_a_changed_record_being_loaded_again(db, tm
     assert (kept.method, kept.value) == ("curated", "WJ-MSC")
     assert "Dr Li" in kept.rule
     assert "cell_source" not in {c.field for c in history(db, "NCT00000001")[2:]}
+
+
+def test_staleness_is_read_as_of_today_not_as_of_the_load(db, tmp_path):
+    """Flags stored at a load grew old with it: loaded as of 2021, a trial last updated in
+    2019-05 was not stale, and reading it years later (or loading the same records again)
+    still said so, while the home page counted it stale as of today."""
+    from isletbase.harvest import run_records
+    from isletbase.sources import curated
+
+    bundle = _write_bundle(tmp_path, [_trial("NCT00000001", last_update="2019-05-01")], [INST])
+    raws = curated.read_jsonl(bundle / "trials" / "core.jsonl")
+    run_records(db, raws, "bundled", curated.to_trial, 10, today=date(2021, 1, 1))
+    trial = get_trial(db, "NCT00000001")
+    assert trial.stale and any(f.startswith("stale") for f in trial.flags)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from datetime import date
 
 import orjson
 from sqlalchemy import (
@@ -28,7 +29,7 @@ from sqlalchemy.orm import Session
 
 from isletbase import taxonomy
 from isletbase.errors import NotFoundError
-from isletbase.model import Trial
+from isletbase.model import STALE_FLAG, Trial
 from isletbase.store.db import Database
 from isletbase.store.schema import (
     DerivationRow,
@@ -38,7 +39,7 @@ from isletbase.store.schema import (
     TrialRow,
     TrialVersionRow,
 )
-from isletbase.store.trials import DERIVED_COLUMNS, LOAD_OPTIONS, SCALAR_FIELDS
+from isletbase.store.trials import DERIVED_COLUMNS, LOAD_OPTIONS, SCALAR_FIELDS, stale_flags
 
 
 def to_model(row: TrialRow) -> Trial:
@@ -62,6 +63,13 @@ def _trial(
     nested models included, it costs a fraction of validating each nested model on its own."""
     for name in _LIST_COLUMNS:
         values[name] = list(values[name] or [])
+    # staleness is a matter of today: read so, as the home page counts it (the flags stored at
+    # a load grew old with it, and a reload of unchanged records kept them)
+    seen = values["last_update"] or values["first_posted"]
+    values["flags"] = [
+        *(f for f in values["flags"] if not f.startswith(STALE_FLAG)),
+        *stale_flags(values["status_code"], seen, date.today()),
+    ]
     values["curated"] = values["curated"] or {}
     values["registry_ids"] = registry_ids
     values["sites"] = sites

@@ -21,6 +21,7 @@ from starlette.responses import HTMLResponse
 
 from isletbase import places, taxonomy
 from isletbase.errors import InputError
+from isletbase.model import STALE_FLAG
 from isletbase.regulation.rules import load_rulebook
 from isletbase.store.search import TrialQuery
 from isletbase.web.i18n import COOKIE, LANGUAGES, language, strings
@@ -182,6 +183,7 @@ def render(
             "label": label,
             "place": place,
             "fact_label": fact_label,
+            "stale_prefix": STALE_FLAG,
             "fact_value": fact_value,
             "both": both,
             "field_label": lambda name: text.get(name, name),
