@@ -267,6 +267,8 @@ def test_an_arm_of_copies_says_so() -> None:
     base = {"seed": 1, "days": 7, "stride_days": 7, "sample_size": 12,
             "arms": [{"name": "c", "graft": None}]}  # fmt: skip
     copies = run_trial(parse_design(base)).to_dict()["notes"]
-    assert len(copies) == 1 and "copies of 10 virtual patients" in copies[0]
+    assert len(copies) == 1 and "some drawn more than once" in copies[0]
+    few = {**base, "sample_size": 10}  # drawn with replacement: fewer than 10 distinct
+    assert run_trial(parse_design(few)).to_dict()["notes"]
     spread = {**base, "population": {"variability": {"Vmx": 0.2}}}
     assert run_trial(parse_design(spread)).to_dict()["notes"] == []

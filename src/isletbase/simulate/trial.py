@@ -153,7 +153,8 @@ def run_task(
         reduction = np.where(usual > 0, 100 * (1 - out["insulin_u_per_day"] / usual), 0.0)
     out["insulin_reduction_pct"] = reduction
     out["graft_fraction"] = course.fraction(design.days - 1)
-    out["c_peptide_ng_ml"] = fasting_c_peptide(out["graft_fraction"])
+    # from the mass that secretes: a graft of two pancreases secretes as one (``secreting``)
+    out["c_peptide_ng_ml"] = fasting_c_peptide(secreting(out["graft_fraction"]))
     out["baseline_hba1c_pct"] = base_summary["hba1c_pct"]
     out["baseline_level2_events_per_year"] = base_summary["level2_events_per_year"]
     return ShardResult(task, out, np.asarray(simulated), daily_glucose, daily_fraction)
@@ -297,17 +298,19 @@ class TrialResult:
         """What a reader of the numbers should know about the design: an arm larger than its
         distinct virtual patients, with no parameter spread, repeats them, and its p-values
         and power count the copies as independent people."""
-        distinct = {
-            name for group in self.design.population.groups for name in load_cohort(group).names
-        }
-        spread = any(cv > 0 for cv in self.design.population.variability.values())
-        if spread or self.design.sample_size <= len(distinct):
+        if any(cv > 0 for cv in self.design.population.variability.values()):
             return []
-        return [
-            f"each arm's {self.design.sample_size} patients are copies of {len(distinct)} "
-            "virtual patients (no population.variability): p-values and power count the "
-            "copies as independent people; give a spread such as variability: {Vmx: 0.2}"
-        ]
+        notes = []
+        for arm, spec in enumerate(self.design.arms):
+            distinct = len(set(population(self.design, 0, arm).names))
+            if distinct < self.design.sample_size:
+                notes.append(
+                    f"arm {spec.name!r}: its {self.design.sample_size} patients are {distinct} "
+                    "virtual patients, some drawn more than once (no population.variability): "
+                    "p-values and power count the copies as independent people; give a spread "
+                    "such as variability: {Vmx: 0.2}"
+                )
+        return notes
 
     def to_dict(self) -> dict:
         return {
