@@ -51,12 +51,15 @@ def test_a_record_left_out_of_the_file_is_withdrawn_from_its_pools(db: Database,
     rows = [json.loads(line) for line in bundled_path().read_text().splitlines()]
     path = tmp_path / "outcomes.jsonl"
     path.write_text("\n".join(json.dumps(r) for r in rows if r["id"] != BHANSALI))
-    report = update(db, path).to_dict()
+    kept = update(db, path).to_dict()  # not asked: listed, kept
+    assert kept["outcomes"]["missing"] == [BHANSALI] and kept["outcomes"]["withdrawn"] == []
+    assert kept["pools"]["recomputed"] == []
+    report = update(db, path, withdraw_missing=True).to_dict()
     assert report["outcomes"]["withdrawn"] == [BHANSALI]
     assert report["pools"]["recomputed"] == ["t2d-glycaemic-response-rr"]
     pool = {p["name"]: p for p in stored_pools(db)}["t2d-glycaemic-response-rr"]
     assert BHANSALI not in pool["inputs"]
-    assert update(db, path).to_dict()["outcomes"]["withdrawn"] == []  # once
+    assert update(db, path, withdraw_missing=True).to_dict()["outcomes"]["withdrawn"] == []
     back = update(db).to_dict()  # restored: back in, a version later
     assert back["outcomes"]["changed"] == [BHANSALI]
     pool = {p["name"]: p for p in stored_pools(db)}["t2d-glycaemic-response-rr"]

@@ -305,14 +305,22 @@ def update_command(
     outcomes_file: Annotated[
         Path | None, typer.Option("--outcomes", help="curated outcomes JSONL (default: bundled)")
     ] = None,
+    withdraw_missing: Annotated[
+        bool,
+        typer.Option(
+            "--withdraw-missing",
+            help="the file is the whole set: withdraw stored records it does not hold "
+            "(a retraction) from every pool",
+        ),
+    ] = False,
     db: Annotated[str | None, DbOption] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Store new or corrected outcomes and re-pool the standing pools they touch; the file is
-    the whole set: a stored record it no longer holds is withdrawn from every pool."""
+    """Store new or corrected outcomes and re-pool the standing pools they touch; records the
+    file lacks are listed, and withdrawn with --withdraw-missing."""
     database = open_db(db)
     database.init()
-    report = update(database, outcomes_file).to_dict()
+    report = update(database, outcomes_file, withdraw_missing=withdraw_missing).to_dict()
     if as_json:
         _print_json(report)
         return
@@ -323,6 +331,12 @@ def update_command(
     )
     for withdrawn in o["withdrawn"]:
         console.print(f"  withdrawn (not in the file): {withdrawn}", markup=False)
+    if o["missing"]:
+        console.print(
+            f"  {len(o['missing'])} stored records are not in the file and were kept "
+            "(--withdraw-missing withdraws them)",
+            markup=False,
+        )
     console.print(
         f"pools recomputed: {', '.join(p['recomputed']) or 'none'}; "
         f"already current: {', '.join(p['current']) or 'none'}"

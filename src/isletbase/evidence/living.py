@@ -34,6 +34,8 @@ class UpdateReport:
     added: list[str] = field(default_factory=list)
     changed: list[str] = field(default_factory=list)
     withdrawn: list[str] = field(default_factory=list)
+    #: stored records the file does not hold, kept (``update``'s ``withdraw_missing``)
+    missing: list[str] = field(default_factory=list)
     unchanged: int = 0
     recomputed: list[str] = field(default_factory=list)
     current: list[str] = field(default_factory=list)
@@ -44,6 +46,7 @@ class UpdateReport:
                 "added": len(self.added),
                 "changed": self.changed,
                 "withdrawn": self.withdrawn,
+                "missing": self.missing,
                 "unchanged": self.unchanged,
             },
             "pools": {"recomputed": self.recomputed, "current": self.current},
@@ -56,18 +59,23 @@ def _content_hash(outcome: Outcome) -> str:
 
 
 def update(
-    db: Database, path: Path | None = None, specs: Sequence[PoolSpec] | None = None
+    db: Database,
+    path: Path | None = None,
+    specs: Sequence[PoolSpec] | None = None,
+    withdraw_missing: bool = False,
 ) -> UpdateReport:
-    """Sync outcome records from ``path`` (default: bundled), the whole set, and re-pool the
-    pools they touch. A stored record the file no longer holds (a retraction, a duplicate
-    removed) is withdrawn: it leaves every pool, and its history gains the withdrawal."""
+    """Sync outcome records from ``path`` (default: bundled) and re-pool the pools they touch.
+    A stored record the file does not hold is listed (``missing``); with ``withdraw_missing``
+    the file is the whole set and such a record (a retraction, a duplicate removed) is
+    withdrawn: it leaves every pool, and its history gains the withdrawal. Asked for, not
+    done by default: a file of three corrections withdrew the other 68 records."""
     outcomes = load_outcomes(path)
     report = UpdateReport()
     source = str(path) if path else "bundled outcomes.jsonl"
     with db.session() as session:
         for outcome in outcomes:
             _sync(session, outcome, source, report)
-        _withdraw(session, {o.id for o in outcomes}, source, report)
+        _withdraw(session, {o.id for o in outcomes}, source, report, withdraw_missing)
         stored = stored_outcomes(session)
         for spec in specs or pool_specs():
             _repool(session, spec, stored, report)
@@ -104,10 +112,16 @@ def _sync(session: Session, outcome: Outcome, source: str, report: UpdateReport)
 WITHDRAWN = "withdrawn"
 
 
-def _withdraw(session: Session, kept: set[str], source: str, report: UpdateReport) -> None:
-    """Withdraw the stored records not in ``kept``: a version saying so, with the source."""
+def _withdraw(
+    session: Session, kept: set[str], source: str, report: UpdateReport, withdraw: bool
+) -> None:
+    """List the stored records not in ``kept``, and with ``withdraw`` withdraw them: a
+    version saying so, with the source."""
     for row in session.scalars(sql_select(OutcomeRow).order_by(OutcomeRow.id)):
         if row.id in kept or row.content_hash == WITHDRAWN:
+            continue
+        if not withdraw:
+            report.missing.append(row.id)
             continue
         row.version += 1
         row.content_hash, row.payload = WITHDRAWN, {WITHDRAWN: True, "id": row.id}
