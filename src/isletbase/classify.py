@@ -16,18 +16,6 @@ from isletbase import taxonomy
 from isletbase.errors import InputError, json_kind
 from isletbase.sources import ctgov
 
-FLAT_KEYS = {
-    "id",
-    "title",
-    "title_zh",
-    "conditions",
-    "interventions",
-    "description",
-    "phase",
-    "status",
-}
-
-
 #: The flat input's text keys and the classifier's field each fills (an error names the key
 #: as the input wrote it).
 _TEXT_KEYS = {
@@ -38,6 +26,10 @@ _TEXT_KEYS = {
     "phase": "phase",
     "status": "status",
 }
+
+
+#: Every key a flat input may have.
+FLAT_KEYS = frozenset(_TEXT_KEYS) | {"conditions", "interventions"}
 
 
 def flat_fields(obj: Mapping[str, Any]) -> dict[str, Any]:

@@ -81,6 +81,12 @@ def test_rules_timeline_and_findings(loaded_db) -> None:
     for name in ("中国", "中國", "china", "PRC"):
         chinese = client.get("/api/rules", params={"jurisdiction": name}).json()["rules"]
         assert chinese and {r["jurisdiction"] for r in chinese} == {"CN"}, name
+    for name in ("国际", "international", "國際"):
+        rules = client.get("/api/rules", params={"jurisdiction": name}).json()["rules"]
+        assert rules and {r["jurisdiction"] for r in rules} == {"INTL"}, name
+    assert client.get("/api/rules", params={"jurisdiction": "欧盟"}).status_code == 200
+    korea = client.get("/api/rules", params={"jurisdiction": "Korea"}).json()["detail"]
+    assert "no rules for 'Korea' (KR)" in korea
     named = client.get("/api/rules", params={"jurisdiction": "臺灣"}).json()["rules"]
     assert [r["id"] for r in named] == [r["id"] for r in taiwan]
     unknown = client.get("/api/rules", params={"jurisdiction": "XX"})

@@ -295,6 +295,8 @@ def test_a_search_naming_an_institution_points_to_it_and_counts_read_well(client
     exports."""
     page = client.get("/trials", params={"q": "xiehe"}).text
     assert 'data-testid="institutions-named"' in page and 'href="/institutions/pumch"' in page
+    common = client.get("/trials", params={"q": "医院"}).text  # names dozens: none listed
+    assert 'data-testid="institutions-named"' not in common
     one = client.get("/trials", params={"q": "NCT01219465"}).text
     assert ">1 trial<" in one and "1 trials" not in one
     years = unescape(client.get("/trials", params={"year_from": 2010, "year_to": 2012}).text)

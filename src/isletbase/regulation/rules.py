@@ -196,7 +196,9 @@ class RuleBook(BaseModel):
         would write it; ``InputError`` naming the codes otherwise."""
         code = value.strip().upper()
         if code not in JURISDICTIONS:
-            code = self.country_code(value) or ""
+            code = self.country_code(value) or _NAMED.get(simplified(value).strip().casefold(), "")
+        if code and code not in JURISDICTIONS:  # a country the book knows, without rules
+            raise InputError(f"no rules for {value!r} ({code}); rules are for {JURISDICTIONS_TEXT}")
         if code not in JURISDICTIONS:
             raise InputError(f"expected {JURISDICTIONS_TEXT} (or a country's name), got {value!r}")
         return code
@@ -212,6 +214,10 @@ class RuleBook(BaseModel):
             if key == code.casefold() or key in {n.casefold() for n in (*names.en, *names.zh)}:
                 return code
         return None
+
+
+#: The jurisdictions that are no country, by the names the site gives them.
+_NAMED = {"international": "INTL", "国际": "INTL", "european union": "EU", "欧盟": "EU"}
 
 
 def parse_rulebook(data: Any, where: str) -> RuleBook:

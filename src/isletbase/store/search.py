@@ -515,7 +515,7 @@ def _text_conditions(db: Database, plan: _Plan, joined: bool) -> list:
     """Conditions on ``trials`` for the text a search did not answer by joining an index
     (``joined``: the plan's ``index`` is joined)."""
     conds = []
-    lowered = func.lower(TrialRow.search_text)
+    folded = func.lower(TrialRow.search_text)
     if db.is_sqlite:
         for name, match, fts in (("words", plan.words, _WORDS), ("trigrams", plan.trigrams, _FTS)):
             if match and not (joined and plan.index == name):
@@ -524,9 +524,9 @@ def _text_conditions(db: Database, plan: _Plan, joined: bool) -> list:
                 )
                 conds.append(TrialRow.uid.in_(matched))
     else:
-        conds += [lowered.op("~")(pattern) for pattern in plan.patterns]
+        conds += [folded.op("~")(pattern) for pattern in plan.patterns]
     conds += [
-        or_(*(lowered.contains(form, autoescape=True) for form in forms))
+        or_(*(folded.contains(form, autoescape=True) for form in forms))
         for forms in plan.substrings
     ]
     return conds

@@ -94,6 +94,8 @@ DERIVED = {
     "phase": "phase_code",
     "status": "status_code",
 }
+#: Most institutions a trial search that found trials points to (more: the text is a common word).
+MOST_NAMED = 3
 SORTS = ("relevance", "-start_date", "start_date", "-enrollment", "enrollment", "updated", "id")
 
 
@@ -142,7 +144,10 @@ def trials(request: Request) -> HTMLResponse:
         result = search_trials(db, query)
         facets = facet_table(db, query, PAGE_FACETS)
         suggestion = _prefix_suggestion(db, query) if result.total == 0 else None
-        named = institutions_named(db, query.q)[:5]
+        named = institutions_named(db, query.q)
+        # a search for one institution, or one that found no trial: not every hospital a
+        # common word (医院, university) names
+        named = named[:5] if result.total == 0 or len(named) <= MOST_NAMED else []
     except InputError as exc:
         return error_page(request, 400, problem_of(exc, "bad_search"))
     return render(

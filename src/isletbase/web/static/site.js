@@ -11,18 +11,22 @@ document.addEventListener("submit", (event) => {
   }
   form.dataset.sent = "1";
   if (button) {
+    button.dataset.label = button.textContent;
     button.textContent = form.getAttribute("data-busy");
     button.setAttribute("aria-disabled", "true");
   }
   form.setAttribute("aria-busy", "true");
 });
-// Back to a page the browser kept: its form can be sent again.
+// Back to a page the browser kept: its form can be sent again (its button says so again).
 window.addEventListener("pageshow", (event) => {
   if (!event.persisted) return;
   for (const form of document.querySelectorAll("form[data-sent]")) {
     delete form.dataset.sent;
     form.removeAttribute("aria-busy");
-    location.reload();
-    return;
+    const button = form.querySelector("button[type=submit]");
+    if (button && button.dataset.label) {
+      button.textContent = button.dataset.label;
+      button.removeAttribute("aria-disabled");
+    }
   }
 });
