@@ -323,3 +323,10 @@ def test_a_stale_trials_flag_and_an_english_title_on_a_chinese_page(client, load
     flags = re.search(r'<ul class="flags".*?</ul>', page, re.S).group(0)
     assert "状态可能已过时：登记仍为“正在招募”" in unescape(flags) and "stale: status" not in flags
     assert '<h1 lang="en">' in page
+
+
+def test_the_evidence_pools_are_titled_and_described_in_chinese_on_a_chinese_page(client):
+    client.cookies.set("lang", "zh")
+    page = unescape(re.sub(r"<[^>]+>", " ", client.get("/evidence").text))
+    assert "糖化血红蛋白，干细胞组对比对照组，2 型糖尿病" in page
+    assert "随机效应，限制性最大似然法" in page and "restricted maximum likelihood" not in page

@@ -172,13 +172,14 @@ Found = list[tuple[Outcome, "tuple[float, float] | str"]]
 def _one_unit(effects: Found) -> Found:
     """A mean difference is in its outcome's unit: records in another unit than most of the
     poolable ones (HbA1c in mmol/mol among % points) are left out, saying so."""
-    units = Counter(_unit(item) for item, found in effects if not isinstance(found, str))
-    if len(units) < 2:
+    stated = Counter(_unit(item) for item, found in effects if not isinstance(found, str))
+    stated.pop("", None)  # a record that names no unit has no vote
+    if not stated:
         return effects
-    kept = units.most_common(1)[0][0]
+    kept = stated.most_common(1)[0][0]
     return [
         (item, f"unit {item.unit!r} is not the pool's {kept!r}: a difference in one cannot be "
-               "added to one in another")
+               "added to one in another" if _unit(item) else "no unit stated")
         if not isinstance(found, str) and _unit(item) != kept
         else (item, found)
         for item, found in effects

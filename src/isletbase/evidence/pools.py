@@ -41,6 +41,8 @@ class PoolSpec(BaseModel):
 
     name: str
     title: str
+    #: the title on a Chinese page
+    title_zh: str | None = None
     outcome: str
     condition: str | None = None
     cell_source: str | None = None
