@@ -15,7 +15,7 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -219,8 +219,18 @@ def flow_svg(
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from isletbase.fonts import plot_fonts
+
     labels = labels or {}
     w = {**FLOW_WORDS, **(words or {})}
+    with plot_fonts():  # a Chinese page's words measured in a font that has them
+        return _flow(plt, counts, labels, w)
+
+
+def _flow(plt: Any, counts: PrismaCounts, labels: dict[str, str], w: dict[str, str]) -> str:
+    """``flow_svg``'s drawing, with pyplot given (imported when a diagram is drawn)."""
+    import matplotlib
+
     fig, ax = plt.subplots(figsize=(8, 9))
     ax.set_axis_off()
     ax.set_xlim(0, 10)

@@ -5,10 +5,10 @@ from __future__ import annotations
 import warnings
 from pathlib import Path
 
-from isletbase.evidence import forest
 from isletbase.evidence.dataset import read_input
-from isletbase.evidence.forest import CJK_FONTS, font_family, forest_figure, funnel_figure, render
+from isletbase.evidence.forest import forest_figure, funnel_figure, render
 from isletbase.evidence.meta import pool
+from isletbase.fonts import CJK_FONTS, font_family
 
 ARMS = "study,mean_treated,sd_treated,n_treated,mean_control,sd_control,n_control\n"
 
@@ -32,17 +32,3 @@ def test_a_study_labelled_in_chinese_is_drawn_without_missing_glyphs(tmp_path: P
                 assert render(fig, fmt)
     missing = [str(w.message) for w in caught if "missing from font" in str(w.message)]
     assert missing == []
-
-
-def test_a_font_file_it_cannot_read_is_passed_over(tmp_path: Path, monkeypatch) -> None:
-    """Where no CJK font is known, the system's fonts matplotlib has not listed are read; one
-    that is no font is skipped (as matplotlib skips it), not an error for every plot."""
-    broken = tmp_path / "broken.ttf"
-    broken.write_bytes(b"not a font")
-    monkeypatch.setattr(forest, "CJK_FONTS", ("A Font Nobody Installed",))
-    monkeypatch.setattr(forest.font_manager, "findSystemFonts", lambda: [str(broken)])
-    forest.font_family.cache_clear()
-    try:
-        assert forest.font_family() == ["sans-serif"]
-    finally:
-        forest.font_family.cache_clear()

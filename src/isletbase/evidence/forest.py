@@ -9,67 +9,21 @@ from __future__ import annotations
 
 import io
 import math
-import threading
-from collections.abc import Callable
-from functools import cache, wraps
 from pathlib import Path
 
 import matplotlib
 import numpy as np
-from matplotlib import font_manager
 from matplotlib.figure import Figure
 from matplotlib.patches import Polygon
 
 from isletbase.errors import InputError
 from isletbase.evidence.meta import EggerResult, PoolResult
+from isletbase.fonts import in_plot_fonts, plot_fonts
 
 FORMATS = ("svg", "png")
 
-#: Fonts with Chinese characters, in order of preference: a character matplotlib's default font
-#: lacks (a study labelled 张 2021 in a dataset, a Chinese title) is drawn from the first one
-#: installed (Debian: fonts-noto-cjk, fonts-wqy-microhei), instead of as an empty box.
-CJK_FONTS = ("Noto Sans CJK SC", "Source Han Sans SC", "WenQuanYi Micro Hei")
 
-
-#: Plots are drawn one at a time: matplotlib's settings (``rc_context``) and font list are the
-#: process's, and the web server draws in several threads.
-_DRAWING = threading.RLock()
-
-
-@cache
-def font_family() -> list[str]:
-    """The font families a plot's text is set in: matplotlib's sans-serif, then the first of
-    ``CJK_FONTS`` installed (none where none is)."""
-    manager = font_manager.fontManager
-    if not _cjk_known():
-        # installed after matplotlib listed the system's fonts (its list is kept on disk)
-        listed = {font.fname for font in manager.ttflist}
-        for path in font_manager.findSystemFonts():
-            if path not in listed:
-                try:
-                    manager.addfont(path)
-                except (OSError, RuntimeError, ValueError):  # not a font it can read: skipped
-                    continue  # as matplotlib skips it when it lists the fonts itself
-    return ["sans-serif", *_cjk_known()[:1]]
-
-
-def _cjk_known() -> list[str]:
-    known = {font.name for font in font_manager.fontManager.ttflist}
-    return [name for name in CJK_FONTS if name in known]
-
-
-def _in_plot_fonts(draw: Callable[..., Figure]) -> Callable[..., Figure]:
-    """``draw`` with its text in ``font_family`` (a text's font is fixed when it is made)."""
-
-    @wraps(draw)
-    def drawn(*args: object, **kwargs: object) -> Figure:
-        with _DRAWING, matplotlib.rc_context({"font.family": font_family()}):
-            return draw(*args, **kwargs)
-
-    return drawn
-
-
-@_in_plot_fonts
+@in_plot_fonts
 def forest_figure(result: PoolResult, title: str | None = None) -> Figure:
     """A forest plot: one row per study (square sized by weight, CI whisker), the pooled diamond
     and, for random effects with three or more studies, the prediction interval as a bar."""
@@ -148,7 +102,7 @@ def forest_figure(result: PoolResult, title: str | None = None) -> Figure:
     return fig
 
 
-@_in_plot_fonts
+@in_plot_fonts
 def funnel_figure(result: PoolResult, egger: EggerResult | None = None) -> Figure:
     """A funnel plot (effect against standard error, pseudo 95% limits around the fixed pooled
     line) with Egger's test in the caption when there are enough studies for it."""
@@ -184,10 +138,7 @@ def render(fig: Figure, fmt: str = "svg") -> bytes:
     buffer = io.BytesIO()
     # the same pool gives the same bytes (no render date, fixed SVG ids), so its ETag holds
     # tick labels are made as the figure is drawn: in the plot's fonts too
-    with (
-        _DRAWING,
-        matplotlib.rc_context({"svg.hashsalt": "isletbase", "font.family": font_family()}),
-    ):
+    with plot_fonts(), matplotlib.rc_context({"svg.hashsalt": "isletbase"}):
         fig.savefig(
             buffer,
             format=fmt,
