@@ -279,6 +279,11 @@ def test_country_names_and_codes_are_normalised(given: str, code: str) -> None:
         ("北京干细胞医院，不用去日本，在家门口就能做，20万元", "CN", "北京"),
         ("北京干细胞医院，无需赴日，在家门口就能做，20万元", "CN", "北京"),
         ("Stem cell therapy at our Florida clinic, no need to travel to Mexico", "US", "Florida"),
+        # a place named only as where not to go is not the offer's either (it was, as the
+        # first named): 无需赴日本 left China's advertising rules unapplied
+        ("无需赴日本，北京干细胞治疗糖尿病，根治糖尿病", "CN", "北京"),
+        # 中国香港 is Hong Kong, even where a price in 元 points to China's currency
+        ("中国香港干细胞诊所：干细胞治疗糖尿病，费用10万元", "HK", "中国香港"),
         # short names after 赴; a later mention; text before it that folding lengthens (…)
         ("内地患者赴港接受干细胞治疗，北京办事处报名，30万元", "HK", "赴港"),
         ("中国患者：日本技术领先，欢迎赴日本东京治疗，费用50万元", "JP", "日本"),

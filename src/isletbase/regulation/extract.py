@@ -166,20 +166,33 @@ class Extractor:
         赴港, "fly to Bangkok"; not where negated: "无需赴日"); else, passing over where the
         patients come from (中国患者, "patients from California"), the one whose own currency
         its price is in (…东京…300万日元); else the first named (of two at one spot the
-        longer: 中国香港 is Hong Kong). Agencies sending patients abroad name China first."""
+        longer: 中国香港 is Hong Kong), never one named as where not to go. Agencies sending
+        patients abroad name China first."""
         f = folded(text)  # once: each mention is looked at by its position in it
+        not_going = set()  # mentions named as where not to go ("no need to travel to Mexico")
         for m in self.places.find_all(text):
             end = f.index(m.start)
             while end and f.text[end - 1].isspace():
                 end -= 1
             cue = next((c for c in self.destinations if _ends_with_words(f.text, c, end)), None)
-            if cue is not None and not self._negated(f.text, end - len(cue)):
+            if cue is not None and self._negated(f.text, end - len(cue)):
+                not_going.add(m.start)
+            elif cue is not None:
                 why = f"named as where to go: {cue!r} before {m.quote!r}"
                 return Fact("country", m.key, [_ev(m), Evidence("derived", why)])
         for m in self.sent_to.find_all(text):
             if not self._negated(f.text, f.index(m.start)):
                 why = f"named as where to go: {m.quote!r}"
                 return Fact("country", m.key, [_ev(m), Evidence("derived", why)])
+        places = [  # nor is it the first named; and of two at one spot, the longer (中国香港)
+            m
+            for m in places
+            if m.start not in not_going
+            and not any(
+                o.start <= m.start and m.end <= o.end and o.end - o.start > m.end - m.start
+                for o in places
+            )
+        ]
         if not places:
             return None
         treated = [m for m in places if not self._is_origin(text, m)] or places
