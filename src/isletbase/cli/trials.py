@@ -229,7 +229,8 @@ def export_command(
         out.write_text(exporting.render(trials, fmt), encoding="utf-8")
     except OSError as exc:
         raise InputError(f"--out {out}: cannot write ({exc.strerror})") from exc
-    err_console.print(f"wrote {len(trials)} trials to {out} ({fmt})")
+    noun = "trial" if len(trials) == 1 else "trials"
+    err_console.print(f"wrote {len(trials)} {noun} to {out} ({fmt})")
 
 
 def classify() -> None:
