@@ -330,3 +330,13 @@ def test_the_evidence_pools_are_titled_and_described_in_chinese_on_a_chinese_pag
     page = unescape(re.sub(r"<[^>]+>", " ", client.get("/evidence").text))
     assert "糖化血红蛋白，干细胞组对比对照组，2 型糖尿病" in page
     assert "随机效应，限制性最大似然法" in page and "restricted maximum likelihood" not in page
+
+
+def test_a_classifier_rule_is_explained_in_the_pages_language(client):
+    """The derivation read "phase-1-2: matched 'Phase 1/Phase 2' in phase" on Chinese pages."""
+    client.cookies.set("lang", "zh")
+    page = unescape(client.get("/trials/NCT01219465").text)
+    assert "规则 phase-1-2：在“分期”中匹配到“Phase 1/Phase 2”" in page
+    assert "matched 'Phase 1/Phase 2' in phase" not in page
+    client.cookies.set("lang", "en")
+    assert "matched &#39;Phase 1/Phase 2&#39; in phase" in client.get("/trials/NCT01219465").text

@@ -9,6 +9,7 @@ Autoescaping is on for every template, so registry text is always shown as text.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -97,6 +98,12 @@ def _claim(book: Any, code: str, lang: str) -> str:
     return code.replace("_", " ")
 
 
+#: ``taxonomy.Match.explain``'s words: the rule, the text it matched (as Python quotes it), where.
+_MATCHED = re.compile(
+    r"^(?P<rule>[\w.-]+): matched (?P<q>['\"])(?P<text>.*)(?P=q) in (?P<field>\w+)$"
+)
+
+
 #: The regions that are ours, not a place's name: their labels' keys in the interface text.
 _OUR_REGIONS = {"mainland China": "region_mainland", "foreign": "region_foreign"}
 
@@ -167,6 +174,17 @@ def render(
             return ("、" if lang == "zh" else ", ").join(map(str, value))
         return str(value)
 
+    def derivation(rule: str) -> str:
+        """A classifier rule's explanation in the reader's language ("ucmsc-zh: matched '脐带'
+        in title_zh", ``taxonomy.Match.explain``); any other text as it is."""
+        found = _MATCHED.match(rule)
+        if lang == "en" or found is None:
+            return rule
+        field = found["field"]
+        return text["rule_matched"].format(
+            rule=found["rule"], text=found["text"], field=text.get(field, field)
+        )
+
     def both(en: str | None, zh: str | None) -> list[str]:
         first, second = (zh, en) if lang == "zh" else (en, zh)
         return [x for x in (first, second) if x]
@@ -183,6 +201,7 @@ def render(
             "label": label,
             "place": place,
             "fact_label": fact_label,
+            "derivation": derivation,
             "stale_prefix": STALE_FLAG,
             "fact_value": fact_value,
             "both": both,
