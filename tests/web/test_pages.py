@@ -340,3 +340,9 @@ def test_a_classifier_rule_is_explained_in_the_pages_language(client):
     assert "matched 'Phase 1/Phase 2' in phase" not in page
     client.cookies.set("lang", "en")
     assert "matched &#39;Phase 1/Phase 2&#39; in phase" in client.get("/trials/NCT01219465").text
+
+
+def test_the_bundled_data_is_named_in_chinese_as_a_changes_source(client):
+    client.cookies.set("lang", "zh")
+    assert "随附数据" in client.get("/").text
+    assert "(随附数据)" in client.get("/trials/NCT01219465").text
