@@ -485,7 +485,7 @@ class Pipeline:
         self.report = Report()
         with db.session() as session:
             self.index = load_index(session)
-            self.shaper = TrialShaper(self.index, self.today, institution_words(session))
+            self.shaper = TrialShaper(self.index, institution_words(session))
         self.salt = hashlib.sha256(repr(sorted(self.index.keys.items())).encode()).hexdigest()[:16]
         self._pools: dict[str, CandidatePool] = {}
         #: registry → trials of the pools that took a record of it in this run: they hold an

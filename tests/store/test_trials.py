@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from datetime import date
 
 import pytest
 
@@ -78,7 +77,7 @@ def test_a_layout_refuses_fields_named_out_of_the_table_s_order() -> None:
 
 
 def test_a_packed_trial_holds_its_values_in_column_order_with_json_as_text() -> None:
-    shaper = TrialShaper(InstitutionIndex.from_rows([]), date(2026, 11, 26), {})
+    shaper = TrialShaper(InstitutionIndex.from_rows([]), {})
     values = shaper.values(DATA, DERIVED, "digest")
     # every column but those the insert and the writer fill is given a value, and no other
     assert set(values.trial) == set(TRIAL_COLUMNS)

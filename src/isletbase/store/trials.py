@@ -327,11 +327,10 @@ def _as_dict(fields: tuple[str, ...], row: tuple) -> dict[str, object]:
 
 @dataclass
 class TrialShaper:
-    """The values stored for a record: institution links, flags and search text, besides the
+    """The values stored for a record: institution links and search text, besides the
     record's own fields. It needs no database, so the ingest worker process can run it."""
 
     index: InstitutionIndex
-    today: date
     words: dict[str, list[str]]
 
     def match(self, name: str | None) -> str | None:
@@ -366,9 +365,9 @@ class TrialShaper:
         ]
         sponsor = self.match(data["sponsor"]) or self.match(data["sponsor_zh"])
         trial["sponsor_institution_id"] = sponsor
-        trial["flags"] = stale_flags(
-            derived.get("status_code"), data["last_update"] or data["first_posted"], self.today
-        )
+        # none of its own: staleness is read as of the day it is read (``trial_reads``), and
+        # the writer adds a status jump it sees
+        trial["flags"] = []
         linked = sorted(
             {s[_SITE_INSTITUTION] for s in sites if s[_SITE_INSTITUTION]}
             | ({sponsor} if sponsor else set())
@@ -414,7 +413,7 @@ class TrialWriter:
         """Everything stored for a trial (``TrialShaper.values``)."""
         if self.shaper is None:
             words = institution_words(self.session)
-            self.shaper = TrialShaper(self.index, self.today, words)
+            self.shaper = TrialShaper(self.index, words)
         return self.shaper.values(data, derivations, digest)
 
     def find(self, ids: Sequence[RegistryId]) -> TrialRow | None:
