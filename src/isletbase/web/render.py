@@ -126,6 +126,14 @@ def render(
     def has(key: str | None) -> bool:
         return key is not None and key in text
 
+    def named(kind: str, value: str, fallback: str | None = None) -> str:
+        """``value`` (an outcome, a design, a regimen …) as the interface names it, under the
+        key ``kind_value``; else ``fallback``, else the value itself."""
+        return text.get(f"{kind}_{value}", value if fallback is None else fallback)
+
+    def field_label(name: str) -> str:
+        return text.get(name, name)
+
     def label(field: str, value: str | None) -> str:
         if value is None:
             return text["unknown"]
@@ -180,9 +188,8 @@ def render(
         found = _MATCHED.match(rule)
         if lang == "en" or found is None:
             return rule
-        field = found["field"]
         return text["rule_matched"].format(
-            rule=found["rule"], text=found["text"], field=text.get(field, field)
+            rule=found["rule"], text=found["text"], field=field_label(found["field"])
         )
 
     def both(en: str | None, zh: str | None) -> list[str]:
@@ -198,6 +205,7 @@ def render(
             "other_lang": other,
             "t": t,
             "has": has,
+            "named": named,
             "label": label,
             "place": place,
             "fact_label": fact_label,
@@ -205,7 +213,7 @@ def render(
             "stale_prefix": STALE_FLAG,
             "fact_value": fact_value,
             "both": both,
-            "field_label": lambda name: text.get(name, name),
+            "field_label": field_label,
             "url_with": lambda path=None, **kw: url_with(request, context["query"], path, **kw),
             "switch_url": request.url.path + "?" + urlencode(switch),
         },
