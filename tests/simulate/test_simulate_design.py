@@ -75,7 +75,7 @@ def test_designs_from_http_name_no_file_and_the_error_tells_nothing_about_files(
         parse_design({**BASE, "scenario": scenario}, files=False)
     message = str(err.value)
     assert scenario not in message and "exist" not in message
-    assert "bundled scenario (meals.yaml)" in message
+    assert "bundled scenario (daily-life.yaml, meals.yaml)" in message
 
 
 def test_a_yaml_file_named_over_http_is_not_read(tmp_path: Path) -> None:

@@ -110,6 +110,12 @@ def test_simulator_page_runs_a_small_design(client):
     assert 'src="data:image/svg+xml;base64,' in r.text
 
 
+def test_simulator_page_says_how_the_example_doses_insulin_in_both_languages(client):
+    assert "dosed as people on insulin dose them" in client.get("/simulator").text
+    client.cookies.set("lang", "zh")
+    assert "漏打" in client.get("/simulator").text
+
+
 @pytest.mark.parametrize(
     "form",
     [

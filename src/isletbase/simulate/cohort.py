@@ -15,6 +15,7 @@ import numpy as np
 from isletbase.errors import InputError
 from isletbase.simulate.design import MAX_SEED
 from isletbase.simulate.devices import sample_minutes
+from isletbase.simulate.dosing import RealLifeDosing
 from isletbase.simulate.endpoints import Window, check_valid_range
 from isletbase.simulate.engine import CohortState, advance_day, resolve_backend
 from isletbase.simulate.params import load_cohort
@@ -91,11 +92,11 @@ def simulate_cohort(
 ) -> CohortRun:
     """Simulate ``patients`` (names, a group or ``all``) for ``days`` days on ``scenario``.
 
-    Deterministic for a seed (the seed only matters with sensor noise). ``progress`` is called
-    with the number of days done. Raises ``InputError`` for unknown patients, ``days`` ≤ 0, a
-    seed outside 0 to 2**31 - 1, controller ``none`` (these patients have no graft, and the
-    model is not valid without insulin), and ``OutOfModelRangeError`` when glucose leaves the
-    model's valid range.
+    Deterministic for a seed (which matters with sensor noise or real-life dosing).
+    ``progress`` is called with the number of days done. Raises ``InputError`` for unknown
+    patients, ``days`` ≤ 0, a seed outside 0 to 2**31 - 1, controller ``none`` (these patients
+    have no graft, and the model is not valid without insulin), and ``OutOfModelRangeError``
+    when glucose leaves the model's valid range.
     """
     if not isinstance(days, int) or days <= 0:
         raise InputError(f"days: must be a whole number > 0, got {days!r}")
@@ -118,6 +119,12 @@ def simulate_cohort(
     noise = SensorNoise(len(cohort), np.random.default_rng(seed)) if scenario.noise else None
     meals = scenario.meals_per_minute()
     n = len(cohort)
+    # its own stream, so that the sensor's error for a seed is the same with either dosing
+    dosing = (
+        RealLifeDosing(meals, n, np.random.default_rng([seed, 1]))
+        if scenario.dosing == "real-life"
+        else None
+    )
     bg0 = state.subcutaneous_glucose.copy()
     cgm0 = state.aux[:, CGM_HOLD].copy()
     bgs, cgms, ins = [], [], []
@@ -130,6 +137,7 @@ def simulate_cohort(
             noise=noise.next_day() if noise else None,
             scale=scales,
             backend=backend,
+            carbs=dosing.next_day() if dosing else None,
         )
         check_valid_range(trace.bg, f"day {day}", cohort.names)
         bgs.append(trace.bg)

@@ -77,6 +77,14 @@ def resolve_backend(backend: str = "auto") -> str:
     return backend
 
 
+def exact_carbs(meals: np.ndarray, n: int) -> np.ndarray:
+    """Grams each of ``n`` patients doses for after each sensor sample when dosing is exact:
+    the meals begun in that sample (simglucose's controller), shape (patients, samples)."""
+    sample = sample_minutes()
+    per_sample = np.asarray(meals, dtype=np.float64).reshape(-1, sample).sum(axis=1)
+    return np.broadcast_to(per_sample, (n, per_sample.shape[0]))
+
+
 def advance_day(
     state: CohortState,
     meals: np.ndarray,
@@ -84,10 +92,13 @@ def advance_day(
     graft: np.ndarray | None = None,
     scale: np.ndarray | None = None,
     backend: str = "auto",
+    carbs: np.ndarray | None = None,
 ) -> DayTrace:
     """Simulate one day for every patient of ``state`` (changed in place) and return its trace.
 
-    ``meals``: grams announced per minute of the day (1440,); ``noise``: sensor error per
+    ``meals``: grams eaten per minute of the day (1440,); ``carbs``: grams each patient doses
+    a meal bolus for after each sensor sample (``isletbase.simulate.dosing``; without it, the
+    meals exactly, ``exact_carbs``); ``noise``: sensor error per
     patient and sample, or None; ``graft``: functional beta-cell mass fraction per patient;
     ``scale``: fraction of usual insulin per patient (0 = no insulin).
     """
@@ -98,8 +109,12 @@ def advance_day(
     graft = np.zeros(n) if graft is None else np.asarray(graft, dtype=np.float64)
     scale = np.ones(n) if scale is None else np.asarray(scale, dtype=np.float64)
     meals = np.asarray(meals, dtype=np.float64)
+    carbs = exact_carbs(meals, n) if carbs is None else np.asarray(carbs, dtype=np.float64)
     trace = DayTrace(np.empty((n, per_day)), np.empty((n, per_day)), np.empty((n, per_day)))
-    args = (state.x, state.aux, state.params, meals, noise, graft, scale, device_vector(), sample)
+    args = (
+        state.x, state.aux, state.params, meals, carbs, noise, graft, scale, device_vector(),
+        sample,
+    )  # fmt: skip
     if resolve_backend(backend) == "numba":
         _numba_days()(*args, trace.bg, trace.cgm, trace.insulin)
     else:
@@ -107,11 +122,16 @@ def advance_day(
     return trace
 
 
-def _numpy_day(x, aux, params, meals, noise, graft, scale, dev, sample, bg, cgm, ins) -> None:  # noqa: ANN001
+def _numpy_day(
+    x, aux, params, meals, carbs, noise, graft, scale, dev, sample, bg, cgm, ins
+) -> None:  # noqa: ANN001
     xt = np.ascontiguousarray(x.T)
     at = np.ascontiguousarray(aux.T)
     work = np.empty((5, NX, x.shape[0]))
-    run_day(xt, at, params.T, meals, noise.T, graft, scale, dev, sample, bg.T, cgm.T, ins.T, work)
+    run_day(
+        xt, at, params.T, meals, carbs.T, noise.T, graft, scale, dev, sample, bg.T, cgm.T, ins.T,
+        work,
+    )  # fmt: skip
     x[:] = xt.T
     aux[:] = at.T
 
@@ -125,12 +145,12 @@ def _numba_days():  # noqa: ANN202 - a numba dispatcher
         jitted_day = numba.njit(run_day, fastmath=True, error_model="numpy")
 
         @numba.njit(parallel=True, cache=True, fastmath=True, error_model="numpy")
-        def days(x, aux, params, meals, noise, graft, scale, dev, sample, bg, cgm, ins):  # noqa: ANN001
+        def days(x, aux, params, meals, carbs, noise, graft, scale, dev, sample, bg, cgm, ins):  # noqa: ANN001
             for j in numba.prange(x.shape[0]):
                 work = np.empty((5, x.shape[1]))
                 jitted_day(
-                    x[j], aux[j], params[j], meals, noise[j], graft[j], scale[j], dev, sample,
-                    bg[j], cgm[j], ins[j], work,
+                    x[j], aux[j], params[j], meals, carbs[j], noise[j], graft[j], scale[j], dev,
+                    sample, bg[j], cgm[j], ins[j], work,
                 )  # fmt: skip
 
         _COMPILED["days"] = days

@@ -151,19 +151,20 @@ def pump(rate, increment, maximum):  # noqa: ANN001 - jitted
 
 
 @register_jitable
-def run_day(x, a, p, meals, noise, graft, scale, dev, sample, bg, cgm, ins, work):  # noqa: ANN001
+def run_day(x, a, p, meals, carbs, noise, graft, scale, dev, sample, bg, cgm, ins, work):  # noqa: ANN001
     """Advance one day (one-minute steps) and write per-sensor-sample BG, CGM and insulin.
 
-    ``meals[m]``: grams announced at minute m (eaten at most ``eat rate`` g/min); ``noise[k]``:
-    sensor error of sample k; ``scale``: fraction of the usual insulin the patient takes (0 =
-    off insulin, also used for controller ``none``); ``bg[k]``/``cgm[k]``: mean over the minutes
-    of sample k, as simglucose reports them; ``ins[k]``: rate applied during sample k (U/min).
+    ``meals[m]``: grams eaten from minute m on (at most ``eat rate`` g/min); ``carbs[k]``: grams
+    the patient doses a meal bolus for after sample k (the meals of that sample where dosing is
+    exact, see ``isletbase.simulate.dosing``); ``noise[k]``: sensor error of sample k;
+    ``scale``: fraction of the usual insulin the patient takes (0 = off insulin, also used for
+    controller ``none``); ``bg[k]``/``cgm[k]``: mean over the minutes of sample k, as
+    simglucose reports them; ``ins[k]``: rate applied during sample k (U/min).
     The basal–bolus decision after each sample is simglucose's ``BBController``.
     """
     basal = pump(p[U2SS] * p[BW] / U_TO_PMOL * scale, dev[DEV_INC], dev[DEV_MAX_BASAL])
     for k in range(meals.shape[0] // sample):
         bg_sum = 0.0 * x[GS]
-        cho_sum = 0.0
         for i in range(sample):
             m = k * sample + i
             planned = a[PLANNED] + meals[m]
@@ -173,7 +174,6 @@ def run_day(x, a, p, meals, noise, graft, scale, dev, sample, bg, cgm, ins, work
             a[LAST_QSTO] = start * (x[Q1] + x[Q2]) + (1.0 - start) * a[LAST_QSTO]
             a[FOODTAKEN] = (1.0 - start) * a[FOODTAKEN] + eat
             a[LAST_EAT] = eat
-            cho_sum = cho_sum + meals[m]
             dbar = a[LAST_QSTO] + a[FOODTAKEN] * 1000.0
             insulin = a[RATE] * U_TO_PMOL / p[BW]
             rk4_step(x, p, eat * 1000.0, insulin, dbar, graft, 1.0, work)
@@ -187,5 +187,5 @@ def run_day(x, a, p, meals, noise, graft, scale, dev, sample, bg, cgm, ins, work
         ins[k] = a[RATE]
         level = cgm[k]
         correction = (level > dev[DEV_CORRECT_ABOVE]) * (level - dev[DEV_TARGET]) / p[CF]
-        bolus = (cho_sum > 0.0) * (cho_sum / p[CR] + correction) * scale / sample
+        bolus = (carbs[k] > 0.0) * (carbs[k] / p[CR] + correction) * scale / sample
         a[RATE] = basal + pump(bolus, dev[DEV_INC], dev[DEV_MAX_BOLUS])

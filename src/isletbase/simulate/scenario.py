@@ -1,8 +1,9 @@
 """Scenario files: when and how much a virtual patient eats, who doses insulin, sensor noise.
 
 YAML keys: ``start`` (ISO time), ``meals`` (``{time: "HH:MM", carbs_g: N}``, repeated daily),
-``controller`` (``basal-bolus`` or ``none``) and ``noise`` (bool). A malformed file raises
-``InputError`` naming the file and field.
+``controller`` (``basal-bolus`` or ``none``), ``dosing`` (``exact`` or ``real-life``, how the
+patient doses meal boluses: ``isletbase.simulate.dosing``) and ``noise`` (bool). A malformed
+file raises ``InputError`` naming the file and field.
 """
 
 from __future__ import annotations
@@ -45,12 +46,14 @@ class Meal(BaseModel):
 
 
 class Scenario(BaseModel):
-    """A daily meal plan with the insulin controller and whether the sensor is noisy."""
+    """A daily meal plan with the insulin controller, how meal boluses are dosed (``exact``:
+    simglucose's; ``real-life``: with people's errors) and whether the sensor is noisy."""
 
     model_config = ConfigDict(extra="forbid")
     start: datetime = datetime(2018, 1, 1)
     meals: list[Meal] = Field(default_factory=list)
     controller: Literal["basal-bolus", "none"] = "basal-bolus"
+    dosing: Literal["exact", "real-life"] = "exact"
     noise: bool = False
 
     def meals_per_minute(self) -> np.ndarray:
@@ -95,7 +98,9 @@ def read_yaml(path: str | Path, what: str) -> Any:
 def parse_scenario(data: Any, where: str = "scenario") -> Scenario:
     """Validate a scenario mapping; ``InputError`` names the field at fault."""
     if not isinstance(data, dict):
-        raise InputError(f"{where}: expected a mapping with start, meals, controller, noise")
+        raise InputError(
+            f"{where}: expected a mapping with start, meals, controller, dosing, noise"
+        )
     try:
         return Scenario.model_validate(data)
     except ValidationError as exc:
@@ -131,8 +136,8 @@ def bundled_scenario(value: Any, where: str = "scenario") -> Any:
     name = value if value.endswith(".yaml") else f"{value}.yaml"
     if name not in names:
         raise InputError(
-            f"{where}: expected an inline scenario (start, meals, controller, noise) or the "
-            f"name of a bundled scenario ({', '.join(names)}); file paths are read only by "
+            f"{where}: expected an inline scenario (start, meals, controller, dosing, noise) or "
+            f"the name of a bundled scenario ({', '.join(names)}); file paths are read only by "
             "the command line"
         )
     return load_scenario(_bundled_file(name))

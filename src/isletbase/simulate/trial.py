@@ -18,6 +18,7 @@ import numpy as np
 from scipy import stats
 
 from isletbase.simulate.design import Design, load_design
+from isletbase.simulate.dosing import RealLifeDosing
 from isletbase.simulate.endpoints import Window, check_valid_range, hba1c_from_mean_glucose
 from isletbase.simulate.engine import CohortState, advance_day, resolve_backend
 from isletbase.simulate.graft import (
@@ -76,7 +77,7 @@ def population(design: Design, repeat: int, arm: int) -> Cohort:
 
 
 #: Child streams of each patient's ``SeedSequence``, in spawn order.
-STREAMS: tuple[str, ...] = ("graft", "noise")
+STREAMS: tuple[str, ...] = ("graft", "noise", "dosing")
 
 
 def patient_streams(design: Design, task: Task) -> dict[str, list[np.random.Generator]]:
@@ -117,9 +118,10 @@ def run_task(
     on_insulin = 1.0 if scenario.controller == "basal-bolus" else 0.0
     state = CohortState(cohort, on_insulin * insulin_scale(course.fraction(0)))
     noise = SensorNoise(n, streams["noise"]) if scenario.noise else None
+    meals = scenario.meals_per_minute()
+    dosing = RealLifeDosing(meals, n, streams["dosing"]) if scenario.dosing == "real-life" else None
     arm_name = design.arms[task.arm].name
     who = [f"patient {task.start + j}" for j in range(n)]
-    meals = scenario.meals_per_minute()
     window_start = max(design.days - design.endpoints.window_days, 0)
     window, baseline = Window(n), Window(n)
     simulated = list(range(0, design.days, design.stride_days))
@@ -132,7 +134,13 @@ def run_task(
         need = insulin_scale(fraction)
         scale = on_insulin * need
         trace = advance_day(
-            state, meals, noise.next_day() if noise else None, secreting(fraction), scale, backend
+            state,
+            meals,
+            noise.next_day() if noise else None,
+            secreting(fraction),
+            scale,
+            backend,
+            dosing.next_day() if dosing else None,
         )
         check_valid_range(trace.bg, f"arm {arm_name!r} (repeat {task.repeat}), day {day}", who)
         if i == 0:
