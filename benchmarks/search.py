@@ -19,7 +19,8 @@ from pathlib import Path
 
 from isletbase.ingest import load_bundled
 from isletbase.store.db import Database
-from isletbase.store.search import TrialQuery, search_trials
+from isletbase.store.query import TrialQuery
+from isletbase.store.search import search_trials
 
 QUERIES: list[dict] = [
     {"q": "mesenchymal stem cells"},

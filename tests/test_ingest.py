@@ -43,6 +43,7 @@ from isletbase.sources.ctgov import raw_to_record, study_raws
 from isletbase.sources.curated import to_trial
 from isletbase.store.check import check
 from isletbase.store.db import Database
+from isletbase.store.query import TrialQuery
 from isletbase.store.schema import (
     DerivationRow,
     QuarantineRow,
@@ -51,7 +52,7 @@ from isletbase.store.schema import (
     SiteRow,
     TrialRow,
 )
-from isletbase.store.search import TrialQuery, search_trials
+from isletbase.store.search import search_trials
 from isletbase.store.trial_reads import get_trial, history
 from isletbase.store.trials import pack
 from isletbase.taxonomy import Derived

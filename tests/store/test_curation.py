@@ -7,7 +7,8 @@ import pytest
 from isletbase.errors import InputError
 from isletbase.ingest import load_bundled
 from isletbase.store.curation import curate
-from isletbase.store.search import TrialQuery, search_trials
+from isletbase.store.query import TrialQuery
+from isletbase.store.search import search_trials
 
 
 @pytest.mark.parametrize("given", ["BM-MSC", "bm-msc", "骨髓间充质干细胞", "骨髓間充質幹細胞"])

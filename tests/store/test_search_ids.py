@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from isletbase.store.search import TrialQuery, facet_counts, search_trials
+from isletbase.store.facets import facet_counts
+from isletbase.store.query import TrialQuery
+from isletbase.store.search import search_trials
 from isletbase.store.trial_reads import get_trial, history
 
 

@@ -7,8 +7,9 @@ import pytest
 from sqlalchemy import select
 
 from isletbase.store import search
+from isletbase.store.query import TrialQuery
 from isletbase.store.schema import RegistryIdRow, TrialRow
-from isletbase.store.search import TrialQuery, search_trials
+from isletbase.store.search import search_trials
 from isletbase.store.trial_reads import find_row, load_models, to_model
 from isletbase.store.trials import LOAD_OPTIONS
 

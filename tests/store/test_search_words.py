@@ -17,8 +17,9 @@ from isletbase.store import search
 from isletbase.store.check import check
 from isletbase.store.curation import curate
 from isletbase.store.db import Database, cjk_segments
+from isletbase.store.query import TrialQuery
 from isletbase.store.schema import SiteRow, TrialRow
-from isletbase.store.search import TrialQuery, search_trials
+from isletbase.store.search import search_trials
 
 _WORD = re.compile(r"[^\W_]+")
 
@@ -200,30 +201,6 @@ def test_a_database_with_older_text_indexes_gets_the_current_ones_on_init(tmp_pa
     db.dispose()
 
 
-def test_facets_of_a_broad_text_are_counted_over_the_newest_matches(loaded_db, monkeypatch):
-    from isletbase.store import search
-
-    query = TrialQuery(q="stem cells", status="recruiting")
-    exact = search.facet_table(loaded_db, query, {"cell_source": None, "status": None})
-    assert exact.sampled == frozenset()
-    matched = _ids(loaded_db, q="stem cells")
-    monkeypatch.setattr(search, "FACET_SAMPLE", 5)
-    sampled = search.facet_table(loaded_db, query, {"cell_source": None, "status": None})
-    assert len(matched) > 5
-    assert sampled.sampled == {"cell_source", "status"}
-    # the status facet ignores its own filter: five of the text's matches, the newest
-    assert sum(n for _, n in sampled["status"]) == 5
-    newest = sorted(
-        search_trials(loaded_db, TrialQuery(q="stem cells", per_page=500)).items,
-        key=lambda t: t.uid,
-        reverse=True,
-    )[:5]
-    expected: dict = {}
-    for trial in newest:
-        expected[trial.status_code] = expected.get(trial.status_code, 0) + 1
-    assert dict(sampled["status"]) == expected
-
-
 RANKED_WITH_TAGS = [
     {"q": "diabetes", "status": "recruiting"},
     {"q": "stem cells", "condition": "T1D"},
@@ -277,19 +254,3 @@ def test_a_tagged_text_past_the_rank_limit_is_listed_newest_first(loaded_db, mon
     assert [t.display_id for t in listed.items] == newest and listed.total == len(newest)
     page = search_trials(loaded_db, TrialQuery(per_page=2, page=2, **kw))
     assert [t.display_id for t in page.items] == newest[2:4]
-
-
-@pytest.mark.parametrize(
-    "q, offered",
-    [
-        ("umbilic cord", "umbilic* cord"),
-        ('"stem cel" islet', '"stem cel*" islet'),
-        ("Umbilic  Cord", "umbilic* cord"),
-        ("umbilical", None),  # the last word is a prefix already
-        ("t1 cord", None),  # too short to be a prefix
-        ("umbilic* cord", None),
-        ("cord 脐带", None),
-    ],
-)
-def test_a_search_is_offered_with_its_earlier_words_as_prefixes(q, offered):
-    assert search.prefix_suggestion(q) == offered

@@ -12,7 +12,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from isletbase.app import create
-from isletbase.store.search import TrialQuery, counts, search_trials
+from isletbase.store.query import TrialQuery
+from isletbase.store.search import search_trials
+from isletbase.store.stats import counts
 from isletbase.web.charts import year_chart
 from isletbase.web.i18n import LANGUAGES, strings
 from isletbase.web.pages import PAGE_FACETS, SORTS
@@ -56,10 +58,10 @@ def test_facet_counts_match_filtered_totals(client):
 
 
 def test_facets_counted_over_a_sample_say_so_in_both_languages(client, monkeypatch):
-    from isletbase.store import search
+    from isletbase.store import facets
 
     assert 'data-testid="facets-sampled"' not in client.get("/trials?q=umbilical").text
-    monkeypatch.setattr(search, "FACET_SAMPLE", 3)
+    monkeypatch.setattr(facets, "FACET_SAMPLE", 3)
     html = client.get("/trials?q=umbilical&page=1").text  # another URL than the cached one
     assert 'data-testid="facets-sampled"' in html
     assert "newest 10,000" not in html and "newest 3 matching" in html

@@ -16,17 +16,12 @@ from starlette.convertors import Convertor, register_url_convertor
 from isletbase.errors import InputError, NotFoundError
 from isletbase.export import render
 from isletbase.model import Institution, Trial
+from isletbase.store.facets import FACETS, facet_table
 from isletbase.store.institutions import get_institution, list_institutions
 from isletbase.store.links import institution_trials
-from isletbase.store.search import (
-    FACETS,
-    TrialQuery,
-    all_matching,
-    counts,
-    facet_table,
-    search_trials,
-    stats,
-)
+from isletbase.store.query import TrialQuery
+from isletbase.store.search import all_matching, search_trials
+from isletbase.store.stats import counts, stats
 from isletbase.store.trial_reads import history, require_trial
 
 router = APIRouter(prefix="/api", tags=["trials"])

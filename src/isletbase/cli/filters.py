@@ -16,7 +16,7 @@ import typer
 from pydantic import ValidationError
 
 from isletbase.cli.common import fail
-from isletbase.store.search import TrialQuery
+from isletbase.store.query import TrialQuery
 
 #: Filter name → (type, help). Each becomes ``--name-with-dashes`` on every listing command.
 FILTERS: dict[str, tuple[Any, str]] = {

@@ -25,15 +25,11 @@ from isletbase.cli.common import (
 from isletbase.cli.filters import with_filters
 from isletbase.errors import InputError
 from isletbase.model import Trial
+from isletbase.store.facets import FACETS
 from isletbase.store.institutions import list_institutions
-from isletbase.store.search import (
-    FACETS,
-    TrialQuery,
-    all_matching,
-    institutions_named,
-    search_trials,
-    stats,
-)
+from isletbase.store.query import TrialQuery
+from isletbase.store.search import all_matching, institutions_named, search_trials
+from isletbase.store.stats import stats
 from isletbase.store.trial_reads import history, require_trial
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]

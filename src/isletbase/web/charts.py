@@ -1,6 +1,6 @@
 """Charts as plain SVG geometry, drawn server-side so they show without JavaScript.
 
-The numbers come from ``store.search.stats``; this module only lays them out (bar positions,
+The numbers come from ``store.stats.stats``; this module only lays them out (bar positions,
 heights, colours, axis ticks) and the template ``_year_chart.html`` writes the SVG elements.
 """
 

@@ -25,18 +25,12 @@ from isletbase.evidence.outcomes import Outcome, load_outcomes
 from isletbase.model import Site, Trial
 from isletbase.regulation.engine import findings_for_trial
 from isletbase.store.db import Database
+from isletbase.store.facets import facet_table
 from isletbase.store.institutions import get_institution, list_institutions
 from isletbase.store.links import institution_trials
-from isletbase.store.search import (
-    SearchResult,
-    TrialQuery,
-    counts,
-    facet_table,
-    institutions_named,
-    prefix_suggestion,
-    search_trials,
-    stats,
-)
+from isletbase.store.query import TrialQuery, prefix_suggestion
+from isletbase.store.search import SearchResult, institutions_named, search_trials
+from isletbase.store.stats import counts, stats
 from isletbase.store.trial_reads import get_trial, history
 from isletbase.web import capabilities
 from isletbase.web.charts import year_chart

@@ -24,7 +24,7 @@ from isletbase import places, taxonomy
 from isletbase.errors import InputError
 from isletbase.model import STALE_FLAG
 from isletbase.regulation.rules import load_rulebook
-from isletbase.store.search import TrialQuery
+from isletbase.store.query import TrialQuery
 from isletbase.web.i18n import COOKIE, LANGUAGES, language, strings
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).with_name("templates")))

@@ -1,0 +1,41 @@
+"""Reading a search: filters refused with what they could be, and the words offered as prefixes."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import ValidationError
+
+from isletbase.store.query import TrialQuery, prefix_suggestion
+
+
+def test_an_overlong_query_is_refused_with_the_limit():
+    with pytest.raises(ValidationError, match="200"):
+        TrialQuery(q="x" * 201)
+
+
+@pytest.mark.parametrize(("field", "value"), [("status", "bogus"), ("phase", "Phase 9")])
+def test_an_unknown_status_or_phase_is_refused_naming_the_codes(field, value):
+    with pytest.raises(ValidationError, match=f"unknown {field}"):
+        TrialQuery(**{field: value})
+
+
+@pytest.mark.parametrize(("field", "value"), [("cell_source", "magic"), ("route", "口服")])
+def test_an_unknown_vocabulary_value_is_refused_naming_the_codes(field, value):
+    with pytest.raises(ValidationError, match=f"unknown {field} .*expected one of"):
+        TrialQuery(**{field: value})
+
+
+@pytest.mark.parametrize(
+    "q, offered",
+    [
+        ("umbilic cord", "umbilic* cord"),
+        ('"stem cel" islet', '"stem cel*" islet'),
+        ("Umbilic  Cord", "umbilic* cord"),
+        ("umbilical", None),  # the last word is a prefix already
+        ("t1 cord", None),  # too short to be a prefix
+        ("umbilic* cord", None),
+        ("cord 脐带", None),
+    ],
+)
+def test_a_search_is_offered_with_its_earlier_words_as_prefixes(q, offered):
+    assert prefix_suggestion(q) == offered
