@@ -6,6 +6,7 @@ Inputs: the bundled trial files (src/isletbase/data/trials/*.jsonl), the export 
 trials_more.jsonl) in ``ISLETBASE_SHARED`` (default: ``../shared/data`` next to the repository).
 Then regenerate the flow diagram: ``isletbase census --svg src/isletbase/data/census/flow.svg``.
 """
+
 # ruff: noqa: E501, E701, E702, E731
 import json
 import os
@@ -22,21 +23,63 @@ SHARED = pathlib.Path(os.environ.get("ISLETBASE_SHARED", REPO.parent / "shared" 
 D = "2026-11-25"
 
 rows = []
+
+
 def code(reason):
     r = reason.lower()
-    if reason.startswith("[") and "]" in reason: return reason[1:reason.index("]")]
-    if "not diabetes-specific" in r: return "not-diabetes"
-    if "no site in china" in r: return "not-china"
-    if "not seen" in r and ("site" in r or "location" in r) and "registry id" not in r: return "location-not-seen"
-    if "not a trial registry record" in r or "not a registered trial record" in r: return "not-a-trial-record"
-    if "registry id" in r or "registration number" in r or "regulatory approval" in r: return "no-registry-id"
+    if reason.startswith("[") and "]" in reason:
+        return reason[1 : reason.index("]")]
+    if "not diabetes-specific" in r:
+        return "not-diabetes"
+    if "no site in china" in r:
+        return "not-china"
+    if "not seen" in r and ("site" in r or "location" in r) and "registry id" not in r:
+        return "location-not-seen"
+    if "not a trial registry record" in r or "not a registered trial record" in r:
+        return "not-a-trial-record"
+    if "registry id" in r or "registration number" in r or "regulatory approval" in r:
+        return "no-registry-id"
     raise SystemExit("no code for " + reason)
-def row(rid, registry, source, query, url, decision, reason=None, duplicate_of=None,
-        scope=None, complication=None, in_file=None, title=None, note=None):
-    rows.append({k: v for k, v in dict(
-        id=rid, registry=registry, title=title, source=source, query=query, url=url,
-        decision=decision, exclusion=code(reason) if decision == "excluded" else None, reason=reason, duplicate_of=duplicate_of, scope=scope,
-        complication=complication, in_file=in_file, screened=D, note=note).items()})
+
+
+def row(
+    rid,
+    registry,
+    source,
+    query,
+    url,
+    decision,
+    reason=None,
+    duplicate_of=None,
+    scope=None,
+    complication=None,
+    in_file=None,
+    title=None,
+    note=None,
+):
+    rows.append(
+        {
+            k: v
+            for k, v in dict(
+                id=rid,
+                registry=registry,
+                title=title,
+                source=source,
+                query=query,
+                url=url,
+                decision=decision,
+                exclusion=code(reason) if decision == "excluded" else None,
+                reason=reason,
+                duplicate_of=duplicate_of,
+                scope=scope,
+                complication=complication,
+                in_file=in_file,
+                screened=D,
+                note=note,
+            ).items()
+        }
+    )
+
 
 VERIFIED = {
     "NCT01350219": "China sites (Shijiazhuang, Changsha, Jinan) shown in PMC5107652 table 3 (q14)",
@@ -55,221 +98,706 @@ for fname in ("trials.jsonl", "trials_more.jsonl"):
         src, url, title = f"shared:{fname}", r.get("source_url"), r.get("title")
         regname = reg if reg in ("ClinicalTrials.gov", "ChiCTR") else "other"
         if rid in NOT_DIABETES:
-            row(rid, regname, src, None, url, "excluded", NOT_DIABETES[rid], title=title, complication=comp)
+            row(
+                rid,
+                regname,
+                src,
+                None,
+                url,
+                "excluded",
+                NOT_DIABETES[rid],
+                title=title,
+                complication=comp,
+            )
         elif rid in VERIFIED:
-            row(rid, regname, src, None, url, "included", scope="china", complication=comp,
-                in_file="core", title=title, note="China location verified in this census: " + VERIFIED[rid])
+            row(
+                rid,
+                regname,
+                src,
+                None,
+                url,
+                "included",
+                scope="china",
+                complication=comp,
+                in_file="core",
+                title=title,
+                note="China location verified in this census: " + VERIFIED[rid],
+            )
         elif reg.startswith(("publication", "hospital news", "thesis")):
-            row(rid, "other", src, None, url, "excluded", "not a registered trial record (publication/news; no registry id seen)", title=title, complication=comp)
+            row(
+                rid,
+                "other",
+                src,
+                None,
+                url,
+                "excluded",
+                "not a registered trial record (publication/news; no registry id seen)",
+                title=title,
+                complication=comp,
+            )
         elif reg.startswith("NMPA IND") or reg.startswith("NHC"):
-            row(rid, "other", src, None, url, "excluded", "regulatory approval or project announcement; no trial registration number seen", title=title, complication=comp)
+            row(
+                rid,
+                "other",
+                src,
+                None,
+                url,
+                "excluded",
+                "regulatory approval or project announcement; no trial registration number seen",
+                title=title,
+                complication=comp,
+            )
         elif "CTR number not seen" in reg or "registration number not seen" in reg:
-            row(rid, "other", src, None, url, "excluded", "registration number not seen", title=title, complication=comp)
+            row(
+                rid,
+                "other",
+                src,
+                None,
+                url,
+                "excluded",
+                "registration number not seen",
+                title=title,
+                complication=comp,
+            )
         elif region.startswith("unverified"):
-            row(rid, regname, src, None, url, "excluded", "site in China/HK/Macau/Taiwan not seen on stored pages", title=title, complication=comp)
+            row(
+                rid,
+                regname,
+                src,
+                None,
+                url,
+                "excluded",
+                "site in China/HK/Macau/Taiwan not seen on stored pages",
+                title=title,
+                complication=comp,
+            )
         elif region.startswith("comparator"):
-            row(rid, regname, src, None, url, "included", scope="comparator", complication=comp, in_file="core", title=title,
-                note=None if regname != "other" else "key comparator known from news/company pages; registry record not seen")
+            row(
+                rid,
+                regname,
+                src,
+                None,
+                url,
+                "included",
+                scope="comparator",
+                complication=comp,
+                in_file="core",
+                title=title,
+                note=None
+                if regname != "other"
+                else "key comparator known from news/company pages; registry record not seen",
+            )
         elif region.startswith(("mainland China", "Taiwan")):
-            row(rid, regname, src, None, url, "included", scope="china", complication=comp, in_file="core", title=title)
+            row(
+                rid,
+                regname,
+                src,
+                None,
+                url,
+                "included",
+                scope="china",
+                complication=comp,
+                in_file="core",
+                title=title,
+            )
         else:
             raise SystemExit(f"unhandled shared row {rid} {reg} {region}")
+
 
 # --- search hits -------------------------------------------------------------------------------
 def dup(rid, q, url, reg="ClinicalTrials.gov"):
     assert rid in shared_ids or rid in census_ids or any(r["id"] == rid for r in rows), rid
     row(rid, reg, "pages" if q.startswith("q") else "code", q, url, "duplicate", duplicate_of=rid)
+
+
 def excl(rid, q, url, reason, title=None, reg="other"):
     row(rid, reg, "pages" if q.startswith("q") else "code", q, url, "excluded", reason, title=title)
+
+
 census_ids = {"NCT03248466", "NCT01068951", "NCT03509870", "NCT03840343"}
 PUB = "publication, review or news page, not a trial registry record"
 # q01
-excl("page:stemcellres:10.1186/s13287-022-02848-6", "q01", "https://stemcellres.biomedcentral.com/articles/10.1186/s13287-022-02848-6", PUB)
+excl(
+    "page:stemcellres:10.1186/s13287-022-02848-6",
+    "q01",
+    "https://stemcellres.biomedcentral.com/articles/10.1186/s13287-022-02848-6",
+    PUB,
+)
 excl("page:gxbzyk.com/detail/44/858", "q01", "http://www.gxbzyk.com/detail/44/858.html", PUB)
 dup("NCT04441658", "q01", "https://crick.ai/trials/NCT04441658")
 dup("NCT01413035", "q01", "https://trials.co/clinical-trials-details/-/NCT01413035")
 for i in ("NCT01219465", "NCT01374854", "NCT03835312"):
-    dup(i, "q01", "https://cn.healthcord.com/avada_faq/follow-is-a-summary-of-clinical-trial-investigating-the-use-of-cord-blood-and-cord-tissue-stem-cells-to-treat-t1d/")
+    dup(
+        i,
+        "q01",
+        "https://cn.healthcord.com/avada_faq/follow-is-a-summary-of-clinical-trial-investigating-the-use-of-cord-blood-and-cord-tissue-stem-cells-to-treat-t1d/",
+    )
 # q02
-excl("page:viecells.com/diabetic-foot-ulcers", "q02", "https://www.viecells.com/services/diabetic-foot-ulcers/", "commercial service page, not a trial registry record")
-excl("page:stemcellres:10.1186/s13287-022-03143-0", "q02", "https://stemcellres.biomedcentral.com/articles/10.1186/s13287-022-03143-0", PUB + " (phase I hUC-MSC DFU study; registry id not shown in excerpt)")
+excl(
+    "page:viecells.com/diabetic-foot-ulcers",
+    "q02",
+    "https://www.viecells.com/services/diabetic-foot-ulcers/",
+    "commercial service page, not a trial registry record",
+)
+excl(
+    "page:stemcellres:10.1186/s13287-022-03143-0",
+    "q02",
+    "https://stemcellres.biomedcentral.com/articles/10.1186/s13287-022-03143-0",
+    PUB + " (phase I hUC-MSC DFU study; registry id not shown in excerpt)",
+)
 dup("NCT05999656", "q02", "https://classic.clinicaltrials.gov/ct2/show/NCT05999656")
 dup("NCT01216865", "q02", "https://crick.ai/trials/NCT01216865")
-dup("NCT04464213", "q02", "https://ctv.veeva.com/study/human-placental-mesenchymal-stem-cells-treatment-on-diabetic-foot-ulcer")
-excl("page:diabetesjournals:68/4/837", "q02", "https://diabetesjournals.org/diabetes/article-split/68/4/837/39767/Potential-of-Allogeneic-Adipose-Derived-Stem-Cell", PUB)
+dup(
+    "NCT04464213",
+    "q02",
+    "https://ctv.veeva.com/study/human-placental-mesenchymal-stem-cells-treatment-on-diabetic-foot-ulcer",
+)
+excl(
+    "page:diabetesjournals:68/4/837",
+    "q02",
+    "https://diabetesjournals.org/diabetes/article-split/68/4/837/39767/Potential-of-Allogeneic-Adipose-Derived-Stem-Cell",
+    PUB,
+)
 # q03
-for u in ("http://www.ailecun.com/reference_detail?id=7", "https://www.hjtdsm.com/sc/zhiliao/57568.html", "https://m.fx361.com/news/2015/0410/20976511.html",
-          "https://www.hjtdsm.com/sc/zhiliao/57591.html", "http://m.cnsteyr.com/college_view-103.html"):
+for u in (
+    "http://www.ailecun.com/reference_detail?id=7",
+    "https://www.hjtdsm.com/sc/zhiliao/57568.html",
+    "https://m.fx361.com/news/2015/0410/20976511.html",
+    "https://www.hjtdsm.com/sc/zhiliao/57591.html",
+    "http://m.cnsteyr.com/college_view-103.html",
+):
     excl("page:" + u.split("//", 1)[1], "q03", u, PUB)
-excl("medifind:533996422", "q03", "https://www.medifind.com/procedures/islet-cell-transplantation/6666/clinical-trial/533996422",
-     "registry id not seen (UC-MSC plus allogeneic islet transplantation; also trialx listing 312941)",
-     title="Investigation of Dose Escalation and Dose Expansion Study on the Safety and Efficacy of Allogeneic Human Umbilical Cord Mesenchymal Stem Cells Combined With Allogeneic Islet Transplantation for the Treatment of Diabetes")
+excl(
+    "medifind:533996422",
+    "q03",
+    "https://www.medifind.com/procedures/islet-cell-transplantation/6666/clinical-trial/533996422",
+    "registry id not seen (UC-MSC plus allogeneic islet transplantation; also trialx listing 312941)",
+    title="Investigation of Dose Escalation and Dose Expansion Study on the Safety and Efficacy of Allogeneic Human Umbilical Cord Mesenchymal Stem Cells Combined With Allogeneic Islet Transplantation for the Treatment of Diabetes",
+)
 # q04
-dup("NCT06969807", "q04", "https://www.medifind.com/conditions/diabetic-nephropathy/1581/clinical-trial/563902982")
+dup(
+    "NCT06969807",
+    "q04",
+    "https://www.medifind.com/conditions/diabetic-nephropathy/1581/clinical-trial/563902982",
+)
 excl("page:medsci.org/v22p1720", "q04", "https://medsci.org/v22p1720.htm", PUB)
 dup("NCT04216849", "q04", "https://crick.ai/trials/NCT04216849")
-excl("page:stemcellres:10.1186/s13287-020-02108-5", "q04", "https://stemcellres.biomedcentral.com/articles/10.1186/s13287-020-02108-5", PUB)
-excl("page:cellstemcell.org/PSC/403", "q04", "https://cellstemcell.org/index.php/PSC/article/view/403", PUB)
-dup("NCT04562025", "q04", "https://www.clinicaltrialexchange.com/clinical-trials/Clinical-Research-of-UC-MSCs-in-the-Treatment-of-Diabetic-Nephropathy/NCT04562025")
-excl("page:springer:10.1007/s11892-016-0734-6", "q04", "https://link.springer.com/doi/10.1007/s11892-016-0734-6", PUB)
+excl(
+    "page:stemcellres:10.1186/s13287-020-02108-5",
+    "q04",
+    "https://stemcellres.biomedcentral.com/articles/10.1186/s13287-020-02108-5",
+    PUB,
+)
+excl(
+    "page:cellstemcell.org/PSC/403",
+    "q04",
+    "https://cellstemcell.org/index.php/PSC/article/view/403",
+    PUB,
+)
+dup(
+    "NCT04562025",
+    "q04",
+    "https://www.clinicaltrialexchange.com/clinical-trials/Clinical-Research-of-UC-MSCs-in-the-Treatment-of-Diabetic-Nephropathy/NCT04562025",
+)
+excl(
+    "page:springer:10.1007/s11892-016-0734-6",
+    "q04",
+    "https://link.springer.com/doi/10.1007/s11892-016-0734-6",
+    PUB,
+)
 # q05
 dup("NCT01937416", "q05", "https://crick.ai/trials/NCT01937416")
 dup("NCT00955669", "q05", "http://www.knowcancer.com/cancer-trials/NCT00955669/")
-excl("page:thestemcellfoundation.com/2016/04/25", "q05", "https://thestemcellfoundation.com/2016/04/25/comparison-of-bone-marrow-mesenchymal-stem-cells-with-bone-marrow-derived-mononuclear-cells-for-treatment-of-diabetic-critical-limb-ischemia-and-foot-ulcer-a-double-blind-randomized-controlled-tria-2/", PUB)
-excl("NCT01065337", "q05", "https://trials.co/clinical-trials-details/induced-wound-healing-by-application-of-expanded-bone-marrow-stem-cells-in-diabetic-patients-with-critical-limb-ischemia/NCT01065337",
-     "no site in China (Germany); not a key comparator", reg="ClinicalTrials.gov",
-     title="Induced Wound Healing by Application of Expanded Bone Marrow Stem Cells in Diabetic Patients With Critical Limb Ischemia")
-excl("page:spandidos:10.3892/etm.2015.2888", "q05", "https://www.spandidos-publications.com/10.3892/etm.2015.2888?text=fulltext", PUB)
+excl(
+    "page:thestemcellfoundation.com/2016/04/25",
+    "q05",
+    "https://thestemcellfoundation.com/2016/04/25/comparison-of-bone-marrow-mesenchymal-stem-cells-with-bone-marrow-derived-mononuclear-cells-for-treatment-of-diabetic-critical-limb-ischemia-and-foot-ulcer-a-double-blind-randomized-controlled-tria-2/",
+    PUB,
+)
+excl(
+    "NCT01065337",
+    "q05",
+    "https://trials.co/clinical-trials-details/induced-wound-healing-by-application-of-expanded-bone-marrow-stem-cells-in-diabetic-patients-with-critical-limb-ischemia/NCT01065337",
+    "no site in China (Germany); not a key comparator",
+    reg="ClinicalTrials.gov",
+    title="Induced Wound Healing by Application of Expanded Bone Marrow Stem Cells in Diabetic Patients With Critical Limb Ischemia",
+)
+excl(
+    "page:spandidos:10.3892/etm.2015.2888",
+    "q05",
+    "https://www.spandidos-publications.com/10.3892/etm.2015.2888?text=fulltext",
+    PUB,
+)
 # q06
-dup("NCT06407297", "q06", "https://www.medifind.com/conditions/type-1-diabetes/1575/clinical-trial/518754429")
+dup(
+    "NCT06407297",
+    "q06",
+    "https://www.medifind.com/conditions/type-1-diabetes/1575/clinical-trial/518754429",
+)
 dup("NCT02763423", "q06", "https://crick.ai/trials/NCT02763423")
-row("NCT01341899", "ClinicalTrials.gov", "pages", "q06", "https://ctv.veeva.com/study/efficacy-and-safety-study-of-autologous-hematopoietic-stem-cell-transplantation-to-treat-new-onset-t",
-    "included", scope="china", in_file="core", note="not in the shared files; found here (q06) and also present in core.jsonl; China site (Nanjing, Jiangsu) confirmed by PMC5107652 table 3 (q14)", title="Efficacy and Safety Study of Autologous Hematopoietic Stem Cell Transplantation to Treat New Onset Type 1 Diabetes")
-dup("NCT00807651", "q06", "https://trial.medpath.com/clinical-trial/282cace9023ed4ff/safety-efficacy-study-autologous-stem-cell-transplantation-type-1-diabetes")
+row(
+    "NCT01341899",
+    "ClinicalTrials.gov",
+    "pages",
+    "q06",
+    "https://ctv.veeva.com/study/efficacy-and-safety-study-of-autologous-hematopoietic-stem-cell-transplantation-to-treat-new-onset-t",
+    "included",
+    scope="china",
+    in_file="core",
+    note="not in the shared files; found here (q06) and also present in core.jsonl; China site (Nanjing, Jiangsu) confirmed by PMC5107652 table 3 (q14)",
+    title="Efficacy and Safety Study of Autologous Hematopoietic Stem Cell Transplantation to Treat New Onset Type 1 Diabetes",
+)
+dup(
+    "NCT00807651",
+    "q06",
+    "https://trial.medpath.com/clinical-trial/282cace9023ed4ff/safety-efficacy-study-autologous-stem-cell-transplantation-type-1-diabetes",
+)
 excl("page:pubmed:22419704", "q06", "http://pubmed.ncbi.nlm.nih.gov/22419704/", PUB)
-excl("page:frontiers:10.3389/fendo.2017.00331", "q06", "https://public-pages-files-2025.frontiersin.org/journals/endocrinology/articles/10.3389/fendo.2017.00331/xml", PUB)
+excl(
+    "page:frontiers:10.3389/fendo.2017.00331",
+    "q06",
+    "https://public-pages-files-2025.frontiersin.org/journals/endocrinology/articles/10.3389/fendo.2017.00331/xml",
+    PUB,
+)
 excl("page:scholarmate:8a3QZi", "q06", "https://www.scholarmate.com/S/8a3QZi", PUB)
 # q07
-dup("NCT06969807", "q07", "https://ctv.veeva.com/study/safety-and-efficacy-of-mesenchymal-stromal-cells-amimestrocel-in-diabetic-kidney-disease")
-row("NCT03840343", "ClinicalTrials.gov", "pages", "q07", "https://crick.ai/trials/NCT03840343", "included", scope="comparator",
-    complication="diabetic kidney disease", in_file="census", title="autologous adipose MSC, progressive diabetic kidney disease (Mayo Clinic)")
+dup(
+    "NCT06969807",
+    "q07",
+    "https://ctv.veeva.com/study/safety-and-efficacy-of-mesenchymal-stromal-cells-amimestrocel-in-diabetic-kidney-disease",
+)
+row(
+    "NCT03840343",
+    "ClinicalTrials.gov",
+    "pages",
+    "q07",
+    "https://crick.ai/trials/NCT03840343",
+    "included",
+    scope="comparator",
+    complication="diabetic kidney disease",
+    in_file="census",
+    title="autologous adipose MSC, progressive diabetic kidney disease (Mayo Clinic)",
+)
 # q08
-dup("medifind:533996422", "q08", "https://www.trialx.com/clinical-trials/listings/312941/ucmscs-combined-with-allogeneic-islet-transplantation-for-the-treatment-of-diabetes/?radius=50", reg="other")
-excl("page:hindawi:sci/2022/8637493", "q08", "https://preview.hindawi.com/journals/sci/2022/8637493/tab2", PUB)
-excl("page:scribd:647217245", "q08", "https://www.scribd.com/document/647217245/diabetes-1-y-celuas-madre-2015", PUB + " (Cai et al. 2015, Fuzhou)")
-excl("page:bmrat:v4i1.144", "q08", "https://bmrat.biomedpress.org/index.php/BMRAT/article/download/144/457/479", PUB)
+dup(
+    "medifind:533996422",
+    "q08",
+    "https://www.trialx.com/clinical-trials/listings/312941/ucmscs-combined-with-allogeneic-islet-transplantation-for-the-treatment-of-diabetes/?radius=50",
+    reg="other",
+)
+excl(
+    "page:hindawi:sci/2022/8637493",
+    "q08",
+    "https://preview.hindawi.com/journals/sci/2022/8637493/tab2",
+    PUB,
+)
+excl(
+    "page:scribd:647217245",
+    "q08",
+    "https://www.scribd.com/document/647217245/diabetes-1-y-celuas-madre-2015",
+    PUB + " (Cai et al. 2015, Fuzhou)",
+)
+excl(
+    "page:bmrat:v4i1.144",
+    "q08",
+    "https://bmrat.biomedpress.org/index.php/BMRAT/article/download/144/457/479",
+    PUB,
+)
 # q09
-for u in ("https://pmc.ncbi.nlm.nih.gov/articles/PMC4844188", "https://www.peertechzpublications.com/articles/SSCRT-7-117.php",
-          "https://wjgnet.com/1948-0210/full/v13/i10/1549.htm", "https://bpgweb.azurewebsites.net/1948-9358/abstract/v12/i12/2000.htm",
-          "https://www.storzmedical.com/en/disciplines/literature-database-blog/database-cpps-ipp-ed/ji-yh-et-al-2025",
-          "http://mji.ui.ac.id/journal/index.php/mji/article/download/4475/2120?inline=1", "https://fx361.cc/page/2021/1102/12354989.shtml"):
+for u in (
+    "https://pmc.ncbi.nlm.nih.gov/articles/PMC4844188",
+    "https://www.peertechzpublications.com/articles/SSCRT-7-117.php",
+    "https://wjgnet.com/1948-0210/full/v13/i10/1549.htm",
+    "https://bpgweb.azurewebsites.net/1948-9358/abstract/v12/i12/2000.htm",
+    "https://www.storzmedical.com/en/disciplines/literature-database-blog/database-cpps-ipp-ed/ji-yh-et-al-2025",
+    "http://mji.ui.ac.id/journal/index.php/mji/article/download/4475/2120?inline=1",
+    "https://fx361.cc/page/2021/1102/12354989.shtml",
+):
     excl("page:" + u.split("//", 1)[1], "q09", u, PUB)
 # q10
-excl("page:tianhecell.com/blog/2019/4/25", "q10", "http://www.tianhecell.com/blog/2019/4/25/stem-cell-educator-therapy-remains-the-global-leading-technology-for-the-treatment-of-type-1-diabetes", PUB)
+excl(
+    "page:tianhecell.com/blog/2019/4/25",
+    "q10",
+    "http://www.tianhecell.com/blog/2019/4/25/stem-cell-educator-therapy-remains-the-global-leading-technology-for-the-treatment-of-type-1-diabetes",
+    PUB,
+)
 dup("NCT01350219", "q10", "https://www.clinicaltrials.gov/ct2/show/NCT01350219")
 dup("NCT01996228", "q10", "https://crick.ai/trials/NCT01996228")
 dup("NCT03390231", "q10", "https://crick.ai/trials/NCT03390231")
-for i, t in (("NCT04011020", "Clinical Application of Stem Cell Educator Therapy in Type 1 Diabetes"),
-             ("NCT02624804", "A Pilot Study of the Therapeutic Potential of Stem Cell Educator Therapy in Type 1 Diabetes")):
-    excl(i, "q10", "https://meddatax.com/clinical-trials/NCT01350219", "site location not seen on stored pages (listed only as a related trial)", title=t, reg="ClinicalTrials.gov")
+for i, t in (
+    ("NCT04011020", "Clinical Application of Stem Cell Educator Therapy in Type 1 Diabetes"),
+    (
+        "NCT02624804",
+        "A Pilot Study of the Therapeutic Potential of Stem Cell Educator Therapy in Type 1 Diabetes",
+    ),
+):
+    excl(
+        i,
+        "q10",
+        "https://meddatax.com/clinical-trials/NCT01350219",
+        "site location not seen on stored pages (listed only as a related trial)",
+        title=t,
+        reg="ClinicalTrials.gov",
+    )
 # q11
-excl("withpower:phase-2-and-3-diabetes-mellitus-9-2021-c1332", "q11", "https://withpower.com/trial/phase-2-and-3-diabetes-mellitus-9-2021-c1332",
-     "registry id and China site not seen (Stem Cell Educator trial, Throne Biotechnologies)")
-excl("page:springer:10.1007/s00125-023-05934-3", "q11", "https://link.springer.com/doi/10.1007/s00125-023-05934-3", PUB)
+excl(
+    "withpower:phase-2-and-3-diabetes-mellitus-9-2021-c1332",
+    "q11",
+    "https://withpower.com/trial/phase-2-and-3-diabetes-mellitus-9-2021-c1332",
+    "registry id and China site not seen (Stem Cell Educator trial, Throne Biotechnologies)",
+)
+excl(
+    "page:springer:10.1007/s00125-023-05934-3",
+    "q11",
+    "https://link.springer.com/doi/10.1007/s00125-023-05934-3",
+    PUB,
+)
 # q12
-dup("NCT06407297", "q12", "https://ctv.veeva.com/study/ucmscs-combined-with-standard-therapy-for-the-treatment-of-newly-diagnosed-type-1-diabetes")
+dup(
+    "NCT06407297",
+    "q12",
+    "https://ctv.veeva.com/study/ucmscs-combined-with-standard-therapy-for-the-treatment-of-newly-diagnosed-type-1-diabetes",
+)
 # q13
-excl("ChiCTR2600125807", "q13", "https://www.chictr.org.cn/hvshowproject.html?id=303285",
-     "chronic wounds, not diabetes-specific; allogeneic cell sheet not shown as stem-cell-derived", reg="ChiCTR",
-     title="异体细胞膜片在慢性创面有效性和安全性的研究 / Study on the efficacy and safety of allogeneic cell sheet in chronic wounds")
-excl("page:napstic:0120150801461708", "q13", "https://opaj.napstic.cn/periodicalArticle/0120150801461708",
-     PUB + " (CJTER 2015 analysis: 5 ChiCTR diabetes stem-cell trials 2008-2014, ids not given)")
+excl(
+    "ChiCTR2600125807",
+    "q13",
+    "https://www.chictr.org.cn/hvshowproject.html?id=303285",
+    "chronic wounds, not diabetes-specific; allogeneic cell sheet not shown as stem-cell-derived",
+    reg="ChiCTR",
+    title="异体细胞膜片在慢性创面有效性和安全性的研究 / Study on the efficacy and safety of allogeneic cell sheet in chronic wounds",
+)
+excl(
+    "page:napstic:0120150801461708",
+    "q13",
+    "https://opaj.napstic.cn/periodicalArticle/0120150801461708",
+    PUB + " (CJTER 2015 analysis: 5 ChiCTR diabetes stem-cell trials 2008-2014, ids not given)",
+)
 # q14
-excl("page:taiwanclinicaltrials.tw/tctc/member/14", "q14", "https://www.taiwanclinicaltrials.tw/tctc/member/14", PUB)
-excl("page:PMC5107652/tbl03", "q14", "https://pmc.ncbi.nlm.nih.gov/articles/PMC5107652/table/tbl03",
-     PUB + " (table of trials; used to verify locations of NCT01341899 and NCT01350219)")
-dup("NCT01142050", "q14", "https://trial.medpath.com/clinical-trial/ce1ef5a4d31b7603/safety-efficacy-pilot-study-insulin-resistance-diabetes")
+excl(
+    "page:taiwanclinicaltrials.tw/tctc/member/14",
+    "q14",
+    "https://www.taiwanclinicaltrials.tw/tctc/member/14",
+    PUB,
+)
+excl(
+    "page:PMC5107652/tbl03",
+    "q14",
+    "https://pmc.ncbi.nlm.nih.gov/articles/PMC5107652/table/tbl03",
+    PUB + " (table of trials; used to verify locations of NCT01341899 and NCT01350219)",
+)
+dup(
+    "NCT01142050",
+    "q14",
+    "https://trial.medpath.com/clinical-trial/ce1ef5a4d31b7603/safety-efficacy-pilot-study-insulin-resistance-diabetes",
+)
 dup("NCT01413035", "q14", "https://ignite-sd.com/clinical/show/descriptionmodule/64711")
 dup("NCT03658655", "q14", "http://cdek.wustl.edu/trial/NCT03658655/")
 # q15
-excl("NCT06231771", "q15", "https://www.clinicaltrialexchange.com/clinical-trials/Safety-and-Efficacy-of-Stem-Cells-for-Diabetic-Foot-Ulcer/NCT06231771",
-     "no site in China (sponsor Supergenics Life Science Sdn. Bhd., Malaysia); not a key comparator", reg="ClinicalTrials.gov",
-     title="Safety and Efficacy of Stem Cells for Diabetic Foot Ulcer")
-dup("NCT05999656", "q15", "https://www.centerwatch.com/clinical-trials/listings/NCT05999656/human-cord-blood-mononuclear-cells-in-the-treatment-of-refractory-diabetic-foot?id=727&slug=diabetes-and-hypertension")
+excl(
+    "NCT06231771",
+    "q15",
+    "https://www.clinicaltrialexchange.com/clinical-trials/Safety-and-Efficacy-of-Stem-Cells-for-Diabetic-Foot-Ulcer/NCT06231771",
+    "no site in China (sponsor Supergenics Life Science Sdn. Bhd., Malaysia); not a key comparator",
+    reg="ClinicalTrials.gov",
+    title="Safety and Efficacy of Stem Cells for Diabetic Foot Ulcer",
+)
+dup(
+    "NCT05999656",
+    "q15",
+    "https://www.centerwatch.com/clinical-trials/listings/NCT05999656/human-cord-blood-mononuclear-cells-in-the-treatment-of-refractory-diabetic-foot?id=727&slug=diabetes-and-hypertension",
+)
 # q16
-dup("NCT02304588", "q16", "https://ctv.veeva.com/study/stem-cell-therapy-for-patients-with-vascular-occlusive-diseases-such-as-diabetic-foot")
-row("NCT03248466", "ClinicalTrials.gov", "pages", "q16", "https://trial.medpath.com/clinical-trial/8c2a691b63b1ec8b/transplantation-autologous-platelet-rich-gel-diabetic-foot-ulcer",
-    "included", scope="china", complication="diabetic foot ulcer", in_file="census", title="PRG Combined With Autologous BMMSCs for Treatment of Diabetic Foot Ulcer")
-dup("NCT02796079", "q16", "https://trial.medpath.com/clinical-trial/b787ca2036c2afc7/clinical-study-autologous-bone-marrow-stem-cell-diabetes-vascular-complications")
+dup(
+    "NCT02304588",
+    "q16",
+    "https://ctv.veeva.com/study/stem-cell-therapy-for-patients-with-vascular-occlusive-diseases-such-as-diabetic-foot",
+)
+row(
+    "NCT03248466",
+    "ClinicalTrials.gov",
+    "pages",
+    "q16",
+    "https://trial.medpath.com/clinical-trial/8c2a691b63b1ec8b/transplantation-autologous-platelet-rich-gel-diabetic-foot-ulcer",
+    "included",
+    scope="china",
+    complication="diabetic foot ulcer",
+    in_file="census",
+    title="PRG Combined With Autologous BMMSCs for Treatment of Diabetic Foot Ulcer",
+)
+dup(
+    "NCT02796079",
+    "q16",
+    "https://trial.medpath.com/clinical-trial/b787ca2036c2afc7/clinical-study-autologous-bone-marrow-stem-cell-diabetes-vascular-complications",
+)
 # q17
 dup("NCT02302599", "q17", "https://api.ai-analytics.org/clinical/NCT02302599.md")
 # q18-q20: only pages already logged or reviews
-excl("page:bmrat:v3i12.141", "q18", "http://bmrat.biomedpress.org/index.php/BMRAT/article/view/141", PUB + " (Vietnam case series)")
-excl("page:cjter:10.12307/2026.797", "q19", "https://www.cjter.com/EN/10.12307/2026.797", PUB + " (retrospective; already a lead in the shared file)")
-excl("page:spandidos:10.3892/etm.2018.6769", "q20", "https://www.spandidos-publications.com/10.3892/etm.2018.6769", PUB)
+excl(
+    "page:bmrat:v3i12.141",
+    "q18",
+    "http://bmrat.biomedpress.org/index.php/BMRAT/article/view/141",
+    PUB + " (Vietnam case series)",
+)
+excl(
+    "page:cjter:10.12307/2026.797",
+    "q19",
+    "https://www.cjter.com/EN/10.12307/2026.797",
+    PUB + " (retrospective; already a lead in the shared file)",
+)
+excl(
+    "page:spandidos:10.3892/etm.2018.6769",
+    "q20",
+    "https://www.spandidos-publications.com/10.3892/etm.2018.6769",
+    PUB,
+)
 # code corpus
 CSV = "https://github.com/jesnyder/mapClinical/blob/4d3d12fbb734fd725d26fa440d769287e70df691/user_provided/clinicalTrialsDownload/mesenchymal%20stem%20OR%20mesenchymal%20stromal.csv"
 CSV2 = "https://github.com/jesnyder/mapClinical/blob/54e8ad1c921461f298e97fb146fad4d3d47416c8/program_generated/trialsFound/mesenchymal%20stem.csv"
-dup("NCT01219465", "c01", CSV); dup("NCT04125329", "c01", CSV); dup("NCT02834858", "c01", CSV)
-row("NCT03509870", "ClinicalTrials.gov", "code", "c01", CSV, "included", scope="comparator", complication="diabetic foot ulcer", in_file="census", title="REDDSTAR (Denmark)")
-row("NCT01068951", "ClinicalTrials.gov", "code", "c01", CSV, "included", scope="comparator", in_file="census", title="Uppsala autologous MSC in new-onset T1D (Sweden)")
+dup("NCT01219465", "c01", CSV)
+dup("NCT04125329", "c01", CSV)
+dup("NCT02834858", "c01", CSV)
+row(
+    "NCT03509870",
+    "ClinicalTrials.gov",
+    "code",
+    "c01",
+    CSV,
+    "included",
+    scope="comparator",
+    complication="diabetic foot ulcer",
+    in_file="census",
+    title="REDDSTAR (Denmark)",
+)
+row(
+    "NCT01068951",
+    "ClinicalTrials.gov",
+    "code",
+    "c01",
+    CSV,
+    "included",
+    scope="comparator",
+    in_file="census",
+    title="Uppsala autologous MSC in new-onset T1D (Sweden)",
+)
 for i in ("NCT04125329", "NCT01219465", "NCT02302599", "NCT01216865", "NCT04441658", "NCT01157403"):
     dup(i, "c02", CSV2)
 dup("NCT01068951", "c02", CSV2)
-excl("NCT04078308", "c02", CSV2, "site location not seen (list gives NCT id, conditions, title, intervention only)", reg="ClinicalTrials.gov",
-     title="Mesenchymal Stem Cells Transplantation in Newly Diagnosed Type-1 Diabetes Patients")
+excl(
+    "NCT04078308",
+    "c02",
+    CSV2,
+    "site location not seen (list gives NCT id, conditions, title, intervention only)",
+    reg="ClinicalTrials.gov",
+    title="Mesenchymal Stem Cells Transplantation in Newly Diagnosed Type-1 Diabetes Patients",
+)
 for i in ("NCT02763423", "NCT01219465"):
-    dup(i, "c03", f"https://github.com/ejaybennett/healthdata/blob/HEAD/CNNFORMAT/summaries3/{i}.story" if i == "NCT02763423" else "https://github.com/ejaybennett/healthdata/blob/HEAD/CNNFORMAT/summaries8/NCT01219465.story")
+    dup(
+        i,
+        "c03",
+        f"https://github.com/ejaybennett/healthdata/blob/HEAD/CNNFORMAT/summaries3/{i}.story"
+        if i == "NCT02763423"
+        else "https://github.com/ejaybennett/healthdata/blob/HEAD/CNNFORMAT/summaries8/NCT01219465.story",
+    )
 
 # --- e01: ClinicalTrials.gov export sweep (trials/ctgov_export.jsonl) ---------------------------
 SWEEP = yaml.safe_load((ROOT / "census" / "export_sweep.yaml").read_text(encoding="utf-8"))
 EXPORT_SRC = "ctgov-export"
-export = [json.loads(line) for line in (ROOT / "trials" / "ctgov_export.jsonl").open(encoding="utf-8") if line.strip()]
+export = [
+    json.loads(line)
+    for line in (ROOT / "trials" / "ctgov_export.jsonl").open(encoding="utf-8")
+    if line.strip()
+]
 by_id = {}
 for r in rows:
     by_id.setdefault(r["id"], r)
-core_census_ids = {i["id"] for fname in ("core.jsonl", "census.jsonl") for line in (ROOT / "trials" / fname).open(encoding="utf-8") if line.strip() for i in json.loads(line)["registry_ids"]}
+core_census_ids = {
+    i["id"]
+    for fname in ("core.jsonl", "census.jsonl")
+    for line in (ROOT / "trials" / fname).open(encoding="utf-8")
+    if line.strip()
+    for i in json.loads(line)["registry_ids"]
+}
+
+
 def complication_of(rec):
-    cond = next((d.value for d in classify_record(TrialRecord.model_validate(rec)) if d.field == "condition"), None)
+    cond = next(
+        (
+            d.value
+            for d in classify_record(TrialRecord.model_validate(rec))
+            if d.field == "condition"
+        ),
+        None,
+    )
     return (rec.get("curated") or {}).get("condition") or cond
+
+
 for rec in export:
     rid = rec["registry_ids"][0]["id"]
     china = rec["region"] != "foreign"
     first = by_id.get(rid)
     title = rec.get("title_en")
     if first is not None and first["decision"] != "duplicate":
-        if china and first["decision"] == "excluded" and first["exclusion"] in ("location-not-seen", "not-china"):
-            first.update(decision="included", exclusion=None, reason=None, scope="china",
-                         note=((first.get("note") or "") + f" Excluded earlier ({first['reason']}); a China site or sponsor is shown in the ClinicalTrials.gov export row read in e01 ({rec['source_url']}).").strip())
-        row(rid, "ClinicalTrials.gov", EXPORT_SRC, "e01", rec["sources"][0]["url"], "duplicate", duplicate_of=rid, title=title)
+        if (
+            china
+            and first["decision"] == "excluded"
+            and first["exclusion"] in ("location-not-seen", "not-china")
+        ):
+            first.update(
+                decision="included",
+                exclusion=None,
+                reason=None,
+                scope="china",
+                note=(
+                    (first.get("note") or "")
+                    + f" Excluded earlier ({first['reason']}); a China site or sponsor is shown in the ClinicalTrials.gov export row read in e01 ({rec['source_url']})."
+                ).strip(),
+            )
+        row(
+            rid,
+            "ClinicalTrials.gov",
+            EXPORT_SRC,
+            "e01",
+            rec["sources"][0]["url"],
+            "duplicate",
+            duplicate_of=rid,
+            title=title,
+        )
     elif china or rid in core_census_ids:
         comp = complication_of(rec)
-        row(rid, "ClinicalTrials.gov", EXPORT_SRC, "e01", rec["sources"][0]["url"], "included", scope="china" if china else "comparator", title=title,
-            complication=comp.split(":", 1)[1].replace("-", " ") if comp and comp.startswith("complication:") else None,
-            note=None if not china else "region " + rec["region"] + " from the export row" + (" (sponsor only; see the record's notes)" if "region taken from the sponsor" in (rec.get("notes") or "") else ""))
+        row(
+            rid,
+            "ClinicalTrials.gov",
+            EXPORT_SRC,
+            "e01",
+            rec["sources"][0]["url"],
+            "included",
+            scope="china" if china else "comparator",
+            title=title,
+            complication=comp.split(":", 1)[1].replace("-", " ")
+            if comp and comp.startswith("complication:")
+            else None,
+            note=None
+            if not china
+            else "region "
+            + rec["region"]
+            + " from the export row"
+            + (
+                " (sponsor only; see the record's notes)"
+                if "region taken from the sponsor" in (rec.get("notes") or "")
+                else ""
+            ),
+        )
     else:
-        countries = sorted({s["country"] for s in rec["sites"] if s.get("country")}) or ["not shown"]
-        row(rid, "ClinicalTrials.gov", EXPORT_SRC, "e01", rec["sources"][0]["url"], "excluded",
-            "[not-china] sites shown, none in China/HK/Macau/Taiwan (" + ", ".join(countries) + "); not a key comparator; kept in ctgov_export.jsonl as a foreign record",
-            title=title)
+        countries = sorted({s["country"] for s in rec["sites"] if s.get("country")}) or [
+            "not shown"
+        ]
+        row(
+            rid,
+            "ClinicalTrials.gov",
+            EXPORT_SRC,
+            "e01",
+            rec["sources"][0]["url"],
+            "excluded",
+            "[not-china] sites shown, none in China/HK/Macau/Taiwan ("
+            + ", ".join(countries)
+            + "); not a key comparator; kept in ctgov_export.jsonl as a foreign record",
+            title=title,
+        )
     by_id.setdefault(rid, rows[-1])
 for x in SWEEP["excluded"]:
     rid = x["id"]
     if rid in by_id and by_id[rid]["decision"] != "duplicate":
-        row(rid, "ClinicalTrials.gov", EXPORT_SRC, "e01", SWEEP["files"][0]["url"], "duplicate", duplicate_of=rid, title=x["title"])
+        row(
+            rid,
+            "ClinicalTrials.gov",
+            EXPORT_SRC,
+            "e01",
+            SWEEP["files"][0]["url"],
+            "duplicate",
+            duplicate_of=rid,
+            title=x["title"],
+        )
     else:
-        row(rid, "ClinicalTrials.gov", EXPORT_SRC, "e01", SWEEP["files"][0]["url"], "excluded", f"[{x['exclusion']}] {x['reason']}", title=x["title"])
+        row(
+            rid,
+            "ClinicalTrials.gov",
+            EXPORT_SRC,
+            "e01",
+            SWEEP["files"][0]["url"],
+            "excluded",
+            f"[{x['exclusion']}] {x['reason']}",
+            title=x["title"],
+        )
         by_id.setdefault(rid, rows[-1])
+
 
 # --- reconcile in_file with the bundled trial files -------------------------------------------
 def ids_in(fname):
-    return {i["id"] for line in (ROOT / "trials" / fname).open(encoding="utf-8") if line.strip() for i in json.loads(line)["registry_ids"]}
-core = [json.loads(line) for line in (ROOT / "trials" / "core.jsonl").open(encoding="utf-8") if line.strip()]
-FILES = {"core": ids_in("core.jsonl"), "census": ids_in("census.jsonl"), "ctgov_export": ids_in("ctgov_export.jsonl")}
+    return {
+        i["id"]
+        for line in (ROOT / "trials" / fname).open(encoding="utf-8")
+        if line.strip()
+        for i in json.loads(line)["registry_ids"]
+    }
+
+
+core = [
+    json.loads(line)
+    for line in (ROOT / "trials" / "core.jsonl").open(encoding="utf-8")
+    if line.strip()
+]
+FILES = {
+    "core": ids_in("core.jsonl"),
+    "census": ids_in("census.jsonl"),
+    "ctgov_export": ids_in("ctgov_export.jsonl"),
+}
+
+
 def where(rid):
     return next((f for f, ids in FILES.items() if rid in ids), None)
+
+
 for r in rows:
     if r["decision"] == "included":
         was, now = r.get("in_file"), where(r["id"])
         r["in_file"] = now
         if was and now is None:
-            r["note"] = ((r.get("note") or "") + f" Meets the census criteria but is not in a bundled trial file as of {D}.").strip()
+            r["note"] = (
+                (r.get("note") or "")
+                + f" Meets the census criteria but is not in a bundled trial file as of {D}."
+            ).strip()
 # --- the lead's decisions where the foundation set and the census disagreed ------------------------
 for d in yaml.safe_load((ROOT / "census" / "decisions.yaml").read_text(encoding="utf-8")):
     for r in (r for r in rows if r["id"] == d["id"] and r["decision"] != "duplicate"):
         reason = d.get("reason")
-        r.update(decision=d["decision"], exclusion=code(reason) if reason else None, reason=reason,
-                 in_file=where(r["id"]) if d["decision"] == "included" else None,
-                 note=d.get("note") or "decided by the lead; see census/decisions.yaml")
+        r.update(
+            decision=d["decision"],
+            exclusion=code(reason) if reason else None,
+            reason=reason,
+            in_file=where(r["id"]) if d["decision"] == "included" else None,
+            note=d.get("note") or "decided by the lead; see census/decisions.yaml",
+        )
 seen = {r["id"] for r in rows}
 for c in core:
     cid = c["registry_ids"][0]["id"]
     if cid not in seen:
         region = c.get("region") or ""
-        row(cid, c["registry_ids"][0]["registry"], "core.jsonl", None, c["source_url"], "included",
-            scope="comparator" if region == "foreign" else "china", in_file="core", title=c.get("title_en") or c.get("official_title_en"),
-            complication="diabetic foot" if any("foot" in x.lower() for x in c.get("conditions", [])) else None,
-            note="added to the foundation set from sources outside the shared files; counted here so the census covers it")
+        row(
+            cid,
+            c["registry_ids"][0]["registry"],
+            "core.jsonl",
+            None,
+            c["source_url"],
+            "included",
+            scope="comparator" if region == "foreign" else "china",
+            in_file="core",
+            title=c.get("title_en") or c.get("official_title_en"),
+            complication="diabetic foot"
+            if any("foot" in x.lower() for x in c.get("conditions", []))
+            else None,
+            note="added to the foundation set from sources outside the shared files; counted here so the census covers it",
+        )
 out = ROOT / "census" / "screening.jsonl"
 with out.open("w", encoding="utf-8") as fh:
     for r in rows:
@@ -284,18 +812,41 @@ f0 = SWEEP["files"][0]
 e01_rows = [r for r in rows if r.get("query") == "e01"]
 china_new = [r for r in e01_rows if r["decision"] == "included" and r.get("scope") == "china"]
 flipped = [r for r in rows if r.get("query") != "e01" and "read in e01" in (r.get("note") or "")]
-source = {"id": EXPORT_SRC, "name": "ClinicalTrials.gov CSV export stored in jesnyder/mapClinical (commit " + SWEEP["commit"][:8] + ")", "kind": "search",
-          "note": SWEEP["note"],
-          "files_read": [{"path": f["path"], "url": f["url"], "rows": f["rows"], "rows_read": f["rows_read"], "rows_kept": f["rows_kept"], "read": f["read"]} for f in SWEEP["files"]],
-          "files_not_read": SWEEP["files_not_read"]}
+source = {
+    "id": EXPORT_SRC,
+    "name": "ClinicalTrials.gov CSV export stored in jesnyder/mapClinical (commit "
+    + SWEEP["commit"][:8]
+    + ")",
+    "kind": "search",
+    "note": SWEEP["note"],
+    "files_read": [
+        {
+            "path": f["path"],
+            "url": f["url"],
+            "rows": f["rows"],
+            "rows_read": f["rows_read"],
+            "rows_kept": f["rows_kept"],
+            "read": f["read"],
+        }
+        for f in SWEEP["files"]
+    ],
+    "files_not_read": SWEEP["files_not_read"],
+}
 proto["sources"] = [s for s in proto["sources"] if s.get("id") != EXPORT_SRC] + [source]
-query = {"id": "e01", "corpus": "code", "date": D, "candidates": len(e01_rows),
-         "query": f"read_file jesnyder/mapClinical {f0['path']} in full (characters 0-{f0['characters']:,}, {f0['rows']} rows); every row whose conditions or title name diabetes or a diabetic complication screened",
-         "note": f"{f0['rows_kept']} rows kept (stem-cell intervention) and converted into trials/ctgov_export.jsonl; {len(SWEEP['excluded'])} diabetes rows rejected as not stem-cell (ranks 906-1389 only); supersedes the partial read c01"}
+query = {
+    "id": "e01",
+    "corpus": "code",
+    "date": D,
+    "candidates": len(e01_rows),
+    "query": f"read_file jesnyder/mapClinical {f0['path']} in full (characters 0-{f0['characters']:,}, {f0['rows']} rows); every row whose conditions or title name diabetes or a diabetic complication screened",
+    "note": f"{f0['rows_kept']} rows kept (stem-cell intervention) and converted into trials/ctgov_export.jsonl; {len(SWEEP['excluded'])} diabetes rows rejected as not stem-cell (ranks 906-1389 only); supersedes the partial read c01",
+}
 proto["queries"] = [q for q in proto["queries"] if q["id"] != "e01"] + [query]
 for q in proto["queries"]:
     q["candidates"] = sum(1 for r in rows if r.get("query") == q["id"])
-inc_china = sorted({r["id"] for r in rows if r["decision"] == "included" and r.get("scope") == "china"})
+inc_china = sorted(
+    {r["id"] for r in rows if r["decision"] == "included" and r.get("scope") == "china"}
+)
 export_china = sorted(FILES["ctgov_export"] & set(inc_china))
 proto["yield_note"] = (
     "The pages corpus saturated quickly: by q10 most registry hits were trials already in the shared files, and "
@@ -307,5 +858,16 @@ proto["yield_note"] = (
     "trials indexed under mesenchymal stem/stromal cells on ClinicalTrials.gov up to October 2022, ChiCTR was reachable only "
     "through stored pages, and the other exports in the same folder were not read."
 )
-PROTO.write_text(header + yaml.safe_dump(proto, sort_keys=False, allow_unicode=True, width=110), encoding="utf-8")
-print(len(rows), "screening rows;", len(inc_china), "included China;", len(china_new), "new from e01;", len(flipped), "re-decided")
+PROTO.write_text(
+    header + yaml.safe_dump(proto, sort_keys=False, allow_unicode=True, width=110), encoding="utf-8"
+)
+print(
+    len(rows),
+    "screening rows;",
+    len(inc_china),
+    "included China;",
+    len(china_new),
+    "new from e01;",
+    len(flipped),
+    "re-decided",
+)
