@@ -125,6 +125,41 @@ def test_a_record_that_loads_clears_its_quarantined_copy(db) -> None:
     assert retry_quarantine(db).fetched == 0
 
 
+def test_a_study_loaded_from_the_api_releases_its_copy_rejected_from_the_dump(db, tmp_path):
+    bad = copy.deepcopy(QINGDAO)
+    bad["protocolSection"]["statusModule"]["startDateStruct"]["date"] = "2025-13"
+    dump = tmp_path / "dump"
+    dump.mkdir()
+    (dump / "NCT01219465.json").write_text(json.dumps(bad))
+    assert run_dump(db, dump, workers=1).quarantined == 1
+    assert [(q.source, q.ref) for q in list_quarantine(db)] == [
+        ("ClinicalTrials.gov dump", "NCT01219465")
+    ]
+    assert _ingest(db, [QINGDAO]).new == 1
+    assert list_quarantine(db) == []
+
+
+def test_pages_of_one_name_in_two_folders_are_two_rejected_records(db, tmp_path) -> None:
+    """Browsers save every ChiCTR page as showproj.html: two broken ones from two folders were
+    kept as one (the second lost), and a good page of that name released them both."""
+    page = (FIXTURES / "chictr_ChiCTR2300071975.html").read_text("utf-8")
+    for folder, bad in (("a", "ChiCTR-XYZ"), ("b", "ChiCTR-ABC"), ("c", None)):
+        (tmp_path / folder).mkdir()
+        text = page.replace("ChiCTR2300071975", bad) if bad else page
+        (tmp_path / folder / "showproj.html").write_text(text)
+    assert run_chictr(db, tmp_path / "a").quarantined == 1
+    assert run_chictr(db, tmp_path / "b").quarantined == 1
+    assert run_chictr(db, tmp_path / "c").new == 1
+    held = list_quarantine(db)
+    assert [q.ref for q in held] == [str(tmp_path / f / "showproj.html") for f in "ab"]
+    assert "ChiCTR-XYZ" in held[0].reason and "ChiCTR-ABC" in held[1].reason
+    # read again unchanged: nothing added; changed and still broken: the newer read replaces it
+    assert run_chictr(db, tmp_path / "a").quarantined == 1 and len(list_quarantine(db)) == 2
+    (tmp_path / "a" / "showproj.html").write_text(page.replace("ChiCTR2300071975", "ChiCTR-Q"))
+    run_chictr(db, tmp_path / "a")
+    assert ["ChiCTR-Q" in q.reason for q in list_quarantine(db)] == [False, True]
+
+
 @pytest.mark.parametrize("newer_first", [False, True])
 def test_of_two_versions_of_a_record_in_one_batch_the_registry_s_latest_is_kept(
     db, newer_first: bool
@@ -306,11 +341,12 @@ def test_mutated_records_never_crash_and_none_is_lost(db, studies: list[dict]) -
         report.new + report.unchanged + report.updated + report.merged + report.quarantined
         == len(studies)
     )
-    # each distinct rejection is kept once (identical bad records share one quarantine row),
-    # unless a later record of the same ref loaded, which releases it
+    # each rejected record is kept once, as its latest read (a later read of the same ref
+    # replaces it), unless a later record of that ref loaded, which releases it
     held = list_quarantine(db)
     assert {q.reason for q in held} <= set(report.errors)
     assert len(held) <= len(set(report.errors)) <= report.quarantined
+    assert len({q.ref for q in held}) == len(held)
 
 
 KILL_SCRIPT = """
@@ -804,7 +840,13 @@ def test_a_text_stored_before_the_length_limit_still_shows_and_loads_again(db) -
     changed["protocolSection"]["statusModule"]["overallStatus"] = "COMPLETED"
     changed["protocolSection"]["statusModule"]["lastUpdatePostDateStruct"]["date"] = "2030-01-01"
     report = run_records(db, study_raws([changed], "ChiCTR"), "ChiCTR", raw_to_record, 2)
-    assert report.quarantined == 0 and report.updated + report.merged == 1
+    # stored beside the API's record, whose values come first: no field a person reads changed
+    assert (report.quarantined, report.updated, report.unchanged) == (0, 0, 1)
+    with db.session() as session:
+        linked = session.scalars(
+            select(RawRecordRow.source).where(RawRecordRow.trial_uid.is_not(None))
+        )
+        assert sorted(linked) == ["ChiCTR", "ClinicalTrials.gov API"]
 
 
 def _dated(html: str, day: str, english: bool = True) -> str:
@@ -832,6 +874,20 @@ def test_the_two_language_pages_of_an_entry_read_together_keep_both(db, tmp_path
     assert trial.title_zh.startswith("脐带间充质干细胞")
 
 
+def test_a_view_that_adds_nothing_is_reported_unchanged_as_its_history_says(db, tmp_path):
+    """The bilingual page, then its Chinese view, in turn: each read after the first stores
+    the record anew but changes no field, and was reported "updated" with no version."""
+    (tmp_path / "bi.html").write_text(
+        (FIXTURES / "chictr_ChiCTR2300071975.html").read_text("utf-8"), "utf-8"
+    )
+    (tmp_path / "zh.html").write_text(_one_language("zh"), "utf-8")
+    assert run_chictr(db, tmp_path / "bi.html").new == 1
+    versions = len(history(db, "ChiCTR2300071975"))
+    reports = [run_chictr(db, tmp_path / f"{name}.html") for name in ("zh", "bi", "zh")]
+    assert [(r.updated, r.unchanged) for r in reports] == [(0, 1)] * 3
+    assert len(history(db, "ChiCTR2300071975")) == versions
+
+
 def test_a_newer_view_over_an_older_whole_page_and_back_merge_alike(db, tmp_path):
     """The registry's newer Chinese page read first, its older bilingual page after: the
     English values still fill the gaps (the older page was skipped as an older version), and
@@ -846,9 +902,10 @@ def test_a_newer_view_over_an_older_whole_page_and_back_merge_alike(db, tmp_path
     assert trial.title_en.startswith("Treatment With Human Umbilical Cord")
     assert trial.last_update == "2024-08-01"
     versions = len(history(db, "ChiCTR2300071975"))
-    run_chictr(db, newer)
-    run_chictr(db, older)
+    # read again in turn: no history, and the report says so (it said "updated 1")
+    reports = [run_chictr(db, newer), run_chictr(db, older)]
     assert len(history(db, "ChiCTR2300071975")) == versions
+    assert [(r.updated, r.unchanged) for r in reports] == [(0, 1), (0, 1)]
 
 
 def test_a_long_phase_loads_and_an_overlong_place_is_quarantined_on_both_backends(db) -> None:

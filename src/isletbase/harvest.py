@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime
 from functools import partial
@@ -75,26 +75,34 @@ def run_ctgov(
     progress: Progress | None = None,
     on_total: Callable[[int], None] | None = None,
     today: date | None = None,
+    restart: bool = False,
 ) -> Report:
     """Fetch a ClinicalTrials.gov search page by page and ingest each page in one transaction.
 
     The run is keyed by its parameters; if an earlier run with the same parameters stopped
-    part-way, this one starts at the page after the last one stored.
+    part-way, this one starts at the page after the last one stored, unless ``restart``.
+    Where the registry refuses that stored page token (an expired one), the error says so and
+    how to start again.
     """
-    db.init()
     params = ctgov.search_params(query, country, since, page_size)
+    db.init()
     key = hashlib.sha256(json.dumps(params, sort_keys=True).encode()).hexdigest()[:32]
     with db.session() as session:
         run = session.get(IngestRunRow, key)
-        token = run.next_token if run is not None and not run.finished else None
+        resumed = run is not None and not run.finished and not restart
+        token = run.next_token if resumed else None
+        done = run.pages if resumed else 0
         if run is None:
             session.add(IngestRunRow(key=key, source=API_SOURCE, params=params))
-        elif run.finished:
-            run.pages, run.fetched, run.finished = 0, 0, False
+        elif not resumed:
+            run.next_token, run.pages, run.fetched, run.finished = None, 0, 0, False
     client = client or ctgov.CtgovClient()
     pipeline = Pipeline(db, API_SOURCE, ctgov.raw_to_record, progress, today)
     retrieved = _today_iso()
-    for page in client.pages(params, token):
+    pages = client.pages(params, token)
+    if token is not None:
+        pages = _resumed(pages, token, done)
+    for number, page in enumerate(pages, start=done + 1):
         if page.total is not None and on_total:
             on_total(page.total)
 
@@ -111,8 +119,25 @@ def run_ctgov(
                 )
             )
 
-        pipeline.batch(ctgov.study_raws(page.studies, API_SOURCE, retrieved), after=checkpoint)
+        pipeline.batch(
+            ctgov.study_raws(page.studies, API_SOURCE, retrieved, number), after=checkpoint
+        )
     return pipeline.finish()
+
+
+def _resumed(pages: Iterator[ctgov.Page], token: str, done: int) -> Iterator[ctgov.Page]:
+    """``pages`` of a run resumed at ``token``, where a refusal of that first page says that
+    the run resumed and how to start afresh (the stored token may have expired)."""
+    try:
+        first = next(pages, None)
+    except InputError as exc:
+        raise InputError(
+            f"{exc} (this run resumed an interrupted one after its {done} stored page(s), at "
+            f"page token {token!r}; `--restart` starts again from the first page)"
+        ) from exc
+    if first is not None:
+        yield first
+        yield from pages
 
 
 def run_records(

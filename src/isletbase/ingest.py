@@ -282,6 +282,15 @@ SOURCE_PRIORITY = (
 )
 
 
+#: Sources that give the same records (a ClinicalTrials.gov study from the API or the dump).
+_SAME_RECORDS = (("ClinicalTrials.gov API", "ClinicalTrials.gov dump"),)
+
+
+def _same_records(source: str) -> tuple[str, ...]:
+    """``source`` and the sources that give the same records under the same refs."""
+    return next((group for group in _SAME_RECORDS if source in group), (source,))
+
+
 def _priority(source: str) -> int:
     return SOURCE_PRIORITY.index(source) if source in SOURCE_PRIORITY else len(SOURCE_PRIORITY)
 
@@ -548,39 +557,54 @@ class Pipeline:
     def _release(self, session: Session, accepted: list[tuple[str, str]]) -> None:
         """Drop the quarantined copies of records that now load: a later version, or the
         same record after a fix, makes the rejected one stale (``quarantine --retry`` would
-        only reject it again)."""
+        only reject it again). A study of ClinicalTrials.gov is one record whether the API or
+        the bulk download gave it: one that loads from either releases a copy from the
+        other."""
         if not self._held:
             return
-        for source, ref in (pair for pair in accepted if pair in self._held):
-            session.execute(
-                delete(QuarantineRow).where(
-                    QuarantineRow.source == source, QuarantineRow.record_ref == ref
-                )
-            )
-            self._held.discard((source, ref))
-
-    def _quarantine(self, session: Session, rejects: list[tuple[RawRecord, str]]) -> None:
-        if not rejects:
-            return
-        self._held.update((raw.source, raw.ref) for raw, _ in rejects)
-        seen = set(
-            session.execute(
-                select(QuarantineRow.source, QuarantineRow.record_ref, QuarantineRow.reason)
-                .where(QuarantineRow.source.in_({raw.source for raw, _ in rejects}))
-                .where(QuarantineRow.record_ref.in_([raw.ref for raw, _ in rejects]))
-            )
-        )
-        for raw, reason in rejects:
-            if (raw.source, raw.ref, reason) not in seen:
-                seen.add((raw.source, raw.ref, reason))
-                session.add(
-                    QuarantineRow(
-                        source=raw.source,
-                        record_ref=raw.ref,
-                        payload=_payload_text(raw),
-                        reason=reason,
+        for source, ref in accepted:
+            for held in (s for s in _same_records(source) if (s, ref) in self._held):
+                session.execute(
+                    delete(QuarantineRow).where(
+                        QuarantineRow.source == held, QuarantineRow.record_ref == ref
                     )
                 )
+                self._held.discard((held, ref))
+
+    def _quarantine(self, session: Session, rejects: list[tuple[RawRecord, str]]) -> None:
+        """Keep each rejected record with its reason: the latest read of a record (its
+        source and ref: a registry id, or a file or page and its place) replaces an earlier
+        one that differs, as a later version of a loaded record does, and the same read
+        again adds nothing."""
+        if not rejects:
+            return
+        latest = {(raw.source, raw.ref): (raw, reason) for raw, reason in rejects}
+        self._held.update(latest)
+        stored: dict[tuple[str, str], list[tuple[str, str]]] = {}
+        for source, ref, reason, payload in session.execute(
+            select(
+                QuarantineRow.source,
+                QuarantineRow.record_ref,
+                QuarantineRow.reason,
+                QuarantineRow.payload,
+            )
+            .where(QuarantineRow.source.in_({source for source, _ in latest}))
+            .where(QuarantineRow.record_ref.in_([ref for _, ref in latest]))
+        ):
+            stored.setdefault((source, ref), []).append((reason, payload))
+        for (source, ref), (raw, reason) in latest.items():
+            payload = _payload_text(raw)
+            if (reason, payload) in stored.get((source, ref), ()):
+                continue
+            if (source, ref) in stored:  # an earlier read of this record, now superseded
+                session.execute(
+                    delete(QuarantineRow).where(
+                        QuarantineRow.source == source, QuarantineRow.record_ref == ref
+                    )
+                )
+            session.add(
+                QuarantineRow(source=source, record_ref=ref, payload=payload, reason=reason)
+            )
 
     def _pool(self, session: Session, registry: str) -> CandidatePool:
         if registry not in self._pools:

@@ -89,7 +89,8 @@ class _Model(BaseModel):
 
 def canonical_id(registry: str, value: str) -> str:
     """A registry id as its registry writes it, whatever case or spacing a page used:
-    ``NCT01219465``, ``ChiCTR2300071975``, ``ChiCTR-TRC-10000986``. Exact links between
+    ``NCT01219465``, ``ChiCTR2300071975`` (also from ``ChiCTR-2300071975``),
+    ``ChiCTR-TRC-10000986``. Exact links between
     registries compare ids as text, so ``chictr2300071975`` on one page must be the same id as
     ``ChiCTR2300071975`` on another. Other registries' ids are kept as given (jRCT's, for one,
     are mixed case)."""
@@ -97,7 +98,10 @@ def canonical_id(registry: str, value: str) -> str:
     if registry == "ClinicalTrials.gov":
         return compact.upper()
     if registry == "ChiCTR" and compact[:6].upper() == "CHICTR":
-        return "ChiCTR" + compact[6:].upper()
+        rest = compact[6:].upper()
+        # ChiCTR-2000029990, as some records write ChiCTR2000029990 (an old id's class
+        # stays: ChiCTR-TRC-10000986)
+        return "ChiCTR" + (rest[1:] if rest[:1] == "-" and rest[1:].isdigit() else rest)
     return value
 
 

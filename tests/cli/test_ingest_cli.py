@@ -57,7 +57,7 @@ def test_a_record_kept_under_its_place_is_dropped_by_its_id_once_mended(tmp_path
     )
     assert run("ingest", "ictrp", str(export), "--db", url).exit_code == 1
     (held,) = json.loads(run("quarantine", "--json", "--db", url).output)
-    assert held["ref"] == "export.xml:trial 1" and "TrialID is empty" in held["reason"]
+    assert held["ref"] == f"{export}:trial 1" and "TrialID is empty" in held["reason"]
     export.write_text(
         f"<Trials_downloaded_from_ICTRP>{trial.format('NCT01219465')}</Trials_downloaded_from_ICTRP>"
     )
@@ -128,3 +128,19 @@ def test_a_reading_command_with_a_mistyped_database_path_creates_nothing(tmp_pat
     assert not (tmp_path / "typo").exists()
     assert run("db", "init", "--db", url).exit_code == 0  # a writing one makes them
     assert (tmp_path / "typo" / "deeper" / "x.db").exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["ingest", "ctgov-dump", "nosuch.zip"], "'nosuch.zip' does not exist"),
+        (["ingest", "ictrp", "."], "is a directory"),
+        (["ingest", "ctgov", "--query", "x", "--since", ""], "--since: expected a date"),
+        (["ingest", "ctgov", "--query", "x", "--page-size", "0"], "'--page-size'"),
+    ],
+)
+def test_a_bad_argument_is_refused_before_a_database_is_made(tmp_path, args, message):
+    db = tmp_path / "never.db"
+    result = run(*args, "--db", f"sqlite:///{db}")
+    assert result.exit_code == 2 and message in result.output
+    assert not db.exists()

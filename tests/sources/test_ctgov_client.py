@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 import threading
@@ -11,10 +12,12 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
 import pytest
+from sqlalchemy import select
 
 from isletbase.errors import InputError
-from isletbase.harvest import run_ctgov
+from isletbase.harvest import list_quarantine, run_ctgov
 from isletbase.sources.ctgov import CtgovClient, search_params, to_record
+from isletbase.store.schema import QuarantineRow
 from isletbase.store.trial_reads import get_trial
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "registries"
@@ -120,6 +123,52 @@ def test_ingest_ctgov_loads_pages_quarantines_the_bad_record_and_resumes(db, reg
     # a finished run starts again from the first page; nothing changed, nothing is written
     again = run_ctgov(db, "diabetes", client=_client(url))
     assert (again.new, again.updated, again.unchanged, again.quarantined) == (0, 0, 4, 1)
+
+
+def test_a_page_token_given_again_stops_the_run_instead_of_looping(registry) -> None:
+    state, url = registry
+    again = json.loads(PAGE1)
+    state.script = {None: [(200, PAGE1)], TOKEN: [(200, json.dumps(again).encode())]}
+    with pytest.raises(InputError, match=rf"page token '{TOKEN}' again after 2 page"):
+        list(_client(url).pages(search_params("x")))
+    assert len(state.seen) == 2
+
+
+def test_a_resumed_run_whose_token_is_refused_says_so_and_restart_begins_afresh(
+    db, registry
+) -> None:
+    state, url = registry
+    state.script = {None: [(200, PAGE1)], TOKEN: [(503, b"down")]}
+    with pytest.raises(InputError):
+        run_ctgov(db, "diabetes", client=_client(url, attempts=1))
+    state.script = {None: [(200, PAGE1)], TOKEN: [(400, b'{"error": "expired token"}')]}
+    with pytest.raises(InputError, match=r"resumed .* after its 1 stored page.*--restart"):
+        run_ctgov(db, "diabetes", client=_client(url))
+    state.seen.clear()
+    state.script = {None: [(200, PAGE1)], TOKEN: [(200, PAGE2)]}
+    report = run_ctgov(db, "diabetes", client=_client(url), restart=True)
+    assert "pageToken" not in state.seen[0] and len(state.seen) == 2
+    assert (report.fetched, report.unchanged, report.new) == (5, 2, 2)
+
+
+def test_studies_without_an_id_on_two_pages_are_two_quarantined_records(db, registry) -> None:
+    state, url = registry
+    one, two = json.loads(PAGE1), json.loads(PAGE2)
+    for page, title in ((one, "first orphan"), (two, "second orphan")):
+        orphan = copy.deepcopy(page["studies"][0])
+        del orphan["protocolSection"]["identificationModule"]["nctId"]
+        orphan["protocolSection"]["identificationModule"]["briefTitle"] = title
+        page["studies"] = [orphan]
+    two.pop("nextPageToken", None)
+    state.script = {
+        None: [(200, json.dumps(one).encode())],
+        TOKEN: [(200, json.dumps(two).encode())],
+    }
+    assert run_ctgov(db, "orphans", client=_client(url)).quarantined == 2
+    assert sorted(q.ref for q in list_quarantine(db)) == ["page 1, study #1", "page 2, study #1"]
+    with db.session() as session:
+        payloads = session.scalars(select(QuarantineRow.payload)).all()
+    assert sorted("second" in p for p in payloads) == [False, True]
 
 
 def test_ctgov_record_fields_land_in_the_trial(db, registry) -> None:

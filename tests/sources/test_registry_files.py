@@ -49,6 +49,23 @@ def test_dump_zip_is_streamed_study_by_study(tmp_path: Path) -> None:
     assert raw_to_record(raws[0]).sites[0].city == "Qingdao"
 
 
+def test_a_macs_zip_metadata_is_no_study_and_a_byte_order_mark_is_read_past(tmp_path):
+    """A zip made in a Mac's Finder holds ``__MACOSX/…/._NCT….json`` files, quarantined as not
+    JSON; a study an editor saved with a byte-order mark was quarantined too."""
+    studies = _studies()
+    bom = b"\xef\xbb\xbf" + json.dumps(studies[0]).encode()
+    path = _write_dump(
+        tmp_path,
+        studies[1:],
+        {"NCT0121/NCT01219465.json": bom, "__MACOSX/NCT0121/._NCT01219465.json": b"\x00\x05"},
+    )
+    raws = list(ctgov_dump.read_dump(path))
+    assert len(raws) == len(studies) and all(r.payload is not None for r in raws)
+    folder = tmp_path / "dump"
+    shutil.unpack_archive(path, folder)
+    assert len(list(ctgov_dump.read_dump(folder))) == len(studies)
+
+
 def test_dump_directory_gives_the_same_records_as_the_zip(tmp_path: Path) -> None:
     zipped = _write_dump(tmp_path, _studies())
     folder = tmp_path / "dump"
@@ -510,7 +527,7 @@ def test_an_unreadable_file_in_a_directory_is_a_rejected_record_and_the_rest_loa
     shutil.copy(FIXTURES / "chictr_ChiCTR2300071975.html", pages)
     raws = list(chictr.read_pages(pages))
     assert [(r.ref, r.payload is not None) for r in raws] == [
-        ("chictr_ChiCTR2300071975.html", True),
+        (str(pages / "chictr_ChiCTR2300071975.html"), True),
     ]
 
 
@@ -606,6 +623,23 @@ def test_a_chictr_page_saved_in_the_encoding_it_declares_is_read(tmp_path: Path)
     assert "at byte 9" in latin.error and latin.text.startswith("<html>")
 
 
+def test_gb2312_is_read_as_browsers_read_it_with_the_characters_only_gbk_has(tmp_path: Path):
+    """A name such as 王堃 is not GB2312 text: a page or an export declaring GB2312 that holds
+    it was quarantined ("illegal multibyte sequence"); browsers read the label as GBK."""
+    page = (FIXTURES / "chictr_ChiCTR2300071975.html").read_text("utf-8")
+    declared = page.replace("<head>", '<head><meta charset="gb2312">', 1)
+    declared = declared.replace("<body>", "<body><p>王堃医院</p>", 1)
+    (tmp_path / "gb.html").write_bytes(declared.encode("gb18030"))
+    (raw,) = chictr.read_pages(tmp_path / "gb.html")
+    assert raw.payload is not None and "王堃医院" in raw.payload["html"]
+    text = (FIXTURES / "ictrp_export.xml").read_text()
+    export = tmp_path / "gb.xml"
+    named = text.replace("UTF-8", "GB2312").replace("<Public_title>", "<Public_title>王堃 ", 1)
+    export.write_bytes(named.encode("gb18030"))
+    first, _ = ictrp.read_export(export)
+    assert first.payload is not None and "王堃" in ictrp.to_record(first).title_en
+
+
 def test_ictrp_keeps_a_field_s_whole_text_and_every_value_given_twice(tmp_path: Path) -> None:
     """An element inside a field cut the field at it ("Nested"), a <br/> joined two values,
     and a second <Secondary_ID> replaced the first (a cross-registry link lost)."""
@@ -663,6 +697,13 @@ def test_dates_as_registries_write_them_with_a_time_or_to_the_month() -> None:
     )
     record = chictr.to_record(chictr.RawRecord("ChiCTR", "p.html", {"html": html}))
     assert (record.start_date, record.completion_date) == ("2021-01", "2023-12")
+    years = html.replace("2021.01 ~ 2023.12", "2025 ~ 2026")
+    record = chictr.to_record(chictr.RawRecord("ChiCTR", "p.html", {"html": years}))
+    assert (record.start_date, record.completion_date) == ("2025", "2026")
+    # a month that is none was dropped, and the end date became the start
+    typo = html.replace("2021.01", "2021.13")
+    with pytest.raises(InputError, match=r"p.html: Study execute time .*2021.13 is no month"):
+        chictr.to_record(chictr.RawRecord("ChiCTR", "p.html", {"html": typo}))
 
 
 EU_PHASES = (
@@ -690,3 +731,12 @@ def test_an_eu_trials_phase_list_is_read_as_the_phases_it_answers_yes(phase, sto
     record = ictrp.to_record(raw)
     match = taxonomy.classify_fields(record.model_dump())["phase"]
     assert (record.phase, match.value if match else None) == (stored, code)
+
+
+def test_a_chictr_id_written_with_a_dash_or_a_space_is_the_registry_s_id():
+    """A CT.gov record naming "ChiCTR-2000029990" kept it as an organisation's id, and the
+    exact link to the ChiCTR record was never made."""
+    for written in ("ChiCTR-2000029990", "ChiCTR 2000029990", "chictr2000029990"):
+        assert chictr.other_registry_ids(f"see {written}.") == [
+            {"registry": "ChiCTR", "id": "ChiCTR2000029990"}
+        ]

@@ -17,27 +17,20 @@ db_app = typer.Typer(help="Create, load and check the database.", no_args_is_hel
 
 
 def print_report(report: Report, title: str) -> None:
-    """The report every load ends with: fetched, new, updated, unchanged, merged, quarantined."""
+    """The report every load ends with: fetched, new, updated, unchanged, merged, quarantined
+    (and the institutions, where a load read any: ``db load``)."""
     table = Table(title=escape(title))
-    for key in ("fetched", "new", "updated", "unchanged", "merged", "quarantined", "institutions"):
+    keys = ["fetched", "new", "updated", "unchanged", "merged", "quarantined"]
+    keys += ["institutions"] if report.institutions else []
+    for key in keys:
         table.add_column(key, justify="right")
-    table.add_row(
-        *(
-            str(getattr(report, k))
-            for k in (
-                "fetched",
-                "new",
-                "updated",
-                "unchanged",
-                "merged",
-                "quarantined",
-                "institutions",
-            )
-        )
-    )
+    table.add_row(*(str(getattr(report, k)) for k in keys))
     console.print(table)
     for error in report.errors[:20]:
-        err_console.print(f"[yellow]quarantined:[/] {escape(error)}", highlight=False)
+        # one line a record, however narrow the terminal, for logs read line by line
+        err_console.print(
+            f"[yellow]quarantined:[/] {escape(error)}", highlight=False, soft_wrap=True
+        )
     if len(report.errors) > 20:
         err_console.print(
             f"[yellow]… and {len(report.errors) - 20} more (see `isletbase quarantine`)[/]"

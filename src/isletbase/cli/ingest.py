@@ -63,9 +63,12 @@ def ctgov_command(
         str | None, typer.Option("--country", help="Location, e.g. China (query.locn).")
     ] = None,
     since: Annotated[
-        str | None, typer.Option("--since", help="Only studies updated on/after YYYY-MM-DD.")
+        str | None,
+        typer.Option("--since", help="Only studies updated on/after YYYY[-MM[-DD]]."),
     ] = None,
-    page_size: Annotated[int, typer.Option("--page-size", help="Studies per page (1-1000).")] = 100,
+    page_size: Annotated[
+        int, typer.Option("--page-size", min=1, max=1000, help="Studies per page (1-1000).")
+    ] = 100,
     rate: Annotated[
         float,
         typer.Option("--rate", min=0.01, max=50.0, help="Requests per second at most (0.01-50)."),
@@ -73,14 +76,23 @@ def ctgov_command(
     base_url: Annotated[
         str, typer.Option("--base-url", help="API endpoint (for mirrors and tests).")
     ] = harvest.ctgov.API_URL,
+    restart: Annotated[
+        bool,
+        typer.Option(
+            "--restart",
+            help="Start from the first page, not where an interrupted run with the same "
+            "search stopped.",
+        ),
+    ] = False,
     db: Annotated[str | None, DbOption] = None,
 ) -> None:
     """Fetch a ClinicalTrials.gov API v2 search, page by page (resumes an interrupted run)."""
+    harvest.ctgov.search_params(query, country, since, page_size)  # refused before any work
     database = _db(db)
     client = harvest.ctgov.CtgovClient(base_url=base_url, rate=rate)
     with _bar("ClinicalTrials.gov") as (advance, total):
         report = harvest.run_ctgov(
-            database, query, country, since, client, page_size, advance, total
+            database, query, country, since, client, page_size, advance, total, restart=restart
         )
     _finish(report, f"ClinicalTrials.gov → {database.url}")
 
@@ -88,7 +100,8 @@ def ctgov_command(
 @ingest_app.command("ctgov-dump")
 def dump_command(
     path: Annotated[
-        Path, typer.Argument(help="AllPublicJSON.zip or a directory of study JSON files.")
+        Path,
+        typer.Argument(exists=True, help="AllPublicJSON.zip or a directory of study JSON files."),
     ],
     batch: Annotated[
         int, typer.Option("--batch", min=1, max=100_000, help="Trials per transaction.")
@@ -105,7 +118,8 @@ def dump_command(
 @ingest_app.command("chictr")
 def chictr_command(
     path: Annotated[
-        Path, typer.Argument(help="A ChiCTR record page (.html) or a directory of them.")
+        Path,
+        typer.Argument(exists=True, help="A ChiCTR record page (.html) or a directory of them."),
     ],
     db: Annotated[str | None, DbOption] = None,
 ) -> None:
@@ -118,7 +132,12 @@ def chictr_command(
 
 @ingest_app.command("ictrp")
 def ictrp_command(
-    path: Annotated[Path, typer.Argument(help="A WHO ICTRP 'Export results to XML' file.")],
+    path: Annotated[
+        Path,
+        typer.Argument(
+            exists=True, dir_okay=False, help="A WHO ICTRP 'Export results to XML' file."
+        ),
+    ],
     db: Annotated[str | None, DbOption] = None,
 ) -> None:
     """Read a WHO ICTRP XML export (secondary ids bridge registries)."""

@@ -6,6 +6,7 @@ raw record to a model — and touches no database; ``isletbase.ingest`` does the
 
 from __future__ import annotations
 
+import codecs
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,6 +30,18 @@ class RawRecord:
             self.ref = visible(self.ref)
         if self.error is not None and not self.error.isprintable():
             self.error = visible(self.error)
+
+
+#: Codecs read as a superset, as browsers read them (the WHATWG Encoding Standard decodes the
+#: labels gb2312 and gbk as GBK): a page or export that declares GB2312 often holds
+#: characters only GBK has — rare name characters such as 堃, 喆 or 镕 — and was refused.
+_SUPERSET = {"gb2312": "gb18030", "gbk": "gb18030"}
+
+
+def codec_for(label: str) -> str:
+    """The codec that reads text declared as ``label`` (the label itself where Python reads it
+    as declared); ``LookupError`` if unknown."""
+    return _SUPERSET.get(codecs.lookup(label).name, label)
 
 
 def visible(text: str) -> str:

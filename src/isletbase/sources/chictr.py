@@ -10,7 +10,6 @@ old style with a study-type infix (``ChiCTR-TRC-10000986``).
 
 from __future__ import annotations
 
-import codecs
 import re
 import unicodedata
 from collections.abc import Iterator, Sequence
@@ -22,16 +21,39 @@ from pydantic import ValidationError
 from isletbase import places
 from isletbase.errors import InputError
 from isletbase.model import TrialRecord, canonical_id
-from isletbase.sources import NOT_FOLLOWED, RawRecord
+from isletbase.sources import NOT_FOLLOWED, RawRecord, codec_for
 from isletbase.sources.curated import describe
 
 SOURCE = "ChiCTR"
-ID_PATTERN = re.compile(r"\bChiCTR(?:-[A-Z]{2,5}-)?\d{8,10}\b", re.IGNORECASE)
+ID_PATTERN = re.compile(r"\bChiCTR(?:-[A-Z]{2,5}-|[-\s])?\d{8,10}\b", re.IGNORECASE)
 NCT_PATTERN = re.compile(r"\bNCT\d{8}\b", re.IGNORECASE)
 #: A date as the pages write it: 2009-09-01, 2009/9/1, 2009.9.1 or 2009年9月1日.
 YMD_DATE = re.compile(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})")
 #: A month as the pages write it, where no day is given: 2021.01, 2021-1, 2021年1月.
 _YM_DATE = re.compile(r"(\d{4})\s*[-/.年]\s*(\d{1,2})(?!\d)(?!\s*[-/.月]\s*\d)")
+#: A year alone, where a period gives neither day nor month (2025 ~ 2026).
+_YEAR = re.compile(r"(?<!\d)(\d{4})(?!\d)")
+
+
+def _period(execute: str, ref: str) -> list[str]:
+    """The dates of a study period as the page writes it — 2009-09-01 ~ 2011-12-31, to the
+    month (2021.01 ~ 2023.12) or the year (2025 ~ 2026) — in order: the start, then the end.
+    A month that is none (2021.13) is a malformed record, as a registration date is: dropping
+    it made the end date the start."""
+    days = YMD_DATE.findall(execute)
+    if days:
+        return [iso_date(d) for d in days]
+    months = _YM_DATE.findall(execute)
+    for year, month in months:
+        if not 1 <= int(month) <= 12:
+            raise InputError(
+                f"{ref}: Study execute time (研究实施时间) {execute!r}: {year}.{month} is no month"
+            )
+    if months:
+        return [f"{y}-{int(m):02d}" for y, m in months]
+    return _YEAR.findall(execute)
+
+
 #: A whole number as registries write it, thousands separated or not ("1,000", "60").
 _WHOLE_NUMBER = re.compile(r"\d{1,3}(?:,\d{3})+(?!\d)|\d+")
 _HAN = re.compile(r"[\u3400-\u9fff]")
@@ -212,11 +234,7 @@ def to_record(raw: RawRecord) -> TrialRecord:
         )
     # in English where the place book knows it (日本 → Japan), as the other registries write it
     countries = [places.country_english(s["country"]) for s in sites if s["country"]]
-    execute = _any(fields, "execute_time") or ""
-    # a period as the page writes it: 2009-09-01 ~ 2011-12-31, or to the month (2021.01 ~ 2023.12)
-    dates = [iso_date(d) for d in YMD_DATE.findall(execute)] or [
-        f"{y}-{int(m):02d}" for y, m in _YM_DATE.findall(execute) if 1 <= int(m) <= 12
-    ]
+    dates = _period(_any(fields, "execute_time") or "", raw.ref)
     size = whole_numbers(_any(fields, "sample_size"))
     title_zh = _first(fields, "title", "zh")
     url = raw.url or f"https://www.chictr.org.cn/searchprojEN.html?regno={chictr}"
@@ -302,10 +320,10 @@ def _page_text(data: bytes) -> str:
         declared = _CHARSET.search(data[:4096])
         name = declared.group(1).decode("ascii").lower() if declared else ""
         try:
-            codecs.lookup(name)
+            codec = codec_for(name)
         except LookupError:  # none declared, or one Python does not know
             raise not_utf8 from None
-        return data.decode(name)
+        return data.decode(codec)
 
 
 def read_pages(path: Path | str, retrieved: str | None = None) -> Iterator[RawRecord]:
@@ -323,21 +341,21 @@ def read_pages(path: Path | str, retrieved: str | None = None) -> Iterator[RawRe
         raise InputError(f"{path}: no such file or directory")
     for file in files:
         if file.is_symlink() and file != path:  # one named on the command line is read
-            yield RawRecord(SOURCE, file.name, None, error=f"{file}: {NOT_FOLLOWED}")
+            yield RawRecord(SOURCE, str(file), None, error=f"{file}: {NOT_FOLLOWED}")
             continue
         try:
             html = _page_text(file.read_bytes())
         except UnicodeDecodeError as exc:
             yield RawRecord(
                 SOURCE,
-                file.name,
+                str(file),
                 None,
                 text=exc.object[:2000].decode("utf-8", "replace"),
-                error=f"{file.name}: not {exc.encoding} text ({exc.reason} at byte {exc.start})",
+                error=f"{file}: not {exc.encoding} text ({exc.reason} at byte {exc.start})",
             )
             continue
         except OSError as exc:  # a dangling link, a file gone or unreadable: the rest loads
-            yield RawRecord(SOURCE, file.name, None, error=f"{file}: cannot be read ({exc})")
+            yield RawRecord(SOURCE, str(file), None, error=f"{file}: cannot be read ({exc})")
             continue
         proj = re.search(r"(?:showproj\.html\?proj=|hvshowproject\.html\?id=)(\d+)", html)
         url = None
@@ -348,4 +366,4 @@ def read_pages(path: Path | str, retrieved: str | None = None) -> Iterator[RawRe
                 else "hvshowproject.html?id="
             )
             url = f"https://www.chictr.org.cn/{page}{proj.group(1)}"
-        yield RawRecord(SOURCE, file.name, {"html": html}, url=url, extra={"retrieved": retrieved})
+        yield RawRecord(SOURCE, str(file), {"html": html}, url=url, extra={"retrieved": retrieved})

@@ -263,16 +263,16 @@ def search_params(
     if not query.strip():
         raise InputError("--query: empty (a blank search would fetch the whole registry)")
     if not 1 <= page_size <= MAX_PAGE_SIZE:
-        raise InputError(f"page size {page_size}: expected 1..{MAX_PAGE_SIZE}")
+        raise InputError(f"--page-size {page_size}: expected 1..{MAX_PAGE_SIZE}")
     params = {"query.term": query, "pageSize": str(page_size), "format": "json"}
     if country:
         params["query.locn"] = country
-    if since:
+    if since is not None:
         try:
             day = partial_date(since.strip())
         except ValueError as exc:
             raise InputError(f"--since: {exc}") from exc
-        if day != since.strip():
+        if day is None or day != since.strip():
             raise InputError(f"--since: expected a date YYYY[-MM[-DD]], got {since!r}")
         params["filter.advanced"] = f"AREA[LastUpdatePostDate]RANGE[{day},MAX]"
     return params
@@ -353,13 +353,23 @@ class CtgovClient:
         )
 
     def pages(self, params: Mapping[str, str], token: str | None = None) -> Iterator[Page]:
-        """Every page from ``token`` on (the first page when ``None``), following nextPageToken."""
+        """Every page from ``token`` on (the first page when ``None``), following nextPageToken.
+
+        A token given again (a faulty mirror or proxy) ends the run with an ``InputError``:
+        the same pages would follow for ever."""
+        seen = {token}
         while True:
             page = self.page(params, token)
             yield page
             if not page.next_token:
                 return
+            if page.next_token in seen:
+                raise InputError(
+                    f"the registry gave page token {page.next_token!r} again after "
+                    f"{len(seen)} page(s): stopped, as the same pages would follow for ever"
+                )
             token = page.next_token
+            seen.add(token)
 
 
 def study_ref(nct: object) -> str | None:
@@ -375,16 +385,18 @@ def study_ref(nct: object) -> str | None:
 
 
 def study_raws(
-    studies: Iterable[Any], source: str, retrieved: str | None = None
+    studies: Iterable[Any], source: str, retrieved: str | None = None, page: int | None = None
 ) -> Iterator[RawRecord]:
-    """Wrap v2 study objects as raw records named by NCT id (or position when it is missing)."""
+    """Wrap v2 study objects as raw records named by NCT id, or where it is missing by
+    position (on ``page``, where given: two id-less studies of a search are two records)."""
+    where = f"page {page}, " if page is not None else ""
     for i, study in enumerate(studies):
         nct = (
             get(study, "protocolSection.identificationModule.nctId")
             if isinstance(study, Mapping)
             else None
         )
-        ref = study_ref(nct) or f"study #{i + 1}"
+        ref = study_ref(nct) or f"{where}study #{i + 1}"
         if not isinstance(study, Mapping):
             yield RawRecord(
                 source, ref, None, str(study)[:2000], error=f"{ref}: expected a study object"

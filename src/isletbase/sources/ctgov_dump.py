@@ -41,8 +41,16 @@ def _ref(name: str) -> str:
     return os.path.splitext(os.path.basename(name))[0] or name
 
 
+def _is_study(name: str) -> bool:
+    """Whether a file of a dump is a study: a ``.json`` file, but not the metadata a Mac's
+    Finder adds to a zip it makes (``__MACOSX/…/._NCT….json``), which is no study."""
+    return name.endswith(".json") and "__MACOSX/" not in name and "/._" not in f"/{name}"
+
+
 def _raw(name: str, data: bytes, retrieved: str | None) -> RawRecord:
     ref = _ref(name)
+    if data[:3] == b"\xef\xbb\xbf":  # a byte-order mark, which an editor may have added
+        data = data[3:]
     try:
         payload = orjson.loads(data)
     except orjson.JSONDecodeError as exc:
@@ -115,7 +123,7 @@ def read_dump(path: Path | str, retrieved: str | None = None, skip: int = 0) -> 
         for root, dirs, files in os.walk(path):
             dirs.sort()
             for name in sorted(files):
-                if not name.endswith(".json"):
+                if not _is_study(name):
                     continue
                 if skip:
                     skip -= 1
@@ -145,7 +153,7 @@ def read_dump(path: Path | str, retrieved: str | None = None, skip: int = 0) -> 
     try:
         for name, _size, chunks in stream_unzip(_zip_chunks(path)):
             member, members = name.decode("utf-8", "replace"), members + 1
-            study = member.endswith(".json")
+            study = _is_study(member)
             if study and not skip:
                 data = _member(chunks)
                 whole = members

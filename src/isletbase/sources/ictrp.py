@@ -22,7 +22,7 @@ from pydantic import ValidationError
 from isletbase import places
 from isletbase.errors import InputError
 from isletbase.model import TrialRecord, partial_date
-from isletbase.sources import RawRecord
+from isletbase.sources import RawRecord, codec_for
 from isletbase.sources.chictr import ID_PATTERN as CHICTR_ID
 from isletbase.sources.chictr import (
     NCT_PATTERN,
@@ -210,7 +210,13 @@ def _encoding(head: bytes) -> str:
     if head.startswith(b"\xef\xbb\xbf"):
         return "utf-8-sig"
     declared = _DECLARED.match(head)
-    return declared.group(1).decode() if declared else "utf-8"
+    if not declared:
+        return "utf-8"
+    label = declared.group(1).decode()
+    try:
+        return codec_for(label)
+    except LookupError:  # refused with its name where the file is opened
+        return label
 
 
 def read_export(path: Path | str) -> Iterator[RawRecord]:
@@ -302,7 +308,7 @@ def _trial(path: Path, number: int, chunk: str) -> RawRecord:
     tid = (payload.get("TrialID") or "").strip()
     return RawRecord(
         SOURCE,
-        tid or f"{path.name}:trial {number}",
+        tid or f"{path}:trial {number}",
         payload,
         url=(payload.get("web_address") or "").strip() or None,
     )
@@ -337,7 +343,7 @@ def _rejected(path: Path, number: int, chunk: str, why: str) -> RawRecord:
     tid = html.unescape(seen.group(1)).strip() if seen else ""
     return RawRecord(
         SOURCE,
-        tid or f"{path.name}:trial {number}",
+        tid or f"{path}:trial {number}",
         None,
         text=chunk[:2000],
         error=f"{path}: trial {number}{f' ({tid})' if tid else ''} {why}",

@@ -513,8 +513,10 @@ class TrialWriter:
                     source=self.source,
                 )
             )
-        else:
-            self._versions(row, old)
+        elif not self._versions(row, old):
+            # stored anew (a source's retrieval date, a view merged over the whole page) but
+            # no field a person reads changed: no history, so the report says unchanged too
+            outcome = "unchanged"
         return outcome, row
 
     def _apply(
@@ -555,11 +557,14 @@ class TrialWriter:
                 DerivationRow(field=field_name, value=value, method="curated", rule=rule)
             ]
 
-    def _versions(self, row: TrialRow, old: dict[str, object]) -> None:
+    def _versions(self, row: TrialRow, old: dict[str, object]) -> int:
+        """Write a version of each field that changed; how many."""
         new = _snapshot(row)
+        changed = 0
         for field_name, before in old.items():
             after = new[field_name]
             if before != after:
+                changed += 1
                 self.session.add(
                     TrialVersionRow(
                         trial_uid=row.uid,
@@ -569,6 +574,7 @@ class TrialWriter:
                         source=self.source,
                     )
                 )
+        return changed
 
 
 def curator_derivations(row: TrialRow) -> list[DerivationRow]:
