@@ -88,6 +88,14 @@ def test_score_explains_each_part_and_title_alone_never_merges() -> None:
          {"sponsor": "The Third Xiangya Hospital of Central South University"}, "sponsors differ"),
         ({"title_zh": "脐带间充质干细胞治疗1型糖尿病研究", "title_en": None},
          {"title_zh": "脐带间充质干细胞治疗2型糖尿病研究", "title_en": None}, "titles differ"),
+        # one title adds "Type 1", the other record's conditions say type 2: not a title
+        # conflict (a number one title leaves out), but two diseases all the same
+        ({"title_en": NCT["title_en"].replace("Diabetic", "Type 1 Diabetic"),
+          "conditions": ["Type 1 diabetes"], "sponsor": "The Central Hospital of Wuhan"},
+         {"conditions": ["Diabetic Peripheral Neuropathy Type 2"]},
+         "diabetes types differ: type 1 ≠ type 2"),
+        ({"conditions": ["1型糖尿病"], "sponsor": "The Central Hospital of Wuhan"},
+         {"conditions": ["Diabetes Mellitus, Type II"]}, "diabetes types differ"),
     ],
 )  # fmt: skip
 def test_records_that_differ_in_a_number_never_merge_without_a_curator(
@@ -114,6 +122,16 @@ def test_sponsors_are_told_apart_by_the_words_that_name_them() -> None:
     assert score.parts["sponsor"] < 50 and score.decision != "merge"
     same = score_pair(a, _record(sponsor="First Affiliated Hospital, Zhengzhou University"))
     assert same.parts["sponsor"] == 100 and same.decision == "merge"
+
+
+def test_a_trial_of_both_types_may_merge_with_a_record_naming_one() -> None:
+    both = _record(
+        registry_ids=[{"registry": "ChiCTR", "id": "ChiCTR2300071975"}],
+        sponsor="The Central Hospital of Wuhan",
+        conditions=["Type 1 diabetes", "Type 2 diabetes"],
+    )
+    score = score_pair(both, _record(conditions=["Type 2 Diabetes Mellitus"]))
+    assert score.decision == "merge" and score.conflicts == []
 
 
 def test_a_pair_whose_sponsors_cannot_be_compared_waits_for_a_curator() -> None:

@@ -6,7 +6,8 @@ lands on the trial holding that id, in ``ingest``. Records with no shared id are
 fuzzily here: normalised titles in English and Chinese (rapidfuzz), sponsor, start date and
 enrollment give a score from 0 to 100 and an explanation naming each part. At or above
 ``AUTO_MERGE``, with sponsors that agree and no number telling the titles or sponsors apart
-(type 1 or 2, phase I or II, the second or third hospital), the records merge, and the merge is
+(type 1 or 2, phase I or II, the second or third hospital) and no diabetes type one names in its
+titles or conditions that the other does not, the records merge, and the merge is
 kept in the trial's history with its score and explanation; from ``REVIEW`` up they wait in
 ``isletbase review``; below, nothing happens — never a silent merge.
 """
@@ -101,6 +102,31 @@ def _numbers_differ(a: str, b: str, either: bool = False) -> str | None:
     if (x - y and y - x) or (either and x != y):
         show = lambda found: ", ".join(sorted(found)) or "none"  # noqa: E731
         return f"{show(x - y)} ≠ {show(y - x)}"
+    return None
+
+
+#: A diabetes type as a title or a condition names it: type 1, type II, T2DM, 1型, 二型.
+_DIABETES_TYPE = re.compile(r"\btype ?(1|2|i|ii)\b|\bt([12])dm?\b|([12一二])型")
+_TYPE_NUMBER = {"1": "1", "2": "2", "i": "1", "ii": "2", "一": "1", "二": "2"}
+
+
+def diabetes_types(record: TrialRecord) -> frozenset[str]:
+    """The diabetes types ("1", "2") a record's titles and conditions name."""
+    texts = [*_titles(record), *(normalise_title(c) for c in record.conditions)]
+    return frozenset(
+        _TYPE_NUMBER[next(g for g in m.groups() if g)]
+        for text in texts
+        for m in _DIABETES_TYPE.finditer(text)
+    )
+
+
+def _types_differ(a: TrialRecord, b: TrialRecord) -> str | None:
+    """Why two records are of different diabetes types, or None: each names a type the other
+    does not (type 1 in one's title, type 2 in the other's conditions: the titles alone may
+    not say so); a record naming both, or none, does not differ."""
+    x, y = diabetes_types(a), diabetes_types(b)
+    if x - y and y - x:
+        return f"diabetes types differ: type {', '.join(sorted(x))} ≠ type {', '.join(sorted(y))}"
     return None
 
 
@@ -230,6 +256,9 @@ def score_pair(a: TrialRecord, b: TrialRecord) -> MatchScore:
     parts = {"title": title[0]}
     explanation = [title[1]]
     conflicts = [f"titles differ in {title[2]}"] if title[2] else []
+    types = _types_differ(a, b)
+    if types and not title[2]:  # the titles' numbers say it already where they differ
+        conflicts.append(types)
     sponsor = _sponsor_score(a, b)
     if sponsor is not None:
         parts["sponsor"] = sponsor[0]
