@@ -718,6 +718,11 @@ EU_PHASES = (
         (EU_PHASES.format("no", "yes"), "Phase II", "PHASE2"),
         (EU_PHASES.format("yes", "yes"), "Phase I/Phase II", "PHASE1/PHASE2"),
         (EU_PHASES.format("no", "no"), None, None),
+        (
+            EU_PHASES.format("yes", "yes").replace("(Phase III): no", "(Phase III): yes"),
+            "Phase I/Phase II/Phase III",
+            "PHASE1/PHASE2/PHASE3",  # was PHASE1/PHASE2: less than the trial
+        ),
         ("Phase 3", "Phase 3", "PHASE3"),
     ],
 )

@@ -39,3 +39,10 @@ def test_an_unknown_vocabulary_value_is_refused_naming_the_codes(field, value):
 )
 def test_a_search_is_offered_with_its_earlier_words_as_prefixes(q, offered):
     assert prefix_suggestion(q) == offered
+
+
+@pytest.mark.parametrize(
+    "written", ["phase1, phase2, phase3", "PHASE1/PHASE2/PHASE3", "Phase I/II/III", "I/II/III期"]
+)
+def test_a_three_phase_filter_is_the_stored_three_phase_code(written):
+    assert TrialQuery(phase=written).phase == "PHASE1/PHASE2/PHASE3"

@@ -239,15 +239,16 @@ def _cjk_pieces(term: str) -> list[str]:
     return pieces
 
 
-#: A two-phase code as ``TrialQuery`` normalises it (``PHASE1_PHASE2``, from "phase1, phase2").
-_TWO_PHASES = re.compile(r"(PHASE\d)_(PHASE\d)")
+#: A code of several phases as ``TrialQuery`` normalises it (``PHASE1_PHASE2``, from
+#: "phase1, phase2").
+_PHASES = re.compile(r"PHASE\d(?:_PHASE\d)+")
 
 
 def _phase_code(phase: str) -> str:
-    """The stored phase code of a filter value: a two-phase code is stored with a slash
-    (``PHASE1/PHASE2``); any other code (``EARLY_PHASE1``) is stored as written."""
-    match = _TWO_PHASES.fullmatch(phase)
-    return f"{match[1]}/{match[2]}" if match else phase
+    """The stored phase code of a filter value: a code of several phases is stored with
+    slashes (``PHASE1/PHASE2``, ``PHASE1/PHASE2/PHASE3``); any other code (``EARLY_PHASE1``)
+    is stored as written."""
+    return phase.replace("_", "/") if _PHASES.fullmatch(phase) else phase
 
 
 def _worded(terms: list[str]) -> list[int]:
