@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from scipy.stats import norm
+from scipy.stats import beta, norm
 
 from isletbase.errors import InputError
 from isletbase.simulate.cohort import simulate_cohort
@@ -71,8 +71,50 @@ def test_real_life_boluses_miss_come_late_and_are_off_by_the_sourced_amounts() -
     assert abs(error.mean() - _clipped_mean(_value("carb_estimate", "mean_error"))) < 0.012
     # each person's lasting offset and probability of missing, drawn once
     assert abs(dosing.offset.std() - _value("carb_estimate", "person_error_sd")) < 0.01
-    assert abs(dosing.miss.mean() - _value("missed_bolus", "mean_probability")) < 0.005
-    assert np.mean(dosing.miss > 0.11) > 0.05
+    mean, spread = (
+        _value("missed_bolus", "mean_probability"),
+        _value("missed_bolus", "concentration"),
+    )
+    assert abs(dosing.miss.mean() - mean) < 0.005
+    tail = beta(mean * spread, (1 - mean) * spread).sf(0.11)
+    assert abs(np.mean(dosing.miss > 0.11) - tail) < 0.015
+
+
+def test_a_persons_offset_lasts_from_day_to_day() -> None:
+    """The errors of one person's meals on two days are alike as much as the person's share of
+    the error's variance says (0.1² against 0.3²: a correlation of about 0.1)."""
+    dosing = RealLifeDosing(_plan(), 6000, np.random.default_rng(3))
+    offset = dosing.offset.copy()
+    sample = 7 * 60 // sample_minutes()
+    days = [dosing.next_day()[:, sample] / 45 - 1 for _ in range(2)]
+    np.testing.assert_array_equal(dosing.offset, offset)
+    given = (days[0] > -1) & (days[1] > -1)  # neither bolus missed
+    person, meal = (
+        _value("carb_estimate", "person_error_sd"),
+        _value("carb_estimate", "meal_error_sd"),
+    )
+    expected = person**2 / (person**2 + meal**2)
+    assert abs(np.corrcoef(days[0][given], days[1][given])[0, 1] - expected) < 0.04
+
+
+def _exact(plan: np.ndarray, n: int, late: float) -> RealLifeDosing:
+    """Real-life dosing without errors or misses, every bolus late with probability ``late``."""
+    dosing = RealLifeDosing(plan, n, np.random.default_rng(0))
+    dosing.offset[:], dosing.miss[:], dosing.meal_sd, dosing.late = 0.0, 0.0, 0.0, late
+    dosing.meal_mean = np.zeros_like(dosing.meal_mean)
+    return dosing
+
+
+def test_two_meals_in_one_sample_are_both_dosed_and_a_late_dinner_stays_in_the_day() -> None:
+    step = sample_minutes()
+    both = parse_scenario(
+        {"meals": [{"time": "07:00", "carbs_g": 45}, {"time": "07:01", "carbs_g": 10}]}
+    ).meals_per_minute()
+    day = _exact(both, 3, 0.0).next_day()
+    assert (day[:, 7 * 60 // step] == 55).all() and day.sum() == 3 * 55
+    late = parse_scenario({"meals": [{"time": "23:50", "carbs_g": 30}]}).meals_per_minute()
+    day = _exact(late, 3, 1.0).next_day()
+    assert (day[:, -1] == 30).all() and day.sum() == 3 * 30
 
 
 def test_a_large_meal_is_underestimated_more() -> None:

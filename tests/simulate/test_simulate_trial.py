@@ -152,7 +152,9 @@ def test_a_graft_too_small_to_replace_insulin_stops_with_a_range_error() -> None
 
 
 def test_shard_size_does_not_change_any_patients_numbers() -> None:
-    noisy = {**SMALL, "days": 14, "stride_days": 7, "scenario": {"meals": MEALS, "noise": True}}
+    # a noisy sensor and real-life dosing: every patient's draws come from its own streams
+    scenario = {"meals": MEALS, "noise": True, "dosing": "real-life"}
+    noisy = {**SMALL, "days": 14, "stride_days": 7, "scenario": scenario}
     runs = [run_trial(parse_design({**noisy, "shard_size": k})) for k in (1, 4, 512)]
     for other in runs[1:]:
         for key, values in runs[0].endpoints.items():

@@ -82,7 +82,8 @@ def exact_carbs(meals: np.ndarray, n: int) -> np.ndarray:
     the meals begun in that sample (simglucose's controller), shape (patients, samples)."""
     sample = sample_minutes()
     per_sample = np.asarray(meals, dtype=np.float64).reshape(-1, sample).sum(axis=1)
-    return np.broadcast_to(per_sample, (n, per_sample.shape[0]))
+    # a writable C-ordered array, as real-life dosing gives: one compiled signature for both
+    return np.ascontiguousarray(np.broadcast_to(per_sample, (n, per_sample.shape[0])))
 
 
 def advance_day(
@@ -110,6 +111,8 @@ def advance_day(
     scale = np.ones(n) if scale is None else np.asarray(scale, dtype=np.float64)
     meals = np.asarray(meals, dtype=np.float64)
     carbs = exact_carbs(meals, n) if carbs is None else np.asarray(carbs, dtype=np.float64)
+    if carbs.shape != (n, per_day):  # read unchecked by the compiled loop
+        raise ValueError(f"carbs of shape {carbs.shape}: expected ({n}, {per_day})")
     trace = DayTrace(np.empty((n, per_day)), np.empty((n, per_day)), np.empty((n, per_day)))
     args = (
         state.x, state.aux, state.params, meals, carbs, noise, graft, scale, device_vector(),
