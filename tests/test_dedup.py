@@ -15,6 +15,7 @@ from isletbase.dedup import (
     CandidatePool,
     Match,
     _titles,
+    diabetes_types,
     score_pair,
 )
 from isletbase.harvest import decide_match, list_matches, run_chictr, run_ictrp, run_records
@@ -175,9 +176,11 @@ def test_chictr_page_listing_an_nct_id_merges_into_that_trial(db, tmp_path: Path
         "https://www.chictr.org.cn/hvshowproject.html?id=232708"
     }
     assert get_trial(db, "NCT05507697").uid == trial.uid
-    assert any(
-        c.field == "registry_ids" and c.source == "ChiCTR" for c in history(db, "NCT05507697")
-    )
+    changes = history(db, "NCT05507697")
+    assert any(c.field == "registry_ids" and c.source == "ChiCTR" for c in changes)
+    # the page joined is a source of the trial's facts from now on, and its history says so
+    (joined,) = [c for c in changes if c.field == "sources"]
+    assert "chictr.org.cn" in joined.new and "chictr.org.cn" not in (joined.old or "")
 
 
 def test_uncertain_match_waits_for_review_and_accepting_merges(db) -> None:
@@ -490,3 +493,34 @@ def test_a_merge_leaves_one_pending_pair_per_question(db, tmp_path: Path) -> Non
     pairs = [frozenset((m.trial, m.candidate)) for m in list_matches(db)]
     assert len(pairs) == len(set(pairs)) == 1
     assert check(db).problems == []
+
+
+@pytest.mark.parametrize(
+    ("title", "types"),
+    [
+        ("Type I interferon blockade in lupus", set()),
+        ("Type 2 hypersensitivity to insulin", set()),
+        ("Type 1 regulatory T cells (Tr1) for colitis", set()),
+        ("Cord MSCs in type 1.5 diabetes", set()),
+        ("Cord MSCs in Type 1 and 2 Diabetes", {"1", "2"}),
+        ("Cord MSCs in Type 1 or Type 2 Diabetes", {"1", "2"}),
+        ("Diabetes Mellitus, Type II", {"2"}),
+        ("Diabetic Peripheral Neuropathy Type 2", {"2"}),
+        ("T1DM with ketoacidosis", {"1"}),
+    ],
+)
+def test_a_diabetes_type_is_read_only_next_to_the_disease(title: str, types: set) -> None:
+    assert diabetes_types(_record(title_en=title)) == types
+
+
+@pytest.mark.parametrize(
+    ("title", "types"),
+    [
+        ("脐带间充质干细胞治疗Ⅱ型糖尿病", {"2"}),
+        ("Ⅰ型糖尿病", {"1"}),
+        ("单一型", set()),
+        ("血清12型", set()),
+    ],
+)
+def test_a_chinese_title_names_its_diabetes_type_in_any_numeral(title: str, types: set) -> None:
+    assert diabetes_types(_record(title_en=None, title_zh=title)) == types

@@ -153,11 +153,35 @@ def test_pages_of_one_name_in_two_folders_are_two_rejected_records(db, tmp_path)
     held = list_quarantine(db)
     assert [q.ref for q in held] == [str(tmp_path / f / "showproj.html") for f in "ab"]
     assert "ChiCTR-XYZ" in held[0].reason and "ChiCTR-ABC" in held[1].reason
-    # read again unchanged: nothing added; changed and still broken: the newer read replaces it
+    # read again unchanged: nothing added; changed and still broken: a place may hold another
+    # record next time, so the newer read is kept beside the first
     assert run_chictr(db, tmp_path / "a").quarantined == 1 and len(list_quarantine(db)) == 2
     (tmp_path / "a" / "showproj.html").write_text(page.replace("ChiCTR2300071975", "ChiCTR-Q"))
     run_chictr(db, tmp_path / "a")
-    assert ["ChiCTR-Q" in q.reason for q in list_quarantine(db)] == [False, True]
+    assert ["ChiCTR-Q" in q.reason for q in list_quarantine(db)] == [False, False, True]
+
+
+def test_one_file_name_typed_in_two_folders_is_two_places(db, tmp_path, monkeypatch) -> None:
+    export = "<Trials_downloaded_from_ICTRP><Trial><TrialID></TrialID><Public_title>{}"
+    export += "</Public_title></Trial></Trials_downloaded_from_ICTRP>"
+    for folder in ("a", "b"):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "export.xml").write_text(export.format(f"trial of {folder}"))
+        monkeypatch.chdir(tmp_path / folder)
+        assert run_ictrp(db, Path("export.xml")).quarantined == 1
+    held = list_quarantine(db)
+    assert [q.ref for q in held] == [f"{tmp_path / f / 'export.xml'}:trial 1" for f in "ab"]
+
+
+def test_a_record_named_by_its_id_rejected_again_keeps_only_its_latest_read(db) -> None:
+    bad = copy.deepcopy(QINGDAO)
+    bad["protocolSection"]["designModule"]["enrollmentInfo"]["count"] = 99_000_000
+    worse = copy.deepcopy(QINGDAO)  # a later version, broken elsewhere
+    worse["protocolSection"]["statusModule"]["startDateStruct"]["date"] = "2025-13"
+    assert _ingest(db, [bad]).quarantined == 1
+    assert _ingest(db, [worse]).quarantined == 1
+    (held,) = list_quarantine(db)
+    assert held.ref == "NCT01219465" and "2025-13" in held.reason
 
 
 @pytest.mark.parametrize("newer_first", [False, True])
@@ -341,12 +365,13 @@ def test_mutated_records_never_crash_and_none_is_lost(db, studies: list[dict]) -
         report.new + report.unchanged + report.updated + report.merged + report.quarantined
         == len(studies)
     )
-    # each rejected record is kept once, as its latest read (a later read of the same ref
-    # replaces it), unless a later record of that ref loaded, which releases it
+    # each rejected record is kept once; one named by its registry id as its latest read (a
+    # later read replaces it), unless a later record of that id loaded, which releases it
     held = list_quarantine(db)
     assert {q.reason for q in held} <= set(report.errors)
     assert len(held) <= len(set(report.errors)) <= report.quarantined
-    assert len({q.ref for q in held}) == len(held)
+    ids = [q.ref for q in held if re.fullmatch(r"NCT\d{8}", q.ref)]
+    assert len(set(ids)) == len(ids)
 
 
 KILL_SCRIPT = """

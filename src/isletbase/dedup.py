@@ -105,8 +105,16 @@ def _numbers_differ(a: str, b: str, either: bool = False) -> str | None:
     return None
 
 
-#: A diabetes type as a title or a condition names it: type 1, type II, T2DM, 1型, 二型.
-_DIABETES_TYPE = re.compile(r"\btype ?(1|2|i|ii)\b|\bt([12])dm?\b|([12一二])型")
+#: A diabetes type as a normalised title or condition names it, next to the disease — type 1
+#: diabetes, types 1 and 2 diabetes, diabetes mellitus type II, diabetic neuropathy type 2,
+#: T2DM, 1型糖尿病, Ⅱ型糖尿病 (Ⅱ folded to ii) — so that type I interferon, a type 2 reaction or
+#: type 1.5 diabetes name none.
+_DIABETES_TYPE = re.compile(
+    r"\btypes? ?(ii|i|1|2)(?: (?:and |or )?(?:type ?)?(ii|i|1|2))? (?=diabet|dm\b)"
+    r"|\bdiabet\w*(?: \w+){0,3}? type ?(ii|i|1|2)\b"
+    r"|\bt([12])dm?\b"
+    r"|(ii|i|1|2|一|二)型(?=糖尿病|dm)"
+)
 _TYPE_NUMBER = {"1": "1", "2": "2", "i": "1", "ii": "2", "一": "1", "二": "2"}
 
 
@@ -114,9 +122,11 @@ def diabetes_types(record: TrialRecord) -> frozenset[str]:
     """The diabetes types ("1", "2") a record's titles and conditions name."""
     texts = [*_titles(record), *(normalise_title(c) for c in record.conditions)]
     return frozenset(
-        _TYPE_NUMBER[next(g for g in m.groups() if g)]
+        _TYPE_NUMBER[group]
         for text in texts
         for m in _DIABETES_TYPE.finditer(text)
+        for group in m.groups()
+        if group
     )
 
 

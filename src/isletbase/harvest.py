@@ -119,18 +119,20 @@ def run_ctgov(
                 )
             )
 
+        place = f"search {key[:8]} page {number}"
         pipeline.batch(
-            ctgov.study_raws(page.studies, API_SOURCE, retrieved, number), after=checkpoint
+            ctgov.study_raws(page.studies, API_SOURCE, retrieved, place), after=checkpoint
         )
     return pipeline.finish()
 
 
 def _resumed(pages: Iterator[ctgov.Page], token: str, done: int) -> Iterator[ctgov.Page]:
-    """``pages`` of a run resumed at ``token``, where a refusal of that first page says that
-    the run resumed and how to start afresh (the stored token may have expired)."""
+    """``pages`` of a run resumed at ``token``, where the registry's refusal of that first page
+    says that the run resumed and how to start afresh (the stored token may have expired; a
+    registry that is down says only that, as starting afresh would not help)."""
     try:
         first = next(pages, None)
-    except InputError as exc:
+    except ctgov.RefusedRequest as exc:
         raise InputError(
             f"{exc} (this run resumed an interrupted one after its {done} stored page(s), at "
             f"page token {token!r}; `--restart` starts again from the first page)"

@@ -34,6 +34,7 @@ from isletbase.model import (
 )
 from isletbase.sources import RawRecord, visible
 from isletbase.sources import curated as bundled
+from isletbase.sources.chictr import other_registry_ids
 from isletbase.store.db import (
     CONTROL_CHARACTERS,
     Database,
@@ -289,6 +290,11 @@ _SAME_RECORDS = (("ClinicalTrials.gov API", "ClinicalTrials.gov dump"),)
 def _same_records(source: str) -> tuple[str, ...]:
     """``source`` and the sources that give the same records under the same refs."""
     return next((group for group in _SAME_RECORDS if source in group), (source,))
+
+
+def _is_registry_id(ref: str) -> bool:
+    """Whether a rejected record's ref is its registry's id (NCT01219465), not its place."""
+    return [found["id"] for found in other_registry_ids(ref)] == [ref]
 
 
 def _priority(source: str) -> int:
@@ -572,10 +578,10 @@ class Pipeline:
                 self._held.discard((held, ref))
 
     def _quarantine(self, session: Session, rejects: list[tuple[RawRecord, str]]) -> None:
-        """Keep each rejected record with its reason: the latest read of a record (its
-        source and ref: a registry id, or a file or page and its place) replaces an earlier
-        one that differs, as a later version of a loaded record does, and the same read
-        again adds nothing."""
+        """Keep each rejected record with its reason, the same read again adding nothing. A
+        record named by its registry id read again, changed, replaces its earlier copy, as a
+        later version of a loaded record does; one named by its place (a file, a search's
+        page) is kept beside it, as that place may hold another record next time."""
         if not rejects:
             return
         latest = {(raw.source, raw.ref): (raw, reason) for raw, reason in rejects}
@@ -596,7 +602,7 @@ class Pipeline:
             payload = _payload_text(raw)
             if (reason, payload) in stored.get((source, ref), ()):
                 continue
-            if (source, ref) in stored:  # an earlier read of this record, now superseded
+            if (source, ref) in stored and _is_registry_id(ref):  # an earlier version
                 session.execute(
                     delete(QuarantineRow).where(
                         QuarantineRow.source == source, QuarantineRow.record_ref == ref

@@ -13,7 +13,7 @@ import pytest
 
 from isletbase import taxonomy
 from isletbase.errors import InputError
-from isletbase.sources import chictr, ctgov, ctgov_dump, ictrp
+from isletbase.sources import chictr, codec_for, ctgov, ctgov_dump, ictrp
 from isletbase.sources.ctgov import raw_to_record
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "registries"
@@ -623,6 +623,14 @@ def test_a_chictr_page_saved_in_the_encoding_it_declares_is_read(tmp_path: Path)
     assert "at byte 9" in latin.error and latin.text.startswith("<html>")
 
 
+@pytest.mark.parametrize("label", ["GB2312", "gbk", "gb_2312-80", "x-gbk", "csgb2312", "Chinese"])
+def test_every_label_browsers_read_as_gbk_is_read_as_gb18030(label: str) -> None:
+    assert codec_for(label) == "gb18030"
+    assert codec_for("UTF-8") == "UTF-8"
+    with pytest.raises(LookupError):
+        codec_for("x-nosuch")
+
+
 def test_gb2312_is_read_as_browsers_read_it_with_the_characters_only_gbk_has(tmp_path: Path):
     """A name such as 王堃 is not GB2312 text: a page or an export declaring GB2312 that holds
     it was quarantined ("illegal multibyte sequence"); browsers read the label as GBK."""
@@ -697,9 +705,17 @@ def test_dates_as_registries_write_them_with_a_time_or_to_the_month() -> None:
     )
     record = chictr.to_record(chictr.RawRecord("ChiCTR", "p.html", {"html": html}))
     assert (record.start_date, record.completion_date) == ("2021-01", "2023-12")
-    years = html.replace("2021.01 ~ 2023.12", "2025 ~ 2026")
-    record = chictr.to_record(chictr.RawRecord("ChiCTR", "p.html", {"html": years}))
-    assert (record.start_date, record.completion_date) == ("2025", "2026")
+    for written, dates in (
+        ("2025 ~ 2026", ("2025", "2026")),
+        ("2020/09 ~ 2021/8/31", ("2020-09", "2021-08-31")),  # each half at its own precision
+        ("2020-09-01 ~ 2021.08", ("2020-09-01", "2021-08")),
+        ("1200 cases, 2020 ~ 2022", ("2020", "2022")),  # a number of patients is no year
+        ("2021年1月至2023年12月", ("2021-01", "2023-12")),
+        ("From 2009-9-1 To 2011/12/31", ("2009-09-01", "2011-12-31")),
+    ):
+        page = html.replace("2021.01 ~ 2023.12", written)
+        record = chictr.to_record(chictr.RawRecord("ChiCTR", "p.html", {"html": page}))
+        assert (record.start_date, record.completion_date) == dates, written
     # a month that is none was dropped, and the end date became the start
     typo = html.replace("2021.01", "2021.13")
     with pytest.raises(InputError, match=r"p.html: Study execute time .*2021.13 is no month"):

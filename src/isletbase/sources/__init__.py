@@ -32,16 +32,21 @@ class RawRecord:
             self.error = visible(self.error)
 
 
-#: Codecs read as a superset, as browsers read them (the WHATWG Encoding Standard decodes the
-#: labels gb2312 and gbk as GBK): a page or export that declares GB2312 often holds
-#: characters only GBK has — rare name characters such as 堃, 喆 or 镕 — and was refused.
-_SUPERSET = {"gb2312": "gb18030", "gbk": "gb18030"}
+#: The labels the WHATWG Encoding Standard decodes as GBK, as browsers do, read here as its
+#: superset GB18030: a page or export that declares GB2312 often holds characters only GBK has
+#: — rare name characters such as 堃, 喆 or 镕 — and was refused; some of these labels Python
+#: does not know at all (gb_2312-80, x-gbk, csgb2312).
+_GBK_LABELS = frozenset(
+    "chinese csgb2312 csiso58gb231280 gb2312 gb_2312 gb_2312-80 gbk iso-ir-58 x-gbk".split()
+)
 
 
 def codec_for(label: str) -> str:
     """The codec that reads text declared as ``label`` (the label itself where Python reads it
     as declared); ``LookupError`` if unknown."""
-    return _SUPERSET.get(codecs.lookup(label).name, label)
+    if label.strip().lower() in _GBK_LABELS or codecs.lookup(label).name in ("gb2312", "gbk"):
+        return "gb18030"
+    return label
 
 
 def visible(text: str) -> str:

@@ -10,6 +10,7 @@ old style with a study-type infix (``ChiCTR-TRC-10000986``).
 
 from __future__ import annotations
 
+import os
 import re
 import unicodedata
 from collections.abc import Iterator, Sequence
@@ -31,27 +32,51 @@ NCT_PATTERN = re.compile(r"\bNCT\d{8}\b", re.IGNORECASE)
 YMD_DATE = re.compile(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})")
 #: A month as the pages write it, where no day is given: 2021.01, 2021-1, 2021年1月.
 _YM_DATE = re.compile(r"(\d{4})\s*[-/.年]\s*(\d{1,2})(?!\d)(?!\s*[-/.月]\s*\d)")
-#: A year alone, where a period gives neither day nor month (2025 ~ 2026).
-_YEAR = re.compile(r"(?<!\d)(\d{4})(?!\d)")
+#: A year alone, where a period gives neither day nor month (2025 ~ 2026): this century's or
+#: the last, so that a number of patients (1200) is no year.
+_YEAR = re.compile(r"(?<!\d)((?:19|20)\d{2})(?!\d)")
+#: What parts a study period's start from its end: 2021.01 ~ 2023.12, From … To …, 2021年至2023年.
+_UNTIL = re.compile(r"~|～|至|—|–|\s-\s|\bto\b", re.IGNORECASE)
 
 
-def _period(execute: str, ref: str) -> list[str]:
-    """The dates of a study period as the page writes it — 2009-09-01 ~ 2011-12-31, to the
-    month (2021.01 ~ 2023.12) or the year (2025 ~ 2026) — in order: the start, then the end.
-    A month that is none (2021.13) is a malformed record, as a registration date is: dropping
-    it made the end date the start."""
-    days = YMD_DATE.findall(execute)
-    if days:
-        return [iso_date(d) for d in days]
-    months = _YM_DATE.findall(execute)
-    for year, month in months:
-        if not 1 <= int(month) <= 12:
-            raise InputError(
-                f"{ref}: Study execute time (研究实施时间) {execute!r}: {year}.{month} is no month"
-            )
-    if months:
-        return [f"{y}-{int(m):02d}" for y, m in months]
-    return _YEAR.findall(execute)
+def _period(execute: str, ref: str) -> list[str | None]:
+    """The start and end dates of a study period as the page writes it — 2009-09-01 ~
+    2011-12-31, to the month (2021.01 ~ 2023.12) or the year (2025 ~ 2026), each half at its
+    own precision — or the first two dates it names where nothing parts them. A month that is
+    none (2021.13) is a malformed record, as a registration date is: dropping it made the end
+    date the start."""
+    halves = _UNTIL.split(execute)
+    if len(halves) == 2:
+        return [_first_date(half, execute, ref) for half in halves]
+    start = _first_date(execute, execute, ref)
+    first = _first_date_match(execute)
+    end = _first_date(execute[first.end() :], execute, ref) if first else None
+    return [start, end]
+
+
+def _first_date_match(text: str) -> re.Match[str] | None:
+    """The date ``text`` names first, as the longest pattern reads it there (2021.01.05 a
+    day, not the month 2021.01 or the year 2021)."""
+    found = [m for m in (p.search(text) for p in (YMD_DATE, _YM_DATE, _YEAR)) if m]
+    return min(found, key=lambda m: (m.start(), -len(m.group())), default=None)
+
+
+def _first_date(text: str, execute: str, ref: str) -> str | None:
+    """The first date ``text`` names, at the precision written (``None`` for none)."""
+    found = _first_date_match(text)
+    if found is None:
+        return None
+    parts = found.groups()  # as the pattern that matched: day, month or year
+    if len(parts) == 3:
+        return iso_date(parts)
+    if len(parts) == 1:
+        return parts[0]
+    year, month = parts
+    if not 1 <= int(month) <= 12:
+        raise InputError(
+            f"{ref}: Study execute time (研究实施时间) {execute!r}: {year}.{month} is no month"
+        )
+    return f"{year}-{int(month):02d}"
 
 
 #: A whole number as registries write it, thousands separated or not ("1,000", "60").
@@ -234,7 +259,7 @@ def to_record(raw: RawRecord) -> TrialRecord:
         )
     # in English where the place book knows it (日本 → Japan), as the other registries write it
     countries = [places.country_english(s["country"]) for s in sites if s["country"]]
-    dates = _period(_any(fields, "execute_time") or "", raw.ref)
+    start, end = _period(_any(fields, "execute_time") or "", raw.ref)
     size = whole_numbers(_any(fields, "sample_size"))
     title_zh = _first(fields, "title", "zh")
     url = raw.url or f"https://www.chictr.org.cn/searchprojEN.html?regno={chictr}"
@@ -255,8 +280,8 @@ def to_record(raw: RawRecord) -> TrialRecord:
         "phase": _any(fields, "phase"),
         "status": _any(fields, "status"),
         "enrollment": size[0] if size else None,
-        "start_date": dates[0] if dates else None,
-        "completion_date": dates[1] if len(dates) > 1 else None,
+        "start_date": start,
+        "completion_date": end,
         "first_posted": _date(_any(fields, "registered")),
         "last_update": _date(_any(fields, "last_update")),
         "design": _any(fields, "design"),
@@ -341,21 +366,23 @@ def read_pages(path: Path | str, retrieved: str | None = None) -> Iterator[RawRe
         raise InputError(f"{path}: no such file or directory")
     for file in files:
         if file.is_symlink() and file != path:  # one named on the command line is read
-            yield RawRecord(SOURCE, str(file), None, error=f"{file}: {NOT_FOLLOWED}")
+            yield RawRecord(SOURCE, os.path.abspath(file), None, error=f"{file}: {NOT_FOLLOWED}")
             continue
         try:
             html = _page_text(file.read_bytes())
         except UnicodeDecodeError as exc:
             yield RawRecord(
                 SOURCE,
-                str(file),
+                os.path.abspath(file),
                 None,
                 text=exc.object[:2000].decode("utf-8", "replace"),
                 error=f"{file}: not {exc.encoding} text ({exc.reason} at byte {exc.start})",
             )
             continue
         except OSError as exc:  # a dangling link, a file gone or unreadable: the rest loads
-            yield RawRecord(SOURCE, str(file), None, error=f"{file}: cannot be read ({exc})")
+            yield RawRecord(
+                SOURCE, os.path.abspath(file), None, error=f"{file}: cannot be read ({exc})"
+            )
             continue
         proj = re.search(r"(?:showproj\.html\?proj=|hvshowproject\.html\?id=)(\d+)", html)
         url = None
@@ -366,4 +393,6 @@ def read_pages(path: Path | str, retrieved: str | None = None) -> Iterator[RawRe
                 else "hvshowproject.html?id="
             )
             url = f"https://www.chictr.org.cn/{page}{proj.group(1)}"
-        yield RawRecord(SOURCE, str(file), {"html": html}, url=url, extra={"retrieved": retrieved})
+        yield RawRecord(
+            SOURCE, os.path.abspath(file), {"html": html}, url=url, extra={"retrieved": retrieved}
+        )

@@ -236,6 +236,10 @@ API_URL = "https://clinicaltrials.gov/api/v2/studies"
 MAX_PAGE_SIZE = 1000
 
 
+class RefusedRequest(InputError):
+    """The registry refused a request (a 4xx other than 429): asking again would not help."""
+
+
 class RetryableResponse(Exception):
     """A response worth asking for again: 429, a 5xx, or a body cut short."""
 
@@ -320,7 +324,7 @@ class CtgovClient:
         if response.status_code == 429 or response.status_code >= 500:
             raise RetryableResponse(f"{response.status_code} from {response.url}")
         if response.status_code != 200:
-            raise InputError(
+            raise RefusedRequest(
                 f"{response.url}: registry answered {response.status_code}: {response.text[:200]}"
             )
         try:
@@ -385,11 +389,12 @@ def study_ref(nct: object) -> str | None:
 
 
 def study_raws(
-    studies: Iterable[Any], source: str, retrieved: str | None = None, page: int | None = None
+    studies: Iterable[Any], source: str, retrieved: str | None = None, place: str | None = None
 ) -> Iterator[RawRecord]:
     """Wrap v2 study objects as raw records named by NCT id, or where it is missing by
-    position (on ``page``, where given: two id-less studies of a search are two records)."""
-    where = f"page {page}, " if page is not None else ""
+    position (after ``place``, where given — a search and its page: two id-less studies of
+    two pages or two searches are two records)."""
+    where = f"{place}, " if place else ""
     for i, study in enumerate(studies):
         nct = (
             get(study, "protocolSection.identificationModule.nctId")

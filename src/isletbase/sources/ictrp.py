@@ -11,6 +11,7 @@ registration: that is the bridge dedup follows. The file is parsed incrementally
 from __future__ import annotations
 
 import html
+import os
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
@@ -308,7 +309,7 @@ def _trial(path: Path, number: int, chunk: str) -> RawRecord:
     tid = (payload.get("TrialID") or "").strip()
     return RawRecord(
         SOURCE,
-        tid or f"{path}:trial {number}",
+        tid or f"{os.path.abspath(path)}:trial {number}",
         payload,
         url=(payload.get("web_address") or "").strip() or None,
     )
@@ -343,7 +344,7 @@ def _rejected(path: Path, number: int, chunk: str, why: str) -> RawRecord:
     tid = html.unescape(seen.group(1)).strip() if seen else ""
     return RawRecord(
         SOURCE,
-        tid or f"{path}:trial {number}",
+        tid or f"{os.path.abspath(path)}:trial {number}",
         None,
         text=chunk[:2000],
         error=f"{path}: trial {number}{f' ({tid})' if tid else ''} {why}",

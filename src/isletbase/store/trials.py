@@ -501,6 +501,7 @@ class TrialWriter:
             old: dict[str, object] = {}
         else:
             old = _snapshot(row)
+        was_updated = row.updated_at
         self._apply(row, data, derivations, digest)
         self.session.flush()
         if outcome == "new":
@@ -515,8 +516,10 @@ class TrialWriter:
             )
         elif not self._versions(row, old):
             # stored anew (a source's retrieval date, a view merged over the whole page) but
-            # no field a person reads changed: no history, so the report says unchanged too
+            # nothing a person reads changed: no history, so the report says unchanged too,
+            # and the trial is not listed among the recently updated
             outcome = "unchanged"
+            row.updated_at = was_updated
         return outcome, row
 
     def _apply(
@@ -598,6 +601,8 @@ def _snapshot(row: TrialRow) -> dict[str, object]:
         snap[f] = list(getattr(row, f) or [])
     snap["registry_ids"] = sorted(r.registry_id for r in row.registry_ids)
     snap["sites"] = [[s.name, s.name_zh, s.city, s.province, s.country] for s in row.sites]
+    # where a trial's facts come from (a registry's record joined, one gone), not when read
+    snap["sources"] = sorted({s.url for s in row.sources})
     return snap
 
 
