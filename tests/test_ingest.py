@@ -139,6 +139,25 @@ def test_a_study_loaded_from_the_api_releases_its_copy_rejected_from_the_dump(db
     assert list_quarantine(db) == []
 
 
+def test_a_second_registration_joined_through_a_shared_id_is_counted_and_said(db) -> None:
+    """Two ClinicalTrials.gov records naming one ChiCTR id: the second joined the first's
+    trial, counted only as "updated 1" and with nothing in the history to say why."""
+    first = copy.deepcopy(QINGDAO)
+    ident = first["protocolSection"]["identificationModule"]
+    ident["secondaryIdInfos"] = [{"id": "ChiCTR2100041234", "type": "REGISTRY"}]
+    second = copy.deepcopy(first)
+    second["protocolSection"]["identificationModule"]["nctId"] = "NCT10000012"
+    second["protocolSection"]["identificationModule"]["briefTitle"] = "Another study"
+    assert _ingest(db, [first]).new == 1
+    report = _ingest(db, [second])
+    assert (report.new, report.updated, report.merged) == (0, 0, 1)
+    (merged,) = [c for c in history(db, "NCT01219465") if c.field == "merged"]
+    assert merged.old == "NCT10000012" and "exact link through ChiCTR2100041234" in merged.source
+    assert "holds NCT01219465 of the same registry" in merged.source
+    # a record linked through its own registry's id is an update as before, and says nothing
+    assert _ingest(db, [second]).unchanged == 1
+
+
 def test_pages_of_one_name_in_two_folders_are_two_rejected_records(db, tmp_path) -> None:
     """Browsers save every ChiCTR page as showproj.html: two broken ones from two folders were
     kept as one (the second lost), and a good page of that name released them both."""
@@ -608,7 +627,9 @@ def test_a_first_load_that_folds_trials_together_leaves_no_row_without_its_trial
     for workers in (1, 2):
         db = Database(f"sqlite:///{tmp_path / f'fold{workers}.db'}")
         report = run_dump(db, dump, 1, workers=workers)
-        assert (report.new, report.merged) == (2, 1)  # the third links both, folding one away
+        # the third links both, folding one away; its joining a trial that holds an NCT id is
+        # a merge of its own (two registrations, or a wrong secondary id: said in the history)
+        assert (report.new, report.merged) == (2, 2)
         with db.engine.connect() as conn:
             assert conn.exec_driver_sql("PRAGMA foreign_key_check").all() == []
         assert [p for p in check(db).problems if "in quarantine" not in p] == []

@@ -680,6 +680,9 @@ class Pipeline:
             uid = (prev.trial_uid if prev else None) or next(
                 (owners[i] for i in head.ids if i in owners), None
             )
+            shared = None
+            if uid is not None and prev is None and head.ids[0] not in owners:
+                shared = _same_registry_link(session, uid, head, owners)
             if uid is None and self.fuzzy:
                 pool = self._pool(session, head.registry)
                 taken = self._taken.get(head.registry, ())
@@ -711,7 +714,10 @@ class Pipeline:
             if self.fuzzy:  # only matching reads it
                 self._taken.setdefault(head.registry, set()).add(uid)
             if automatic is not None:  # counted as merged, not as the trial's update too
-                _record_match(session, uid, head.display_id, automatic, self.source)
+                _record_merge(session, uid, head.display_id, _matched_by(automatic, self.source))
+            elif shared is not None:  # a link a curator should see: merged, and said so
+                _record_merge(session, uid, head.display_id, f"{self.source}: {shared}")
+                counts.merged += 1
             else:
                 setattr(counts, outcome, getattr(counts, outcome) + 1)
             if absorbed:  # exact links joined trials stored apart: later records find this one
@@ -843,10 +849,10 @@ def _matched_by(match: Match, source: str) -> str:
     return f"{source}: automatic match, score {match.score.score:.1f} ({why})"
 
 
-def _record_match(session: Session, uid: int, record_id: str, match: Match, source: str) -> None:
-    """Keep an automatic merge in the trial's history, as a curator's is kept: the record
-    merged, the trial it went into, and the score and explanation that merged them, so the
-    merge can be checked (and the pair taken apart by a curator) later."""
+def _record_merge(session: Session, uid: int, record_id: str, why: str) -> None:
+    """Keep a merge no curator made in the trial's history, as a curator's is kept: the record
+    merged, the trial it went into, and why (``why``: the run and its reason), so the merge
+    can be checked (and the pair taken apart by a curator) later."""
     trial = session.get(TrialRow, uid)
     session.add(
         TrialVersionRow(
@@ -854,8 +860,28 @@ def _record_match(session: Session, uid: int, record_id: str, match: Match, sour
             field="merged",
             old_value=record_id,
             new_value=trial.display_id if trial is not None else None,
-            source=_matched_by(match, source),
+            source=why,
         )
+    )
+
+
+def _same_registry_link(
+    session: Session, uid: int, head: Head, owners: dict[str, int]
+) -> str | None:
+    """Why a new record joined trial ``uid`` through another registry's id although the trial
+    holds an id of the record's own registry — two ClinicalTrials.gov records naming one
+    ChiCTR id are two registrations of one study, or one names a wrong id — or ``None``."""
+    held = session.scalars(
+        select(RegistryIdRow.registry_id).where(
+            RegistryIdRow.trial_uid == uid, RegistryIdRow.registry_name == head.registry
+        )
+    ).all()
+    if not held:
+        return None
+    link = next(i for i in head.ids if owners.get(i) == uid)
+    return (
+        f"exact link through {link}, though the trial holds {', '.join(sorted(held))} of the "
+        f"same registry: two registrations of one study, or a wrong secondary id (check it)"
     )
 
 
