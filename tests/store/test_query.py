@@ -42,7 +42,14 @@ def test_a_search_is_offered_with_its_earlier_words_as_prefixes(q, offered):
 
 
 @pytest.mark.parametrize(
-    "written", ["phase1, phase2, phase3", "PHASE1/PHASE2/PHASE3", "Phase I/II/III", "I/II/III期"]
+    "written",
+    [
+        "phase1, phase2, phase3",
+        "PHASE1/PHASE2/PHASE3",
+        "Phase I/II/III",
+        "Phase I-III",
+        "I/II/III期",
+    ],
 )
 def test_a_three_phase_filter_is_the_stored_three_phase_code(written):
     assert TrialQuery(phase=written).phase == "PHASE1/PHASE2/PHASE3"

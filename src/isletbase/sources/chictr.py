@@ -26,7 +26,7 @@ from isletbase.sources import NOT_FOLLOWED, RawRecord, codec_for
 from isletbase.sources.curated import describe
 
 SOURCE = "ChiCTR"
-ID_PATTERN = re.compile(r"\bChiCTR(?:-[A-Z]{2,5}-|[-\s])?\d{8,10}\b", re.IGNORECASE)
+ID_PATTERN = re.compile(r"\bChiCTR(?:-[A-Z]{2,5}-|[- ])?\d{8,10}\b", re.IGNORECASE)
 NCT_PATTERN = re.compile(r"\bNCT\d{8}\b", re.IGNORECASE)
 #: A date as the pages write it: 2009-09-01, 2009/9/1, 2009.9.1 or 2009年9月1日.
 YMD_DATE = re.compile(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})")
