@@ -95,6 +95,14 @@ def test_a_registry_that_keeps_failing_is_a_clear_error(registry) -> None:
     assert len(state.seen) == 3
 
 
+def test_an_html_page_instead_of_json_is_named_as_one(registry) -> None:
+    state, url = registry
+    state.script = {None: [(200, b"<html><body>Down for maintenance</body></html>")]}
+    with pytest.raises(InputError, match="answered an HTML page, not JSON.*maintenance"):
+        _client(url, attempts=2).page(search_params("x"))
+    assert len(state.seen) == 2
+
+
 def test_a_bad_request_is_not_retried(registry) -> None:
     state, url = registry
     state.script = {None: [(400, b'{"message": "invalid query.term"}')]}

@@ -330,6 +330,11 @@ class CtgovClient:
         try:
             body = response.json()
         except ValueError as exc:
+            if response.text.lstrip()[:1] == "<":  # a proxy's or the registry's own page
+                raise RetryableResponse(
+                    f"{response.url} answered an HTML page, not JSON (a maintenance or error "
+                    f"page?): {response.text.lstrip()[:120]!r}"
+                ) from exc
             raise RetryableResponse(f"incomplete JSON from {response.url}: {exc}") from exc
         if not isinstance(body, dict) or not isinstance(body.get("studies", []), list):
             raise InputError(
