@@ -947,6 +947,8 @@ def test_a_newer_view_over_an_older_whole_page_and_back_merge_alike(db, tmp_path
     trial = get_trial(db, "ChiCTR2300071975")
     assert trial.title_en.startswith("Treatment With Human Umbilical Cord")
     assert trial.last_update == "2024-08-01"
+    # the sites' places as the English view names them (they read 青岛, 山东, 中国 only)
+    assert all(s.city and s.city.isascii() for s in trial.sites) and trial.sites
     versions = len(history(db, "ChiCTR2300071975"))
     # read again in turn: no history, and the report says so (it said "updated 1")
     reports = [run_chictr(db, newer), run_chictr(db, older)]

@@ -776,7 +776,7 @@ class Pipeline:
         filling = then.model_dump(mode="json")["sites"]
         if len(filling) == len(data["sites"]):  # one page's sites in its two languages
             data["sites"] = [
-                {k: v if v is not None else other.get(k) for k, v in site.items()}
+                {k: _site_value(k, v, other.get(k)) for k, v in site.items()}
                 for site, other in zip(data["sites"], filling, strict=True)
             ]
         return data
@@ -835,6 +835,28 @@ class Pipeline:
             )
         )
         counts.review += 1
+
+
+#: A site's place, written in English where one language view of a page gives it so: the
+#: English name of a city is what the other registries write and what the place book reads.
+_PLACE_FIELDS = frozenset(("city", "province", "country"))
+
+
+def _site_value(field: str, value: object, other: object) -> object:
+    """A site's ``field`` where a page's two language views give it: the first view's value,
+    the other's where it has none — and for a place, the other's English name over the
+    first's Chinese one (a newer Chinese page listed its sites as 青岛, 山东, 中国 only)."""
+    if value is None:
+        return other
+    if (
+        field in _PLACE_FIELDS
+        and isinstance(value, str)
+        and isinstance(other, str)
+        and other.isascii()
+        and not value.isascii()
+    ):
+        return other
+    return value
 
 
 def _holds_none_of(record: TrialRecord, registry: str) -> bool:
