@@ -172,3 +172,22 @@ def test_cohort_dosing_is_seeded_and_leaves_the_sensor_noise_alone() -> None:
     # the sensor's error is the same draw: before the first bolus, the same readings
     before = 7 * 60 // sample_minutes()
     np.testing.assert_array_equal(a.cgm[:, :before], exact.cgm[:, :before])
+
+
+def test_a_design_names_a_bundled_scenario_whatever_the_working_directory_holds(
+    tmp_path, monkeypatch
+) -> None:
+    """A file named daily-life.yaml in the working directory took the bundled scenario's place
+    for a design naming it, while outputs still named the bundled one."""
+    (tmp_path / "daily-life.yaml").write_text("meals: []\ndosing: exact\n")
+    monkeypatch.chdir(tmp_path)
+    for name in ("daily-life.yaml", "daily-life"):
+        design = parse_design(
+            {"days": 7, "sample_size": 1, "scenario": name, "arms": [{"name": "a"}]}
+        )
+        assert design.resolved_scenario().dosing == "real-life", name
+    local = parse_design(
+        {"days": 7, "sample_size": 1, "scenario": "./daily-life.yaml", "arms": [{"name": "a"}]}
+    )
+    assert local.resolved_scenario().dosing == "exact"  # a path is the file it names
+    assert load_scenario("daily-life.yaml").dosing == "exact"  # the command line's file first

@@ -33,7 +33,10 @@ ScenarioOption = Annotated[
     str, typer.Option("--scenario", help="Scenario YAML (a bare name uses the bundled one).")
 ]
 SeedOption = Annotated[
-    int, typer.Option("--seed", help="Seed of the sensor noise, 0 to 2**31 - 1.")
+    int,
+    typer.Option(
+        "--seed", help="Seed of the sensor noise and of real-life dosing, 0 to 2**31 - 1."
+    ),
 ]
 BackendOption = Annotated[str, typer.Option("--backend", help="auto, numba or numpy.")]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]

@@ -9,6 +9,7 @@ never opens a path a request names.
 from __future__ import annotations
 
 import math
+import os
 from pathlib import Path
 from typing import Any, Literal
 
@@ -28,6 +29,7 @@ from isletbase.simulate.params import GROUPS, resolve_names
 from isletbase.simulate.scenario import (
     Scenario,
     bundled,
+    bundled_names,
     bundled_scenario,
     load_scenario,
     parse_scenario,
@@ -132,7 +134,9 @@ class Design(BaseModel):
         return None if graft is None else GraftSpec.build(where=f"arms.{arm}.graft", **graft)
 
     def resolved_scenario(self, base: Path | None = None) -> Scenario:
-        """The design's scenario: inline, a file (relative to the design), or the bundled one."""
+        """The design's scenario: inline, a file next to the design, a bundled one by its name
+        (``daily-life`` or ``daily-life.yaml``) — not a file of that name in the working
+        directory, which silently replaced the bundled one — or a path as given."""
         if isinstance(self.scenario, Scenario):
             return self.scenario
         if self.scenario is None:
@@ -140,6 +144,9 @@ class Design(BaseModel):
         path = Path(self.scenario)
         if base is not None and (base / path).is_file():
             return load_scenario(base / path)
+        name = path.name if path.suffix else f"{path.name}.yaml"
+        if "/" not in self.scenario and os.sep not in self.scenario and name in bundled_names():
+            return bundled_scenario(name)  # a name; ./daily-life.yaml is a path
         return load_scenario(path)
 
     def runnable_scenario(self, base: Path | None = None) -> Scenario:

@@ -140,5 +140,7 @@ def check_valid_range(bg: np.ndarray, where: str, names: Sequence[str] | None = 
         f"{mean[i]:.0f}, HbA1c {float(hba1c_from_mean_glucose(mean[i])):.1f}%), outside the "
         f"model's valid range (glucose ≤ {top:.0f} mg/dL, HbA1c ≤ {limits['max_hba1c_pct']}%); "
         f"{bad.size} patient(s) affected. This happens without insulin or an adequate graft, "
-        "or with meals far beyond what the controller covers; no results are reported"
+        "with meals far beyond what the controller covers, or with real-life dosing where a "
+        "patient misses several boluses in a row (most often a child; `dosing: exact`, or "
+        "another seed, avoids it); no results are reported"
     )

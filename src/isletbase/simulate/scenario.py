@@ -149,9 +149,11 @@ def _bundled_file(name: str) -> Path:
 
 
 def bundled(path: str | Path, folder: str) -> Path:
-    """``path`` if it exists, else the bundled file of that name in ``data/simulate/<folder>``."""
+    """``path`` if it exists, else the bundled file of that name in ``data/simulate/<folder>``
+    (``daily-life`` is ``daily-life.yaml``, as the API names it)."""
     given = Path(path)
     if given.is_file():
         return given
-    candidate = DATA / folder / given.name
+    name = given.name if given.suffix else f"{given.name}.yaml"
+    candidate = DATA / folder / name
     return Path(str(candidate)) if candidate.is_file() else given

@@ -9,6 +9,7 @@ page allows (``simulate.run_trial``, bounded like ``POST /api/simulate``) and li
 from __future__ import annotations
 
 import base64
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlencode
 
@@ -26,6 +27,7 @@ from isletbase.regulation.offer import Offer
 from isletbase.regulation.rules import load_rulebook
 from isletbase.regulation.timeline import load_timeline
 from isletbase.simulate.design import load_design
+from isletbase.simulate.params import DATA
 from isletbase.simulate.plots import graft_mass_svg
 from isletbase.simulate.runs import list_runs
 from isletbase.simulate.trial import run_trial
@@ -34,8 +36,9 @@ from isletbase.web.render import PageInputError, Problem, problem_of, render
 
 router = APIRouter(include_in_schema=False)
 
-#: The design the Simulator page runs, resized by the reader within the API's limit.
-EXAMPLE_DESIGN = "example.yaml"
+#: The design the Simulator page runs, resized by the reader within the API's limit: the
+#: bundled file, whatever the server's working directory holds.
+EXAMPLE_DESIGN = Path(str(DATA / "designs" / "example.yaml"))
 MAX_FORM_BYTES = 100_000
 OFFER_FIELDS = ("text", "institution", "registered_trial_id", "price", "currency", "country")
 
