@@ -191,3 +191,6 @@ def test_a_design_names_a_bundled_scenario_whatever_the_working_directory_holds(
     )
     assert local.resolved_scenario().dosing == "exact"  # a path is the file it names
     assert load_scenario("daily-life.yaml").dosing == "exact"  # the command line's file first
+    # the result (as the stored run) says which meals and dosing ran, not only a name
+    ran = run_trial(parse_design({**design.model_dump(), "scenario": "daily-life"}))
+    assert ran.to_dict()["design"]["scenario"]["dosing"] == "real-life"

@@ -9,10 +9,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from isletbase.simulate.design import Design, load_design
+from isletbase.simulate.design import Design
 from isletbase.simulate.engine import resolve_backend
-from isletbase.simulate.scenario import bundled
-from isletbase.simulate.trial import TrialResult, combine, run_task, tasks
+from isletbase.simulate.trial import TrialResult, combine, run_task, tasks, with_scenario
 
 
 def run_trial_dask(
@@ -25,12 +24,8 @@ def run_trial_dask(
     """Run ``design`` on a Dask ``LocalCluster`` of ``workers`` processes (or at ``address``)."""
     from dask.distributed import Client, LocalCluster, as_completed
 
-    base = None
-    if not isinstance(design, Design):
-        base = bundled(design, "designs").parent
-        design = load_design(design)
+    design = with_scenario(design)  # refused before starting a cluster
     backend = resolve_backend(backend)
-    design.runnable_scenario(base)  # refuse before starting a cluster
     todo = tasks(design)
     cluster = None
     if address is None:
@@ -40,8 +35,7 @@ def run_trial_dask(
     client = Client(address or cluster)
     try:
         futures = client.map(
-            run_task, [design] * len(todo), todo, [backend] * len(todo), [base] * len(todo),
-            pure=False,
+            run_task, [design] * len(todo), todo, [backend] * len(todo), pure=False,
         )  # fmt: skip
         results = []
         for done, future in enumerate(as_completed(futures), start=1):

@@ -105,11 +105,10 @@ class ShardResult:
     daily_fraction: np.ndarray
 
 
-def run_task(
-    design: Design, task: Task, backend: str = "auto", base: Path | None = None
-) -> ShardResult:
-    """Simulate one shard for the whole trial duration and summarise it."""
-    scenario = design.runnable_scenario(base)
+def run_task(design: Design, task: Task, backend: str = "auto") -> ShardResult:
+    """Simulate one shard for the whole trial duration and summarise it (the design's scenario
+    read already, ``with_scenario``, or bundled)."""
+    scenario = design.runnable_scenario()
     cohort = population(design, task.repeat, task.arm).take(np.arange(task.start, task.stop))
     n = len(cohort)
     streams = patient_streams(design, task)
@@ -362,6 +361,16 @@ def combine(design: Design, shards: Iterable[ShardResult]) -> TrialResult:
     return TrialResult(design, endpoints, curves, igls)
 
 
+def with_scenario(design: Design | str | Path, base: Path | None = None) -> Design:
+    """``design`` (or the design file) with its scenario read in place of its name, so that
+    the result and the stored run say which meals and dosing ran (a name alone did not), or
+    ``InputError`` where it cannot run (``Design.runnable_scenario``)."""
+    if not isinstance(design, Design):
+        base = bundled(design, "designs").parent
+        design = load_design(design)
+    return design.model_copy(update={"scenario": design.runnable_scenario(base)})
+
+
 def run_trial(
     design: Design | str | Path,
     backend: str = "auto",
@@ -373,15 +382,12 @@ def run_trial(
     ``progress(done, total)`` is called after each task. Use ``scale.run_trial_dask`` to spread
     the same tasks over a Dask cluster; the result is identical.
     """
-    if not isinstance(design, Design):
-        base = bundled(design, "designs").parent
-        design = load_design(design)
+    design = with_scenario(design, base)  # refused before any work
     backend = resolve_backend(backend)
-    design.runnable_scenario(base)  # refuse before any work
     todo = tasks(design)
     results = []
     for i, task in enumerate(todo):
-        results.append(run_task(design, task, backend, base))
+        results.append(run_task(design, task, backend))
         if progress:
             progress(i + 1, len(todo))
     return combine(design, results)
