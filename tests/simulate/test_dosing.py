@@ -194,3 +194,16 @@ def test_a_design_names_a_bundled_scenario_whatever_the_working_directory_holds(
     # the result (as the stored run) says which meals and dosing ran, not only a name
     ran = run_trial(parse_design({**design.model_dump(), "scenario": "daily-life"}))
     assert ran.to_dict()["design"]["scenario"]["dosing"] == "real-life"
+
+
+def test_real_life_dosing_without_a_controller_is_said_to_do_nothing() -> None:
+    graft = {"regimen": "hypoimmune", "dose_cells": 5e9}
+    design = {
+        "days": 7, "sample_size": 2, "population": {"variability": {"Vmx": 0.2}},
+        "scenario": {"meals": MEALS, "controller": "none", "dosing": "real-life"},
+        "arms": [{"name": "graft", "graft": graft}],
+    }  # fmt: skip
+    (note,) = run_trial(parse_design(design)).to_dict()["notes"]
+    assert "dosing 'real-life' has no effect with controller 'none'" in note
+    design["scenario"]["dosing"] = "exact"
+    assert run_trial(parse_design(design)).to_dict()["notes"] == []

@@ -29,7 +29,7 @@ from isletbase.simulate.graft import (
     with_secretion,
 )
 from isletbase.simulate.params import COLUMNS, Cohort, load_cohort
-from isletbase.simulate.scenario import bundled
+from isletbase.simulate.scenario import Scenario, bundled
 from isletbase.simulate.sensor import SensorNoise
 
 
@@ -302,12 +302,20 @@ class TrialResult:
         return out
 
     def notes(self) -> list[str]:
-        """What a reader of the numbers should know about the design: an arm larger than its
-        distinct virtual patients, with no parameter spread, repeats them, and its p-values
-        and power count the copies as independent people."""
-        if any(cv > 0 for cv in self.design.population.variability.values()):
-            return []
+        """What a reader of the numbers should know about the design: real-life dosing with no
+        insulin controller doses nothing; an arm larger than its distinct virtual patients,
+        with no parameter spread, repeats them, and its p-values and power count the copies as
+        independent people."""
         notes = []
+        scenario = self.design.scenario
+        if isinstance(scenario, Scenario) and scenario.controller == "none":
+            if scenario.dosing == "real-life":
+                notes.append(
+                    "scenario: dosing 'real-life' has no effect with controller 'none' (no "
+                    "meal boluses are given)"
+                )
+        if any(cv > 0 for cv in self.design.population.variability.values()):
+            return notes
         for arm, spec in enumerate(self.design.arms):
             distinct = len(set(population(self.design, 0, arm).names))
             if distinct < self.design.sample_size:
