@@ -46,12 +46,10 @@ def _period(execute: str, ref: str) -> list[str | None]:
     none (2021.13) is a malformed record, as a registration date is: dropping it made the end
     date the start."""
     halves = _UNTIL.split(execute)
-    if len(halves) == 2:
-        return [_first_date(half, execute, ref) for half in halves]
-    start = _first_date(execute, execute, ref)
-    first = _first_date_match(execute)
-    end = _first_date(execute[first.end() :], execute, ref) if first else None
-    return [start, end]
+    if len(halves) != 2:  # nothing parts them: the text, then what follows its first date
+        first = _first_date_match(execute)
+        halves = [execute, execute[first.end() :] if first else ""]
+    return [_first_date(half, execute, ref) for half in halves]
 
 
 def _first_date_match(text: str) -> re.Match[str] | None:
@@ -365,24 +363,23 @@ def read_pages(path: Path | str, retrieved: str | None = None) -> Iterator[RawRe
     else:
         raise InputError(f"{path}: no such file or directory")
     for file in files:
+        ref = os.path.abspath(file)  # its place: two pages named alike in two folders are two
         if file.is_symlink() and file != path:  # one named on the command line is read
-            yield RawRecord(SOURCE, os.path.abspath(file), None, error=f"{file}: {NOT_FOLLOWED}")
+            yield RawRecord(SOURCE, ref, None, error=f"{file}: {NOT_FOLLOWED}")
             continue
         try:
             html = _page_text(file.read_bytes())
         except UnicodeDecodeError as exc:
             yield RawRecord(
                 SOURCE,
-                os.path.abspath(file),
+                ref,
                 None,
                 text=exc.object[:2000].decode("utf-8", "replace"),
                 error=f"{file}: not {exc.encoding} text ({exc.reason} at byte {exc.start})",
             )
             continue
         except OSError as exc:  # a dangling link, a file gone or unreadable: the rest loads
-            yield RawRecord(
-                SOURCE, os.path.abspath(file), None, error=f"{file}: cannot be read ({exc})"
-            )
+            yield RawRecord(SOURCE, ref, None, error=f"{file}: cannot be read ({exc})")
             continue
         proj = re.search(r"(?:showproj\.html\?proj=|hvshowproject\.html\?id=)(\d+)", html)
         url = None
@@ -393,6 +390,4 @@ def read_pages(path: Path | str, retrieved: str | None = None) -> Iterator[RawRe
                 else "hvshowproject.html?id="
             )
             url = f"https://www.chictr.org.cn/{page}{proj.group(1)}"
-        yield RawRecord(
-            SOURCE, os.path.abspath(file), {"html": html}, url=url, extra={"retrieved": retrieved}
-        )
+        yield RawRecord(SOURCE, ref, {"html": html}, url=url, extra={"retrieved": retrieved})

@@ -295,6 +295,12 @@ def _trials(path: Path, text) -> Iterator[RawRecord]:  # noqa: ANN001 - a text f
         yield _rejected(path, number, chunk, "is cut off: the file ends before its </Trial>")
 
 
+def _place(path: Path, number: int) -> str:
+    """The ref of a trial without a TrialID: its place, the file's absolute path and its
+    number there (two exports named alike in two folders are two places)."""
+    return f"{os.path.abspath(path)}:trial {number}"
+
+
 def _trial(path: Path, number: int, chunk: str) -> RawRecord:
     """One ``<Trial>`` element's fields, or the record of why it could not be read."""
     try:
@@ -309,7 +315,7 @@ def _trial(path: Path, number: int, chunk: str) -> RawRecord:
     tid = (payload.get("TrialID") or "").strip()
     return RawRecord(
         SOURCE,
-        tid or f"{os.path.abspath(path)}:trial {number}",
+        tid or _place(path, number),
         payload,
         url=(payload.get("web_address") or "").strip() or None,
     )
@@ -344,7 +350,7 @@ def _rejected(path: Path, number: int, chunk: str, why: str) -> RawRecord:
     tid = html.unescape(seen.group(1)).strip() if seen else ""
     return RawRecord(
         SOURCE,
-        tid or f"{os.path.abspath(path)}:trial {number}",
+        tid or _place(path, number),
         None,
         text=chunk[:2000],
         error=f"{path}: trial {number}{f' ({tid})' if tid else ''} {why}",
