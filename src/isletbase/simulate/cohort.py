@@ -15,7 +15,7 @@ import numpy as np
 from isletbase.errors import InputError
 from isletbase.simulate.design import MAX_SEED
 from isletbase.simulate.devices import sample_minutes
-from isletbase.simulate.dosing import RealLifeDosing
+from isletbase.simulate.dosing import dosing_for
 from isletbase.simulate.endpoints import Window, check_valid_range
 from isletbase.simulate.engine import CohortState, advance_day, resolve_backend
 from isletbase.simulate.params import load_cohort
@@ -120,11 +120,7 @@ def simulate_cohort(
     meals = scenario.meals_per_minute()
     n = len(cohort)
     # its own stream, so that the sensor's error for a seed is the same with either dosing
-    dosing = (
-        RealLifeDosing(meals, n, np.random.default_rng([seed, 1]))
-        if scenario.dosing == "real-life"
-        else None
-    )
+    dosing = dosing_for(scenario, n, np.random.default_rng([seed, 1]))
     bg0 = state.subcutaneous_glucose.copy()
     cgm0 = state.aux[:, CGM_HOLD].copy()
     bgs, cgms, ins = [], [], []

@@ -35,6 +35,7 @@ from isletbase.simulate.scenario import (
     parse_scenario,
     read_yaml,
     validation_message,
+    yaml_name,
 )
 
 #: Parameters that may vary between virtual patients: none enters the basal steady state, so
@@ -144,9 +145,9 @@ class Design(BaseModel):
         path = Path(self.scenario)
         if base is not None and (base / path).is_file():
             return load_scenario(base / path)
-        name = path.name if path.suffix else f"{path.name}.yaml"
-        if "/" not in self.scenario and os.sep not in self.scenario and name in bundled_names():
-            return bundled_scenario(name)  # a name; ./daily-life.yaml is a path
+        named = "/" not in self.scenario and os.sep not in self.scenario
+        if named and yaml_name(self.scenario) in bundled_names():
+            return bundled_scenario(self.scenario)  # a name; ./daily-life.yaml is a path
         return load_scenario(path)
 
     def runnable_scenario(self, base: Path | None = None) -> Scenario:

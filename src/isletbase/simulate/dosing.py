@@ -20,7 +20,7 @@ import numpy as np
 
 from isletbase.simulate.devices import sample_minutes
 from isletbase.simulate.params import DATA
-from isletbase.simulate.scenario import read_yaml
+from isletbase.simulate.scenario import Scenario, read_yaml
 
 DOSING_FILE = DATA / "dosing.yaml"
 
@@ -90,3 +90,11 @@ class RealLifeDosing:
         minute = np.minimum(self.minutes + late * self.delay, 1439)
         np.add.at(out, (np.arange(self.n)[:, None], (minute // self.sample).astype(int)), grams)
         return out
+
+
+def dosing_for(scenario: Scenario, n: int, rng: Rng) -> RealLifeDosing | None:
+    """The day-by-day dosing of ``n`` patients on ``scenario``: ``None`` where it is exact
+    (``engine.advance_day`` then doses the meals themselves)."""
+    if scenario.dosing != "real-life":
+        return None
+    return RealLifeDosing(scenario.meals_per_minute(), n, rng)

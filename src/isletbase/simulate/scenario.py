@@ -117,6 +117,12 @@ def load_scenario(path: str | Path | None = None) -> Scenario:
     return parse_scenario(read_yaml(path, "scenario"), f"scenario {str(path)!r}")
 
 
+def yaml_name(name: str) -> str:
+    """A bundled file's name as given or as a bare name (``daily-life`` is
+    ``daily-life.yaml``, as the API names it)."""
+    return name if name.endswith(".yaml") else f"{name}.yaml"
+
+
 def bundled_names() -> list[str]:
     """Names of the scenarios bundled in ``data/simulate/scenarios``."""
     return sorted(p.name for p in BUNDLED_SCENARIOS.iterdir() if p.name.endswith(".yaml"))
@@ -133,7 +139,7 @@ def bundled_scenario(value: Any, where: str = "scenario") -> Any:
     if not isinstance(value, str):
         return value
     names = bundled_names()
-    name = value if value.endswith(".yaml") else f"{value}.yaml"
+    name = yaml_name(value)
     if name not in names:
         raise InputError(
             f"{where}: expected an inline scenario (start, meals, controller, dosing, noise) or "
@@ -154,6 +160,5 @@ def bundled(path: str | Path, folder: str) -> Path:
     given = Path(path)
     if given.is_file():
         return given
-    name = given.name if given.suffix else f"{given.name}.yaml"
-    candidate = DATA / folder / name
+    candidate = DATA / folder / yaml_name(given.name)
     return Path(str(candidate)) if candidate.is_file() else given

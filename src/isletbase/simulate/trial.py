@@ -18,7 +18,7 @@ import numpy as np
 from scipy import stats
 
 from isletbase.simulate.design import Design, load_design
-from isletbase.simulate.dosing import RealLifeDosing
+from isletbase.simulate.dosing import dosing_for
 from isletbase.simulate.endpoints import Window, check_valid_range, hba1c_from_mean_glucose
 from isletbase.simulate.engine import CohortState, advance_day, resolve_backend
 from isletbase.simulate.graft import (
@@ -118,7 +118,7 @@ def run_task(design: Design, task: Task, backend: str = "auto") -> ShardResult:
     state = CohortState(cohort, on_insulin * insulin_scale(course.fraction(0)))
     noise = SensorNoise(n, streams["noise"]) if scenario.noise else None
     meals = scenario.meals_per_minute()
-    dosing = RealLifeDosing(meals, n, streams["dosing"]) if scenario.dosing == "real-life" else None
+    dosing = dosing_for(scenario, n, streams["dosing"])
     arm_name = design.arms[task.arm].name
     who = [f"patient {task.start + j}" for j in range(n)]
     window_start = max(design.days - design.endpoints.window_days, 0)
