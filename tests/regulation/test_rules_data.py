@@ -11,6 +11,7 @@ from isletbase.errors import InputError
 from isletbase.regulation.conditions import parse_condition
 from isletbase.regulation.rules import load_rulebook, parse_rulebook
 from isletbase.regulation.timeline import load_timeline, parse_timeline
+from isletbase.store.db import CJK
 
 FIELDS = {"country": "str", "charges_patient": "bool", "claims": "list", "price_amount": "number"}
 
@@ -142,6 +143,8 @@ def test_timeline_is_ordered_and_sourced() -> None:
     assert [e.date for e in events] == sorted(e.date for e in events)
     assert any(e.date == "2015-07-20" for e in events)
     assert all(e.source_url.startswith("http") for e in events)
+    # every event reads in both languages: a Chinese rendering of each summary
+    assert all(e.summary_zh and CJK.search(e.summary_zh) for e in events)
 
 
 def test_a_bad_timeline_date_is_refused() -> None:

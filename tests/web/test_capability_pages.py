@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 from isletbase.app import create
 from isletbase.evidence.pools import pool_specs
 from isletbase.regulation.engine import check_offer, findings_for_trial
+from isletbase.regulation.timeline import load_timeline
 from isletbase.store.trial_reads import get_trial
 from isletbase.web.capabilities import MAX_FORM_BYTES
 
@@ -88,6 +89,15 @@ def test_the_form_places_an_offer_where_the_reader_says(client):
         "<code>JP-ASRM-001</code>"
         not in client.post("/regulation", data={"text": text}).text.split('id="rules-h"')[0]
     )
+
+
+def test_the_timeline_reads_in_the_pages_language(client):
+    events = load_timeline().events
+    zh = unescape(client.get("/regulation?lang=zh").text.split('id="timeline-h"')[1])
+    en = unescape(client.get("/regulation?lang=en").text.split('id="timeline-h"')[1])
+    for event in events:
+        assert event.summary_zh in zh and event.summary not in zh
+        assert event.summary in en and event.summary_zh not in en
 
 
 def test_empty_offer_is_a_400_saying_why(client):

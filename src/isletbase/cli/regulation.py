@@ -193,7 +193,8 @@ def timeline(as_json: JsonOption = False) -> None:
     for col in ("date", "event", "source"):
         table.add_column(col, overflow="fold")
     for e in tl.events:
-        table.add_row(e.date, f"{e.title_en}\n{e.title_zh}\n{e.summary}", e.source_url)
+        lines = (e.title_en, e.title_zh, e.summary, e.summary_zh)
+        table.add_row(e.date, "\n".join(escape(x) for x in lines if x), e.source_url)
     console.print(table)
 
 

@@ -24,6 +24,8 @@ class Event(BaseModel):
     title_en: str = Field(min_length=3)
     title_zh: str = Field(min_length=2)
     summary: str = Field(min_length=10)
+    #: Our Chinese rendering of ``summary`` (a paraphrase, not an official wording).
+    summary_zh: str | None = Field(default=None, min_length=4)
     source_url: str
     also_source: str | None = None
     note: str | None = None
