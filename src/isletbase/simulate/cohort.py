@@ -14,14 +14,15 @@ import numpy as np
 
 from isletbase.errors import InputError
 from isletbase.simulate.design import MAX_SEED
-from isletbase.simulate.devices import sample_minutes
-from isletbase.simulate.dosing import dosing_for
+from isletbase.simulate.devices import device_vector, sample_minutes
+from isletbase.simulate.dosing import dosing_for, hypo_treatment
 from isletbase.simulate.endpoints import Window, check_valid_range
 from isletbase.simulate.engine import CohortState, advance_day, resolve_backend
 from isletbase.simulate.params import load_cohort
 from isletbase.simulate.patient import CGM_HOLD, RATE
 from isletbase.simulate.scenario import Scenario
 from isletbase.simulate.sensor import SensorNoise
+from isletbase.simulate.variability import sensitivity_for
 
 MAX_TRACE_PATIENT_DAYS = 200_000
 
@@ -121,12 +122,16 @@ def simulate_cohort(
     n = len(cohort)
     # its own stream, so that the sensor's error for a seed is the same with either dosing
     dosing = dosing_for(scenario, n, np.random.default_rng([seed, 1]))
+    dev = device_vector(hypo_treatment(scenario))
+    sensitivity = sensitivity_for(scenario, state.params, np.random.default_rng([seed, 2]))
     bg0 = state.subcutaneous_glucose.copy()
     cgm0 = state.aux[:, CGM_HOLD].copy()
     bgs, cgms, ins = [], [], []
     window = Window(n)
     scales = np.ones(n)
     for day in range(days):
+        if sensitivity:
+            sensitivity.next_day()
         trace = advance_day(
             state,
             meals,
@@ -134,6 +139,7 @@ def simulate_cohort(
             scale=scales,
             backend=backend,
             carbs=dosing.next_day() if dosing else None,
+            dev=dev,
         )
         check_valid_range(trace.bg, f"day {day}", cohort.names)
         bgs.append(trace.bg)

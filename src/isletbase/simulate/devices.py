@@ -18,8 +18,10 @@ def devices() -> dict[str, Any]:
         return yaml.safe_load(fh)
 
 
-def device_vector() -> np.ndarray:
-    """The constants ``patient.run_day`` reads, in its ``DEV_*`` order."""
+def device_vector(treatment: tuple[float, float, float] = (0.0, 0.0, 0.0)) -> np.ndarray:
+    """The constants ``patient.run_day`` reads, in its ``DEV_*`` order: the devices', then
+    how the patient treats a low (``treatment``: below mg/dL, grams, every minutes; the
+    default treats none, as simglucose)."""
     d = devices()
     return np.array(
         [
@@ -31,6 +33,7 @@ def device_vector() -> np.ndarray:
             d["sensor"]["min_mg_dl"],
             d["sensor"]["max_mg_dl"],
             d["patient"]["eat_rate_g_per_min"],
+            *treatment,
         ]
     )
 

@@ -7,46 +7,29 @@ than insulin. ``real-life`` dosing gives each meal's bolus the errors people mak
 values of ``data/simulate/dosing.yaml`` (each sourced or labelled a modelling choice): a
 carbohydrate estimate off by the person's lasting offset and the meal's own error, boluses
 missed with a probability of the person's own, and late ones. The scenario's ``dosing`` names
-which; ``exact`` is simglucose's and the default.
+which; ``exact`` is simglucose's and the default. ``hypo_treatment: rule-of-15`` has the patient
+eat for a low as people are taught to (simglucose's patients leave every low untreated, which
+the model, without counter-regulation, cannot survive once sensitivity varies from day to day).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from functools import cache
+from functools import partial
 from typing import Any
 
 import numpy as np
 
 from isletbase.simulate.devices import sample_minutes
-from isletbase.simulate.params import DATA
-from isletbase.simulate.scenario import Scenario, read_yaml
+from isletbase.simulate.scenario import Scenario
+from isletbase.simulate.sourced import Rng, per_patient, sourced_data, sourced_value
 
-DOSING_FILE = DATA / "dosing.yaml"
+DOSING_FILE = "dosing.yaml"
+_value = partial(sourced_value, DOSING_FILE)
 
 
-@cache
 def dosing_data() -> dict[str, Any]:
     """The parsed ``dosing.yaml`` (carb_estimate, missed_bolus, late_bolus), with sources."""
-    return read_yaml(str(DOSING_FILE), "dosing parameters")
-
-
-def _value(section: str, key: str) -> float:
-    return float(dosing_data()[section][key]["value"])
-
-
-Rng = np.random.Generator | Sequence[np.random.Generator]
-
-
-def _draw(rng: Rng, n: int, draw: str, *args: float, size: int = 1) -> np.ndarray:
-    """``size`` draws of ``draw`` (a ``Generator`` method) per patient, shape (patients, size):
-    from one generator shared by the cohort, or from each patient's own (as ``SensorNoise``),
-    so that a patient's draws depend only on its own generator."""
-    if isinstance(rng, np.random.Generator):
-        return getattr(rng, draw)(*args, size=(n, size))
-    if len(rng) != n:
-        raise ValueError(f"{len(rng)} random generators for {n} patients")
-    return np.stack([getattr(g, draw)(*args, size=size) for g in rng]).reshape(n, size)
+    return sourced_data(DOSING_FILE)
 
 
 class RealLifeDosing:
@@ -72,8 +55,8 @@ class RealLifeDosing:
             _value("missed_bolus", "mean_probability"),
             _value("missed_bolus", "concentration"),
         )
-        self.offset = _draw(rng, n, "normal", 0.0, _value("carb_estimate", "person_error_sd"))
-        self.miss = _draw(rng, n, "beta", mean * concentration, (1 - mean) * concentration)
+        self.offset = per_patient(rng, n, "normal", 0.0, _value("carb_estimate", "person_error_sd"))
+        self.miss = per_patient(rng, n, "beta", mean * concentration, (1 - mean) * concentration)
 
     def next_day(self) -> np.ndarray:
         """Grams dosed for after each sample of the next day, shape (patients, samples)."""
@@ -81,15 +64,27 @@ class RealLifeDosing:
         out = np.zeros((self.n, self.per_day))
         if not meals:
             return out
-        error = _draw(self.rng, self.n, "normal", 0.0, self.meal_sd, size=meals)
-        missed = _draw(self.rng, self.n, "random", size=meals) < self.miss
-        late = _draw(self.rng, self.n, "random", size=meals) < self.late
+        error = per_patient(self.rng, self.n, "normal", 0.0, self.meal_sd, size=meals)
+        missed = per_patient(self.rng, self.n, "random", size=meals) < self.miss
+        late = per_patient(self.rng, self.n, "random", size=meals) < self.late
         e = np.clip(self.meal_mean + self.offset + error, -self.clip, self.clip)
         grams = np.where(missed, 0.0, self.grams * (1.0 + e))
         # a late bolus comes in the sample its minute falls in, the day's last at the latest
         minute = np.minimum(self.minutes + late * self.delay, 1439)
         np.add.at(out, (np.arange(self.n)[:, None], (minute // self.sample).astype(int)), grams)
         return out
+
+
+def hypo_treatment(scenario: Scenario) -> tuple[float, float, float]:
+    """How the patients of ``scenario`` treat a low, for ``devices.device_vector``: below
+    mg/dL, grams, every minutes; ``hypo_treatment: none`` (the default) treats none."""
+    if scenario.hypo_treatment != "rule-of-15":
+        return (0.0, 0.0, 0.0)
+    return (
+        _value("hypo_treatment", "below_mg_dl"),
+        _value("hypo_treatment", "grams"),
+        _value("hypo_treatment", "recheck_min"),
+    )
 
 
 def dosing_for(scenario: Scenario, n: int, rng: Rng) -> RealLifeDosing | None:

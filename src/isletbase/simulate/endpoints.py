@@ -119,28 +119,39 @@ def check_valid_range(bg: np.ndarray, where: str, names: Sequence[str] | None = 
     """Raise ``OutOfModelRangeError`` if a simulated day leaves ``valid_range`` (endpoints.yaml).
 
     ``bg``: one day's glucose, patients × samples (mg/dL). Checked per sample (at most
-    ``max_glucose_mg_dl``, finite) and per day (mean glucose whose ADAG HbA1c is at most
-    ``max_hba1c_pct``), so no reported HbA1c, mean glucose or curve can leave the range.
-    ``where`` names the run and day; the patient is named from ``names`` (else its index).
+    ``max_glucose_mg_dl``, finite) and per day (a mean glucose of at least
+    ``min_mean_glucose_mg_dl`` whose ADAG HbA1c is at most ``max_hba1c_pct``), so no reported
+    HbA1c, mean glucose or curve can leave the range; a sample below the bottom is reported
+    (as time below 54 mg/dL), as the model goes there and comes back. ``where`` names the run
+    and day; the patient is named from ``names`` (else its index).
     """
     limits = definitions()["valid_range"]
-    top = float(limits["max_glucose_mg_dl"])
+    top, bottom = float(limits["max_glucose_mg_dl"]), float(limits["min_mean_glucose_mg_dl"])
     adag = definitions()["hba1c_from_mean_glucose"]
     top_mean = limits["max_hba1c_pct"] * adag["slope_mg_dl_per_pct"] + adag["intercept_mg_dl"]
     with np.errstate(invalid="ignore"):
         peak = np.where(np.isfinite(bg), bg, np.inf).max(axis=1)
         mean = bg.mean(axis=1)
-    bad = np.flatnonzero((peak > top) | ~(mean <= top_mean))
+    high = (peak > top) | ~(mean <= top_mean)
+    bad = np.flatnonzero(high | (mean < bottom))
     if bad.size == 0:
         return
     i = int(bad[0])
     who = names[i] if names is not None else f"patient {i}"
+    went = f"reached {peak[i]:.0f}" if high[i] else f"fell to {np.nanmin(bg[i]):.0f}"
+    why = (
+        "This happens without insulin or an adequate graft, with meals far beyond what the "
+        "controller covers, or with real-life dosing where a patient misses several boluses in "
+        "a row (most often a child; `dosing: exact`, or another seed, avoids it)"
+        if high[i]
+        else "The model has no counter-regulation: a patient given more insulin than the day "
+        "needs falls without end unless the low is eaten for (scenario `hypo_treatment: "
+        "rule-of-15`)"
+    )
     raise OutOfModelRangeError(
-        f"{where}, {who}: simulated glucose reached {peak[i]:.0f} mg/dL (day mean "
+        f"{where}, {who}: simulated glucose {went} mg/dL (day mean "
         f"{mean[i]:.0f}, HbA1c {float(hba1c_from_mean_glucose(mean[i])):.1f}%), outside the "
-        f"model's valid range (glucose ≤ {top:.0f} mg/dL, HbA1c ≤ {limits['max_hba1c_pct']}%); "
-        f"{bad.size} patient(s) affected. This happens without insulin or an adequate graft, "
-        "with meals far beyond what the controller covers, or with real-life dosing where a "
-        "patient misses several boluses in a row (most often a child; `dosing: exact`, or "
-        "another seed, avoids it); no results are reported"
+        f"model's valid range (glucose ≤ {top:.0f} mg/dL, a day's mean ≥ {bottom:.0f} mg/dL, "
+        f"HbA1c ≤ {limits['max_hba1c_pct']}%); {bad.size} patient(s) affected. {why}; no "
+        "results are reported"
     )

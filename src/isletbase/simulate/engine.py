@@ -23,8 +23,10 @@ from isletbase.simulate.patient import (
     DEV_MAX_BASAL,
     GS,
     NAUX,
+    NDEV,
     NX,
     RATE,
+    SINCE_TREAT,
     pump,
     run_day,
 )
@@ -56,6 +58,7 @@ class CohortState:
         self.aux[:, CGM_HOLD] = np.clip(glucose, dev[DEV_CGM_MIN], dev[DEV_CGM_MAX])
         basal = self.params[:, U2SS] * self.params[:, BW] / 6000.0 * scale
         self.aux[:, RATE] = pump(basal, dev[DEV_INC], dev[DEV_MAX_BASAL])
+        self.aux[:, SINCE_TREAT] = 1e9  # no low treated yet: the first is eaten for at once
 
     def __len__(self) -> int:
         return self.x.shape[0]
@@ -94,6 +97,7 @@ def advance_day(
     scale: np.ndarray | None = None,
     backend: str = "auto",
     carbs: np.ndarray | None = None,
+    dev: np.ndarray | None = None,
 ) -> DayTrace:
     """Simulate one day for every patient of ``state`` (changed in place) and return its trace.
 
@@ -101,7 +105,8 @@ def advance_day(
     a meal bolus for after each sensor sample (``isletbase.simulate.dosing``; without it, the
     meals exactly, ``exact_carbs``); ``noise``: sensor error per
     patient and sample, or None; ``graft``: functional beta-cell mass fraction per patient;
-    ``scale``: fraction of usual insulin per patient (0 = no insulin).
+    ``scale``: fraction of usual insulin per patient (0 = no insulin); ``dev``: the constants
+    ``devices.device_vector`` gives (with how lows are treated), by default the devices' alone.
     """
     n = len(state)
     sample = sample_minutes()
@@ -111,12 +116,14 @@ def advance_day(
     scale = np.ones(n) if scale is None else np.asarray(scale, dtype=np.float64)
     meals = np.asarray(meals, dtype=np.float64)
     carbs = exact_carbs(meals, n) if carbs is None else np.asarray(carbs, dtype=np.float64)
+    dev = device_vector() if dev is None else np.asarray(dev, dtype=np.float64)
     if carbs.shape != (n, per_day):  # read unchecked by the compiled loop
         raise ValueError(f"carbs of shape {carbs.shape}: expected ({n}, {per_day})")
+    if dev.shape != (NDEV,):
+        raise ValueError(f"device constants of shape {dev.shape}: expected ({NDEV},)")
     trace = DayTrace(np.empty((n, per_day)), np.empty((n, per_day)), np.empty((n, per_day)))
     args = (
-        state.x, state.aux, state.params, meals, carbs, noise, graft, scale, device_vector(),
-        sample,
+        state.x, state.aux, state.params, meals, carbs, noise, graft, scale, dev, sample,
     )  # fmt: skip
     if resolve_backend(backend) == "numba":
         _numba_days()(*args, trace.bg, trace.cgm, trace.insulin)

@@ -12,16 +12,14 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import cache
+from functools import partial
 from typing import Any
 
 import numpy as np
-import yaml
 
 from isletbase.errors import InputError
 from isletbase.simulate.params import (
     BW,
-    DATA,
     SEC_ALPHA,
     SEC_BETA,
     SEC_GAMMA,
@@ -30,19 +28,17 @@ from isletbase.simulate.params import (
     SEC_SB,
     Cohort,
 )
+from isletbase.simulate.sourced import sourced_data, sourced_value
 
 REGIMENS: tuple[str, ...] = ("none", "standard", "hypoimmune", "encapsulation")
 
 
-@cache
 def graft_data() -> dict[str, Any]:
     """The parsed ``graft.yaml`` (secretion, mass, product, regimens), with sources."""
-    with (DATA / "graft.yaml").open(encoding="utf-8") as fh:
-        return yaml.safe_load(fh)
+    return sourced_data("graft.yaml")
 
 
-def _value(section: str, key: str) -> float:
-    return float(graft_data()[section][key]["value"])
+_value = partial(sourced_value, "graft.yaml")
 
 
 #: How many times the bundled product's dose × potency (full-dose zimislecel, 0.8 × 10⁹ cells,

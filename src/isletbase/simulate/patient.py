@@ -64,14 +64,17 @@ from isletbase.simulate.params import (
 # state rows
 Q1, Q2, QGUT, GP, GT, IP, X, I1, ID, IL, ISC1, ISC2, GS, Y, IPO = range(15)
 NX = 15
-# auxiliary rows: meal bookkeeping, held CGM, insulin rate applied now (U/min)
-PLANNED, LAST_EAT, LAST_QSTO, FOODTAKEN, CGM_HOLD, RATE = range(6)
-NAUX = 6
-# device constants (see devices.yaml) in the order ``run_day`` reads them
+# auxiliary rows: meal bookkeeping, held CGM, insulin rate applied now (U/min), minutes since
+# the patient last ate for a low
+PLANNED, LAST_EAT, LAST_QSTO, FOODTAKEN, CGM_HOLD, RATE, SINCE_TREAT = range(7)
+NAUX = 7
+# device constants (see devices.yaml) in the order ``run_day`` reads them, then how the patient
+# treats a low (``isletbase.simulate.dosing.hypo_treatment``; a threshold of 0 treats none)
 (
     DEV_TARGET, DEV_CORRECT_ABOVE, DEV_INC, DEV_MAX_BOLUS, DEV_MAX_BASAL, DEV_CGM_MIN,
-    DEV_CGM_MAX, DEV_EAT_RATE,
-) = range(8)  # fmt: skip
+    DEV_CGM_MAX, DEV_EAT_RATE, DEV_TREAT_BELOW, DEV_TREAT_G, DEV_TREAT_EVERY,
+) = range(11)  # fmt: skip
+NDEV = 11
 
 U_TO_PMOL = 6000.0
 
@@ -160,7 +163,9 @@ def run_day(x, a, p, meals, carbs, noise, graft, scale, dev, sample, bg, cgm, in
     ``scale``: fraction of the usual insulin the patient takes (0 = off insulin, also used for
     controller ``none``); ``bg[k]``/``cgm[k]``: mean over the minutes of sample k, as
     simglucose reports them; ``ins[k]``: rate applied during sample k (U/min).
-    The basal–bolus decision after each sample is simglucose's ``BBController``.
+    The basal–bolus decision after each sample is simglucose's ``BBController``. A sensor
+    reading below ``dev[DEV_TREAT_BELOW]`` is eaten for, ``dev[DEV_TREAT_G]`` grams unbolused,
+    at most once every ``dev[DEV_TREAT_EVERY]`` minutes (0, simglucose's, treats no low).
     """
     basal = pump(p[U2SS] * p[BW] / U_TO_PMOL * scale, dev[DEV_INC], dev[DEV_MAX_BASAL])
     for k in range(meals.shape[0] // sample):
@@ -185,6 +190,10 @@ def run_day(x, a, p, meals, carbs, noise, graft, scale, dev, sample, bg, cgm, in
         bg[k] = bg_sum / sample
         cgm[k] = ((sample - 1.0) * held + a[CGM_HOLD]) / sample
         ins[k] = a[RATE]
+        # a low on the sensor is eaten for (not bolused), again if it lasts past the recheck
+        low = (a[CGM_HOLD] < dev[DEV_TREAT_BELOW]) * (a[SINCE_TREAT] >= dev[DEV_TREAT_EVERY])
+        a[PLANNED] = a[PLANNED] + low * dev[DEV_TREAT_G]
+        a[SINCE_TREAT] = (1.0 - low) * (a[SINCE_TREAT] + sample)
         level = cgm[k]
         correction = (level > dev[DEV_CORRECT_ABOVE]) * (level - dev[DEV_TARGET]) / p[CF]
         bolus = (carbs[k] > 0.0) * (carbs[k] / p[CR] + correction) * scale / sample

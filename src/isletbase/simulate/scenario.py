@@ -2,7 +2,10 @@
 
 YAML keys: ``start`` (ISO time), ``meals`` (``{time: "HH:MM", carbs_g: N}``, repeated daily),
 ``controller`` (``basal-bolus`` or ``none``), ``dosing`` (``exact`` or ``real-life``, how the
-patient doses meal boluses: ``isletbase.simulate.dosing``) and ``noise`` (bool). A malformed
+patient doses meal boluses: ``isletbase.simulate.dosing``), ``sensitivity`` (``fixed`` or
+``day-to-day``, whether the patient's insulin sensitivity varies from day to day:
+``isletbase.simulate.variability``), ``hypo_treatment`` (``none`` or ``rule-of-15``, whether
+the patient eats for a low: ``isletbase.simulate.dosing``) and ``noise`` (bool). A malformed
 file raises ``InputError`` naming the file and field.
 """
 
@@ -47,13 +50,16 @@ class Meal(BaseModel):
 
 class Scenario(BaseModel):
     """A daily meal plan with the insulin controller, how meal boluses are dosed (``exact``:
-    simglucose's; ``real-life``: with people's errors) and whether the sensor is noisy."""
+    simglucose's; ``real-life``: with people's errors), whether insulin sensitivity varies
+    from day to day, whether lows are eaten for and whether the sensor is noisy."""
 
     model_config = ConfigDict(extra="forbid")
     start: datetime = datetime(2018, 1, 1)
     meals: list[Meal] = Field(default_factory=list)
     controller: Literal["basal-bolus", "none"] = "basal-bolus"
     dosing: Literal["exact", "real-life"] = "exact"
+    sensitivity: Literal["fixed", "day-to-day"] = "fixed"
+    hypo_treatment: Literal["none", "rule-of-15"] = "none"
     noise: bool = False
 
     def meals_per_minute(self) -> np.ndarray:
@@ -98,9 +104,7 @@ def read_yaml(path: str | Path, what: str) -> Any:
 def parse_scenario(data: Any, where: str = "scenario") -> Scenario:
     """Validate a scenario mapping; ``InputError`` names the field at fault."""
     if not isinstance(data, dict):
-        raise InputError(
-            f"{where}: expected a mapping with start, meals, controller, dosing, noise"
-        )
+        raise InputError(f"{where}: expected a mapping with {', '.join(Scenario.model_fields)}")
     try:
         return Scenario.model_validate(data)
     except ValidationError as exc:
@@ -142,9 +146,9 @@ def bundled_scenario(value: Any, where: str = "scenario") -> Any:
     name = yaml_name(value)
     if name not in names:
         raise InputError(
-            f"{where}: expected an inline scenario (start, meals, controller, dosing, noise) or "
-            f"the name of a bundled scenario ({', '.join(names)}); file paths are read only by "
-            "the command line"
+            f"{where}: expected an inline scenario ({', '.join(Scenario.model_fields)}) or the "
+            f"name of a bundled scenario ({', '.join(names)}); file paths are read only by the "
+            "command line"
         )
     return load_scenario(_bundled_file(name))
 

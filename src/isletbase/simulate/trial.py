@@ -2,7 +2,9 @@
 
 A design's patients are split into shards for speed; each patient's random numbers come from
 its own streams, ``SeedSequence(seed, spawn_key=(repeat, arm, patient))`` spawned into one
-stream for the graft draw and one for sensor noise. So no number depends on the shard size, on
+stream each for the graft draw, sensor noise, dosing and insulin sensitivity (``STREAMS``; a
+new stream is added at the end, so the others draw as before). So no number depends on the
+shard size, on
 where or in which order shards run (one process here, or a Dask cluster in ``scale``), nor does
 the graft draw move the sensor noise. ``TrialResult`` is the one producer of the trial's
 numbers: tables, JSON, the API, the database and plots read it.
@@ -18,7 +20,8 @@ import numpy as np
 from scipy import stats
 
 from isletbase.simulate.design import Design, load_design
-from isletbase.simulate.dosing import dosing_for
+from isletbase.simulate.devices import device_vector
+from isletbase.simulate.dosing import dosing_for, hypo_treatment
 from isletbase.simulate.endpoints import Window, check_valid_range, hba1c_from_mean_glucose
 from isletbase.simulate.engine import CohortState, advance_day, resolve_backend
 from isletbase.simulate.graft import (
@@ -31,6 +34,7 @@ from isletbase.simulate.graft import (
 from isletbase.simulate.params import COLUMNS, Cohort, load_cohort
 from isletbase.simulate.scenario import Scenario, bundled
 from isletbase.simulate.sensor import SensorNoise
+from isletbase.simulate.variability import sensitivity_for
 
 
 @dataclass(frozen=True)
@@ -77,7 +81,7 @@ def population(design: Design, repeat: int, arm: int) -> Cohort:
 
 
 #: Child streams of each patient's ``SeedSequence``, in spawn order.
-STREAMS: tuple[str, ...] = ("graft", "noise", "dosing")
+STREAMS: tuple[str, ...] = ("graft", "noise", "dosing", "sensitivity")
 
 
 def patient_streams(design: Design, task: Task) -> dict[str, list[np.random.Generator]]:
@@ -119,6 +123,8 @@ def run_task(design: Design, task: Task, backend: str = "auto") -> ShardResult:
     noise = SensorNoise(n, streams["noise"]) if scenario.noise else None
     meals = scenario.meals_per_minute()
     dosing = dosing_for(scenario, n, streams["dosing"])
+    dev = device_vector(hypo_treatment(scenario))
+    sensitivity = sensitivity_for(scenario, state.params, streams["sensitivity"])
     arm_name = design.arms[task.arm].name
     who = [f"patient {task.start + j}" for j in range(n)]
     window_start = max(design.days - design.endpoints.window_days, 0)
@@ -132,6 +138,8 @@ def run_task(design: Design, task: Task, backend: str = "auto") -> ShardResult:
         fraction = course.fraction(day + (weight - 1) / 2)  # the mid-day it stands for
         need = insulin_scale(fraction)
         scale = on_insulin * need
+        if sensitivity:
+            sensitivity.next_day()
         trace = advance_day(
             state,
             meals,
@@ -140,6 +148,7 @@ def run_task(design: Design, task: Task, backend: str = "auto") -> ShardResult:
             scale,
             backend,
             dosing.next_day() if dosing else None,
+            dev,
         )
         check_valid_range(trace.bg, f"arm {arm_name!r} (repeat {task.repeat}), day {day}", who)
         if i == 0:
