@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import csv
 import io
+import re
+import threading
 
 import pytest
 import rispy
 from fastapi.testclient import TestClient
+from hypothesis import given
+from hypothesis import strategies as st
 
 from isletbase.api import create_app
+from isletbase.api.trials import RegistryIdConvertor
 from isletbase.ingest import ingest_trials
 from isletbase.model import TrialRecord
 from isletbase.sources import RawRecord
@@ -125,6 +130,25 @@ def test_a_trial_whose_id_holds_slashes_is_read_with_its_history(db, path):
     history = api.get(f"/api/trials/{path}/history")
     assert history.status_code == 200 and history.json()["id"] == SLASHED_ID
     assert api.get(f"/api/trials/{path}/nothing").status_code == 404
+
+
+@given(st.text(alphabet="a1/", max_size=14))
+def test_a_registry_id_in_a_path_is_its_first_part_then_parts_that_hold_a_digit(path):
+    parts = path.split("/")
+    expected = bool(parts[0]) and all(any(c.isdigit() for c in p) for p in parts[1:])
+    assert bool(re.fullmatch(RegistryIdConvertor.regex, path)) == expected
+
+
+def test_a_path_of_many_digit_parts_is_refused_at_once(db):
+    """Each digit-filled part multiplied the ways the converter's pattern could split a path
+    (~10× a part): a 92-byte URL held the server's event loop for 12 s. It must end at all:
+    with 30 parts the former pattern would run for longer than the universe has existed."""
+    api, answers = client(db), []
+    path = "/api/trials/x" + "/1111111111" * 30 + "/z"
+    worker = threading.Thread(target=lambda: answers.append(api.get(path).status_code), daemon=True)
+    worker.start()
+    worker.join(timeout=120)
+    assert answers == [404]
 
 
 def test_history_answers_under_the_display_id_whatever_the_spelling_asked(loaded_db):
