@@ -8,6 +8,7 @@ from fastapi.testclient import TestClient
 
 from isletbase.api import create_app
 from isletbase.api.regulation import MAX_CHECK_BYTES
+from isletbase.api.slots import CHECK, FINDINGS
 from isletbase.app import create
 from isletbase.ingest import ingest_trials
 from isletbase.model import TrialRecord
@@ -141,3 +142,27 @@ def test_findings_for_a_trial_whose_id_holds_slashes(db) -> None:
     done = TestClient(create_app(db)).get(f"/api/trials/{slashed}/findings")
     assert done.status_code == 200, done.text
     assert done.json()["trial"] == slashed
+
+
+def test_checks_and_findings_beyond_their_places_are_told_to_come_back(loaded_db) -> None:
+    """Twelve long offers at once held every route thread (a search waited 8 s) and eight
+    findings reports 18 s: each runs in a limited number of places per process; one more is
+    answered 503 with Retry-After at once, on the API and the web form."""
+    client = TestClient(create(loaded_db))
+    text = {"content": "干细胞治疗糖尿病".encode(), "headers": {"content-type": "text/plain"}}
+    for slot, send in (
+        (CHECK, lambda: client.post("/api/check", **text)),
+        (CHECK, lambda: client.post("/regulation", data={"text": "干细胞治疗糖尿病"})),
+        (FINDINGS, lambda: client.get("/api/findings?severity=violation")),
+    ):
+        taken = 0
+        while slot.try_take():
+            taken += 1
+        try:
+            busy = send()
+            assert busy.status_code == 503 and busy.headers["retry-after"] == "5"
+            assert "try again in a few seconds" in busy.text
+        finally:
+            for _ in range(taken):
+                slot.give_back()
+        assert taken == slot.at_once and send().status_code == 200

@@ -9,7 +9,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import inspect
 
-from isletbase.api import create_app, simulate
+from isletbase.api import create_app
+from isletbase.api.slots import SIMULATION
 from isletbase.app import create
 from isletbase.store.db import Database
 
@@ -140,7 +141,7 @@ def test_a_simulation_while_another_runs_is_503_with_retry_after(db: Database) -
     """Each simulation holds a server thread for seconds: one runs at a time in a process, and
     another is told to come back (API and web page), so searches keep their threads."""
     client = TestClient(create(db))
-    assert simulate._running.acquire(blocking=False)  # a simulation is running
+    assert SIMULATION.try_take()  # a simulation is running
     try:
         busy = client.post("/api/simulate", json=DESIGN)
         assert busy.status_code == 503 and busy.headers["retry-after"] == "5"
@@ -149,7 +150,7 @@ def test_a_simulation_while_another_runs_is_503_with_retry_after(db: Database) -
         assert page.status_code == 503 and "another simulation is running" in page.text
         assert page.headers["retry-after"] == "5"
     finally:
-        simulate._running.release()
+        SIMULATION.give_back()
     assert client.post("/api/simulate", json=DESIGN).status_code == 200
     assert client.post("/simulator", data={"sample_size": "2", "days": "14"}).status_code == 200
 

@@ -11,6 +11,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, HTTPException, Query, Request
 from starlette.concurrency import run_in_threadpool
 
+from isletbase.api.slots import CHECK, FINDINGS
 from isletbase.api.trials import TRIAL_ID
 from isletbase.errors import InputError
 from isletbase.regulation.engine import (
@@ -98,7 +99,8 @@ async def check(request: Request) -> dict[str, Any]:
     text (~1 s for the longest), so they run in a worker thread, not on the event loop that
     every other request waits on."""
     media, text = await _read_body(request)
-    return await run_in_threadpool(_check, media, text, request.app.state.db)
+    with CHECK.held():
+        return await run_in_threadpool(_check, media, text, request.app.state.db)
 
 
 @router.get("/findings")
@@ -106,8 +108,10 @@ def findings(
     request: Request,
     severity: Annotated[str | None, Query(description="violation, red_flag or info")] = None,
 ) -> dict[str, Any]:
-    """Rule findings across all trials in the database."""
-    return findings_for_all_trials(request.app.state.db, severity=severity).to_dict()
+    """Rule findings across all trials in the database (one report at a time per server
+    process: it scores every trial; another is answered 503 with ``Retry-After``)."""
+    with FINDINGS.held():
+        return findings_for_all_trials(request.app.state.db, severity=severity).to_dict()
 
 
 @router.get("/timeline")

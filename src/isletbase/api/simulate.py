@@ -7,18 +7,16 @@ sent here names its scenario inline or by a bundled name, never by a path on the
 
 from __future__ import annotations
 
-import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, HTTPException, Query, Request
+from fastapi import APIRouter, Body, Depends, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials
 from pydantic import TypeAdapter, ValidationError
 
 from isletbase.api.admin import TokenFirst, require_token
 from isletbase.api.admin import bearer as admin_bearer
+from isletbase.api.slots import SIMULATION
 from isletbase.errors import InputError
 from isletbase.simulate.design import parse_design
 from isletbase.simulate.engine import resolve_backend
@@ -30,30 +28,6 @@ router = APIRouter(prefix="/api/simulate", tags=["simulate"])
 #: Largest design the API runs inline: simulated patient-days (patients × arms × repeats × days
 #: / stride). Bigger designs belong on the CLI (``isletbase simulate trial``).
 MAX_SIMULATED_PATIENT_DAYS = 20_000
-
-#: Simulations one server process runs at once. Each holds a route thread for seconds (a
-#: design at the limit: ~8 s), and searches must go on meanwhile: four at once held every
-#: route thread, and a search waited 28 s for one.
-SIMULATIONS_AT_ONCE = 1
-_running = threading.BoundedSemaphore(SIMULATIONS_AT_ONCE)
-
-
-@contextmanager
-def simulation_slot() -> Iterator[None]:
-    """Run the block as one of ``SIMULATIONS_AT_ONCE`` simulations, or answer 503 at once
-    (with ``Retry-After``) where as many run already."""
-    if not _running.acquire(blocking=False):
-        raise HTTPException(
-            status_code=503,
-            detail="another simulation is running in this server process; try again in a few "
-            "seconds, or run larger designs with `isletbase simulate trial`",
-            headers={"Retry-After": "5"},
-        )
-    try:
-        yield
-    finally:
-        _running.release()
-
 
 EXAMPLE = {
     "name": "small example",
@@ -117,7 +91,7 @@ def simulate(
             f"stride_days) is over the API's limit of {MAX_SIMULATED_PATIENT_DAYS}; "
             "use `isletbase simulate trial`"
         )
-    with simulation_slot():
+    with SIMULATION.held():
         tic = time.perf_counter()
         result = run_trial(parsed)
         seconds = time.perf_counter() - tic

@@ -17,7 +17,8 @@ from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import HTMLResponse
 
-from isletbase.api.simulate import MAX_SIMULATED_PATIENT_DAYS, simulation_slot
+from isletbase.api.simulate import MAX_SIMULATED_PATIENT_DAYS
+from isletbase.api.slots import CHECK, SIMULATION
 from isletbase.errors import InputError
 from isletbase.evidence.cases import load_cases
 from isletbase.evidence.outcomes import load_outcomes
@@ -126,7 +127,8 @@ async def regulation_check(request: Request) -> HTMLResponse:
     fields: dict[str, str] = {}
     try:
         fields = {k: v for k, v in (await form_fields(request)).items() if k in OFFER_FIELDS}
-        result = await run_in_threadpool(_checked, fields, request.app.state.db)
+        with CHECK.held():
+            result = await run_in_threadpool(_checked, fields, request.app.state.db)
         error = None
     except InputError as exc:
         result, error = None, problem_of(exc, "offer_unreadable")
@@ -149,7 +151,7 @@ def simulate_example(sample_size: int, days: int) -> dict[str, Any]:
         raise PageInputError(
             Problem("simulator_too_big", {"size": size, "limit": MAX_SIMULATED_PATIENT_DAYS})
         )
-    with simulation_slot():
+    with SIMULATION.held():
         result = run_trial(design)
     svg = graft_mass_svg(result)
     return {
