@@ -8,13 +8,15 @@ import json
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from isletbase.app import create
 from isletbase.harvest import list_quarantine, retry_quarantine
 from isletbase.ingest import ingest_trials, load_bundled
 from isletbase.model import RegistryId, TrialRecord
 from isletbase.sources import RawRecord
-from isletbase.store.schema import QuarantineRow
+from isletbase.store.schema import QuarantineRow, TrialRow
 from isletbase.store.trial_reads import get_trial, history
 
 TOKEN = "t0ken-for-tests"
@@ -183,3 +185,22 @@ def test_a_trial_whose_id_holds_slashes_is_curated_under_it(db, monkeypatch):
         "/api/admin/trials/CTRI/2020/01/022781/curate", json=CURATION, headers=AUTH
     )
     assert r.status_code == 200 and r.json()["cellSource"] == "BM-MSC"
+
+
+def test_a_write_empties_the_response_cache_and_a_read_only_post_does_not(loaded, monkeypatch):
+    """Any POST that answered under 400 emptied the cache — checking an offer or running an
+    unstored simulation, open to anyone, defeated it; only a request that passed the token
+    (a write) does now."""
+    monkeypatch.setenv("ISLETBASE_TOKEN", TOKEN)
+    monkeypatch.setenv("ISLETBASE_CACHE_TTL", "600")
+    client = TestClient(create(loaded))
+    path = "/api/trials/NCT01219465"
+    cached = client.get(path).json()["cellSource"]
+    with Session(loaded.engine) as session, session.begin():  # behind the server's back
+        row = session.scalars(select(TrialRow).where(TrialRow.display_id == "NCT01219465")).one()
+        row.cell_source = "ADSC"
+    assert client.post("/api/check", json={"country": "CN"}).status_code == 200
+    assert client.get(path).json()["cellSource"] == cached  # still the cached answer
+    r = client.post("/api/admin/trials/NCT01219465/curate", json=CURATION, headers=AUTH)
+    assert r.status_code == 200
+    assert client.get(path).json()["cellSource"] == "BM-MSC"  # the write emptied it

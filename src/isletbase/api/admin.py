@@ -20,6 +20,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from starlette.exceptions import HTTPException
 
+from isletbase.api.middleware import mark_write
 from isletbase.api.trials import TRIAL_ID, trial_json
 from isletbase.errors import InputError
 from isletbase.harvest import POSTED_SOURCE, run_records
@@ -65,7 +66,8 @@ def always(_: Request) -> bool:
 
 
 class TokenFirst(APIRoute):
-    """A write route that checks the bearer token before it reads the request's body.
+    """A write route that checks the bearer token before it reads the request's body, and
+    marks a request that passed it as a write (the response cache forgets its answers after).
 
     FastAPI decodes a JSON body before it runs any dependency, so a route guarded by a
     dependency alone answered a malformed body from anyone with ``422`` (and its parse error)
@@ -80,6 +82,7 @@ class TokenFirst(APIRoute):
         async def checked(request: Request) -> Response:
             if self.needs_token(request):
                 require_token(await bearer(request))
+                mark_write(request.scope.setdefault("state", {}))
             return await handler(request)
 
         return checked

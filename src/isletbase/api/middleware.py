@@ -10,8 +10,10 @@ response passes through without extra copies or threads.
 
 ``ResponseCache`` keeps each worker's recent answers to reads for a few seconds
 (``$ISLETBASE_CACHE_TTL``, default 5; 0 turns it off) — well inside the ``max-age`` the API
-already promises clients — and forgets them all when a write succeeds on that worker, so a
-burst of identical searches costs one database query.
+already promises clients — and forgets them all when a write succeeds on that worker (a
+request its route marks with ``mark_write``: those that passed the write token), so a burst of
+identical searches costs one database query, and a read-only POST (checking an offer, running
+a simulation without storing it) keeps them.
 """
 
 from __future__ import annotations
@@ -46,6 +48,16 @@ CSP = (
     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
     "frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
 )
+
+
+#: The key of a request's ASGI ``state`` that says it wrote to the database.
+WROTE = "isletbase_wrote"
+
+
+def mark_write(state: dict) -> None:
+    """Say that the request whose ASGI ``state`` this is writes (``ResponseCache`` then forgets
+    its answers once the write succeeds)."""
+    state[WROTE] = True
 
 
 #: Seconds a worker reuses an answer to the same read (``$ISLETBASE_CACHE_TTL``).
@@ -275,7 +287,9 @@ class ResponseCache:
             await self.app(scope, receive, send)
             return
         if scope["method"] not in ("GET", "HEAD"):
-            await self.app(scope, receive, self._clear_after_write(send))
+            # shared with the copies of the scope the inner layers make, so a route can mark it
+            state = scope.setdefault("state", {})
+            await self.app(scope, receive, self._clear_after_write(state, send))
             return
         cookie = "" if scope["path"].startswith("/api/") else Headers(scope=scope).get("cookie", "")
         key = (scope["method"], scope["path"], scope.get("query_string", b""), cookie)
@@ -338,9 +352,10 @@ class ResponseCache:
 
         return keeping
 
-    def _clear_after_write(self, send: Send) -> Send:
+    def _clear_after_write(self, state: dict, send: Send) -> Send:
         async def clearing(message: Message) -> None:
-            if message["type"] == "http.response.start" and message["status"] < 400:
+            started = message["type"] == "http.response.start"
+            if started and message["status"] < 400 and state.get(WROTE):
                 self.store.clear()
                 self.bytes = 0
             await send(message)
