@@ -239,3 +239,27 @@ def test_a_query_parameter_a_route_does_not_take_is_refused_naming_those_it_does
     detail = r.json()["detail"]
     assert f"unknown query parameter(s) {param}" in detail and takes in detail
     assert client.get(path).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/institutions?q=a&q=b",
+        "/api/rules?jurisdiction=CN&jurisdiction=US",
+        "/api/findings?severity=violation&severity=info",
+        "/api/evidence/igls?hba1c=6&hba1c=9&severe_hypos=0&insulin_reduction=100",
+        "/api/trials?status=recruiting&status=completed",
+        "/api/export/csv?q=cord&q=marrow",
+        "/api/evidence/outcomes?outcome=hba1c&outcome=c_peptide",
+    ],
+)
+def test_a_parameter_given_twice_is_refused_on_every_route(client, path):
+    """Some routes read the last of two and answered as if for both (the CN and US rules
+    asked, the US ones given)."""
+    r = client.get(path)
+    assert r.status_code == 400 and "is given twice" in r.json()["detail"], r.text
+
+
+def test_a_list_parameter_may_be_given_more_than_once(client):
+    r = client.get("/api/stats?by=cell_source&by=status")
+    assert r.status_code == 200, r.text

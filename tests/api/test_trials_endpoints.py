@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from isletbase.api import create_app
 from isletbase.api.trials import RegistryIdConvertor
+from isletbase.app import create
 from isletbase.ingest import ingest_trials
 from isletbase.model import TrialRecord
 from isletbase.sources import RawRecord
@@ -187,3 +188,27 @@ def test_a_search_parameter_given_twice_is_refused(loaded_db, url):
     """Only the last one was read, so the answer looked like one to both."""
     r = client(loaded_db).get(url)
     assert r.status_code == 400 and "is given twice" in r.json()["detail"]
+
+
+def test_an_export_of_more_than_its_limit_is_refused_saying_how_many(loaded_db, monkeypatch):
+    """A file cut at the limit, with nothing saying so, was taken for every match."""
+    from isletbase.api import trials as trials_api
+    from isletbase.web import pages
+
+    api = client(loaded_db)
+    total = api.get("/api/trials", params={"q": "diabetes"}).json()["total"]
+    monkeypatch.setattr(trials_api, "EXPORT_LIMIT", total - 1)
+    monkeypatch.setattr(pages, "EXPORT_LIMIT", total - 1)
+    r = api.get("/api/export/csv", params={"q": "diabetes"})
+    assert r.status_code == 400 and f"{total:,} trials match" in r.json()["detail"]
+    page = TestClient(create(loaded_db)).get("/trials", params={"q": "diabetes"}).text
+    assert "/api/export/csv" not in page and "narrow the search to export them" in page
+    monkeypatch.setattr(trials_api, "EXPORT_LIMIT", total)
+    rows = list(csv.DictReader(io.StringIO(api.get("/api/export/csv?q=diabetes").text)))
+    assert len(rows) == total
+
+
+@pytest.mark.parametrize("param", ["page=2", "per_page=5"])
+def test_an_export_refuses_paging_it_would_ignore(loaded_db, param):
+    r = client(loaded_db).get(f"/api/export/json?q=diabetes&{param}")
+    assert r.status_code == 400 and "holds every matching trial" in r.json()["detail"]

@@ -10,7 +10,7 @@ import importlib
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from http import HTTPStatus
-from typing import Any
+from typing import Any, get_origin
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -28,6 +28,7 @@ from isletbase.api.middleware import (
     RequestLimits,
     ResponseCache,
 )
+from isletbase.api.trials import refuse_repeated
 from isletbase.errors import InputError, IsletbaseError, NotFoundError
 from isletbase.store.db import Database
 
@@ -65,9 +66,11 @@ def validation_detail(errors: Sequence[Mapping[str, Any]]) -> str:
 
 
 def known_query_parameters(request: Request) -> None:
-    """Refuse a query parameter an API route does not take, naming those it does: one rule
-    for every route (``/api/trials?bogus=1`` was refused, ``/api/stats?bogus=1`` ignored, and
-    ``/api/evidence/pool?leave_one_out=true`` looked like an option that worked)."""
+    """Refuse a query parameter an API route does not take, naming those it does, and one it
+    takes once given twice: one rule for every route (``/api/trials?bogus=1`` was refused,
+    ``/api/stats?bogus=1`` ignored, and ``/api/evidence/pool?leave_one_out=true`` looked like
+    an option that worked; ``/api/rules?jurisdiction=CN&jurisdiction=US`` answered for the
+    last alone, as if for both)."""
     if not request.url.path.startswith("/api/"):
         return
     dependant = getattr(request.scope.get("route"), "dependant", None)
@@ -75,33 +78,44 @@ def known_query_parameters(request: Request) -> None:
         return
     known = _KNOWN.get(id(dependant))
     if known is None or known[0] is not dependant:  # read once a route
-        known = _KNOWN[id(dependant)] = (dependant, frozenset(_query_names(dependant)))
-    allowed = known[1]
+        names, lists = _query_names(dependant)
+        known = _KNOWN[id(dependant)] = (dependant, frozenset(names), frozenset(lists))
+    _, allowed, repeatable = known
     unknown = sorted(set(request.query_params) - allowed)
     if unknown:
         takes = ", ".join(sorted(allowed)) or "none"
         raise InputError(
             f"unknown query parameter(s) {', '.join(unknown)}; this route takes: {takes}"
         )
+    refuse_repeated(request, allowed - repeatable)
 
 
-#: id of a route's dependant → (the dependant, the query parameters it declares).
-_KNOWN: dict[int, tuple[Any, frozenset[str]]] = {}
+#: id of a route's dependant → (the dependant, the query parameters it declares, those of them
+#: that are lists and so may be given more than once).
+_KNOWN: dict[int, tuple[Any, frozenset[str], frozenset[str]]] = {}
 
 
-def _query_names(dependant: Any) -> set[str]:
+def _query_names(dependant: Any) -> tuple[set[str], set[str]]:
     """The query parameters a route's handler and its dependencies declare (a parameter that is
-    a pydantic model, ``TrialQuery``, by its fields)."""
+    a pydantic model, ``TrialQuery``, by its fields), and those of them that take a list."""
     names: set[str] = set()
+    lists: set[str] = set()
     for param in dependant.query_params:
         kind = getattr(param, "type_", None) or getattr(param.field_info, "annotation", None)
         if isinstance(kind, type) and issubclass(kind, BaseModel):
-            names |= {f.alias or n for n, f in kind.model_fields.items()}
+            for n, f in kind.model_fields.items():
+                names.add(f.alias or n)
+                if get_origin(f.annotation) is list:
+                    lists.add(f.alias or n)
         else:
             names.add(param.alias)
+            if get_origin(param.field_info.annotation) is list:
+                lists.add(param.alias)
     for sub in dependant.dependencies:
-        names |= _query_names(sub)
-    return names
+        sub_names, sub_lists = _query_names(sub)
+        names |= sub_names
+        lists |= sub_lists
+    return names, lists
 
 
 def create_app(

@@ -8,7 +8,6 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 from pydantic import BeforeValidator
 
-from isletbase.api.trials import refuse_repeated
 from isletbase.evidence.cases import get_case, load_cases
 from isletbase.evidence.forest import forest_svg
 from isletbase.evidence.igls import IglsInput, classify
@@ -29,16 +28,7 @@ Measure = Annotated[Literal["MD", "SMD", "RR", "OR"], BeforeValidator(_upper)]
 Method = Annotated[Literal["FE", "DL", "REML"], BeforeValidator(_upper)]
 
 
-#: The parameters of the outcome and pool routes, each read once (``refuse_repeated``).
-EVIDENCE_KEYS = frozenset({"condition", "cell_source", "outcome", "measure", "method", "hk"})
-
-
-def evidence_given_once(request: Request) -> None:
-    """Each evidence parameter at most once: a second ``outcome`` was read silently."""
-    refuse_repeated(request, EVIDENCE_KEYS)
-
-
-@router.get("/outcomes", dependencies=[Depends(evidence_given_once)])
+@router.get("/outcomes")
 def outcomes(
     condition: str | None = None, cell_source: str | None = None, outcome: str | None = None
 ) -> list[dict]:
@@ -70,13 +60,13 @@ def pooled(
     return Pooled(result, " · ".join(p for p in (outcome, condition, cell_source) if p))
 
 
-@router.get("/pool", dependencies=[Depends(evidence_given_once)])
+@router.get("/pool")
 def pool(pooled: Annotated[Pooled, Depends(pooled)]) -> dict:
     """Pooled effect of the bundled controlled comparisons for one outcome."""
     return pooled.result.to_dict()
 
 
-@router.get("/pool.svg", response_class=Response, dependencies=[Depends(evidence_given_once)])
+@router.get("/pool.svg", response_class=Response)
 def pool_svg(pooled: Annotated[Pooled, Depends(pooled)]) -> Response:
     """The same pooled effect drawn as a forest plot (SVG)."""
     return Response(forest_svg(pooled.result, pooled.title), media_type="image/svg+xml")

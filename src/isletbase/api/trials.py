@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from starlette.convertors import Convertor, register_url_convertor
 
@@ -127,7 +127,8 @@ def refuse_repeated(request: Request, keys: frozenset[str]) -> None:
 
 
 def given_once(request: Request) -> None:
-    """Each search parameter at most once (``refuse_repeated``)."""
+    """Each search parameter at most once (``refuse_repeated``), for the web's pages (the API
+    refuses every repeated parameter but a list's, ``known_query_parameters``)."""
     refuse_repeated(request, SEARCH_KEYS)
 
 
@@ -135,7 +136,7 @@ def given_once(request: Request) -> None:
 SEARCH_KEYS = frozenset(TrialQuery.model_fields)
 
 
-@router.get("/trials", summary="Search trials", dependencies=[Depends(given_once)])
+@router.get("/trials", summary="Search trials")
 def list_trials(request: Request, query: Annotated[TrialQuery, Query()]) -> dict[str, Any]:
     """Trials matching free text (English, Chinese, pinyin) and filters, paged, with the total."""
     result = search_trials(request.app.state.db, query)
@@ -155,14 +156,27 @@ def list_trials(request: Request, query: Annotated[TrialQuery, Query()]) -> dict
     summary="Export matching trials as CSV, JSON or RIS",
     response_class=Response,
     responses={200: {"content": {m: {} for m in EXPORT_MEDIA.values()}}},
-    dependencies=[Depends(given_once)],
 )
 def export_trials(
     request: Request, fmt: Literal["csv", "json", "ris"], query: Annotated[TrialQuery, Query()]
 ) -> Response:
-    """The trials ``/api/trials`` would list for the same filters (all pages, at most
-    ``EXPORT_LIMIT``), as a file with each trial's registry ids and source URL."""
-    text = render(all_matching(request.app.state.db, query, EXPORT_LIMIT), fmt)
+    """The trials ``/api/trials`` would list for the same filters (all pages), as a file with
+    each trial's registry ids and source URL. More than ``EXPORT_LIMIT`` matches are refused
+    (400 saying how many): a file cut at the limit was taken for all of them."""
+    paging = [key for key in ("page", "per_page") if key in request.query_params]
+    if paging:
+        raise InputError(
+            f"query parameter(s) {', '.join(paging)}: an export holds every matching trial, "
+            "not a page of them; leave them out"
+        )
+    db = request.app.state.db
+    total = search_trials(db, query.model_copy(update={"page": 1, "per_page": 1})).total
+    if total > EXPORT_LIMIT:
+        raise InputError(
+            f"{total:,} trials match; an export holds at most {EXPORT_LIMIT:,}: narrow the "
+            "search (text or filters), or write them all with `isletbase export`"
+        )
+    text = render(all_matching(db, query, EXPORT_LIMIT), fmt)
     return Response(
         text,
         media_type=EXPORT_MEDIA[fmt],
