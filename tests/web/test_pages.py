@@ -87,7 +87,10 @@ def test_a_trial_whose_id_holds_slashes_opens_from_every_link_to_it(slashed_db):
         assert page.status_code == 200 and "CTRI/2020/01/022781</p>" in page.text, url
 
 
-@pytest.mark.parametrize("extra", [{"utm_source": "x"}, {"year_from": ""}, {"lang": "zh"}])
+@pytest.mark.parametrize(
+    "extra",
+    [{"utm_source": "x"}, {"year_from": ""}, {"lang": "zh"}, {"page": "2", "per_page": "5"}],
+)
 def test_export_and_filter_links_carry_the_search_not_the_url_as_typed(client, extra):
     page = client.get("/trials", params={"q": "cord", "sort": "id", **extra}).text
     links = [
@@ -98,6 +101,8 @@ def test_export_and_filter_links_carry_the_search_not_the_url_as_typed(client, e
     assert len(exports) == 3 and all("q=cord" in link and "sort=id" in link for link in exports)
     for link in links:
         assert not {"utm_source", "year_from", "lang"} & set(parse_qs(urlsplit(link).query))
+        if link.startswith("/api/export/"):  # an export holds every match, not a page
+            assert not {"page", "per_page"} & set(parse_qs(urlsplit(link).query))
     for link in exports:
         assert client.get(link).status_code == 200, link
 
