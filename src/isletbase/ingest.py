@@ -94,7 +94,7 @@ def quarantine(db: Database, raw: RawRecord, reason: str) -> None:
             QuarantineRow(
                 source=raw.source,
                 record_ref=raw.ref,
-                payload=raw.text or str(raw.payload),
+                payload=_payload_text(raw),
                 reason=reason,
             )
         )
@@ -142,6 +142,9 @@ def merge_records(records: Sequence[TrialRecord]) -> TrialRecord:
 #: terminal's escape sequences), DEL (``CONTROL_CHARACTERS``), C1 controls, and the
 #: bidirectional overrides that make text read other than it is stored.
 _CONTROLS = re.compile(f"[{CONTROL_CHARACTERS}\x80-\x9f\u202a-\u202e\u2066-\u2069]")
+#: A lone surrogate: what a JSON ``\ud800`` escape decodes to, which no UTF-8 text holds (a
+#: record with one is refused by its model, naming the field; its quarantined text escapes it).
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def _has_controls(text: str) -> bool:
@@ -302,9 +305,16 @@ def _priority(source: str) -> int:
 
 
 def _payload_text(raw: RawRecord) -> str:
+    """A rejected record's text as it came, for the quarantine, in a form every database can
+    store: a lone surrogate (``_SURROGATE``) is written back as its escape, where it failed the
+    write of the whole batch (a posted study holding one was answered 500)."""
     if raw.text:
-        return raw.text
-    return json.dumps(raw.payload, ensure_ascii=False) if raw.payload is not None else ""
+        text = raw.text
+    else:
+        text = json.dumps(raw.payload, ensure_ascii=False) if raw.payload is not None else ""
+    if _SURROGATE.search(text):
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return text
 
 
 class Head(NamedTuple):

@@ -204,3 +204,20 @@ def test_a_write_empties_the_response_cache_and_a_read_only_post_does_not(loaded
     r = client.post("/api/admin/trials/NCT01219465/curate", json=CURATION, headers=AUTH)
     assert r.status_code == 200
     assert client.get(path).json()["cellSource"] == "BM-MSC"  # the write emptied it
+
+
+def test_a_posted_study_with_a_lone_surrogate_is_quarantined_not_a_500(db, monkeypatch):
+    """Its text could not be stored (no UTF-8 holds a lone surrogate): the whole request failed."""
+    monkeypatch.setenv("ISLETBASE_TOKEN", TOKEN)
+    client = TestClient(create(db), raise_server_exceptions=False)
+    body = json.dumps(STUDY).replace("Umbilical Cord", "Umbilical \\ud800 Cord")
+    r = client.post(
+        "/api/admin/ingest/ctgov",
+        content=body,
+        headers={**AUTH, "content-type": "application/json"},
+    )
+    assert r.status_code == 200 and r.json()["quarantined"] == 1, r.text
+    assert "title_en" in r.json()["errors"][0]
+    with Session(db.engine) as session:
+        kept = session.scalars(select(QuarantineRow)).one()
+    assert "\\ud800" in kept.payload  # the text as posted, its surrogate written as its escape

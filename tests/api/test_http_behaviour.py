@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 
 import pytest
 from fastapi.testclient import TestClient
@@ -141,9 +142,8 @@ def test_streamed_oversize_body_is_413(client, monkeypatch):
     ],
 )
 def test_export_holds_every_match_with_its_source(client, fmt, media):
-    params = {"q": "umbilical", "per_page": 2}
-    total = client.get("/api/trials", params=params).json()["total"]
-    r = client.get(f"/api/export/{fmt}", params=params)
+    total = client.get("/api/trials", params={"q": "umbilical", "per_page": 2}).json()["total"]
+    r = client.get(f"/api/export/{fmt}", params={"q": "umbilical"})  # every page of them
     assert r.status_code == 200 and r.headers["content-type"].startswith(media)
     assert "attachment" in r.headers["content-disposition"]
     if fmt == "csv":
@@ -263,3 +263,34 @@ def test_a_parameter_given_twice_is_refused_on_every_route(client, path):
 def test_a_list_parameter_may_be_given_more_than_once(client):
     r = client.get("/api/stats?by=cell_source&by=status")
     assert r.status_code == 200, r.text
+
+
+def test_a_failure_of_the_server_is_a_problem_document_or_a_page_saying_so(loaded_db):
+    """A failure answered a bare text 500; nothing of it may reach the client."""
+    app = create(loaded_db)
+
+    @app.get("/api/fails")
+    def fails_api() -> None:
+        raise RuntimeError("a secret /srv/path")
+
+    @app.get("/fails")
+    def fails_page() -> None:
+        raise RuntimeError("a secret /srv/path")
+
+    client = TestClient(app, raise_server_exceptions=False)
+    api = client.get("/api/fails")
+    assert api.status_code == 500 and api.headers["content-type"] == "application/problem+json"
+    assert api.json()["title"] == "Internal Server Error" and "secret" not in api.text
+    page = client.get("/fails?lang=zh")
+    assert page.status_code == 500 and page.headers["content-type"].startswith("text/html")
+    assert "服务器未能处理此请求" in page.text and "secret" not in page.text
+
+
+@pytest.mark.parametrize("where", ["name", "arm"])
+def test_a_lone_surrogate_in_a_design_is_refused_naming_the_field(client, where):
+    """A design named with one ran its whole simulation, then failed to answer (500)."""
+    name, arm = ("x\\ud800", "a") if where == "name" else ("x", "a\\ud800")
+    design = json.dumps({"name": "NAME", "days": 7, "sample_size": 1, "arms": [{"name": "ARM"}]})
+    body = design.replace("NAME", name).replace("ARM", arm)
+    r = client.post("/api/simulate", content=body, headers={"content-type": "application/json"})
+    assert r.status_code == 400 and ("name" if where == "name" else "arms.0.name") in r.text

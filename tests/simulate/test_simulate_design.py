@@ -124,3 +124,15 @@ def test_a_count_that_is_no_whole_number_is_refused_naming_it(change: dict, name
     with pytest.raises(InputError) as err:
         parse_design({**BASE, **change})
     assert named in str(err.value)
+
+
+def test_a_bundled_file_is_named_by_its_name_not_where_the_package_lies(tmp_path) -> None:
+    """An error about the bundled daily-life.yaml named the server's install path."""
+    from isletbase.simulate.scenario import BUNDLED_SCENARIOS, shown
+
+    assert shown(BUNDLED_SCENARIOS / "daily-life.yaml") == "'scenarios/daily-life.yaml' (bundled)"
+    mine = tmp_path / "mine.yaml"
+    assert shown(mine) == repr(str(mine))  # a reader's own file, as they gave it
+    mine.write_text("meals: 3\n")
+    with pytest.raises(InputError, match=r"scenario '.*mine\.yaml': meals"):
+        load_scenario(mine)

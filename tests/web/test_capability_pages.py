@@ -184,3 +184,18 @@ def test_the_simulators_example_arms_read_as_words(client):
     page = client.get("/simulator").text
     assert "低免疫原性细胞，不用免疫抑制, 0.8 × 10⁹ 个细胞" in page and "仅用胰岛素" in page
     assert "800000000" not in page and "dose_cells" not in page
+
+
+def test_a_simulation_that_fails_on_the_page_is_a_page_saying_why(client, monkeypatch):
+    """Only an input error was caught: another of the library's errors reached the API's
+    handler, and a web form was answered with a JSON problem document."""
+    from isletbase.errors import NotFoundError
+    from isletbase.web import capabilities
+
+    def missing(*_: object) -> None:
+        raise NotFoundError("no such virtual patient: adult#999")
+
+    monkeypatch.setattr(capabilities, "simulate_example", missing)
+    r = client.post("/simulator", data={"sample_size": "2", "days": "14"})
+    assert r.status_code == 400 and r.headers["content-type"].startswith("text/html")
+    assert "adult#999" in r.text

@@ -159,6 +159,14 @@ def create_app(
     async def _other(_: Request, exc: IsletbaseError) -> JSONResponse:
         return problem(400, "Bad Request", str(exc))
 
+    @app.exception_handler(Exception)
+    async def _failed(_: Request, exc: Exception) -> JSONResponse:
+        """A failure of the server's own (logged with its traceback by the server): a problem
+        document like every other error, not a bare text, and nothing of the failure in it."""
+        return problem(
+            500, "Internal Server Error", "the server failed to answer this request; it is logged"
+        )
+
     @app.exception_handler(RequestValidationError)
     async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
         return problem(422, "Unprocessable Content", validation_detail(exc.errors()))

@@ -11,9 +11,10 @@ from __future__ import annotations
 import math
 import os
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -34,9 +35,11 @@ from isletbase.simulate.scenario import (
     load_scenario,
     parse_scenario,
     read_yaml,
+    shown,
     validation_message,
     yaml_name,
 )
+from isletbase.store.db import printable
 
 #: Parameters that may vary between virtual patients: none enters the basal steady state, so
 #: each patient's initial state stays its steady state.
@@ -81,11 +84,16 @@ class Population(BaseModel):
         return value
 
 
+#: A design's or an arm's name: shown on pages and stored with a run, so printable text (a
+#: lone surrogate ran the whole simulation, then failed its answer with a 500).
+Name = Annotated[str, AfterValidator(printable)]
+
+
 class Arm(BaseModel):
     """One arm: a name and its graft (``null`` = insulin only, the control)."""
 
     model_config = ConfigDict(extra="forbid")
-    name: str = Field(min_length=1, max_length=80)
+    name: Name = Field(min_length=1, max_length=80)
     graft: dict[str, Any] | None = None
 
 
@@ -102,7 +110,7 @@ class Design(BaseModel):
     """A virtual trial."""
 
     model_config = ConfigDict(extra="forbid")
-    name: str = "virtual trial"
+    name: Name = Field(default="virtual trial", min_length=1, max_length=200)
     seed: int = Field(default=0, ge=0, le=MAX_SEED, strict=True, description="0 to 2**31 - 1")
     days: int = Field(gt=0, le=3650, strict=True)
     sample_size: int = Field(gt=0, le=100_000, strict=True, description="patients per arm")
@@ -188,4 +196,4 @@ def parse_design(data: Any, where: str = "design", files: bool = True) -> Design
 def load_design(path: str | Path) -> Design:
     """Read and validate a design file (a bare name falls back to the bundled designs)."""
     path = bundled(path, "designs")
-    return parse_design(read_yaml(path, "design"), f"design {str(path)!r}")
+    return parse_design(read_yaml(path, "design"), f"design {shown(path)}")

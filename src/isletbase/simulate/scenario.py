@@ -86,19 +86,29 @@ def validation_message(where: str, exc: ValidationError) -> str:
     return f"{where}: " + "; ".join(parts)
 
 
+def shown(path: str | Path) -> str:
+    """A file as a message names it: a bundled one by its name (where the package lies on the
+    server is nobody's business), any other as given."""
+    given = Path(path)
+    try:
+        return f"{str(given.resolve().relative_to(Path(str(DATA)).resolve()))!r} (bundled)"
+    except ValueError:
+        return repr(str(given))
+
+
 def read_yaml(path: str | Path, what: str) -> Any:
     """Parse a YAML file, or raise ``InputError`` naming the file and the YAML problem."""
     path = Path(path)
     if not path.is_file():
-        raise InputError(f"{what} file {str(path)!r} does not exist")
+        raise InputError(f"{what} file {shown(path)} does not exist")
     try:
         return yaml.safe_load(path.read_text(encoding="utf-8"))
     except UnicodeDecodeError as exc:
-        raise InputError(f"{what} {str(path)!r}: not UTF-8 text ({exc.reason})") from exc
+        raise InputError(f"{what} {shown(path)}: not UTF-8 text ({exc.reason})") from exc
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         at = f" at line {mark.line + 1}" if mark else ""
-        raise InputError(f"{what} {str(path)!r}: malformed YAML{at}") from exc
+        raise InputError(f"{what} {shown(path)}: malformed YAML{at}") from exc
 
 
 def parse_scenario(data: Any, where: str = "scenario") -> Scenario:
@@ -118,7 +128,7 @@ def load_scenario(path: str | Path | None = None) -> Scenario:
     directory).
     """
     path = bundled(path, "scenarios") if path else _bundled_file(DEFAULT_SCENARIO)
-    return parse_scenario(read_yaml(path, "scenario"), f"scenario {str(path)!r}")
+    return parse_scenario(read_yaml(path, "scenario"), f"scenario {shown(path)}")
 
 
 def yaml_name(name: str) -> str:

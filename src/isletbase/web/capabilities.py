@@ -19,7 +19,7 @@ from starlette.responses import HTMLResponse
 
 from isletbase.api.simulate import MAX_SIMULATED_PATIENT_DAYS
 from isletbase.api.slots import CHECK, SIMULATION
-from isletbase.errors import InputError
+from isletbase.errors import InputError, IsletbaseError
 from isletbase.evidence.cases import load_cases
 from isletbase.evidence.outcomes import load_outcomes
 from isletbase.evidence.pools import pool_specs
@@ -130,7 +130,7 @@ async def regulation_check(request: Request) -> HTMLResponse:
         with CHECK.held():
             result = await run_in_threadpool(_checked, fields, request.app.state.db)
         error = None
-    except InputError as exc:
+    except IsletbaseError as exc:
         result, error = None, problem_of(exc, "offer_unreadable")
     return render(
         request,
@@ -202,7 +202,7 @@ async def simulator_run(request: Request) -> HTMLResponse:
         context["form"] = form = await form_fields(request)
         # seconds of work: in a thread, so the server answers other requests meanwhile
         context["run"] = await run_in_threadpool(simulate_example, *example_size(form))
-    except InputError as exc:
+    except IsletbaseError as exc:
         problem = problem_of(exc, "bad_request")
         return render(request, "simulator.html", {**context, "error": problem}, 400)
     return render(request, "simulator.html", context)

@@ -316,3 +316,13 @@ def mount(app: FastAPI) -> None:
         return page
 
     app.add_exception_handler(StarletteHTTPException, _page_errors)
+    api_failures = app.exception_handlers[Exception]
+
+    async def _page_failures(request: Request, exc: Exception):  # noqa: ANN202
+        """A failure of the server's own on a page is a page saying so (the API's, a problem
+        document); the server logs it with its traceback."""
+        if request.url.path.startswith("/api/"):
+            return await api_failures(request, exc)
+        return error_page(request, 500, Problem("server_error"))
+
+    app.add_exception_handler(Exception, _page_failures)

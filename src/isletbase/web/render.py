@@ -21,7 +21,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
 from isletbase import places, taxonomy
-from isletbase.errors import InputError
+from isletbase.errors import InputError, IsletbaseError
 from isletbase.model import STALE_FLAG
 from isletbase.regulation.rules import load_rulebook
 from isletbase.store.query import TrialQuery
@@ -65,7 +65,7 @@ class PageInputError(InputError):
         self.problem = problem
 
 
-def problem_of(exc: InputError, key: str) -> Problem:
+def problem_of(exc: IsletbaseError, key: str) -> Problem:
     """The problem ``exc`` carries, else the sentence ``key`` with its message as the detail."""
     return exc.problem if isinstance(exc, PageInputError) else Problem(key, detail=str(exc))
 
