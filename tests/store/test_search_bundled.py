@@ -323,6 +323,20 @@ def test_a_place_with_a_capital_letter_outside_ascii_is_found_by_its_filter(db):
     assert _ids(db, city="Evry") == set()  # a different spelling, not a different case
 
 
+@pytest.mark.parametrize("extra", [{}, {"q": "diabetes"}, {"status": "recruiting"}])
+def test_a_country_outside_the_place_book_is_found_in_any_case_on_every_path(db, extra):
+    """With a text or a second filter the country went through the word index's tags, written
+    from SQLite's ASCII-only lower(): "Ñowhere" was found as "ÑOWHERE" but not "ñowhere"."""
+    from isletbase.harvest import run_records
+    from isletbase.sources.ctgov import raw_to_record, study_raws
+
+    study = _study("NCT09000061", "Villa", "Provincia", "Ñowhere")
+    study["protocolSection"]["statusModule"] = {"overallStatus": "RECRUITING"}
+    run_records(db, study_raws([study], "t"), "t", raw_to_record, 10)
+    for country in ("Ñowhere", "ñowhere", "ÑOWHERE"):
+        assert _ids(db, country=country, **extra) == {"NCT09000061"}, (country, extra)
+
+
 def test_an_institutions_trials_are_newest_first_and_undated_last_on_both_backends(loaded_db):
     """PostgreSQL put a trial without a start date first (NULLs sort first under DESC there)."""
     from isletbase.store.links import institution_trials

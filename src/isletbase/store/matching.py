@@ -226,7 +226,10 @@ def _tagged_filters(query: TrialQuery) -> list[_TaggedFilter]:
         # keeps a sort by enrollment in ix_trials_country_lower's order (China in three: 100x
         # slower at 500k); a name the book lacks, as given
         spelled = [v for v in places.spellings("country", value) if not CJK.search(v)] or [value]
-        tags = list(dict.fromkeys(word_tag("country", v) for v in spelled))
+        # a tag is the stored value as SQLite's ASCII-only lower() gave it: a name outside
+        # ASCII in each case it may be stored in ("Ñowhere" was not found as "ñowhere" once a
+        # text or a second filter made the search go through the tags)
+        tags = list(dict.fromkeys(word_tag("country", f) for v in spelled for f in lowered(v)))
         tag = tags[0] if len(tags) == 1 else f"({' OR '.join(tags)})"
         found.append(_TaggedFilter(_ci_in(TrialRow.country, spelled), tag))
     if query.condition and query.condition.lower() == "complication":
