@@ -3,7 +3,8 @@
 The override is written the way the design keeps derived values: apart from the raw record, as a
 ``curated`` derivation that names who set it and why, and as a ``TrialVersion`` with the old and
 new value, so the trial's history shows the decision. The trial's search text is rebuilt so the
-new value's English and Chinese labels find it.
+new value's English and Chinese labels find it. The same decision made again (a client retrying
+after a timeout) writes nothing; the same value for another reason is a new decision.
 """
 
 from __future__ import annotations
@@ -39,9 +40,15 @@ def curate(db: Database, trial_id: str, field: str, value: str, curator: str, re
         if row is None:
             raise NotFoundError(f"no trial with registry id {trial_id!r}")
         old = getattr(row, field)
+        derivation = next((d for d in row.derivations if d.field == field), None)
+        decided = derivation is not None and (derivation.method, derivation.rule) == (
+            "curated",
+            note,
+        )
+        if old == value and decided:  # the same decision again (a retry): nothing new to keep
+            return to_model(row)
         setattr(row, field, value)
         row.curated = {**(row.curated or {}), field: value, "note": note}
-        derivation = next((d for d in row.derivations if d.field == field), None)
         if derivation is None:
             row.derivations.append(
                 DerivationRow(field=field, value=value, method="curated", rule=note)
