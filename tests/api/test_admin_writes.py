@@ -221,3 +221,16 @@ def test_a_posted_study_with_a_lone_surrogate_is_quarantined_not_a_500(db, monke
     with Session(db.engine) as session:
         kept = session.scalars(select(QuarantineRow)).one()
     assert "\\ud800" in kept.payload  # the text as posted, its surrogate written as its escape
+
+
+def test_a_token_outside_ascii_matches_as_clients_send_it(db, monkeypatch):
+    """A header's bytes are read as Latin-1: 'pässwort' sent as UTF-8 (curl, httpx) never
+    matched the server's 'pässwort'."""
+    monkeypatch.setenv("ISLETBASE_TOKEN", "pässwort")
+    client = TestClient(create(db))
+    ok = client.post("/api/admin/ingest/ctgov", json=STUDY,
+                     headers={"Authorization": "Bearer pässwort".encode()})  # fmt: skip
+    assert ok.status_code == 200, ok.text
+    wrong = client.post("/api/admin/ingest/ctgov", json=STUDY,
+                        headers={"Authorization": b"Bearer passwort"})  # fmt: skip
+    assert wrong.status_code == 401

@@ -52,7 +52,10 @@ def require_token(
             "this endpoint needs an 'Authorization: Bearer <token>' header",
             headers={"WWW-Authenticate": "Bearer"},
         )
-    if not secrets.compare_digest(credentials.credentials.encode(), expected.encode()):
+    # the header's bytes as sent (the server decodes headers as Latin-1) against the token's
+    # UTF-8: a token outside ASCII, sent as UTF-8 as clients send it, never matched
+    sent = credentials.credentials.encode("latin-1")
+    if not secrets.compare_digest(sent, expected.encode()):
         raise HTTPException(
             401,
             "the bearer token is not the server's token",
