@@ -115,7 +115,8 @@ def test_declared_oversize_body_is_413_before_auth(client):
     )
     assert r.status_code == 413
     assert r.headers["content-type"].startswith("application/problem+json")
-    assert str(MAX_BODY) in r.json()["detail"]
+    assert str(MAX_BODY) in r.json()["detail"] and r.json()["title"] == "Content Too Large"
+    assert r.headers["x-content-type-options"] == "nosniff"  # refused outside CacheHeaders
 
 
 def test_streamed_oversize_body_is_413(client, monkeypatch):
@@ -131,6 +132,7 @@ def test_streamed_oversize_body_is_413(client, monkeypatch):
     )
     assert r.status_code == 413
     assert r.headers["content-type"].startswith("application/problem+json")
+    assert r.json()["title"] == "Content Too Large"  # as the declared one's, not Python's
 
 
 @pytest.mark.parametrize(
@@ -294,3 +296,22 @@ def test_a_lone_surrogate_in_a_design_is_refused_naming_the_field(client, where)
     body = design.replace("NAME", name).replace("ARM", arm)
     r = client.post("/api/simulate", content=body, headers={"content-type": "application/json"})
     assert r.status_code == 400 and ("name" if where == "name" else "arms.0.name") in r.text
+
+
+def test_a_page_refused_before_any_route_carries_the_pages_security_headers(client):
+    """A 414, 413 or 400 the request limits answer came without the content policy."""
+    for r in (
+        client.get("/trials", params={"q": "x" * 5000}),
+        client.get("/trials?q=%ff"),
+    ):
+        assert r.status_code in (400, 414) and r.headers["content-type"].startswith("text/html")
+        assert "script-src 'self'" in r.headers["content-security-policy"]
+        assert r.headers["x-frame-options"] == "DENY"
+        assert r.headers["x-content-type-options"] == "nosniff"
+    assert client.get("/api/docs").headers["x-frame-options"] == "DENY"
+
+
+@pytest.mark.parametrize("path", ["/api/trials", "/trials"])
+def test_a_method_not_allowed_names_head_with_get(client, path):
+    r = client.delete(path)
+    assert r.status_code == 405 and set(r.headers["allow"].split(", ")) == {"GET", "HEAD"}

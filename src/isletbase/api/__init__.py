@@ -118,6 +118,29 @@ def _query_names(dependant: Any) -> tuple[set[str], set[str]]:
     return names, lists
 
 
+#: Titles RFC 9110 gives where Python's ``HTTPStatus`` keeps older ones (a 413 was "Content Too
+#: Large" from the server's own limit and "Request Entity Too Large" from the body's).
+_TITLES = {413: "Content Too Large", 414: "URI Too Long", 422: "Unprocessable Content"}
+
+
+def title_of(status: int) -> str:
+    """A status's title in a problem document."""
+    if status in _TITLES:
+        return _TITLES[status]
+    known = status in HTTPStatus._value2member_map_
+    return HTTPStatus(status).phrase if known else "Error"
+
+
+def allowed(exc: StarletteHTTPException) -> Mapping[str, str] | None:
+    """An HTTP error's headers, a 405's ``Allow`` naming HEAD wherever it names GET (every
+    read answers HEAD too)."""
+    headers = dict(exc.headers or {})
+    allow = headers.get("Allow")
+    if allow and "GET" in allow.split(", ") and "HEAD" not in allow.split(", "):
+        headers["Allow"] = f"{allow}, HEAD"
+    return headers or None
+
+
 def create_app(
     db: Database | None = None,
     lifespan: Callable[[FastAPI], AbstractAsyncContextManager[None]] | None = None,
@@ -173,9 +196,7 @@ def create_app(
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        known = exc.status_code in HTTPStatus._value2member_map_
-        title = HTTPStatus(exc.status_code).phrase if known else "Error"
-        return problem(exc.status_code, title, str(exc.detail), exc.headers)
+        return problem(exc.status_code, title_of(exc.status_code), str(exc.detail), allowed(exc))
 
     for name in ROUTERS:
         app.include_router(importlib.import_module(f"isletbase.api.{name}").router)

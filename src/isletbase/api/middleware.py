@@ -103,7 +103,8 @@ def problem_message(
         media = b"text/html; charset=utf-8"
     else:
         body = json.dumps(
-            {"type": "about:blank", "title": title, "status": status, "detail": detail}
+            {"type": "about:blank", "title": title, "status": status, "detail": detail},
+            separators=(",", ":"),  # as the routes' problem documents
         ).encode()
         media = b"application/problem+json"
     start = {
@@ -159,6 +160,8 @@ class RequestLimits:
             if refusal is not None:
                 page = not scope["path"].startswith("/api/")
                 for message in problem_message(*refusal, page=page):
+                    if message["type"] == "http.response.start":  # outside ``CacheHeaders``
+                        _security_headers(MutableHeaders(scope=message), scope["path"])
                     await send(message)
                 return
         await self.app(scope, receive, send)
@@ -249,11 +252,13 @@ class CacheHeaders:
 
 
 def _security_headers(headers: MutableHeaders, path: str) -> None:
+    """Headers every answer carries; pages also their content policy (the API's documentation
+    page, which starts Swagger UI with an inline script, is framed by nobody either)."""
     headers.setdefault("x-content-type-options", "nosniff")
     headers.setdefault("referrer-policy", "strict-origin-when-cross-origin")
+    headers.setdefault("x-frame-options", "DENY")
     if not path.startswith("/api/"):
         headers.setdefault("content-security-policy", CSP)
-        headers.setdefault("x-frame-options", "DENY")
 
 
 class ResponseCache:

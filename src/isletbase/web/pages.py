@@ -19,6 +19,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import HTMLResponse, Response
 
 from isletbase import census
+from isletbase.api import allowed
 from isletbase.api.trials import EXPORT_LIMIT, SEARCH_KEYS, TRIAL_ID, given_once
 from isletbase.errors import InputError
 from isletbase.evidence.outcomes import Outcome, load_outcomes
@@ -312,7 +313,7 @@ def mount(app: FastAPI) -> None:
         else:
             problem = Problem("bad_request", detail=str(exc.detail))
         page = error_page(request, exc.status_code, problem)
-        page.headers.update(exc.headers or {})  # a 405's Allow, a 503's Retry-After
+        page.headers.update(allowed(exc) or {})  # a 405's Allow, a 503's Retry-After
         return page
 
     app.add_exception_handler(StarletteHTTPException, _page_errors)
