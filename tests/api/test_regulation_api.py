@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 from fastapi.testclient import TestClient
@@ -166,3 +167,28 @@ def test_checks_and_findings_beyond_their_places_are_told_to_come_back(loaded_db
             for _ in range(taken):
                 slot.give_back()
         assert taken == slot.at_once and send().status_code == 200
+
+
+def test_a_client_leaving_mid_body_is_answered_400_not_logged_as_a_failure(loaded_db) -> None:
+    """A body cut short by a client that went away logged a ClientDisconnect traceback."""
+    app = create_app(loaded_db)
+    incoming = [
+        {"type": "http.request", "body": "干细胞".encode(), "more_body": True},
+        {"type": "http.disconnect"},
+    ]
+    sent: list[dict] = []
+
+    async def receive() -> dict:
+        return incoming.pop(0)
+
+    async def send(message: dict) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http", "method": "POST", "path": "/api/check", "raw_path": b"/api/check",
+        "query_string": b"", "root_path": "", "scheme": "http", "server": ("t", 80),
+        "client": ("c", 1), "http_version": "1.1",
+        "headers": [(b"content-type", b"text/plain"), (b"content-length", b"300")],
+    }  # fmt: skip
+    asyncio.run(app(scope, receive, send))
+    assert sent[0]["status"] == 400

@@ -138,6 +138,13 @@ def test_an_institution_search_with_a_control_character_is_a_400_page(client):
     assert "control characters" in r.text
 
 
+def test_a_refused_value_is_shown_with_its_control_characters_escaped(client):
+    """The page echoed the NUL (or an ESC) itself into the HTML it sent back."""
+    r = client.get("/trials", params={"q": "a\x00b\x1b[31m"})
+    assert r.status_code == 400 and "\x00" not in r.text and "\x1b" not in r.text
+    assert "a\\x00b\\x1b[31m" in r.text
+
+
 def test_institution_page_lists_its_linked_trials(client):
     api = client.get("/api/institutions/fuzhou-general-hospital").json()
     html = client.get("/institutions/fuzhou-general-hospital").text

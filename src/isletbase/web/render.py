@@ -24,6 +24,7 @@ from isletbase import places, taxonomy
 from isletbase.errors import InputError, IsletbaseError
 from isletbase.model import STALE_FLAG
 from isletbase.regulation.rules import load_rulebook
+from isletbase.sources import visible
 from isletbase.store.query import TrialQuery
 from isletbase.web.i18n import COOKIE, LANGUAGES, language, strings
 
@@ -82,7 +83,7 @@ def invalid_parameter(err: Mapping[str, Any]) -> Problem:
     ctx = {k: v for k, v in (err.get("ctx") or {}).items() if isinstance(v, str | int | float)}
     return Problem(
         "invalid_param",
-        {"name": name, "given": str(err.get("input", ""))[:80]},
+        {"name": name, "given": visible(str(err.get("input", ""))[:80])},
         f"{name}: {message}",
         f"invalid_{err.get('type')}",
         ctx,
