@@ -274,3 +274,25 @@ def test_an_arm_of_copies_says_so() -> None:
     assert run_trial(parse_design(few)).to_dict()["notes"]
     spread = {**base, "population": {"variability": {"Vmx": 0.2}}}
     assert run_trial(parse_design(spread)).to_dict()["notes"] == []
+
+
+def test_the_baseline_is_two_weeks_on_insulin_before_the_graft() -> None:
+    """The Igls criteria judge a graft against the pretransplant assessment: it was the trial's
+    first simulated day, graft already in, and one random day once sensitivity varies."""
+    from isletbase.simulate.endpoints import definitions
+
+    assert definitions()["baseline"]["run_in_days"] == 14
+    design = {
+        **SMALL, "days": 28, "stride_days": 7,
+        "scenario": {"meals": MEALS, "controller": "none"},
+        "arms": [{"name": "off insulin", "graft": {"regimen": "hypoimmune", "dose_cells": 2e9}}],
+    }  # fmt: skip
+    graft = run_trial(parse_design(design)).endpoints[(0, 0)]
+    control = {**design, "scenario": {"meals": MEALS}, "arms": [{"name": "insulin only"}]}
+    insulin = run_trial(parse_design(control)).endpoints[(0, 0)]
+    # the same patients on insulin before either arm began: the same baseline
+    np.testing.assert_allclose(graft["baseline_hba1c_pct"], insulin["baseline_hba1c_pct"])
+    # on insulin alone, with every day alike, the trial is its baseline again
+    np.testing.assert_allclose(insulin["hba1c_pct"], insulin["baseline_hba1c_pct"], atol=0.02)
+    np.testing.assert_allclose(insulin["insulin_reduction_pct"], 0.0, atol=0.5)
+    assert np.all(graft["insulin_reduction_pct"] > 99.9)  # off insulin against the run-in's

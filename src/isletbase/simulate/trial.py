@@ -22,8 +22,13 @@ from scipy import stats
 from isletbase.simulate.design import Design, load_design
 from isletbase.simulate.devices import device_vector
 from isletbase.simulate.dosing import dosing_for, hypo_treatment
-from isletbase.simulate.endpoints import Window, check_valid_range, hba1c_from_mean_glucose
-from isletbase.simulate.engine import CohortState, advance_day, resolve_backend
+from isletbase.simulate.endpoints import (
+    Window,
+    check_valid_range,
+    definitions,
+    hba1c_from_mean_glucose,
+)
+from isletbase.simulate.engine import CohortState, DayTrace, advance_day, resolve_backend
 from isletbase.simulate.graft import (
     GraftCourse,
     fasting_c_peptide,
@@ -119,7 +124,7 @@ def run_task(design: Design, task: Task, backend: str = "auto") -> ShardResult:
     spec = design.graft_spec(task.arm)
     course = GraftCourse.draw(spec, cohort, streams["graft"]) if spec else GraftCourse.absent(n)
     on_insulin = 1.0 if scenario.controller == "basal-bolus" else 0.0
-    state = CohortState(cohort, on_insulin * insulin_scale(course.fraction(0)))
+    state = CohortState(cohort)  # on insulin, as before a transplant
     noise = SensorNoise(n, streams["noise"]) if scenario.noise else None
     meals = scenario.meals_per_minute()
     dosing = dosing_for(scenario, n, streams["dosing"])
@@ -127,17 +132,10 @@ def run_task(design: Design, task: Task, backend: str = "auto") -> ShardResult:
     sensitivity = sensitivity_for(scenario, state.params, streams["sensitivity"])
     arm_name = design.arms[task.arm].name
     who = [f"patient {task.start + j}" for j in range(n)]
-    window_start = max(design.days - design.endpoints.window_days, 0)
-    window, baseline = Window(n), Window(n)
-    simulated = list(range(0, design.days, design.stride_days))
-    daily_glucose = np.empty((len(simulated), n))
-    daily_fraction = np.empty((len(simulated), n))
-    usual = None
-    for i, day in enumerate(simulated):
-        weight = min(design.stride_days, design.days - day)
-        fraction = course.fraction(day + (weight - 1) / 2)  # the mid-day it stands for
-        need = insulin_scale(fraction)
-        scale = on_insulin * need
+
+    def live(fraction: np.ndarray, scale: np.ndarray, label: str) -> DayTrace:
+        """One simulated day of every patient with graft ``fraction`` on ``scale`` of the
+        usual insulin, its glucose checked against the model's range."""
         if sensitivity:
             sensitivity.next_day()
         trace = advance_day(
@@ -150,14 +148,26 @@ def run_task(design: Design, task: Task, backend: str = "auto") -> ShardResult:
             dosing.next_day() if dosing else None,
             dev,
         )
-        check_valid_range(trace.bg, f"arm {arm_name!r} (repeat {task.repeat}), day {day}", who)
-        if i == 0:
-            baseline.add_day(trace.bg, trace.cgm, trace.insulin, 1.0, need)
-            usual = (
-                trace.insulin.sum(axis=1)
-                * (1440 / trace.insulin.shape[1])
-                / np.maximum(scale, 1e-9)
-            )
+        check_valid_range(trace.bg, f"arm {arm_name!r} (repeat {task.repeat}), {label}", who)
+        return trace
+
+    # the pretransplant assessment the Igls criteria compare with: days on insulin alone,
+    # each simulated (a stride's day would stand the model's first day from its resting state
+    # for a week of them)
+    baseline, before = Window(n), np.ones(n)
+    for day in range(int(definitions()["baseline"]["run_in_days"])):
+        trace = live(np.zeros(n), before, f"run-in day {day}")
+        baseline.add_day(trace.bg, trace.cgm, trace.insulin, 1.0, before)
+    window_start = max(design.days - design.endpoints.window_days, 0)
+    window = Window(n)
+    simulated = list(range(0, design.days, design.stride_days))
+    daily_glucose = np.empty((len(simulated), n))
+    daily_fraction = np.empty((len(simulated), n))
+    for i, day in enumerate(simulated):
+        weight = min(design.stride_days, design.days - day)
+        fraction = course.fraction(day + (weight - 1) / 2)  # the mid-day it stands for
+        need = insulin_scale(fraction)
+        trace = live(fraction, on_insulin * need, f"day {day}")
         if day + weight > window_start:
             inside = min(weight, day + weight - window_start)
             window.add_day(trace.bg, trace.cgm, trace.insulin, inside, need)
@@ -165,6 +175,7 @@ def run_task(design: Design, task: Task, backend: str = "auto") -> ShardResult:
         daily_fraction[i] = fraction
     out = window.summary()
     base_summary = baseline.summary()
+    usual = base_summary["insulin_u_per_day"]
     with np.errstate(divide="ignore", invalid="ignore"):
         reduction = np.where(usual > 0, 100 * (1 - out["insulin_u_per_day"] / usual), 0.0)
     out["insulin_reduction_pct"] = reduction
