@@ -8,10 +8,11 @@ tests never see each other's rows. ``ISLETBASE_TEST_BACKENDS=sqlite`` limits a l
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import subprocess
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from urllib.parse import quote
 
@@ -20,6 +21,9 @@ from sqlalchemy import create_engine, text
 
 from isletbase.ingest import load_bundled
 from isletbase.store.db import Database
+
+#: Seconds ``ends`` waits: for inputs that kept a regular expression backtracking for hours.
+ENDS_WITHIN_S = 120
 
 ROOT = Path(__file__).resolve().parents[1]
 BACKENDS = [
@@ -102,3 +106,36 @@ def loaded_db(
     database.dispose()
     if schema:
         _pg_drop(request.getfixturevalue("pg_server_url"), schema)
+
+
+@pytest.fixture
+def ends() -> Callable[[Callable[[], object]], object]:
+    """Run a call in a forked process and give its result, failing if it has not ended within
+    ``ENDS_WITHIN_S``: a check that an input once read in exponential or quadratic time (for
+    hours) ends at all, not a measure of speed. A process, not a thread: a regular expression
+    holds the interpreter's lock while it backtracks, so a waiting thread never woke to fail.
+    What the call raises is raised here."""
+
+    def run(call: Callable[[], object]) -> object:
+        context = multiprocessing.get_context("fork")
+        receiving, sending = context.Pipe(duplex=False)
+
+        def work() -> None:
+            try:
+                sending.send((True, call()))
+            except BaseException as exc:  # raised again in the test's own process
+                sending.send((False, exc))
+
+        worker = context.Process(target=work, daemon=True)
+        worker.start()
+        if not receiving.poll(ENDS_WITHIN_S):
+            worker.kill()
+            worker.join()
+            pytest.fail(f"did not end within {ENDS_WITHIN_S} s")
+        ended, value = receiving.recv()
+        worker.join()
+        if not ended:
+            raise value  # type: ignore[misc]
+        return value
+
+    return run

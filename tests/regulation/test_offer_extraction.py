@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 import pytest
@@ -12,7 +13,7 @@ from isletbase.errors import InputError
 from isletbase.regulation.engine import check_offer
 from isletbase.regulation.extract import Extractor
 from isletbase.regulation.offer import Offer
-from isletbase.regulation.phrases import fold, in_traditional_script
+from isletbase.regulation.phrases import fold, in_traditional_script, trial_id
 from isletbase.regulation.prices import find_price
 from isletbase.regulation.rules import load_rulebook
 
@@ -495,3 +496,22 @@ def test_a_rule_not_yet_in_force_on_the_day_checked_is_not_applied() -> None:
     then = {f.rule.id for f in check_offer({**offer, "date": "2010-01-01"}).findings}
     assert "CN-AD-001" in now and "CN-AD-001" not in then
     assert then < now
+
+
+_OLD_TRIAL_ID = re.compile(r"\b(NCT\d{8}|ChiCTR[-A-Za-z]*\d{6,})", re.IGNORECASE)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from(["ChiCTR", "chictr", "NCT", "-", "TRC", " ", "1", "123456",
+                                 "12345678", "x", "诊"]), max_size=10))  # fmt: skip
+def test_a_registry_id_is_found_where_it_was_before(parts: list[str]) -> None:
+    text = "".join(parts)
+    old, new = _OLD_TRIAL_ID.search(text), trial_id(text)
+    assert (old and (old.span(), old.group(0))) == (new and (new.span(), new.group(0)))
+
+
+def test_an_offer_of_repeated_registry_prefixes_is_read_at_once(ends) -> None:
+    """ "chictr-" repeated to the offer limit was read to its end from each "chictr": 20 s."""
+    offer = Offer(text="chictr-" * 14_000 + " ChiCTR2000031234")
+    facts = ends(lambda: Extractor(BOOK).extract(offer, today=TODAY))
+    assert facts["registered_trial_id"].value == "ChiCTR2000031234"

@@ -21,13 +21,13 @@ from isletbase.regulation.negation import Negation
 from isletbase.regulation.offer import Offer
 from isletbase.regulation.phrases import (
     HAN,
-    TRIAL_ID,
     Match,
     Matcher,
     fold,
     folded,
     in_traditional_script,
     phrase_regex,
+    trial_id,
 )
 from isletbase.regulation.prices import (
     CURRENCY_PLACES,
@@ -116,9 +116,9 @@ class Extractor:
             facts["price_amount"] = Fact("price_amount", amount, [_ev(m)])
             facts["price_currency"] = Fact("price_currency", currency, [_ev(m)])
         self._charges(text, price, facts)
-        trial_id = TRIAL_ID.search(text)
-        if trial_id:
-            m = Match("trial", trial_id.start(), trial_id.end(), trial_id.group(0))
+        registered = trial_id(text)
+        if registered:
+            m = Match("trial", registered.start(), registered.end(), registered.group(0))
             facts["registered_trial_id"] = Fact("registered_trial_id", m.quote, [_ev(m)])
         country = self._country_of_text(text, price)
         if country is not None:

@@ -183,7 +183,12 @@ class InstitutionIndex:
             return None
         # each spelling once: a name without commas or a department is its own only part
         parts = list(dict.fromkeys([text, *(p for p in _SPLIT.split(text) if p.strip())]))
-        parts = list(dict.fromkeys([*parts, *(_DEPARTMENT.sub("", p) for p in parts)]))
+        # blanks run together first: a run of them was tried at each of its lengths against
+        # "\s+of" from each of its places (a site name of 50,000 characters: 60 s); a name's
+        # key ignores blanks anyway
+        parts = list(
+            dict.fromkeys([*parts, *(_DEPARTMENT.sub("", " ".join(p.split())) for p in parts)])
+        )
         hospital_parts = [p for p in parts if _HOSPITAL.search(p)]
         # a site that names a hospital is that hospital, not the university it belongs to
         keys = [name_key(p) for p in (hospital_parts or parts)]
