@@ -35,6 +35,8 @@ def trial_id(text: str) -> re.Match[str] | None:
         if found.group(1) is None or len(found.group(1)) >= 6:
             return found
     return None
+
+
 #: Where a clause ends (in folded or original text): a negation or a "the sponsor pays"
 #: reaches no further.
 CLAUSE_BREAK = re.compile(r"[。！？；，、：!?;,:\n\r—–]|\.(?!\d)| - ")
