@@ -121,9 +121,12 @@ def test_simulator_page_runs_a_small_design(client):
 
 
 def test_simulator_page_says_how_the_example_doses_insulin_in_both_languages(client):
-    assert "dosed as people on insulin dose them" in client.get("/simulator").text
+    page = client.get("/simulator").text
+    assert "dosed as people on insulin dose them" in page
+    assert "insulin sensitivity varies from day to day" in page
     client.cookies.set("lang", "zh")
-    assert "漏打" in client.get("/simulator").text
+    page = client.get("/simulator").text
+    assert "漏打" in page and "胰岛素敏感性逐日变化" in page
 
 
 @pytest.mark.parametrize(
