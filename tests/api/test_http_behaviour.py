@@ -286,6 +286,11 @@ def test_a_failure_of_the_server_is_a_problem_document_or_a_page_saying_so(loade
     page = client.get("/fails?lang=zh")
     assert page.status_code == 500 and page.headers["content-type"].startswith("text/html")
     assert "服务器未能处理此请求" in page.text and "secret" not in page.text
+    # answered outside every middleware: the headers every answer carries, set by the handler
+    for answer in (api, page):
+        assert answer.headers["x-frame-options"] == "DENY"
+        assert answer.headers["x-content-type-options"] == "nosniff"
+    assert "script-src 'self'" in page.headers["content-security-policy"]
 
 
 @pytest.mark.parametrize("where", ["name", "arm"])
@@ -315,3 +320,16 @@ def test_a_page_refused_before_any_route_carries_the_pages_security_headers(clie
 def test_a_method_not_allowed_names_head_with_get(client, path):
     r = client.delete(path)
     assert r.status_code == 405 and set(r.headers["allow"].split(", ")) == {"GET", "HEAD"}
+
+
+def test_a_parameter_of_several_values_is_one_in_any_spelling_of_its_type():
+    """Only a bare list was taken for one: an optional list, a set or a tuple given twice
+    would have been refused."""
+    from collections.abc import Sequence
+
+    from isletbase.api.params import _takes_many
+
+    for many in (list[str], list[str] | None, set[int], tuple[str, ...], Sequence[str]):
+        assert _takes_many(many), many
+    for one in (str, int, str | None, bool):
+        assert not _takes_many(one), one

@@ -5,12 +5,13 @@ from __future__ import annotations
 import asyncio
 import json
 
+import pytest
 from fastapi.testclient import TestClient
 
 from isletbase.api import create_app
 from isletbase.api.regulation import MAX_CHECK_BYTES
-from isletbase.api.slots import CHECK, FINDINGS
-from isletbase.app import create
+from isletbase.api.slots import CHECK, FINDINGS, SIMULATION
+from isletbase.app import ROUTE_THREADS, create
 from isletbase.ingest import ingest_trials
 from isletbase.model import TrialRecord
 from isletbase.sources import RawRecord
@@ -167,13 +168,22 @@ def test_checks_and_findings_beyond_their_places_are_told_to_come_back(loaded_db
             for _ in range(taken):
                 slot.give_back()
         assert taken == slot.at_once and send().status_code == 200
+    # together they leave a route thread to searches
+    assert SIMULATION.at_once + CHECK.at_once + FINDINGS.at_once < ROUTE_THREADS
 
 
-def test_a_client_leaving_mid_body_is_answered_400_not_logged_as_a_failure(loaded_db) -> None:
-    """A body cut short by a client that went away logged a ClientDisconnect traceback."""
-    app = create_app(loaded_db)
+@pytest.mark.parametrize(
+    ("path", "media"),
+    [("/api/check", b"text/plain"), ("/regulation", b"application/x-www-form-urlencoded")],
+)
+def test_a_client_leaving_mid_body_is_answered_400_not_logged_as_a_failure(
+    loaded_db, path: str, media: bytes
+) -> None:
+    """A body cut short by a client that went away logged a ClientDisconnect traceback (the
+    API's check, then the web's forms)."""
+    app = create(loaded_db)
     incoming = [
-        {"type": "http.request", "body": "干细胞".encode(), "more_body": True},
+        {"type": "http.request", "body": "text=干细胞".encode(), "more_body": True},
         {"type": "http.disconnect"},
     ]
     sent: list[dict] = []
@@ -185,10 +195,10 @@ def test_a_client_leaving_mid_body_is_answered_400_not_logged_as_a_failure(loade
         sent.append(message)
 
     scope = {
-        "type": "http", "method": "POST", "path": "/api/check", "raw_path": b"/api/check",
+        "type": "http", "method": "POST", "path": path, "raw_path": path.encode(),
         "query_string": b"", "root_path": "", "scheme": "http", "server": ("t", 80),
         "client": ("c", 1), "http_version": "1.1",
-        "headers": [(b"content-type", b"text/plain"), (b"content-length", b"300")],
+        "headers": [(b"content-type", media), (b"content-length", b"300")],
     }  # fmt: skip
     asyncio.run(app(scope, receive, send))
     assert sent[0]["status"] == 400

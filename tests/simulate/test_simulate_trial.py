@@ -296,3 +296,20 @@ def test_the_baseline_is_two_weeks_on_insulin_before_the_graft() -> None:
     np.testing.assert_allclose(insulin["hba1c_pct"], insulin["baseline_hba1c_pct"], atol=0.02)
     np.testing.assert_allclose(insulin["insulin_reduction_pct"], 0.0, atol=0.5)
     assert np.all(graft["insulin_reduction_pct"] > 99.9)  # off insulin against the run-in's
+
+
+def test_the_size_limit_counts_each_patients_run_in(db) -> None:  # noqa: ANN001
+    """A design of one day was counted as 1/15 of the days it simulates: one at the limit ran
+    15 times the work it was allowed."""
+    from isletbase.api.simulate import MAX_SIMULATED_PATIENT_DAYS
+    from isletbase.simulate.endpoints import run_in_days
+    from isletbase.simulate.trial import simulated_patient_days
+
+    arms = [{"name": "a"}, {"name": "b"}]
+    design = parse_design({"days": 1, "sample_size": 10, "arms": arms})
+    assert simulated_patient_days(design) == 10 * 2 * (run_in_days() + 1)
+    too_many = MAX_SIMULATED_PATIENT_DAYS // (2 * (run_in_days() + 1)) + 1
+    r = TestClient(create_app(db)).post(
+        "/api/simulate", json={"days": 1, "sample_size": too_many, "arms": arms}
+    )
+    assert r.status_code == 400 and "run-in days" in r.json()["detail"]

@@ -144,3 +144,29 @@ def test_a_cohort_varies_sensitivity_by_its_seed() -> None:
     again = simulate_cohort("adult#001", 2, scenario, seed=3, backend="numpy")
     np.testing.assert_array_equal(a.bg, again.bg)
     assert not np.array_equal(a.bg, b.bg)
+
+
+def test_correlated_days_keep_the_spread_and_follow_each_other(monkeypatch) -> None:
+    """The file's correlation of one day with the next, never run at its bundled 0."""
+    from isletbase.simulate import variability
+
+    values = {"day_correlation": 0.8}
+    real = variability._value
+    monkeypatch.setattr(variability, "_value", lambda key: values.get(key, real(key)))
+    params = np.tile(load_cohort("adult#001").params, (4000, 1))
+    sensitivity = DailySensitivity(params, np.random.default_rng(5))
+    days = np.log(np.stack([sensitivity.next_day() for _ in range(30)]))
+    assert abs(np.corrcoef(days[-2], days[-1])[0, 1] - 0.8) < 0.05
+    factors = np.exp(days[-1])
+    assert abs(factors.std() / factors.mean() - _value("day_to_day_cv")) < 0.01  # stationary
+    values["day_correlation"] = 1.2
+    with pytest.raises(InputError, match="day_correlation from 0 to under 1"):
+        DailySensitivity(params, np.random.default_rng(5))
+
+
+def test_a_cohorts_own_parameters_are_left_as_they_were() -> None:
+    cohort = load_cohort("adult#001")
+    before = cohort.params.copy()
+    state = CohortState(cohort)
+    DailySensitivity(state.params, np.random.default_rng(1)).next_day()
+    np.testing.assert_array_equal(cohort.params, before)

@@ -10,15 +10,15 @@ import importlib
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from http import HTTPStatus
-from typing import Any, get_origin
+from typing import Any
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi_offline import FastAPIOffline
-from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.body_limit import RequestBodyLimitMiddleware
+from starlette.requests import ClientDisconnect
 
 from isletbase import __version__
 from isletbase.api.middleware import (
@@ -27,8 +27,9 @@ from isletbase.api.middleware import (
     HeadAsGet,
     RequestLimits,
     ResponseCache,
+    secured,
 )
-from isletbase.api.trials import refuse_repeated
+from isletbase.api.params import known_query_parameters
 from isletbase.errors import InputError, IsletbaseError, NotFoundError
 from isletbase.store.db import Database
 
@@ -65,59 +66,6 @@ def validation_detail(errors: Sequence[Mapping[str, Any]]) -> str:
     return "; ".join(parts) or "invalid request"
 
 
-def known_query_parameters(request: Request) -> None:
-    """Refuse a query parameter an API route does not take, naming those it does, and one it
-    takes once given twice: one rule for every route (``/api/trials?bogus=1`` was refused,
-    ``/api/stats?bogus=1`` ignored, and ``/api/evidence/pool?leave_one_out=true`` looked like
-    an option that worked; ``/api/rules?jurisdiction=CN&jurisdiction=US`` answered for the
-    last alone, as if for both)."""
-    if not request.url.path.startswith("/api/"):
-        return
-    dependant = getattr(request.scope.get("route"), "dependant", None)
-    if dependant is None:
-        return
-    known = _KNOWN.get(id(dependant))
-    if known is None or known[0] is not dependant:  # read once a route
-        names, lists = _query_names(dependant)
-        known = _KNOWN[id(dependant)] = (dependant, frozenset(names), frozenset(lists))
-    _, allowed, repeatable = known
-    unknown = sorted(set(request.query_params) - allowed)
-    if unknown:
-        takes = ", ".join(sorted(allowed)) or "none"
-        raise InputError(
-            f"unknown query parameter(s) {', '.join(unknown)}; this route takes: {takes}"
-        )
-    refuse_repeated(request, allowed - repeatable)
-
-
-#: id of a route's dependant → (the dependant, the query parameters it declares, those of them
-#: that are lists and so may be given more than once).
-_KNOWN: dict[int, tuple[Any, frozenset[str], frozenset[str]]] = {}
-
-
-def _query_names(dependant: Any) -> tuple[set[str], set[str]]:
-    """The query parameters a route's handler and its dependencies declare (a parameter that is
-    a pydantic model, ``TrialQuery``, by its fields), and those of them that take a list."""
-    names: set[str] = set()
-    lists: set[str] = set()
-    for param in dependant.query_params:
-        kind = getattr(param, "type_", None) or getattr(param.field_info, "annotation", None)
-        if isinstance(kind, type) and issubclass(kind, BaseModel):
-            for n, f in kind.model_fields.items():
-                names.add(f.alias or n)
-                if get_origin(f.annotation) is list:
-                    lists.add(f.alias or n)
-        else:
-            names.add(param.alias)
-            if get_origin(param.field_info.annotation) is list:
-                lists.add(param.alias)
-    for sub in dependant.dependencies:
-        sub_names, sub_lists = _query_names(sub)
-        names |= sub_names
-        lists |= sub_lists
-    return names, lists
-
-
 #: Titles RFC 9110 gives where Python's ``HTTPStatus`` keeps older ones (a 413 was "Content Too
 #: Large" from the server's own limit and "Request Entity Too Large" from the body's).
 _TITLES = {413: "Content Too Large", 414: "URI Too Long", 422: "Unprocessable Content"}
@@ -131,7 +79,7 @@ def title_of(status: int) -> str:
     return HTTPStatus(status).phrase if known else "Error"
 
 
-def allowed(exc: StarletteHTTPException) -> Mapping[str, str] | None:
+def headers_of(exc: StarletteHTTPException) -> Mapping[str, str] | None:
     """An HTTP error's headers, a 405's ``Allow`` naming HEAD wherever it names GET (every
     read answers HEAD too)."""
     headers = dict(exc.headers or {})
@@ -183,12 +131,21 @@ def create_app(
         return problem(400, "Bad Request", str(exc))
 
     @app.exception_handler(Exception)
-    async def _failed(_: Request, exc: Exception) -> JSONResponse:
+    async def _failed(request: Request, exc: Exception) -> JSONResponse:
         """A failure of the server's own (logged with its traceback by the server): a problem
-        document like every other error, not a bare text, and nothing of the failure in it."""
-        return problem(
+        document like every other error, not a bare text, and nothing of the failure in it.
+        Answered outside every middleware, so it carries the security headers itself."""
+        answer = problem(
             500, "Internal Server Error", "the server failed to answer this request; it is logged"
         )
+        secured(answer.headers, request.url.path)
+        return answer
+
+    @app.exception_handler(ClientDisconnect)
+    async def _gone(_: Request, exc: ClientDisconnect) -> JSONResponse:
+        """A client that left before its body ended: nobody to answer, and no failure of the
+        server's (it was logged as one, with its traceback)."""
+        return problem(400, "Bad Request", "the client left before sending the whole body")
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
@@ -196,7 +153,7 @@ def create_app(
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return problem(exc.status_code, title_of(exc.status_code), str(exc.detail), allowed(exc))
+        return problem(exc.status_code, title_of(exc.status_code), str(exc.detail), headers_of(exc))
 
     for name in ROUTERS:
         app.include_router(importlib.import_module(f"isletbase.api.{name}").router)

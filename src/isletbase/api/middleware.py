@@ -161,7 +161,7 @@ class RequestLimits:
                 page = not scope["path"].startswith("/api/")
                 for message in problem_message(*refusal, page=page):
                     if message["type"] == "http.response.start":  # outside ``CacheHeaders``
-                        _security_headers(MutableHeaders(scope=message), scope["path"])
+                        secured(MutableHeaders(scope=message), scope["path"])
                     await send(message)
                 return
         await self.app(scope, receive, send)
@@ -211,7 +211,7 @@ class CacheHeaders:
             nonlocal start
             if message["type"] == "http.response.start":
                 start = message
-                _security_headers(MutableHeaders(scope=message), path)
+                secured(MutableHeaders(scope=message), path)
                 if not is_read or message["status"] != 200:
                     await send(message)
                     start = None
@@ -251,7 +251,7 @@ class CacheHeaders:
         await send({"type": "http.response.body", "body": body})
 
 
-def _security_headers(headers: MutableHeaders, path: str) -> None:
+def secured(headers: MutableHeaders, path: str) -> None:
     """Headers every answer carries; pages also their content policy (the API's documentation
     page, which starts Swagger UI with an inline script, is framed by nobody either)."""
     headers.setdefault("x-content-type-options", "nosniff")

@@ -19,9 +19,10 @@ from isletbase.api.admin import bearer as admin_bearer
 from isletbase.api.slots import SIMULATION
 from isletbase.errors import InputError
 from isletbase.simulate.design import parse_design
+from isletbase.simulate.endpoints import run_in_days
 from isletbase.simulate.engine import resolve_backend
 from isletbase.simulate.runs import list_runs, save_run
-from isletbase.simulate.trial import run_trial
+from isletbase.simulate.trial import run_trial, simulated_patient_days
 
 router = APIRouter(prefix="/api/simulate", tags=["simulate"])
 
@@ -83,13 +84,12 @@ def simulate(
     With ``?store=true`` and the server's bearer token, the run is also stored (``run_id``).
     """
     parsed = parse_design(design, "design", files=False)
-    simulated_days = -(-parsed.days // parsed.stride_days)
-    size = parsed.sample_size * len(parsed.arms) * parsed.repeats * simulated_days
+    size = simulated_patient_days(parsed)
     if size > MAX_SIMULATED_PATIENT_DAYS:
         raise InputError(
-            f"design: {size} simulated patient-days (sample_size × arms × repeats × days / "
-            f"stride_days) is over the API's limit of {MAX_SIMULATED_PATIENT_DAYS}; "
-            "use `isletbase simulate trial`"
+            f"design: {size} simulated patient-days (sample_size × arms × repeats × "
+            f"({run_in_days()} run-in days + days / stride_days)) is over the API's limit of "
+            f"{MAX_SIMULATED_PATIENT_DAYS}; use `isletbase simulate trial`"
         )
     with SIMULATION.held():
         tic = time.perf_counter()

@@ -5,7 +5,8 @@ that holds one for seconds — a simulation, checking a long offer, scoring ever
 the rules — leaves searches waiting behind it (four simulations at once held every thread and a
 search waited 28 s; twelve long offers, 8 s; eight findings reports, 18 s). Each kind of such
 work runs at most so many at once; one more is answered 503 at once with ``Retry-After``,
-which a client can wait out, instead of queueing in front of every other request.
+which a client can wait out, instead of queueing in front of every other request. Together the
+kinds hold at most three of the four route threads, so a search always finds one.
 """
 
 from __future__ import annotations
@@ -54,9 +55,9 @@ SIMULATION = Slot(
     "another simulation is running in this server process; try again in a few seconds, or "
     "run larger designs with `isletbase simulate trial`",
 )
-#: Two offers checked at a time: the longest text takes ~1 s, and half the threads stay free.
+#: One offer checked at a time: the longest text takes ~1 s.
 CHECK = Slot(
-    2,
+    1,
     "other offers are being checked in this server process; try again in a few seconds, or "
     "check long texts with `isletbase check`",
 )

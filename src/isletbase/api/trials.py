@@ -13,6 +13,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from starlette.convertors import Convertor, register_url_convertor
 
+from isletbase.api.params import refuse_repeated
 from isletbase.errors import InputError, NotFoundError
 from isletbase.export import render
 from isletbase.model import Institution, Trial
@@ -116,16 +117,6 @@ def institution_json(inst: Institution) -> dict[str, Any]:
     return inst.model_dump(mode="json")
 
 
-def refuse_repeated(request: Request, keys: frozenset[str]) -> None:
-    """Refuse a parameter of ``keys`` given twice (``?status=recruiting&status=completed``):
-    only the last was read, so the answer looked like one to both."""
-    seen: set[str] = set()
-    for key, _ in request.query_params.multi_items():
-        if key in keys and key in seen:
-            raise InputError(f"query parameter {key!r} is given twice; give each once")
-        seen.add(key)
-
-
 def given_once(request: Request) -> None:
     """Each search parameter at most once (``refuse_repeated``), for the web's pages (the API
     refuses every repeated parameter but a list's, ``known_query_parameters``)."""
@@ -170,10 +161,11 @@ def export_trials(
             "not a page of them; leave them out"
         )
     db = request.app.state.db
-    total = search_trials(db, query.model_copy(update={"page": 1, "per_page": 1})).total
-    if total > EXPORT_LIMIT:
+    counted = search_trials(db, query.model_copy(update={"page": 1, "per_page": 1}))
+    if counted.total > EXPORT_LIMIT:
+        many = f"{counted.total:,}" if counted.total_exact else f"more than {counted.total:,}"
         raise InputError(
-            f"{total:,} trials match; an export holds at most {EXPORT_LIMIT:,}: narrow the "
+            f"{many} trials match; an export holds at most {EXPORT_LIMIT:,}: narrow the "
             "search (text or filters), or write them all with `isletbase export`"
         )
     text = render(all_matching(db, query, EXPORT_LIMIT), fmt)

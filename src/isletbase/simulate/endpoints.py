@@ -27,6 +27,12 @@ def definitions() -> dict[str, Any]:
         return yaml.safe_load(fh)
 
 
+def run_in_days() -> int:
+    """Days each patient of a trial lives on insulin alone before the graft, every one of them
+    simulated: the Igls baseline (``baseline`` in ``endpoints.yaml``)."""
+    return int(definitions()["baseline"]["run_in_days"])
+
+
 def hba1c_from_mean_glucose(mean_mg_dl: np.ndarray | float) -> np.ndarray:
     """Estimated HbA1c (%) from mean glucose by the ADAG regression (Nathan et al. 2008)."""
     adag = definitions()["hba1c_from_mean_glucose"]

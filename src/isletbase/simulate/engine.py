@@ -49,7 +49,8 @@ class CohortState:
 
     def __init__(self, cohort: Cohort, scale: np.ndarray | float = 1.0) -> None:
         n = len(cohort)
-        self.params = np.ascontiguousarray(cohort.params, dtype=np.float64)
+        # a copy: a day's insulin sensitivity is set into it (``variability``), not the cohort's
+        self.params = np.array(cohort.params, dtype=np.float64, order="C")
         self.x = np.zeros((n, NX))
         self.x[:, :13] = cohort.x0
         self.aux = np.zeros((n, NAUX))

@@ -190,10 +190,11 @@ def run_day(x, a, p, meals, carbs, noise, graft, scale, dev, sample, bg, cgm, in
         bg[k] = bg_sum / sample
         cgm[k] = ((sample - 1.0) * held + a[CGM_HOLD]) / sample
         ins[k] = a[RATE]
-        # a low on the sensor is eaten for (not bolused), again if it lasts past the recheck
+        # a low on the sensor is eaten for (not bolused), again if it lasts to the recheck
+        a[SINCE_TREAT] = a[SINCE_TREAT] + sample
         low = (a[CGM_HOLD] < dev[DEV_TREAT_BELOW]) * (a[SINCE_TREAT] >= dev[DEV_TREAT_EVERY])
         a[PLANNED] = a[PLANNED] + low * dev[DEV_TREAT_G]
-        a[SINCE_TREAT] = (1.0 - low) * (a[SINCE_TREAT] + sample)
+        a[SINCE_TREAT] = (1.0 - low) * a[SINCE_TREAT]
         level = cgm[k]
         correction = (level > dev[DEV_CORRECT_ABOVE]) * (level - dev[DEV_TARGET]) / p[CF]
         bolus = (carbs[k] > 0.0) * (carbs[k] / p[CR] + correction) * scale / sample

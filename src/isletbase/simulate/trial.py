@@ -3,8 +3,8 @@
 A design's patients are split into shards for speed; each patient's random numbers come from
 its own streams, ``SeedSequence(seed, spawn_key=(repeat, arm, patient))`` spawned into one
 stream each for the graft draw, sensor noise, dosing and insulin sensitivity (``STREAMS``; a
-new stream is added at the end, so the others draw as before). So no number depends on the
-shard size, on
+new stream is added at the end, so adding it moved no other stream's seed). So no number
+depends on the shard size, on
 where or in which order shards run (one process here, or a Dask cluster in ``scale``), nor does
 the graft draw move the sensor noise. ``TrialResult`` is the one producer of the trial's
 numbers: tables, JSON, the API, the database and plots read it.
@@ -25,8 +25,8 @@ from isletbase.simulate.dosing import dosing_for, hypo_treatment
 from isletbase.simulate.endpoints import (
     Window,
     check_valid_range,
-    definitions,
     hba1c_from_mean_glucose,
+    run_in_days,
 )
 from isletbase.simulate.engine import CohortState, DayTrace, advance_day, resolve_backend
 from isletbase.simulate.graft import (
@@ -114,6 +114,13 @@ class ShardResult:
     daily_fraction: np.ndarray
 
 
+def simulated_patient_days(design: Design) -> int:
+    """The patient-days ``design`` simulates: each patient's run-in, every day of it, then a
+    day per stride of the trial, in every arm and repeat."""
+    per_patient = run_in_days() + -(-design.days // design.stride_days)
+    return design.sample_size * len(design.arms) * design.repeats * per_patient
+
+
 def run_task(design: Design, task: Task, backend: str = "auto") -> ShardResult:
     """Simulate one shard for the whole trial duration and summarise it (the design's scenario
     read already, ``with_scenario``, or bundled)."""
@@ -155,7 +162,7 @@ def run_task(design: Design, task: Task, backend: str = "auto") -> ShardResult:
     # each simulated (a stride's day would stand the model's first day from its resting state
     # for a week of them)
     baseline, before = Window(n), np.ones(n)
-    for day in range(int(definitions()["baseline"]["run_in_days"])):
+    for day in range(run_in_days()):
         trace = live(np.zeros(n), before, f"run-in day {day}")
         baseline.add_day(trace.bg, trace.cgm, trace.insulin, 1.0, before)
     window_start = max(design.days - design.endpoints.window_days, 0)

@@ -17,6 +17,7 @@ from functools import partial
 
 import numpy as np
 
+from isletbase.errors import InputError
 from isletbase.simulate.params import COLUMNS
 from isletbase.simulate.scenario import Scenario
 from isletbase.simulate.sourced import Rng, per_patient, sourced_data, sourced_value
@@ -38,10 +39,15 @@ class DailySensitivity:
         self.columns = [COLUMNS.index(name) for name in names]
         self.params, self.rng = params, rng
         self.base = params[:, self.columns].copy()
-        cv = _value("day_to_day_cv")
-        self.sigma = float(np.sqrt(np.log1p(cv**2)))
-        self.rho = _value("day_correlation")
+        cv, self.rho = _value("day_to_day_cv"), _value("day_correlation")
         self.low, self.high = _value("clip_low"), _value("clip_high")
+        if not (cv >= 0 and 0 <= self.rho < 1 and 0 < self.low <= 1 <= self.high):
+            raise InputError(
+                f"{VARIABILITY_FILE}: day_to_day_cv must be at least 0, day_correlation from 0 "
+                f"to under 1, and clip_low ≤ 1 ≤ clip_high (above 0); got {cv}, {self.rho}, "
+                f"{self.low} and {self.high}"
+            )
+        self.sigma = float(np.sqrt(np.log1p(cv**2)))
         self.z: np.ndarray | None = None  # the last day's standard-normal deviate
 
     def next_day(self) -> np.ndarray:

@@ -31,7 +31,7 @@ from isletbase.simulate.design import load_design
 from isletbase.simulate.params import DATA
 from isletbase.simulate.plots import graft_mass_svg
 from isletbase.simulate.runs import list_runs
-from isletbase.simulate.trial import run_trial
+from isletbase.simulate.trial import run_trial, simulated_patient_days
 from isletbase.store.db import Database
 from isletbase.web.render import PageInputError, Problem, problem_of, render
 
@@ -146,7 +146,7 @@ def simulate_example(sample_size: int, days: int) -> dict[str, Any]:
     design = design.model_validate(
         {**design.model_dump(), "sample_size": sample_size, "days": days}
     )
-    size = sample_size * len(design.arms) * design.repeats * -(-days // design.stride_days)
+    size = simulated_patient_days(design)
     if size > MAX_SIMULATED_PATIENT_DAYS:
         raise PageInputError(
             Problem("simulator_too_big", {"size": size, "limit": MAX_SIMULATED_PATIENT_DAYS})

@@ -19,7 +19,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import HTMLResponse, Response
 
 from isletbase import census
-from isletbase.api import allowed
+from isletbase.api import headers_of
+from isletbase.api.middleware import secured
 from isletbase.api.trials import EXPORT_LIMIT, SEARCH_KEYS, TRIAL_ID, given_once
 from isletbase.errors import InputError
 from isletbase.evidence.outcomes import Outcome, load_outcomes
@@ -313,7 +314,7 @@ def mount(app: FastAPI) -> None:
         else:
             problem = Problem("bad_request", detail=str(exc.detail))
         page = error_page(request, exc.status_code, problem)
-        page.headers.update(allowed(exc) or {})  # a 405's Allow, a 503's Retry-After
+        page.headers.update(headers_of(exc) or {})  # a 405's Allow, a 503's Retry-After
         return page
 
     app.add_exception_handler(StarletteHTTPException, _page_errors)
@@ -324,6 +325,8 @@ def mount(app: FastAPI) -> None:
         document); the server logs it with its traceback."""
         if request.url.path.startswith("/api/"):
             return await api_failures(request, exc)
-        return error_page(request, 500, Problem("server_error"))
+        page = error_page(request, 500, Problem("server_error"))
+        secured(page.headers, request.url.path)  # answered outside every middleware
+        return page
 
     app.add_exception_handler(Exception, _page_failures)
