@@ -333,3 +333,11 @@ def test_a_parameter_of_several_values_is_one_in_any_spelling_of_its_type():
         assert _takes_many(many), many
     for one in (str, int, str | None, bool):
         assert not _takes_many(one), one
+
+
+def test_a_trailing_slash_redirect_is_a_path_not_the_host_asked_for(client):
+    """The router's redirect to the path without its slash was written whole from the
+    request's Host header: Host: evil.example was sent back as the place to go."""
+    r = client.get("/api/trials/?q=cord", headers={"host": "evil.example"}, follow_redirects=False)
+    assert r.status_code == 307 and r.headers["location"] == "/api/trials?q=cord"
+    assert client.get("/api/trials/?q=cord").status_code == 200  # followed, as before

@@ -25,7 +25,7 @@ import json
 import os
 import time
 from collections import OrderedDict
-from urllib.parse import unquote_to_bytes
+from urllib.parse import unquote_to_bytes, urlsplit, urlunsplit
 
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -212,6 +212,8 @@ class CacheHeaders:
             if message["type"] == "http.response.start":
                 start = message
                 secured(MutableHeaders(scope=message), path)
+                if message["status"] in _REDIRECTS:
+                    _relative_location(MutableHeaders(scope=message))
                 if not is_read or message["status"] != 200:
                     await send(message)
                     start = None
@@ -249,6 +251,20 @@ class CacheHeaders:
             return
         await send(start)
         await send({"type": "http.response.body", "body": body})
+
+
+#: Redirect statuses: the server's only redirects are the router's to a path without (or
+#: with) its trailing slash.
+_REDIRECTS = (301, 302, 303, 307, 308)
+
+
+def _relative_location(headers: MutableHeaders) -> None:
+    """A redirect's ``Location`` as a path on this site: the router wrote it whole from the
+    request's ``Host`` header, so ``Host: evil.example`` was sent back as the place to go."""
+    location = headers.get("location")
+    if location:
+        parts = urlsplit(location)
+        headers["location"] = urlunsplit(("", "", parts.path or "/", parts.query, ""))
 
 
 def secured(headers: MutableHeaders, path: str) -> None:
