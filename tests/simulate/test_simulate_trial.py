@@ -12,9 +12,10 @@ from isletbase.api import create_app
 from isletbase.errors import InputError
 from isletbase.simulate.design import parse_design
 from isletbase.simulate.endpoints import OutOfModelRangeError
+from isletbase.simulate.results import TrialResult
 from isletbase.simulate.runs import list_runs, save_run
 from isletbase.simulate.scale import run_trial_dask
-from isletbase.simulate.trial import TrialResult, run_trial
+from isletbase.simulate.trial import run_trial
 
 SMALL = {
     "name": "small",

@@ -16,7 +16,7 @@ import numpy as np  # noqa: E402
 
 from isletbase.simulate.cohort import CohortRun  # noqa: E402
 from isletbase.simulate.endpoints import definitions  # noqa: E402
-from isletbase.simulate.trial import TrialResult  # noqa: E402
+from isletbase.simulate.results import TrialResult  # noqa: E402
 
 
 def _svg(fig: plt.Figure) -> str:

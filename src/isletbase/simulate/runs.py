@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import inspect, select
 
-from isletbase.simulate.trial import TrialResult
+from isletbase.simulate.results import TrialResult
 from isletbase.store.db import Database
 from isletbase.store.simulate_tables import SimulationRunRow
 

@@ -11,7 +11,8 @@ from pathlib import Path
 
 from isletbase.simulate.design import Design
 from isletbase.simulate.engine import resolve_backend
-from isletbase.simulate.trial import TrialResult, combine, run_task, tasks, with_scenario
+from isletbase.simulate.results import TrialResult, combine
+from isletbase.simulate.trial import run_task, tasks, with_scenario
 
 
 def run_trial_dask(
