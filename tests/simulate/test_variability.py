@@ -67,17 +67,17 @@ def test_the_scenario_names_sensitivity_and_hypo_treatment_and_refuses_others() 
     plain = parse_scenario({"meals": MEALS})
     assert (plain.sensitivity, plain.hypo_treatment) == ("fixed", "none")
     assert sensitivity_for(plain, np.zeros((1, len(COLUMNS))), np.random.default_rng()) is None
-    assert hypo_treatment(plain) == (0.0, 0.0, 0.0)  # simglucose's: no low eaten for
+    assert hypo_treatment(plain) == (0.0, 0.0, 0.0, 0.0)  # simglucose's: no low eaten for
     daily = load_scenario("daily-life")
     assert (daily.sensitivity, daily.hypo_treatment) == ("day-to-day", "rule-of-15")
-    assert hypo_treatment(daily) == (70.0, 15.0, 15.0)
+    assert hypo_treatment(daily) == (70.0, 0.3, 15.0, 15.0)
     with pytest.raises(InputError, match="sensitivity: Input should be 'fixed' or 'day-to-day'"):
         parse_scenario({"meals": MEALS, "sensitivity": "weekly"})
     with pytest.raises(InputError, match="expected a mapping with .*hypo_treatment"):
         parse_scenario(["not", "a", "mapping"])
 
 
-def _overdosed_day(treat: tuple[float, float, float], backend: str) -> tuple[object, object]:
+def _overdosed_day(treat: tuple[float, ...], backend: str) -> tuple[object, object]:
     """Two adults on three times their insulin for a day without meals."""
     state = CohortState(load_cohort(["adult#001", "adult#002"]))
     trace = advance_day(
@@ -89,7 +89,7 @@ def _overdosed_day(treat: tuple[float, float, float], backend: str) -> tuple[obj
 @pytest.mark.parametrize("backend", ["numpy", "numba"])
 def test_a_low_on_the_sensor_is_eaten_for_by_the_rule_of_15(backend: str) -> None:
     rule = hypo_treatment(load_scenario("daily-life"))
-    _, untreated = _overdosed_day((0.0, 0.0, 0.0), backend)
+    _, untreated = _overdosed_day((0.0, 0.0, 0.0, 0.0), backend)
     _, treated = _overdosed_day(rule, backend)
     below54 = [np.mean(t.bg < 54, axis=1) for t in (untreated, treated)]
     assert np.all(below54[0] > 0.3)  # untreated, most of the day below 54 mg/dL
@@ -170,3 +170,22 @@ def test_a_cohorts_own_parameters_are_left_as_they_were() -> None:
     state = CohortState(cohort)
     DailySensitivity(state.params, np.random.default_rng(1)).next_day()
     np.testing.assert_array_equal(cohort.params, before)
+
+
+def test_a_child_eats_for_a_low_by_its_weight() -> None:
+    """The adult's 15 g for every low sent child#008 (23.7 kg) above 600 mg/dL on its first
+    day, so every trial drawing it stopped; a child's dose is 0.3 g/kg."""
+    scenario = parse_scenario({"meals": MEALS, "hypo_treatment": "rule-of-15"})
+    below, per_kg, most, _ = hypo_treatment(scenario)
+    assert (below, per_kg, most) == (70.0, 0.3, 15.0)
+    run = simulate_cohort("child#008", 2, scenario, seed=1, backend="numpy")
+    assert run.bg.max() < 600
+
+
+def test_a_stopped_trial_names_the_virtual_patient() -> None:
+    """'patient 8' told nobody which child to leave out."""
+    design = {"days": 7, "sample_size": 2, "seed": 3, "population": {"groups": {"child": 1.0}},
+              "scenario": {"meals": [{"time": "12:00", "carbs_g": 400}]},
+              "arms": [{"name": "insulin only"}]}  # fmt: skip
+    with pytest.raises(OutOfModelRangeError, match=r"patient \d+ \(child#\d{3}\)"):
+        run_trial(parse_design(design))

@@ -18,10 +18,12 @@ def devices() -> dict[str, Any]:
         return yaml.safe_load(fh)
 
 
-def device_vector(treatment: tuple[float, float, float] = (0.0, 0.0, 0.0)) -> np.ndarray:
+def device_vector(
+    treatment: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 0.0),
+) -> np.ndarray:
     """The constants ``patient.run_day`` reads, in its ``DEV_*`` order: the devices', then
-    how the patient treats a low (``treatment``: below mg/dL, grams, every minutes; the
-    default treats none, as simglucose)."""
+    how the patient treats a low (``treatment``: below mg/dL, grams a kilogram, most grams,
+    every minutes; the default treats none, as simglucose)."""
     d = devices()
     return np.array(
         [

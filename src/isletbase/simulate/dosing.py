@@ -75,13 +75,15 @@ class RealLifeDosing:
         return out
 
 
-def hypo_treatment(scenario: Scenario) -> tuple[float, float, float]:
+def hypo_treatment(scenario: Scenario) -> tuple[float, float, float, float]:
     """How the patients of ``scenario`` treat a low, for ``devices.device_vector``: below
-    mg/dL, grams, every minutes; ``hypo_treatment: none`` (the default) treats none."""
+    mg/dL, grams a kilogram, most grams (a child eats for its weight, an adult 15 g), every
+    minutes; ``hypo_treatment: none`` (the default) treats none."""
     if scenario.hypo_treatment != "rule-of-15":
-        return (0.0, 0.0, 0.0)
+        return (0.0, 0.0, 0.0, 0.0)
     return (
         _value("hypo_treatment", "below_mg_dl"),
+        _value("hypo_treatment", "grams_per_kg"),
         _value("hypo_treatment", "grams"),
         _value("hypo_treatment", "recheck_min"),
     )

@@ -144,7 +144,8 @@ def check_valid_range(bg: np.ndarray, where: str, names: Sequence[str] | None = 
         return
     i = int(bad[0])
     who = names[i] if names is not None else f"patient {i}"
-    went = f"reached {peak[i]:.0f}" if high[i] else f"fell to {np.nanmin(bg[i]):.0f}"
+    low = np.nanmin(bg[i]) + 0.0  # + 0.0: a glucose of -0.0 is printed as 0
+    went = f"reached {peak[i]:.0f}" if high[i] else f"fell to {low:.0f}"
     why = (
         "This happens without insulin or an adequate graft, with meals far beyond what the "
         "controller covers, or with real-life dosing where a patient misses several boluses in "
@@ -156,7 +157,7 @@ def check_valid_range(bg: np.ndarray, where: str, names: Sequence[str] | None = 
     )
     raise OutOfModelRangeError(
         f"{where}, {who}: simulated glucose {went} mg/dL (day mean "
-        f"{mean[i]:.0f}, HbA1c {float(hba1c_from_mean_glucose(mean[i])):.1f}%), outside the "
+        f"{mean[i] + 0.0:.0f}, HbA1c {float(hba1c_from_mean_glucose(mean[i])):.1f}%), outside the "
         f"model's valid range (glucose ≤ {top:.0f} mg/dL, a day's mean ≥ {bottom:.0f} mg/dL, "
         f"HbA1c ≤ {limits['max_hba1c_pct']}%); {bad.size} patient(s) affected. {why}; no "
         "results are reported"

@@ -72,9 +72,10 @@ NAUX = 7
 # treats a low (``isletbase.simulate.dosing.hypo_treatment``; a threshold of 0 treats none)
 (
     DEV_TARGET, DEV_CORRECT_ABOVE, DEV_INC, DEV_MAX_BOLUS, DEV_MAX_BASAL, DEV_CGM_MIN,
-    DEV_CGM_MAX, DEV_EAT_RATE, DEV_TREAT_BELOW, DEV_TREAT_G, DEV_TREAT_EVERY,
-) = range(11)  # fmt: skip
-NDEV = 11
+    DEV_CGM_MAX, DEV_EAT_RATE, DEV_TREAT_BELOW, DEV_TREAT_G_PER_KG, DEV_TREAT_G_MAX,
+    DEV_TREAT_EVERY,
+) = range(12)  # fmt: skip
+NDEV = 12
 
 U_TO_PMOL = 6000.0
 
@@ -164,8 +165,9 @@ def run_day(x, a, p, meals, carbs, noise, graft, scale, dev, sample, bg, cgm, in
     controller ``none``); ``bg[k]``/``cgm[k]``: mean over the minutes of sample k, as
     simglucose reports them; ``ins[k]``: rate applied during sample k (U/min).
     The basal–bolus decision after each sample is simglucose's ``BBController``. A sensor
-    reading below ``dev[DEV_TREAT_BELOW]`` is eaten for, ``dev[DEV_TREAT_G]`` grams unbolused,
-    at most once every ``dev[DEV_TREAT_EVERY]`` minutes (0, simglucose's, treats no low).
+    reading below ``dev[DEV_TREAT_BELOW]`` is eaten for, unbolused — ``dev[DEV_TREAT_G_PER_KG]``
+    grams a kilogram of body weight, at most ``dev[DEV_TREAT_G_MAX]`` — at most once every
+    ``dev[DEV_TREAT_EVERY]`` minutes (0, simglucose's, treats no low).
     """
     basal = pump(p[U2SS] * p[BW] / U_TO_PMOL * scale, dev[DEV_INC], dev[DEV_MAX_BASAL])
     for k in range(meals.shape[0] // sample):
@@ -193,7 +195,8 @@ def run_day(x, a, p, meals, carbs, noise, graft, scale, dev, sample, bg, cgm, in
         # a low on the sensor is eaten for (not bolused), again if it lasts to the recheck
         a[SINCE_TREAT] = a[SINCE_TREAT] + sample
         low = (a[CGM_HOLD] < dev[DEV_TREAT_BELOW]) * (a[SINCE_TREAT] >= dev[DEV_TREAT_EVERY])
-        a[PLANNED] = a[PLANNED] + low * dev[DEV_TREAT_G]
+        grams = np.minimum(dev[DEV_TREAT_G_PER_KG] * p[BW], dev[DEV_TREAT_G_MAX])
+        a[PLANNED] = a[PLANNED] + low * grams
         a[SINCE_TREAT] = (1.0 - low) * a[SINCE_TREAT]
         level = cgm[k]
         correction = (level > dev[DEV_CORRECT_ABOVE]) * (level - dev[DEV_TARGET]) / p[CF]

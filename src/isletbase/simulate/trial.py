@@ -103,7 +103,8 @@ def run_task(design: Design, task: Task, backend: str = "auto") -> ShardResult:
     dev = device_vector(hypo_treatment(scenario))
     sensitivity = sensitivity_for(scenario, state.params, streams["sensitivity"])
     arm_name = design.arms[task.arm].name
-    who = [f"patient {task.start + j}" for j in range(n)]
+    # by index in the arm and by the virtual patient drawn, so a reader can leave it out
+    who = [f"patient {task.start + j} ({name})" for j, name in enumerate(cohort.names)]
 
     def live(fraction: np.ndarray, scale: np.ndarray, label: str) -> DayTrace:
         """One simulated day of every patient with graft ``fraction`` on ``scale`` of the
