@@ -136,3 +136,20 @@ def test_a_bundled_file_is_named_by_its_name_not_where_the_package_lies(tmp_path
     mine.write_text("meals: 3\n")
     with pytest.raises(InputError, match=r"scenario '.*mine\.yaml': meals"):
         load_scenario(mine)
+
+
+@pytest.mark.parametrize(
+    ("text", "where"),
+    [
+        ("days: 7\nsample_size: 2\nsample_size: 3\narms: [{name: a}]\n", "'sample_size'.*line 3"),
+        ("days: 7\nsample_size: 2\narms:\n  - {name: a, name: b}\n", "'name'.*line 4"),
+    ],
+)
+def test_a_key_given_twice_in_a_design_is_refused_naming_it(tmp_path, text, where) -> None:
+    """YAML keeps the last of two silently: the run used a sample size the reader did not see."""
+    from isletbase.simulate.design import load_design
+
+    path = tmp_path / "twice.yaml"
+    path.write_text(text)
+    with pytest.raises(InputError, match=f"key {where}"):
+        load_design(path)

@@ -96,19 +96,39 @@ def shown(path: str | Path) -> str:
         return repr(str(given))
 
 
+class _DuplicateKey(yaml.constructor.ConstructorError):
+    """A key given twice in one mapping (``_UniqueKeys``)."""
+
+
+class _UniqueKeys(yaml.SafeLoader):
+    """YAML's safe loader refusing a key given twice in one mapping: YAML keeps the last
+    silently, so a design giving ``sample_size`` twice ran with the second unsaid."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
+        seen: set = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise _DuplicateKey(None, None, f"key {key!r} is given twice", key_node.start_mark)
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
 def read_yaml(path: str | Path, what: str) -> Any:
-    """Parse a YAML file, or raise ``InputError`` naming the file and the YAML problem."""
+    """Parse a YAML file, or raise ``InputError`` naming the file and the YAML problem (a key
+    given twice in one mapping among them)."""
     path = Path(path)
     if not path.is_file():
         raise InputError(f"{what} file {shown(path)} does not exist")
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
+        return yaml.load(path.read_text(encoding="utf-8"), Loader=_UniqueKeys)  # noqa: S506
     except UnicodeDecodeError as exc:
         raise InputError(f"{what} {shown(path)}: not UTF-8 text ({exc.reason})") from exc
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         at = f" at line {mark.line + 1}" if mark else ""
-        raise InputError(f"{what} {shown(path)}: malformed YAML{at}") from exc
+        problem = exc.problem if isinstance(exc, _DuplicateKey) else "malformed YAML"
+        raise InputError(f"{what} {shown(path)}: {problem}{at}") from exc
 
 
 def parse_scenario(data: Any, where: str = "scenario") -> Scenario:
