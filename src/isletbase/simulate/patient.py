@@ -170,6 +170,7 @@ def run_day(x, a, p, meals, carbs, noise, graft, scale, dev, sample, bg, cgm, in
     ``dev[DEV_TREAT_EVERY]`` minutes (0, simglucose's, treats no low).
     """
     basal = pump(p[U2SS] * p[BW] / U_TO_PMOL * scale, dev[DEV_INC], dev[DEV_MAX_BASAL])
+    treat = np.minimum(dev[DEV_TREAT_G_PER_KG] * p[BW], dev[DEV_TREAT_G_MAX])  # grams for a low
     for k in range(meals.shape[0] // sample):
         bg_sum = 0.0 * x[GS]
         for i in range(sample):
@@ -195,8 +196,7 @@ def run_day(x, a, p, meals, carbs, noise, graft, scale, dev, sample, bg, cgm, in
         # a low on the sensor is eaten for (not bolused), again if it lasts to the recheck
         a[SINCE_TREAT] = a[SINCE_TREAT] + sample
         low = (a[CGM_HOLD] < dev[DEV_TREAT_BELOW]) * (a[SINCE_TREAT] >= dev[DEV_TREAT_EVERY])
-        grams = np.minimum(dev[DEV_TREAT_G_PER_KG] * p[BW], dev[DEV_TREAT_G_MAX])
-        a[PLANNED] = a[PLANNED] + low * grams
+        a[PLANNED] = a[PLANNED] + low * treat
         a[SINCE_TREAT] = (1.0 - low) * a[SINCE_TREAT]
         level = cgm[k]
         correction = (level > dev[DEV_CORRECT_ABOVE]) * (level - dev[DEV_TARGET]) / p[CF]
