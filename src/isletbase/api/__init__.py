@@ -83,9 +83,9 @@ def headers_of(exc: StarletteHTTPException) -> Mapping[str, str] | None:
     """An HTTP error's headers, a 405's ``Allow`` naming HEAD wherever it names GET (every
     read answers HEAD too)."""
     headers = dict(exc.headers or {})
-    allow = headers.get("Allow")
-    if allow and "GET" in allow.split(", ") and "HEAD" not in allow.split(", "):
-        headers["Allow"] = f"{allow}, HEAD"
+    methods = headers.get("Allow", "").split(", ")
+    if "GET" in methods and "HEAD" not in methods:
+        headers["Allow"] = ", ".join([*methods, "HEAD"])
     return headers or None
 
 

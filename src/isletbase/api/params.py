@@ -38,19 +38,19 @@ def known_query_parameters(request: Request) -> None:
     known = _KNOWN.get(id(dependant))
     if known is None or known[0] is not dependant:  # read once a route
         names, lists = _query_names(dependant)
-        known = _KNOWN[id(dependant)] = (dependant, frozenset(names), frozenset(lists))
-    _, allowed, repeatable = known
+        known = _KNOWN[id(dependant)] = (dependant, frozenset(names), frozenset(names - lists))
+    _, allowed, once = known
     unknown = sorted(set(request.query_params) - allowed)
     if unknown:
         takes = ", ".join(sorted(allowed)) or "none"
         raise InputError(
             f"unknown query parameter(s) {', '.join(unknown)}; this route takes: {takes}"
         )
-    refuse_repeated(request, allowed - repeatable)
+    refuse_repeated(request, once)
 
 
 #: id of a route's dependant → (the dependant, the query parameters it declares, those of them
-#: that are lists and so may be given more than once).
+#: that take one value and so may be given only once).
 _KNOWN: dict[int, tuple[Any, frozenset[str], frozenset[str]]] = {}
 
 
