@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-from functools import cache
 from typing import Any
 
 import numpy as np
-import yaml
 
-from isletbase.simulate.params import DATA
+from isletbase.simulate.sourced import sourced_data
 
 
-@cache
 def devices() -> dict[str, Any]:
     """The parsed ``devices.yaml`` (sensor, pump, controller, patient sections)."""
-    with (DATA / "devices.yaml").open(encoding="utf-8") as fh:
-        return yaml.safe_load(fh)
+    return sourced_data("devices.yaml")
 
 
 def device_vector(

@@ -9,22 +9,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from functools import cache
 from typing import Any
 
 import numpy as np
-import yaml
 
 from isletbase.errors import InputError
 from isletbase.simulate.devices import sample_minutes
-from isletbase.simulate.params import DATA
+from isletbase.simulate.sourced import sourced_data
 
 
-@cache
 def definitions() -> dict[str, Any]:
     """The parsed ``endpoints.yaml``."""
-    with (DATA / "endpoints.yaml").open(encoding="utf-8") as fh:
-        return yaml.safe_load(fh)
+    return sourced_data("endpoints.yaml")
 
 
 def run_in_days() -> int:

@@ -25,7 +25,8 @@ Rng = np.random.Generator | Sequence[np.random.Generator]
 
 @cache
 def sourced_data(name: str) -> dict[str, Any]:
-    """The parsed ``data/simulate/<name>`` (sections of sourced entries)."""
+    """The parsed ``data/simulate/<name>``, read once: the model values' files, and the
+    devices' and endpoints' definitions (every file of the folder read one way)."""
     return read_yaml(str(DATA / name), "model values")
 
 
