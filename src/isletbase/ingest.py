@@ -37,6 +37,7 @@ from isletbase.sources import curated as bundled
 from isletbase.sources.chictr import other_registry_ids
 from isletbase.store.db import (
     CONTROL_CHARACTERS,
+    SURROGATES,
     Database,
     bound_value,
     insert_tuples,
@@ -144,7 +145,7 @@ def merge_records(records: Sequence[TrialRecord]) -> TrialRecord:
 _CONTROLS = re.compile(f"[{CONTROL_CHARACTERS}\x80-\x9f\u202a-\u202e\u2066-\u2069]")
 #: A lone surrogate: what a JSON ``\ud800`` escape decodes to, which no UTF-8 text holds (a
 #: record with one is refused by its model, naming the field; its quarantined text escapes it).
-_SURROGATE = re.compile("[\ud800-\udfff]")
+_SURROGATE = re.compile(f"[{SURROGATES}]")
 
 
 def _has_controls(text: str) -> bool:

@@ -61,9 +61,10 @@ DEFAULT_URL = "sqlite:///isletbase.db"
 #: character class: no stored text holds one (``ingest`` takes them out of registry text) and a
 #: search refuses them (``unprintable``).
 CONTROL_CHARACTERS = "\x00-\x08\x0b\x0c\x0e-\x1f\x7f"
-#: Those, and lone surrogates: what a JSON ``\ud800`` escape decodes to, which no UTF-8 text
-#: holds (a simulation named with one ran, then failed to answer: a 500).
-_CONTROL = re.compile(f"[{CONTROL_CHARACTERS}\ud800-\udfff]")
+#: Lone surrogates, as a character class: what a JSON ``\ud800`` escape decodes to, which no
+#: UTF-8 text holds (a simulation named with one ran, then failed to answer: a 500).
+SURROGATES = "\ud800-\udfff"
+_CONTROL = re.compile(f"[{CONTROL_CHARACTERS}{SURROGATES}]")
 #: Why text with a control character is refused (see ``unprintable``).
 UNPRINTABLE = "must not contain control characters (such as NUL) or lone surrogates"
 
@@ -81,9 +82,9 @@ def printable(value: T) -> T:
 
 def unprintable(value: object) -> bool:
     """Whether ``value`` is text holding a control character or a lone surrogate, which a
-    search refuses: a NUL
-    ends a string early in SQLite (so a LIKE or MATCH sees less than was asked, or nothing
-    and matches everything), PostgreSQL refuses it outright, and no stored text holds one."""
+    search refuses: a NUL ends a string early in SQLite (so a LIKE or MATCH sees less than was
+    asked, or nothing and matches everything), PostgreSQL refuses it outright, and no stored
+    text holds one."""
     return isinstance(value, str) and _CONTROL.search(value) is not None
 
 
