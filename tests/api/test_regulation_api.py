@@ -123,6 +123,14 @@ def test_check_refuses_nan_infinity_and_negative_prices(loaded_db) -> None:
     assert form.status_code == 400 and "field &#39;price&#39;" in form.text
 
 
+def test_check_refuses_a_currency_iso_4217_does_not_name(loaded_db) -> None:
+    client = TestClient(create_app(loaded_db))
+    refused = client.post("/api/check", json={"price": 50000, "currency": "XQZ"})
+    assert refused.status_code == 400 and "'currency'" in refused.json()["detail"]
+    done = client.post("/api/check", json={"price": 50000, "currency": "KRW", "country": "CN"})
+    assert done.status_code == 200 and done.json()["facts"]["price_high"] is None
+
+
 def test_check_matches_a_pinyin_institution_name(loaded_db) -> None:
     client = TestClient(create_app(loaded_db))
     done = client.post("/api/check", json={"institution": "beijingxieheyiyuan"})

@@ -64,6 +64,15 @@ def test_check_says_when_it_applied_no_rule_on_cell_therapies(tmp_path: Path) ->
     assert "cell therapy: none named" in " ".join(done.stdout.split())
 
 
+def test_check_says_when_it_could_not_judge_the_price(tmp_path: Path) -> None:
+    offer = tmp_path / "offer.json"
+    fields = {"text": "Stem cells for diabetes", "price": 50000, "currency": "gbp", "country": "GB"}
+    offer.write_text(json.dumps(fields), encoding="utf-8")
+    done = run("check", str(offer), "--db", f"sqlite:///{tmp_path / 'none.db'}", cwd=tmp_path)
+    said = " ".join(done.stdout.split())
+    assert "price: no high-price mark for GBP" in said and "not judged" in said, done.stdout
+
+
 def test_check_reads_json_offers(tmp_path: Path) -> None:
     offer = tmp_path / "offer.json"
     offer.write_text(

@@ -85,6 +85,26 @@ def test_currency_aliases_map_to_iso_codes() -> None:
     assert currency_code("bitcoin") is None
 
 
+def test_three_letters_are_a_currency_only_where_iso_4217_names_one() -> None:
+    # any three letters were taken as a code: a price in "XQZ" was then judged by no mark
+    assert currency_code("krw") == "KRW" and currency_code(" Mxn ") == "MXN"
+    assert currency_code("XQZ") is None and currency_code("abc") is None
+
+
+def test_a_price_in_a_currency_without_a_mark_is_said_to_be_unjudged() -> None:
+    result = check_offer({"price": 50_000, "currency": "GBP", "country": "CN"}, today=TODAY)
+    judged = result.facts["price_high"]
+    assert judged.value is None and result.to_dict()["facts"]["price_high"] is None
+    assert "no high-price mark for GBP" in judged.evidence[-1].quote
+    assert "CNY" in judged.evidence[-1].quote and "not judged" in judged.evidence[-1].quote
+    assert "INTL-CL-007" not in {f.rule.id for f in result.findings}
+
+
+def test_an_unknown_currency_code_is_refused_naming_the_field() -> None:
+    with pytest.raises(InputError, match=r"field 'currency'.*'XQZ'"):
+        Offer.parse({"price": 50_000, "currency": "XQZ"})
+
+
 def test_a_currency_alias_sets_the_high_price_flag() -> None:
     result = check_offer({"price": 100_000, "currency": "rmb", "country": "CN"}, today=TODAY)
     assert result.facts["price_currency"].value == "CNY"

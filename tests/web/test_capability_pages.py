@@ -59,6 +59,19 @@ def test_the_form_says_when_no_rule_on_cell_therapies_was_applied(client):
     assert "<code>CN-AD-001</code>" in result and "<code>CN-NHC-002</code>" not in result
 
 
+def test_the_form_says_when_it_could_not_judge_the_price(client):
+    unjudged = 'data-fact="price_high"'
+    sterling = {"text": OFFER, "price": "50000", "currency": "GBP"}
+    r = client.post("/regulation?lang=en", data=sterling)
+    assert r.status_code == 200 and unjudged in r.text
+    assert "no high-price mark for GBP (they do for CNY, EUR," in unescape(r.text)
+    zh = client.post("/regulation?lang=zh", data=sterling)
+    assert "规则未为 GBP 设定高价标准" in zh.text
+    assert unjudged not in client.post("/regulation?lang=en", data={"text": OFFER}).text
+    refused = client.post("/regulation?lang=en", data={"text": OFFER, "currency": "XQZ"})
+    assert refused.status_code == 400 and "XQZ" in refused.text
+
+
 @pytest.mark.parametrize(
     ("text", "shown"),
     [

@@ -82,6 +82,9 @@ def _print_result(result: CheckResult) -> None:
             "to apply them",
             markup=False,
         )
+    price = result.facts.get("price_high")
+    if price is not None and price.value is None:  # a currency the rules set no mark for
+        console.print(f"price: {price.evidence[-1].quote}", markup=False)
     table = Table(show_lines=True)
     for col in ("rule", "severity", "what the rule says", "evidence", "source"):
         table.add_column(col, overflow="fold")

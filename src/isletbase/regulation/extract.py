@@ -381,10 +381,18 @@ class Extractor:
         self._place_currency(facts)
         amount, currency = facts.get("price_amount"), facts.get("price_currency")
         if amount and currency and isinstance(amount.value, int | float):
-            limit = self.book.param("high_price").get(currency.value)
+            marks = self.book.param("high_price")
+            limit = marks.get(currency.value)
+            evidence = list(dict.fromkeys([*amount.evidence, *currency.evidence]))
             if limit is not None:
-                evidence = list(dict.fromkeys([*amount.evidence, *currency.evidence]))
                 facts["price_high"] = Fact("price_high", amount.value >= limit, evidence)
+            else:  # said, not left out: a reader should know the price was not judged
+                why = Evidence(
+                    "derived",
+                    f"no high-price mark for {currency.value} (the rules give one for "
+                    f"{', '.join(sorted(marks))}), so the price was not judged",
+                )
+                facts["price_high"] = Fact("price_high", None, [*evidence, why])
 
     @staticmethod
     def _place_currency(facts: dict[str, Fact]) -> None:

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import re
 
+import pycountry
+
 from isletbase.regulation.phrases import Folded, Match, folded
 
 #: currency words and symbols -> ISO code (symbols before the amount, words either side)
@@ -76,12 +78,19 @@ _PATTERNS = (
 
 
 def currency_code(name: str) -> str | None:
-    """The ISO code of a currency word or symbol ("rmb", "元", "US$"), an ISO code as given,
-    or ``None`` for neither."""
+    """The ISO code of a currency word or symbol ("rmb", "元", "US$"), an ISO 4217 code as
+    given ("gbp"), or ``None`` for neither: three letters that name no currency ("XQZ") were
+    taken as one, and a price in it was then judged against no mark, silently."""
     key = name.strip().casefold()
     if key in CURRENCIES:
         return CURRENCIES[key]
-    return key.upper() if re.fullmatch(r"[a-z]{3}", key) else None
+    code = key.upper()
+    return code if re.fullmatch(r"[A-Z]{3}", code) and is_iso_currency(code) else None
+
+
+def is_iso_currency(code: str) -> bool:
+    """Whether ``code`` is a currency of ISO 4217 (pycountry's copy of the standard's list)."""
+    return pycountry.currencies.get(alpha_3=code) is not None
 
 
 #: Words that name the renminbi and nothing else; 元 and ¥ do not (Taiwan and Hong Kong write

@@ -108,7 +108,12 @@ def regulation_context() -> dict[str, Any]:
     own = {rule.jurisdiction for rule in book.rules}
     # the places with rules of their own, for the form's "where is the offer made" choice
     places = [(code, v.en[0].title(), v.zh[0]) for code, v in book.countries.items() if code in own]
-    return {"rules": book.select(None, None), "timeline": load_timeline().events, "places": places}
+    return {
+        "rules": book.select(None, None),
+        "timeline": load_timeline().events,
+        "places": places,
+        "price_marks": ", ".join(sorted(book.param("high_price"))),
+    }
 
 
 @router.get("/regulation", response_class=HTMLResponse)
