@@ -13,16 +13,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from isletbase.errors import InputError
+from isletbase.simulate.daily import DailyLife
 from isletbase.simulate.design import MAX_SEED
-from isletbase.simulate.devices import device_vector, sample_minutes
-from isletbase.simulate.dosing import dosing_for, hypo_treatment
-from isletbase.simulate.endpoints import Window, check_valid_range
-from isletbase.simulate.engine import CohortState, advance_day, resolve_backend
+from isletbase.simulate.devices import sample_minutes
+from isletbase.simulate.endpoints import Window
+from isletbase.simulate.engine import CohortState, resolve_backend
 from isletbase.simulate.params import load_cohort
 from isletbase.simulate.patient import CGM_HOLD, RATE
 from isletbase.simulate.scenario import Scenario
-from isletbase.simulate.sensor import SensorNoise
-from isletbase.simulate.variability import sensitivity_for
 
 MAX_TRACE_PATIENT_DAYS = 200_000
 
@@ -117,31 +115,17 @@ def simulate_cohort(
         )
     backend = resolve_backend(backend)
     state = CohortState(cohort)
-    noise = SensorNoise(len(cohort), np.random.default_rng(seed)) if scenario.noise else None
-    meals = scenario.meals_per_minute()
     n = len(cohort)
-    # its own stream, so that the sensor's error for a seed is the same with either dosing
-    dosing = dosing_for(scenario, n, np.random.default_rng([seed, 1]))
-    dev = device_vector(hypo_treatment(scenario))
-    sensitivity = sensitivity_for(scenario, state.params, np.random.default_rng([seed, 2]))
+    # a stream each, so that the sensor's error for a seed is the same with either dosing
+    streams = tuple(np.random.default_rng(key) for key in (seed, [seed, 1], [seed, 2]))
+    life = DailyLife(scenario, state, streams, cohort.names, backend)
     bg0 = state.subcutaneous_glucose.copy()
     cgm0 = state.aux[:, CGM_HOLD].copy()
     bgs, cgms, ins = [], [], []
     window = Window(n)
     scales = np.ones(n)
     for day in range(days):
-        if sensitivity:
-            sensitivity.next_day()
-        trace = advance_day(
-            state,
-            meals,
-            noise=noise.next_day() if noise else None,
-            scale=scales,
-            backend=backend,
-            carbs=dosing.next_day() if dosing else None,
-            dev=dev,
-        )
-        check_valid_range(trace.bg, f"day {day}", cohort.names)
+        trace = life.day(f"day {day}", scale=scales)
         bgs.append(trace.bg)
         cgms.append(trace.cgm)
         ins.append(trace.insulin)

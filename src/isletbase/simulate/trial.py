@@ -17,15 +17,10 @@ from pathlib import Path
 
 import numpy as np
 
+from isletbase.simulate.daily import DailyLife
 from isletbase.simulate.design import Design, load_design
-from isletbase.simulate.devices import device_vector
-from isletbase.simulate.dosing import dosing_for, hypo_treatment
-from isletbase.simulate.endpoints import (
-    Window,
-    check_valid_range,
-    run_in_days,
-)
-from isletbase.simulate.engine import CohortState, DayTrace, advance_day, resolve_backend
+from isletbase.simulate.endpoints import Window, run_in_days
+from isletbase.simulate.engine import CohortState, DayTrace, resolve_backend
 from isletbase.simulate.graft import (
     GraftCourse,
     fasting_c_peptide,
@@ -35,8 +30,6 @@ from isletbase.simulate.graft import (
 from isletbase.simulate.population import population
 from isletbase.simulate.results import ShardResult, TrialResult, combine
 from isletbase.simulate.scenario import bundled
-from isletbase.simulate.sensor import SensorNoise
-from isletbase.simulate.variability import sensitivity_for
 
 
 @dataclass(frozen=True)
@@ -97,32 +90,18 @@ def run_task(design: Design, task: Task, backend: str = "auto") -> ShardResult:
     course = GraftCourse.draw(spec, cohort, streams["graft"]) if spec else GraftCourse.absent(n)
     on_insulin = 1.0 if scenario.controller == "basal-bolus" else 0.0
     state = CohortState(cohort)  # on insulin, as before a transplant
-    noise = SensorNoise(n, streams["noise"]) if scenario.noise else None
-    meals = scenario.meals_per_minute()
-    dosing = dosing_for(scenario, n, streams["dosing"])
-    dev = device_vector(hypo_treatment(scenario))
-    sensitivity = sensitivity_for(scenario, state.params, streams["sensitivity"])
     arm_name = design.arms[task.arm].name
     # by index in the arm and by the virtual patient drawn, so a reader can leave it out
     who = [f"patient {task.start + j} ({name})" for j, name in enumerate(cohort.names)]
+    kept = tuple(streams[name] for name in ("noise", "dosing", "sensitivity"))
+    life = DailyLife(scenario, state, kept, who, backend)
 
     def live(fraction: np.ndarray, scale: np.ndarray, label: str) -> DayTrace:
         """One simulated day of every patient with graft ``fraction`` on ``scale`` of the
-        usual insulin, its glucose checked against the model's range."""
-        if sensitivity:
-            sensitivity.next_day()
-        trace = advance_day(
-            state,
-            meals,
-            noise.next_day() if noise else None,
-            secreting(fraction),
-            scale,
-            backend,
-            dosing.next_day() if dosing else None,
-            dev,
+        usual insulin."""
+        return life.day(
+            f"arm {arm_name!r} (repeat {task.repeat}), {label}", secreting(fraction), scale
         )
-        check_valid_range(trace.bg, f"arm {arm_name!r} (repeat {task.repeat}), {label}", who)
-        return trace
 
     # the pretransplant assessment the Igls criteria compare with: days on insulin alone,
     # each simulated (a stride's day would stand the model's first day from its resting state
