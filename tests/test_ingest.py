@@ -256,6 +256,20 @@ def test_control_characters_in_a_registry_record_are_taken_out(db) -> None:
     assert trial.summary == "One.\nTwo."
 
 
+def test_controls_that_separate_words_leave_a_blank_between_them(db) -> None:
+    """A vertical tab, form feed or record separator between two words (as a registry's
+    export may hold for a line break) was taken out with the rest, gluing the words: a
+    condition "Type 1\x0bDiabetes" was read as no diabetes type."""
+    study = copy.deepcopy(QINGDAO)
+    ps = study["protocolSection"]
+    ps["conditionsModule"] = {"conditions": ["Type 1\x0bDiabetes\x1e"]}
+    ps["identificationModule"]["briefTitle"] = "Stem\x0ccells\x85for diabetes"
+    assert _ingest(db, [study]).new == 1
+    trial = get_trial(db, "NCT01219465")
+    assert trial.conditions == ["Type 1 Diabetes"] and trial.condition == "T1D"
+    assert trial.title_en == "Stem cells for diabetes"
+
+
 def test_a_malformed_ictrp_trial_is_quarantined_and_the_file_s_others_load(db, tmp_path) -> None:
     """A bare & in one trial of an ICTRP export: that trial waits in quarantine under its
     TrialID with the reason, the others load, and the mended file releases it."""

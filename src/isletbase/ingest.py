@@ -168,12 +168,22 @@ def _has_controls(text: str) -> bool:
     )
 
 
+#: The controls among ``_CONTROLS`` that separate text (vertical tab, form feed, the file,
+#: group, record and unit separators, next line): each stands for a blank, where taking it out
+#: glued the words either side into one ("type 1\x0bdiabetes" read no diabetes type).
+_SEPARATING = frozenset("\x0b\x0c\x1c\x1d\x1e\x1f\x85")
+
+
+def _cleaned(match: re.Match[str]) -> str:
+    return " " if match.group() in _SEPARATING else ""
+
+
 def _without_controls(value: object) -> object:
-    """``value`` (a record's data) with ``_CONTROLS`` taken out of every text in it: never
-    trust text from a registry (a NUL stopped a PostgreSQL load; an ESC reached the terminal
-    through ``isletbase show``)."""
+    """``value`` (a record's data) with ``_CONTROLS`` taken out of every text in it (those that
+    separate words made blanks, ``_SEPARATING``): never trust text from a registry (a NUL
+    stopped a PostgreSQL load; an ESC reached the terminal through ``isletbase show``)."""
     if isinstance(value, str):
-        return _CONTROLS.sub("", value)
+        return _CONTROLS.sub(_cleaned, value).strip()  # texts are stored stripped
     if isinstance(value, list):
         return [_without_controls(v) for v in value]
     if isinstance(value, dict):
