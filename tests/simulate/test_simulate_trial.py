@@ -314,3 +314,21 @@ def test_the_size_limit_counts_each_patients_run_in(db) -> None:  # noqa: ANN001
         "/api/simulate", json={"days": 1, "sample_size": too_many, "arms": arms}
     )
     assert r.status_code == 400 and "run-in days" in r.json()["detail"]
+
+
+def test_patients_hypoglycaemic_all_window_long_are_noted() -> None:
+    """simglucose's controller over-doses some children, and the model has no counter-regulation
+    to stop the fall: such a child's HbA1c (under 4 %) was reported as any other."""
+    kids = {
+        "seed": 1, "days": 14, "sample_size": 10, "stride_days": 7,
+        "population": {"groups": {"child": 1}}, "scenario": "meals",
+        "arms": [{"name": "insulin only"}], "endpoints": {"window_days": 14},
+    }  # fmt: skip
+    result = run_trial(parse_design(kids))
+    means = result.endpoints[(0, 0)]["mean_glucose_mg_dl"]
+    low = int((means < 70).sum())
+    assert low >= 1
+    (note,) = [n for n in result.notes() if "averaged below 70 mg/dL" in n]
+    assert note.startswith(f"arm 'insulin only': {low} of 10 patient(s)") and "4.1%" in note
+    adults = run_trial(parse_design({**SMALL, "days": 14, "stride_days": 7}))
+    assert not [n for n in adults.notes() if "averaged below" in n]

@@ -13,7 +13,7 @@ import numpy as np
 from scipy import stats
 
 from isletbase.simulate.design import Design
-from isletbase.simulate.endpoints import hba1c_from_mean_glucose
+from isletbase.simulate.endpoints import definitions, hba1c_from_mean_glucose
 from isletbase.simulate.population import population
 from isletbase.simulate.scenario import Scenario
 
@@ -179,6 +179,7 @@ class TrialResult:
                     "scenario: dosing 'real-life' has no effect with controller 'none' (no "
                     "meal boluses are given)"
                 )
+        notes += self._hypoglycaemic_arms()
         if any(cv > 0 for cv in self.design.population.variability.values()):
             return notes
         for arm, spec in enumerate(self.design.arms):
@@ -190,6 +191,28 @@ class TrialResult:
                     "p-values and power count the copies as independent people; give a spread "
                     "such as variability: {Vmx: 0.2}"
                 )
+        return notes
+
+    def _hypoglycaemic_arms(self) -> list[str]:
+        """A note for each arm where a patient's mean glucose over the window was below the
+        consensus's hypoglycaemia threshold (70 mg/dL, Battelino 2019): no one lives there for
+        weeks, as counter-regulation stops the fall; the model has none, so such a patient's
+        HbA1c (under ~4.1 %) is the model's, not a person's."""
+        low = float(definitions()["time_in_range"]["low_mg_dl"])
+        notes = []
+        for arm, spec in enumerate(self.design.arms):
+            means = np.concatenate(
+                [self.endpoints[(r, arm)]["mean_glucose_mg_dl"] for r in range(self.design.repeats)]
+            )
+            if (below := int((means < low).sum())) == 0:
+                continue
+            notes.append(
+                f"arm {spec.name!r}: {below} of {len(means)} patient(s) averaged below {low:.0f} "
+                f"mg/dL over the window (HbA1c under {float(hba1c_from_mean_glucose(low)):.1f}%), "
+                "hypoglycaemic throughout: the model has no counter-regulation, which in people "
+                "stops such a fall, so read their HbA1c as the model's, not a person's (lows "
+                "can be eaten for: scenario hypo_treatment 'rule-of-15')"
+            )
         return notes
 
     def to_dict(self) -> dict:
