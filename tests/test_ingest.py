@@ -26,7 +26,7 @@ from hypothesis import strategies as st
 from sqlalchemy import delete, func, select, update
 
 from isletbase import ingest_worker, taxonomy
-from isletbase.errors import InputError
+from isletbase.errors import InputError, NotFoundError
 from isletbase.harvest import (
     list_quarantine,
     retry_quarantine,
@@ -34,6 +34,7 @@ from isletbase.harvest import (
     run_dump,
     run_ictrp,
     run_records,
+    split_record,
 )
 from isletbase.ingest import Head, Pipeline, merge_records, prepare
 from isletbase.ingest_worker import head_size
@@ -156,6 +157,100 @@ def test_a_second_registration_joined_through_a_shared_id_is_counted_and_said(db
     assert "holds NCT01219465 of the same registry" in merged.source
     # a record linked through its own registry's id is an update as before, and says nothing
     assert _ingest(db, [second]).unchanged == 1
+
+
+def _two_registrations_of_one_chictr_id() -> tuple[dict, dict]:
+    first = copy.deepcopy(QINGDAO)
+    ident = first["protocolSection"]["identificationModule"]
+    ident["secondaryIdInfos"] = [{"id": "ChiCTR2100041234", "type": "REGISTRY"}]
+    second = copy.deepcopy(first)
+    second["protocolSection"]["identificationModule"]["nctId"] = "NCT10000012"
+    second["protocolSection"]["identificationModule"]["briefTitle"] = "Another study"
+    return first, second
+
+
+def test_a_wrong_merge_is_split_by_a_curator_and_stays_apart(db) -> None:
+    """Two ClinicalTrials.gov records naming one ChiCTR id (one of them wrongly) made one
+    trial, and no command could take them apart again."""
+    first, second = _two_registrations_of_one_chictr_id()
+    _ingest(db, [first])
+    _ingest(db, [second])
+    assert get_trial(db, "NCT10000012").uid == get_trial(db, "NCT01219465").uid
+    done = split_record(db, " nct10000012 ")
+    assert (done.record, done.trial, done.new_trial) == (
+        "NCT10000012",
+        "NCT01219465",
+        "NCT10000012",
+    )
+    kept, split = get_trial(db, "NCT01219465"), get_trial(db, "NCT10000012")
+    assert kept.uid != split.uid and split.title_en == "Another study"
+    assert kept.title_en == QINGDAO["protocolSection"]["identificationModule"]["briefTitle"]
+    assert {r.id for r in kept.registry_ids} == {"NCT01219465", "ChiCTR2100041234"}
+    assert {r.id for r in split.registry_ids} == {"NCT10000012"}
+    assert [s.url for s in split.sources] == ["https://clinicaltrials.gov/study/NCT10000012"]
+    (said,) = [c for c in history(db, "NCT01219465") if c.field == "split"]
+    assert (said.old, said.new) == ("NCT10000012", "NCT01219465") and "review: split" in said.source
+    assert [c.new for c in history(db, "NCT10000012")] == ["created"]
+    assert check(db).ok
+    # read again, changed: each updates its own trial; the shared id joins nothing
+    changed = copy.deepcopy(second)
+    changed["protocolSection"]["statusModule"]["overallStatus"] = "COMPLETED"
+    changed["protocolSection"]["statusModule"]["lastUpdatePostDateStruct"]["date"] = "2014-01-01"
+    report = _ingest(db, [first, changed])
+    assert (report.new, report.updated, report.unchanged, report.merged) == (0, 1, 1, 0)
+    assert get_trial(db, "NCT10000012").status == "Completed"
+    assert get_trial(db, "NCT01219465").uid == kept.uid != get_trial(db, "NCT10000012").uid
+    assert {r.id for r in get_trial(db, "NCT01219465").registry_ids} == {
+        "NCT01219465",
+        "ChiCTR2100041234",
+    }
+
+
+def test_a_split_holds_in_a_batch_the_dump_s_worker_prepares(db, tmp_path) -> None:
+    """Two records read in one batch and sharing an id are merged before they are written:
+    the worker, which prepares a dump's batches after its head, is told what was split."""
+    first, second = _two_registrations_of_one_chictr_id()
+    fillers = []  # the head the writer reads itself (two batches of two), before the worker's
+    for i in range(4):
+        filler = copy.deepcopy(QINGDAO)
+        filler["protocolSection"]["identificationModule"]["nctId"] = f"NCT2000000{i}"
+        fillers.append(filler)
+    (tmp_path / "a").mkdir()
+    first_read = run_dump(
+        db, _dump_dir(tmp_path / "a", [*fillers, first, second]), batch_size=2, workers=2
+    )
+    assert (first_read.new, first_read.merged) == (5, 1)
+    assert get_trial(db, "NCT10000012").uid == get_trial(db, "NCT01219465").uid
+    # linked and said as across batches: it vanished into the first's record, unsaid
+    (merged,) = [c for c in history(db, "NCT01219465") if c.field == "merged"]
+    assert merged.old == "NCT10000012" and "exact link through ChiCTR2100041234" in merged.source
+    split_record(db, "NCT10000012")
+    changed = copy.deepcopy(second)
+    changed["protocolSection"]["statusModule"]["lastUpdatePostDateStruct"]["date"] = "2014-01-01"
+    (tmp_path / "b").mkdir()
+    again = _dump_dir(tmp_path / "b", [*fillers, first, changed])
+    report = run_dump(db, again, batch_size=2, workers=2)
+    assert (report.merged, report.updated) == (0, 1)
+    assert get_trial(db, "NCT10000012").uid != get_trial(db, "NCT01219465").uid
+
+
+@pytest.mark.parametrize(
+    ("key", "error", "message"),
+    [
+        ("NCT01219465", InputError, "the record trial NCT01219465 is named by"),
+        ("NCT99999999", NotFoundError, "no stored record 'NCT99999999'"),
+    ],
+)
+def test_a_split_that_would_take_nothing_apart_is_refused(db, key, error, message) -> None:
+    first, second = _two_registrations_of_one_chictr_id()
+    _ingest(db, [first, second])
+    with pytest.raises(error, match=message):
+        split_record(db, key)
+    assert get_trial(db, "NCT10000012").uid == get_trial(db, "NCT01219465").uid
+    _ingest(db, [STUDIES[2]])
+    alone = STUDIES[2]["protocolSection"]["identificationModule"]["nctId"]
+    with pytest.raises(InputError, match="named by"):  # its trial's own, and only, record
+        split_record(db, alone)
 
 
 def test_pages_of_one_name_in_two_folders_are_two_rejected_records(db, tmp_path) -> None:

@@ -17,9 +17,10 @@ from datetime import UTC, date, datetime
 from functools import partial
 from pathlib import Path
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session, aliased
 
+from isletbase import taxonomy
 from isletbase.errors import InputError, NotFoundError
 from isletbase.ingest import (
     Partial,
@@ -27,6 +28,7 @@ from isletbase.ingest import (
     Progress,
     Report,
     batched,
+    merged_record,
     refresh_trial,
 )
 from isletbase.ingest_worker import ingest_parallel
@@ -39,7 +41,9 @@ from isletbase.store.schema import (
     IngestRunRow,
     MatchCandidateRow,
     QuarantineRow,
+    RawRecordRow,
     TrialRow,
+    TrialVersionRow,
     utcnow,
 )
 from isletbase.store.trials import TrialWriter
@@ -277,6 +281,101 @@ def decide_match(db: Database, match_id: int, accept: bool, today: date | None =
         writer = TrialWriter(session, load_index(session), source, today or date.today())
         refresh_trial(session, writer, target_uid)
         return target.display_id
+
+
+@dataclass(frozen=True)
+class Split:
+    """What ``split_record`` did: the record taken out, the trial it left, the trial it makes."""
+
+    record: str
+    trial: str
+    new_trial: str
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def split_record(db: Database, key: str, today: date | None = None) -> Split:
+    """Take the stored records of registry id ``key`` out of the trial they were merged into,
+    into a trial of their own, and keep the two apart for good.
+
+    An exact link joins two registrations that name one registry id (two ClinicalTrials.gov
+    records listing one ChiCTR id, one of them wrongly), and an automatic fuzzy merge can be
+    wrong: a curator who finds two studies under one trial splits them here. The trial left is
+    re-merged from its other records (the ids only the split records named go with them, an id
+    both name stays), with a version naming the split; the new trial starts with a version
+    saying where it came from. The pair is kept as a rejected match, so neither a re-ingest
+    nor an exact link folds them together again (``store.merges.kept_apart``).
+    """
+    wanted = key.strip().upper()
+    with db.session() as session:
+        moving = session.scalars(
+            select(RawRecordRow).where(func.upper(RawRecordRow.record_key) == wanted)
+        ).all()
+        uids = {r.trial_uid for r in moving}
+        if not moving or None in uids:
+            raise NotFoundError(
+                f"no stored record {key!r} in a trial; `isletbase show ID` lists a trial's records"
+            )
+        if len(uids) > 1:
+            raise InputError(f"{key}: its records are in {len(uids)} trials already")
+        (uid,) = uids
+        trial = session.get(TrialRow, uid)
+        assert trial is not None  # a record's trial is deleted with it (foreign key)
+        held = session.scalars(select(RawRecordRow.record_key).where(RawRecordRow.trial_uid == uid))
+        staying_keys = set(held) - {r.record_key for r in moving}
+        if trial.display_id.upper() == wanted:
+            raise InputError(
+                f"{key} is the record trial {trial.display_id} is named by: split out the "
+                f"record(s) merged into it instead ({', '.join(sorted(staying_keys)) or 'none'})"
+            )
+        if not staying_keys:
+            raise InputError(f"{key} is trial {trial.display_id}'s only record: nothing to split")
+        staying = merged_record(session, uid, staying_keys)
+        kept_ids = {r.id for r in staying.registry_ids}
+        if any(i.upper() == wanted for i in kept_ids):
+            raise InputError(
+                f"{key} is named by trial {trial.display_id}'s other records too "
+                f"({', '.join(sorted(staying_keys))}): they link it to that trial"
+            )
+        leaving = merged_record(session, uid, {r.record_key for r in moving})
+        source = f"review: split {key} from {trial.display_id}"
+        # the split records' own ids go with them; an id both name stays where it was
+        for row in [r for r in trial.registry_ids if r.registry_id not in kept_ids]:
+            trial.registry_ids.remove(row)
+        session.flush()
+        own = leaving.model_copy(
+            update={"registry_ids": [r for r in leaving.registry_ids if r.id not in kept_ids]}
+        )
+        writer = TrialWriter(session, load_index(session), source, today or date.today())
+        _, new = writer.upsert(own, taxonomy.classify_record(own))
+        for row in moving:
+            row.trial_uid = new.uid
+        session.add(
+            MatchCandidateRow(
+                trial_uid=uid,
+                candidate_uid=new.uid,
+                score=0.0,
+                explanation=[
+                    f"split by a curator: {new.display_id} is another study than {trial.display_id}"
+                ],
+                status="rejected",
+                source=source,
+                decided_at=utcnow(),
+            )
+        )
+        session.add(
+            TrialVersionRow(
+                trial_uid=uid,
+                field="split",
+                old_value=new.display_id,
+                new_value=trial.display_id,
+                source=source,
+            )
+        )
+        session.flush()
+        refresh_trial(session, writer, uid)
+        return Split(new.display_id, trial.display_id, new.display_id)
 
 
 # --- quarantine -----------------------------------------------------------------------------------

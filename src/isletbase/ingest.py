@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Container, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from importlib.abc import Traversable
@@ -44,7 +44,7 @@ from isletbase.store.db import (
     json_text,
 )
 from isletbase.store.institutions import forget_directory, institution_row, load_index
-from isletbase.store.merges import merge_trial
+from isletbase.store.merges import kept_apart, kept_apart_keys, merge_trial
 from isletbase.store.schema import (
     InstitutionAliasRow,
     InstitutionRow,
@@ -232,8 +232,12 @@ def _latest_versions(
     return list(latest.values()) if len(latest) < len(records) else records
 
 
-def group_by_registry_id(records: Sequence[TrialRecord]) -> list[list[TrialRecord]]:
-    """Cluster records that share any registry id (transitively), keeping input order."""
+def group_by_registry_id(
+    records: Sequence[TrialRecord], apart: Container[frozenset[str]] = frozenset()
+) -> list[list[TrialRecord]]:
+    """Cluster records that share any registry id (transitively), keeping input order; two
+    whose ids a curator kept apart (``apart``: pairs of display ids, upper case) are not
+    joined by an id they share."""
     parent = list(range(len(records)))
 
     def root(i: int) -> int:
@@ -247,6 +251,8 @@ def group_by_registry_id(records: Sequence[TrialRecord]) -> list[list[TrialRecor
         for rid in record.registry_ids:
             key = rid.id.upper()
             if key in owner:
+                if apart and _kept_apart(records[owner[key]], record, apart):
+                    continue
                 a, b = root(owner[key]), root(i)
                 parent[max(a, b)] = min(a, b)
             else:
@@ -255,6 +261,10 @@ def group_by_registry_id(records: Sequence[TrialRecord]) -> list[list[TrialRecor
     for i, record in enumerate(records):
         clusters.setdefault(root(i), []).append(record)
     return list(clusters.values())
+
+
+def _kept_apart(a: TrialRecord, b: TrialRecord, apart: Container[frozenset[str]]) -> bool:
+    return frozenset((a.display_id.upper(), b.display_id.upper())) in apart
 
 
 def load_institutions(db: Database, path: Traversable | Path, report: Report) -> None:
@@ -365,6 +375,9 @@ class Prepared:
     rows: list[PackedTrial] | None = None
     #: each payload as data, kept by the process that has it
     data: list[dict] | None = None
+    #: records held back from this batch's merging (``_one_registration_each``), written after
+    #: it in the same transaction, as if read in the next batch
+    deferred: Prepared | None = None
 
     def payload(self, position: int) -> dict:
         """The record at ``position`` as JSON-ready data (as a JSON column reads it back)."""
@@ -426,6 +439,7 @@ def prepare(
     raws: Iterable[RawRecord],
     to_record: Callable[[RawRecord], TrialRecord],
     partial: Partial | None = None,
+    apart: Container[frozenset[str]] = frozenset(),
 ) -> Prepared:
     """Map and validate a batch, merging records that share a registry id.
 
@@ -452,18 +466,37 @@ def prepare(
             continue
         valid.append(record)
         accepted.append((raw.source, raw.ref))
-    records = [
+    batch = _merged(_latest_versions(valid, accepted, partial), partial, apart)
+    batch.fetched, batch.rejects, batch.accepted = fetched, rejects, accepted
+    return batch
+
+
+def _merged(
+    records: list[TrialRecord], partial: Partial | None, apart: Container[frozenset[str]]
+) -> Prepared:
+    """``records`` merged where they share a registry id, as one batch; a second registration
+    in one registry (two records of different ids naming one id of another) is held back to be
+    written after the rest (``Prepared.deferred``), so it is linked, said and kept as a record
+    of its own as it is when read in another batch (merged here, it vanished into the first's
+    record, and no curator could split it off again)."""
+    clusters = group_by_registry_id(records, apart)
+    later: list[TrialRecord] = []
+    if len(clusters) < len(records):
+        kept, later = _one_registration_each(clusters)
+        if later:
+            clusters = group_by_registry_id(kept, apart)
+    merged = [
         merge_records(by_precedence(c, partial) if partial else c) if len(c) > 1 else c[0]
-        for c in group_by_registry_id(_latest_versions(valid, accepted, partial))
+        for c in clusters
     ]
-    data = [r.model_dump(mode="json") for r in records]
+    data = [r.model_dump(mode="json") for r in merged]
     payloads = [json_text(d) for d in data]
     for i, text in enumerate(payloads):
         if _has_controls(text):
             data[i] = _without_controls(data[i])
             payloads[i] = json_text(data[i])
     return Prepared(
-        fetched=fetched,
+        fetched=0,
         heads=[
             Head(
                 r.display_id,
@@ -471,14 +504,32 @@ def prepare(
                 tuple(rid.id for rid in r.registry_ids),
                 d["source_url"],  # as cleaned of control characters
             )
-            for r, d in zip(records, data, strict=True)
+            for r, d in zip(merged, data, strict=True)
         ],
         payloads=payloads,
-        merged=len(valid) - len(records),
-        rejects=rejects,
-        accepted=accepted,
+        merged=len(records) - len(later) - len(merged),
+        rejects=[],
         data=data,
+        deferred=_merged(later, partial, apart) if later else None,
     )
+
+
+def _one_registration_each(
+    clusters: list[list[TrialRecord]],
+) -> tuple[list[TrialRecord], list[TrialRecord]]:
+    """The records of ``clusters`` that may merge, and those to hold back: in a cluster, a
+    record whose own id (its first) is of a registry an earlier record's is, but another id."""
+    kept: list[TrialRecord] = []
+    later: list[TrialRecord] = []
+    for cluster in clusters:
+        first: dict[str, str] = {}
+        for record in cluster:
+            own = record.registry_ids[0]
+            if first.setdefault(own.registry, own.id.upper()) == own.id.upper():
+                kept.append(record)
+            else:
+                later.append(record)
+    return kept, later
 
 
 #: The columns a new trial's stored record is inserted with, in the order ``Pipeline`` gives.
@@ -530,6 +581,8 @@ class Pipeline:
         with db.session() as session:
             held = session.execute(select(QuarantineRow.source, QuarantineRow.record_ref))
             self._held = {tuple(row) for row in held}
+            #: records a curator split apart (``harvest.split_record``): not merged in a batch
+            self.apart = kept_apart_keys(session)
 
     #: A run that adds or changes at least this many trials refreshes the planner's statistics.
     STATS_AFTER = 1000
@@ -548,7 +601,7 @@ class Pipeline:
         before: Callable[[Session], None] | None = None,
     ) -> None:
         """Ingest one batch of raw records in one transaction (with ``before``/``after`` in it)."""
-        self.write(prepare(raws, self.to_record, self.partial), after, before)
+        self.write(prepare(raws, self.to_record, self.partial, self.apart), after, before)
 
     def write(
         self,
@@ -559,10 +612,7 @@ class Pipeline:
         """Write one prepared batch in one transaction (with ``before``/``after`` in it)."""
         rejects = batch.rejects
         counts = Report(
-            fetched=batch.fetched,
-            quarantined=len(rejects),
-            merged=batch.merged,
-            errors=[reason for _, reason in rejects],
+            fetched=batch.fetched, quarantined=len(rejects), errors=[r for _, r in rejects]
         )
         with self.db.session() as session:
             if before:
@@ -572,7 +622,11 @@ class Pipeline:
             writer = TrialWriter(
                 session, self.index, self.source, self.today, self.salt, self.shaper
             )
-            self._write(session, writer, batch, counts)
+            part: Prepared | None = batch
+            while part is not None:
+                counts.merged += part.merged
+                self._write(session, writer, part, counts)
+                part = part.deferred
             if after:
                 after(session)
         for key in ("fetched", "new", "updated", "unchanged", "merged", "quarantined", "review"):
@@ -960,26 +1014,41 @@ def refresh_trial(session: Session, writer: TrialWriter, uid: int) -> Refreshed:
     give this trial an id another trial holds.
     """
     absorbed: list[int] = []
+    apart = kept_apart(session, uid)
     while True:
-        raws = session.scalars(select(RawRecordRow).where(RawRecordRow.trial_uid == uid)).all()
-        ordered = sorted(raws, key=lambda r: (_priority(r.source), r.id))
-        records = [KeptRecord.model_validate(r.payload) for r in ordered]
-        merged = merge_records(records) if len(records) > 1 else records[0]
-        others = session.scalars(
-            select(RegistryIdRow.trial_uid)
-            .where(
-                RegistryIdRow.registry_id.in_([r.id for r in merged.registry_ids]),
-                RegistryIdRow.trial_uid != uid,
-            )
-            .distinct()
-        ).all()
+        merged = merged_record(session, uid)
+        holders = dict(
+            session.execute(
+                select(RegistryIdRow.registry_id, RegistryIdRow.trial_uid).where(
+                    RegistryIdRow.registry_id.in_([r.id for r in merged.registry_ids]),
+                    RegistryIdRow.trial_uid != uid,
+                )
+            ).all()
+        )
+        others = sorted(set(holders.values()) - apart)
         if not others:
             break
         for other in others:
             merge_trial(session, uid, other, writer.source)
             absorbed.append(other)
+    if holders:  # ids a trial kept apart holds stay its own (a curator's split)
+        merged = merged.model_copy(
+            update={"registry_ids": [r for r in merged.registry_ids if r.id not in holders]}
+        )
     outcome, _ = writer.upsert(merged, taxonomy.classify_record(merged), uid)
     return Refreshed(outcome, absorbed)
+
+
+def merged_record(session: Session, uid: int, keys: Container[str] | None = None) -> KeptRecord:
+    """Trial ``uid``'s stored records merged in their sources' precedence: all of them, or
+    those whose record key is in ``keys``."""
+    raws = session.scalars(select(RawRecordRow).where(RawRecordRow.trial_uid == uid)).all()
+    ordered = sorted(
+        (r for r in raws if keys is None or r.record_key in keys),
+        key=lambda r: (_priority(r.source), r.id),
+    )
+    records = [KeptRecord.model_validate(r.payload) for r in ordered]
+    return merge_records(records) if len(records) > 1 else records[0]
 
 
 def batched(items: Iterable[RawRecord], size: int) -> Iterator[list[RawRecord]]:

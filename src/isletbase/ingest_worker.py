@@ -129,6 +129,7 @@ def _produce(
     queue: Queue,
     parent: int,
     forked: bool = False,
+    apart: frozenset[frozenset[str]] = frozenset(),
 ) -> None:
     """Worker process: queue prepared batches of ``read(skip)``, then ``None`` (or the error)."""
     if forked:
@@ -137,7 +138,7 @@ def _produce(
     try:
         with collected_per_batch() as collect:
             studies = iter(read(skip))
-            while (batch := prepare(islice(studies, batch_size), to_record)).fetched:
+            while (batch := prepare(islice(studies, batch_size), to_record, None, apart)).fetched:
                 # classifying and hashing (~30 % of the work), then shaping the stored values
                 # (~20 %), are done here only while the writer has batches waiting: one
                 # waiting, it classifies; two, it shapes too. Otherwise the writer is idle and
@@ -201,6 +202,7 @@ def ingest_parallel(
             queue,
             os.getpid(),
             forked,
+            pipeline.apart,
         ),
         daemon=True,
     )

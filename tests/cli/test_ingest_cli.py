@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import zipfile
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -74,6 +75,30 @@ def test_a_record_kept_under_its_place_is_dropped_by_its_id_once_mended(tmp_path
 def test_review_with_nothing_pending_prints_an_empty_list(loaded_db):
     assert json.loads(run("review", "--json", "--db", loaded_db.url).output) == []
     assert "0 match(es) to review" in run("review", "--db", loaded_db.url).output
+
+
+def test_review_splits_a_record_out_of_a_trial_and_says_so(tmp_path):
+    fixture = Path(__file__).resolve().parents[1] / "fixtures" / "registries" / "ctgov_page1.json"
+    study = json.loads(fixture.read_text())["studies"][0]
+    ident = study["protocolSection"]["identificationModule"]
+    ident["secondaryIdInfos"] = [{"id": "ChiCTR2100041234", "type": "REGISTRY"}]
+    other = json.loads(json.dumps(study))
+    other["protocolSection"]["identificationModule"]["nctId"] = "NCT10000012"
+    dump = tmp_path / "dump.zip"
+    with zipfile.ZipFile(dump, "w") as zf:
+        zf.writestr("NCT01219465.json", json.dumps(study))
+        zf.writestr("NCT10000012.json", json.dumps(other))
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    assert run("ingest", "ctgov-dump", str(dump), "--db", url).exit_code == 0
+    done = run("review", "--split", "NCT10000012", "--json", "--db", url)
+    assert done.exit_code == 0, done.output
+    assert json.loads(done.output) == {
+        "record": "NCT10000012", "trial": "NCT01219465", "new_trial": "NCT10000012"
+    }  # fmt: skip
+    again = run("review", "--split", "NCT10000012", "--db", url)
+    assert again.exit_code == 2 and "named by" in again.stderr
+    both = run("review", "--split", "NCT10000012", "--reject", "1", "--db", url)
+    assert both.exit_code == 2 and "one of --accept, --reject and --split" in both.stderr
 
 
 def test_text_from_users_and_registries_is_shown_as_written_never_as_markup(tmp_path, capsys):

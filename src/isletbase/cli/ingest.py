@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -176,13 +177,33 @@ def review_command(
         int | None,
         typer.Option("--reject", min=1, max=2**63 - 1, help="Keep this pair apart for good."),
     ] = None,
+    split: Annotated[
+        str | None,
+        typer.Option(
+            "--split",
+            help="Take this registry id's record(s) out of the trial they were merged into, "
+            "into a trial of their own, kept apart from it for good.",
+        ),
+    ] = None,
     db: Annotated[str | None, DbOption] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Uncertain cross-registry matches to confirm (--accept ID) or reject (--reject ID)."""
+    """Uncertain cross-registry matches to confirm (--accept ID) or reject (--reject ID); a
+    wrong merge undone (--split REGISTRY_ID)."""
     database = loaded_db(db)
-    if accept is not None and reject is not None:
-        fail("give --accept or --reject, not both")
+    if sum(x is not None for x in (accept, reject, split)) > 1:
+        fail("give one of --accept, --reject and --split")
+    if split is not None:
+        done = harvest.split_record(database, split)
+        if as_json:
+            console.print_json(json.dumps(done.to_dict(), ensure_ascii=False))
+        else:
+            console.print(
+                f"split {done.record} from {done.trial} into a trial of its own "
+                f"({done.new_trial}); the two are kept apart",
+                markup=False,
+            )
+        return
     if accept is not None or reject is not None:
         kept = harvest.decide_match(
             database, accept if accept is not None else reject, accept is not None

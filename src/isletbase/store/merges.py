@@ -9,7 +9,7 @@ review questions still open about it.
 
 from __future__ import annotations
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
 from isletbase.store.schema import MatchCandidateRow, RawRecordRow, TrialRow, TrialVersionRow
@@ -82,3 +82,41 @@ def _keep_curation(into: TrialRow, gone: TrialRow) -> None:
         if derivation.field not in own:
             gone.derivations.remove(derivation)
             into.derivations.append(derivation)
+
+
+def kept_apart(session: Session, uid: int) -> set[int]:
+    """The trials a curator said are not trial ``uid``'s study: a match they rejected in
+    ``isletbase review``, or a record they split out of it. An exact link (a registry id both
+    name) does not fold such a trial back in."""
+    rows = session.execute(
+        select(MatchCandidateRow.trial_uid, MatchCandidateRow.candidate_uid).where(
+            and_(
+                MatchCandidateRow.status == "rejected",
+                or_(MatchCandidateRow.trial_uid == uid, MatchCandidateRow.candidate_uid == uid),
+            )
+        )
+    )
+    return {b if a == uid else a for a, b in rows}
+
+
+def kept_apart_keys(session: Session) -> frozenset[frozenset[str]]:
+    """Every pair of record keys (registry ids, upper case) whose trials a curator kept apart:
+    two such records read in one batch are not merged for a registry id they share."""
+    pairs = session.execute(
+        select(MatchCandidateRow.trial_uid, MatchCandidateRow.candidate_uid).where(
+            MatchCandidateRow.status == "rejected"
+        )
+    ).all()
+    if not pairs:
+        return frozenset()
+    uids = {uid for pair in pairs for uid in pair}
+    keys: dict[int, set[str]] = {}
+    for uid, key in session.execute(
+        select(RawRecordRow.trial_uid, RawRecordRow.record_key).where(
+            RawRecordRow.trial_uid.in_(uids)
+        )
+    ):
+        keys.setdefault(uid, set()).add(key.upper())
+    return frozenset(
+        frozenset((a, b)) for x, y in pairs for a in keys.get(x, ()) for b in keys.get(y, ())
+    )

@@ -497,12 +497,14 @@ class TrialWriter:
         outcome: Outcome = "updated" if row is not None else "new"
         if row is None:
             row = TrialRow(display_id=record.display_id, content_hash=digest)
-            self.session.add(row)
             old: dict[str, object] = {}
         else:
             old = _snapshot(row)
         was_updated = row.updated_at
         self._apply(row, data, derivations, digest)
+        # a new row joins the session filled: a query of ``_apply`` (the institutions' words,
+        # read once a writer) flushed it while its columns were still empty
+        self.session.add(row)
         self.session.flush()
         if outcome == "new":
             self.session.add(
