@@ -15,6 +15,7 @@ from isletbase.app import create
 from isletbase.store.query import TrialQuery
 from isletbase.store.search import search_trials
 from isletbase.store.stats import counts
+from isletbase.store.trials import DERIVED_COLUMNS, LIST_FIELDS, SCALAR_FIELDS
 from isletbase.web.charts import year_chart
 from isletbase.web.i18n import LANGUAGES, strings
 from isletbase.web.pages import PAGE_FACETS, SORTS
@@ -162,6 +163,16 @@ def test_every_interface_string_exists_in_both_languages():
     table = strings()
     assert set(table[LANGUAGES[0]]) == set(table[LANGUAGES[1]])
     assert all(table["zh"][k].strip() for k in table["zh"])
+
+
+def test_every_field_a_trial_s_history_can_name_has_a_label_in_both_languages():
+    """A trial's history on the page named a changed field by its label, but status_code,
+    phase_code, sponsor_zh, a merge and a split by their column's name, in English, on a
+    Chinese page too."""
+    fields = [*SCALAR_FIELDS, *DERIVED_COLUMNS, *LIST_FIELDS, "registry_ids", "sites", "sources"]
+    for lang in LANGUAGES:
+        table = strings()[lang]
+        assert [f for f in [*fields, "merged", "split"] if f not in table] == [], lang
 
 
 def test_year_chart_bars_add_up_to_the_counts():
