@@ -159,6 +159,13 @@ def test_a_second_registration_joined_through_a_shared_id_is_counted_and_said(db
     assert _ingest(db, [second]).unchanged == 1
 
 
+def test_an_older_version_read_beside_its_latest_in_one_batch_is_counted(db) -> None:
+    older = copy.deepcopy(QINGDAO)
+    older["protocolSection"]["statusModule"]["lastUpdatePostDateStruct"]["date"] = "2010-01-01"
+    report = _ingest(db, [older, QINGDAO])
+    assert (report.fetched, report.new, report.merged) == (2, 1, 1)
+
+
 def _two_registrations_of_one_chictr_id() -> tuple[dict, dict]:
     first = copy.deepcopy(QINGDAO)
     ident = first["protocolSection"]["identificationModule"]

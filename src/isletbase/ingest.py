@@ -466,8 +466,10 @@ def prepare(
             continue
         valid.append(record)
         accepted.append((raw.source, raw.ref))
-    batch = _merged(_latest_versions(valid, accepted, partial), partial, apart)
+    latest = _latest_versions(valid, accepted, partial)
+    batch = _merged(latest, partial, apart)
     batch.fetched, batch.rejects, batch.accepted = fetched, rejects, accepted
+    batch.merged += len(valid) - len(latest)  # an older version read beside its latest
     return batch
 
 
