@@ -375,7 +375,7 @@ def split_record(db: Database, key: str, today: date | None = None) -> Split:
         )
         session.flush()
         refresh_trial(session, writer, uid)
-        return Split(new.display_id, trial.display_id, new.display_id)
+        return Split(moving[0].record_key, trial.display_id, new.display_id)
 
 
 # --- quarantine -----------------------------------------------------------------------------------
