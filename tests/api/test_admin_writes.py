@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import json
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -12,13 +13,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from isletbase.app import create
-from isletbase.harvest import list_quarantine, retry_quarantine
+from isletbase.harvest import list_quarantine, retry_quarantine, run_chictr, run_records
 from isletbase.ingest import ingest_trials, load_bundled
 from isletbase.model import RegistryId, TrialRecord
 from isletbase.sources import RawRecord
+from isletbase.sources.curated import to_trial
 from isletbase.store.schema import QuarantineRow, TrialRow
 from isletbase.store.trial_reads import get_trial, history
 
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "registries"
 TOKEN = "t0ken-for-tests"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 CURATION = {
@@ -234,3 +237,46 @@ def test_a_token_outside_ascii_matches_as_clients_send_it(db, monkeypatch):
     wrong = client.post("/api/admin/ingest/ctgov", json=STUDY,
                         headers={"Authorization": b"Bearer passwort"})  # fmt: skip
     assert wrong.status_code == 401
+
+
+def test_a_curator_reviews_matches_and_splits_a_merge_through_the_api(db, monkeypatch):
+    """The review queue and a split were the command line's alone; a token's answer to a read
+    is not kept for the next reader without it."""
+    monkeypatch.setenv("ISLETBASE_TOKEN", TOKEN)
+    client = TestClient(create(db))
+    # a pair that waits for review (tests/test_dedup.py): NCT05507697 and its ChiCTR page
+    nct = {
+        "registry_ids": [{"registry": "ClinicalTrials.gov", "id": "NCT05507697"}],
+        "title_en": "Treatment With Human Umbilical Cord Mesenchymal Stem Cells for Refractory "
+        "Diabetic Peripheral Neuropathy",
+        "sponsor": "Wuhan Central Hospital",
+        "start_date": "2022-05-19",
+        "enrollment": 42,
+        "source_url": "https://clinicaltrials.gov/study/NCT05507697",
+    }
+    source = "ClinicalTrials.gov API"
+    run_records(db, [RawRecord(source, "NCT05507697", nct)], source, to_trial)
+    run_chictr(db, FIXTURES / "chictr_ChiCTR2300071975.html")
+    listed = client.get("/api/admin/review", headers=AUTH)
+    assert listed.status_code == 200 and listed.json()["total"] == 1
+    (match,) = listed.json()["matches"]
+    assert (match["trial"], match["candidate"]) == ("NCT05507697", "ChiCTR2300071975")
+    assert client.get("/api/admin/review").status_code == 401
+    path = f"/api/admin/review/{match['id']}"
+    assert client.post(path, json={"decision": "maybe"}, headers=AUTH).status_code == 422
+    done = client.post(path, json={"decision": "accept"}, headers=AUTH)
+    assert done.json() == {"match": match["id"], "decision": "accept", "trial": "NCT05507697"}
+    assert client.get("/api/admin/review", headers=AUTH).json()["total"] == 0
+    again = client.post(path, json={"decision": "reject"}, headers=AUTH)
+    assert again.status_code == 400 and "already accepted" in again.json()["detail"]
+    assert get_trial(db, "ChiCTR2300071975").uid == get_trial(db, "NCT05507697").uid
+    split = client.post("/api/admin/records/ChiCTR2300071975/split", headers=AUTH)
+    assert split.status_code == 200, split.json()
+    assert split.json() == {
+        "record": "ChiCTR2300071975", "trial": "NCT05507697", "new_trial": "ChiCTR2300071975"
+    }  # fmt: skip
+    assert get_trial(db, "ChiCTR2300071975").uid != get_trial(db, "NCT05507697").uid
+    assert client.get("/api/trials/ChiCTR2300071975").json()["id"] == "ChiCTR2300071975"
+    missing = client.post("/api/admin/records/NCT99999999/split", headers=AUTH)
+    assert missing.status_code == 404
+    assert client.post("/api/admin/records/NCT05507697/split").status_code == 401

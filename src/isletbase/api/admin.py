@@ -1,4 +1,5 @@
-"""Write endpoints: trigger an ingest, curate a derived field. Behind a bearer token.
+"""Write endpoints: trigger an ingest, curate a derived field, review matches and split wrong
+merges. Behind a bearer token.
 
 The token is the ``ISLETBASE_TOKEN`` environment variable of the server. Without it the write
 endpoints are off (``403`` saying so); a request without the right ``Authorization: Bearer``
@@ -12,9 +13,9 @@ import os
 import secrets
 from collections.abc import Callable, Coroutine
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Body, Depends, Request, Response
+from fastapi import APIRouter, Body, Depends, Path, Request, Response
 from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -23,7 +24,7 @@ from starlette.exceptions import HTTPException
 from isletbase.api.middleware import mark_write
 from isletbase.api.trials import TRIAL_ID, trial_json
 from isletbase.errors import InputError
-from isletbase.harvest import POSTED_SOURCE, run_records
+from isletbase.harvest import POSTED_SOURCE, decide_match, list_matches, run_records, split_record
 from isletbase.ingest import load_bundled
 from isletbase.sources import ctgov
 from isletbase.store.curation import curate
@@ -147,3 +148,37 @@ def ingest_ctgov(
         raise InputError(f"{len(studies)} studies posted; at most {MAX_STUDIES} per request")
     raws = ctgov.study_raws(studies, POSTED_SOURCE, date.today().isoformat())
     return run_records(request.app.state.db, raws, POSTED_SOURCE, ctgov.raw_to_record).to_dict()
+
+
+@router.get("/review", summary="Uncertain cross-registry matches awaiting a curator")
+def review(request: Request) -> dict[str, Any]:
+    """The pending pairs ``isletbase review`` lists: each with its score and why."""
+    matches = list_matches(request.app.state.db)
+    return {"total": len(matches), "matches": [m.to_dict() for m in matches]}
+
+
+class Decision(BaseModel):
+    """A curator's answer to a pending match."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    decision: Literal["accept", "reject"] = Field(
+        description="accept merges the pair; reject keeps it apart for good"
+    )
+
+
+@router.post("/review/{match_id}", summary="Accept (merge) or reject a pending match")
+def decide(
+    request: Request, match_id: Annotated[int, Path(ge=1, le=2**63 - 1)], body: Decision
+) -> dict[str, Any]:
+    """As ``isletbase review --accept/--reject``; returns the trial that stays."""
+    accept = body.decision == "accept"
+    kept = decide_match(request.app.state.db, match_id, accept)
+    return {"match": match_id, "decision": body.decision, "trial": kept}
+
+
+@router.post(f"/records/{TRIAL_ID}/split", summary="Undo a wrong merge: a record's own trial")
+def split(request: Request, trial_id: str) -> dict[str, Any]:
+    """As ``isletbase review --split``: the registry id's record(s) leave the trial they were
+    merged into, as a trial of their own, kept apart from it."""
+    return split_record(request.app.state.db, trial_id).to_dict()

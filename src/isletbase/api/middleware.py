@@ -285,6 +285,7 @@ class ResponseCache:
     get the expired copy if it is less than ``stale`` seconds past its time (as HTTP's
     ``stale-while-revalidate``), else wait for the recomputed one instead of repeating it. So a
     slow query is paid by one request per ``ttl``, not by every request that arrives during it.
+    A request with credentials (``Authorization``) is answered afresh and its answer not kept.
     """
 
     def __init__(
@@ -312,7 +313,13 @@ class ResponseCache:
             state = scope.setdefault("state", {})
             await self.app(scope, receive, self._clear_after_write(state, send))
             return
-        cookie = "" if scope["path"].startswith("/api/") else Headers(scope=scope).get("cookie", "")
+        headers = Headers(scope=scope)
+        if "authorization" in headers:
+            # an answer for the token's holder (a curator's review queue) is not one for all:
+            # kept under the URL alone, it was served to the next request without the token
+            await self.app(scope, receive, send)
+            return
+        cookie = "" if scope["path"].startswith("/api/") else headers.get("cookie", "")
         key = (scope["method"], scope["path"], scope.get("query_string", b""), cookie)
         hit, now = self.store.get(key), time.monotonic()
         if hit is not None and hit[0] > now:
