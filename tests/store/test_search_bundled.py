@@ -145,6 +145,11 @@ def test_a_full_width_query_finds_what_its_plain_form_finds(loaded_db, typed, pl
         ("Phase 2", "PHASE2", "phase"),
         ("Unknown status", "UNKNOWN", "status"),
         ("Not yet recruiting", "NOT_YET_RECRUITING", "status"),
+        # the Chinese labels the pages and `show` print: 早期I期 was read as phase I
+        ("早期I期", "EARLY_PHASE1", "phase"),
+        ("不适用", "NA", "phase"),
+        ("状态未知", "UNKNOWN", "status"),
+        ("邀请入组", "ENROLLING_BY_INVITATION", "status"),
     ],
 )
 def test_status_and_phase_filters_take_the_registry_s_wording(loaded_db, written, code, field):
@@ -252,6 +257,27 @@ def test_a_search_in_traditional_characters_finds_what_simplified_finds(loaded_d
         found = _ids(loaded_db, q=simplified)
         assert found, simplified
         assert _ids(loaded_db, q=traditional) == found, traditional
+
+
+@pytest.mark.parametrize(
+    ("digit", "written"),
+    [("1型糖尿病", ("Ⅰ型糖尿病", "I型糖尿病", "一型糖尿病", "Ⅰ型糖尿病")),
+     ("2型糖尿病", ("Ⅱ型糖尿病", "II型糖尿病", "二型糖尿病", "ii型糖尿病")),
+     ("1型", ("Ⅰ型", "一型"))],
+)  # fmt: skip
+def test_a_type_of_diabetes_is_found_however_its_number_is_written(loaded_db, digit, written):
+    """Chinese texts write type 2 diabetes 2型, Ⅱ型, II型 or 二型糖尿病: a search written any
+    of those ways found nothing where the text had another (all but the digit found 0)."""
+    found = _ids(loaded_db, q=digit)
+    assert found, digit
+    for form in written:
+        assert _ids(loaded_db, q=form) == found, form
+
+
+def test_a_query_of_many_numbered_words_stays_a_handful_of_forms():
+    from isletbase.store.matching import _forms
+
+    assert len(_forms("1型" * 40)) == 9  # the first two numbers varied, not 3 ** 40
 
 
 def test_a_name_written_in_traditional_characters_is_found_in_simplified_ones(loaded_db):

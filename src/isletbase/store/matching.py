@@ -15,7 +15,9 @@ stats read the same conditions.
 
 from __future__ import annotations
 
+import itertools
 import re
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal, NamedTuple
@@ -148,6 +150,36 @@ class _Plan:
     index: Literal["words", "trigrams"] | None = None
 
 
+#: A type's or phase's number before 型 or 期, written as Chinese write it: 1型, Ⅰ型 (NFKC: i型),
+#: I型, 一型 are one type of diabetes; II期, 二期, 2期 one phase.
+_NUMBERED = re.compile(r"(?<![a-z0-9一二三四])(iv|iii|ii|i|[1-4]|[一二三四])(?=[型期])")
+_NUMERALS = (("1", "i", "一"), ("2", "ii", "二"), ("3", "iii", "三"), ("4", "iv", "四"))
+_NUMERAL_FORMS = {form: forms for forms in _NUMERALS for form in forms}
+
+
+def _forms(term: str) -> tuple[str, ...]:
+    """A CJK term's forms a search matches: in traditional and simplified characters
+    (``taxonomy.written_forms``), each with a type's or phase's number in each way Chinese
+    texts write it (``_NUMBERED``: Ⅱ型糖尿病 finds 2型糖尿病 and 二型糖尿病, and back)."""
+    out: list[str] = []
+    for form in taxonomy.written_forms(term):
+        folded = unicodedata.normalize("NFKC", form).lower()
+        found = list(_NUMBERED.finditer(folded))
+        if not found:
+            out.append(form)
+            continue
+        # the first two numbers (a type and a phase): a query of many would be forms by the
+        # thousand (3 ** n)
+        spans = [(m.start(), m.end(), _NUMERAL_FORMS[m.group()]) for m in found[:2]]
+        for choice in itertools.product(*(forms for _, _, forms in spans)):
+            pieces, at = [], 0
+            for (start, end, _), numeral in zip(spans, choice, strict=True):
+                pieces += [folded[at:start], numeral]
+                at = end
+            out.append("".join([*pieces, folded[at:]]))
+    return tuple(dict.fromkeys(out))
+
+
 def _text_plan(db: Database, q: str) -> _Plan:
     terms = query_terms(q)
     if not terms:
@@ -163,10 +195,10 @@ def _text_plan(db: Database, q: str) -> _Plan:
             phrases.append('"' + " ".join(words) + '"' + ("*" if prefix else ""))
             plan.patterns.append(_word_pattern(words, prefix))
         elif len(term) >= 3 and db.is_sqlite:
-            forms = ['"' + form.replace('"', '""') + '"' for form in taxonomy.written_forms(term)]
+            forms = ['"' + form.replace('"', '""') + '"' for form in _forms(term)]
             trigram_terms.append(forms[0] if len(forms) == 1 else f"({' OR '.join(forms)})")
         else:
-            plan.substrings.append(taxonomy.written_forms(term))
+            plan.substrings.append(_forms(term))
     if phrases and db.is_sqlite:
         plan.words = "search_text : (" + " AND ".join(phrases) + ")"
         plan.index = "words"

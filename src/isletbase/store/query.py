@@ -160,6 +160,11 @@ class TrialQuery(BaseModel):
         code = _phase_code(re.sub(r"[\s,\-]+", "_", v.strip()).upper())
         if code in known:
             return code
+        # its label as the pages and `show` print it (早期I期, 状态未知) before the classifier's
+        # rules, which read 早期I期 as phase I
+        labelled = taxonomy.code_of(info.field_name, v)
+        if labelled is not None:
+            return labelled
         match = taxonomy.classify_field(info.field_name, {info.field_name: v})
         if match is not None and match.value:
             return match.value
