@@ -65,6 +65,14 @@ def test_filters_match_parts_of_combined_cell_sources() -> None:
         select(load_outcomes(), outcome="bmi")
 
 
+@pytest.mark.parametrize("named", ["HSC/AHST", "自体造血干细胞移植", "hsc/ahst", "AHSCT"])
+def test_a_cell_source_named_as_the_trials_name_it_finds_the_records_own_code(named) -> None:
+    """The outcome records write AHSCT where the trials' vocabulary writes HSC/AHST: its code
+    or its Chinese name, which the refusal itself listed as valid, found no record."""
+    found = select(load_outcomes(), cell_source=named)
+    assert found and {o.cell_source for o in found} == {"AHSCT"}
+
+
 def test_bad_outcome_record_names_line_and_field() -> None:
     good = bundled_path().read_text().splitlines()[0]
     bad = json.loads(good) | {"n_treated": -3}

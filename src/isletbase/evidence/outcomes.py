@@ -237,7 +237,10 @@ def _named(given: str, field: str, recorded: set[str]) -> str:
     if code is None:
         known = ", ".join(sorted(recorded | set(taxonomy.load().values(field)), key=str.lower))
         raise InputError(f"unknown {field} {given!r}; expected one of {known} (or their names)")
-    return code
+    # the records' own code for the vocabulary's (AHSCT for HSC/AHST): the trials' code or its
+    # Chinese name found no record of it
+    same = [r for r in sorted(recorded) if taxonomy.code_of(field, r) == code]
+    return same[0] if same else code
 
 
 def mean_sd_from_median_iqr(median: float, q1: float, q3: float, n: int) -> tuple[float, float]:
