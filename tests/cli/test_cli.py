@@ -253,3 +253,24 @@ def test_classify_prints_a_key_holding_markup_as_written():
     result = runner.invoke(app, ["classify"], input='{"[red]x[/]": 1}\n')
     assert result.exit_code == 2
     assert "unknown keys ['[red]x[/]']" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["search", "diabetes", "--json", "--db"], ["search", "diabetes", "--db"], ["show", "--db"]],
+)
+def test_a_reader_that_went_away_ends_the_command_quietly(loaded_db, args):
+    """`isletbase search … | head`: JSON said "error: Broken pipe" and exited 2, a table
+    exited 1; now both end as a process whose pipe closed does, with nothing on stderr."""
+    import subprocess
+    import sys
+
+    command = [sys.executable, "-c", "from isletbase.cli import main; main()"]
+    done = subprocess.Popen(
+        [*command, *args, loaded_db.url, *(["NCT01219465"] if args[0] == "show" else [])],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    done.stdout.close()  # gone before the command writes a byte
+    _, err = done.communicate(timeout=120)
+    assert done.returncode == 141 and err == b"", err

@@ -19,6 +19,7 @@ try:  # typer >= 0.20 ships its own copy of click
 except ImportError:  # pragma: no cover - older typer uses click itself
     from click.exceptions import NoArgsIsHelpError, UsageError
 
+from isletbase.cli.common import reader_gone
 from isletbase.errors import IsletbaseError
 
 #: Modules of ``isletbase.cli`` that add commands through ``register(app)``.
@@ -47,6 +48,8 @@ class _Group(TyperGroup):
             return super().invoke(ctx)
         except IsletbaseError as exc:
             fail(str(exc))
+        except BrokenPipeError:  # the reader went (`| head`): no error of ours
+            reader_gone()
         except OSError as exc:  # a path given on the command line: no folder, no permission
             where = f"{exc.filename}: " if exc.filename else ""
             fail(f"{where}{exc.strerror or exc}")
@@ -76,6 +79,9 @@ def main(argv: list[str] | None = None) -> None:
     """Entry point: run the app, turning click usage errors into one line and exit 2."""
     try:
         code = app(args=argv, standalone_mode=False, prog_name="isletbase")
+        sys.stdout.flush()  # here, where a reader gone is caught, not at the interpreter's exit
+    except BrokenPipeError:
+        reader_gone()
     except NoArgsIsHelpError:  # the help has been printed already
         sys.exit(0)
     except UsageError as exc:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn, TypeVar
@@ -16,8 +17,30 @@ from rich.table import Table
 from isletbase.errors import InputError
 from isletbase.store.db import Database
 
-console = Console()
-err_console = Console(stderr=True)
+#: The exit status of a process whose output pipe closed (128 + SIGPIPE), as a shell reports it.
+PIPE_CLOSED = 141
+
+
+def reader_gone() -> NoReturn:
+    """Exit quietly once the process reading our output has gone (``isletbase search … | head``):
+    it was reported as "error: Broken pipe" with exit 2, or a table's write ended it with exit
+    1. What is still buffered goes nowhere (stdout pointed at /dev/null), so the exit's own
+    flush does not fail again."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    sys.exit(PIPE_CLOSED)
+
+
+class _Console(Console):
+    """rich's console, ending as every command does when its reader has gone (rich exits 1)."""
+
+    def on_broken_pipe(self) -> None:
+        self.quiet = True
+        reader_gone()
+
+
+console = _Console()
+err_console = _Console(stderr=True)
 
 #: Use as ``db: Annotated[str | None, DbOption] = None``.
 DbOption = typer.Option(
