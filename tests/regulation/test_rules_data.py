@@ -154,3 +154,24 @@ def test_a_bad_timeline_date_is_refused() -> None:
     )
     with pytest.raises(InputError, match="events.0.date"):
         parse_timeline(bad, "timeline.yaml")
+
+
+def test_a_rule_that_dates_itself_is_not_applied_before_that_date() -> None:
+    """`check --date 2020-01-01` fired rules whose own statements cite the NHC's 2025-12-05
+    warning or the 2015 Measures, because their in-force date was left out."""
+    from datetime import date
+
+    from isletbase.regulation.engine import check_offer
+
+    cites = {  # rule: the date its statement cites (the NHC's warning, the 2015 Measures)
+        "CN-NHC-003": "2025-12-05", "CN-NHC-004": "2025-12-05",
+        "CN-SC-002": "2015-07-20", "CN-SC-003": "2015-07-20", "CN-SC-004": "2015-07-20",
+    }  # fmt: skip
+    rules = {rule.id: rule for rule in load_rulebook().rules}
+    assert {r: rules[r].effective for r in cites} == cites
+    offer = {"text": "干细胞治疗糖尿病，包治百病，一针见效。", "country": "CN"}
+    fired = {
+        when.year: {f.rule.id for f in check_offer(offer, today=when).findings}
+        for when in (date(2020, 1, 1), date(2026, 1, 1))
+    }
+    assert "CN-NHC-003" in fired[2026] and "CN-NHC-003" not in fired[2020]
