@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from importlib import resources
 
+import pytest
 import yaml
 
 from isletbase import places
@@ -80,3 +81,16 @@ def test_a_region_of_china_written_as_a_site_s_country_is_that_region() -> None:
 def test_taipei_is_written_in_simplified_characters_on_a_chinese_page() -> None:
     assert places.chinese("city", "Taipei") == "台北"
     assert places.english("city", "臺北") == "Taipei"
+
+
+@pytest.mark.parametrize(
+    ("given", "country", "region"),
+    [("CN", "China", None), ("KR", "Korea, Republic of", None), ("USA", "United States", None),
+     ("People's Republic of China", "China", None), ("TW", "China", "Taiwan")],
+)  # fmt: skip
+def test_a_country_filter_takes_its_iso_code_or_name(given, country, region) -> None:
+    """`--country CN` or `KR` found no trial (kept as given, matching no site)."""
+    from isletbase.store.query import TrialQuery
+
+    query = TrialQuery(country=given)
+    assert (query.country, query.region) == (country, region)

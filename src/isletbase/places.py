@@ -12,9 +12,10 @@ registries' readers store it.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 
+import pycountry
 import yaml
 
 from isletbase.taxonomy import normalise, simplified
@@ -92,9 +93,28 @@ def chinese(kind: str, name: str) -> str | None:
 
 
 def english(kind: str, name: str) -> str:
-    """The English name of the place ``name`` spells (``name`` itself if the book lacks it)."""
-    place = find(kind, name)
+    """The English name of the place ``name`` spells (``name`` itself if the book lacks it); a
+    country also by its ISO 3166 code or name (CN, KR, USA, "People's Republic of China"),
+    which found no trial."""
+    place = find(kind, name) or (_iso_country(name) if kind == "country" else None)
     return place.en if place else name
+
+
+@lru_cache(maxsize=4096)  # facets and pages ask for the same few names again and again
+def _iso_country(name: str) -> Place | None:
+    """The book's country (or region of China) that ISO 3166 (pycountry's copy) names ``name``."""
+    try:
+        iso = pycountry.countries.lookup(name.strip())
+    except LookupError:
+        return None
+    for spelling in (
+        iso.name,
+        getattr(iso, "common_name", None),
+        getattr(iso, "official_name", None),
+    ):
+        if spelling and (place := find("country", spelling) or find("region", spelling)):
+            return place
+    return None
 
 
 #: The parts of China with a region of their own here (their own rules and registries), as
