@@ -53,6 +53,18 @@ def test_search_in_chinese_prints_a_table(url):
     assert result.exit_code == 0 and "trials (page 1" in result.output
 
 
+def test_a_search_table_keeps_each_registry_id_on_one_line(url, monkeypatch):
+    """Piped (80 columns), the id column split NCT00690066 into NCT00690 / 066: a grep for the
+    id found nothing."""
+    from isletbase.cli.common import console
+
+    monkeypatch.setattr(console, "_width", 60)
+    table = run("search", "diabetes", "--per-page", "20", "--db", url).output
+    found = json.loads(run("search", "diabetes", "--per-page", "20", "--json", "--db", url).output)
+    ids = [t["registry_ids"][0]["id"] for t in found["trials"]]
+    assert ids and all(i in table for i in ids), table
+
+
 def test_search_by_pinyin_names_the_institution(url):
     data = json.loads(run("search", "xiehe", "--json", "--db", url).output)
     assert "pumch" in [i["id"] for i in data["institutions"]]

@@ -92,7 +92,11 @@ def search(
         f"(page {result.page} of {result.pages})",
         show_lines=True,
     )
-    for column in ("id", "title", "cell source", "condition", "phase", "status", "sites"):
+    # an id whole on one line, however narrow the terminal or pipe (80 columns split
+    # NCT00690066 in two, and a grep for it found nothing)
+    widest = max((len(t.display_id) for t in result.items), default=2)
+    table.add_column("id", no_wrap=True, min_width=widest)
+    for column in ("title", "cell source", "condition", "phase", "status", "sites"):
         table.add_column(column, overflow="fold")
     for t in result.items:
         cities = ", ".join(dict.fromkeys(s.city for s in t.sites if s.city))
