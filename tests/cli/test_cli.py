@@ -85,6 +85,14 @@ def test_show_reads_a_full_width_id(url):
     assert run("show", "ＮＣＴ０１２１９４６５", "--db", url).exit_code == 0
 
 
+@pytest.mark.parametrize("written", ["ChiCTR-2300072200", "ChiCTR 2300072200", "chictr2300072200"])
+def test_show_reads_a_chictr_id_as_ingest_reads_it_from_a_page(url, written):
+    """Ingest stores ChiCTR-2300072200 as ChiCTR2300072200; `show` found no trial of it."""
+    shown = run("show", written, "--json", "--db", url)
+    assert shown.exit_code == 0, shown.output
+    assert json.loads(shown.output)["registry_ids"][0]["id"] == "ChiCTR2300072200"
+
+
 def test_show_unknown_id_is_one_line_and_exit_2(url, capsys):
     with pytest.raises(SystemExit) as exit_info:
         main(["show", "NCT99999999", "--db", url])

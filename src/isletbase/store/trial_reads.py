@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 
 from isletbase import taxonomy
 from isletbase.errors import NotFoundError
-from isletbase.model import STALE_FLAG, Trial
+from isletbase.model import STALE_FLAG, Trial, canonical_id
 from isletbase.store.db import Database
 from isletbase.store.schema import (
     DerivationRow,
@@ -224,6 +224,8 @@ def find_uid(session: Session, any_id: str) -> int | None:
     spellings = [key, key.upper()]
     if key.lower().startswith("chictr"):
         spellings.append("ChiCTR" + key[6:].upper())
+        # as ingest reads it from a page: "ChiCTR-2300072200", "ChiCTR 2300072200"
+        spellings.append(canonical_id("ChiCTR", key))
     for candidate in dict.fromkeys(spellings):
         uid = session.scalar(
             select(RegistryIdRow.trial_uid).where(RegistryIdRow.registry_id == candidate)
