@@ -166,6 +166,16 @@ def test_search_names_institutions_from_the_cleaned_query(url):
     assert blank["institutions"] == []
 
 
+def test_export_to_a_dash_writes_standard_output(url, tmp_path, monkeypatch):
+    """`--out -` wrote a file named "-" in the working folder."""
+    monkeypatch.chdir(tmp_path)
+    done = run("export", "--format", "json", "--out", "-", "--condition", "T1D", "--db", url)
+    assert done.exit_code == 0 and not (tmp_path / "-").exists()
+    trials = json.loads(done.stdout)
+    assert trials and all(t["condition"] == "T1D" for t in trials)
+    assert f"wrote {len(trials)} trials to standard output (json)" in done.stderr
+
+
 def test_export_rejects_an_unknown_format(url, tmp_path):
     result = run("export", "--format", "xls", "--out", str(tmp_path / "x"), "--db", url)
     assert result.exit_code == 2

@@ -215,22 +215,32 @@ def stats_command(
 def export_command(
     query: TrialQuery,
     fmt: Annotated[str, typer.Option("--format", help="csv, json or ris")],
-    out: Annotated[Path, typer.Option("--out", help="File to write", dir_okay=False)],
+    out: Annotated[
+        Path, typer.Option("--out", help="File to write (- for standard output)", dir_okay=False)
+    ],
     q: Annotated[str | None, typer.Option("--q", help="Only trials matching this text")] = None,
     db: Annotated[str | None, DbOption] = None,
 ) -> None:
     """Write the matching trials to a CSV, JSON or RIS file."""
     if fmt not in exporting.FORMATS:
         raise InputError(f"--format: expected one of {', '.join(exporting.FORMATS)}, got {fmt!r}")
-    writable_file(out, "--out")
+    to_stdout = str(out) == "-"  # as other tools write it, not a file named "-"
+    if not to_stdout:
+        writable_file(out, "--out")
     database = loaded_db(db)
     trials = list(all_matching(database, query.model_copy(update={"sort": "id"})))
-    try:
-        out.write_text(exporting.render(trials, fmt), encoding="utf-8")
-    except OSError as exc:
-        raise InputError(f"--out {out}: cannot write ({exc.strerror})") from exc
+    rendered = exporting.render(trials, fmt)
+    if to_stdout:
+        sys.stdout.write(rendered)
+    else:
+        try:
+            out.write_text(rendered, encoding="utf-8")
+        except OSError as exc:
+            raise InputError(f"--out {out}: cannot write ({exc.strerror})") from exc
     noun = "trial" if len(trials) == 1 else "trials"
-    err_console.print(f"wrote {len(trials)} {noun} to {out} ({fmt})")
+    err_console.print(
+        f"wrote {len(trials)} {noun} to {'standard output' if to_stdout else out} ({fmt})"
+    )
 
 
 def classify() -> None:
