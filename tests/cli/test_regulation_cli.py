@@ -73,6 +73,18 @@ def test_check_says_when_it_could_not_judge_the_price(tmp_path: Path) -> None:
     assert "price: no high-price mark for GBP" in said and "not judged" in said, done.stdout
 
 
+@pytest.mark.parametrize("name", ["offer.json", "offer.txt"])
+def test_check_reads_an_offer_saved_with_a_byte_order_mark(tmp_path: Path, name: str) -> None:
+    offer = tmp_path / name
+    body = json.dumps({"text": "干细胞根治糖尿病", "country": "CN"}, ensure_ascii=False)
+    offer.write_text("\ufeff" + (body if name.endswith(".json") else "干细胞根治糖尿病"), "utf-8")
+    done = run(
+        "check", str(offer), "--json", "--db", f"sqlite:///{tmp_path / 'x.db'}", cwd=tmp_path
+    )
+    assert done.returncode in (1, 3), done.stderr
+    assert "\\ufeff" not in done.stdout and "\ufeff" not in done.stdout
+
+
 def test_check_reads_json_offers(tmp_path: Path) -> None:
     offer = tmp_path / "offer.json"
     offer.write_text(

@@ -48,6 +48,9 @@ def read_offer(path: str) -> Offer:
         except UnicodeDecodeError:
             raise InputError(f"{path}: not UTF-8 text") from None
         name = path
+    # a byte-order mark, as Windows' Notepad saves UTF-8: no part of the offer (a JSON file
+    # with one was refused as invalid JSON, a text kept it in the quotes)
+    raw = raw.removeprefix("\ufeff")
     if name.endswith(".json") or (name == "stdin" and raw.lstrip().startswith("{")):
         return Offer.from_json(raw, name)
     return Offer.from_text(raw, name)
