@@ -29,6 +29,13 @@ def test_history_of_an_unknown_trial_fails(loaded_db):
     assert run("history", "NCT00000000", "--db", loaded_db.url).exit_code == 2
 
 
+def test_history_without_a_database_says_there_is_none(tmp_path):
+    """It said "no trial 'NCT01219465' in …" where there was no database at all."""
+    done = run("history", "NCT01219465", "--db", f"sqlite:///{tmp_path / 'none.db'}")
+    assert done.exit_code == 2 and "no database at" in done.stderr
+    assert not (tmp_path / "none.db").exists()
+
+
 def test_quarantine_lists_a_rejected_record_with_its_reason(tmp_path):
     url = f"sqlite:///{tmp_path / 'q.db'}"
     dump = tmp_path / "dump.zip"
@@ -105,15 +112,16 @@ def test_text_from_users_and_registries_is_shown_as_written_never_as_markup(tmp_
     """Rich markup in an id or a registry's text ('[/]' closes a tag) must not crash or
     restyle the output: it is printed as it was written."""
     url = f"sqlite:///{tmp_path / 'm.db'}"
+    page = tmp_path / "[bold]p.html"
+    page.write_text("<table><tr><td>Registration number:</td><td>[/]</td></tr></table>")
+    loaded = run("ingest", "chictr", str(page), "--db", url)
+    assert loaded.exit_code == 1 and "[/]" in loaded.stderr
+    capsys.readouterr()
     with pytest.raises(SystemExit) as exit_info:
         main(["history", "[red]NCT1[/]", "--db", url])
     assert exit_info.value.code == 2
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and "'[red]NCT1[/]'" in err
-    page = tmp_path / "[bold]p.html"
-    page.write_text("<table><tr><td>Registration number:</td><td>[/]</td></tr></table>")
-    loaded = run("ingest", "chictr", str(page), "--db", url)
-    assert loaded.exit_code == 1 and "[/]" in loaded.stderr
     listing = run("quarantine", "--db", url)
     assert listing.exit_code == 0 and "'[/]'" in listing.output
 

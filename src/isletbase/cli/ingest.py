@@ -156,8 +156,8 @@ def history_command(
     as_json: JsonOption = False,
 ) -> None:
     """Every field change of a trial: date, field, old value, new value, source."""
-    database = open_db(db)
-    if not database.is_initialised() or get_trial(database, trial_id) is None:
+    database = loaded_db(db)  # a missing database is said as such, not as a missing trial
+    if get_trial(database, trial_id) is None:
         fail(f"no trial {trial_id!r} in {database.url}")
     print_listing(
         history(database, trial_id),
