@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from datetime import date
 
+import pytest
+
+from isletbase.errors import InputError
 from isletbase.model import RegistryId, Trial
 from isletbase.regulation.engine import check_offer, findings_for_all_trials, findings_for_trial
 from isletbase.store.trial_reads import get_trial
@@ -88,6 +91,11 @@ def test_every_loaded_trial_is_evaluated(loaded_db) -> None:
     serious = findings_for_all_trials(loaded_db, severity="red_flag", today=TODAY)
     assert all(f.severity != "info" for t in serious.trials for f in t.findings)
     assert sum(serious.counts.values()) == report.counts["red_flag"] + report.counts["violation"]
+    # as a reader writes it: VIOLATION, Red-Flag (VIOLATION was refused)
+    shouted = findings_for_all_trials(loaded_db, severity="Red-Flag", today=TODAY)
+    assert shouted.counts == serious.counts
+    with pytest.raises(InputError, match=r"expected one of info, red_flag, violation"):
+        findings_for_all_trials(loaded_db, severity="severe", today=TODAY)
 
 
 def test_offer_citing_a_trial_that_is_not_recruiting(loaded_db) -> None:

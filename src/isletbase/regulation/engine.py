@@ -280,8 +280,12 @@ def findings_for_all_trials(
     today: date | None = None,
 ) -> FindingsReport:
     """Evaluate every trial in the database; keep findings at or above ``severity``."""
+    given = severity
+    if severity is not None:  # as written anywhere: VIOLATION, Red-Flag
+        severity = severity.strip().lower().replace("-", "_")
     if severity is not None and severity not in SEVERITY_RANK:
-        raise InputError(f"severity: expected one of {sorted(SEVERITY_RANK)}, got {severity!r}")
+        known = ", ".join(sorted(SEVERITY_RANK))
+        raise InputError(f"severity: expected one of {known} (in any case), got {given!r}")
     book = book or load_rulebook()
     floor = SEVERITY_RANK[severity] if severity else 0
     institutions = list_institutions(db)
