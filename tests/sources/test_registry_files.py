@@ -189,6 +189,17 @@ def test_chictr_ids_in_full_width_forms_or_spaced_are_the_ids(
     assert [r.id for r in record.registry_ids] == ids
 
 
+def test_a_chictr_page_without_a_registration_number_says_so_in_words() -> None:
+    """The reason ended "got None", Python's word for the missing field."""
+    html = "<table><tr><td>Public title:</td><td>A title</td></tr></table>"
+    with pytest.raises(InputError) as refused:
+        chictr.to_record(chictr.RawRecord("ChiCTR", "p.html", {"html": html}))
+    assert str(refused.value).endswith(
+        "expected a ChiCTR id, got none (the page has no such field)"
+    )
+    assert "None" not in said
+
+
 def test_a_ctgov_record_s_secondary_ids_name_other_registries_however_worded() -> None:
     study = copy.deepcopy(_studies()[0])
     identification = study["protocolSection"]["identificationModule"]

@@ -223,8 +223,9 @@ def to_record(raw: RawRecord) -> TrialRecord:
     folded = unicodedata.normalize("NFKC", reg or "")
     found = ID_PATTERN.search(folded) or ID_PATTERN.search(re.sub(r"\s+", "", folded))
     if not found:
+        got = "none (the page has no such field)" if reg is None else repr(reg)
         raise InputError(
-            f"{raw.ref}: Registration number (注册号): expected a ChiCTR id, got {reg!r}"
+            f"{raw.ref}: Registration number (注册号): expected a ChiCTR id, got {got}"
         )
     chictr = canonical_id("ChiCTR", found.group(0))
     ids = [{"registry": "ChiCTR", "id": chictr}]
