@@ -194,9 +194,8 @@ def test_a_chictr_page_without_a_registration_number_says_so_in_words() -> None:
     html = "<table><tr><td>Public title:</td><td>A title</td></tr></table>"
     with pytest.raises(InputError) as refused:
         chictr.to_record(chictr.RawRecord("ChiCTR", "p.html", {"html": html}))
-    assert str(refused.value).endswith(
-        "expected a ChiCTR id, got none (the page has no such field)"
-    )
+    said = str(refused.value)
+    assert said.endswith("expected a ChiCTR id, got none (the page has no such field)")
     assert "None" not in said
 
 
