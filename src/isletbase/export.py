@@ -142,8 +142,16 @@ def ris_entry(trial: Trial) -> dict[str, object]:
     return {k: ris_value(v) for k, v in entry.items() if v not in ("", [], None)}
 
 
+class _RisWriter(rispy.RisWriter):
+    """rispy's writer without the "1.", "2." line it puts before each record's ``TY``: the RIS
+    format has no such line, and a reference manager may refuse the file for it."""
+
+    def set_header(self, count: int) -> str:
+        return ""
+
+
 def to_ris(trials: Iterable[Trial]) -> str:
-    return rispy.dumps([ris_entry(t) for t in trials])
+    return rispy.dumps([ris_entry(t) for t in trials], implementation=_RisWriter)
 
 
 def render(trials: Iterable[Trial], fmt: str) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from importlib import resources
 
 import pytest
@@ -135,6 +136,8 @@ def test_export_writes_each_format_with_sources(url, tmp_path, fmt):
     else:
         entries = rispy.loads(text)
         assert entries and all(e["urls"] for e in entries)
+        # every line a tag (rispy's writer put "1.", "2." before each record, which RIS has not)
+        assert all(re.fullmatch(r"[A-Z][A-Z0-9]  - .*", line) for line in text.splitlines() if line)
 
 
 def test_export_writes_every_match_past_the_count_limit(url, tmp_path, monkeypatch):
