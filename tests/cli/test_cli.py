@@ -81,6 +81,14 @@ def test_show_prints_fields_sources_and_derivations(url):
     assert {d["field"] for d in data["derivations"]} >= {"cell_source", "condition", "status_code"}
 
 
+def test_an_unquoted_search_of_several_words_is_told_to_quote_them(url, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["search", "umbilical", "cord", "--db", url])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert "unexpected extra argument" in err and 'isletbase search "umbilical cord"' in err
+
+
 def test_show_reads_a_full_width_id(url):
     """As a Chinese input method types it: ＮＣＴ01219465 is NCT01219465."""
     assert run("show", "ＮＣＴ０１２１９４６５", "--db", url).exit_code == 0

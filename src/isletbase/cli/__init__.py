@@ -86,7 +86,11 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(0)
     except UsageError as exc:
         where = f" (see: {exc.ctx.command_path} --help)" if exc.ctx else ""
-        print(f"error: {exc.format_message()}{where}", file=sys.stderr)
+        message = exc.format_message()
+        if exc.ctx and exc.ctx.info_name == "search" and "unexpected extra argument" in message:
+            # `isletbase search umbilical cord`: the words after the first are extra arguments
+            where = ' (a text of several words goes in quotes: isletbase search "umbilical cord")'
+        print(f"error: {message}{where}", file=sys.stderr)
         sys.exit(2)
     except typer.Abort:
         sys.exit(130)
