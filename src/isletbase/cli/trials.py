@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, get_args
 
 import typer
 from rich.markup import escape
@@ -27,7 +27,7 @@ from isletbase.errors import InputError
 from isletbase.model import Trial
 from isletbase.store.facets import FACETS
 from isletbase.store.institutions import list_institutions
-from isletbase.store.query import TrialQuery
+from isletbase.store.query import Sort, TrialQuery
 from isletbase.store.search import all_matching, institutions_named, search_trials
 from isletbase.store.stats import stats
 from isletbase.store.trial_reads import history, require_trial
@@ -51,7 +51,7 @@ def search(
         ),
     ] = None,
     sort: Annotated[
-        str, typer.Option(help="relevance, start_date, -start_date, id, enrollment, -enrollment")
+        str, typer.Option(help=", ".join(get_args(Sort)) + " (updated: latest change first)")
     ] = "relevance",
     page: Annotated[int, typer.Option(min=1)] = 1,
     per_page: Annotated[int, typer.Option("--per-page", min=1, max=500)] = 20,
