@@ -115,6 +115,11 @@ def test_igls_and_cases(capsys) -> None:
     assert code == 0 and json.loads(out)["treatment_outcome"] == "optimal"
     code, out, _ = run(capsys, "cases", "--json")
     assert code == 0 and len(json.loads(out)) >= 8
+    everything = json.loads(out)
+    code, out, _ = run(
+        capsys, "cases", "", "--json"
+    )  # a script's empty variable: all (was ambiguous)
+    assert code == 0 and json.loads(out) == everything
     code, _, err = run(capsys, "cases", "nonexistent")
     assert code == 2 and "cases:" in err
 

@@ -348,7 +348,7 @@ def cases_command(
     as_json: JsonOption = False,
 ) -> None:
     """Landmark case studies of stem-cell-derived therapy for diabetes, with sources."""
-    if name is None:
+    if name is None or not name.strip():  # "" (a script's empty variable) lists them all too
         cases = load_cases()
         if as_json:
             _print_json([c.to_dict() for c in cases])
