@@ -132,6 +132,13 @@ def test_cli_prints_counts_as_json_and_writes_the_svg(cli, tmp_path, rows):
     ET.fromstring(svg.read_text(encoding="utf-8"))
 
 
+def test_cli_names_an_svg_path_it_cannot_write_like_the_other_commands(cli, tmp_path):
+    """A folder gave "[Errno 21] Is a directory: …", Python's words."""
+    folder = CliRunner().invoke(cli, ["census", "--svg", str(tmp_path)])
+    assert folder.exit_code == 2 and "is a folder; expected a file name" in folder.output
+    assert "Errno" not in folder.output
+
+
 def test_cli_table_and_audit(cli):
     table = CliRunner().invoke(cli, ["census"])
     assert table.exit_code == 0 and "included" in table.output

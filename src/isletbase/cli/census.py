@@ -10,7 +10,7 @@ import typer
 from rich.table import Table
 
 from isletbase import census
-from isletbase.cli.common import console, fail
+from isletbase.cli.common import console, fail, writable_file
 from isletbase.errors import IsletbaseError
 
 census_app = typer.Typer(
@@ -32,6 +32,7 @@ def counts(
     if ctx.invoked_subcommand is not None:
         return
     try:
+        writable_file(svg, "--svg")  # a folder or no folder: said as the other commands say it
         protocol = census.load_protocol()
         result = census.prisma(census.load_screening(), protocol)
         if svg is not None:
