@@ -76,6 +76,9 @@ def test_show_prints_fields_sources_and_derivations(url):
     assert result.exit_code == 0
     for text in ("Qingdao University", "clinicaltrials.gov", "derived fields", "cell_source"):
         assert text in result.output
+    # a linked site names its institution in both languages, not by its directory id alone
+    flat = "".join(result.output.replace("│", "").split())
+    assert "→青岛大学附属医院/TheAffiliatedHospitalofQingdaoUniversity(qingdao-university" in flat
     data = json.loads(run("show", "NCT01219465", "--json", "--db", url).output)
     assert data["cell_source"] == "UC-MSC"
     assert {d["field"] for d in data["derivations"]} >= {"cell_source", "condition", "status_code"}

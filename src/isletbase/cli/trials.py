@@ -25,8 +25,9 @@ from isletbase.cli.common import (
 from isletbase.cli.filters import with_filters
 from isletbase.errors import InputError
 from isletbase.model import Trial
+from isletbase.store.db import Database
 from isletbase.store.facets import FACETS
-from isletbase.store.institutions import list_institutions
+from isletbase.store.institutions import get_institution, list_institutions
 from isletbase.store.query import Sort, TrialQuery
 from isletbase.store.search import all_matching, institutions_named, search_trials
 from isletbase.store.stats import stats
@@ -105,13 +106,22 @@ def search(
     console.print(table)
 
 
+def _institution_names(db: Database, institution_id: str) -> str:
+    """The directory's names of an institution a site is linked to, in both languages, with its
+    id (a site line showed the id alone, 天津市第一中心医院 left out)."""
+    found = get_institution(db, institution_id)
+    names = [n for n in (found.name_zh, found.name_en) if n] if found else []
+    return f"{' / '.join(names)} ({institution_id})" if names else institution_id
+
+
 def show(
     trial_id: Annotated[str, typer.Argument(metavar="ID", help="Any registry id (NCT…, ChiCTR…)")],
     as_json: JsonOption = False,
     db: Annotated[str | None, DbOption] = None,
 ) -> None:
     """Every field of a trial, its sources, and how derived fields were derived."""
-    trial = require_trial(loaded_db(db), trial_id)
+    database = loaded_db(db)
+    trial = require_trial(database, trial_id)
     if as_json:
         print(trial.model_dump_json(indent=2))
         return
@@ -152,7 +162,9 @@ def show(
         )
     for i, site in enumerate(trial.sites, start=1):
         parts = [site.name, site.name_zh, site.city, site.province, site.country]
-        linked = f" → {site.institution_id}" if site.institution_id else ""
+        linked = (
+            f" → {_institution_names(database, site.institution_id)}" if site.institution_id else ""
+        )
         table.add_row(f"site {i}", escape(", ".join(p for p in parts if p) + linked))
     console.print(table)
     derived = Table(title="derived fields (curated > classifier > registry)")
