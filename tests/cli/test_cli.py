@@ -84,6 +84,13 @@ def test_show_prints_fields_sources_and_derivations(url):
     assert {d["field"] for d in data["derivations"]} >= {"cell_source", "condition", "status_code"}
 
 
+def test_a_search_page_past_the_last_says_so(url):
+    """It printed an empty table under "(page 999 of 4)"; one trial was "1 trials"."""
+    past = run("search", "diabetes", "--page", "999", "--db", url)
+    assert past.exit_code == 0 and "— past the last page)" in past.output
+    assert "1 trial (page 1 of 1)" in run("search", "NCT01219465", "--db", url).output
+
+
 def test_an_unquoted_search_of_several_words_is_told_to_quote_them(url, capsys):
     with pytest.raises(SystemExit) as exit_info:
         main(["search", "umbilical", "cord", "--db", url])

@@ -88,9 +88,11 @@ def search(
             f"[dim]institution:[/] {escape(inst.name_en or '')} {escape(inst.name_zh or '')} "
             f"[dim]({inst.id})[/]"
         )
+    past = " — past the last page" if result.total and result.page > result.pages else ""
+    noun = "trial" if result.total == 1 and result.total_exact else "trials"
     table = Table(
-        title=f"{result.total}{'' if result.total_exact else '+'} trials "
-        f"(page {result.page} of {result.pages})",
+        title=f"{result.total}{'' if result.total_exact else '+'} {noun} "
+        f"(page {result.page} of {result.pages}{past})",
         show_lines=True,
     )
     # an id whole on one line, however narrow the terminal or pipe (80 columns split
