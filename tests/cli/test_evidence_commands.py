@@ -92,6 +92,14 @@ def test_bad_input_row_is_one_line_and_exit_2(capsys, tmp_path: Path) -> None:
     assert "Traceback" not in err and len(err.strip().splitlines()) <= 2
 
 
+def test_record_filters_with_an_input_file_are_refused_not_ignored(capsys) -> None:
+    """`--input F --outcome hba1c --condition T1D` pooled the whole file without a word."""
+    code, _, err = run(
+        capsys, "evidence", "pool", "--input", str(BCG), "--measure", "RR", "--condition", "T1D"
+    )
+    assert code == 2 and "--condition choose bundled records: not with --input" in err
+
+
 def test_unknown_measure_exits_2(capsys) -> None:
     code, _, err = run(capsys, "evidence", "pool", "--input", str(BCG), "--measure", "HR")
     assert code == 2 and "unknown measure 'HR'" in err

@@ -129,6 +129,19 @@ def pool_command(
     if input_file is not None:
         if measure is None:
             raise typer.BadParameter("--measure is required with --input", param_hint="--measure")
+        ignored = [
+            name
+            for name, value in (
+                ("--outcome", outcome), ("--condition", condition), ("--cell-source", cell_source)
+            )
+            if value is not None
+        ]  # fmt: skip
+        if ignored:  # they choose among the bundled records; a file's studies are pooled whole
+            raise typer.BadParameter(
+                f"{', '.join(ignored)} choose bundled records: not with --input (its studies "
+                "are pooled as the file gives them)",
+                param_hint="--input",
+            )
         data = read_input(input_file, measure)
     elif outcome is not None:
         data = outcome_dataset(
