@@ -31,3 +31,25 @@ def test_the_census_diagram_in_chinese_is_measured_in_a_font_that_has_it() -> No
         svg = census.flow_svg(counts, words={"identified": "检出记录", "included": "纳入"})
     assert "检出记录" in svg
     assert not [w for w in caught if "missing from font" in str(w.message)]
+
+
+def test_a_bold_heading_s_one_weight_chinese_fallback_is_not_reported() -> None:
+    """matplotlib logged "findfont: Failed to find font weight bold for WenQuanYi Micro Hei" to
+    every `--plot` user's terminal: the fallback has one weight, regular is meant."""
+    import logging
+
+    logger = logging.getLogger("matplotlib.font_manager")
+    said = []
+
+    class Kept(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            said.append(record.getMessage())
+
+    handler = Kept()
+    logger.addHandler(handler)
+    try:
+        for font in (*fonts.CJK_FONTS, "Some Other Font"):
+            logger.warning("findfont: Failed to find font weight bold for %s, now using 400.", font)
+    finally:
+        logger.removeHandler(handler)
+    assert said == ["findfont: Failed to find font weight bold for Some Other Font, now using 400."]

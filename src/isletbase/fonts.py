@@ -4,6 +4,7 @@ has them, where one is installed, instead of being drawn (and measured) as empty
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -16,6 +17,22 @@ from matplotlib.figure import Figure
 #: Fonts with Chinese characters, in order of preference: a character matplotlib's default font
 #: lacks is drawn from the first one installed (Debian: fonts-noto-cjk, fonts-wqy-microhei).
 CJK_FONTS = ("Noto Sans CJK SC", "Source Han Sans SC", "WenQuanYi Micro Hei")
+
+
+class _OneWeightFallback(logging.Filter):
+    """Drop matplotlib's "findfont: Failed to find font weight bold for WenQuanYi Micro Hei"
+    line: the Chinese fallback fonts come in one weight, so a bold heading's Chinese characters
+    are set in it regular, as intended; the line reached every `--plot` user's terminal."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        return not (
+            message.startswith("findfont: Failed to find font weight")
+            and any(name in message for name in CJK_FONTS)
+        )
+
+
+logging.getLogger("matplotlib.font_manager").addFilter(_OneWeightFallback())
 
 #: Plots are drawn one at a time: matplotlib's settings (``rc_context``) and font list are the
 #: process's, and the web server draws in several threads.
