@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import random
 from pathlib import Path
 
@@ -28,15 +29,7 @@ from isletbase.store.trial_reads import get_trial, history
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "registries"
 # NCT05507697 as exported from ClinicalTrials.gov (bundled ctgov_export.jsonl values)
-NCT = {
-    "registry_ids": [{"registry": "ClinicalTrials.gov", "id": "NCT05507697"}],
-    "title_en": "Treatment With Human Umbilical Cord Mesenchymal Stem Cells for Refractory "
-    "Diabetic Peripheral Neuropathy",
-    "sponsor": "Wuhan Central Hospital",
-    "start_date": "2022-05-19",
-    "enrollment": 42,
-    "source_url": "https://clinicaltrials.gov/study/NCT05507697",
-}
+NCT = json.loads((FIXTURES / "nct05507697_record.json").read_text())
 
 
 def _record(**changes: object) -> TrialRecord:

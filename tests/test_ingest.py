@@ -140,15 +140,20 @@ def test_a_study_loaded_from_the_api_releases_its_copy_rejected_from_the_dump(db
     assert list_quarantine(db) == []
 
 
-def test_a_second_registration_joined_through_a_shared_id_is_counted_and_said(db) -> None:
-    """Two ClinicalTrials.gov records naming one ChiCTR id: the second joined the first's
-    trial, counted only as "updated 1" and with nothing in the history to say why."""
+def _two_registrations_of_one_chictr_id() -> tuple[dict, dict]:
     first = copy.deepcopy(QINGDAO)
     ident = first["protocolSection"]["identificationModule"]
     ident["secondaryIdInfos"] = [{"id": "ChiCTR2100041234", "type": "REGISTRY"}]
     second = copy.deepcopy(first)
     second["protocolSection"]["identificationModule"]["nctId"] = "NCT10000012"
     second["protocolSection"]["identificationModule"]["briefTitle"] = "Another study"
+    return first, second
+
+
+def test_a_second_registration_joined_through_a_shared_id_is_counted_and_said(db) -> None:
+    """Two ClinicalTrials.gov records naming one ChiCTR id: the second joined the first's
+    trial, counted only as "updated 1" and with nothing in the history to say why."""
+    first, second = _two_registrations_of_one_chictr_id()
     assert _ingest(db, [first]).new == 1
     report = _ingest(db, [second])
     assert (report.new, report.updated, report.merged) == (0, 0, 1)
@@ -164,16 +169,6 @@ def test_an_older_version_read_beside_its_latest_in_one_batch_is_counted(db) -> 
     older["protocolSection"]["statusModule"]["lastUpdatePostDateStruct"]["date"] = "2010-01-01"
     report = _ingest(db, [older, QINGDAO])
     assert (report.fetched, report.new, report.merged) == (2, 1, 1)
-
-
-def _two_registrations_of_one_chictr_id() -> tuple[dict, dict]:
-    first = copy.deepcopy(QINGDAO)
-    ident = first["protocolSection"]["identificationModule"]
-    ident["secondaryIdInfos"] = [{"id": "ChiCTR2100041234", "type": "REGISTRY"}]
-    second = copy.deepcopy(first)
-    second["protocolSection"]["identificationModule"]["nctId"] = "NCT10000012"
-    second["protocolSection"]["identificationModule"]["briefTitle"] = "Another study"
-    return first, second
 
 
 def test_a_wrong_merge_is_split_by_a_curator_and_stays_apart(db) -> None:

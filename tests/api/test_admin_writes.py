@@ -245,15 +245,7 @@ def test_a_curator_reviews_matches_and_splits_a_merge_through_the_api(db, monkey
     monkeypatch.setenv("ISLETBASE_TOKEN", TOKEN)
     client = TestClient(create(db))
     # a pair that waits for review (tests/test_dedup.py): NCT05507697 and its ChiCTR page
-    nct = {
-        "registry_ids": [{"registry": "ClinicalTrials.gov", "id": "NCT05507697"}],
-        "title_en": "Treatment With Human Umbilical Cord Mesenchymal Stem Cells for Refractory "
-        "Diabetic Peripheral Neuropathy",
-        "sponsor": "Wuhan Central Hospital",
-        "start_date": "2022-05-19",
-        "enrollment": 42,
-        "source_url": "https://clinicaltrials.gov/study/NCT05507697",
-    }
+    nct = json.loads((FIXTURES / "nct05507697_record.json").read_text())
     source = "ClinicalTrials.gov API"
     run_records(db, [RawRecord(source, "NCT05507697", nct)], source, to_trial)
     run_chictr(db, FIXTURES / "chictr_ChiCTR2300071975.html")
