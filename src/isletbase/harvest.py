@@ -322,8 +322,9 @@ def split_record(db: Database, key: str, today: date | None = None) -> Split:
         (uid,) = uids
         trial = session.get(TrialRow, uid)
         assert trial is not None  # a record's trial is deleted with it (foreign key)
-        held = session.scalars(select(RawRecordRow.record_key).where(RawRecordRow.trial_uid == uid))
-        staying_keys = set(held) - {r.record_key for r in moving}
+        held = session.scalars(select(RawRecordRow).where(RawRecordRow.trial_uid == uid)).all()
+        staying = [r for r in held if r not in moving]
+        staying_keys = {r.record_key for r in staying}
         if trial.display_id.upper() == wanted:
             raise InputError(
                 f"{key} is the record trial {trial.display_id} is named by: split out the "
@@ -331,14 +332,13 @@ def split_record(db: Database, key: str, today: date | None = None) -> Split:
             )
         if not staying_keys:
             raise InputError(f"{key} is trial {trial.display_id}'s only record: nothing to split")
-        staying = merged_record(session, uid, staying_keys)
-        kept_ids = {r.id for r in staying.registry_ids}
+        kept_ids = {r.id for r in merged_record(staying).registry_ids}
         if any(i.upper() == wanted for i in kept_ids):
             raise InputError(
                 f"{key} is named by trial {trial.display_id}'s other records too "
                 f"({', '.join(sorted(staying_keys))}): they link it to that trial"
             )
-        leaving = merged_record(session, uid, {r.record_key for r in moving})
+        leaving = merged_record(moving)
         source = f"review: split {key} from {trial.display_id}"
         # the split records' own ids go with them; an id both name stays where it was
         for row in [r for r in trial.registry_ids if r.registry_id not in kept_ids]:

@@ -1018,7 +1018,9 @@ def refresh_trial(session: Session, writer: TrialWriter, uid: int) -> Refreshed:
     absorbed: list[int] = []
     apart = kept_apart(session, uid)
     while True:
-        merged = merged_record(session, uid)
+        merged = merged_record(
+            session.scalars(select(RawRecordRow).where(RawRecordRow.trial_uid == uid)).all()
+        )
         holders = dict(
             session.execute(
                 select(RegistryIdRow.registry_id, RegistryIdRow.trial_uid).where(
@@ -1041,14 +1043,9 @@ def refresh_trial(session: Session, writer: TrialWriter, uid: int) -> Refreshed:
     return Refreshed(outcome, absorbed)
 
 
-def merged_record(session: Session, uid: int, keys: Container[str] | None = None) -> KeptRecord:
-    """Trial ``uid``'s stored records merged in their sources' precedence: all of them, or
-    those whose record key is in ``keys``."""
-    raws = session.scalars(select(RawRecordRow).where(RawRecordRow.trial_uid == uid)).all()
-    ordered = sorted(
-        (r for r in raws if keys is None or r.record_key in keys),
-        key=lambda r: (_priority(r.source), r.id),
-    )
+def merged_record(raws: Sequence[RawRecordRow]) -> KeptRecord:
+    """Stored records of one trial merged in their sources' precedence."""
+    ordered = sorted(raws, key=lambda r: (_priority(r.source), r.id))
     records = [KeptRecord.model_validate(r.payload) for r in ordered]
     return merge_records(records) if len(records) > 1 else records[0]
 

@@ -9,7 +9,7 @@ review questions still open about it.
 
 from __future__ import annotations
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from isletbase.store.schema import MatchCandidateRow, RawRecordRow, TrialRow, TrialVersionRow
@@ -90,10 +90,8 @@ def kept_apart(session: Session, uid: int) -> set[int]:
     name) does not fold such a trial back in."""
     rows = session.execute(
         select(MatchCandidateRow.trial_uid, MatchCandidateRow.candidate_uid).where(
-            and_(
-                MatchCandidateRow.status == "rejected",
-                or_(MatchCandidateRow.trial_uid == uid, MatchCandidateRow.candidate_uid == uid),
-            )
+            MatchCandidateRow.status == "rejected",
+            or_(MatchCandidateRow.trial_uid == uid, MatchCandidateRow.candidate_uid == uid),
         )
     )
     return {b if a == uid else a for a, b in rows}
