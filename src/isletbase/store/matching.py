@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import itertools
 import re
-import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal, NamedTuple
@@ -163,7 +162,7 @@ def _forms(term: str) -> tuple[str, ...]:
     texts write it (``_NUMBERED``: Ⅱ型糖尿病 finds 2型糖尿病 and 二型糖尿病, and back)."""
     out: list[str] = []
     for form in taxonomy.written_forms(term):
-        folded = unicodedata.normalize("NFKC", form).lower()
+        folded = taxonomy.normalise(form).lower()
         found = list(_NUMBERED.finditer(folded))
         if not found:
             out.append(form)
