@@ -25,7 +25,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import delete, func, select, update
 
-from isletbase import ingest_worker, taxonomy
+from isletbase import ingest, ingest_worker, taxonomy
 from isletbase.errors import InputError, NotFoundError
 from isletbase.harvest import (
     list_quarantine,
@@ -66,6 +66,7 @@ STUDIES = [
     for s in json.loads((FIXTURES / name).read_text())["studies"]
 ]
 QINGDAO = STUDIES[0]
+QINGDAO_ID = "NCT01219465"
 
 
 def _ingest(db: Database, studies: list[dict], today: date | None = None):  # noqa: ANN202 - Report
@@ -892,6 +893,36 @@ def _one_language(lang: str) -> str:
     latin = re.compile(r'<td class="left_title"><p>[A-Za-z]')
     other = latin if lang == "zh" else han
     return "\n".join(r for r in rows if not other.search(r))
+
+
+def test_a_chictr_page_in_chinese_alone_is_found_by_its_city_and_province_in_english(db, tmp_path):
+    """Its site is 武汉, 湖北 only (and no institution directory is loaded to name it)."""
+    page = tmp_path / "zh.html"
+    page.write_text(_one_language("zh"), "utf-8")
+    run_chictr(db, page)
+    assert get_trial(db, "ChiCTR2300071975").sites[0].city == "武汉"
+    for q in ("wuhan", "hubei", "武汉市"):
+        found = search_trials(db, TrialQuery(q=q)).items
+        assert [t.display_id for t in found] == ["ChiCTR2300071975"], q
+
+
+def test_a_new_search_document_rewrites_the_stored_texts_when_the_records_load_again(
+    db, monkeypatch
+):
+    """A database loaded before the search text changed (``DOCUMENT_VERSION``) finds what a
+    new one finds once its sources load again, and no history is written for it."""
+    monkeypatch.setattr(ingest, "DOCUMENT_VERSION", 1)
+    _ingest(db, [QINGDAO])
+    with db.session() as session:  # as an older version wrote it: no Chinese for Qingdao
+        session.execute(update(TrialRow).values(search_text="nct01219465"))
+    assert _ingest(db, [QINGDAO]).unchanged == 1  # the same version: nothing to do
+    assert not search_trials(db, TrialQuery(q="青岛")).items
+    versions = len(history(db, QINGDAO_ID))
+    monkeypatch.undo()
+    again = _ingest(db, [QINGDAO])
+    assert (again.updated, again.unchanged) == (0, 1)
+    assert [t.display_id for t in search_trials(db, TrialQuery(q="青岛")).items] == [QINGDAO_ID]
+    assert len(history(db, QINGDAO_ID)) == versions
 
 
 @pytest.mark.parametrize("order", ["bilingual first", "chinese first", "one folder"])

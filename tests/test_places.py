@@ -94,3 +94,28 @@ def test_a_country_filter_takes_its_iso_code_or_name(given, country, region) -> 
 
     query = TrialQuery(country=given)
     assert (query.country, query.region) == (country, region)
+
+
+def test_a_site_in_china_is_named_in_both_languages_for_its_search_text() -> None:
+    assert places.site_names("Beijing", "Beijing", "China") == ("Beijing", "北京", "北京市")
+    assert places.site_names("北京", None, "中国") == ("Beijing", "北京", "北京市")
+    assert places.site_names("武汉", "湖北", None) == (
+        "Wuhan",
+        "武汉",
+        "武汉市",
+        "Hubei",
+        "湖北",
+        "湖北省",
+    )
+    # Taipei is in the book without a province: one given that the book lacks does not hide it
+    assert "台北" in places.site_names("Taipei", "Taipei City", "Taiwan")
+
+
+def test_a_site_outside_china_or_in_another_city_of_that_name_has_no_names_added() -> None:
+    assert places.site_names("Boston", "Massachusetts", "United States") == ()
+    assert places.site_names("Shanghai", None, "United States") == ()  # a country is checked
+    assert places.site_names("Dalian", "Texas", None) == ()  # Dalian is Liaoning's
+    # the book's Suzhou (苏州) is Jiangsu's; Anhui's Suzhou is 宿州: only the province is named
+    assert places.site_names("Suzhou", "Anhui", "China") == ("Anhui", "安徽", "安徽省")
+    assert "苏州" in places.site_names("Suzhou", "Jiangsu", "China")
+    assert places.site_names(None, None, None) == ()

@@ -57,6 +57,7 @@ from isletbase.store.schema import (
     utcnow,
 )
 from isletbase.store.trials import (
+    DOCUMENT_VERSION,
     Outcome,
     PackedTrial,
     TrialShaper,
@@ -575,7 +576,9 @@ class Pipeline:
         with db.session() as session:
             self.index = load_index(session)
             self.shaper = TrialShaper(self.index, institution_words(session))
-        self.salt = hashlib.sha256(repr(sorted(self.index.keys.items())).encode()).hexdigest()[:16]
+        # the directory relinks sites when it changes, a new search document rewrites texts
+        stamp = repr((DOCUMENT_VERSION, sorted(self.index.keys.items())))
+        self.salt = hashlib.sha256(stamp.encode()).hexdigest()[:16]
         self._pools: dict[str, CandidatePool] = {}
         #: registry → trials of the pools that took a record of it in this run: they hold an
         #: id of that registry now, so no other record of it may be merged into them

@@ -29,19 +29,23 @@ _CITY_SUFFIX = "市"
 
 @dataclass(frozen=True)
 class Place:
-    """One place: its English name first, then its other spellings."""
+    """One place: its English name first, then its other spellings; a city also names the
+    province it is in (``within``, in English), where the book gives it."""
 
     en: str
     spellings: tuple[str, ...]
+    within: str | None = None
 
 
 def _key(text: str) -> str:
     """How a spelling is looked up: NFKC, simplified characters, case and spaces folded."""
+    if text.isascii():  # most sites' places: NFKC and simplifying leave ASCII as it is
+        return " ".join(text.casefold().split())
     return " ".join(simplified(normalise(text)).casefold().split())
 
 
-def _place(en: str, *chinese: str) -> Place:
-    return Place(en, tuple(dict.fromkeys([en, *(c for c in chinese if c)])))
+def _place(en: str, *chinese: str, within: str | None = None) -> Place:
+    return Place(en, tuple(dict.fromkeys([en, *(c for c in chinese if c)])), within)
 
 
 @cache
@@ -63,10 +67,14 @@ def _book() -> dict[str, dict[str, Place]]:
             {"en": entry["en"], "zh": entry["zh"]} if entry["kind"] == "municipality" else None
         )
         if seat:
-            places["city"].append(_place(seat["en"], seat["zh"], seat["zh"] + _CITY_SUFFIX))
+            places["city"].append(
+                _place(seat["en"], seat["zh"], seat["zh"] + _CITY_SUFFIX, within=entry["en"])
+            )
     for entry in raw.get("cities", []):
         others = [entry["zh"] + _CITY_SUFFIX, *entry.get("also", [])]
-        places["city"].append(_place(entry["en"], entry["zh"], *others))
+        places["city"].append(
+            _place(entry["en"], entry["zh"], *others, within=entry.get("province"))
+        )
     return {
         kind: {_key(spelling): place for place in found for spelling in place.spellings}
         for kind, found in places.items()
@@ -98,6 +106,30 @@ def english(kind: str, name: str) -> str:
     which found no trial."""
     place = find(kind, name) or (_iso_country(name) if kind == "country" else None)
     return place.en if place else name
+
+
+def site_names(city: str | None, province: str | None, country: str | None) -> tuple[str, ...]:
+    """Every spelling of a site's city and province in China, in both languages, where the
+    book holds them (Beijing: Beijing, 北京, 北京市), for its trial's search text: a search
+    for 北京 finds a trial whose record names the city only in English, and ``beijing`` one
+    whose record names it only in Chinese. A site outside China (by its country, where given)
+    has none, nor a city whose province is given and is not the book's for it (the book's
+    Suzhou is Jiangsu's: Anhui's is another city)."""
+    if country is not None and country not in _CHINA:
+        # countries are stored as the registries write them in English (``country_english``):
+        # only a Chinese spelling needs reading
+        if country.isascii() or country_english(country) not in _CHINA:
+            return ()
+    return _site_names(city, province)
+
+
+@lru_cache(maxsize=1 << 14)  # a registry names the same cities again and again
+def _site_names(city: str | None, province: str | None) -> tuple[str, ...]:
+    region = find("province", province) if province else None
+    town = find("city", city) if city else None
+    if town and town.within and province and (region is None or region.en != town.within):
+        town = None
+    return tuple(dict.fromkeys(s for p in (town, region) if p for s in p.spellings))
 
 
 @lru_cache(maxsize=4096)  # facets and pages ask for the same few names again and again

@@ -254,3 +254,36 @@ def test_a_tagged_text_past_the_rank_limit_is_listed_newest_first(loaded_db, mon
     assert [t.display_id for t in listed.items] == newest and listed.total == len(newest)
     page = search_trials(loaded_db, TrialQuery(per_page=2, page=2, **kw))
     assert [t.display_id for t in page.items] == newest[2:4]
+
+
+def _sited(db: Database, city: str) -> set[str]:
+    with db.session() as session:
+        return set(
+            session.scalars(
+                select(TrialRow.display_id)
+                .join(SiteRow, SiteRow.trial_uid == TrialRow.uid)
+                .where(SiteRow.city == city)
+            )
+        )
+
+
+@pytest.mark.parametrize(
+    ("city", "chinese"), [("Beijing", "北京"), ("Beijing", "北京市"), ("Guangzhou", "广州")]
+)
+def test_a_city_in_china_written_in_english_is_found_by_its_chinese_name(loaded_db, city, chinese):
+    """北京 found one trial where ``beijing`` found eight: the sites are stored in English."""
+    sited = _sited(loaded_db, city)
+    assert sited  # stored in English only
+    assert sited <= _ids(loaded_db, q=chinese)
+    assert sited & _ids(loaded_db, q="diabetes") <= _ids(loaded_db, q=f"{chinese} diabetes")
+
+
+@pytest.mark.parametrize(
+    ("chinese", "english"), [("美国", "united states"), ("西班牙", "spain"), ("中国", "china")]
+)
+def test_a_country_named_in_chinese_finds_what_its_english_name_finds(loaded_db, chinese, english):
+    """A trial's country is stored in English: 美国 found nothing. Its English spellings other
+    than the stored one are not matched inside words (USA is a substring of "causal")."""
+    found = _ids(loaded_db, q=chinese)
+    assert found and found == _ids(loaded_db, q=english)
+    assert _ids(loaded_db, q=f"{chinese} stem") == _ids(loaded_db, q=f"{english} stem")

@@ -35,7 +35,7 @@ from sqlalchemy import (
 
 from isletbase import places, taxonomy
 from isletbase.errors import InputError
-from isletbase.store.db import CJK, Database, word_tag
+from isletbase.store.db import CJK, Database, without_accents, word_tag
 from isletbase.store.query import _WORD, TrialQuery, _is_prefix, _worded, query_terms
 from isletbase.store.schema import RegistryIdRow, SiteRow, TrialRow
 from isletbase.store.trial_reads import find_uid
@@ -179,6 +179,19 @@ def _forms(term: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(out))
 
 
+def _country_names(term: str) -> tuple[str, ...]:
+    """A CJK term that names a country or a region of China (美国, 日本, 香港), as a trial's
+    text holds it: a trial's country is stored in English (``places.country_english``), so
+    美国 also finds "United States" (an empty tuple for any other term). A city or province is
+    in both languages in the text already (``places.site_names``)."""
+    place = places.find("country", term) or places.find("region", term)
+    if place is None:
+        return ()
+    # its Chinese spellings, and its English name as stored (not "USA", a substring of "causal")
+    named = [place.en, *(s for s in place.spellings if not s.isascii())]
+    return tuple(without_accents(taxonomy.normalise(s)).lower() for s in named)
+
+
 def _text_plan(db: Database, q: str) -> _Plan:
     terms = query_terms(q)
     if not terms:
@@ -193,6 +206,8 @@ def _text_plan(db: Database, q: str) -> _Plan:
             prefix = _is_prefix(term, words[-1], last=position == worded[-1])
             phrases.append('"' + " ".join(words) + '"' + ("*" if prefix else ""))
             plan.patterns.append(_word_pattern(words, prefix))
+        elif named := _country_names(term):
+            plan.substrings.append(tuple(dict.fromkeys([*_forms(term), *named])))
         elif len(term) >= 3 and db.is_sqlite:
             forms = ['"' + form.replace('"', '""') + '"' for form in _forms(term)]
             trigram_terms.append(forms[0] if len(forms) == 1 else f"({' OR '.join(forms)})")

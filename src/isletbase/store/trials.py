@@ -21,7 +21,7 @@ import orjson
 from sqlalchemy import JSON, Table, select
 from sqlalchemy.orm import Session, selectinload
 
-from isletbase import taxonomy
+from isletbase import places, taxonomy
 from isletbase.model import STALE_FLAG, Derivation, RegistryId, TrialRecord
 from isletbase.store.db import (
     TAGGED_COLUMNS,
@@ -146,6 +146,13 @@ def stale_flags(status_code: str | None, last_update: str | None, today: date) -
     return []
 
 
+#: What ``search_document`` writes, by version: a stored trial's search text is written again
+#: when the version changes (it is part of an ingest's content hash, ``Pipeline.salt``), so a
+#: database loaded before a change finds the same as a new one once its sources load again.
+#: 2: sites' places in both languages.
+DOCUMENT_VERSION = 2
+
+
 def search_document(
     data: Mapping[str, Any],
     derived: Mapping[str, str | None],
@@ -158,7 +165,9 @@ def search_document(
     and condition (so 脐带间充质干细胞 finds a trial registered only in English), every name,
     alias and pinyin form of its linked institutions (so ``xiehe`` finds PUMCH's trials), and
     the simplified form of each text written in traditional characters (so 台北荣民总医院 finds
-    what 臺北榮民總醫院 names; a search in traditional characters is read in both forms).
+    what 臺北榮民總醫院 names; a search in traditional characters is read in both forms), and
+    its sites' cities and provinces in China and its region in both languages
+    (``places.site_names``: 北京 finds a trial at a site in Beijing).
     """
     parts: list[str | None] = [r["id"] for r in data["registry_ids"]]
     parts += data["org_study_ids"]
@@ -183,6 +192,15 @@ def search_document(
     if not text.isascii():  # most registry records are: one scan
         folded = [f for p in parts if p and (f := taxonomy.simplified(p)) != p]
         text = " | ".join([text, *dict.fromkeys(folded)])
+    # the book's names are simplified already: added after the folding, they cost it nothing
+    named = [
+        n for s in data["sites"] for n in places.site_names(s["city"], s["province"], s["country"])
+    ]
+    if data["region"] and (region := places.find("region", data["region"])):
+        named += region.spellings
+    if named:
+        given = set(parts)
+        text = " | ".join([text, *(n for n in dict.fromkeys(named) if n not in given)])
     return without_accents(taxonomy.normalise(text)).lower()
 
 
