@@ -66,6 +66,13 @@ def test_a_search_table_keeps_each_registry_id_on_one_line(url, monkeypatch):
     assert ids and all(i in table for i in ids), table
 
 
+def test_a_search_with_a_country_no_trial_names_so_offers_the_stored_spelling(url):
+    result = run("search", "--country", "Korea", "--db", url)
+    assert result.exit_code == 0 and "0 trials" in result.output
+    assert "--country 'Korea, Republic of'" in " ".join(result.output.split())
+    assert "did you mean" not in run("search", "--country", "Russia", "--db", url).output
+
+
 def test_search_by_pinyin_names_the_institution(url):
     data = json.loads(run("search", "xiehe", "--json", "--db", url).output)
     assert "pumch" in [i["id"] for i in data["institutions"]]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from isletbase.errors import InputError
-from isletbase.store.facets import facet_counts, facet_table, one_per_place
+from isletbase.store.facets import facet_counts, facet_table, one_per_place, place_suggestions
 from isletbase.store.query import TrialQuery
 from isletbase.store.search import search_trials
 
@@ -91,3 +91,28 @@ def test_facets_of_a_broad_text_are_counted_over_the_newest_matches(loaded_db, m
     for trial in newest:
         expected[trial.status_code] = expected.get(trial.status_code, 0) + 1
     assert dict(sampled["status"]) == expected
+
+
+@pytest.mark.parametrize(
+    ("filters", "meant"),
+    [
+        ({"country": "Korea"}, {"country": ["Korea, Republic of"]}),  # CT.gov's name
+        ({"country": "korea"}, {"country": ["Korea, Republic of"]}),
+        ({"city": "Shangai"}, {"city": ["Shanghai"]}),  # a spelling
+        ({"province": "Guangdng"}, {"province": ["Guangdong"]}),
+        ({"country": "Russia"}, {}),  # the book knows it: no trial is there, none misspelled
+        ({"country": "Atlantis"}, {}),  # nothing like it stored
+        ({"city": "北京"}, {}),
+    ],
+)
+def test_a_place_filter_that_names_no_known_place_is_offered_the_stored_ones(
+    loaded_db, filters, meant
+):
+    """``--country Korea`` found no trial and said nothing: ClinicalTrials.gov writes
+    "Korea, Republic of"."""
+    query = TrialQuery(**filters)
+    if meant:
+        assert search_trials(loaded_db, query).total == 0
+        for kind, places in meant.items():
+            assert search_trials(loaded_db, TrialQuery(**{kind: places[0]})).total > 0
+    assert place_suggestions(loaded_db, query) == meant

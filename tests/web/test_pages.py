@@ -240,6 +240,16 @@ def test_a_search_that_finds_nothing_offers_its_words_as_prefixes(client, lang):
     assert 'data-testid="suggestion"' not in page
 
 
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_a_search_with_a_place_no_trial_names_so_links_the_stored_spelling(client, lang):
+    html = client.get("/trials", params={"country": "Korea", "q": "stem", "lang": lang}).text
+    found = re.findall(r'data-testid="place-suggestion">[^<]*<a href="([^"]+)">([^<]*)</a>', html)
+    assert [name for _, name in found] == ["Korea, Republic of"]
+    assert "country=Korea%2C+Republic+of" in found[0][0] and "q=stem" in found[0][0]
+    assert client.get(found[0][0].replace("&amp;", "&")).status_code == 200
+    assert "Korea" in html and ("Did you mean" if lang == "en" else "您要找的") in html
+
+
 def test_a_page_that_is_not_there_is_an_html_page_saying_so(client):
     """A mistyped address on the site got the API's JSON problem document."""
     r = client.get("/trails/<b>x</b>")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shlex
 import sys
 from pathlib import Path
 from typing import Annotated, get_args
@@ -26,7 +27,7 @@ from isletbase.cli.filters import with_filters
 from isletbase.errors import InputError
 from isletbase.model import Trial
 from isletbase.store.db import Database
-from isletbase.store.facets import FACETS
+from isletbase.store.facets import FACETS, place_suggestions
 from isletbase.store.institutions import get_institution, list_institutions
 from isletbase.store.query import Sort, TrialQuery
 from isletbase.store.search import all_matching, institutions_named, search_trials
@@ -106,6 +107,13 @@ def search(
         cells = (t.display_id, _title(t), t.cell_source, t.condition, t.phase_code, t.status_code)
         table.add_row(*(escape(c or "") for c in cells), escape(cities))
     console.print(table)
+    if not result.total:
+        for kind, meant in place_suggestions(database, query).items():
+            options = " or ".join(f"--{kind} {shlex.quote(place)}" for place in meant)
+            console.print(
+                f"No place of the trials is written {escape(repr(getattr(query, kind)))} "
+                f"(--{kind}); did you mean {escape(options)}?"
+            )
 
 
 def _institution_names(db: Database, institution_id: str) -> str:

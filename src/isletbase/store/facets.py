@@ -7,6 +7,8 @@ matches; a place is counted once whatever its spelling (``one_per_place``).
 
 from __future__ import annotations
 
+import difflib
+
 from sqlalchemy import Select, desc, func, nulls_last, select
 
 from isletbase import places
@@ -159,3 +161,27 @@ def _facet_statement(name: str, conds: list) -> Select:
         counted = func.count(func.distinct(joined.trial_uid))
         stmt = select(column, counted).where(joined.trial_uid.in_(select(uids.c.uid)))
     return stmt.group_by(column).order_by(desc(counted), nulls_last(column))
+
+
+#: Most stored places ``place_suggestions`` offers for one filter.
+MOST_SUGGESTED = 5
+
+
+def place_suggestions(db: Database, query: TrialQuery) -> dict[str, list[str]]:
+    """For a search that found nothing: each place filter (country, province, city) whose value
+    is no place the book or ISO 3166 knows, with the stored places it may have meant, by name
+    (``Korea``: "Korea, Republic of", as ClinicalTrials.gov writes it) or by spelling
+    (``Shangai``: Shanghai). A filter the book knows (``Russia``, with no trial there) has none:
+    nothing was misspelled."""
+    out: dict[str, list[str]] = {}
+    for kind in _PLACE_FACETS:
+        given = getattr(query, kind)
+        if not given or places.english(kind, given) != given or places.find(kind, given):
+            continue
+        stored = [str(v) for v, _ in facet_counts(db, TrialQuery(), kind) if v]
+        folded = given.casefold()
+        named = [v for v in stored if folded in v.casefold().replace(",", " ").split()]
+        spelled = difflib.get_close_matches(given, stored, n=MOST_SUGGESTED, cutoff=0.8)
+        if found := list(dict.fromkeys([*named, *spelled]))[:MOST_SUGGESTED]:
+            out[kind] = found
+    return out

@@ -27,7 +27,7 @@ from isletbase.evidence.outcomes import Outcome, load_outcomes
 from isletbase.model import Site, Trial
 from isletbase.regulation.engine import findings_for_trial
 from isletbase.store.db import Database
-from isletbase.store.facets import facet_table
+from isletbase.store.facets import facet_table, place_suggestions
 from isletbase.store.institutions import get_institution, list_institutions
 from isletbase.store.links import institution_trials
 from isletbase.store.query import TrialQuery, prefix_suggestion
@@ -140,6 +140,7 @@ def trials(request: Request) -> HTMLResponse:
         result = search_trials(db, query)
         facets = facet_table(db, query, PAGE_FACETS)
         suggestion = _prefix_suggestion(db, query) if result.total == 0 else None
+        places_meant = place_suggestions(db, query) if result.total == 0 else {}
         named = institutions_named(db, query.q)
         # a search for one institution, or one that found no trial: not every hospital a
         # common word (医院, university) names
@@ -153,6 +154,7 @@ def trials(request: Request) -> HTMLResponse:
             "query": query,
             "result": result,
             "suggestion": suggestion,
+            "places_meant": places_meant,
             "institutions": named,
             "facets": facets,
             "sorts": SORTS,
