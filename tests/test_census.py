@@ -129,6 +129,7 @@ def test_cli_prints_counts_as_json_and_writes_the_svg(cli, tmp_path, rows):
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
     assert data["identified"] == len(rows)
+    assert data["loaded_excluded"]["not-diabetes"] == 1  # NCT02336646, in the database
     ET.fromstring(svg.read_text(encoding="utf-8"))
 
 
@@ -142,6 +143,7 @@ def test_cli_names_an_svg_path_it_cannot_write_like_the_other_commands(cli, tmp_
 def test_cli_table_and_audit(cli):
     table = CliRunner().invoke(cli, ["census"])
     assert table.exit_code == 0 and "included" in table.output
+    assert "in the trials database for context" in " ".join(table.output.split())
     audit = CliRunner().invoke(cli, ["census", "audit", "--sample", "3", "--seed", "4", "--json"])
     assert audit.exit_code == 0, audit.output
     assert len(json.loads(audit.output)) == 3

@@ -12,6 +12,7 @@ import io
 import json
 import random
 from collections import Counter
+from collections.abc import Container
 from dataclasses import asdict, dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -160,16 +161,24 @@ class PrismaCounts:
     china_complications: int
     china_by_file: dict[str, int] = field(default_factory=dict)
     queries: int = 0
+    #: excluded records that are in the bundled trials all the same, by reason: loaded for
+    #: context (foreign trials, adjacent conditions), they are counted by a search of the
+    #: database (``country=China``) and not here
+    loaded_excluded: dict[str, int] = field(default_factory=dict)
 
     def as_dict(self) -> dict:
         return asdict(self)
 
 
-def prisma(rows: list[Candidate], protocol: Protocol | None = None) -> PrismaCounts:
-    """Count the flow: identified per source → duplicates removed → screened → excluded/included."""
+def prisma(
+    rows: list[Candidate], protocol: Protocol | None = None, loaded: Container[str] = ()
+) -> PrismaCounts:
+    """Count the flow: identified per source → duplicates removed → screened → excluded/included;
+    and which excluded records are among the ids ``loaded`` in the database (``load_trials``)."""
     decisions = Counter(r.decision for r in rows)
     included = [r for r in rows if r.decision == "included"]
     china = [r for r in included if r.scope == "china"]
+    chosen = {r.id for r in included}
     counts = PrismaCounts(
         identified_by_source=dict(sorted(Counter(r.source for r in rows).items())),
         identified=len(rows),
@@ -185,6 +194,13 @@ def prisma(rows: list[Candidate], protocol: Protocol | None = None) -> PrismaCou
         china_complications=sum(1 for r in china if r.complication),
         china_by_file=dict(sorted(Counter(r.in_file or "none" for r in china).items())),
         queries=len(protocol.queries) if protocol else 0,
+        loaded_excluded=dict(
+            Counter(
+                r.exclusion
+                for r in {r.id: r for r in rows if r.decision == "excluded"}.values()
+                if r.id in loaded and r.id not in chosen
+            ).most_common()
+        ),
     )
     return counts
 

@@ -8,6 +8,8 @@ from fastapi.testclient import TestClient
 
 from isletbase import census
 from isletbase.app import create
+from isletbase.store.query import TrialQuery
+from isletbase.store.search import search_trials
 
 
 def test_census_page_shows_the_counts_of_the_screening_log(loaded_db):
@@ -38,3 +40,24 @@ def test_the_census_in_chinese_draws_its_diagram_and_reasons_in_chinese(loaded_d
     ElementTree.fromstring(svg.encode())
     assert "检出记录" in svg and "纳入" in svg and "Records identified" not in svg
     assert "Records identified" in client.get("/census/flow.svg", params={"lang": "en"}).text
+
+
+def test_a_search_s_china_trials_are_the_census_s_and_the_excluded_ones_loaded(loaded_db):
+    """The census said 57 trials in China where a search of the database found 58, with no
+    word of why: the database holds excluded records too (NCT02336646, critical limb
+    ischaemia, not specific to diabetes), and the census page now says how many and why."""
+    rows = census.load_screening()
+    chosen = {r.id for r in rows if r.decision == "included"}
+    china = {r.id for r in rows if r.decision == "included" and r.scope == "china"}
+    excluded = {r.id for r in rows if r.decision == "excluded"} - chosen
+    found = search_trials(loaded_db, TrialQuery(country="China", per_page=500)).items
+    for trial in found:
+        ids = {r.id for r in trial.registry_ids}
+        assert ids & (china | excluded), trial.display_id
+    loaded = [t for t in found if not {r.id for r in t.registry_ids} & china]
+    assert [t.display_id for t in loaded] == ["NCT02336646"]
+    counts = census.prisma(rows, census.load_protocol(), census.load_trials())
+    assert counts.loaded_excluded["not-diabetes"] == 1
+    html = TestClient(create(loaded_db)).get("/census").text
+    note = html.split('data-testid="loaded-excluded">')[1].split("</ul>")[0]
+    assert str(sum(counts.loaded_excluded.values())) in note and "not specific to diabetes" in note

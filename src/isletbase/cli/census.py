@@ -34,7 +34,7 @@ def counts(
     try:
         writable_file(svg, "--svg")  # a folder or no folder: said as the other commands say it
         protocol = census.load_protocol()
-        result = census.prisma(census.load_screening(), protocol)
+        result = census.prisma(census.load_screening(), protocol, census.load_trials())
         if svg is not None:
             svg.write_text(census.flow_svg(result, protocol.exclusion_codes), encoding="utf-8")
     except (IsletbaseError, OSError) as exc:
@@ -58,6 +58,12 @@ def counts(
     table.add_row("    diabetic complications", str(result.china_complications))
     table.add_row("  foreign comparators", str(result.included_comparators))
     table.add_row("queries run", str(result.queries))
+    for code, n in result.loaded_excluded.items():
+        table.add_row(
+            f"excluded, in the trials database for context — "
+            f"{protocol.exclusion_codes.get(code, code)}",
+            str(n),
+        )
     console.print(table)
     if svg is not None:
         console.print(f"flow diagram written to {svg}")

@@ -268,7 +268,7 @@ def institution_page(request: Request, institution_id: str) -> HTMLResponse:
 def _census() -> tuple[census.Protocol, census.PrismaCounts]:
     """The bundled census, counted once per process (it changes only with a release)."""
     protocol = census.load_protocol()
-    return protocol, census.prisma(census.load_screening(), protocol)
+    return protocol, census.prisma(census.load_screening(), protocol, census.load_trials())
 
 
 @cache
