@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import json
+
 from fastapi.testclient import TestClient
 
 from isletbase.api import create_app
+from isletbase.app import create
 from isletbase.evidence.living import update
+from isletbase.evidence.outcomes import bundled_path
+from isletbase.evidence.pools import pool_outcomes
 from isletbase.store.db import Database
 
 
@@ -87,3 +92,25 @@ def test_evidence_filters_take_names_refuse_the_unknown_and_each_once(db) -> Non
         assert bogus.status_code == 400 and "unknown condition 'bogus'" in bogus.json()["detail"]
     twice = get("/api/evidence/pool?outcome=hba1c&outcome=c_peptide_auc")
     assert twice.status_code == 400 and "'outcome' is given twice" in twice.json()["detail"]
+
+
+def test_the_api_and_the_evidence_page_read_the_stored_outcomes(db: Database, tmp_path) -> None:
+    """Both read the bundled file alone: a record withdrawn and one corrected by
+    ``evidence update`` were listed, pooled and drawn as before."""
+    rows = [json.loads(line) for line in bundled_path().read_text().splitlines()]
+    for row in rows:
+        if row["id"] == "zang-2022-glycaemic-response-11m":
+            row["events_treated"] = 8
+    curated = tmp_path / "outcomes.jsonl"
+    curated.write_text("\n".join(json.dumps(r) for r in rows if r["id"] != "haller-2009-hba1c-12m"))
+    params = {"outcome": "glycaemic_response", "condition": "T2D"}
+    before = pool_outcomes(**params).estimate  # the bundled records'
+    update(db, curated, withdraw_missing=True)
+    client = TestClient(create(db))
+    listed = {o["id"] for o in client.get("/api/evidence/outcomes").json()}
+    assert listed == {r["id"] for r in rows} - {"haller-2009-hba1c-12m"}
+    stored = {p["name"]: p for p in client.get("/api/evidence/pools").json()}
+    estimate = client.get("/api/evidence/pool", params=params).json()["estimate"]
+    assert estimate == stored["t2d-glycaemic-response-rr"]["result"]["estimate"] != before
+    page = client.get("/evidence", params={"lang": "en"}).text
+    assert f"({len(listed)})</h2>" in page and f"RR {estimate:.2f}" in page

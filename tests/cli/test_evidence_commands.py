@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from isletbase.cli import main
+from isletbase.evidence.outcomes import bundled_path
 
 BCG = Path(__file__).parents[1] / "evidence" / "bcg.csv"
 
@@ -158,3 +159,25 @@ def test_list_shows_a_mean_reported_without_its_sd_and_the_unit(capsys, monkeypa
     monkeypatch.setattr(console, "width", 400)  # one line a record
     code, out, _ = run(capsys, "evidence", "list", "--outcome", "c_peptide_auc")
     assert code == 0 and "785.4 (no SD) ng/mL per 2 h (MMTT AUC)" in out
+
+
+def test_list_and_pool_read_the_database_s_outcomes_once_an_update_stored_any(
+    capsys, db, tmp_path, monkeypatch
+) -> None:
+    """They read the bundled file alone, whatever ``evidence update`` had stored."""
+    monkeypatch.chdir(tmp_path)  # no ./isletbase.db: the bundled records, as before
+    code, out, _ = run(capsys, "evidence", "list", "--json")
+    bundled = {o["id"] for o in json.loads(out)}
+    assert code == 0 and "hu-2016-hba1c-36m" in bundled
+    rows = [json.loads(line) for line in bundled_path().read_text().splitlines()]
+    curated = tmp_path / "outcomes.jsonl"
+    curated.write_text("\n".join(json.dumps(r) for r in rows if r["id"] != "hu-2016-hba1c-36m"))
+    assert run(capsys, "evidence", "update", "--outcomes", str(curated), "--withdraw-missing",
+               "--db", db.url)[0] == 0  # fmt: skip
+    code, out, _ = run(capsys, "evidence", "list", "--json", "--db", db.url)
+    assert code == 0 and {o["id"] for o in json.loads(out)} == bundled - {"hu-2016-hba1c-36m"}
+    pooled = ("evidence", "pool", "--outcome", "hba1c", "--condition", "T2D", "--json")
+    stored = json.loads(run(capsys, *pooled, "--db", db.url)[1])
+    assert "hu-2016-hba1c-36m" not in {e["outcome"] for e in stored["excluded"]}
+    bundled_pool = json.loads(run(capsys, *pooled)[1])
+    assert "hu-2016-hba1c-36m" in {e["outcome"] for e in bundled_pool["excluded"]}

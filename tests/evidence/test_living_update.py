@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from isletbase.evidence.living import stored_pools, update
+from isletbase.evidence.living import current_outcomes, stored_pools, update
 from isletbase.evidence.outcomes import bundled_path
+from isletbase.evidence.pools import pool_specs
 from isletbase.store.db import Database
 
 ZANG = "zang-2022-glycaemic-response-11m"
@@ -65,3 +66,33 @@ def test_a_record_left_out_of_the_file_is_withdrawn_from_its_pools(db: Database,
     pool = {p["name"]: p for p in stored_pools(db)}["t2d-glycaemic-response-rr"]
     given = next(r["version"] for r in rows if r["id"] == BHANSALI)
     assert pool["inputs"][BHANSALI] == given + 2  # withdrawn a version later, restored another
+
+
+#: A record no standing pool takes (single-arm), withdrawn beside Zang's correction below.
+SINGLE_ARM = "haller-2009-hba1c-12m"
+
+
+def _withdrawn_and_corrected(tmp_path: Path) -> Path:
+    """The bundled records less one, and Zang's corrected."""
+    rows = [json.loads(line) for line in _corrected(tmp_path).read_text().splitlines()]
+    assert SINGLE_ARM in {r["id"] for r in rows}
+    path = tmp_path / "curated.jsonl"
+    path.write_text("\n".join(json.dumps(r) for r in rows if r["id"] != SINGLE_ARM))
+    return path
+
+
+def test_readers_see_the_stored_outcomes_once_an_update_stored_any(db: Database, tmp_path):
+    """``evidence list`` and ``pool``, the API and the Evidence page read the bundled file
+    alone: a withdrawn record stayed in every list a reader saw, and a correction reached only
+    the standing pools the API keeps, not the forest plots."""
+    bundled = {o.id: o for o in current_outcomes(None)}
+    assert {o.id for o in current_outcomes(db)} == set(bundled)  # nothing stored: the file's
+    update(db, _withdrawn_and_corrected(tmp_path), withdraw_missing=True)
+    shown = {o.id: o for o in current_outcomes(db)}
+    assert set(shown) == set(bundled) - {SINGLE_ARM}
+    assert shown[ZANG].events_treated == 8 != bundled[ZANG].events_treated
+    stored = {p["name"]: p for p in stored_pools(db)}["t2d-glycaemic-response-rr"]
+    spec = next(s for s in pool_specs() if s.name == "t2d-glycaemic-response-rr")
+    drawn = spec.run(list(shown.values())).to_dict()
+    assert drawn["estimate"] == stored["result"]["estimate"]  # what a reader sees is stored
+    assert drawn["estimate"] != spec.run(list(bundled.values())).to_dict()["estimate"]

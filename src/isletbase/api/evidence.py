@@ -11,9 +11,9 @@ from pydantic import BeforeValidator
 from isletbase.evidence.cases import get_case, load_cases
 from isletbase.evidence.forest import forest_svg
 from isletbase.evidence.igls import IglsInput, classify
-from isletbase.evidence.living import stored_pools
+from isletbase.evidence.living import current_outcomes, stored_pools
 from isletbase.evidence.meta import PoolResult
-from isletbase.evidence.outcomes import load_outcomes, select
+from isletbase.evidence.outcomes import select
 from isletbase.evidence.pools import pool_outcomes
 
 router = APIRouter(prefix="/api/evidence", tags=["evidence"])
@@ -30,10 +30,15 @@ Method = Annotated[Literal["FE", "DL", "REML"], BeforeValidator(_upper)]
 
 @router.get("/outcomes")
 def outcomes(
-    condition: str | None = None, cell_source: str | None = None, outcome: str | None = None
+    request: Request,
+    condition: str | None = None,
+    cell_source: str | None = None,
+    outcome: str | None = None,
 ) -> list[dict]:
-    """Published outcome records as reported, with derived values and sources."""
-    chosen = select(load_outcomes(), condition=condition, cell_source=cell_source, outcome=outcome)
+    """Published outcome records as reported, with derived values and sources: the database's
+    once ``evidence update`` stored any, else the bundled ones."""
+    records = current_outcomes(request.app.state.db)
+    chosen = select(records, condition=condition, cell_source=cell_source, outcome=outcome)
     return [o.model_dump(mode="json") for o in chosen]
 
 
@@ -45,6 +50,7 @@ class Pooled(NamedTuple):
 
 
 def pooled(
+    request: Request,
     outcome: str,
     condition: str | None = None,
     cell_source: str | None = None,
@@ -55,14 +61,21 @@ def pooled(
     """The pool named by the query parameters: a dependency, so the JSON and the SVG route take
     exactly the same parameters."""
     result = pool_outcomes(
-        outcome, condition=condition, cell_source=cell_source, measure=measure, method=method, hk=hk
+        outcome,
+        condition=condition,
+        cell_source=cell_source,
+        measure=measure,
+        method=method,
+        hk=hk,
+        outcomes=current_outcomes(request.app.state.db),
     )
     return Pooled(result, " · ".join(p for p in (outcome, condition, cell_source) if p))
 
 
 @router.get("/pool")
 def pool(pooled: Annotated[Pooled, Depends(pooled)]) -> dict:
-    """Pooled effect of the bundled controlled comparisons for one outcome."""
+    """Pooled effect of the controlled comparisons for one outcome (of the records
+    ``/outcomes`` lists)."""
     return pooled.result.to_dict()
 
 

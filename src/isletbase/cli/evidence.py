@@ -15,9 +15,9 @@ from isletbase.evidence.cases import get_case, load_cases
 from isletbase.evidence.dataset import read_input
 from isletbase.evidence.forest import forest_figure, funnel_figure, save
 from isletbase.evidence.igls import IglsInput, classify
-from isletbase.evidence.living import update
+from isletbase.evidence.living import current_outcomes, update
 from isletbase.evidence.meta import PoolResult, egger_test, leave_one_out, pool, subgroups
-from isletbase.evidence.outcomes import OUTCOMES, load_outcomes, select
+from isletbase.evidence.outcomes import OUTCOMES, Outcome, select
 from isletbase.evidence.pools import outcome_dataset
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
@@ -32,6 +32,13 @@ evidence_app = typer.Typer(
 )
 
 
+def _outcomes(url: str | None) -> list[Outcome]:
+    """The outcome records to list or pool: the database's once ``evidence update`` stored
+    any, else the bundled file's (also where there is no database: these commands need none)."""
+    database = open_db(url)
+    return current_outcomes(database if database.is_initialised() else None)
+
+
 def _print_json(data: object) -> None:
     print(json.dumps(data, ensure_ascii=False, indent=2))
 
@@ -44,9 +51,11 @@ def list_outcomes(
         str | None, typer.Option("--outcome", help=f"one of: {', '.join(OUTCOMES)}")
     ] = None,
     as_json: JsonOption = False,
+    db: Annotated[str | None, DbOption] = None,
 ) -> None:
-    """List published outcome records, as reported, with their sources."""
-    chosen = select(load_outcomes(), condition=condition, cell_source=cell_source, outcome=outcome)
+    """List published outcome records, as reported, with their sources (the database's once
+    ``evidence update`` stored any, else the bundled ones)."""
+    chosen = select(_outcomes(db), condition=condition, cell_source=cell_source, outcome=outcome)
     if as_json:
         _print_json([o.model_dump(mode="json") for o in chosen])
         return
@@ -124,8 +133,10 @@ def pool_command(
         bool, typer.Option("--leave-one-out", help="leave each study out in turn")
     ] = False,
     as_json: JsonOption = False,
+    db: Annotated[str | None, DbOption] = None,
 ) -> None:
-    """Pool studies by fixed or random effects (DL, REML; optional Hartung–Knapp)."""
+    """Pool studies by fixed or random effects (DL, REML; optional Hartung–Knapp): a file's,
+    or the outcome records ``evidence list`` shows."""
     if input_file is not None:
         if measure is None:
             raise typer.BadParameter("--measure is required with --input", param_hint="--measure")
@@ -145,7 +156,11 @@ def pool_command(
         data = read_input(input_file, measure)
     elif outcome is not None:
         data = outcome_dataset(
-            outcome, condition=condition, cell_source=cell_source, measure=measure
+            outcome,
+            condition=condition,
+            cell_source=cell_source,
+            measure=measure,
+            outcomes=_outcomes(db),
         )
     else:
         raise typer.BadParameter(

@@ -134,6 +134,19 @@ def _withdraw(
     session.flush()
 
 
+def current_outcomes(db: Database | None) -> list[Outcome]:
+    """The outcome records a reader is shown and pools are drawn from: the database's once
+    ``update`` has stored any — with a curator's additions, corrections and withdrawals — else
+    the bundled file's (``db`` ``None``: no database to read). Listing and pooling read the
+    bundled file alone before, so a study added by ``evidence update`` entered the standing
+    pools the API keeps and no forest plot or list a reader saw."""
+    if db is not None:
+        with db.session() as session:
+            if session.scalar(sql_select(OutcomeRow.id).limit(1)) is not None:
+                return stored_outcomes(session)
+    return load_outcomes()
+
+
 def stored_outcomes(session: Session) -> list[Outcome]:
     """Every stored outcome at its current version (a withdrawn one is none)."""
     rows = session.scalars(sql_select(OutcomeRow).order_by(OutcomeRow.id))

@@ -9,6 +9,7 @@ page allows (``simulate.run_trial``, bounded like ``POST /api/simulate``) and li
 from __future__ import annotations
 
 import base64
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlencode
@@ -21,7 +22,8 @@ from isletbase.api.simulate import MAX_SIMULATED_PATIENT_DAYS
 from isletbase.api.slots import CHECK, SIMULATION
 from isletbase.errors import InputError, IsletbaseError
 from isletbase.evidence.cases import load_cases
-from isletbase.evidence.outcomes import load_outcomes
+from isletbase.evidence.living import current_outcomes
+from isletbase.evidence.outcomes import Outcome
 from isletbase.evidence.pools import pool_specs
 from isletbase.regulation.engine import CheckResult, check_offer
 from isletbase.regulation.offer import Offer
@@ -44,8 +46,9 @@ MAX_FORM_BYTES = 100_000
 OFFER_FIELDS = ("text", "institution", "registered_trial_id", "price", "currency", "country")
 
 
-def standing_pools() -> list[dict[str, Any]]:
-    """Each standing pool with its result, or the reason it cannot be computed yet."""
+def standing_pools(outcomes: Sequence[Outcome]) -> list[dict[str, Any]]:
+    """Each standing pool over ``outcomes`` with its result, or the reason it cannot be
+    computed yet."""
     out = []
     for spec in pool_specs():
         params = {
@@ -54,7 +57,7 @@ def standing_pools() -> list[dict[str, Any]]:
             if k in ("outcome", "condition", "cell_source", "measure", "method") and v
         }
         try:
-            result = spec.run()
+            result = spec.run(outcomes)
         except InputError as exc:
             out.append({"spec": spec, "result": None, "error": str(exc), "plot": None})
             continue
@@ -80,12 +83,13 @@ def pooled_study_count(pools: list[dict[str, Any]]) -> int:
 
 @router.get("/evidence", response_class=HTMLResponse)
 def evidence(request: Request) -> HTMLResponse:
+    outcomes = current_outcomes(request.app.state.db)
     return render(
         request,
         "evidence.html",
         {
-            "pools": standing_pools(),
-            "outcomes": load_outcomes(),
+            "pools": standing_pools(outcomes),
+            "outcomes": outcomes,
             "cases": load_cases(),
         },
     )

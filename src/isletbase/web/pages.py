@@ -7,6 +7,7 @@ shareable URL with the same parameters as ``/api/trials``.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -23,7 +24,8 @@ from isletbase.api import headers_of
 from isletbase.api.middleware import secured
 from isletbase.api.trials import EXPORT_LIMIT, SEARCH_KEYS, TRIAL_ID, given_once
 from isletbase.errors import InputError
-from isletbase.evidence.outcomes import Outcome, load_outcomes
+from isletbase.evidence.living import current_outcomes
+from isletbase.evidence.outcomes import Outcome
 from isletbase.model import Site, Trial
 from isletbase.regulation.engine import findings_for_trial
 from isletbase.store.db import Database
@@ -125,7 +127,9 @@ def home(request: Request) -> HTMLResponse:
         "home.html",
         {
             "numbers": counts(db),
-            "pooled": capabilities.pooled_study_count(capabilities.standing_pools()),
+            "pooled": capabilities.pooled_study_count(
+                capabilities.standing_pools(current_outcomes(db))
+            ),
             "chart": year_chart(stats(db, ["year", "cell_source"])),
             "changes": changes,
         },
@@ -206,21 +210,14 @@ def sites_by_city(sites: list[Site]) -> list[tuple[str | None, str | None, list[
     return [(p, c, groups[(p, c)]) for p, c in keys]
 
 
-def linked_outcomes(trial: Trial) -> list[Outcome]:
-    """Published outcome records that cite one of the trial's registry ids.
+def linked_outcomes(trial: Trial, outcomes: Sequence[Outcome]) -> list[Outcome]:
+    """Those of ``outcomes`` (``current_outcomes``) that cite one of the trial's registry ids.
 
     Outcome records carry no registry-id field of their own; their design notes name the
     registration where the paper gives it, so the link is an exact id match in that text.
     """
     ids = [r.id for r in trial.registry_ids]
-    return [o for o, text in _outcome_texts() if any(i in text for i in ids)]
-
-
-@cache
-def _outcome_texts() -> tuple[tuple[Outcome, str], ...]:
-    """The bundled outcome records with their JSON text, read once per process (the file
-    changes only with a release, like the census)."""
-    return tuple((o, o.model_dump_json()) for o in load_outcomes())
+    return [o for o in outcomes if (text := o.model_dump_json()) and any(i in text for i in ids)]
 
 
 @router.get(f"/trials/{TRIAL_ID}", response_class=HTMLResponse)
@@ -238,7 +235,7 @@ def trial_page(request: Request, trial_id: str) -> HTMLResponse:
             "sites": sites_by_city(trial.sites),
             "changes": history(db, trial_id),
             "findings": findings_for_trial(trial, db),
-            "outcomes": linked_outcomes(trial),
+            "outcomes": linked_outcomes(trial, current_outcomes(db)),
         },
     )
 
