@@ -480,12 +480,22 @@ def test_a_long_text_is_refused_by_name() -> None:
      ("干细胞治疗糖尿病，无任何副作用。", "no_side_effects"),
      ("Stem cell therapy for diabetes without any side effects.", "no_side_effects"),
      ("Stem cell therapy for diabetes with zero side effects.", "no_side_effects"),
-     ("干细胞治好糖尿病", "cure")],
+     ("干细胞治好糖尿病", "cure"),
+     ("stem cell diabetes cure", "cure"),
+     ("Our stem cell treatment: a diabetes cure.", "cure"),
+     ("Stem cell therapy reverses diabetes.", "cure"),
+     ("干细胞逆转糖尿病", "cure"),
+     ("Stem cell therapy, say goodbye to insulin forever!", "insulin_free"),
+     ("干细胞治疗，告别胰岛素", "insulin_free"),
+     ("干细胞治疗糖尿病，无需再打胰岛素", "insulin_free")],
 )  # fmt: skip
 def test_common_wordings_of_a_claim_are_read(text: str, claim: str) -> None:
-    """Each was read as no claim, and 干细胞治好糖尿病 as an offer with nothing to find."""
-    facts = check_offer(text, today=date(2026, 6, 1)).facts
-    assert claim in facts["claims"].value
+    """Each was read as no claim (``stem cell diabetes cure``: "nothing found"), and
+    干细胞治好糖尿病 as an offer with nothing to find; reversing diabetes was read as a claim
+    of insulin freedom."""
+    checked = check_offer(text, today=date(2026, 6, 1))
+    assert claim in checked.facts["claims"].value
+    assert checked.findings  # a claim about cells for diabetes: something to say
 
 
 def test_a_rule_not_yet_in_force_on_the_day_checked_is_not_applied() -> None:

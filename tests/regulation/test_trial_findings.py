@@ -116,6 +116,17 @@ def test_offer_citing_a_trial_that_is_not_recruiting(loaded_db) -> None:
     assert "INTL-TRIAL-001" not in {f.rule.id for f in pump.findings}
 
 
+def test_an_offer_citing_a_trial_whose_status_no_page_gave_is_not_told_it_is_closed(loaded_db):
+    """ChiCTR2300072200 has no status on record: the evidence read "status: None" and a red
+    flag said the cited trial was not recruiting."""
+    assert get_trial(loaded_db, "ChiCTR2300072200").status is None
+    text = "Stem cell islets for type 1 diabetes in our registered study ChiCTR2300072200, $20,000"
+    result = check_offer(text, loaded_db, today=TODAY)
+    fact = result.facts["trial_recruiting"]
+    assert fact.value is None and fact.evidence[0].quote.endswith("status: not recorded")
+    assert "INTL-TRIAL-002" not in {f.rule.id for f in result.findings}
+
+
 def test_offer_institution_is_matched_bilingually_with_filing_status(loaded_db) -> None:
     zh = check_offer("北京协和医院干细胞临床研究招募糖尿病受试者。", loaded_db, today=TODAY)
     assert zh.facts["institution_id"].value == "pumch"

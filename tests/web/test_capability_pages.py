@@ -215,3 +215,16 @@ def test_a_simulation_that_fails_on_the_page_is_a_page_saying_why(client, monkey
     r = client.post("/simulator", data={"sample_size": "2", "days": "14"})
     assert r.status_code == 400 and r.headers["content-type"].startswith("text/html")
     assert "adult#999" in r.text
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_an_offer_placed_nowhere_is_told_which_rules_still_applied(client, lang):
+    """The page said only international guidance was applied, then listed US-FDA-003 (United
+    States): an authority's word on a claim of its own approval holds wherever it is made."""
+    text = "Our clinic offers stem cell therapy for type 1 diabetes. Registered with FDA."
+    result = client.post(f"/regulation?lang={lang}", data={"text": text}).text
+    result = unescape(result.split('id="rules-h"')[0])
+    note = re.search(r'<p data-fact="country">(.*?)</p>', result, re.S).group(1)
+    assert "<code>US-FDA-003</code>" in result
+    assert ("registered with FDA" if lang == "en" else "FDA注册") in note
+    assert "only international guidance" not in note and "仅适用国际指南" not in note

@@ -166,10 +166,11 @@ def _trial_lookup(
     if trial is None:
         return
     status = trial.status_code or trial.status
+    # a status no page gave is unknown, not "not recruiting" (a red flag was built on None)
     facts["trial_recruiting"] = Fact(
         "trial_recruiting",
-        trial.status_code in ACTIVE_STATUSES,
-        [Evidence("database", f"{trial.display_id} status: {status}")],
+        trial.status_code in ACTIVE_STATUSES if status else None,
+        [Evidence("database", f"{trial.display_id} status: {status or 'not recorded'}")],
     )
     offer_inst = facts.get("institution_id")
     if offer_inst is not None:
