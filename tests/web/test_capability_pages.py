@@ -228,3 +228,10 @@ def test_an_offer_placed_nowhere_is_told_which_rules_still_applied(client, lang)
     assert "<code>US-FDA-003</code>" in result
     assert ("registered with FDA" if lang == "en" else "FDA注册") in note
     assert "only international guidance" not in note and "仅适用国际指南" not in note
+
+
+def test_every_link_of_the_evidence_page_is_an_address(client):
+    html = client.get("/evidence", params={"lang": "zh"}).text
+    hrefs = re.findall(r'href="([^"]*)"', html)
+    assert hrefs and not [h for h in hrefs if " " in h or "(secondary)" in h]
+    assert "(新闻报道)" in html

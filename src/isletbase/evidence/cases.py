@@ -2,13 +2,26 @@
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from importlib import resources
+from typing import NamedTuple
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from isletbase.errors import InputError, NotFoundError
+
+#: A source as ``cases.yaml`` writes it: a page's address, then `` (secondary)`` where the page
+#: reports the case (news) rather than publishing it.
+_SOURCE = re.compile(r"(https?://\S+)( \(secondary\))?")
+
+
+class Link(NamedTuple):
+    """A case's source page, and whether it is a secondary report."""
+
+    url: str
+    secondary: bool
 
 
 class Case(BaseModel):
@@ -32,6 +45,22 @@ class Case(BaseModel):
     follow_up: str | None = None
     caveats: list[str] = Field(min_length=1)
     sources: list[str] = Field(min_length=1)
+
+    @field_validator("sources")
+    @classmethod
+    def _pages(cls, sources: list[str]) -> list[str]:
+        for source in sources:
+            if not _SOURCE.fullmatch(source):
+                raise ValueError(
+                    f"expected an http(s) address, then ' (secondary)' or nothing: {source!r}"
+                )
+        return sources
+
+    @property
+    def links(self) -> list[Link]:
+        """The sources as links: the marker `` (secondary)`` was part of the address a page
+        linked to, so four of them led nowhere."""
+        return [Link(m[1], m[2] is not None) for m in map(_SOURCE.fullmatch, self.sources) if m]
 
     def to_dict(self) -> dict:
         return self.model_dump()
