@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from isletbase import taxonomy
 from isletbase.errors import InputError
-from isletbase.sources import chictr, codec_for, ctgov, ctgov_dump, ictrp
+from isletbase.sources import chictr, codec_for, ctgov, ctgov_dump, ictrp, registry_page
 from isletbase.sources.ctgov import raw_to_record
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "registries"
@@ -810,3 +810,11 @@ def test_ictrp_inputs_that_backtracked_for_hours_are_read_at_once(tmp_path: Path
     )
     raws = ends(lambda: list(ictrp.read_export(blanks)))
     assert len(raws) == 1 and raws[0].payload is None
+
+
+def test_a_registry_s_own_page_is_told_from_a_copy_of_its_record() -> None:
+    assert registry_page("https://ClinicalTrials.gov/ct2/show/NCT01219465")
+    assert registry_page("https://www.chictr.org.cn/showprojEN.html?proj=1")
+    assert not registry_page("https://crick.ai/trials/NCT03390231")
+    assert not registry_page("https://clinicaltrials.gov.example.com/NCT1")  # the host, whole
+    assert not registry_page(None) and not registry_page("http://[::1")

@@ -381,3 +381,20 @@ def test_the_bundled_data_is_named_in_chinese_as_a_changes_source(client):
     client.cookies.set("lang", "zh")
     assert "随附数据" in client.get("/").text
     assert "(随附数据)" in client.get("/trials/NCT01219465").text
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_a_record_read_from_another_page_is_not_called_the_registry_s(client, lang):
+    """44 trial pages called a mirror, a news report or a paper the "registry record"."""
+    said = {
+        "en": ("registry record", "not the registry's own page"),
+        "zh": ("注册记录", "非注册平台原页面"),
+    }
+    own, copy = said[lang]
+    registry = client.get("/trials/NCT01219465", params={"lang": lang}).text  # from CT.gov
+    assert f"({own})" in registry and copy not in registry
+    mirrored = client.get("/trials/NCT03390231", params={"lang": lang}).text  # from crick.ai
+    source = re.search(r'data-testid="record-source">([^<]*)</a> \(([^)]*)\)', mirrored)
+    assert "clinicaltrials.gov" not in source[1].lower() and copy in unescape(source[2])
+    # the registry's own page is linked from its id all the same
+    assert 'href="https://clinicaltrials.gov/study/NCT03390231"' in mirrored

@@ -9,6 +9,7 @@ from __future__ import annotations
 import codecs
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 
 @dataclass
@@ -59,3 +60,26 @@ def visible(text: str) -> str:
 #: point anywhere on the machine (an archive unpacked with its links could plant one to a
 #: secret, and its text would be kept in quarantine).
 NOT_FOLLOWED = "a symbolic link, not followed (it may point anywhere on this machine)"
+
+
+#: The registries' own sites: a record read from any other page (a mirror, a news report, a
+#: paper) is a copy or a report of the registry's record, and is said to be one.
+REGISTRY_HOSTS = frozenset(
+    {
+        "clinicaltrials.gov",
+        "www.clinicaltrials.gov",
+        "classic.clinicaltrials.gov",
+        "chictr.org.cn",
+        "www.chictr.org.cn",
+        "trialsearch.who.int",
+    }
+)
+
+
+def registry_page(url: str | None) -> bool:
+    """Whether ``url`` is a page of a registry's own site (``REGISTRY_HOSTS``)."""
+    try:
+        host = urlsplit(url or "").hostname
+    except ValueError:  # an address that is no URL (an unclosed IPv6 bracket)
+        return False
+    return host in REGISTRY_HOSTS

@@ -28,6 +28,8 @@ from isletbase.evidence.living import current_outcomes
 from isletbase.evidence.outcomes import Outcome
 from isletbase.model import Site, Trial
 from isletbase.regulation.engine import findings_for_trial
+from isletbase.sources import registry_page
+from isletbase.sources.ctgov import STUDY_URL
 from isletbase.store.db import Database
 from isletbase.store.facets import facet_table, place_suggestions
 from isletbase.store.institutions import get_institution, list_institutions
@@ -236,6 +238,12 @@ def trial_page(request: Request, trial_id: str) -> HTMLResponse:
             "changes": history(db, trial_id),
             "findings": findings_for_trial(trial, db),
             "outcomes": linked_outcomes(trial, current_outcomes(db)),
+            "from_registry": registry_page(trial.source_url),
+            "registry_pages": {
+                r.id: STUDY_URL.format(nct=r.id)
+                for r in trial.registry_ids
+                if r.registry == "ClinicalTrials.gov"
+            },
         },
     )
 
