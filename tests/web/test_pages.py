@@ -398,3 +398,13 @@ def test_a_record_read_from_another_page_is_not_called_the_registry_s(client, la
     assert "clinicaltrials.gov" not in source[1].lower() and copy in unescape(source[2])
     # the registry's own page is linked from its id all the same
     assert 'href="https://clinicaltrials.gov/study/NCT03390231"' in mirrored
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_every_example_the_search_box_gives_finds_trials(client, lang):
+    """Its example ``xiehe`` found no trial: PUMCH runs none of the bundled ones."""
+    hint = strings()[lang]["search_placeholder"]
+    examples = [e.strip() for e in re.split(r"[,、]", re.sub(r"^(e\.g\.|例如：)", "", hint))]
+    assert len(examples) == 3
+    for example in examples:
+        assert client.get("/api/trials", params={"q": example}).json()["total"] > 0, example
