@@ -7,6 +7,7 @@ import json
 
 import pytest
 
+from isletbase import taxonomy
 from isletbase.classify import classify_lines
 from isletbase.errors import InputError
 
@@ -37,3 +38,14 @@ def test_a_malformed_line_is_named_by_line_and_input_key(line, message):
 def test_a_traditional_chinese_title_is_classified():
     (out,) = classify_lines(['{"title_zh": "臍帶間充質幹細胞治療1型糖尿病"}'])
     assert out["cell_source"] == "UC-MSC" and out["condition"] == "T1D"
+
+
+@pytest.mark.parametrize(
+    ("intervention", "cell_source"),
+    [("Biological: ALLO-ASC-DFU", "AD-MSC"), ("Biological: ALLO-ASC-SHEET", "AD-MSC"),
+     ("Combination Product: CYP-006TK", "other-MSC")],
+)  # fmt: skip
+def test_named_mesenchymal_products_are_classified(intervention: str, cell_source: str) -> None:
+    """Eight bundled trials of these products had no cell source: no filter found them."""
+    derived = {d.field: d.value for d in taxonomy.derive({"interventions": [intervention]})}
+    assert derived["cell_source"] == cell_source

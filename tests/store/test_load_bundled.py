@@ -186,3 +186,13 @@ def test_staleness_is_read_as_of_today_not_as_of_the_load(db, tmp_path):
     run_records(db, raws, "bundled", curated.to_trial, 10, today=date(2021, 1, 1))
     trial = get_trial(db, "NCT00000001")
     assert trial.stale and any(f.startswith("stale") for f in trial.flags)
+
+
+def test_every_bundled_trial_has_a_cell_source(loaded_db):
+    """Eight (Anterogen's ALLO-ASC sheets, Cynata's CYP-006TK) had none: the cell-source
+    filter and its counts left them out, and their pages showed no cell source."""
+    with loaded_db.session() as session:
+        unclassified = session.scalars(
+            select(TrialRow.display_id).where(TrialRow.cell_source.is_(None))
+        ).all()
+    assert unclassified == []
