@@ -408,3 +408,23 @@ def test_every_example_the_search_box_gives_finds_trials(client, lang):
     assert len(examples) == 3
     for example in examples:
         assert client.get("/api/trials", params={"q": example}).json()["total"] > 0, example
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_a_trial_page_lists_each_source_once_in_the_reader_s_language(client, lang):
+    """NCT02579148's page listed its record's page three times, the last "— record" in English
+    on the Chinese page, and "; Retrieved 2026-11-25" capitalised mid-sentence."""
+    html = client.get("/trials/NCT02579148", params={"lang": lang}).text
+    listed = re.findall(r"<li><a href=\"([^\"]+)\"", html.split('id="sources-h"')[1])
+    assert len(listed) == len(set(listed)) >= 2
+    assert "— record" not in html and "; Retrieved" not in html
+    assert ("; retrieved 2026-11-25" if lang == "en" else "获取日期 2026-11-25") in html
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_a_trial_without_a_title_says_so_beside_its_id(client, lang):
+    """ChiCTR2300072200's page had its id for a title, as if that were the title."""
+    html = client.get("/trials/ChiCTR2300072200", params={"lang": lang}).text
+    title = re.search(r"<h1[^>]*>(.*?)</h1>", html, re.S)[1]
+    said = "title not seen on any source" if lang == "en" else "来源未见题目"
+    assert title == f"ChiCTR2300072200 ({said})"

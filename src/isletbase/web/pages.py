@@ -26,7 +26,7 @@ from isletbase.api.trials import EXPORT_LIMIT, SEARCH_KEYS, TRIAL_ID, given_once
 from isletbase.errors import InputError
 from isletbase.evidence.living import current_outcomes
 from isletbase.evidence.outcomes import Outcome
-from isletbase.model import Site, Trial
+from isletbase.model import Site, SourceRef, Trial
 from isletbase.regulation.engine import findings_for_trial
 from isletbase.sources import registry_page
 from isletbase.sources.ctgov import STUDY_URL
@@ -212,6 +212,19 @@ def sites_by_city(sites: list[Site]) -> list[tuple[str | None, str | None, list[
     return [(p, c, groups[(p, c)]) for p, c in keys]
 
 
+def other_sources(trial: Trial) -> list[SourceRef]:
+    """The trial's sources besides its record's page (shown first, on its own), each once: a
+    merged trial listed its record's page two and three times over."""
+    seen = {(trial.source_url, ("record",), None)}
+    out = []
+    for source in trial.sources:
+        key = (source.url, tuple(source.fields), source.retrieved)
+        if key not in seen:
+            seen.add(key)
+            out.append(source)
+    return out
+
+
 def linked_outcomes(trial: Trial, outcomes: Sequence[Outcome]) -> list[Outcome]:
     """Those of ``outcomes`` (``current_outcomes``) that cite one of the trial's registry ids.
 
@@ -239,6 +252,7 @@ def trial_page(request: Request, trial_id: str) -> HTMLResponse:
             "findings": findings_for_trial(trial, db),
             "outcomes": linked_outcomes(trial, current_outcomes(db)),
             "from_registry": registry_page(trial.source_url),
+            "other_sources": other_sources(trial),
             "registry_pages": {
                 r.id: STUDY_URL.format(nct=r.id)
                 for r in trial.registry_ids
