@@ -428,3 +428,22 @@ def test_a_trial_without_a_title_says_so_beside_its_id(client, lang):
     title = re.search(r"<h1[^>]*>(.*?)</h1>", html, re.S)[1]
     said = "title not seen on any source" if lang == "en" else "来源未见题目"
     assert title == f"ChiCTR2300072200 ({said})"
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_the_institution_list_names_each_by_its_names_sorted_as_read(client, lang):
+    """About twenty rows showed an id (bosheng-zhuoyue) as the English name, the list ran in
+    the ids' order, and a place without a city read ", Hainan"."""
+    html = client.get("/institutions", params={"lang": lang}).text
+    rows = re.findall(
+        r'<a href="/institutions/([^"]+)">([^<]*)</a></td>\s*<td lang="zh-Hans">([^<]*)</td>', html
+    )
+    assert len(rows) > 100
+    assert not [r for r in rows if r[1] == r[0]]  # no id for a name
+    shown = [
+        (en if en != strings()[lang]["no_english_name"] else zh).casefold() for _, en, zh in rows
+    ]
+    assert shown == sorted(shown)
+    assert not re.search(r"<td>, ", html)
+    page = client.get("/institutions/bosheng-zhuoyue", params={"lang": lang})
+    assert page.status_code == 200 and "› bosheng-zhuoyue" not in page.text

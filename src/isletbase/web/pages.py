@@ -269,6 +269,8 @@ def institutions(request: Request) -> HTMLResponse:
         found = list_institutions(db_of(request), q or None)
     except InputError as exc:
         return error_page(request, 400, problem_of(exc, "bad_search"))
+    if not q:  # by name, as a reader looks one up (the ids put "The Second …" first)
+        found.sort(key=lambda i: i.display_name.casefold())
     return render(request, "institutions.html", {"institutions": found, "q": q})
 
 
