@@ -287,3 +287,30 @@ def test_a_country_named_in_chinese_finds_what_its_english_name_finds(loaded_db,
     found = _ids(loaded_db, q=chinese)
     assert found and found == _ids(loaded_db, q=english)
     assert _ids(loaded_db, q=f"{chinese} stem") == _ids(loaded_db, q=f"{english} stem")
+
+
+def _containing(db: Database, text: str) -> set[str]:
+    with db.session() as session:
+        rows = session.execute(select(TrialRow.display_id, TrialRow.search_text))
+        return {display_id for display_id, found in rows if text in found}
+
+
+@pytest.mark.parametrize(
+    "terms",
+    [
+        {"胰岛素": "insulin"},
+        {"胰島素": "insulin"},  # traditional characters
+        {"胰腺": "pancreas"},  # under three characters: a scan, not the trigram index
+        {"胰岛素": "insulin", "葡萄糖": "glucose"},  # two such terms in one search
+    ],
+)
+def test_a_chinese_medical_word_finds_the_trials_that_say_it_in_english(loaded_db, terms):
+    """胰岛素 found no trial where ``insulin`` found seven: their records are in English."""
+    expected = None
+    for chinese, english in terms.items():
+        either = _containing(loaded_db, chinese.replace("島", "岛")) | _oracle(
+            loaded_db, english, prefix=False
+        )
+        expected = either if expected is None else expected & either
+    assert _ids(loaded_db, q=" ".join(terms)) == expected
+    assert _oracle(loaded_db, "insulin", prefix=False)  # the bundled data says it in English

@@ -33,7 +33,7 @@ from sqlalchemy import (
     text,
 )
 
-from isletbase import places, taxonomy
+from isletbase import glossary, places, taxonomy
 from isletbase.errors import InputError
 from isletbase.store.db import CJK, Database, without_accents, word_tag
 from isletbase.store.query import _WORD, TrialQuery, _is_prefix, _worded, query_terms
@@ -146,6 +146,9 @@ class _Plan:
     trigrams: str | None = None
     substrings: list[tuple[str, ...]] = field(default_factory=list)
     patterns: list[str] = field(default_factory=list)
+    #: CJK terms the glossary gives English for (``glossary.english``): each term's forms,
+    #: matched as a CJK term is, or its English words, matched as words (胰岛素 or "insulin")
+    either: list[tuple[tuple[str, ...], tuple[str, ...]]] = field(default_factory=list)
     index: Literal["words", "trigrams"] | None = None
 
 
@@ -208,6 +211,8 @@ def _text_plan(db: Database, q: str) -> _Plan:
             plan.patterns.append(_word_pattern(words, prefix))
         elif named := _country_names(term):
             plan.substrings.append(tuple(dict.fromkeys([*_forms(term), *named])))
+        elif english := glossary.english(term):
+            plan.either.append((_forms(term), english))
         elif len(term) >= 3 and db.is_sqlite:
             forms = ['"' + form.replace('"', '""') + '"' for form in _forms(term)]
             trigram_terms.append(forms[0] if len(forms) == 1 else f"({' OR '.join(forms)})")
@@ -246,7 +251,42 @@ def _text_conditions(db: Database, plan: _Plan, joined: bool) -> list:
         or_(*(folded.contains(form, autoescape=True) for form in forms))
         for forms in plan.substrings
     ]
+    conds += [_either(db, forms, english, i) for i, (forms, english) in enumerate(plan.either)]
     return conds
+
+
+def _either(
+    db: Database, forms: tuple[str, ...], english: tuple[str, ...], number: int
+) -> ColumnElement:
+    """A CJK term's forms or its English words (``_Plan.either``), each through its index: the
+    trigram index for the forms (a scan for forms under three characters, as ``substrings``),
+    the word index for the words; on PostgreSQL both as patterns. ``number`` names its bound
+    parameters apart from another such term's."""
+    folded = func.lower(TrialRow.search_text)
+    words = [_WORD.findall(e.lower()) for e in english]
+    if not db.is_sqlite:
+        return or_(
+            *(folded.contains(form, autoescape=True) for form in forms),
+            *(folded.op("~")(_word_pattern(w, prefix=False)) for w in words),
+        )
+    phrases = " OR ".join('"' + " ".join(w) + '"' for w in words)
+    by_words = select(_WORDS.c.rowid).where(
+        text(f"trial_words MATCH :either_words_{number}").bindparams(
+            **{f"either_words_{number}": f"search_text : ({phrases})"}
+        )
+    )
+    if all(len(form) >= 3 for form in forms):
+        quoted = " OR ".join('"' + form.replace('"', '""') + '"' for form in forms)
+        by_forms = TrialRow.uid.in_(
+            select(_FTS.c.rowid).where(
+                text(f"trial_fts MATCH :either_forms_{number}").bindparams(
+                    **{f"either_forms_{number}": quoted}
+                )
+            )
+        )
+    else:
+        by_forms = or_(*(folded.contains(form, autoescape=True) for form in forms))
+    return or_(by_forms, TrialRow.uid.in_(by_words))
 
 
 class _TaggedFilter(NamedTuple):
