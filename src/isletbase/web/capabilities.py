@@ -90,6 +90,7 @@ def evidence(request: Request) -> HTMLResponse:
         {
             "pools": standing_pools(outcomes),
             "outcomes": outcomes,
+            "outcome_of": {o.id: o for o in outcomes},
             "cases": load_cases(),
         },
     )
