@@ -73,6 +73,17 @@ class Protocol(_Strict):
     queries: list[Query]
     yield_note: str | None = None
 
+    def source_name(self, key: str, lang: str = "en") -> str:
+        """What a screening row's source (``shared:trials.jsonl``, ``pages``) is, in words: the
+        protocol's name for it (``name_zh`` in Chinese, where given), and the file after a
+        colon; the key itself where the protocol names no such source."""
+        source_id, _, part = key.partition(":")
+        found = next((s for s in self.sources if s.get("id") == source_id), None)
+        if found is None:
+            return key
+        name = found.get("name_zh") if lang == "zh" and found.get("name_zh") else found["name"]
+        return f"{name} — {part}" if part else name
+
     @property
     def exclusion_codes(self) -> dict[str, str]:
         """Exclusion code → label, as written in the protocol's criteria."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from xml.etree import ElementTree
 
 from fastapi.testclient import TestClient
@@ -61,3 +62,16 @@ def test_a_search_s_china_trials_are_the_census_s_and_the_excluded_ones_loaded(l
     html = TestClient(create(loaded_db)).get("/census").text
     note = html.split('data-testid="loaded-excluded">')[1].split("</ul>")[0]
     assert str(sum(counts.loaded_excluded.values())) in note and "not specific to diabetes" in note
+
+
+def test_the_census_names_its_sources_in_the_reader_s_language(loaded_db):
+    """Its steps were labelled with internal keys ("检出 — code", "— shared:trials.jsonl")."""
+    client = TestClient(create(loaded_db))
+    protocol = census.load_protocol()
+    for lang, name in (("en", "Stored public web pages"), ("zh", "已存储的公开网页")):
+        html = client.get("/census", params={"lang": lang}).text
+        steps = re.findall(r"<td>[^<]* — ([^<]*)</td><td>\d+</td>", html)
+        assert steps and any(name in step for step in steps)
+        assert not {"code", "pages", "core.jsonl"} & set(steps)
+    assert protocol.source_name("shared:trials.jsonl").endswith(" — trials.jsonl")
+    assert protocol.source_name("nowhere") == "nowhere"

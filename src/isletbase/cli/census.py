@@ -46,7 +46,7 @@ def counts(
     table.add_column("step")
     table.add_column("records", justify="right")
     for source, n in result.identified_by_source.items():
-        table.add_row(f"identified — {source}", str(n))
+        table.add_row(f"identified — {protocol.source_name(source)}", str(n))
     table.add_row("identified", str(result.identified))
     table.add_row("duplicates removed", str(result.duplicates))
     table.add_row("screened", str(result.screened))
