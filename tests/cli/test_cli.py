@@ -332,3 +332,12 @@ def test_a_reader_that_went_away_ends_the_command_quietly(loaded_db, args):
     done.stdout.close()  # gone before the command writes a byte
     _, err = done.communicate(timeout=120)
     assert done.returncode == 141 and err == b"", err
+
+
+def test_stats_say_why_the_rows_add_up_to_more_than_the_total(url):
+    """By city the rows added up to 153 under a total of 118, and nothing said why."""
+    by_city = " ".join(run("stats", "--by", "city", "--db", url).output.split())
+    rows = json.loads(run("stats", "--by", "city", "--json", "--db", url).output)
+    summed = sum(r["trials"] for r in rows)
+    assert f"the rows add up to {summed}; the total counts each trial once" in by_city
+    assert "add up to" not in run("stats", "--by", "status", "--db", url).output

@@ -231,6 +231,13 @@ def stats_command(
     total = f"{found.total}{'' if found.total_exact else '+'}"
     table.add_row(*["" for _ in by[:-1]], "[bold]total[/]", f"[bold]{total}[/]")
     console.print(table)
+    summed = sum(row["trials"] for row in rows)
+    if summed != found.total:  # the rows add up to more than the total: say why
+        console.print(
+            f"[dim]A trial with several values of {' or '.join(by)} (sites in two cities, say) "
+            f"counts in each row: the rows add up to {summed}; the total counts each trial "
+            "once.[/]"
+        )
 
 
 @with_filters
