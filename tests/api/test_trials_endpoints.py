@@ -208,3 +208,13 @@ def test_an_export_of_more_than_its_limit_is_refused_saying_how_many(loaded_db, 
 def test_an_export_refuses_paging_it_would_ignore(loaded_db, param):
     r = client(loaded_db).get(f"/api/export/json?q=diabetes&{param}")
     assert r.status_code == 400 and "holds every matching trial" in r.json()["detail"]
+
+
+def test_a_search_finding_nothing_for_a_place_no_trial_names_so_says_what_it_may_mean(loaded_db):
+    """``country=Korea`` answered an empty list and nothing more (CT.gov writes "Korea,
+    Republic of"); the CLI and the search page say so."""
+    api = client(loaded_db)
+    body = api.get("/api/trials", params={"country": "Korea"}).json()
+    assert body["total"] == 0 and body["placesMeant"] == {"country": ["Korea, Republic of"]}
+    assert "placesMeant" not in api.get("/api/trials", params={"country": "Russia"}).json()
+    assert "placesMeant" not in api.get("/api/trials", params={"country": "China"}).json()

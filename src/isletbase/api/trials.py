@@ -17,7 +17,7 @@ from isletbase.api.params import refuse_repeated
 from isletbase.errors import InputError, NotFoundError
 from isletbase.export import render
 from isletbase.model import Institution, Trial
-from isletbase.store.facets import FACETS, facet_table
+from isletbase.store.facets import FACETS, facet_table, place_suggestions
 from isletbase.store.institutions import get_institution, list_institutions
 from isletbase.store.links import institution_trials
 from isletbase.store.query import TrialQuery
@@ -130,8 +130,9 @@ SEARCH_KEYS = frozenset(TrialQuery.model_fields)
 @router.get("/trials", summary="Search trials")
 def list_trials(request: Request, query: Annotated[TrialQuery, Query()]) -> dict[str, Any]:
     """Trials matching free text (English, Chinese, pinyin) and filters, paged, with the total."""
-    result = search_trials(request.app.state.db, query)
-    return {
+    db = request.app.state.db
+    result = search_trials(db, query)
+    found = {
         "total": result.total,
         "totalExact": result.total_exact,
         "page": result.page,
@@ -140,6 +141,9 @@ def list_trials(request: Request, query: Annotated[TrialQuery, Query()]) -> dict
         "filters": query.filters(),
         "trials": [trial_json(t) for t in result.items],
     }
+    if not result.total and (meant := place_suggestions(db, query)):
+        found["placesMeant"] = meant  # ``country=Korea``: {"country": ["Korea, Republic of"]}
+    return found
 
 
 @router.get(
