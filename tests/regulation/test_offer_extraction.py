@@ -525,3 +525,17 @@ def test_an_offer_of_repeated_registry_prefixes_is_read_at_once(ends) -> None:
     offer = Offer(text="chictr-" * 14_000 + " ChiCTR2000031234")
     facts = ends(lambda: Extractor(BOOK).extract(offer, today=TODAY))
     assert facts["registered_trial_id"].value == "ChiCTR2000031234"
+
+
+def test_guidance_is_applied_from_the_day_it_was_published() -> None:
+    """The ISSCR's 2021 Guidelines, which the rules quote, were applied to an offer checked as
+    of 2020 (they carried no date); warning signs without one still apply on any day."""
+    text = (
+        "Our clinic in Bangkok offers umbilical cord stem cell therapy for type 2 diabetes, "
+        "15,000 USD, proven results."
+    )
+    then = {f.rule.id for f in check_offer({"text": text, "date": "2020-01-01"}).findings}
+    now = {f.rule.id for f in check_offer({"text": text, "date": "2026-06-01"}).findings}
+    assert {"INTL-ISSCR-001", "INTL-ISSCR-003"} <= now
+    assert not {r for r in then if r.startswith("INTL-ISSCR")}
+    assert "INTL-CL-007" in then and "INTL-CL-007" in now
