@@ -447,3 +447,13 @@ def test_the_institution_list_names_each_by_its_names_sorted_as_read(client, lan
     assert not re.search(r"<td>, ", html)
     page = client.get("/institutions/bosheng-zhuoyue", params={"lang": lang})
     assert page.status_code == 200 and "› bosheng-zhuoyue" not in page.text
+
+
+def test_a_finding_names_the_record_s_fields_in_the_reader_s_language(client):
+    """Its evidence read "first_posted: 2020-09-29" and "status: Unknown status", field names
+    as the code writes them, on the Chinese page too."""
+    html = client.get("/trials/NCT04569409", params={"lang": "zh"}).text
+    findings = html.split('class="findings"')[1]
+    assert "<q>" in findings
+    assert not re.search(r"<q>[a-z_]+: ", findings)
+    assert strings()["zh"]["status"] + "：" in findings

@@ -99,6 +99,10 @@ def _claim(book: Any, code: str, lang: str) -> str:
     return code.replace("_", " ")
 
 
+#: Evidence a rule read from a trial's record: a field's name and its value
+#: (``regulation.trial``), as the page names the field for readers.
+_FIELD_VALUE = re.compile(r"(?P<field>[a-z_]+): (?P<value>.*)", re.S)
+
 #: ``taxonomy.Match.explain``'s words: the rule, the text it matched (as Python quotes it), where.
 _MATCHED = re.compile(
     r"^(?P<rule>[\w.-]+): matched (?P<q>['\"])(?P<text>.*)(?P=q) in (?P<field>\w+)$"
@@ -193,6 +197,15 @@ def render(
             rule=found["rule"], text=found["text"], field=field_label(found["field"])
         )
 
+    def evidence_quote(source: str, quote: str) -> str:
+        """What a piece of evidence says: a quote from the offer as written; a trial record's
+        field as "name: value" with the field named for readers ("first_posted: 2020-09-29"
+        was shown as it is, in English on a Chinese page)."""
+        found = None if source == "text" else _FIELD_VALUE.match(quote)
+        if found is None or not has(found["field"]):
+            return quote
+        return f"{text[found['field']]}{'：' if lang == 'zh' else ': '}{found['value']}"
+
     def both(en: str | None, zh: str | None) -> list[str]:
         first, second = (zh, en) if lang == "zh" else (en, zh)
         return [x for x in (first, second) if x]
@@ -213,6 +226,7 @@ def render(
             "derivation": derivation,
             "stale_prefix": STALE_FLAG,
             "fact_value": fact_value,
+            "evidence_quote": evidence_quote,
             "both": both,
             "field_label": field_label,
             "url_with": lambda path=None, **kw: url_with(request, context["query"], path, **kw),
