@@ -186,7 +186,7 @@ def test_a_findings_evidence_is_said_in_words_not_python(client):
     page = client.post("/regulation", data={"text": text, "country": "CN"}).text
     result = unescape(re.sub(r"<[^>]+>", "", page.split('id="rules-h"')[0]))
     assert "所作宣称：保证疗效、根治" in result and "声明已获监管部门批准：未注明" in result
-    assert "所在地：中国 — country: CN (所填字段)" in result and "(报价文字)" in result
+    assert "所在地：中国 — 国家：CN (所填字段)" in result and "(报价文字)" in result
     for python in ("None", "True", "False", "['", " = ", "(json)", "(text)"):
         assert python not in result, python
     client.cookies.set("lang", "en")
