@@ -612,6 +612,28 @@ def _wait_for_a_commit(path: Path, proc: subprocess.Popen, timeout: float = 60) 
         time.sleep(0.005)
 
 
+def test_a_newer_dump_updates_a_study_the_api_fetched_and_an_older_copy_changes_nothing(
+    db, tmp_path
+):
+    """The API's copy merged before the dump's whatever their dates: a study the API had
+    fetched once never took a later dump's status ("updated 0 unchanged 4")."""
+    assert _ingest(db, [QINGDAO]).new == 1
+    newer = copy.deepcopy(QINGDAO)
+    status = newer["protocolSection"]["statusModule"]
+    status["overallStatus"] = "COMPLETED"
+    status["lastUpdatePostDateStruct"]["date"] = "2025-03-01"
+    dump = tmp_path / "dump"
+    dump.mkdir()
+    (dump / "NCT01219465.json").write_text(json.dumps(newer))
+    assert run_dump(db, dump, workers=1).updated == 1
+    assert get_trial(db, QINGDAO_ID).status_code == "COMPLETED"
+    changed = [v for v in history(db, QINGDAO_ID) if v.field == "status"]
+    assert changed and changed[-1].source == "ClinicalTrials.gov dump"
+    again = _ingest(db, [QINGDAO])  # the API's older copy, read again
+    assert (again.updated, again.unchanged) == (0, 1)
+    assert get_trial(db, QINGDAO_ID).status_code == "COMPLETED"
+
+
 def _dump_dir(tmp_path: Path, studies: list[dict]) -> Path:
     dump = tmp_path / "dump"
     dump.mkdir()

@@ -1047,10 +1047,34 @@ def refresh_trial(session: Session, writer: TrialWriter, uid: int) -> Refreshed:
 
 
 def merged_record(raws: Sequence[RawRecordRow]) -> KeptRecord:
-    """Stored records of one trial merged in their sources' precedence."""
-    ordered = sorted(raws, key=lambda r: (_priority(r.source), r.id))
+    """Stored records of one trial merged in their sources' precedence, each record once
+    (``_latest_copies``)."""
+    ordered = sorted(_latest_copies(raws), key=lambda r: (_priority(r.source), r.id))
     records = [KeptRecord.model_validate(r.payload) for r in ordered]
     return merge_records(records) if len(records) > 1 else records[0]
+
+
+def _latest_copies(raws: Sequence[RawRecordRow]) -> list[RawRecordRow]:
+    """Of the copies of one registry record that sources giving the same records stored (a
+    study from the API and from the dump), the one its registry updated last, the later stored
+    where they tie. Merged in the sources' order, the API's copy won whatever its date: a
+    monthly dump never refreshed a study the API had fetched once."""
+    kept: dict[tuple[tuple[str, ...], str], RawRecordRow] = {}
+    others: list[RawRecordRow] = []
+    for raw in raws:
+        group = _same_records(raw.source)
+        if len(group) == 1:
+            others.append(raw)
+            continue
+        key = (group, raw.payload["registry_ids"][0]["id"])
+        best = kept.get(key)
+        if best is None or _updated(raw) >= _updated(best):
+            kept[key] = raw
+    return others + list(kept.values())
+
+
+def _updated(raw: RawRecordRow) -> tuple[str, int]:
+    return (raw.payload.get("last_update") or "", raw.id)
 
 
 def batched(items: Iterable[RawRecord], size: int) -> Iterator[list[RawRecord]]:
