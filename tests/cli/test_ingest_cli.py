@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import zipfile
 from pathlib import Path
 
@@ -145,12 +147,41 @@ def test_a_database_that_cannot_be_used_is_one_line_and_exit_2(tmp_path, capsys)
         assert err == "error: the database cannot be used: file is not a database"
 
 
-def test_an_ingest_that_finds_nothing_says_so(tmp_path):
+def test_an_ingest_that_finds_nothing_in_its_file_or_folder_fails_saying_so(tmp_path):
+    """It printed a warning and ended 0: a script could not tell a wrong folder or an empty
+    zip from a dump with nothing new in it."""
     empty = tmp_path / "empty.zip"
     with zipfile.ZipFile(empty, "w"):
         pass
-    done = run("ingest", "ctgov-dump", str(empty), "--db", f"sqlite:///{tmp_path / 'e.db'}")
-    assert done.exit_code == 0 and "nothing was read" in done.output
+    folder = tmp_path / "nothing"
+    folder.mkdir()
+    url = f"sqlite:///{tmp_path / 'e.db'}"
+    for command in (
+        ["ctgov-dump", str(empty)],
+        ["ctgov-dump", str(folder)],
+        ["chictr", str(folder)],
+    ):
+        done = runner.invoke(app, ["ingest", *command, "--db", url])
+        assert done.exit_code == 2, command
+        assert f"nothing was read: no record was found in {command[1]}" in done.stderr
+        assert "fetched" in done.stdout  # the report all the same
+
+
+def test_quarantine_retry_prints_json_when_asked(tmp_path):
+    url = f"sqlite:///{tmp_path / 'q.db'}"
+    assert run("db", "init", "--db", url).exit_code == 0
+    done = run("quarantine", "--retry", "--json", "--db", url)
+    assert done.exit_code == 0
+    assert json.loads(done.output)["fetched"] == 0
+
+
+def test_the_package_runs_as_a_module(tmp_path):
+    """``python -m isletbase`` failed: the package had no ``__main__``."""
+    done = subprocess.run(
+        [sys.executable, "-m", "isletbase", "search", "--help"],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0 and "Find trials" in done.stdout
 
 
 def test_a_reading_command_with_a_mistyped_database_path_creates_nothing(tmp_path):

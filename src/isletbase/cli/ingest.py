@@ -40,10 +40,15 @@ def _bar(
         yield (lambda n: progress.advance(task, n)), (lambda t: progress.update(task, total=t))
 
 
-def _finish(report: Report, title: str) -> None:
+def _finish(report: Report, title: str, read: Path | None = None) -> None:
+    """The report, then the exit status: 1 where records were quarantined; 2 where nothing
+    at all was read from the file or folder ``read`` (a wrong folder, an empty zip: a script
+    running it could not tell that from a dump with nothing new in it, with 0)."""
     print_report(report, title)
-    if not report.fetched:  # a wrong folder, an empty zip: say so rather than "0 new"
-        console.print("[yellow]warning:[/] nothing was read: no record was found there")
+    if not report.fetched and read is not None:
+        fail(f"nothing was read: no record was found in {read}")
+    if not report.fetched:  # a search that matched nothing, an empty quarantine
+        console.print("nothing was read: no record was found there")
     if report.review:
         console.print(
             f"{report.review} uncertain cross-registry match(es) queued: `isletbase review`"
@@ -113,7 +118,7 @@ def dump_command(
     database = _db(db)
     with _bar("ClinicalTrials.gov dump") as (advance, _):
         report = harvest.run_dump(database, path, batch, advance)
-    _finish(report, f"{path.name} → {database.url}")
+    _finish(report, f"{path.name} → {database.url}", path)
 
 
 @ingest_app.command("chictr")
@@ -128,7 +133,7 @@ def chictr_command(
     database = _db(db)
     with _bar("ChiCTR") as (advance, _):
         report = harvest.run_chictr(database, path, advance)
-    _finish(report, f"ChiCTR {path.name} → {database.url}")
+    _finish(report, f"ChiCTR {path.name} → {database.url}", path)
 
 
 @ingest_app.command("ictrp")
@@ -145,7 +150,7 @@ def ictrp_command(
     database = _db(db)
     with _bar("ICTRP") as (advance, _):
         report = harvest.run_ictrp(database, path, advance)
-    _finish(report, f"ICTRP {path.name} → {database.url}")
+    _finish(report, f"ICTRP {path.name} → {database.url}", path)
 
 
 def history_command(
@@ -251,7 +256,12 @@ def quarantine_command(
         console.print(f"dropped {dropped} quarantined record(s) from {escape(database.url)}")
         return
     if retry:
-        _finish(harvest.retry_quarantine(database), f"quarantine retry → {database.url}")
+        report = harvest.retry_quarantine(database)
+        if as_json:  # as --help says: JSON instead of the table
+            print(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
+            exit_if_quarantined(report)
+            return
+        _finish(report, f"quarantine retry → {database.url}")
         return
     rows = harvest.list_quarantine(database)
     print_listing(
