@@ -818,3 +818,9 @@ def test_a_registry_s_own_page_is_told_from_a_copy_of_its_record() -> None:
     assert not registry_page("https://crick.ai/trials/NCT03390231")
     assert not registry_page("https://clinicaltrials.gov.example.com/NCT1")  # the host, whole
     assert not registry_page(None) and not registry_page("http://[::1")
+
+
+def test_an_ictrp_export_s_date_is_read_as_the_day_it_was_made() -> None:
+    """Its sources showed "11/25/2026 10:00:00" beside the other sources' ISO days."""
+    records = [ictrp.to_record(r) for r in ictrp.read_export(FIXTURES / "ictrp_export.xml")]
+    assert {s.retrieved for r in records for s in r.sources} == {"2026-11-25"}

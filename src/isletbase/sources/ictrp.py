@@ -83,6 +83,18 @@ def _refreshed(text: str | None) -> str | None:
     return None
 
 
+def _exported(text: str | None) -> str | None:
+    """``Export_date``, the day the export was made, written month first with the time
+    ("08/28/2026 20:14:44"), as an ISO date like every other source's day of reading; a text in
+    another form as given."""
+    if not text:
+        return None
+    try:
+        return datetime.strptime(text.strip(), "%m/%d/%Y %H:%M:%S").date().isoformat()
+    except ValueError:
+        return text
+
+
 def _date(text: str | None) -> str | None:
     """``Date_enrollement`` and ``Date_registration`` come as YYYY-MM-DD, DD/MM/YYYY or a month
     (and, from some registries, 2020/3/5 or 2020年3月5日)."""
@@ -187,7 +199,7 @@ def to_record(raw: RawRecord) -> TrialRecord:
                     {
                         "url": f"https://trialsearch.who.int/Trial2.aspx?TrialID={trial_id}",
                         "fields": ["all"],
-                        "retrieved": f.get("Export_date"),
+                        "retrieved": _exported(f.get("Export_date")),
                     }
                 ],
             }
