@@ -106,6 +106,26 @@ def run_ctgov(
     pages = client.pages(params, token)
     if token is not None:
         pages = _resumed(pages, token, done)
+    try:
+        _fetch_pages(pipeline, pages, done, key, retrieved, on_total)
+    except InputError as exc:  # pages stored before it stay, and a rerun resumes after them
+        if not pipeline.report.fetched:
+            raise
+        raise _stored_before(
+            exc, pipeline.report, "; the same command again resumes after the last page stored"
+        ) from exc
+    return pipeline.finish()
+
+
+def _fetch_pages(
+    pipeline: Pipeline,
+    pages: Iterable[ctgov.Page],
+    done: int,
+    key: str,
+    retrieved: str,
+    on_total: Callable[[int], None] | None,
+) -> None:
+    """Ingest each page in one transaction with its checkpoint (``run_ctgov``)."""
     for number, page in enumerate(pages, start=done + 1):
         if page.total is not None and on_total:
             on_total(page.total)
@@ -127,7 +147,6 @@ def run_ctgov(
         pipeline.batch(
             ctgov.study_raws(page.studies, API_SOURCE, retrieved, place), after=checkpoint
         )
-    return pipeline.finish()
 
 
 def _resumed(pages: Iterator[ctgov.Page], token: str, done: int) -> Iterator[ctgov.Page]:
@@ -189,12 +208,17 @@ def run_dump(
                 for chunk in batched(read(), batch_size):
                     pipeline.batch(chunk)
     except InputError as exc:  # say what stayed stored (a rerun finds it unchanged)
-        done = pipeline.report
-        raise InputError(
-            f"{exc}; stored before it: {done.new:,} new, {done.updated:,} updated, "
-            f"{done.quarantined:,} quarantined"
-        ) from exc
+        raise _stored_before(exc, pipeline.report) from exc
     return pipeline.finish()
+
+
+def _stored_before(exc: InputError, done: Report, then: str = "") -> InputError:
+    """``exc`` with what the run had stored before it, which stays (each batch or page is
+    its own transaction), and ``then``, what a rerun does."""
+    return InputError(
+        f"{exc}; stored before it: {done.new:,} new, {done.updated:,} updated, "
+        f"{done.quarantined:,} quarantined{then}"
+    )
 
 
 def run_chictr(

@@ -115,8 +115,11 @@ def test_ingest_ctgov_loads_pages_quarantines_the_bad_record_and_resumes(db, reg
     state, url = registry
     # the second page never comes: the run stops after committing page 1
     state.script = {None: [(200, PAGE1)], TOKEN: [(503, b"down")]}
-    with pytest.raises(InputError):
+    with pytest.raises(InputError) as stopped:
         run_ctgov(db, "diabetes", client=_client(url, attempts=2))
+    # it said only that the registry did not answer, not that page 1 was stored
+    assert "stored before it: 2 new, 0 updated, 0 quarantined" in str(stopped.value)
+    assert "the same command again resumes" in str(stopped.value)
     assert get_trial(db, "NCT01219465") is not None
     assert get_trial(db, "NCT05507697") is None
     # a rerun starts at the page after the last one stored
