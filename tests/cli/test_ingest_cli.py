@@ -208,3 +208,18 @@ def test_a_bad_argument_is_refused_before_a_database_is_made(tmp_path, args, mes
     result = run(*args, "--db", f"sqlite:///{db}")
     assert result.exit_code == 2 and message in result.output
     assert not db.exists()
+
+
+def test_the_progress_bar_grows_with_more_records_than_the_registry_counted(monkeypatch):
+    """ClinicalTrials.gov's ``totalCount`` can lag its pages: the bar ended at "5/4"."""
+    from rich.console import Console
+
+    from isletbase.cli import ingest
+
+    recorded = Console(record=True, width=80, force_terminal=False)
+    monkeypatch.setattr(ingest, "console", recorded)
+    with ingest._bar("ClinicalTrials.gov", total=4) as (advance, _):
+        advance(3)
+        advance(2)
+    shown = recorded.export_text()
+    assert "5/5" in shown and "5/4" not in shown

@@ -37,7 +37,16 @@ def _bar(
         console=console,
     ) as progress:
         task = progress.add_task(escape(label), total=total)  # a path: text, not markup
-        yield (lambda n: progress.advance(task, n)), (lambda t: progress.update(task, total=t))
+
+        def advance(n: int) -> None:
+            progress.advance(task, n)
+            done = progress.tasks[task].completed
+            if (planned := progress.tasks[task].total) is not None and done > planned:
+                # more than the registry's count said (``totalCount`` lags its pages): the
+                # bar read 5/4
+                progress.update(task, total=done)
+
+        yield advance, (lambda t: progress.update(task, total=t))
 
 
 def _finish(report: Report, title: str, read: Path | None = None) -> None:
