@@ -36,7 +36,7 @@ from isletbase.harvest import (
     run_records,
     split_record,
 )
-from isletbase.ingest import Head, Pipeline, merge_records, prepare
+from isletbase.ingest import Head, Pipeline, ingest_trials, merge_records, prepare
 from isletbase.ingest_worker import head_size
 from isletbase.model import TrialRecord
 from isletbase.sources import RawRecord, chictr
@@ -1138,3 +1138,28 @@ def test_a_long_phase_loads_and_an_overlong_place_is_quarantined_on_both_backend
     assert "sites.0.city: 501 characters, over the 500" in report.errors[0]
     stored = get_trial(db, long_phase["protocolSection"]["identificationModule"]["nctId"])
     assert stored is not None and stored.phase == eu_phase
+
+
+def test_a_new_spelling_of_the_same_phase_status_or_intervention_writes_no_history(db):
+    """Read from the CSV export and then the API, a trial's history filled with
+    "Phase 1/Phase 2 → PHASE1/PHASE2" and "Biological: → BIOLOGICAL:"."""
+
+    def load(**fields: object):
+        payload = {
+            "registry_ids": [{"registry": "ClinicalTrials.gov", "id": "NCT01234567"}],
+            "title_en": "Umbilical cord stem cells for type 1 diabetes",
+            "source_url": "https://clinicaltrials.gov/study/NCT01234567",
+            **fields,
+        }
+        raw = RawRecord(source="test", ref="NCT01234567", payload=payload)
+        return ingest_trials(db, [raw], lambda r: TrialRecord.model_validate(r.payload), "test")
+
+    load(phase="Phase 1/Phase 2", status="Unknown status", interventions=["Biological: UC-MSC"])
+    respelled = load(phase="PHASE1/PHASE2", status="Unknown", interventions=["BIOLOGICAL: UC-MSC"])
+    assert (respelled.updated, respelled.unchanged) == (0, 1)
+    assert [v.field for v in history(db, "NCT01234567")] == ["record"]
+    trial = get_trial(db, "NCT01234567")
+    assert trial.phase == "PHASE1/PHASE2" and trial.phase_code == "PHASE1/PHASE2"  # stored
+    changed = load(phase="Phase 2", status="Unknown", interventions=["BIOLOGICAL: UC-MSC"])
+    assert changed.updated == 1
+    assert {v.field for v in history(db, "NCT01234567")} >= {"phase", "phase_code"}

@@ -581,12 +581,13 @@ class TrialWriter:
             ]
 
     def _versions(self, row: TrialRow, old: dict[str, object]) -> int:
-        """Write a version of each field that changed; how many."""
+        """Write a version of each field that changed; how many. Another spelling of the same
+        thing is no change (``_respelled``)."""
         new = _snapshot(row)
         changed = 0
         for field_name, before in old.items():
             after = new[field_name]
-            if before != after:
+            if before != after and not _respelled(field_name, old, new):
                 changed += 1
                 self.session.add(
                     TrialVersionRow(
@@ -613,6 +614,25 @@ def status_jump(before: str | None, after: str | None, today: date) -> str | Non
     if before in ACTIVE_STATUSES and after in JUMP_STATUSES:
         return f"status jump: {before} → {after} (seen {today.isoformat()})"
     return None
+
+
+#: Registry texts a code is read from: a new spelling of the same code is no change.
+_CODED = {"phase": "phase_code", "status": "status_code"}
+
+
+def _respelled(field: str, old: Mapping[str, object], new: Mapping[str, object]) -> bool:
+    """Whether ``field`` changed only in how a registry spells it: a phase or status with the
+    same code ("Phase 1/Phase 2" as the CSV export writes it, "PHASE1/PHASE2" as the API
+    does), conditions or interventions only in case ("Biological:", "BIOLOGICAL:"). Read from
+    one source and then another, a trial's history filled with such changes."""
+    if field in _CODED:
+        code = _CODED[field]
+        return old[code] is not None and old[code] == new[code]
+    if field in ("conditions", "interventions"):
+        before, after = old[field], new[field]
+        assert isinstance(before, list) and isinstance(after, list)
+        return [v.casefold() for v in before] == [v.casefold() for v in after]
+    return False
 
 
 def _snapshot(row: TrialRow) -> dict[str, object]:
