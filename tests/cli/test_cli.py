@@ -135,6 +135,20 @@ def test_usage_errors_are_one_line_and_exit_2(capsys):
     assert err.startswith("error:") and "--no-such-flag" in err and "Traceback" not in err
 
 
+@pytest.mark.parametrize(
+    ("argv", "command"),
+    [(["search", "--country"], "isletbase search"),
+     (["ingest", "ctgov", "--query"], "isletbase ingest ctgov")],
+)  # fmt: skip
+def test_an_option_without_its_value_names_the_command_s_help(capsys, argv, command):
+    """It said only "Option '--country' requires an argument.", without the hint every other
+    usage error gives."""
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    assert exit_info.value.code == 2
+    assert capsys.readouterr().err.strip().endswith(f"(see: {command} --help)")
+
+
 def test_stats_by_two_facets(url):
     result = run("stats", "--by", "cell_source", "--by", "year", "--db", url)
     assert result.exit_code == 0 and "UC-MSC" in result.output and "total" in result.output

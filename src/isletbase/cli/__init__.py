@@ -75,6 +75,19 @@ for _name in REGISTRARS:
     importlib.import_module(f"isletbase.cli.{_name}").register(app)
 
 
+def _command_path(argv: list[str]) -> str | None:
+    """The command ``argv`` names ("isletbase search"), for an error raised before its context
+    was made (an option given without its value: ``search --country``)."""
+    commands = getattr(typer.main.get_command(app), "commands", {})
+    words = ["isletbase"]
+    for token in argv:
+        if token not in commands:
+            break
+        commands = getattr(commands[token], "commands", {})  # a group's, or none
+        words.append(token)
+    return " ".join(words) if len(words) > 1 else None
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the app, turning click usage errors into one line and exit 2."""
     try:
@@ -85,7 +98,8 @@ def main(argv: list[str] | None = None) -> None:
     except NoArgsIsHelpError:  # the help has been printed already
         sys.exit(0)
     except UsageError as exc:
-        where = f" (see: {exc.ctx.command_path} --help)" if exc.ctx else ""
+        path = exc.ctx.command_path if exc.ctx else _command_path(argv or sys.argv[1:])
+        where = f" (see: {path} --help)" if path else ""
         message = exc.format_message()
         if exc.ctx and exc.ctx.info_name == "search" and "unexpected extra argument" in message:
             # `isletbase search umbilical cord`: the words after the first are extra arguments
