@@ -19,7 +19,14 @@ from isletbase.dedup import (
     diabetes_types,
     score_pair,
 )
-from isletbase.harvest import decide_match, list_matches, run_chictr, run_ictrp, run_records
+from isletbase.harvest import (
+    decide_match,
+    list_matches,
+    run_chictr,
+    run_ictrp,
+    run_records,
+    split_record,
+)
 from isletbase.model import TrialRecord
 from isletbase.sources import RawRecord
 from isletbase.sources.curated import to_trial
@@ -191,6 +198,23 @@ def test_uncertain_match_waits_for_review_and_accepting_merges(db) -> None:
     assert list_matches(db) == []
     # the merged trial keeps the ChiCTR record's history too
     assert any(c.source == "ChiCTR" for c in history(db, "NCT05507697"))
+
+
+def test_a_registry_record_merged_into_a_chictr_trial_names_it_as_its_page_does(db) -> None:
+    """Read the other way round (the ChiCTR page first), the merged trial was headed
+    NCT05507697 while kept as ChiCTR2300071975: review said "merged into ChiCTR2300071975" and
+    ``review --split ChiCTR2300071975`` refused, as the record the trial was named by."""
+    run_chictr(db, FIXTURES / "chictr_ChiCTR2300071975.html")
+    _load(db, [NCT])
+    [match] = list_matches(db)
+    assert (match.trial, match.candidate) == ("ChiCTR2300071975", "NCT05507697")
+    kept = decide_match(db, match.id, accept=True)
+    merged = get_trial(db, "ChiCTR2300071975")
+    assert kept == merged.display_id == "NCT05507697"  # the merged record's first id
+    assert check(db).problems == []
+    split = split_record(db, "ChiCTR2300071975")
+    assert (split.record, split.trial) == ("ChiCTR2300071975", "NCT05507697")
+    assert get_trial(db, "ChiCTR2300071975").uid != get_trial(db, "NCT05507697").uid
 
 
 def test_rejected_match_keeps_both_trials(db) -> None:

@@ -518,6 +518,10 @@ class TrialWriter:
             old: dict[str, object] = {}
         else:
             old = _snapshot(row)
+            # named by its merged record's first id, as its page is headed: a ChiCTR trial a
+            # ClinicalTrials.gov record joined was shown as NCT… and kept as ChiCTR…, so
+            # `review --split` refused the id the page showed
+            row.display_id = record.display_id
         was_updated = row.updated_at
         self._apply(row, data, derivations, digest)
         # a new row joins the session filled: a query of ``_apply`` (the institutions' words,
