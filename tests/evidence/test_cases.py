@@ -31,3 +31,8 @@ def test_a_case_source_that_is_no_address_is_refused_naming_it() -> None:
     case = load_cases()[0].model_dump()
     with pytest.raises(ValidationError, match="see the paper"):
         Case.model_validate({**case, "sources": ["see the paper"]})
+
+
+def test_every_case_has_its_title_in_chinese() -> None:
+    """The Chinese page showed every case's title in English."""
+    assert all(case.title_zh and not case.title_zh.isascii() for case in load_cases())

@@ -243,4 +243,6 @@ def test_a_pool_names_the_records_it_leaves_out_by_study_and_outcome(client):
     left_out = re.findall(r"<p>未纳入: (.*?)</p>", html, re.S)
     assert left_out and not re.search(r"\b[a-z]+-\d{4}[a-z]?-[a-z-]+\d*m?\b", " ".join(left_out))
     assert "Zang 2023 · " in left_out[0] or "Zang 2023 · " in " ".join(left_out)
-    assert "以下病例介绍暂只有英文" in html
+    assert "以下病例介绍正文暂只有英文" in html
+    # each case's title in Chinese (our translation), its country as the reader reads it
+    assert "1型糖尿病女性患者移植自体化学诱导多能干细胞来源胰岛 (2024, 中国)" in html

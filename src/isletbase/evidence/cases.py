@@ -31,6 +31,8 @@ class Case(BaseModel):
 
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9-]+$")
     title: str
+    #: our translation of ``title``, for the Chinese page (the write-up is English only)
+    title_zh: str | None = None
     country: str
     year: int
     condition: str
