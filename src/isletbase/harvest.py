@@ -102,6 +102,7 @@ def run_ctgov(
             run.next_token, run.pages, run.fetched, run.finished = None, 0, 0, False
     client = client or ctgov.CtgovClient()
     pipeline = Pipeline(db, API_SOURCE, ctgov.raw_to_record, progress, today)
+    pipeline.report.resumed_after = done
     retrieved = _today_iso()
     pages = client.pages(params, token)
     if token is not None:

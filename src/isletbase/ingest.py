@@ -84,6 +84,9 @@ class Report:
     review: int = 0
     institutions: int = 0
     errors: list[str] = field(default_factory=list)
+    #: pages an earlier, interrupted run of the same search stored, which this one resumed after
+    #: (their records are not counted here)
+    resumed_after: int = 0
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -13,7 +13,9 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 from sqlalchemy import select
+from typer.testing import CliRunner
 
+from isletbase.cli import app
 from isletbase.errors import InputError
 from isletbase.harvest import list_quarantine, run_ctgov
 from isletbase.sources.ctgov import CtgovClient, search_params, to_record
@@ -128,6 +130,7 @@ def test_ingest_ctgov_loads_pages_quarantines_the_bad_record_and_resumes(db, reg
     report = run_ctgov(db, "diabetes", client=_client(url))
     assert state.seen[0].get("pageToken") == [TOKEN]
     assert (report.fetched, report.new, report.quarantined) == (3, 2, 1)
+    assert report.resumed_after == 1  # said: its counts leave page 1 out
     assert "study #3" in report.errors[0] and "nctId" in report.errors[0]
     missing = get_trial(db, "NCT00000000")
     assert missing is not None and missing.sponsor is None and missing.sites == []
@@ -232,3 +235,18 @@ def test_a_study_id_in_lower_case_is_the_registry_s_id() -> None:
     record = to_record(study)
     assert record.display_id == "NCT01234567"
     assert record.source_url == "https://clinicaltrials.gov/study/NCT01234567"
+
+
+def test_the_cli_says_a_run_resumed_and_that_its_counts_leave_out_the_pages_before(
+    db, registry
+) -> None:
+    state, url = registry
+    state.script = {None: [(200, PAGE1)], TOKEN: [(503, b"down")]}
+    with pytest.raises(InputError):
+        run_ctgov(db, "diabetes", client=_client(url, attempts=1))
+    state.script = {None: [(200, PAGE1)], TOKEN: [(200, PAGE2)]}
+    command = ["ingest", "ctgov", "--query", "diabetes", "--base-url", url, "--rate", "50"]
+    done = CliRunner().invoke(app, [*command, "--db", db.url])
+    said = " ".join(done.output.split())
+    assert "resumed after page 1, stored by an earlier run of this search" in said
+    assert "its records are not counted here" in said

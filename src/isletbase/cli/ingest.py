@@ -58,6 +58,11 @@ def _finish(report: Report, title: str, read: Path | None = None) -> None:
         fail(f"nothing was read: no record was found in {read}")
     if not report.fetched:  # a search that matched nothing, an empty quarantine
         console.print("nothing was read: no record was found there")
+    if report.resumed_after:
+        console.print(
+            f"resumed after page {report.resumed_after}, stored by an earlier run of this "
+            "search that stopped; its records are not counted here (--restart reads every page)"
+        )
     if report.review:
         console.print(
             f"{report.review} uncertain cross-registry match(es) queued: `isletbase review`"
