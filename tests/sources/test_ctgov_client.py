@@ -113,15 +113,22 @@ def test_a_bad_request_is_not_retried(registry) -> None:
     assert len(state.seen) == 1
 
 
+def _stopped_after_page_one(db, state: Registry, url: str) -> InputError:  # noqa: ANN001
+    """A run of the search "diabetes" that stores page 1 and stops: the registry is down for
+    page 2. Returns the error it stopped with."""
+    state.script = {None: [(200, PAGE1)], TOKEN: [(503, b"down")]}
+    with pytest.raises(InputError) as stopped:
+        run_ctgov(db, "diabetes", client=_client(url, attempts=1))
+    return stopped.value
+
+
 def test_ingest_ctgov_loads_pages_quarantines_the_bad_record_and_resumes(db, registry) -> None:
     state, url = registry
     # the second page never comes: the run stops after committing page 1
-    state.script = {None: [(200, PAGE1)], TOKEN: [(503, b"down")]}
-    with pytest.raises(InputError) as stopped:
-        run_ctgov(db, "diabetes", client=_client(url, attempts=2))
+    stopped = str(_stopped_after_page_one(db, state, url))
     # it said only that the registry did not answer, not that page 1 was stored
-    assert "stored before it: 2 new, 0 updated, 0 quarantined" in str(stopped.value)
-    assert "the same command again resumes" in str(stopped.value)
+    assert "stored before it: 2 new, 0 updated, 0 quarantined" in stopped
+    assert "the same command again resumes" in stopped
     assert get_trial(db, "NCT01219465") is not None
     assert get_trial(db, "NCT05507697") is None
     # a rerun starts at the page after the last one stored
@@ -152,9 +159,7 @@ def test_a_resumed_run_whose_token_is_refused_says_so_and_restart_begins_afresh(
     db, registry
 ) -> None:
     state, url = registry
-    state.script = {None: [(200, PAGE1)], TOKEN: [(503, b"down")]}
-    with pytest.raises(InputError):
-        run_ctgov(db, "diabetes", client=_client(url, attempts=1))
+    _stopped_after_page_one(db, state, url)
     # the registry down when the run resumes: starting afresh would not help, so no hint
     with pytest.raises(InputError) as down:
         run_ctgov(db, "diabetes", client=_client(url, attempts=1))
@@ -241,9 +246,7 @@ def test_the_cli_says_a_run_resumed_and_that_its_counts_leave_out_the_pages_befo
     db, registry
 ) -> None:
     state, url = registry
-    state.script = {None: [(200, PAGE1)], TOKEN: [(503, b"down")]}
-    with pytest.raises(InputError):
-        run_ctgov(db, "diabetes", client=_client(url, attempts=1))
+    _stopped_after_page_one(db, state, url)
     state.script = {None: [(200, PAGE1)], TOKEN: [(200, PAGE2)]}
     command = ["ingest", "ctgov", "--query", "diabetes", "--base-url", url, "--rate", "50"]
     done = CliRunner().invoke(app, [*command, "--db", db.url])
