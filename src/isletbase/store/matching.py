@@ -35,7 +35,7 @@ from sqlalchemy import (
 
 from isletbase import glossary, places, taxonomy
 from isletbase.errors import InputError
-from isletbase.store.db import CJK, Database, without_accents, word_tag
+from isletbase.store.db import CJK, Database, word_tag
 from isletbase.store.query import _WORD, TrialQuery, _is_prefix, _worded, query_terms
 from isletbase.store.schema import RegistryIdRow, SiteRow, TrialRow
 from isletbase.store.trial_reads import find_uid
@@ -182,17 +182,18 @@ def _forms(term: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(out))
 
 
-def _country_names(term: str) -> tuple[str, ...]:
-    """A CJK term that names a country or a region of China (美国, 日本, 香港), as a trial's
-    text holds it: a trial's country is stored in English (``places.country_english``), so
-    美国 also finds "United States" (an empty tuple for any other term). A city or province is
-    in both languages in the text already (``places.site_names``)."""
+def _english_of(term: str) -> tuple[tuple[str, ...], tuple[str, ...]] | None:
+    """A CJK term's forms and the English words a trial's text may say it in, where the term
+    names a country or a region of China (美国: a trial's country is stored in English,
+    ``places.country_english``, as "United States"; its other Chinese spellings count too)
+    or a word of the glossary (胰岛素: "insulin"); ``None`` for any other term. A city or
+    province is in both languages in the text already (``places.site_names``)."""
     place = places.find("country", term) or places.find("region", term)
-    if place is None:
-        return ()
-    # its Chinese spellings, and its English name as stored (not "USA", a substring of "causal")
-    named = [place.en, *(s for s in place.spellings if not s.isascii())]
-    return tuple(without_accents(taxonomy.normalise(s)).lower() for s in named)
+    if place is not None:  # its English name as stored (not "USA", a word of its own)
+        chinese = [s for s in place.spellings if not s.isascii()]
+        return tuple(dict.fromkeys([*_forms(term), *chinese])), (place.en,)
+    english = glossary.english(term)
+    return (_forms(term), english) if english else None
 
 
 def _text_plan(db: Database, q: str) -> _Plan:
@@ -207,15 +208,12 @@ def _text_plan(db: Database, q: str) -> _Plan:
         words = _WORD.findall(term)
         if words and not CJK.search(term):
             prefix = _is_prefix(term, words[-1], last=position == worded[-1])
-            phrases.append('"' + " ".join(words) + '"' + ("*" if prefix else ""))
+            phrases.append(_phrase(words) + ("*" if prefix else ""))
             plan.patterns.append(_word_pattern(words, prefix))
-        elif named := _country_names(term):
-            plan.substrings.append(tuple(dict.fromkeys([*_forms(term), *named])))
-        elif english := glossary.english(term):
-            plan.either.append((_forms(term), english))
+        elif either := _english_of(term):
+            plan.either.append(either)
         elif len(term) >= 3 and db.is_sqlite:
-            forms = ['"' + form.replace('"', '""') + '"' for form in _forms(term)]
-            trigram_terms.append(forms[0] if len(forms) == 1 else f"({' OR '.join(forms)})")
+            trigram_terms.append(_any_of(_forms(term)))
         else:
             plan.substrings.append(_forms(term))
     if phrases and db.is_sqlite:
@@ -225,6 +223,17 @@ def _text_plan(db: Database, q: str) -> _Plan:
         plan.trigrams = " AND ".join(trigram_terms)
         plan.index = plan.index or "trigrams"
     return plan
+
+
+def _phrase(words: list[str]) -> str:
+    """Words in sequence, as an FTS5 phrase."""
+    return '"' + " ".join(words) + '"'
+
+
+def _any_of(forms: Sequence[str]) -> str:
+    """A CJK term's forms as an FTS5 trigram query: any one of them, each a quoted string."""
+    quoted = ['"' + form.replace('"', '""') + '"' for form in forms]
+    return quoted[0] if len(quoted) == 1 else f"({' OR '.join(quoted)})"
 
 
 def _word_pattern(words: list[str], prefix: bool) -> str:
@@ -237,22 +246,32 @@ def _text_conditions(db: Database, plan: _Plan, joined: bool) -> list:
     """Conditions on ``trials`` for the text a search did not answer by joining an index
     (``joined``: the plan's ``index`` is joined)."""
     conds = []
-    folded = func.lower(TrialRow.search_text)
     if db.is_sqlite:
         for name, match, fts in (("words", plan.words, _WORDS), ("trigrams", plan.trigrams, _FTS)):
             if match and not (joined and plan.index == name):
-                matched = select(fts.c.rowid).where(
-                    text(f"{fts.name} MATCH :{name}").bindparams(**{name: match})
-                )
-                conds.append(TrialRow.uid.in_(matched))
+                conds.append(_indexed(fts, name, match))
     else:
-        conds += [folded.op("~")(pattern) for pattern in plan.patterns]
-    conds += [
-        or_(*(folded.contains(form, autoescape=True) for form in forms))
-        for forms in plan.substrings
-    ]
+        conds += [_folded().op("~")(pattern) for pattern in plan.patterns]
+    conds += [_contains_any(forms) for forms in plan.substrings]
     conds += [_either(db, forms, english, i) for i, (forms, english) in enumerate(plan.either)]
     return conds
+
+
+def _folded() -> ColumnElement:
+    return func.lower(TrialRow.search_text)
+
+
+def _contains_any(forms: Sequence[str]) -> ColumnElement:
+    """The trial's text holds one of ``forms`` (a scan: no index)."""
+    return or_(*(_folded().contains(form, autoescape=True) for form in forms))
+
+
+def _indexed(fts: Table, name: str, match: str) -> ColumnElement:
+    """The trial is among the rows FTS5 index ``fts`` matches to ``match`` (bound as ``name``)."""
+    matched = select(fts.c.rowid).where(
+        text(f"{fts.name} MATCH :{name}").bindparams(**{name: match})
+    )
+    return TrialRow.uid.in_(matched)
 
 
 def _either(
@@ -262,31 +281,17 @@ def _either(
     trigram index for the forms (a scan for forms under three characters, as ``substrings``),
     the word index for the words; on PostgreSQL both as patterns. ``number`` names its bound
     parameters apart from another such term's."""
-    folded = func.lower(TrialRow.search_text)
     words = [_WORD.findall(e.lower()) for e in english]
     if not db.is_sqlite:
-        return or_(
-            *(folded.contains(form, autoescape=True) for form in forms),
-            *(folded.op("~")(_word_pattern(w, prefix=False)) for w in words),
-        )
-    phrases = " OR ".join('"' + " ".join(w) + '"' for w in words)
-    by_words = select(_WORDS.c.rowid).where(
-        text(f"trial_words MATCH :either_words_{number}").bindparams(
-            **{f"either_words_{number}": f"search_text : ({phrases})"}
-        )
-    )
+        patterns = [_folded().op("~")(_word_pattern(w, prefix=False)) for w in words]
+        return or_(_contains_any(forms), *patterns)
+    phrases = " OR ".join(_phrase(w) for w in words)
+    by_words = _indexed(_WORDS, f"either_words_{number}", f"search_text : ({phrases})")
     if all(len(form) >= 3 for form in forms):
-        quoted = " OR ".join('"' + form.replace('"', '""') + '"' for form in forms)
-        by_forms = TrialRow.uid.in_(
-            select(_FTS.c.rowid).where(
-                text(f"trial_fts MATCH :either_forms_{number}").bindparams(
-                    **{f"either_forms_{number}": quoted}
-                )
-            )
-        )
+        by_forms = _indexed(_FTS, f"either_forms_{number}", _any_of(forms))
     else:
-        by_forms = or_(*(folded.contains(form, autoescape=True) for form in forms))
-    return or_(by_forms, TrialRow.uid.in_(by_words))
+        by_forms = _contains_any(forms)
+    return or_(by_forms, by_words)
 
 
 class _TaggedFilter(NamedTuple):
