@@ -12,6 +12,7 @@ import hashlib
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 
 from sqlalchemy import select as sql_select
@@ -144,7 +145,14 @@ def current_outcomes(db: Database | None) -> list[Outcome]:
         with db.session() as session:
             if session.scalar(sql_select(OutcomeRow.id).limit(1)) is not None:
                 return stored_outcomes(session)
-    return load_outcomes()
+    return list(_bundled())
+
+
+@cache
+def _bundled() -> tuple[Outcome, ...]:
+    """The bundled outcome records, read and validated once per process (the file changes
+    only with a release): every trial page and the home page ask for them."""
+    return tuple(load_outcomes())
 
 
 def stored_outcomes(session: Session) -> list[Outcome]:
