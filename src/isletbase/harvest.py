@@ -305,8 +305,7 @@ def decide_match(db: Database, match_id: int, accept: bool, today: date | None =
         merge_trial(session, target_uid, gone, source)
         writer = TrialWriter(session, load_index(session), source, today or date.today())
         refresh_trial(session, writer, target_uid)
-        session.flush()
-        return session.get(TrialRow, target_uid).display_id  # as merged: named anew, maybe
+        return target.display_id  # as the merge named it (``TrialWriter.upsert``)
 
 
 @dataclass(frozen=True)
