@@ -194,6 +194,25 @@ def test_a_findings_evidence_is_said_in_words_not_python(client):
     assert "a regulator&#39;s approval stated: <strong>not stated</strong>" in english
 
 
+@pytest.mark.parametrize(
+    "offer,english,chinese",
+    [
+        ({"text": "幹細胞療程，療程費用NT$300,000"}, "price in TWD", "价格以 TWD 计：“NT$300,000”"),
+        ({"text": "赴日本接受干细胞治疗"}, "named as where to go", "“赴”之后的“日本”"),
+        ({"text": "中国患者在东京接受干细胞治疗，费用¥300万"}, "its own money", "在日本，¥ 和 元"),
+        ({"text": "胰岛素泵强化治疗，根治糖尿病"}, "written in simplified", "以简体中文书写"),
+        ({"text": OFFER, "registered_trial_id": "NCT01219465"}, "lookup of", "在 isletbase 中查找"),
+    ],
+)
+def test_the_checkers_own_evidence_is_in_the_readers_language(client, offer, english, chinese):
+    """Evidence the checker words itself ("price in TWD: 'NT$300,000'", "date of the
+    check") was English on the Chinese page; quotes from the offer stay as written."""
+    zh = unescape(client.post("/regulation?lang=zh", data=offer).text.split('id="rules-h"')[0])
+    assert chinese in zh and english not in zh and "date of the check" not in zh
+    en = unescape(client.post("/regulation?lang=en", data=offer).text.split('id="rules-h"')[0])
+    assert english in en and chinese not in en
+
+
 def test_the_simulators_example_arms_read_as_words(client):
     """An arm's graft was printed as Python: "dose_cells: 800000000.0, regimen: hypoimmune"."""
     client.cookies.set("lang", "zh")

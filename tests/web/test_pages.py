@@ -457,3 +457,12 @@ def test_a_finding_names_the_record_s_fields_in_the_reader_s_language(client):
     assert "<q>" in findings
     assert not re.search(r"<q>[a-z_]+: ", findings)
     assert strings()["zh"]["status"] + "：" in findings
+
+
+def test_a_finding_names_a_region_it_read_in_the_reader_s_language(client):
+    """ "地区：mainland China": the field was named in Chinese, the region it held not."""
+    zh = client.get("/trials/NCT01219465", params={"lang": "zh"}).text.split('class="findings"')[1]
+    assert f"<q>{strings()['zh']['region']}：{strings()['zh']['region_mainland']}</q>" in zh
+    assert "mainland China" not in zh
+    en = client.get("/trials/NCT01219465", params={"lang": "en"}).text.split('class="findings"')[1]
+    assert "<q>Region: mainland China</q>" in en

@@ -29,6 +29,8 @@ T = TypeVar("T")
 
 Worst = Literal["none", "red_flag", "violation"]
 EXIT_CODES: dict[str, int] = {"none": 0, "red_flag": 1, "violation": 3}
+#: The evidence of a fact that fired a rule by having none ("not stated").
+NOT_STATED = Evidence.said("derived", "not_stated")
 
 
 @dataclass(frozen=True)
@@ -50,7 +52,7 @@ class Finding:
             "evidence": [
                 {"field": name, "value": fact.value, **ev.to_dict()}
                 for name, fact in self.evidence
-                for ev in (fact.evidence or [Evidence("derived", "not stated")])
+                for ev in (fact.evidence or [NOT_STATED])
             ],
             "source": self.rule.source_url,
         }
@@ -161,7 +163,7 @@ def _trial_lookup(
 ) -> None:
     trial_id = str(facts["registered_trial_id"].value)
     trial = get_trial(db, trial_id)
-    where = Evidence("database", f"isletbase lookup of {trial_id}")
+    where = Evidence.said("database", "trial_lookup", id=trial_id)
     facts["trial_found"] = Fact("trial_found", trial is not None, [where])
     if trial is None:
         return
@@ -170,7 +172,11 @@ def _trial_lookup(
     facts["trial_recruiting"] = Fact(
         "trial_recruiting",
         trial.status_code in ACTIVE_STATUSES if status else None,
-        [Evidence("database", f"{trial.display_id} status: {status or 'not recorded'}")],
+        [
+            Evidence.said("database", "trial_status", id=trial.display_id, status=status)
+            if status
+            else Evidence.said("database", "trial_status_unknown", id=trial.display_id)
+        ],
     )
     offer_inst = facts.get("institution_id")
     if offer_inst is not None:
@@ -180,8 +186,11 @@ def _trial_lookup(
                 "trial_same_institution",
                 offer_inst.value in ids,
                 [
-                    Evidence(
-                        "database", f"{trial.display_id} institutions: {', '.join(sorted(ids))}"
+                    Evidence.said(
+                        "database",
+                        "trial_institutions",
+                        id=trial.display_id,
+                        ids=", ".join(sorted(ids)),
                     )
                 ],
             )

@@ -141,19 +141,17 @@ class Extractor:
         if named is not None:
             return named
         if price and price[1] in CURRENCY_PLACES:
-            quote = price[2].quote.strip()
-            return Fact(
-                "country",
-                CURRENCY_PLACES[price[1]],
-                [Evidence("derived", f"price in {price[1]}: {quote!r}")],
+            why = Evidence.said(
+                "derived", "price_in", currency=price[1], quote=price[2].quote.strip()
             )
+            return Fact("country", CURRENCY_PLACES[price[1]], [why])
         if HAN.search(text) and not in_traditional_script(text):
-            why = f"written in simplified Chinese: {text.strip()[:20]!r}"
+            why = Evidence.said("derived", "simplified_chinese", quote=text.strip()[:20])
         elif price and price[1] == "CNY" and names_renminbi(price[2].quote):
-            why = f"price in yuan: {price[2].quote.strip()!r}"
+            why = Evidence.said("derived", "price_in_yuan", quote=price[2].quote.strip())
         else:
             return None
-        return Fact("country", "CN", [Evidence("derived", why)])
+        return Fact("country", "CN", [why])
 
     def _cued(self, word: str) -> bool:
         """Whether a place word begins with a destination cue (赴港)."""
@@ -178,12 +176,12 @@ class Extractor:
             if cue is not None and self._negated(f.text, end - len(cue)):
                 not_going.add(m.start)
             elif cue is not None:
-                why = f"named as where to go: {cue!r} before {m.quote!r}"
-                return Fact("country", m.key, [_ev(m), Evidence("derived", why)])
+                why = Evidence.said("derived", "destination_cue", cue=cue, quote=m.quote)
+                return Fact("country", m.key, [_ev(m), why])
         for m in self.sent_to.find_all(text):
             if not self._negated(f.text, f.index(m.start)):
-                why = f"named as where to go: {m.quote!r}"
-                return Fact("country", m.key, [_ev(m), Evidence("derived", why)])
+                why = Evidence.said("derived", "destination", quote=m.quote)
+                return Fact("country", m.key, [_ev(m), why])
         places = [  # nor is it the first named; and of two at one spot, the longer (中国香港)
             m
             for m in places
@@ -199,8 +197,10 @@ class Extractor:
         if price is not None and len(places) > 1:
             for m in treated:
                 if PLACE_CURRENCIES.get(m.key) == price[1]:
-                    why = f"price in {price[1]}: {price[2].quote.strip()!r}"
-                    return Fact("country", m.key, [_ev(m), Evidence("derived", why)])
+                    why = Evidence.said(
+                        "derived", "price_in", currency=price[1], quote=price[2].quote.strip()
+                    )
+                    return Fact("country", m.key, [_ev(m), why])
         return Fact("country", treated[0].key, [_ev(treated[0])])
 
     def _negated(self, folded_text: str, at: int) -> bool:
@@ -325,18 +325,13 @@ class Extractor:
     def _institution_facts(self, inst: Institution, facts: dict[str, Fact]) -> None:
         source = inst.filing_source_url or inst.source_url
         facts["institution_id"] = Fact(
-            "institution_id", inst.id, [Evidence("database", f"directory entry {inst.id}")]
+            "institution_id", inst.id, [Evidence.said("database", "directory_entry", id=inst.id)]
         )
+        seen = "filing_seen" if inst.filed_stem_cell_institution else "filing_not_seen"
         facts["institution_filed"] = Fact(
             "institution_filed",
             inst.filed_stem_cell_institution,
-            [
-                Evidence(
-                    "database",
-                    f"filing list: {'seen' if inst.filed_stem_cell_institution else 'not seen'}"
-                    f" ({source})",
-                )
-            ],
+            [Evidence.said("database", seen, source=source)],
         )
         if inst.country and "country" not in facts:
             code = self.book.country_code(inst.country) or inst.country
@@ -348,11 +343,11 @@ class Extractor:
     def _derive(self, facts: dict[str, Fact], from_text: bool, today: date) -> None:
         if "as_of" not in facts:
             facts["as_of"] = Fact(
-                "as_of", today.isoformat(), [Evidence("derived", "date of the check")]
+                "as_of", today.isoformat(), [Evidence.said("derived", "check_date")]
             )
         if from_text and "is_advertisement" not in facts:
             facts["is_advertisement"] = Fact(
-                "is_advertisement", True, [Evidence("derived", "offer text given to check")]
+                "is_advertisement", True, [Evidence.said("derived", "offer_text")]
             )
         trial = facts.get("claims_to_be_trial")
         if (
@@ -387,10 +382,11 @@ class Extractor:
             if limit is not None:
                 facts["price_high"] = Fact("price_high", amount.value >= limit, evidence)
             else:  # said, not left out: a reader should know the price was not judged
-                why = Evidence(
+                why = Evidence.said(
                     "derived",
-                    f"no high-price mark for {currency.value} (the rules give one for "
-                    f"{', '.join(sorted(marks))}), so the price was not judged",
+                    "no_price_mark",
+                    currency=currency.value,
+                    marked=", ".join(sorted(marks)),
                 )
                 facts["price_high"] = Fact("price_high", None, [*evidence, why])
 
@@ -407,7 +403,7 @@ class Extractor:
         said = " ".join(e.quote for e in currency.evidence)
         if own in (None, "CNY") or said.startswith("currency:") or names_renminbi(said):
             return
-        why = Evidence("derived", f"¥ and 元 in {country.value} are its own money, {own}")
+        why = Evidence.said("derived", "own_money", country=country.value, own=own)
         facts["price_currency"] = Fact("price_currency", own, [*currency.evidence, why])
 
     @staticmethod
@@ -424,8 +420,8 @@ class Extractor:
         if source is not None:
             facts["cell_therapy"] = Fact("cell_therapy", True, list(source.evidence))
         elif text.strip() and not described and not _UNREAD_SCRIPT.search(text):
-            why = "the text names no stem cells, cell or gene therapy, exosomes or cell source"
-            facts["cell_therapy"] = Fact("cell_therapy", False, [Evidence("derived", why)])
+            why = Evidence.said("derived", "no_cell_therapy")
+            facts["cell_therapy"] = Fact("cell_therapy", False, [why])
 
     def _system(self, condition: str) -> str:
         vocab = self.book.conditions.get(condition)

@@ -6,18 +6,42 @@ database record. Either way each fact keeps the words or field it came from.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
+
+from isletbase.regulation.wording import worded
+
+Source = Literal["text", "json", "database", "derived"]
 
 
 @dataclass(frozen=True)
 class Evidence:
-    """Where a fact came from: words in the text (with offsets), a JSON field, or the database."""
+    """Where a fact came from: words in the text (with offsets), a JSON field, or the database.
 
-    source: Literal["text", "json", "database", "derived"]
+    Evidence the checker words itself (``said``) keeps its wording's code and values, so a page
+    can give it in the reader's language (``in_language``); ``quote`` is its English."""
+
+    source: Source
     quote: str
     start: int | None = None
     end: int | None = None
+    code: str | None = None
+    args: tuple[tuple[str, str], ...] = ()
+
+    @classmethod
+    def said(cls, source: Source, code: str, /, **args: object) -> Evidence:
+        """Evidence in the checker's words (``data/wording.yaml``'s ``code``) naming ``args``."""
+        values = {k: str(v) for k, v in args.items()}
+        return cls(source, worded(code, "en", values), code=code, args=tuple(values.items()))
+
+    def in_language(self, lang: str, country: Callable[[str], str] = str) -> str:
+        """The evidence in ``lang``: the checker's own words in that language, with a
+        ``country`` value named by ``country``; a quote from a text or a record as it is."""
+        if self.code is None or lang == "en":
+            return self.quote
+        values = {k: country(v) if k == "country" else v for k, v in self.args}
+        return worded(self.code, lang, values)
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {"source": self.source, "quote": self.quote}

@@ -72,10 +72,10 @@ class TrialReader:
         put(
             "registered_in",
             [r.registry for r in trial.registry_ids],
-            *(_db("registry id", r.id) for r in trial.registry_ids),
+            *(_db("registry_id", r.id) for r in trial.registry_ids),
         )
         # a registered trial presents itself as a clinical study, whatever else it says
-        put("claims_to_be_trial", True, *(_db("registry id", r.id) for r in trial.registry_ids))
+        put("claims_to_be_trial", True, *(_db("registry_id", r.id) for r in trial.registry_ids))
         if trial.status_code:
             put("status_code", trial.status_code, _db("status", trial.status))
             put("status_unknown", trial.status_code == "UNKNOWN", _db("status", trial.status))
@@ -84,7 +84,12 @@ class TrialReader:
                 "status_stale",
                 bool(stale),
                 _db("last_update", trial.last_update),
-                *(Evidence("derived", flag) for flag in stale),
+                *(
+                    Evidence.said(
+                        "derived", "stale", status=trial.status_code, since=trial.last_update
+                    )
+                    for _ in stale
+                ),
             )
         if trial.start_date:
             put("start_date", trial.start_date, _db("start_date", trial.start_date))
@@ -138,12 +143,9 @@ class TrialReader:
             return
         filed = [i for i in known if i.filed_stem_cell_institution]
         evidence = [
-            Evidence(
-                "database",
-                f"{i.id} seen on filing list {i.filing_source_url}"
-                if i.filed_stem_cell_institution
-                else f"{i.id} not seen on a filing list",
-            )
+            Evidence.said("database", "institution_filed", id=i.id, source=i.filing_source_url)
+            if i.filed_stem_cell_institution
+            else Evidence.said("database", "institution_not_filed", id=i.id)
             for i in known
         ]
         put("institution_filed", True if filed else None, *evidence)

@@ -23,6 +23,7 @@ from starlette.responses import HTMLResponse
 from isletbase import places, taxonomy
 from isletbase.errors import InputError, IsletbaseError
 from isletbase.model import STALE_FLAG
+from isletbase.regulation.facts import Evidence
 from isletbase.regulation.rules import load_rulebook
 from isletbase.sources import visible
 from isletbase.store.query import TrialQuery
@@ -108,6 +109,9 @@ _MATCHED = re.compile(
     r"^(?P<rule>[\w.-]+): matched (?P<q>['\"])(?P<text>.*)(?P=q) in (?P<field>\w+)$"
 )
 
+
+#: Fields of a piece of evidence whose value is a place (``place`` names it for the reader).
+_PLACE_FIELDS = ("region", "country", "province", "city")
 
 #: The regions that are ours, not a place's name: their labels' keys in the interface text.
 _OUR_REGIONS = {"mainland China": "region_mainland", "foreign": "region_foreign"}
@@ -197,14 +201,21 @@ def render(
             rule=found["rule"], text=found["text"], field=field_label(found["field"])
         )
 
-    def evidence_quote(source: str, quote: str) -> str:
+    def evidence_quote(evidence: Evidence) -> str:
         """What a piece of evidence says: a quote from the offer as written; a trial record's
         field as "name: value" with the field named for readers ("first_posted: 2020-09-29"
-        was shown as it is, in English on a Chinese page)."""
-        found = None if source == "text" else _FIELD_VALUE.match(quote)
+        was shown as it is, in English on a Chinese page); the checker's own words in the
+        reader's language ("price in CNY: '15万元'" was English on a Chinese page too)."""
+        if evidence.code is not None:
+            return evidence.in_language(lang, lambda code: fact_value("country", code))
+        quote = evidence.quote
+        found = None if evidence.source == "text" else _FIELD_VALUE.match(quote)
         if found is None or not has(found["field"]):
             return quote
-        return f"{text[found['field']]}{'：' if lang == 'zh' else ': '}{found['value']}"
+        field, value = found["field"], found["value"]
+        if field in _PLACE_FIELDS:  # "region: mainland China" on a Chinese page
+            value = place(field, value)
+        return f"{text[field]}{'：' if lang == 'zh' else ': '}{value}"
 
     def both(en: str | None, zh: str | None) -> list[str]:
         first, second = (zh, en) if lang == "zh" else (en, zh)

@@ -1,0 +1,55 @@
+"""The checker's own words for the evidence it derives, in English and Chinese."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+import pytest
+
+from isletbase.regulation import wording
+from isletbase.regulation.facts import Evidence
+from isletbase.store.trials import stale_flags
+
+
+def test_every_wording_has_both_languages_naming_the_same_values():
+    texts = wording.wordings()
+    assert texts and all(set(t) == {"en", "zh"} for t in texts.values())
+    for code, t in texts.items():
+        assert re.search(r"[\u4e00-\u9fff]", t["zh"]), code  # a Chinese text, not a copy
+
+
+def test_a_wording_naming_other_values_in_one_language_is_refused(monkeypatch, tmp_path):
+    """A zh text that forgot a value would print the English's value nowhere, and one naming
+    a value the English lacks would fail only when a Chinese page showed it."""
+    broken = {"price_in": {"en": "price in {currency}", "zh": "价格：{quote}"}}
+    monkeypatch.setattr(wording.yaml, "safe_load", lambda _: broken)
+    wording.wordings.cache_clear()
+    try:
+        with pytest.raises(ValueError, match="'price_in' names other values"):
+            wording.wordings()
+    finally:
+        wording.wordings.cache_clear()
+
+
+def test_said_evidence_keeps_its_english_as_the_quote_and_words_it_in_chinese():
+    ev = Evidence.said("derived", "own_money", country="JP", own="JPY")
+    assert ev.quote == "¥ and 元 in JP are its own money, JPY"  # the API's and CLI's text
+    assert ev.to_dict() == {"source": "derived", "quote": ev.quote}  # the contract's keys only
+    assert ev.in_language("en") == ev.quote
+    assert ev.in_language("zh", {"JP": "日本"}.get) == "在日本，¥ 和 元 指当地货币 JPY"
+    quoted = Evidence.said("derived", "price_in", currency="TWD", quote="NT$300,000")
+    assert quoted.quote == "price in TWD: 'NT$300,000'"
+    assert quoted.in_language("zh") == "价格以 TWD 计：“NT$300,000”"
+
+
+def test_a_quote_from_a_text_is_the_same_in_every_language():
+    ev = Evidence("text", "保证根治", 3, 7)
+    assert ev.in_language("zh") == ev.in_language("en") == "保证根治"
+
+
+def test_the_stale_wording_is_the_trials_stale_flag():
+    """A trial's page and its findings say the same of a stale status."""
+    flag = stale_flags("RECRUITING", "2019-03-01", date(2026, 1, 1))
+    said = Evidence.said("derived", "stale", status="RECRUITING", since="2019-03-01")
+    assert flag == [said.quote]
