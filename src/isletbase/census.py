@@ -72,6 +72,7 @@ class Protocol(_Strict):
     duplicates: str | None = None
     queries: list[Query]
     yield_note: str | None = None
+    yield_note_zh: str | None = None  # our translation
 
     def source_name(self, key: str, lang: str = "en") -> str:
         """What a screening row's source (``shared:trials.jsonl``, ``pages``) is, in words: the

@@ -75,3 +75,22 @@ def test_the_census_names_its_sources_in_the_reader_s_language(loaded_db):
         assert not {"code", "pages", "core.jsonl"} & set(steps)
     assert protocol.source_name("shared:trials.jsonl").endswith(" — trials.jsonl")
     assert protocol.source_name("nowhere") == "nowhere"
+
+
+def test_the_census_s_yield_note_is_in_the_reader_s_language(loaded_db):
+    """The note on what the search yielded was English, marked so, on the Chinese page."""
+    client = TestClient(create(loaded_db))
+    protocol = census.load_protocol()
+    note = re.compile(r'<p[^>]*data-testid="yield-note">(.*?)</p>', re.S)
+    zh = note.search(client.get("/census", params={"lang": "zh"}).text)[1]
+    assert zh == protocol.yield_note_zh and "57" in zh and "ClinicalTrials.gov" in zh
+    en = note.search(client.get("/census", params={"lang": "en"}).text)[1]
+    assert en == protocol.yield_note and protocol.yield_note_zh not in en
+
+
+def test_the_yield_note_in_chinese_gives_the_english_s_numbers():
+    """A translation that dropped or changed a number would say something else."""
+    protocol = census.load_protocol()
+    assert protocol.yield_note and protocol.yield_note_zh
+    numbers = set(re.findall(r"\d+", protocol.yield_note))  # "October 2022" is "2022 年 10 月"
+    assert numbers == set(re.findall(r"\d+", protocol.yield_note_zh))
