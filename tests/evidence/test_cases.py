@@ -36,3 +36,30 @@ def test_a_case_source_that_is_no_address_is_refused_naming_it() -> None:
 def test_every_case_has_its_title_in_chinese() -> None:
     """The Chinese page showed every case's title in English."""
     assert all(case.title_zh and not case.title_zh.isascii() for case in load_cases())
+
+
+def _numbers(text: str | list[str] | None) -> set[str]:
+    """The numbers of a text, a month written as a number in Chinese left out ("June 2023" is
+    "2023年6月")."""
+    joined = " ".join(text) if isinstance(text, list) else text or ""
+    return set(re.findall(r"\d+(?:\.\d+)?", re.sub(r"(?<=年)\d{1,2}月", "", joined)))
+
+
+@pytest.mark.parametrize("field", ["what_was_done", "outcome", "follow_up", "caveats"])
+def test_every_case_write_up_is_translated_with_the_english_numbers(field: str) -> None:
+    """The Chinese page showed the write-ups in English; a translation that dropped or
+    changed a number would say something else than its source."""
+    for case in load_cases():
+        english, chinese = getattr(case, field), getattr(case, f"{field}_zh")
+        assert bool(english) == bool(chinese), (case.name, field)
+        if english:
+            assert not "".join(chinese if isinstance(chinese, list) else [chinese]).isascii()
+            assert _numbers(english) == _numbers(chinese), (case.name, field)
+
+
+def test_a_case_translated_in_part_is_refused() -> None:
+    case = load_cases()[0].model_dump()
+    with pytest.raises(ValidationError, match="outcome_zh"):
+        Case.model_validate({**case, "outcome_zh": None})
+    with pytest.raises(ValidationError, match="caveats_zh"):
+        Case.model_validate({**case, "caveats_zh": case["caveats_zh"][:-1]})

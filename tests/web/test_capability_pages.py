@@ -9,11 +9,13 @@ import pytest
 from fastapi.testclient import TestClient
 
 from isletbase.app import create
+from isletbase.evidence.cases import load_cases
 from isletbase.evidence.pools import pool_specs
 from isletbase.regulation.engine import check_offer, findings_for_trial
 from isletbase.regulation.timeline import load_timeline
 from isletbase.store.trial_reads import get_trial
 from isletbase.web.capabilities import MAX_FORM_BYTES
+from isletbase.web.i18n import strings
 
 OFFER = "本院干细胞治疗糖尿病，一个疗程收费8万元，保证根治，无需任何临床试验。"
 
@@ -262,6 +264,16 @@ def test_a_pool_names_the_records_it_leaves_out_by_study_and_outcome(client):
     left_out = re.findall(r"<p>未纳入: (.*?)</p>", html, re.S)
     assert left_out and not re.search(r"\b[a-z]+-\d{4}[a-z]?-[a-z-]+\d*m?\b", " ".join(left_out))
     assert "Zang 2023 · " in left_out[0] or "Zang 2023 · " in " ".join(left_out)
-    assert "以下病例介绍正文暂只有英文" in html
     # each case's title in Chinese (our translation), its country as the reader reads it
     assert "1型糖尿病女性患者移植自体化学诱导多能干细胞来源胰岛 (2024, 中国)" in html
+
+
+def test_the_case_write_ups_are_in_the_reader_s_language(client):
+    """The Chinese page gave the write-ups in English, with a notice saying so."""
+    zh = unescape(client.get("/evidence", params={"lang": "zh"}).text)
+    en = unescape(client.get("/evidence", params={"lang": "en"}).text)
+    for case in load_cases():
+        assert case.what_was_done_zh in zh and case.outcome_zh in zh and case.caveats_zh[0] in zh
+        assert case.what_was_done not in zh and case.what_was_done in en
+        assert case.what_was_done_zh not in en
+    assert strings()["zh"]["cases_english_only"] not in zh

@@ -8,7 +8,14 @@ from importlib import resources
 from typing import NamedTuple
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from isletbase.errors import InputError, NotFoundError
 
@@ -47,6 +54,11 @@ class Case(BaseModel):
     follow_up: str | None = None
     caveats: list[str] = Field(min_length=1)
     sources: list[str] = Field(min_length=1)
+    #: our translations of the write-up, for the Chinese page (numbers as in the English)
+    what_was_done_zh: str | None = None
+    outcome_zh: str | None = None
+    follow_up_zh: str | None = None
+    caveats_zh: list[str] | None = None
 
     @field_validator("sources")
     @classmethod
@@ -57,6 +69,32 @@ class Case(BaseModel):
                     f"expected an http(s) address, then ' (secondary)' or nothing: {source!r}"
                 )
         return sources
+
+    @model_validator(mode="after")
+    def _translated_whole(self) -> Case:
+        """A translation covers the whole write-up or none of it: a Chinese page showing half
+        of it in Chinese would leave the rest unsaid."""
+        english = {
+            "what_was_done": self.what_was_done,
+            "outcome": self.outcome,
+            "follow_up": self.follow_up,
+        }
+        chinese = [self.what_was_done_zh, self.outcome_zh, self.follow_up_zh, self.caveats_zh]
+        if not any(chinese):
+            return self
+        for field, text in english.items():
+            if bool(text) != bool(getattr(self, f"{field}_zh")):
+                raise ValueError(f"{field}_zh: given where {field} is not, or missing where it is")
+        if len(self.caveats_zh or []) != len(self.caveats):
+            raise ValueError(
+                f"caveats_zh: {len(self.caveats_zh or [])} items for {len(self.caveats)}"
+            )
+        return self
+
+    @property
+    def translated(self) -> bool:
+        """Whether the write-up has its Chinese translation."""
+        return self.what_was_done_zh is not None
 
     @property
     def links(self) -> list[Link]:

@@ -92,6 +92,7 @@ def evidence(request: Request) -> HTMLResponse:
             "outcomes": outcomes,
             "outcome_of": {o.id: o for o in outcomes},
             "cases": load_cases(),
+            "cases_translated": all(c.translated for c in load_cases()),
         },
     )
 
