@@ -261,7 +261,7 @@ def test_every_link_of_the_evidence_page_is_an_address(client):
 def test_a_pool_names_the_records_it_leaves_out_by_study_and_outcome(client):
     """Its list of records left out gave their ids (bhansali-2017b-insulin-independence-6m)."""
     html = client.get("/evidence", params={"lang": "zh"}).text
-    left_out = re.findall(r"<p>未纳入: (.*?)</p>", html, re.S)
+    left_out = re.findall(r"<p>未纳入：(.*?)</p>", html, re.S)
     assert left_out and not re.search(r"\b[a-z]+-\d{4}[a-z]?-[a-z-]+\d*m?\b", " ".join(left_out))
     assert "Zang 2023 · " in left_out[0] or "Zang 2023 · " in " ".join(left_out)
     # each case's title in Chinese (our translation), its country as the reader reads it

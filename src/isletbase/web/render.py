@@ -129,6 +129,8 @@ def render(
         ("lang", other)
     ]
 
+    colon = "：" if lang == "zh" else ": "  # a label's colon: full-width, no space, in Chinese
+
     def t(key: str, **kw: Any) -> str:
         return text[key].format(**kw) if kw else text[key]
 
@@ -215,7 +217,7 @@ def render(
         field, value = found["field"], found["value"]
         if field in _PLACE_FIELDS:  # "region: mainland China" on a Chinese page
             value = place(field, value)
-        return f"{text[field]}{'：' if lang == 'zh' else ': '}{value}"
+        return f"{text[field]}{colon}{value}"
 
     def both(en: str | None, zh: str | None) -> list[str]:
         first, second = (zh, en) if lang == "zh" else (en, zh)
@@ -228,6 +230,7 @@ def render(
             **context,
             "lang": lang,
             "other_lang": other,
+            "colon": colon,
             "t": t,
             "has": has,
             "named": named,
