@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import date
 from importlib.abc import Traversable
 from pathlib import Path
-from typing import NamedTuple
+from typing import NamedTuple, TypeVar
 
 import orjson
 from sqlalchemy import delete, select
@@ -217,6 +217,9 @@ def by_precedence(records: list[TrialRecord], partial: Partial) -> list[TrialRec
     return sorted(ordered, key=lambda r: r.last_update or "", reverse=True)
 
 
+_T = TypeVar("_T")
+
+
 def _latest_versions(
     records: list[TrialRecord], read: list[tuple[str, str]], partial: Partial | None = None
 ) -> list[TrialRecord]:
@@ -227,13 +230,27 @@ def _latest_versions(
     so do views of it (``partial``: its Chinese page beside its bilingual and English ones),
     each the latest of its view: they fill each other's gaps. ``read`` is each record's
     (source, ref)."""
-    latest: dict[tuple[str, str, str | None], TrialRecord] = {}
-    for record, (source, _) in zip(records, read, strict=True):
-        key = (source, record.display_id, partial(own_fields(record)) if partial else None)
-        kept = latest.get(key)
-        if kept is None or (record.last_update or "") >= (kept.last_update or ""):
-            latest[key] = record
-    return list(latest.values()) if len(latest) < len(records) else records
+    latest = _latest_each(
+        zip(records, (source for source, _ in read), strict=True),
+        lambda rs: (rs[1], rs[0].display_id, partial(own_fields(rs[0])) if partial else None),
+        lambda rs: rs[0].last_update or "",
+    )
+    return [record for record, _ in latest] if len(latest) < len(records) else records
+
+
+def _latest_each(
+    items: Iterable[_T], key: Callable[[_T], object], when: Callable[[_T], object]
+) -> list[_T]:
+    """Of the items sharing a ``key``, the latest by ``when`` (the later one where they tie),
+    in the place of the first: one rule for a batch's records of one page and for the stored
+    copies of one record."""
+    latest: dict[object, _T] = {}
+    for item in items:
+        k = key(item)
+        kept = latest.get(k)
+        if kept is None or when(item) >= when(kept):  # type: ignore[operator]
+            latest[k] = item
+    return list(latest.values())
 
 
 def group_by_registry_id(
@@ -1062,22 +1079,12 @@ def _latest_copies(raws: Sequence[RawRecordRow]) -> list[RawRecordRow]:
     study from the API and from the dump), the one its registry updated last, the later stored
     where they tie. Merged in the sources' order, the API's copy won whatever its date: a
     monthly dump never refreshed a study the API had fetched once."""
-    kept: dict[tuple[tuple[str, ...], str], RawRecordRow] = {}
-    others: list[RawRecordRow] = []
-    for raw in raws:
-        group = _same_records(raw.source)
-        if len(group) == 1:
-            others.append(raw)
-            continue
-        key = (group, raw.payload["registry_ids"][0]["id"])
-        best = kept.get(key)
-        if best is None or _updated(raw) >= _updated(best):
-            kept[key] = raw
-    return others + list(kept.values())
 
+    def copy_of(raw: RawRecordRow) -> object:
+        group = _same_records(raw.source)  # a source of its own: each of its records kept
+        return (group, raw.payload["registry_ids"][0]["id"]) if len(group) > 1 else raw.id
 
-def _updated(raw: RawRecordRow) -> tuple[str, int]:
-    return (raw.payload.get("last_update") or "", raw.id)
+    return _latest_each(raws, copy_of, lambda raw: (raw.payload.get("last_update") or "", raw.id))
 
 
 def batched(items: Iterable[RawRecord], size: int) -> Iterator[list[RawRecord]]:
