@@ -154,10 +154,19 @@ def to_ris(trials: Iterable[Trial]) -> str:
     return rispy.dumps([ris_entry(t) for t in trials], implementation=_RisWriter)
 
 
-def render(trials: Iterable[Trial], fmt: str) -> str:
-    """The trials in ``fmt`` (csv, json or ris)."""
+#: What a CSV file asked for with ``bom`` starts with: Excel reads a CSV as the system's code
+#: page (GBK on a Chinese Windows) unless it begins with the UTF-8 byte-order mark, and shows
+#: every Chinese name garbled; other tools read the file the same either way.
+BOM = "\ufeff"
+
+
+def render(trials: Iterable[Trial], fmt: str, bom: bool = False) -> str:
+    """The trials in ``fmt`` (csv, json or ris); a CSV file starting with a byte-order mark
+    where ``bom`` (``InputError`` for another format: JSON and RIS readers refuse one)."""
+    if bom and fmt != "csv":
+        raise InputError(f"a byte-order mark is for a CSV file only, not {fmt}")
     if fmt == "csv":
-        return to_csv(trials)
+        return (BOM if bom else "") + to_csv(trials)
     if fmt == "json":
         return to_json(trials)
     if fmt == "ris":

@@ -218,3 +218,19 @@ def test_a_search_finding_nothing_for_a_place_no_trial_names_so_says_what_it_may
     assert body["total"] == 0 and body["placesMeant"] == {"country": ["Korea, Republic of"]}
     assert "placesMeant" not in api.get("/api/trials", params={"country": "Russia"}).json()
     assert "placesMeant" not in api.get("/api/trials", params={"country": "China"}).json()
+
+
+def test_a_csv_export_for_excel_starts_with_a_byte_order_mark(loaded_db):
+    """Excel read the CSV as the system's code page and garbled every Chinese name."""
+    api = client(loaded_db)
+    plain = api.get("/api/export/csv", params={"q": "脐带"})
+    marked = api.get("/api/export/csv", params={"q": "脐带", "bom": "true"})
+    assert marked.status_code == 200 and marked.content.startswith(b"\xef\xbb\xbf")
+    assert not plain.content.startswith(b"\xef\xbb\xbf")  # the machine interface as it was
+    assert marked.content.decode("utf-8-sig") == plain.text
+    assert "脐带" in plain.text or "umbilical" in plain.text.lower()
+
+
+def test_a_byte_order_mark_for_another_format_is_refused(loaded_db):
+    r = client(loaded_db).get("/api/export/json", params={"bom": "true"})
+    assert r.status_code == 400 and "CSV only" in r.json()["detail"]

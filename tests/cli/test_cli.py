@@ -355,3 +355,14 @@ def test_stats_say_why_the_rows_add_up_to_more_than_the_total(url):
     summed = sum(r["trials"] for r in rows)
     assert f"the rows add up to {summed}; the total counts each trial once" in by_city
     assert "add up to" not in run("stats", "--by", "status", "--db", url).output
+
+
+def test_export_bom_starts_a_csv_file_with_a_byte_order_mark(url, tmp_path):
+    """For Excel, which read the file as the system's code page and garbled Chinese names."""
+    plain, marked = tmp_path / "plain.csv", tmp_path / "marked.csv"
+    assert run("export", "--format", "csv", "--out", str(plain), "--db", url).exit_code == 0
+    done = run("export", "--format", "csv", "--bom", "--out", str(marked), "--db", url)
+    assert done.exit_code == 0 and marked.read_bytes().startswith(b"\xef\xbb\xbf")
+    assert marked.read_bytes()[3:] == plain.read_bytes()
+    refused = run("export", "--format", "json", "--bom", "--out", str(tmp_path / "x"), "--db", url)
+    assert refused.exit_code == 2 and "--bom" in refused.output

@@ -90,7 +90,10 @@ def test_chinese_search_two_facets_trial_source_language_and_csv(page, live_serv
 
     with page.expect_download() as download:
         page.locator('a[data-export="csv"]').click()
-    rows = list(csv.DictReader(io.StringIO(open(download.value.path(), encoding="utf-8").read())))
+    # with the byte-order mark Excel needs to read Chinese names in a CSV file
+    saved = open(download.value.path(), "rb").read()
+    assert saved.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.DictReader(io.StringIO(saved.decode("utf-8-sig"))))
     assert len(rows) == total_f
     assert all(r["source_url"].startswith("http") for r in rows)
 

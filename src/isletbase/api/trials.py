@@ -11,6 +11,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
+from pydantic import Field
 from starlette.convertors import Convertor, register_url_convertor
 
 from isletbase.api.params import refuse_repeated
@@ -146,6 +147,15 @@ def list_trials(request: Request, query: Annotated[TrialQuery, Query()]) -> dict
     return found
 
 
+class ExportQuery(TrialQuery):
+    """A search to export, and how its file is written."""
+
+    bom: bool = Field(
+        default=False,
+        description="CSV only: start the file with a UTF-8 byte-order mark, for Excel",
+    )
+
+
 @router.get(
     "/export/{fmt}",
     summary="Export matching trials as CSV, JSON or RIS",
@@ -153,7 +163,7 @@ def list_trials(request: Request, query: Annotated[TrialQuery, Query()]) -> dict
     responses={200: {"content": {m: {} for m in EXPORT_MEDIA.values()}}},
 )
 def export_trials(
-    request: Request, fmt: Literal["csv", "json", "ris"], query: Annotated[TrialQuery, Query()]
+    request: Request, fmt: Literal["csv", "json", "ris"], query: Annotated[ExportQuery, Query()]
 ) -> Response:
     """The trials ``/api/trials`` would list for the same filters (all pages), as a file with
     each trial's registry ids and source URL. More than ``EXPORT_LIMIT`` matches are refused
@@ -172,7 +182,9 @@ def export_trials(
             f"{many} trials match; an export holds at most {EXPORT_LIMIT:,}: narrow the "
             "search (text or filters), or write them all with `isletbase export`"
         )
-    text = render(all_matching(db, query, EXPORT_LIMIT), fmt)
+    if query.bom and fmt != "csv":  # before the search, not after it
+        raise InputError(f"query parameter bom: a byte-order mark is for CSV only, not {fmt}")
+    text = render(all_matching(db, query, EXPORT_LIMIT), fmt, query.bom)
     return Response(
         text,
         media_type=EXPORT_MEDIA[fmt],

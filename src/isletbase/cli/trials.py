@@ -248,17 +248,22 @@ def export_command(
         Path, typer.Option("--out", help="File to write (- for standard output)", dir_okay=False)
     ],
     q: Annotated[str | None, typer.Option("--q", help="Only trials matching this text")] = None,
+    bom: Annotated[
+        bool, typer.Option("--bom", help="CSV only: start with a byte-order mark, for Excel")
+    ] = False,
     db: Annotated[str | None, DbOption] = None,
 ) -> None:
     """Write the matching trials to a CSV, JSON or RIS file."""
     if fmt not in exporting.FORMATS:
         raise InputError(f"--format: expected one of {', '.join(exporting.FORMATS)}, got {fmt!r}")
+    if bom and fmt != "csv":
+        raise InputError(f"--bom: a byte-order mark is for --format csv only, not {fmt}")
     to_stdout = str(out) == "-"  # as other tools write it, not a file named "-"
     if not to_stdout:
         writable_file(out, "--out")
     database = loaded_db(db)
     trials = list(all_matching(database, query.model_copy(update={"sort": "id"})))
-    rendered = exporting.render(trials, fmt)
+    rendered = exporting.render(trials, fmt, bom)
     if to_stdout:
         sys.stdout.write(rendered)
     else:
