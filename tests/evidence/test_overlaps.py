@@ -66,3 +66,9 @@ def test_a_standing_pool_computed_before_the_overlaps_changed_is_computed_again(
             select(PoolRow).where(PoolRow.name == "t2d-glycaemic-response-rr")
         ).one()
         assert row.result["k"] == 2 and row.spec["overlaps"] == overlaps_module.overlaps_digest()
+
+
+def test_each_overlap_gives_its_reason_in_chinese_too():
+    for overlap in overlaps():
+        assert overlap.why_zh and overlap.primary in overlap.why_zh
+        assert overlap.said == overlap.why and overlap.said.in_language("zh") == overlap.why_zh

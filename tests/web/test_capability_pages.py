@@ -277,3 +277,12 @@ def test_the_case_write_ups_are_in_the_reader_s_language(client):
         assert case.what_was_done not in zh and case.what_was_done in en
         assert case.what_was_done_zh not in en
     assert strings()["zh"]["cases_english_only"] not in zh
+
+
+def test_why_a_pool_leaves_a_record_out_is_in_the_reader_s_language(client):
+    """ "single-arm: no control arm" and the overlaps' reasons were English on the Chinese page."""
+    zh = unescape(client.get("/evidence", params={"lang": "zh"}).text)
+    assert "单臂研究：无对照组" in zh and "可能与 Zang 2022" in zh
+    assert "no control arm" not in zh and "may count the same patients" not in zh
+    en = unescape(client.get("/evidence", params={"lang": "en"}).text)
+    assert "single-arm: no control arm" in en and "单臂研究" not in en

@@ -25,6 +25,7 @@ from statsmodels.stats.meta_analysis import effectsize_2proportions, effectsize_
 from isletbase.errors import InputError
 from isletbase.evidence.outcomes import Outcome
 from isletbase.evidence.overlaps import left_out
+from isletbase.wording import Said, said
 
 MEASURES = ("MD", "SMD", "RR", "OR")
 RATIO_MEASURES = ("RR", "OR")
@@ -148,7 +149,7 @@ def from_outcomes(outcomes: Iterable[Outcome], measure: str) -> Dataset:
     excluded: list[tuple[str, str]] = []
     for item, found in effects:
         if isinstance(found, str) or item.study in twice:
-            excluded.append((item.id, found if isinstance(found, str) else twice[item.study].why))
+            excluded.append((item.id, found if isinstance(found, str) else twice[item.study].said))
             continue
         yi, vi = found
         studies.append(
@@ -178,8 +179,7 @@ def _one_unit(effects: Found) -> Found:
         return effects
     kept = stated.most_common(1)[0][0]
     return [
-        (item, f"unit {item.unit!r} is not the pool's {kept!r}: a difference in one cannot be "
-               "added to one in another" if _unit(item) else "no unit stated")
+        (item, said("other_unit", unit=item.unit, kept=kept) if _unit(item) else said("no_unit"))
         if not isinstance(found, str) and _unit(item) != kept
         else (item, found)
         for item, found in effects
@@ -203,7 +203,7 @@ def _one_timepoint_a_study(effects: Found) -> Found:
         if held is None or (item.timepoint_months or 0) > (held.timepoint_months or 0):
             latest[item.study] = item
     return [
-        (item, f"{item.study} is pooled at {_timepoint(latest[item.study])}: one timepoint a study")
+        (item, _pooled_at(latest[item.study]))
         if not isinstance(found, str) and latest[item.study] is not item
         else (item, found)
         for item, found in effects
@@ -217,20 +217,37 @@ def _effect_or_reason(item: Outcome, measure: str) -> tuple[float, float] | str:
         return reason
     try:
         return _effect(item, measure)
-    except (_Missing, InputError) as exc:
+    except _Missing as exc:
+        return exc.said
+    except InputError as exc:
         return str(exc)
 
 
 class _Missing(Exception):
     """A record lacks a number the measure needs (a reason to leave it out, not an error)."""
 
+    def __init__(self, said: Said) -> None:
+        super().__init__(said)
+        self.said = said
+
+
+#: Designs without a control arm, and the words for leaving them out.
+_UNCONTROLLED = {"single-arm": "no_control_single_arm", "case report": "no_control_case_report"}
+
 
 def _unpoolable(item: Outcome) -> str | None:
-    if item.design in ("single-arm", "case report"):
-        return f"{item.design}: no control arm"
+    if item.design in _UNCONTROLLED:
+        return said(_UNCONTROLLED[item.design])
     if item.baseline_only:
-        return "baseline values only"
+        return said("baseline_only")
     return None
+
+
+def _pooled_at(item: Outcome) -> Said:
+    """Why an earlier timepoint of ``item``'s study is left out."""
+    if item.timepoint_months is None:
+        return said("one_timepoint_end", study=item.study)
+    return said("one_timepoint", study=item.study, months=f"{item.timepoint_months:g}")
 
 
 def _timepoint(item: Outcome) -> str:
@@ -241,7 +258,7 @@ def _need(item: Outcome, names: tuple[str, ...]) -> list[float]:
     values = [item.value(n) for n in names]
     missing = [n for n, v in zip(names, values, strict=True) if v is None]
     if missing:
-        raise _Missing(f"not reported: {', '.join(missing)}")
+        raise _Missing(said("not_reported", fields=", ".join(missing)))
     return values  # type: ignore[return-value]
 
 

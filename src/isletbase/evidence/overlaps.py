@@ -15,6 +15,8 @@ from importlib import resources
 import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
+from isletbase.wording import Said
+
 
 class Overlap(BaseModel):
     """``report`` may count patients of ``primary`` (studies as outcome records name them)."""
@@ -23,11 +25,17 @@ class Overlap(BaseModel):
 
     report: str
     primary: str
-    #: the reason a pool gives for leaving ``report`` out (one line)
+    #: the reason a pool gives for leaving ``report`` out (one line), and in Chinese
     why: str = Field(min_length=20, max_length=200)
+    why_zh: str | None = Field(default=None, min_length=10, max_length=200)
     #: the curator's evidence for the overlap
     detail: str = Field(min_length=20)
     sources: list[str] = Field(min_length=1)
+
+    @property
+    def said(self) -> Said:
+        """The reason a pool gives, in both languages."""
+        return Said(self.why, self.why_zh)
 
 
 def _text() -> str:

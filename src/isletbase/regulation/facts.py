@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from isletbase.regulation.wording import worded
+from isletbase.wording import worded
 
 Source = Literal["text", "json", "database", "derived"]
 

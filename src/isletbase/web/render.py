@@ -28,6 +28,7 @@ from isletbase.regulation.rules import load_rulebook
 from isletbase.sources import visible
 from isletbase.store.query import TrialQuery
 from isletbase.web.i18n import COOKIE, LANGUAGES, language, strings
+from isletbase.wording import Said
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).with_name("templates")))
 
@@ -219,6 +220,11 @@ def render(
             value = place(field, value)
         return f"{text[field]}{colon}{value}"
 
+    def in_language(text: str) -> str:
+        """A text isletbase words itself (``wording.Said``: why a pool left a record out) in
+        the reader's language where it has it; any other text as it is."""
+        return text.in_language(lang) if isinstance(text, Said) else text
+
     def both(en: str | None, zh: str | None) -> list[str]:
         first, second = (zh, en) if lang == "zh" else (en, zh)
         return [x for x in (first, second) if x]
@@ -241,6 +247,7 @@ def render(
             "stale_prefix": STALE_FLAG,
             "fact_value": fact_value,
             "evidence_quote": evidence_quote,
+            "in_language": in_language,
             "both": both,
             "field_label": field_label,
             "url_with": lambda path=None, **kw: url_with(request, context["query"], path, **kw),

@@ -7,7 +7,7 @@ from datetime import date
 
 import pytest
 
-from isletbase.regulation import wording
+from isletbase import wording
 from isletbase.regulation.facts import Evidence
 from isletbase.store.trials import stale_flags
 
@@ -53,3 +53,18 @@ def test_the_stale_wording_is_the_trials_stale_flag():
     flag = stale_flags("RECRUITING", "2019-03-01", date(2026, 1, 1))
     said = Evidence.said("derived", "stale", status="RECRUITING", since="2019-03-01")
     assert flag == [said.quote]
+
+
+def test_a_said_text_is_its_english_and_carries_its_chinese():
+    """Code that reads a pool's reason as text reads the English, as the API gives it."""
+    import pickle
+
+    from isletbase.wording import Said, said
+
+    reason = said("not_reported", fields="treated_sd, control_sd")
+    assert reason == "not reported: treated_sd, control_sd" and isinstance(reason, str)
+    assert reason.in_language("zh") == "未报告：treated_sd, control_sd"
+    assert reason.in_language("en") == str(reason)
+    copied = pickle.loads(pickle.dumps(reason))
+    assert copied == reason and copied.in_language("zh") == reason.zh
+    assert Said("only English").in_language("zh") == "only English"

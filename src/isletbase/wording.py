@@ -1,0 +1,69 @@
+"""The words isletbase writes itself — why a check found what it found, why a pool left a record
+out — in English and Chinese.
+
+The API and the CLI give them in English; the web site in the reader's language. The texts live
+in ``data/wording.yaml`` under a code, naming the values they hold as arguments, so a Chinese
+page words them in Chinese instead of showing the English it had (“price in CNY: '15万元'”,
+“single-arm: no control arm”).
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from importlib import resources
+from string import Formatter
+
+import yaml
+
+LANGUAGES = ("en", "zh")
+
+
+def _fields(template: str) -> set[str]:
+    return {name for _, name, _, _ in Formatter().parse(template) if name}
+
+
+@cache
+def wordings() -> dict[str, dict[str, str]]:
+    """``{code: {lang: template}}``; ``ValueError`` naming a code that lacks a language or
+    whose languages name different values."""
+    raw = yaml.safe_load(
+        resources.files("isletbase.data").joinpath("wording.yaml").read_text("utf-8")
+    )
+    for code, texts in raw.items():
+        if not isinstance(texts, dict) or any(
+            not isinstance(texts.get(lang), str) for lang in LANGUAGES
+        ):
+            raise ValueError(f"wording.yaml: {code!r} needs an 'en' and a 'zh' text")
+        if _fields(texts["en"]) != _fields(texts["zh"]):
+            raise ValueError(f"wording.yaml: {code!r} names other values in 'en' and 'zh'")
+    return raw
+
+
+def worded(code: str, lang: str, args: dict[str, str]) -> str:
+    """The text of ``code`` in ``lang`` with ``args``; ``KeyError`` for an unknown code."""
+    return wordings()[code][lang].format(**args)
+
+
+class Said(str):
+    """A text in English — the string itself, as the API and the CLI give it — that also has
+    its Chinese (``zh``), for a page in Chinese. Code that reads it as text reads the English."""
+
+    zh: str | None
+
+    def __new__(cls, en: str, zh: str | None = None) -> Said:
+        said = super().__new__(cls, en)
+        said.zh = zh
+        return said
+
+    def __reduce__(self) -> tuple[type[Said], tuple[str, str | None]]:
+        return (Said, (str(self), self.zh))
+
+    def in_language(self, lang: str) -> str:
+        """The text in ``lang`` where it has it, else in English."""
+        return self.zh if lang == "zh" and self.zh else str(self)
+
+
+def said(code: str, **args: object) -> Said:
+    """The text of ``code`` naming ``args``, in both languages."""
+    values = {k: str(v) for k, v in args.items()}
+    return Said(worded(code, "en", values), worded(code, "zh", values))
