@@ -1,4 +1,4 @@
-"""The checker's own words for the evidence it derives, in English and Chinese."""
+"""isletbase's own words (check's evidence, a pool's reasons) in English and Chinese."""
 
 from __future__ import annotations
 
@@ -37,7 +37,7 @@ def test_said_evidence_keeps_its_english_as_the_quote_and_words_it_in_chinese():
     assert ev.quote == "¥ and 元 in JP are its own money, JPY"  # the API's and CLI's text
     assert ev.to_dict() == {"source": "derived", "quote": ev.quote}  # the contract's keys only
     assert ev.in_language("en") == ev.quote
-    assert ev.in_language("zh", {"JP": "日本"}.get) == "在日本，¥ 和 元 指当地货币 JPY"
+    assert ev.in_language("zh", {"country": {"JP": "日本"}.get}) == "在日本，¥ 和 元 指当地货币 JPY"
     quoted = Evidence.said("derived", "price_in", currency="TWD", quote="NT$300,000")
     assert quoted.quote == "price in TWD: 'NT$300,000'"
     assert quoted.in_language("zh") == "价格以 TWD 计：“NT$300,000”"

@@ -160,11 +160,17 @@ def to_ris(trials: Iterable[Trial]) -> str:
 BOM = "\ufeff"
 
 
+def check_bom(fmt: str, bom: bool, option: str) -> None:
+    """Refuse a byte-order mark (asked by ``option``) for another format than CSV: JSON and
+    RIS readers refuse a file that starts with one. Called before any search is run."""
+    if bom and fmt != "csv":
+        raise InputError(f"{option}: a byte-order mark is for CSV only, not {fmt}")
+
+
 def render(trials: Iterable[Trial], fmt: str, bom: bool = False) -> str:
     """The trials in ``fmt`` (csv, json or ris); a CSV file starting with a byte-order mark
-    where ``bom`` (``InputError`` for another format: JSON and RIS readers refuse one)."""
-    if bom and fmt != "csv":
-        raise InputError(f"a byte-order mark is for a CSV file only, not {fmt}")
+    where ``bom`` (see ``check_bom``)."""
+    check_bom(fmt, bom, "bom")
     if fmt == "csv":
         return (BOM if bom else "") + to_csv(trials)
     if fmt == "json":

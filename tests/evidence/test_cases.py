@@ -63,3 +63,5 @@ def test_a_case_translated_in_part_is_refused() -> None:
         Case.model_validate({**case, "outcome_zh": None})
     with pytest.raises(ValidationError, match="caveats_zh"):
         Case.model_validate({**case, "caveats_zh": case["caveats_zh"][:-1]})
+    with pytest.raises(ValidationError, match="outcome_zh"):  # an empty one said "None"
+        Case.model_validate({**case, "outcome_zh": ""})

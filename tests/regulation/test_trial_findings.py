@@ -73,6 +73,15 @@ def test_a_registered_trial_that_charges_subjects_breaks_the_2015_measures() -> 
     )
 
 
+def test_a_trial_finding_quotes_its_registry_id_as_the_api_gave_it() -> None:
+    """The evidence's English is the API's and the CLI's: "registry id: NCT…" (a change to
+    "registry_id" for the web's field names reached them)."""
+    paying = _trial(summary="受试者自费参加，每人需承担细胞制备费用。")
+    finding = next(f for f in findings_for_trial(paying, today=TODAY) if f.rule.id == "CN-SC-003")
+    quotes = [e["quote"] for e in finding.to_dict()["evidence"]]
+    assert "registry id: NCT00000001" in quotes, quotes
+
+
 def test_company_sponsor_that_charges_participants() -> None:
     paying = _trial(
         sponsor="Example Biotech Co., Ltd.", summary="Participants pay for the cells (self-paid)."

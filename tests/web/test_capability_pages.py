@@ -188,7 +188,7 @@ def test_a_findings_evidence_is_said_in_words_not_python(client):
     page = client.post("/regulation", data={"text": text, "country": "CN"}).text
     result = unescape(re.sub(r"<[^>]+>", "", page.split('id="rules-h"')[0]))
     assert "所作宣称：保证疗效、根治" in result and "声明已获监管部门批准：未注明" in result
-    assert "所在地：中国 — 国家：CN (所填字段)" in result and "(报价文字)" in result
+    assert "所在地：中国 — 国家：中国 (所填字段)" in result and "(报价文字)" in result
     for python in ("None", "True", "False", "['", " = ", "(json)", "(text)"):
         assert python not in result, python
     client.cookies.set("lang", "en")
@@ -286,3 +286,12 @@ def test_why_a_pool_leaves_a_record_out_is_in_the_reader_s_language(client):
     assert "no control arm" not in zh and "may count the same patients" not in zh
     en = unescape(client.get("/evidence", params={"lang": "en"}).text)
     assert "single-arm: no control arm" in en and "单臂研究" not in en
+
+
+def test_the_check_names_an_offers_country_and_a_cited_trials_status_in_chinese(client):
+    """ "国家：CN" (an offer's field) and "NCT01219465 的状态：UNKNOWN" (a looked-up status) gave
+    codes where the page has names."""
+    offer = {"text": OFFER, "country": "CN", "registered_trial_id": "NCT01219465"}
+    zh = unescape(client.post("/regulation?lang=zh", data=offer).text.split('id="rules-h"')[0])
+    assert "国家：中国" in zh and "国家：CN" not in zh
+    assert "NCT01219465 的状态：状态未知" in zh and "UNKNOWN" not in zh

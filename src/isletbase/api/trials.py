@@ -16,7 +16,7 @@ from starlette.convertors import Convertor, register_url_convertor
 
 from isletbase.api.params import refuse_repeated
 from isletbase.errors import InputError, NotFoundError
-from isletbase.export import render
+from isletbase.export import check_bom, render
 from isletbase.model import Institution, Trial
 from isletbase.store.facets import FACETS, facet_table, place_suggestions
 from isletbase.store.institutions import get_institution, list_institutions
@@ -174,6 +174,7 @@ def export_trials(
             f"query parameter(s) {', '.join(paging)}: an export holds every matching trial, "
             "not a page of them; leave them out"
         )
+    check_bom(fmt, query.bom, "query parameter bom")
     db = request.app.state.db
     counted = search_trials(db, query.model_copy(update={"page": 1, "per_page": 1}))
     if counted.total > EXPORT_LIMIT:
@@ -182,8 +183,6 @@ def export_trials(
             f"{many} trials match; an export holds at most {EXPORT_LIMIT:,}: narrow the "
             "search (text or filters), or write them all with `isletbase export`"
         )
-    if query.bom and fmt != "csv":  # before the search, not after it
-        raise InputError(f"query parameter bom: a byte-order mark is for CSV only, not {fmt}")
     text = render(all_matching(db, query, EXPORT_LIMIT), fmt, query.bom)
     return Response(
         text,

@@ -256,8 +256,7 @@ def export_command(
     """Write the matching trials to a CSV, JSON or RIS file."""
     if fmt not in exporting.FORMATS:
         raise InputError(f"--format: expected one of {', '.join(exporting.FORMATS)}, got {fmt!r}")
-    if bom and fmt != "csv":
-        raise InputError(f"--bom: a byte-order mark is for --format csv only, not {fmt}")
+    exporting.check_bom(fmt, bom, "--bom")
     to_stdout = str(out) == "-"  # as other tools write it, not a file named "-"
     if not to_stdout:
         writable_file(out, "--out")

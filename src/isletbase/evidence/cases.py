@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 from importlib import resources
-from typing import NamedTuple
+from typing import Annotated, NamedTuple
 
 import yaml
 from pydantic import (
@@ -38,7 +38,7 @@ class Case(BaseModel):
 
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9-]+$")
     title: str
-    #: our translation of ``title``, for the Chinese page (the write-up is English only)
+    #: our translation of ``title``, for the Chinese page
     title_zh: str | None = None
     country: str
     year: int
@@ -55,10 +55,10 @@ class Case(BaseModel):
     caveats: list[str] = Field(min_length=1)
     sources: list[str] = Field(min_length=1)
     #: our translations of the write-up, for the Chinese page (numbers as in the English)
-    what_was_done_zh: str | None = None
-    outcome_zh: str | None = None
-    follow_up_zh: str | None = None
-    caveats_zh: list[str] | None = None
+    what_was_done_zh: str | None = Field(default=None, min_length=1)
+    outcome_zh: str | None = Field(default=None, min_length=1)
+    follow_up_zh: str | None = Field(default=None, min_length=1)
+    caveats_zh: list[Annotated[str, Field(min_length=1)]] | None = None
 
     @field_validator("sources")
     @classmethod

@@ -6,7 +6,7 @@ database record. Either way each fact keeps the words or field it came from.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -35,12 +35,16 @@ class Evidence:
         values = {k: str(v) for k, v in args.items()}
         return cls(source, worded(code, "en", values), code=code, args=tuple(values.items()))
 
-    def in_language(self, lang: str, country: Callable[[str], str] = str) -> str:
-        """The evidence in ``lang``: the checker's own words in that language, with a
-        ``country`` value named by ``country``; a quote from a text or a record as it is."""
+    def in_language(
+        self, lang: str, names: Mapping[str, Callable[[str], str]] | None = None
+    ) -> str:
+        """The evidence in ``lang``: the checker's own words in that language, each value
+        that ``names`` has a namer for (a country's code, a status's) named by it; a quote from
+        a text or a record as it is."""
         if self.code is None or lang == "en":
             return self.quote
-        values = {k: country(v) if k == "country" else v for k, v in self.args}
+        names = names or {}
+        values = {k: names[k](v) if k in names else v for k, v in self.args}
         return worded(self.code, lang, values)
 
     def to_dict(self) -> dict[str, Any]:

@@ -72,10 +72,10 @@ class TrialReader:
         put(
             "registered_in",
             [r.registry for r in trial.registry_ids],
-            *(_db("registry_id", r.id) for r in trial.registry_ids),
+            *(_db("registry id", r.id) for r in trial.registry_ids),
         )
         # a registered trial presents itself as a clinical study, whatever else it says
-        put("claims_to_be_trial", True, *(_db("registry_id", r.id) for r in trial.registry_ids))
+        put("claims_to_be_trial", True, *(_db("registry id", r.id) for r in trial.registry_ids))
         if trial.status_code:
             put("status_code", trial.status_code, _db("status", trial.status))
             put("status_unknown", trial.status_code == "UNKNOWN", _db("status", trial.status))

@@ -103,7 +103,7 @@ def _claim(book: Any, code: str, lang: str) -> str:
 
 #: Evidence a rule read from a trial's record: a field's name and its value
 #: (``regulation.trial``), as the page names the field for readers.
-_FIELD_VALUE = re.compile(r"(?P<field>[a-z_]+): (?P<value>.*)", re.S)
+_FIELD_VALUE = re.compile(r"(?P<field>[a-z][a-z_ ]*): (?P<value>.*)", re.S)
 
 #: ``taxonomy.Match.explain``'s words: the rule, the text it matched (as Python quotes it), where.
 _MATCHED = re.compile(
@@ -210,15 +210,25 @@ def render(
         was shown as it is, in English on a Chinese page); the checker's own words in the
         reader's language ("price in CNY: '15万元'" was English on a Chinese page too)."""
         if evidence.code is not None:
-            return evidence.in_language(lang, lambda code: fact_value("country", code))
+            return evidence.in_language(
+                lang, {"country": lambda c: fact_value("country", c), "status": status_label}
+            )
         quote = evidence.quote
         found = None if evidence.source == "text" else _FIELD_VALUE.match(quote)
-        if found is None or not has(found["field"]):
+        field = found["field"].replace(" ", "_") if found else None  # "registry id"
+        if found is None or not has(field):
             return quote
-        field, value = found["field"], found["value"]
-        if field in _PLACE_FIELDS:  # "region: mainland China" on a Chinese page
+        value = found["value"]
+        if field == "country" and value in load_rulebook().countries:  # an offer's "CN"
+            value = fact_value("country", value)
+        elif field in _PLACE_FIELDS:  # "region: mainland China" on a Chinese page
             value = place(field, value)
         return f"{text[field]}{colon}{value}"
+
+    def status_label(value: str) -> str:
+        """A trial's status as the reader reads it, from its code (``UNKNOWN``); a registry's
+        own wording as it is."""
+        return label("status", value) if value.isupper() else value
 
     def in_language(text: str) -> str:
         """A text isletbase words itself (``wording.Said``: why a pool left a record out) in
