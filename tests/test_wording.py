@@ -10,6 +10,7 @@ import pytest
 from isletbase import wording
 from isletbase.regulation.facts import Evidence
 from isletbase.store.trials import stale_flags
+from isletbase.wording import Said
 
 
 def test_every_wording_has_both_languages_naming_the_same_values():
@@ -33,19 +34,20 @@ def test_a_wording_naming_other_values_in_one_language_is_refused(monkeypatch, t
 
 
 def test_said_evidence_keeps_its_english_as_the_quote_and_words_it_in_chinese():
-    ev = Evidence.said("derived", "own_money", country="JP", own="JPY")
+    ev = Evidence.said("derived", "own_money", zh={"country": "日本"}, country="JP", own="JPY")
     assert ev.quote == "¥ and 元 in JP are its own money, JPY"  # the API's and CLI's text
     assert ev.to_dict() == {"source": "derived", "quote": ev.quote}  # the contract's keys only
-    assert ev.in_language("en") == ev.quote
-    assert ev.in_language("zh", {"country": {"JP": "日本"}.get}) == "在日本，¥ 和 元 指当地货币 JPY"
+    assert type(ev.to_dict()["quote"]) is str
+    assert ev.quote.in_language("en") == ev.quote
+    assert ev.quote.in_language("zh") == "在日本，¥ 和 元 指当地货币 JPY"
     quoted = Evidence.said("derived", "price_in", currency="TWD", quote="NT$300,000")
     assert quoted.quote == "price in TWD: 'NT$300,000'"
-    assert quoted.in_language("zh") == "价格以 TWD 计：“NT$300,000”"
+    assert quoted.quote.in_language("zh") == "价格以 TWD 计：“NT$300,000”"
 
 
-def test_a_quote_from_a_text_is_the_same_in_every_language():
+def test_a_quote_from_a_text_is_not_worded_again():
     ev = Evidence("text", "保证根治", 3, 7)
-    assert ev.in_language("zh") == ev.in_language("en") == "保证根治"
+    assert not isinstance(ev.quote, Said) and ev.to_dict()["quote"] == "保证根治"
 
 
 def test_the_stale_wording_is_the_trials_stale_flag():
@@ -59,7 +61,7 @@ def test_a_said_text_is_its_english_and_carries_its_chinese():
     """Code that reads a pool's reason as text reads the English, as the API gives it."""
     import pickle
 
-    from isletbase.wording import Said, said
+    from isletbase.wording import said
 
     reason = said("not_reported", fields="treated_sd, control_sd")
     assert reason == "not reported: treated_sd, control_sd" and isinstance(reason, str)

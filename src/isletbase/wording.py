@@ -9,6 +9,7 @@ page words them in Chinese instead of showing the English it had (“price in CN
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import cache
 from importlib import resources
 from string import Formatter
@@ -63,7 +64,9 @@ class Said(str):
         return self.zh if lang == "zh" and self.zh else str(self)
 
 
-def said(code: str, **args: object) -> Said:
-    """The text of ``code`` naming ``args``, in both languages."""
+def said(code: str, /, zh: Mapping[str, object] | None = None, **args: object) -> Said:
+    """The text of ``code`` naming ``args``, in both languages; ``zh`` names some of them as a
+    Chinese reader reads them (a country by its Chinese name where the English has its code)."""
     values = {k: str(v) for k, v in args.items()}
-    return Said(worded(code, "en", values), worded(code, "zh", values))
+    chinese = {**values, **{k: str(v) for k, v in (zh or {}).items()}}
+    return Said(worded(code, "en", values), worded(code, "zh", chinese))

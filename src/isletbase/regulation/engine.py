@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Literal, TypeVar
 
+from isletbase import taxonomy
 from isletbase.errors import InputError
 from isletbase.model import Institution, Trial
 from isletbase.regulation.extract import Extractor
@@ -173,7 +174,13 @@ def _trial_lookup(
         "trial_recruiting",
         trial.status_code in ACTIVE_STATUSES if status else None,
         [
-            Evidence.said("database", "trial_status", id=trial.display_id, status=status)
+            Evidence.said(
+                "database",
+                "trial_status",
+                zh={"status": taxonomy.load().label("status", trial.status_code, "zh") or status},
+                id=trial.display_id,
+                status=status,
+            )
             if status
             else Evidence.said("database", "trial_status_unknown", id=trial.display_id)
         ],

@@ -390,8 +390,7 @@ class Extractor:
                 )
                 facts["price_high"] = Fact("price_high", None, [*evidence, why])
 
-    @staticmethod
-    def _place_currency(facts: dict[str, Fact]) -> None:
+    def _place_currency(self, facts: dict[str, Fact]) -> None:
         """A price in ¥ or 元 read as yuan, in an offer made where they name that place's own
         money: ¥ is the yen in Japan, 元 and 萬元 Hong Kong's, Macau's and Taiwan's dollars
         (``prices.RENMINBI_NAMES``). A price naming the renminbi (人民币, RMB), or a currency
@@ -403,7 +402,8 @@ class Extractor:
         said = " ".join(e.quote for e in currency.evidence)
         if own in (None, "CNY") or said.startswith("currency:") or names_renminbi(said):
             return
-        why = Evidence.said("derived", "own_money", country=country.value, own=own)
+        where = {"country": self.book.country_name(country.value, "zh")}
+        why = Evidence.said("derived", "own_money", zh=where, country=country.value, own=own)
         facts["price_currency"] = Fact("price_currency", own, [*currency.evidence, why])
 
     @staticmethod

@@ -6,11 +6,11 @@ database record. Either way each fact keeps the words or field it came from.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from isletbase.wording import worded
+from isletbase.wording import said
 
 Source = Literal["text", "json", "database", "derived"]
 
@@ -19,36 +19,24 @@ Source = Literal["text", "json", "database", "derived"]
 class Evidence:
     """Where a fact came from: words in the text (with offsets), a JSON field, or the database.
 
-    Evidence the checker words itself (``said``) keeps its wording's code and values, so a page
-    can give it in the reader's language (``in_language``); ``quote`` is its English."""
+    Evidence the checker words itself (``said``) has its Chinese beside its English
+    (``wording.Said``: the quote is its English, as the API and the CLI give it)."""
 
     source: Source
     quote: str
     start: int | None = None
     end: int | None = None
-    code: str | None = None
-    args: tuple[tuple[str, str], ...] = ()
 
     @classmethod
-    def said(cls, source: Source, code: str, /, **args: object) -> Evidence:
-        """Evidence in the checker's words (``data/wording.yaml``'s ``code``) naming ``args``."""
-        values = {k: str(v) for k, v in args.items()}
-        return cls(source, worded(code, "en", values), code=code, args=tuple(values.items()))
-
-    def in_language(
-        self, lang: str, names: Mapping[str, Callable[[str], str]] | None = None
-    ) -> str:
-        """The evidence in ``lang``: the checker's own words in that language, each value
-        that ``names`` has a namer for (a country's code, a status's) named by it; a quote from
-        a text or a record as it is."""
-        if self.code is None or lang == "en":
-            return self.quote
-        names = names or {}
-        values = {k: names[k](v) if k in names else v for k, v in self.args}
-        return worded(self.code, lang, values)
+    def said(
+        cls, source: Source, code: str, /, zh: Mapping[str, object] | None = None, **args: object
+    ) -> Evidence:
+        """Evidence in the checker's words (``data/wording.yaml``'s ``code``) naming ``args``
+        (``zh``: some of them as a Chinese reader reads them)."""
+        return cls(source, said(code, zh=zh, **args))
 
     def to_dict(self) -> dict[str, Any]:
-        data: dict[str, Any] = {"source": self.source, "quote": self.quote}
+        data: dict[str, Any] = {"source": self.source, "quote": str(self.quote)}
         if self.start is not None:
             data["start"], data["end"] = self.start, self.end
         return data

@@ -206,6 +206,14 @@ class RuleBook(BaseModel):
     def param(self, name: str) -> Any:
         return self.parameters[name].value
 
+    def country_name(self, code: str, lang: str = "en") -> str:
+        """A country's name as a reader of ``lang`` reads it ("CN" → China / 中国); the code
+        itself where the rule book does not know it."""
+        names = self.countries.get(code)
+        if names is None:
+            return code
+        return names.zh[0] if lang == "zh" and names.zh else names.en[0].title()
+
     def country_code(self, value: str) -> str | None:
         """The code of a country given as a code or name ("CN", "China", "中国", "PRC"), or
         ``None`` when the rule book does not know it."""

@@ -184,8 +184,7 @@ def render(
             return text["answer_yes" if value else "answer_no"]
         book = load_rulebook()
         if name == "country" and value in book.countries:
-            names = book.countries[value]
-            return names.zh[0] if lang == "zh" and names.zh else names.en[0].title()
+            return book.country_name(value, lang)
         if name == "country" and f"jurisdiction_{value}" in text:  # INTL, EU: no country
             return text[f"jurisdiction_{value}"]
         if isinstance(value, list):
@@ -209,11 +208,9 @@ def render(
         field as "name: value" with the field named for readers ("first_posted: 2020-09-29"
         was shown as it is, in English on a Chinese page); the checker's own words in the
         reader's language ("price in CNY: '15万元'" was English on a Chinese page too)."""
-        if evidence.code is not None:
-            return evidence.in_language(
-                lang, {"country": lambda c: fact_value("country", c), "status": status_label}
-            )
         quote = evidence.quote
+        if isinstance(quote, Said):
+            return quote.in_language(lang)
         found = None if evidence.source == "text" else _FIELD_VALUE.match(quote)
         field = found["field"].replace(" ", "_") if found else None  # "registry id"
         if found is None or not has(field):
@@ -224,11 +221,6 @@ def render(
         elif field in _PLACE_FIELDS:  # "region: mainland China" on a Chinese page
             value = place(field, value)
         return f"{text[field]}{colon}{value}"
-
-    def status_label(value: str) -> str:
-        """A trial's status as the reader reads it, from its code (``UNKNOWN``); a registry's
-        own wording as it is."""
-        return label("status", value) if value.isupper() else value
 
     def in_language(text: str) -> str:
         """A text isletbase words itself (``wording.Said``: why a pool left a record out) in
