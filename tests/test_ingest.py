@@ -141,6 +141,28 @@ def test_a_study_loaded_from_the_api_releases_its_copy_rejected_from_the_dump(db
     assert list_quarantine(db) == []
 
 
+@pytest.mark.parametrize("zipped", [False, True])
+def test_two_rejected_files_of_one_name_in_two_folders_are_both_quarantined(
+    db, tmp_path, zipped
+) -> None:
+    """A dump's rejected file was named by its stem alone: two ``bad.json`` in two folders
+    were one quarantined record, the other lost."""
+    dump = tmp_path / "dump"
+    for folder, text in (("part1", '{"protocolSection": '), ("part2", "[1, 2]")):
+        (dump / folder).mkdir(parents=True)
+        (dump / folder / "bad.json").write_text(text)
+    path = dump
+    if zipped:
+        path = tmp_path / "dump.zip"
+        with zipfile.ZipFile(path, "w") as zf:
+            for name in ("part1/bad.json", "part2/bad.json"):
+                zf.write(dump / name, name)
+    assert run_dump(db, path, workers=1).quarantined == 2
+    held = sorted((q.ref, q.reason) for q in list_quarantine(db))
+    assert [ref for ref, _ in held] == ["part1/bad", "part2/bad"], held
+    assert "not valid JSON" in held[0][1] and "expected a study object" in held[1][1]
+
+
 def _two_registrations_of_one_chictr_id() -> tuple[dict, dict]:
     first = copy.deepcopy(QINGDAO)
     ident = first["protocolSection"]["identificationModule"]

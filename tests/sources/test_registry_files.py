@@ -49,6 +49,7 @@ def test_dump_zip_is_streamed_study_by_study(tmp_path: Path) -> None:
     assert [r.ref for r in raws][:3] == ["NCT01219465", "NCT05013879", "NCT05507697"]
     assert len(raws) == 6
     assert raws[-1].payload is None and "not valid JSON" in raws[-1].error
+    assert raws[-1].ref == "NCT99999999"  # named by the id its file is, to be released by it
     assert raw_to_record(raws[0]).sites[0].city == "Qingdao"
 
 

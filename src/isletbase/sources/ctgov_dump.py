@@ -36,9 +36,15 @@ stream_unzip_module.zlib = isal_zlib
 
 
 def _ref(name: str) -> str:
-    """A study file's name without folder and extension (``NCT01219465``)."""
-    # os.path, not pathlib: this runs once a study and a Path costs several microseconds
-    return os.path.splitext(os.path.basename(name))[0] or name
+    """What a study file read as no study is named by in quarantine: the NCT id its name is
+    (``NCT0121/NCT01219465.json`` → ``NCT01219465``, so the study loading later releases it),
+    else its path in the dump without the extension — two ``bad.json`` in two folders are two
+    records (named by the file's name alone, one replaced the other)."""
+    # os.path, not pathlib: a Path costs several microseconds
+    path = os.path.splitext(name)[0]
+    stem = os.path.basename(path)
+    named_by_id = len(stem) == 11 and stem.startswith("NCT") and stem[3:].isdigit()
+    return stem if named_by_id else path or name
 
 
 def _is_study(name: str) -> bool:
@@ -48,7 +54,6 @@ def _is_study(name: str) -> bool:
 
 
 def _raw(name: str, data: bytes, retrieved: str | None) -> RawRecord:
-    ref = _ref(name)
     if data[:3] == b"\xef\xbb\xbf":  # a byte-order mark, which an editor may have added
         data = data[3:]
     try:
@@ -56,7 +61,7 @@ def _raw(name: str, data: bytes, retrieved: str | None) -> RawRecord:
     except orjson.JSONDecodeError as exc:
         return RawRecord(
             SOURCE,
-            ref,
+            _ref(name),
             None,
             data[:2000].decode("utf-8", "replace"),
             error=f"{name}: not valid JSON ({exc})",
@@ -64,7 +69,7 @@ def _raw(name: str, data: bytes, retrieved: str | None) -> RawRecord:
     if not isinstance(payload, dict):
         return RawRecord(
             SOURCE,
-            ref,
+            _ref(name),
             None,
             data[:2000].decode("utf-8", "replace"),
             error=f"{name}: expected a study object, got {json_kind(payload)}",
@@ -72,7 +77,7 @@ def _raw(name: str, data: bytes, retrieved: str | None) -> RawRecord:
     nct = get(payload, "protocolSection.identificationModule.nctId")
     return RawRecord(
         SOURCE,
-        study_ref(nct) or ref,
+        study_ref(nct) or _ref(name),
         payload,
         url=STUDY_URL.format(nct=nct) if isinstance(nct, str) else None,
         extra={"retrieved": retrieved},
@@ -88,8 +93,8 @@ def _too_large(name: str, ref: str) -> RawRecord:
     )
 
 
-def _link(file: Path) -> RawRecord:
-    return RawRecord(SOURCE, _ref(file.name), None, error=f"{file}: {NOT_FOLLOWED}")
+def _link(file: Path, inside: str) -> RawRecord:
+    return RawRecord(SOURCE, _ref(inside), None, error=f"{file}: {NOT_FOLLOWED}")
 
 
 def _member(chunks: Iterator[bytes]) -> bytes | None:
@@ -129,23 +134,21 @@ def read_dump(path: Path | str, retrieved: str | None = None, skip: int = 0) -> 
                     skip -= 1
                     continue
                 file = Path(root) / name
+                inside = os.path.relpath(file, path)  # as a zip names its member
                 if file.is_symlink():
-                    yield _link(file)
+                    yield _link(file, inside)
                     continue
                 try:
                     if file.stat().st_size > MAX_STUDY_BYTES:
-                        yield _too_large(str(file), _ref(name))
+                        yield _too_large(str(file), _ref(inside))
                         continue
                     data = file.read_bytes()
                 except OSError as exc:  # a dangling link, a file gone or unreadable
                     yield RawRecord(
-                        SOURCE,
-                        os.path.splitext(name)[0],
-                        None,
-                        error=f"{file}: cannot be read ({exc})",
+                        SOURCE, _ref(inside), None, error=f"{file}: cannot be read ({exc})"
                     )
                     continue
-                yield _raw(name, data, retrieved)
+                yield _raw(inside, data, retrieved)
         return
     if not path.is_file():
         raise InputError(f"{path}: no such file or directory")
