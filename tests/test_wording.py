@@ -8,6 +8,7 @@ from datetime import date
 import pytest
 
 from isletbase import wording
+from isletbase.model import STALE_FLAG
 from isletbase.regulation.facts import Evidence
 from isletbase.store.trials import stale_flags
 from isletbase.wording import Said
@@ -50,11 +51,12 @@ def test_a_quote_from_a_text_is_not_worded_again():
     assert not isinstance(ev.quote, Said) and ev.to_dict()["quote"] == "保证根治"
 
 
-def test_the_stale_wording_is_the_trials_stale_flag():
-    """A trial's page and its findings say the same of a stale status."""
+def test_a_stale_flag_is_marked_as_such_and_said_in_chinese_too():
+    """Pages find a stale flag by its mark (``STALE_FLAG``); a finding shows it in Chinese."""
     flag = stale_flags("RECRUITING", "2019-03-01", date(2026, 1, 1))
-    said = Evidence.said("derived", "stale", status="RECRUITING", since="2019-03-01")
-    assert flag == [said.quote]
+    assert flag == ["stale: status RECRUITING but no update since 2019-03-01"]
+    assert flag[0].startswith(STALE_FLAG) and "2019-03-01" in flag[0].in_language("zh")
+    assert stale_flags("RECRUITING", "2025-12-01", date(2026, 1, 1)) == []
 
 
 def test_a_said_text_is_its_english_and_carries_its_chinese():

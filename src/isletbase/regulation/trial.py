@@ -84,12 +84,7 @@ class TrialReader:
                 "status_stale",
                 bool(stale),
                 _db("last_update", trial.last_update),
-                *(
-                    Evidence.said(
-                        "derived", "stale", status=trial.status_code, since=trial.last_update
-                    )
-                    for _ in stale
-                ),
+                *(Evidence("derived", flag) for flag in stale),
             )
         if trial.start_date:
             put("start_date", trial.start_date, _db("start_date", trial.start_date))

@@ -22,7 +22,7 @@ from sqlalchemy import JSON, Table, select
 from sqlalchemy.orm import Session, selectinload
 
 from isletbase import places, taxonomy
-from isletbase.model import STALE_FLAG, Derivation, RegistryId, TrialRecord
+from isletbase.model import Derivation, RegistryId, TrialRecord
 from isletbase.store.db import (
     TAGGED_COLUMNS,
     bound_value,
@@ -42,6 +42,7 @@ from isletbase.store.schema import (
     TrialVersionRow,
     utcnow,
 )
+from isletbase.wording import said
 
 #: Scalar fields copied from a record to the row; a change to any of them is a version.
 SCALAR_FIELDS = (
@@ -141,8 +142,8 @@ def stale_flags(status_code: str | None, last_update: str | None, today: date) -
         seen = date(
             parts[0], parts[1] if len(parts) > 1 else 12, parts[2] if len(parts) > 2 else 28
         )
-        if (today - seen).days > STALE_AFTER_DAYS:
-            return [f"{STALE_FLAG}status {status_code} but no update since {last_update}"]
+        if (today - seen).days > STALE_AFTER_DAYS:  # data/wording.yaml's stale: STALE_FLAG…
+            return [said("stale", status=status_code, since=last_update)]
     return []
 
 
