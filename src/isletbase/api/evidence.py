@@ -80,9 +80,12 @@ def pool(pooled: Annotated[Pooled, Depends(pooled)]) -> dict:
 
 
 @router.get("/pool.svg", response_class=Response)
-def pool_svg(pooled: Annotated[Pooled, Depends(pooled)]) -> Response:
-    """The same pooled effect drawn as a forest plot (SVG)."""
-    return Response(forest_svg(pooled.result, pooled.title), media_type="image/svg+xml")
+def pool_svg(
+    pooled: Annotated[Pooled, Depends(pooled)],
+    lang: Annotated[Literal["en", "zh"], Query(description="the plot's words: en or zh")] = "en",
+) -> Response:
+    """The same pooled effect drawn as a forest plot (SVG), its words in ``lang``."""
+    return Response(forest_svg(pooled.result, pooled.title, lang), media_type="image/svg+xml")
 
 
 @router.get("/pools")

@@ -19,15 +19,21 @@ from matplotlib.patches import Polygon
 from isletbase.errors import InputError
 from isletbase.evidence.meta import EggerResult, PoolResult
 from isletbase.fonts import in_plot_fonts, plot_fonts
+from isletbase.wording import worded
 
 FORMATS = ("svg", "png")
 
 
 @in_plot_fonts
-def forest_figure(result: PoolResult, title: str | None = None) -> Figure:
+def forest_figure(result: PoolResult, title: str | None = None, lang: str = "en") -> Figure:
     """A forest plot: one row per study (square sized by weight, CI whisker), the pooled diamond
-    and, for random effects with three or more studies, the prediction interval as a bar."""
+    and, for random effects with three or more studies, the prediction interval as a bar; its
+    words in ``lang`` (en or zh: a Chinese page drew an English plot)."""
     data = result.to_dict()
+
+    def words(code: str, **args: str) -> str:
+        return worded(code, lang, args)
+
     rows = data["studies"]
     k = len(rows)
     height = 1.6 + 0.38 * (k + 3)
@@ -58,14 +64,17 @@ def forest_figure(result: PoolResult, title: str | None = None) -> Figure:
     ax.set_yticks([])
     for side in ("left", "right", "top"):
         ax.spines[side].set_visible(False)
-    ax.set_xlabel(_axis_label(result))
-    label_rows = [*(r["study"] for r in rows), _pooled_label(data)]
+    ax.set_xlabel(_axis_label(result, lang))
+    method = ("HK, " if data["hk"] else "") + data["method"]
+    label_rows = [*(r["study"] for r in rows), words("forest_pooled", method=method)]
     text_rows = [*(_effect_text(r["effect"], r["ci_low"], r["ci_high"], r["weight"]) for r in rows)]
     text_rows.append(_effect_text(est, lo, hi, 1.0))
     ys = [*y_positions, diamond_y]
     transform = ax.get_yaxis_transform()
-    ax.text(-0.02, k + 2.0, "Study", transform=transform, ha="right", fontweight="bold")
-    ax.text(1.02, k + 2.0, "Effect [95% CI]   weight", transform=transform, fontweight="bold")
+    ax.text(
+        -0.02, k + 2.0, words("forest_study"), transform=transform, ha="right", fontweight="bold"
+    )
+    ax.text(1.02, k + 2.0, words("forest_effect"), transform=transform, fontweight="bold")
     for y, label, text in zip(ys, label_rows, text_rows, strict=True):
         ax.text(-0.02, y, label, transform=transform, ha="right", va="center", fontsize=9)
         ax.text(1.02, y, text, transform=transform, va="center", fontsize=9, family="monospace")
@@ -73,7 +82,7 @@ def forest_figure(result: PoolResult, title: str | None = None) -> Figure:
         ax.text(
             -0.02,
             0.1,
-            "Prediction interval",
+            words("forest_prediction"),
             transform=transform,
             ha="right",
             va="center",
@@ -90,10 +99,11 @@ def forest_figure(result: PoolResult, title: str | None = None) -> Figure:
             family="monospace",
             color="#b22222",
         )
+    named = words(f"method_{result.method}") + (", Hartung–Knapp" if data["hk"] else "")
     fig.text(
         0.02,
         0.12 / height,
-        f"{data['method_name']}; k = {k}; τ² = {data['tau2']:.3g}; I² = {data['i2']:.1f}%; "
+        f"{named}; k = {k}; τ² = {data['tau2']:.3g}; I² = {data['i2']:.1f}%; "
         f"Q = {data['q']:.2f} (p = {data['q_p']:.3g})",
         fontsize=8,
     )
@@ -149,9 +159,9 @@ def render(fig: Figure, fmt: str = "svg") -> bytes:
     return buffer.getvalue()
 
 
-def forest_svg(result: PoolResult, title: str | None = None) -> str:
+def forest_svg(result: PoolResult, title: str | None = None, lang: str = "en") -> str:
     """The forest plot as SVG text, for the web pages and ``/api/evidence/pool.svg``."""
-    return render(forest_figure(result, title), "svg").decode("utf-8")
+    return render(forest_figure(result, title, lang), "svg").decode("utf-8")
 
 
 def save(fig: Figure, path: Path) -> Path:
@@ -166,18 +176,9 @@ def save(fig: Figure, path: Path) -> Path:
     return path
 
 
-def _axis_label(result: PoolResult) -> str:
-    names = {
-        "MD": "mean difference",
-        "SMD": "standardised mean difference (Hedges' g)",
-        "RR": "risk ratio",
-        "OR": "odds ratio",
-    }
-    return f"{names[result.measure]} (treated vs control)"
-
-
-def _pooled_label(data: dict) -> str:
-    return "Pooled (" + ("HK, " if data["hk"] else "") + data["method"] + ")"
+def _axis_label(result: PoolResult, lang: str = "en") -> str:
+    measure = worded(f"measure_{result.measure}", lang, {})
+    return worded("forest_axis", lang, {"measure": measure})
 
 
 def _fmt(value: float) -> str:

@@ -42,12 +42,10 @@ from scipy import stats
 
 from isletbase.errors import InputError
 from isletbase.evidence.dataset import RATIO_MEASURES, Dataset
+from isletbase.wording import worded
 
-METHODS = {
-    "FE": "fixed effect (inverse variance)",
-    "DL": "random effects, DerSimonian–Laird",
-    "REML": "random effects, restricted maximum likelihood",
-}
+#: The pooling methods, named as data/wording.yaml words them.
+METHODS = {m: worded(f"method_{m}", "en", {}) for m in ("FE", "DL", "REML")}
 EGGER_MIN_K = 10
 
 
