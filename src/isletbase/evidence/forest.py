@@ -17,7 +17,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Polygon
 
 from isletbase.errors import InputError
-from isletbase.evidence.meta import EggerResult, PoolResult
+from isletbase.evidence.meta import EggerResult, PoolResult, method_name
 from isletbase.fonts import in_plot_fonts, plot_fonts
 from isletbase.wording import worded
 
@@ -99,7 +99,7 @@ def forest_figure(result: PoolResult, title: str | None = None, lang: str = "en"
             family="monospace",
             color="#b22222",
         )
-    named = words(f"method_{result.method}") + (", Hartung–Knapp" if data["hk"] else "")
+    named = method_name(result.method, data["hk"], lang)
     fig.text(
         0.02,
         0.12 / height,

@@ -44,9 +44,15 @@ from isletbase.errors import InputError
 from isletbase.evidence.dataset import RATIO_MEASURES, Dataset
 from isletbase.wording import worded
 
-#: The pooling methods, named as data/wording.yaml words them.
-METHODS = {m: worded(f"method_{m}", "en", {}) for m in ("FE", "DL", "REML")}
+#: The pooling methods (data/wording.yaml names each: ``method_name``).
+METHODS = ("FE", "DL", "REML")
 EGGER_MIN_K = 10
+
+
+def method_name(method: str, hk: bool, lang: str = "en") -> str:
+    """A pooling method in words ("random effects, restricted maximum likelihood, Hartung–Knapp"),
+    for the JSON's ``method_name`` and a forest plot's caption alike."""
+    return worded(f"method_{method}", lang, {}) + (", Hartung–Knapp" if hk else "")
 
 
 @dataclass(frozen=True)
@@ -106,7 +112,7 @@ class PoolResult:
         out = {
             "measure": self.measure,
             "method": self.method,
-            "method_name": METHODS[self.method] + (", Hartung–Knapp" if self.hk else ""),
+            "method_name": method_name(self.method, self.hk),
             "hk": self.hk,
             "k": self.k,
             "estimate": self.natural(self.estimate),

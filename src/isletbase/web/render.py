@@ -210,7 +210,7 @@ def render(
         reader's language ("price in CNY: '15万元'" was English on a Chinese page too)."""
         quote = evidence.quote
         if isinstance(quote, Said):
-            return quote.in_language(lang)
+            return in_language(quote)
         found = None if evidence.source == "text" else _FIELD_VALUE.match(quote)
         field = found["field"].replace(" ", "_") if found else None  # "registry id"
         if found is None or not has(field):
