@@ -64,6 +64,11 @@ class Said(str):
         return self.zh if lang == "zh" and self.zh else str(self)
 
 
+def in_language(text: str, lang: str) -> str:
+    """``text`` in ``lang`` where isletbase worded it (a ``Said``); any other text as it is."""
+    return text.in_language(lang) if isinstance(text, Said) else text
+
+
 def said(code: str, /, zh: Mapping[str, object] | None = None, **args: object) -> Said:
     """The text of ``code`` naming ``args``, in both languages; ``zh`` names some of them as a
     Chinese reader reads them (a country by its Chinese name where the English has its code)."""

@@ -124,6 +124,14 @@ def test_a_forest_plot_is_drawn_in_the_language_asked(loaded_db):
     # matplotlib draws text as paths, each with the words it draws in a comment
     assert "<!-- Study -->" in english and "研究" not in english
     assert "<!-- 研究 -->" in chinese and "均值差" in chinese and "Study" not in chinese
+    # a study's timepoint too ("Zang 2022 (11 mo)" on a Chinese plot)
+    assert " mo) -->" in english and " mo)" not in chinese and " 个月） -->" in chinese
     assert client.get("/api/evidence/pool.svg", params={**params, "lang": "fr"}).status_code == 422
     page = client.get("/evidence", params={"lang": "zh"}).text
     assert "&amp;lang=zh" in page.split('class="forest"')[1].split(">")[0]
+    assert " 个月）</td>" in page and " mo)</td>" not in page  # the pooled studies' table
+    assert (
+        client.get("/api/evidence/pool", params=params)
+        .json()["studies"][0]["study"]
+        .endswith(" mo)")
+    )  # the JSON stays English

@@ -154,7 +154,7 @@ def from_outcomes(outcomes: Iterable[Outcome], measure: str) -> Dataset:
         yi, vi = found
         studies.append(
             Study(
-                label=f"{item.study} ({_timepoint(item)})",
+                label=_label(item),
                 yi=yi,
                 vi=vi,
                 n_treated=int(item.value("n_treated") or 0) or None,
@@ -250,8 +250,12 @@ def _pooled_at(item: Outcome) -> Said:
     return said("one_timepoint", study=item.study, months=f"{item.timepoint_months:g}")
 
 
-def _timepoint(item: Outcome) -> str:
-    return f"{item.timepoint_months:g} mo" if item.timepoint_months is not None else "end"
+def _label(item: Outcome) -> Said:
+    """A pooled study named with its timepoint, in both languages (a Chinese forest plot's
+    rows read "Zang 2022（11 个月）")."""
+    if item.timepoint_months is None:
+        return said("study_at_end", study=item.study)
+    return said("study_at", study=item.study, months=f"{item.timepoint_months:g}")
 
 
 def _need(item: Outcome, names: tuple[str, ...]) -> list[float]:

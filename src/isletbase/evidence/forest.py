@@ -19,7 +19,7 @@ from matplotlib.patches import Polygon
 from isletbase.errors import InputError
 from isletbase.evidence.meta import EggerResult, PoolResult, method_name
 from isletbase.fonts import in_plot_fonts, plot_fonts
-from isletbase.wording import worded
+from isletbase.wording import in_language, worded
 
 FORMATS = ("svg", "png")
 
@@ -66,7 +66,10 @@ def forest_figure(result: PoolResult, title: str | None = None, lang: str = "en"
         ax.spines[side].set_visible(False)
     ax.set_xlabel(_axis_label(result, lang))
     method = ("HK, " if data["hk"] else "") + data["method"]
-    label_rows = [*(r["study"] for r in rows), words("forest_pooled", method=method)]
+    label_rows = [
+        *(in_language(r["study"], lang) for r in rows),
+        words("forest_pooled", method=method),
+    ]
     text_rows = [*(_effect_text(r["effect"], r["ci_low"], r["ci_high"], r["weight"]) for r in rows)]
     text_rows.append(_effect_text(est, lo, hi, 1.0))
     ys = [*y_positions, diamond_y]

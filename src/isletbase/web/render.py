@@ -20,7 +20,7 @@ from fastapi.templating import Jinja2Templates
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
-from isletbase import places, taxonomy
+from isletbase import places, taxonomy, wording
 from isletbase.errors import InputError, IsletbaseError
 from isletbase.model import STALE_FLAG
 from isletbase.regulation.facts import Evidence
@@ -225,7 +225,7 @@ def render(
     def in_language(text: str) -> str:
         """A text isletbase words itself (``wording.Said``: why a pool left a record out) in
         the reader's language where it has it; any other text as it is."""
-        return text.in_language(lang) if isinstance(text, Said) else text
+        return wording.in_language(text, lang)
 
     def both(en: str | None, zh: str | None) -> list[str]:
         first, second = (zh, en) if lang == "zh" else (en, zh)
