@@ -166,8 +166,25 @@ def test_institution_names_match_as_whole_words_and_acronyms_as_written(loaded_d
     assert "institution" not in check_offer(text, loaded_db, today=TODAY).facts
     most = check_offer("Most patients improve.", loaded_db, today=TODAY)
     assert "institution" not in most.facts
-    named = check_offer("MOST approved this stem cell study.", loaded_db, today=TODAY)
-    assert named.facts["institution_id"].value == "most"
+    named = check_offer("PUMCH runs this stem cell study.", loaded_db, today=TODAY)
+    assert named.facts["institution_id"].value == "pumch"
+
+
+def test_a_regulator_an_offer_names_is_not_who_offers_it(loaded_db) -> None:
+    """ "深圳某诊所 … 国家药监局批准" was checked as the NMPA's offer: its filing status, the
+    NMPA's source page shown as the clinic's evidence."""
+    text = "深圳某诊所：脐带干细胞回输治疗2型糖尿病，每次38000元，国家药监局批准，临床研究项目。"
+    for offer in (text, {"text": text}, {"text": text, "institution": "深圳某诊所"}):
+        facts = check_offer(offer, loaded_db, today=TODAY).facts
+        assert "institution_id" not in facts and "institution_filed" not in facts, offer
+        assert facts["claims"].value == ["nmpa_approved"]
+    approved = check_offer("MOST approved this stem cell study.", loaded_db, today=TODAY)
+    assert "institution_id" not in approved.facts
+    # the offer names its own institution, unknown to the directory: not one its text names
+    text = "北京协和医院专家会诊，脐带干细胞治疗糖尿病，每次38000元。"
+    own = check_offer({"text": text, "institution": "深圳某诊所"}, loaded_db, today=TODAY).facts
+    assert own["institution"].value == "深圳某诊所" and "institution_id" not in own
+    assert check_offer(text, loaded_db, today=TODAY).facts["institution_id"].value == "pumch"
 
 
 def test_a_pinyin_institution_name_is_matched(loaded_db) -> None:

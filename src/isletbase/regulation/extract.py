@@ -268,6 +268,9 @@ class Extractor:
             matched = named or _match_name(offer.institution, insts)
             if matched:
                 self._institution_facts(matched, facts)
+            else:  # the offer names its own institution: another one its text names is not it
+                for name in ("institution_id", "institution_filed"):
+                    facts.pop(name, None)
         if offer.date:
             facts["as_of"] = Fact("as_of", offer.date, [_json("date", offer.date)])
         if offer.price is not None:
@@ -492,10 +495,14 @@ def _match_name(name: str, insts: Iterable[Institution]) -> Institution | None:
 
 def _find_institution(text: str, insts: Iterable[Institution]) -> tuple[Institution, Match] | None:
     """The directory institution whose longest name or alias appears in the text as whole
-    words; an alias in capitals (an acronym: "MOST", "SANA") only as written."""
+    words; an alias in capitals (an acronym: "MOST", "SANA") only as written. A regulator is
+    not looked for: an offer names one to claim its approval ("国家药监局批准"), not as who
+    offers it (the offer was checked against the NMPA's filing status)."""
     f = folded(text)
     best: tuple[int, Institution, Match] | None = None
     for inst in insts:
+        if inst.type == "regulator":
+            continue
         for name in (inst.name_en, inst.name_zh, *inst.aliases):
             if not name or len(name) < 4 or (best is not None and len(name) <= best[0]):
                 continue
