@@ -295,3 +295,8 @@ class Institution(_Model):
     @property
     def display_name(self) -> str:
         return self.name_en or self.name_zh or self.id
+
+    @property
+    def name_for_chinese(self) -> str:
+        """The name a Chinese reader reads: the Chinese one where a source gave it."""
+        return self.name_zh or self.display_name

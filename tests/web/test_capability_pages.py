@@ -188,7 +188,8 @@ def test_a_findings_evidence_is_said_in_words_not_python(client):
     page = client.post("/regulation", data={"text": text, "country": "CN"}).text
     result = unescape(re.sub(r"<[^>]+>", "", page.split('id="rules-h"')[0]))
     assert "所作宣称：保证疗效、根治" in result and "声明已获监管部门批准：未注明" in result
-    assert "所在地：中国 — 国家：中国 (所填字段)" in result and "(报价文字)" in result
+    assert "所在地：中国 — 国家或地区：中国（所填字段）" in result and "（报价文字）" in result
+    assert " (" not in result  # brackets full-width in Chinese
     for python in ("None", "True", "False", "['", " = ", "(json)", "(text)"):
         assert python not in result, python
     client.cookies.set("lang", "en")
@@ -255,7 +256,7 @@ def test_every_link_of_the_evidence_page_is_an_address(client):
     html = client.get("/evidence", params={"lang": "zh"}).text
     hrefs = re.findall(r'href="([^"]*)"', html)
     assert hrefs and not [h for h in hrefs if " " in h or "(secondary)" in h]
-    assert "(新闻报道)" in html
+    assert "（新闻报道）" in html
 
 
 def test_a_pool_names_the_records_it_leaves_out_by_study_and_outcome(client):
@@ -293,5 +294,25 @@ def test_the_check_names_an_offers_country_and_a_cited_trials_status_in_chinese(
     codes where the page has names."""
     offer = {"text": OFFER, "country": "CN", "registered_trial_id": "NCT01219465"}
     zh = unescape(client.post("/regulation?lang=zh", data=offer).text.split('id="rules-h"')[0])
-    assert "国家：中国" in zh and "国家：CN" not in zh
+    assert "国家或地区：中国" in zh and "国家或地区：CN" not in zh
     assert "NCT01219465 的状态：状态未知" in zh and "UNKNOWN" not in zh
+
+
+def test_a_trials_findings_name_institutions_cells_and_statuses_in_chinese(client):
+    """A Chinese trial page read "changzheng-hospital 未见于任何备案名单", "细胞来源：UC-MSC" and
+    "状态为 RECRUITING": the directory's id and the vocabularies' codes where readers read names."""
+
+    def findings(trial_id: str) -> str:
+        page = client.get(f"/trials/{trial_id}", params={"lang": "zh"}).text
+        return unescape(re.sub(r"<[^>]+>", "", page))
+
+    changzheng = findings("NCT06196996")
+    assert "海军军医大学第二附属医院未见于已公布的备案名单" in changzheng
+    assert "在干细胞临床研究机构备案名单中：未见" in changzheng
+    assert "changzheng-hospital" not in changzheng
+    assert "细胞来源：脐带间充质干细胞（isletbase 数据库）" in findings("NCT01413035")
+    stale = findings("NCT04061746")
+    assert "状态为“正在招募”，但自 2022-03-31 起未再更新" in stale and "RECRUITING" not in stale
+    english = unescape(client.get("/trials/NCT06196996", params={"lang": "en"}).text)
+    assert "changzheng-hospital not seen on a filing list" in english  # the API's words
+    assert "on a stem-cell institution filing list: <strong>not seen</strong>" in english

@@ -388,13 +388,14 @@ def test_a_record_read_from_another_page_is_not_called_the_registry_s(client, la
     """44 trial pages called a mirror, a news report or a paper the "registry record"."""
     said = {
         "en": ("registry record", "not the registry's own page"),
-        "zh": ("注册记录", "非注册平台原页面"),
+        "zh": ("注册记录", "并非注册平台原页面"),
     }
     own, copy = said[lang]
     registry = client.get("/trials/NCT01219465", params={"lang": lang}).text  # from CT.gov
-    assert f"({own})" in registry and copy not in registry
+    bracketed = f"（{own}）" if lang == "zh" else f" ({own})"
+    assert bracketed in registry and copy not in registry
     mirrored = client.get("/trials/NCT03390231", params={"lang": lang}).text  # from crick.ai
-    source = re.search(r'data-testid="record-source">([^<]*)</a> \(([^)]*)\)', mirrored)
+    source = re.search(r'data-testid="record-source">([^<]*)</a> ?[(（]([^)）]*)[)）]', mirrored)
     assert "clinicaltrials.gov" not in source[1].lower() and copy in unescape(source[2])
     # the registry's own page is linked from its id all the same
     assert 'href="https://clinicaltrials.gov/study/NCT03390231"' in mirrored

@@ -187,7 +187,8 @@ def _trial_lookup(
     )
     offer_inst = facts.get("institution_id")
     if offer_inst is not None:
-        ids = {i.id for i in _reader(book, institutions).institutions_of(trial)}
+        runs = {i.id: i for i in _reader(book, institutions).institutions_of(trial)}
+        ids = set(runs)
         if ids:
             facts["trial_same_institution"] = Fact(
                 "trial_same_institution",
@@ -196,6 +197,7 @@ def _trial_lookup(
                     Evidence.said(
                         "database",
                         "trial_institutions",
+                        zh={"ids": "、".join(runs[i].name_for_chinese for i in sorted(ids))},
                         id=trial.display_id,
                         ids=", ".join(sorted(ids)),
                     )

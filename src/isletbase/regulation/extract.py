@@ -328,7 +328,13 @@ class Extractor:
     def _institution_facts(self, inst: Institution, facts: dict[str, Fact]) -> None:
         source = inst.filing_source_url or inst.source_url
         facts["institution_id"] = Fact(
-            "institution_id", inst.id, [Evidence.said("database", "directory_entry", id=inst.id)]
+            "institution_id",
+            inst.id,
+            [
+                Evidence.said(
+                    "database", "directory_entry", zh={"id": inst.name_for_chinese}, id=inst.id
+                )
+            ],
         )
         seen = "filing_seen" if inst.filed_stem_cell_institution else "filing_not_seen"
         facts["institution_filed"] = Fact(

@@ -138,9 +138,13 @@ class TrialReader:
             return
         filed = [i for i in known if i.filed_stem_cell_institution]
         evidence = [
-            Evidence.said("database", "institution_filed", id=i.id, source=i.filing_source_url)
-            if i.filed_stem_cell_institution
-            else Evidence.said("database", "institution_not_filed", id=i.id)
+            Evidence.said(
+                "database",
+                "institution_filed" if i.filed_stem_cell_institution else "institution_not_filed",
+                zh={"id": i.name_for_chinese},
+                id=i.id,
+                source=i.filing_source_url,
+            )
             for i in known
         ]
         put("institution_filed", True if filed else None, *evidence)

@@ -143,7 +143,8 @@ def stale_flags(status_code: str | None, last_update: str | None, today: date) -
             parts[0], parts[1] if len(parts) > 1 else 12, parts[2] if len(parts) > 2 else 28
         )
         if (today - seen).days > STALE_AFTER_DAYS:  # data/wording.yaml's stale: STALE_FLAG…
-            return [said("stale", status=status_code, since=last_update)]
+            zh = {"status": f"“{taxonomy.load().label('status', status_code, 'zh')}”"}
+            return [said("stale", zh=zh, status=status_code, since=last_update)]
     return []
 
 

@@ -92,10 +92,12 @@ def invalid_parameter(err: Mapping[str, Any]) -> Problem:
     )
 
 
-def _claim(book: Any, code: str, lang: str) -> str:
-    """A claim code as a reader says it: on a Chinese page the first words its phrase list
-    gives in Chinese (cure → 根治), else the code in words (no_side_effects → no side effects)."""
-    phrases = book.phrases.get(code)
+def _coded(book: Any, name: str, code: str, lang: str) -> str:
+    """A code of the rule book's (a claim, a condition, an offer's cell source) as a reader
+    says it: on a Chinese page the first words its phrase list gives in Chinese (cure → 根治,
+    diabetes → 糖尿病), else the code in words (no_side_effects → no side effects)."""
+    lists = {"claims": book.phrases, "conditions_treated": book.conditions}
+    phrases = lists.get(name, book.cell_sources).get(code)
     if lang == "zh" and phrases is not None and phrases.zh:
         return phrases.zh[0]
     return code.replace("_", " ")
@@ -131,6 +133,11 @@ def render(
     ]
 
     colon = "：" if lang == "zh" else ": "  # a label's colon: full-width, no space, in Chinese
+
+    def paren(inner: object) -> str:
+        """An aside in brackets after what it follows: full-width and unspaced in Chinese
+        ("规则（54）"), spaced in English ("Rules (54)")."""
+        return f"（{inner}）" if lang == "zh" else f" ({inner})"
 
     def t(key: str, **kw: Any) -> str:
         return text[key].format(**kw) if kw else text[key]
@@ -178,8 +185,8 @@ def render(
     def fact_value(name: str, value: Any) -> str:
         """A fact's value for readers: yes / no / not stated, a country by its name, claims by
         their words, a list joined (not Python's ``True``, ``None``, ``['cure']``)."""
-        if value is None:
-            return text["unknown"]
+        if value is None:  # a filing list is read for who is on it: not seen, not "not stated"
+            return text["not_seen" if name == "institution_filed" else "unknown"]
         if isinstance(value, bool):
             return text["answer_yes" if value else "answer_no"]
         book = load_rulebook()
@@ -188,10 +195,24 @@ def render(
         if name == "country" and f"jurisdiction_{value}" in text:  # INTL, EU: no country
             return text[f"jurisdiction_{value}"]
         if isinstance(value, list):
-            if name == "claims":
-                value = [_claim(book, code, lang) for code in value]
+            if name in ("claims", "conditions_treated"):
+                value = [_coded(book, name, code, lang) for code in value]
             return ("、" if lang == "zh" else ", ").join(map(str, value))
-        return str(value)
+        return coded_value(name, str(value))
+
+    def coded_value(name: str, value: str) -> str:
+        """A trial's or an offer's coded value on a Chinese page by its Chinese name: a cell
+        source, condition or route by the taxonomy's label (UC-MSC → 脐带间充质干细胞), an
+        offer's cell source by its words (bone_marrow → 骨髓干细胞), a status by its label
+        (RECRUITING → 正在招募); any other value, and every value in English, as it is."""
+        if lang != "zh":
+            return value
+        field = "status" if name == "status_code" else name
+        if field in ("cell_source", "condition", "route", "status") and tax.term(field, value):
+            return tax.label(field, value, lang) or value
+        if name == "cell_source" and value in load_rulebook().cell_sources:
+            return _coded(load_rulebook(), name, value, lang)
+        return value
 
     def derivation(rule: str) -> str:
         """A classifier rule's explanation in the reader's language ("ucmsc-zh: matched '脐带'
@@ -220,7 +241,11 @@ def render(
             value = fact_value("country", value)
         elif field in _PLACE_FIELDS:  # "region: mainland China" on a Chinese page
             value = place(field, value)
-        return f"{text[field]}{colon}{value}"
+        else:  # "cell_source: UC-MSC"
+            value = coded_value(field, value)
+        # an offer's place may be Hong Kong or Taiwan: not a country ("国家：台湾")
+        named = text["country_or_region"] if field == "country" else text[field]
+        return f"{named}{colon}{value}"
 
     def in_language(text: str) -> str:
         """A text isletbase words itself (``wording.Said``: why a pool left a record out) in
@@ -239,6 +264,7 @@ def render(
             "lang": lang,
             "other_lang": other,
             "colon": colon,
+            "paren": paren,
             "t": t,
             "has": has,
             "named": named,
