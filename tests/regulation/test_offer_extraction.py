@@ -539,3 +539,14 @@ def test_guidance_is_applied_from_the_day_it_was_published() -> None:
     assert {"INTL-ISSCR-001", "INTL-ISSCR-003"} <= now
     assert not {r for r in then if r.startswith("INTL-ISSCR")}
     assert "INTL-CL-007" in then and "INTL-CL-007" in now
+
+
+@pytest.mark.parametrize("written", ["20250301", "2025-W09-6", "2025-03-01"])
+def test_an_offers_date_in_another_iso_form_finds_the_rules_of_that_day(written: str) -> None:
+    """ "20250301" was kept as written and compared as text with each rule's start: an offer
+    of 2025-03-01 met CN-NHC-002, in force from 2025-12-05."""
+    offer = Offer.parse(
+        {"text": "干细胞治疗糖尿病，每次十万元。", "country": "CN", "date": written}
+    )
+    assert offer.date == "2025-03-01"
+    assert "CN-NHC-002" not in {f.rule.id for f in check_offer(offer).findings}

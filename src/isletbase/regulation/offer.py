@@ -85,9 +85,9 @@ class Offer(BaseModel):
     @field_validator("date")
     @classmethod
     def _iso(cls, v: str | None) -> str | None:
-        if v is not None:
-            date.fromisoformat(v)
-        return v
+        """The date as YYYY-MM-DD: Python reads "20250301" and "2025-W09-6" too, and a rule's
+        start is compared with it as text (such a date found rules not yet in force)."""
+        return None if v is None else date.fromisoformat(v).isoformat()
 
     @field_validator("price", mode="before")
     @classmethod
