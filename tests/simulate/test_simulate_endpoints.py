@@ -73,6 +73,18 @@ def test_one_day_of_need_in_the_window_breaks_independence() -> None:
     np.testing.assert_array_equal(window.summary()["insulin_independent"], [1.0, 0.0])
 
 
+def test_off_insulin_with_hba1c_of_7_or_more_is_not_independence() -> None:
+    """18 of 253 virtual patients counted independent had HbA1c 7 % or more: off insulin is
+    not enough, the definition asks for HbA1c < 7 % too (endpoints.yaml)."""
+    window = Window(3)
+    bg = np.full((3, 480), 150.0)  # HbA1c 6.85 %
+    bg[1], bg[2] = 155.0, 200.0  # 7.03 % and 8.6 %
+    window.add_day(bg=bg, cgm=bg, insulin=np.zeros((3, 480)), weight=1.0, need=np.zeros(3))
+    summary = window.summary()
+    assert summary["hba1c_pct"][1] == pytest.approx(7.03, abs=0.01)
+    np.testing.assert_array_equal(summary["insulin_independent"], [1.0, 0.0, 0.0])
+
+
 @pytest.mark.parametrize(
     ("peak", "mean"),
     [(700.0, 300.0), (590.0, 540.0), (float("nan"), 150.0), (float("inf"), 150.0)],

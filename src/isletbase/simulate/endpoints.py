@@ -74,7 +74,8 @@ class Window:
         ``need``: the share of the usual insulin each patient needs that day given their
         graft (``graft.insulin_scale``; 1 without a graft). A patient counts as insulin
         independent only if the graft covered the whole need on every day of the window,
-        whatever the controller did: a patient nobody doses is not thereby independent.
+        whatever the controller did (a patient nobody doses is not thereby independent), and
+        the window's HbA1c is on target (``summary``).
         """
         tir = definitions()["time_in_range"]
         event = definitions()["level2_hypoglycaemia_event"]
@@ -98,18 +99,20 @@ class Window:
         """Per-patient endpoints over the window (means per day; events per year)."""
         d = max(self.days, 1e-12)
         mean_bg = self.sums["bg"] / d
+        hba1c = hba1c_from_mean_glucose(mean_bg)
+        # off insulin with HbA1c 7 % or more is not independence (endpoints.yaml)
+        on_target = hba1c < definitions()["insulin_independence"]["max_hba1c_pct"]
+        covered = self.covered if self.covered is not None else np.zeros(self.n, dtype=bool)
         return {
             "mean_glucose_mg_dl": mean_bg,
-            "hba1c_pct": hba1c_from_mean_glucose(mean_bg),
+            "hba1c_pct": hba1c,
             "tir_pct": 100 * self.sums["tir"] / d,
             "below_54_pct": 100 * self.sums["below_54"] / d,
             "below_70_pct": 100 * self.sums["below_70"] / d,
             "above_180_pct": 100 * self.sums["above_180"] / d,
             "level2_events_per_year": self.sums["events"] / d * 365.25,
             "insulin_u_per_day": self.sums["insulin"] / d,
-            "insulin_independent": (
-                self.covered.astype(float) if self.covered is not None else np.zeros(self.n)
-            ),
+            "insulin_independent": (covered & on_target).astype(float),
         }
 
 
