@@ -123,7 +123,7 @@ def test_a_forest_plot_is_drawn_in_the_language_asked(loaded_db):
     chinese = client.get("/api/evidence/pool.svg", params={**params, "lang": "zh"}).text
     # matplotlib draws text as paths, each with the words it draws in a comment
     assert "<!-- Study -->" in english and "研究" not in english
-    assert "<!-- 研究 -->" in chinese and "均值差" in chinese and "Study" not in chinese
+    assert "<!-- 研究 -->" in chinese and "均数差" in chinese and "Study" not in chinese
     # a study's timepoint too ("Zang 2022 (11 mo)" on a Chinese plot)
     assert " mo) -->" in english and " mo)" not in chinese and " 个月） -->" in chinese
     assert client.get("/api/evidence/pool.svg", params={**params, "lang": "fr"}).status_code == 422

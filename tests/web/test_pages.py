@@ -244,10 +244,19 @@ def test_a_search_that_finds_nothing_offers_its_words_as_prefixes(client, lang):
 def test_a_search_with_a_place_no_trial_names_so_links_the_stored_spelling(client, lang):
     html = client.get("/trials", params={"country": "Korea", "q": "stem", "lang": lang}).text
     found = re.findall(r'data-testid="place-suggestion">[^<]*<a href="([^"]+)">([^<]*)</a>', html)
-    assert [name for _, name in found] == ["Korea, Republic of"]
+    # the stored spelling is the link's; the reader's language names it (南京, not Nanjing)
+    assert [name for _, name in found] == [{"en": "Korea, Republic of", "zh": "韩国"}[lang]]
     assert "country=Korea%2C+Republic+of" in found[0][0] and "q=stem" in found[0][0]
     assert client.get(found[0][0].replace("&amp;", "&")).status_code == 200
     assert "Korea" in html and ("Did you mean" if lang == "en" else "您要找的") in html
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_a_page_past_the_last_says_so_and_the_pager_claims_no_such_page(client, lang):
+    """/trials?page=99 read "第 99 页，共 6 页" above "第 6 页是这些结果的最后一页"."""
+    html = client.get("/trials", params={"page": 99, "per_page": 20, "lang": lang}).text
+    assert 'data-testid="past-end"' in html and 'class="pager"' not in html
+    assert 'class="pager"' in client.get("/trials", params={"page": 2, "lang": lang}).text
 
 
 def test_a_page_that_is_not_there_is_an_html_page_saying_so(client):
@@ -365,6 +374,8 @@ def test_the_evidence_pools_are_titled_and_described_in_chinese_on_a_chinese_pag
     page = unescape(re.sub(r"<[^>]+>", " ", client.get("/evidence").text))
     assert "糖化血红蛋白，干细胞组对比对照组，2 型糖尿病" in page
     assert "随机效应，限制性最大似然法" in page and "restricted maximum likelihood" not in page
+    # why a record is left out names the numbers it lacks, not the record's field names
+    assert "未报告：治疗组均数、治疗组标准差" in page and "treated_mean" not in page
 
 
 def test_a_classifier_rule_is_explained_in_the_pages_language(client):
@@ -379,8 +390,8 @@ def test_a_classifier_rule_is_explained_in_the_pages_language(client):
 
 def test_the_bundled_data_is_named_in_chinese_as_a_changes_source(client):
     client.cookies.set("lang", "zh")
-    assert "随附数据" in client.get("/").text
-    assert "(随附数据)" in client.get("/trials/NCT01219465").text
+    assert "isletbase 内置数据" in client.get("/").text
+    assert "（isletbase 内置数据）" in client.get("/trials/NCT01219465").text
 
 
 @pytest.mark.parametrize("lang", LANGUAGES)

@@ -25,7 +25,7 @@ from statsmodels.stats.meta_analysis import effectsize_2proportions, effectsize_
 from isletbase.errors import InputError
 from isletbase.evidence.outcomes import Outcome
 from isletbase.evidence.overlaps import left_out
-from isletbase.wording import Said, said
+from isletbase.wording import Said, said, worded
 
 MEASURES = ("MD", "SMD", "RR", "OR")
 RATIO_MEASURES = ("RR", "OR")
@@ -262,7 +262,8 @@ def _need(item: Outcome, names: tuple[str, ...]) -> list[float]:
     values = [item.value(n) for n in names]
     missing = [n for n, v in zip(names, values, strict=True) if v is None]
     if missing:
-        raise _Missing(said("not_reported", fields=", ".join(missing)))
+        named = "、".join(worded(f"number_{n}", "zh", {}) for n in missing)
+        raise _Missing(said("not_reported", zh={"fields": named}, fields=", ".join(missing)))
     return values  # type: ignore[return-value]
 
 
