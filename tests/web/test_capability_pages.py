@@ -117,7 +117,10 @@ def test_the_timeline_reads_in_the_pages_language(client):
 
 def test_empty_offer_is_a_400_saying_why(client):
     r = client.post("/regulation", data={"text": "   "})
-    assert r.status_code == 400 and "nothing to check" in r.text
+    assert (
+        r.status_code == 400
+        and "Paste the offer&#39;s text, or fill in at least one field." in r.text
+    )
 
 
 def test_trial_page_lists_the_trials_rule_findings(client, loaded_db):

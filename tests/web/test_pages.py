@@ -313,7 +313,8 @@ def test_a_chinese_page_names_places_kinds_and_methods_in_chinese(client):
         ("get", "/trials?q=a*", None, "无法按所写内容执行此搜索。"),
         ("post", "/trials", None, "此地址不接受 POST 请求。"),
         ("post", "/simulator", {"sample_size": "0"}, "样本量须为 1–50 的整数"),
-        ("post", "/regulation", {"country": "XX"}, "无法检查这份报价。"),
+        ("post", "/regulation", {"country": "XX"}, "无法核查这份宣传。"),
+        ("post", "/regulation", {"text": "  "}, "请粘贴宣传原文，或至少填写一项。"),
     ],
 )
 def test_a_request_a_page_cannot_use_is_explained_in_the_pages_language(
@@ -478,3 +479,13 @@ def test_a_finding_names_a_region_it_read_in_the_reader_s_language(client):
     assert "mainland China" not in zh
     en = client.get("/trials/NCT01219465", params={"lang": "en"}).text.split('class="findings"')[1]
     assert "<q>Region: mainland China</q>" in en
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_a_trials_cell_source_is_named_with_its_code_beside_it(client, lang):
+    """The Chinese page showed "细胞来源 UC-MSC" with the name under it as a tag."""
+    html = client.get("/trials/NCT01413035", params={"lang": lang}).text
+    row = html.split(f'<th scope="row">{"细胞来源" if lang == "zh" else "Cell source"}</th>')[1]
+    cell = row.split("</td>")[0]
+    name = "脐带间充质干细胞" if lang == "zh" else "umbilical-cord"
+    assert name in cell.lower() and "<code>UC-MSC</code>" in cell and 'class="tag"' not in cell

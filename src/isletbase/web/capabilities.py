@@ -138,6 +138,8 @@ async def regulation_check(request: Request) -> HTMLResponse:
     fields: dict[str, str] = {}
     try:
         fields = {k: v for k, v in (await form_fields(request)).items() if k in OFFER_FIELDS}
+        if not fields:  # the commonest mistake: said in the reader's words, not the engine's
+            raise PageInputError(Problem("offer_unreadable", why="offer_nothing_given"))
         with CHECK.held():
             result = await run_in_threadpool(_checked, fields, request.app.state.db)
         error = None
