@@ -25,6 +25,7 @@ def test_every_term_names_the_pages_it_was_read_from() -> None:
 def test_a_word_is_found_in_either_script_and_an_unknown_one_has_no_english() -> None:
     assert glossary.english("胰岛素") == glossary.english("胰島素") == ("insulin",)
     assert glossary.english("干细胞") == ()
+    assert glossary.english("幹細胞療法") == ("stem cell treatment", "stem cell therapy")
 
 
 def test_no_term_is_a_vocabulary_label_whose_trials_carry_it_in_both_languages() -> None:

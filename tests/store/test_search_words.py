@@ -302,6 +302,7 @@ def _containing(db: Database, text: str) -> set[str]:
         {"胰島素": "insulin"},  # traditional characters
         {"胰腺": "pancreas"},  # under three characters: a scan, not the trigram index
         {"胰岛素": "insulin", "葡萄糖": "glucose"},  # two such terms in one search
+        {"胰岛移植": "islet transplantation"},  # found none: a phrase of two English words
     ],
 )
 def test_a_chinese_medical_word_finds_the_trials_that_say_it_in_english(loaded_db, terms):
