@@ -182,3 +182,26 @@ def test_yen_and_yuan_signs_are_the_money_of_the_place_the_offer_is_made(offer, 
     facts = check_offer(offer, today=TODAY).facts
     assert facts["price_currency"].value == currency
     assert facts["price_high"].value is high
+
+
+@pytest.mark.parametrize("price", ["¥1,50,000", "¥1e308", "¥1.5e6", "-¥5", "1_000", "¥5 or ¥6"])
+def test_a_price_field_that_is_not_one_price_is_refused_not_misread(price: str) -> None:
+    """ "¥1,50,000" and "¥1e308" were read as 1 (no high price), "-¥5" as 5, "1_000" as 1000."""
+    with pytest.raises(InputError, match="price"):
+        Offer.parse({"text": "stem cells for diabetes", "price": price})
+
+
+@pytest.mark.parametrize(
+    ("price", "amount"),
+    [("15万", 150_000.0), ("150,000", 150_000.0), ("十万", 100_000.0), ("15万元", 150_000.0),
+     ("¥150,000 per course", 150_000.0), ("US$1.2 million", 1_200_000.0), (2500, 2500.0)],
+)  # fmt: skip
+def test_a_price_field_is_read_as_one_amount(price: object, amount: float) -> None:
+    """ "15万" was refused where "15万元" was read."""
+    result = check_offer(Offer.parse({"text": "stem cells for diabetes", "price": price}))
+    assert result.facts["price_amount"].value == amount
+
+
+def test_a_number_in_a_longer_number_is_no_price_in_text() -> None:
+    assert prices.find_price("费用¥1,50,000。") is None and prices.find_price("¥1e308") is None
+    assert prices.find_price("费用¥150,000。")[0] == 150_000.0

@@ -23,7 +23,7 @@ from pydantic import (
 )
 
 from isletbase.errors import InputError, json_kind
-from isletbase.regulation.prices import currency_code, find_price
+from isletbase.regulation.prices import currency_code, read_price_field
 from isletbase.store.db import printable
 
 #: Longest offer text read (an offer's text, not a whole website).
@@ -98,15 +98,17 @@ class Offer(BaseModel):
             raise ValueError(f"expected a number or a price like '¥150,000', got {v!r}")
         if isinstance(v, str) and len(v) > MAX_FIELD:
             raise ValueError(f"{len(v)} characters; a price is at most {MAX_FIELD}")
-        if isinstance(v, str) and (not v.strip() or find_price(v)):
-            return v.strip() or None
-        try:
-            number = float(str(v).replace(",", ""))
-        except ValueError:
-            raise ValueError(f"expected a number or a price like '¥150,000', got {v!r}") from None
-        if not math.isfinite(number) or number < 0:
+        if isinstance(v, str):
+            if not v.strip():
+                return None
+            read = read_price_field(v)
+            if read is None:
+                raise ValueError(f"expected a number or a price like '¥150,000', got {v!r}")
+            # a price naming its currency stays text, for its currency to be read from it
+            return v.strip() if read[1] else read[0]
+        if not math.isfinite(v) or v < 0:
             raise ValueError(f"expected a finite number >= 0, got {v!r}")
-        return number
+        return float(v)
 
     @field_validator("currency")
     @classmethod
