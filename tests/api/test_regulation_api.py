@@ -172,6 +172,12 @@ def test_checks_and_findings_beyond_their_places_are_told_to_come_back(loaded_db
             busy = send()
             assert busy.status_code == 503 and busy.headers["retry-after"] == "5"
             assert "try again in a few seconds" in busy.text
+            # a request that is wrong is told so, not to come back later
+            wrong = client.post(
+                "/api/check", content=b"{bad", headers={"content-type": "application/json"}
+            )
+            assert wrong.status_code == 400
+            assert client.get("/api/findings?severity=bogus").status_code in (400, 422)
         finally:
             for _ in range(taken):
                 slot.give_back()

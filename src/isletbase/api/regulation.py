@@ -18,6 +18,7 @@ from isletbase.regulation.engine import (
     check_offer,
     findings_for_all_trials,
     findings_for_trial,
+    severity_floor,
     worst_of,
 )
 from isletbase.regulation.offer import MAX_TEXT, Offer
@@ -73,10 +74,13 @@ async def _read_body(request: Request) -> tuple[str, str]:
         raise InputError("request body: not UTF-8") from None
 
 
-def _check(media: str, text: str, db: Database) -> dict[str, Any]:
-    offer = (Offer.from_json if media == "application/json" else Offer.from_text)(
+def _offer(media: str, text: str) -> Offer:
+    return (Offer.from_json if media == "application/json" else Offer.from_text)(
         text, "request body"
     )
+
+
+def _check(offer: Offer, db: Database) -> dict[str, Any]:
     return check_offer(offer, db).to_dict()
 
 
@@ -99,8 +103,10 @@ async def check(request: Request) -> dict[str, Any]:
     text (~1 s for the longest), so they run in a worker thread, not on the event loop that
     every other request waits on."""
     media, text = await _read_body(request)
+    # read before the slot is taken: a malformed offer is a 400 even while another runs
+    offer = await run_in_threadpool(_offer, media, text)
     with CHECK.held():
-        return await run_in_threadpool(_check, media, text, request.app.state.db)
+        return await run_in_threadpool(_check, offer, request.app.state.db)
 
 
 @router.get("/findings")
@@ -110,8 +116,9 @@ def findings(
 ) -> dict[str, Any]:
     """Rule findings across all trials in the database (one report at a time per server
     process: it scores every trial; another is answered 503 with ``Retry-After``)."""
+    floor = severity_floor(severity)  # a bad word is a 400 even while a report runs
     with FINDINGS.held():
-        return findings_for_all_trials(request.app.state.db, severity=severity).to_dict()
+        return findings_for_all_trials(request.app.state.db, severity=floor).to_dict()
 
 
 @router.get("/timeline")

@@ -291,6 +291,18 @@ class FindingsReport:
         }
 
 
+def severity_floor(severity: str | None) -> str | None:
+    """``severity`` as a key of ``SEVERITY_RANK``, as written anywhere (VIOLATION, Red-Flag);
+    ``InputError`` for another word (asked before a report takes the server's one slot)."""
+    if severity is None:
+        return None
+    key = severity.strip().lower().replace("-", "_")
+    if key not in SEVERITY_RANK:
+        known = ", ".join(sorted(SEVERITY_RANK))
+        raise InputError(f"severity: expected one of {known} (in any case), got {severity!r}")
+    return key
+
+
 def findings_for_all_trials(
     db: Database,
     *,
@@ -299,12 +311,7 @@ def findings_for_all_trials(
     today: date | None = None,
 ) -> FindingsReport:
     """Evaluate every trial in the database; keep findings at or above ``severity``."""
-    given = severity
-    if severity is not None:  # as written anywhere: VIOLATION, Red-Flag
-        severity = severity.strip().lower().replace("-", "_")
-    if severity is not None and severity not in SEVERITY_RANK:
-        known = ", ".join(sorted(SEVERITY_RANK))
-        raise InputError(f"severity: expected one of {known} (in any case), got {given!r}")
+    severity = severity_floor(severity)
     book = book or load_rulebook()
     floor = SEVERITY_RANK[severity] if severity else 0
     institutions = list_institutions(db)

@@ -25,7 +25,7 @@ from isletbase.evidence.cases import load_cases
 from isletbase.evidence.living import current_outcomes
 from isletbase.evidence.outcomes import Outcome
 from isletbase.evidence.pools import pool_specs
-from isletbase.regulation.engine import CheckResult, check_offer
+from isletbase.regulation.engine import check_offer
 from isletbase.regulation.offer import Offer
 from isletbase.regulation.rules import load_rulebook
 from isletbase.regulation.timeline import load_timeline
@@ -34,7 +34,6 @@ from isletbase.simulate.params import DATA
 from isletbase.simulate.plots import graft_mass_svg
 from isletbase.simulate.runs import list_runs
 from isletbase.simulate.trial import run_trial, simulated_patient_days
-from isletbase.store.db import Database
 from isletbase.web.render import PageInputError, Problem, problem_of, render
 
 router = APIRouter(include_in_schema=False)
@@ -127,12 +126,6 @@ def regulation(request: Request) -> HTMLResponse:
     return render(request, "regulation.html", {**regulation_context(), "offer": {}, "check": None})
 
 
-def _checked(fields: dict[str, str], db: Database) -> CheckResult:
-    """The form's offer read and checked (in a worker thread: both take CPU in proportion to
-    the text, and the event loop serves every other request)."""
-    return check_offer(Offer.parse(fields, "form"), db)
-
-
 @router.post("/regulation", response_class=HTMLResponse)
 async def regulation_check(request: Request) -> HTMLResponse:
     fields: dict[str, str] = {}
@@ -140,8 +133,12 @@ async def regulation_check(request: Request) -> HTMLResponse:
         fields = {k: v for k, v in (await form_fields(request)).items() if k in OFFER_FIELDS}
         if not fields:  # the commonest mistake: said in the reader's words, not the engine's
             raise PageInputError(Problem("offer_unreadable", why="offer_nothing_given"))
+        # read, then checked, in worker threads (both take CPU in proportion to the text, and
+        # the event loop serves every other request); read before the slot is taken, so a
+        # wrong form is told what is wrong even while other checks run
+        offer = await run_in_threadpool(Offer.parse, fields, "form")
         with CHECK.held():
-            result = await run_in_threadpool(_checked, fields, request.app.state.db)
+            result = await run_in_threadpool(check_offer, offer, request.app.state.db)
         error = None
     except IsletbaseError as exc:
         result, error = None, problem_of(exc, "offer_unreadable")
