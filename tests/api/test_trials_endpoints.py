@@ -103,6 +103,29 @@ def test_openapi_docs_are_served(loaded_db):
     assert "/api/trials" in c.get("/api/openapi.json").json()["paths"]
 
 
+def test_the_openapi_document_gives_errors_as_they_are_answered(loaded_db):
+    """It documented a 422 as JSON with a list of errors (the body is a problem document with
+    a string detail), and no 400 or 404."""
+    c = client(loaded_db)
+    doc = c.get("/api/openapi.json").json()
+    problem = doc["components"]["schemas"]["Problem"]
+    assert "HTTPValidationError" not in doc["components"]["schemas"]
+    one = doc["paths"]["/api/trials/{trial_id}"]["get"]["responses"]
+    for status in ("400", "404", "422"):
+        assert "application/problem+json" in one[status]["content"], status
+    assert "404" not in doc["paths"]["/api/trials"]["get"]["responses"]
+    # the answers are what the document says
+    for answer in (
+        c.get("/api/trials", params={"page": "x"}),
+        c.get("/api/trials", params={"cell_source": "nope"}),
+        c.get("/api/trials/NCT00000000"),
+    ):
+        assert answer.headers["content-type"].startswith("application/problem+json")
+        body = answer.json()
+        assert set(problem["required"]) <= set(body) and isinstance(body["detail"], str)
+        assert str(answer.status_code) in doc["paths"]["/api/trials/{trial_id}"]["get"]["responses"]
+
+
 def test_a_listed_trial_is_the_same_json_as_the_trial_read_by_id(loaded_db):
     c = client(loaded_db)
     for params in ({"q": "umbilical", "per_page": 500}, {"q": "胰岛"}, {"per_page": 7, "page": 2}):

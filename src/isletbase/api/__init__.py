@@ -157,4 +157,52 @@ def create_app(
 
     for name in ROUTERS:
         app.include_router(importlib.import_module(f"isletbase.api.{name}").router)
+    generate = app.openapi
+    app.openapi = lambda: app.openapi_schema or _documented_errors(generate())  # type: ignore[method-assign]
     return app
+
+
+#: An error as every route answers it (``problem``), for the OpenAPI document.
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "title": "Problem",
+    "description": "An RFC 9457 problem document: what was wrong, and where, in `detail`.",
+    "type": "object",
+    "required": ["type", "title", "status", "detail"],
+    "properties": {
+        "type": {"type": "string", "example": "about:blank"},
+        "title": {"type": "string", "example": "Bad Request"},
+        "status": {"type": "integer", "example": 400},
+        "detail": {
+            "type": "string",
+            "example": "cell_source: unknown value 'X'; expected one of …",
+        },
+    },
+}
+
+#: The errors every operation may answer, and those of one that names a record in its path.
+_ERRORS = {
+    "400": "Bad request: a parameter or body isletbase cannot use (`detail` names it)",
+    "422": "Unprocessable content: a parameter or body of the wrong type or form",
+}
+_NOT_FOUND = {"404": "Not found: no record with that id"}
+
+
+def _documented_errors(schema: dict[str, Any]) -> dict[str, Any]:
+    """FastAPI's OpenAPI ``schema`` (changed in place, as the app keeps it) with the errors as
+    they are answered: a problem document (``application/problem+json``, ``detail`` a string)
+    — it documented a 422 as JSON with a list of errors, and no 400 or 404 at all."""
+    ref = {"$ref": "#/components/schemas/Problem"}
+    for path, operations in schema.get("paths", {}).items():
+        for operation in operations.values():
+            responses = operation.setdefault("responses", {})
+            errors = {**_ERRORS, **(_NOT_FOUND if "{" in path else {})}
+            for status, description in errors.items():
+                responses[status] = {
+                    "description": description,
+                    "content": {PROBLEM: {"schema": ref}},
+                }
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    for unused in ("HTTPValidationError", "ValidationError"):
+        components.pop(unused, None)
+    components["Problem"] = PROBLEM_SCHEMA
+    return schema
