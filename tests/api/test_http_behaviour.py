@@ -49,6 +49,41 @@ def test_pages_vary_by_language_cookie_and_forbid_inline_scripts(client):
     assert r.headers["x-content-type-options"] == "nosniff"
 
 
+@pytest.mark.parametrize(
+    ("accept", "lang"),
+    [
+        ("zh-CN,zh;q=0.9,en;q=0.8", "zh"),
+        ("zh-TW", "zh"),
+        ("en-GB,en;q=0.9,zh;q=0.5", "en"),
+        ("fr-FR,fr;q=0.9,zh;q=0.4", "zh"),
+        ("fr-FR", "en"),
+        ("zh;q=0, en", "en"),
+        ("zh;q=x", "en"),
+        ("", "en"),
+    ],
+)
+def test_a_first_visit_is_answered_in_the_browsers_language(client, accept, lang):
+    """A first visit from a Chinese browser was answered in English: only ?lang= and the
+    cookie were read. They still come first; pages vary by both, the response cache too."""
+    page = client.get("/", headers={"accept-language": accept})
+    assert f'<html lang="{"zh-Hans" if lang == "zh" else "en"}">' in page.text
+    assert "Accept-Language" in page.headers["vary"]
+    chosen = client.get("/?lang=en", headers={"accept-language": "zh-CN"})
+    assert '<html lang="en">' in chosen.text  # and remembered in the cookie:
+    assert '<html lang="en">' in client.get("/", headers={"accept-language": "zh-CN"}).text
+    client.cookies.clear()
+
+
+def test_a_page_names_itself_in_each_language_for_search_engines(client):
+    html = client.get("/trials", params={"q": "umbilical", "lang": "zh"}).text
+    assert '<link rel="alternate" hreflang="en" href="/trials?q=umbilical&amp;lang=en">' in html
+    assert (
+        '<link rel="alternate" hreflang="zh-Hans" href="/trials?q=umbilical&amp;lang=zh">' in html
+    )
+    assert '<meta name="description" content="干细胞治疗糖尿病的开放证据库' in html
+    assert '<nav aria-label="主导航">' in html
+
+
 def test_errors_are_problem_documents_and_not_cached(client):
     r = client.get("/api/trials", params={"per_page": 100000})
     assert r.status_code == 422

@@ -234,8 +234,8 @@ class CacheHeaders:
         tag = etag_of(body)
         headers["etag"] = tag
         headers.setdefault("cache-control", cache_control(scope["path"]))
-        if not scope["path"].startswith(("/api/", "/static/")):
-            headers.append("vary", "Cookie")
+        if not scope["path"].startswith(("/api/", "/static/")):  # a page's language
+            headers.append("vary", "Cookie, Accept-Language")
         wanted = Headers(scope=scope).get("if-none-match", "")
         if (
             tag in [t.strip().removeprefix("W/") for t in wanted.split(",")]
@@ -319,7 +319,11 @@ class ResponseCache:
             # kept under the URL alone, it was served to the next request without the token
             await self.app(scope, receive, send)
             return
-        cookie = "" if scope["path"].startswith("/api/") else headers.get("cookie", "")
+        # a page's language is chosen by its cookie, else the browser's languages
+        page = not scope["path"].startswith("/api/")
+        cookie = (
+            headers.get("cookie", "") + "|" + headers.get("accept-language", "") if page else ""
+        )
         key = (scope["method"], scope["path"], scope.get("query_string", b""), cookie)
         hit, now = self.store.get(key), time.monotonic()
         if hit is not None and hit[0] > now:

@@ -1,8 +1,9 @@
 """Interface strings in English and Chinese, read from ``i18n.yaml``, and the reader's language.
 
 The language is chosen by ``?lang=`` (which the switch link sets and a cookie remembers), then the
-cookie, then English. Data shown on pages (titles, names, vocabulary labels) is bilingual in the
-database and ``taxonomy.yaml``; only the interface's own words live here.
+cookie, then the browser's ``Accept-Language``, then English. Data shown on pages (titles, names,
+vocabulary labels) is bilingual in the database and ``taxonomy.yaml``; only the interface's own
+words live here.
 """
 
 from __future__ import annotations
@@ -31,8 +32,31 @@ def strings() -> dict[str, dict[str, str]]:
 
 
 def language(request: Request) -> str:
-    """The language to answer in: ``?lang=``, else the cookie, else English."""
+    """The language to answer in: ``?lang=``, else the cookie, else the browser's choice
+    (``Accept-Language``: a first visit from a Chinese browser was answered in English), else
+    English."""
     for candidate in (request.query_params.get("lang"), request.cookies.get(COOKIE)):
         if candidate in LANGUAGES:
             return candidate
-    return "en"
+    return preferred(request.headers.get("accept-language", "")) or "en"
+
+
+def preferred(accept_language: str) -> str | None:
+    """Of our languages, the one an ``Accept-Language`` header ranks highest (RFC 9110: by
+    ``q``, the first listed where equal; ``zh-CN``, ``zh-Hant``, ``en-GB`` count as their
+    language), or ``None`` where it names neither."""
+    best, best_q = None, 0.0
+    for part in accept_language.split(",")[:32]:  # a header of thousands of parts: not read
+        tag, *params = (p.strip() for p in part.split(";"))
+        q = 1.0
+        for param in params:
+            name, _, value = param.partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    q = float(value)
+                except ValueError:
+                    q = 0.0
+        primary = tag.lower().split("-")[0]
+        if primary in LANGUAGES and q > best_q:
+            best, best_q = primary, q
+    return best

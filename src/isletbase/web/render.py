@@ -280,6 +280,11 @@ def render(
             "field_label": field_label,
             "url_with": lambda path=None, **kw: url_with(request, context["query"], path, **kw),
             "switch_url": request.url.path + "?" + urlencode(switch),
+            # the page in each language, for search engines and shared links (hreflang)
+            "alternates": [
+                (code, request.url.path + "?" + urlencode([*switch[:-1], ("lang", each)]))
+                for each, code in (("en", "en"), ("zh", "zh-Hans"))
+            ],
         },
         status_code=status,
     )
