@@ -291,11 +291,11 @@ def test_a_chinese_page_names_places_kinds_and_methods_in_chinese(client):
     assert 'data-facet="province">北京 ' in trials and 'data-facet="city">上海 ' in trials
     assert 'data-facet="city">Shanghai ' not in trials
     trial = client.get("/trials/NCT01219465", params={"lang": "zh"}).text
-    assert "<strong>青岛</strong>" in trial and "中国大陆" in trial
+    assert "<strong>山东青岛</strong>" in trial and "中国大陆" in trial
     assert "人工审定 —" in trial and "curated —" not in trial
     assert "<dd>医院</dd>" in client.get("/institutions/pumch", params={"lang": "zh"}).text
     english = client.get("/trials/NCT01219465", params={"lang": "en"}).text
-    assert "<strong>Qingdao</strong>" in english and "curated —" in english
+    assert "<strong>Qingdao, Shandong</strong>" in english and "curated —" in english
 
 
 @pytest.mark.parametrize(
@@ -448,16 +448,14 @@ def test_the_institution_list_names_each_by_its_names_sorted_as_read(client, lan
     """About twenty rows showed an id (bosheng-zhuoyue) as the English name, the list ran in
     the ids' order, and a place without a city read ", Hainan"."""
     html = client.get("/institutions", params={"lang": lang}).text
-    rows = re.findall(
-        r'<a href="/institutions/([^"]+)">([^<]*)</a></td>\s*<td lang="zh-Hans">([^<]*)</td>', html
-    )
-    assert len(rows) > 100
-    assert not [r for r in rows if r[1] == r[0]]  # no id for a name
-    shown = [
-        (en if en != strings()[lang]["no_english_name"] else zh).casefold() for _, en, zh in rows
-    ]
-    assert shown == sorted(shown)
+    links = re.findall(r'<a href="/institutions/([^"]+)"><span lang="[^"]+">([^<]*)</span>', html)
+    assert len(links) > 100
+    assert not [r for r in links if r[1] == r[0]]  # no id for a name
     assert not re.search(r"<td>, ", html)
+    if lang == "en":  # the Chinese order: test_the_chinese_directory_leads_with_chinese_names…
+        unnamed = strings()[lang]["no_english_name"]
+        shown = [name.casefold() for _, name in links if name != unnamed]
+        assert shown == sorted(shown)
     page = client.get("/institutions/bosheng-zhuoyue", params={"lang": lang})
     assert page.status_code == 200 and "› bosheng-zhuoyue" not in page.text
 
@@ -489,3 +487,25 @@ def test_a_trials_cell_source_is_named_with_its_code_beside_it(client, lang):
     cell = row.split("</td>")[0]
     name = "脐带间充质干细胞" if lang == "zh" else "umbilical-cord"
     assert name in cell.lower() and "<code>UC-MSC</code>" in cell and 'class="tag"' not in cell
+
+
+def test_the_chinese_directory_leads_with_chinese_names_in_pinyin_order(client):
+    """The Chinese list was sorted and linked by English name: 贵州医科大学附属医院 was opened
+    by clicking 未见英文名; places read "南京, 江苏"; a search that found none said nothing."""
+    html = client.get("/institutions", params={"lang": "zh"}).text
+    links = re.findall(
+        r'<td><a href="/institutions/[^"]+"><span lang="([^"]+)">([^<]*)</span>', html
+    )
+    chinese = [name for lang, name in links if lang == "zh-Hans"]
+    assert len(chinese) > 80 and "未见英文名" not in [name for _, name in links]
+    assert [lang for lang, _ in links] == sorted((lang for lang, _ in links), reverse=True)
+    assert (
+        chinese.index("白求恩国际和平医院")
+        < chinese.index("北京大学")
+        < chinese.index("武汉大学人民医院")
+    )
+    assert "河北石家庄" in html and "石家庄, 河北" not in html
+    english = client.get("/institutions", params={"lang": "en"}).text
+    assert "Shijiazhuang, Hebei" in english
+    empty = client.get("/institutions", params={"lang": "zh", "q": "不存在的医院"}).text
+    assert "机构目录中没有符合" in empty and "<table" not in empty

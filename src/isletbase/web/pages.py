@@ -7,7 +7,7 @@ shareable URL with the same parameters as ``/api/trials``.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -26,13 +26,13 @@ from isletbase.api.trials import EXPORT_LIMIT, SEARCH_KEYS, TRIAL_ID, given_once
 from isletbase.errors import InputError
 from isletbase.evidence.living import current_outcomes
 from isletbase.evidence.outcomes import Outcome
-from isletbase.model import Site, SourceRef, Trial
+from isletbase.model import Institution, Site, SourceRef, Trial
 from isletbase.regulation.engine import findings_for_trial
 from isletbase.sources import registry_page
 from isletbase.sources.ctgov import STUDY_URL
 from isletbase.store.db import Database
 from isletbase.store.facets import facet_table, place_suggestions
-from isletbase.store.institutions import get_institution, list_institutions
+from isletbase.store.institutions import get_institution, list_institutions, pinyin_forms
 from isletbase.store.links import institution_trials
 from isletbase.store.query import TrialQuery, prefix_suggestion
 from isletbase.store.search import SearchResult, institutions_named, search_trials
@@ -270,8 +270,19 @@ def institutions(request: Request) -> HTMLResponse:
     except InputError as exc:
         return error_page(request, 400, problem_of(exc, "bad_search"))
     if not q:  # by name, as a reader looks one up (the ids put "The Second …" first)
-        found.sort(key=lambda i: i.display_name.casefold())
+        found.sort(key=_by_name_in(language(request)))
     return render(request, "institutions.html", {"institutions": found, "q": q})
+
+
+def _by_name_in(lang: str) -> Callable[[Institution], tuple[bool, str]]:
+    """How a reader looks an institution up: by its English name, or on a Chinese page by its
+    Chinese name in pinyin order (贵州… under g), those without one after."""
+    if lang != "zh":
+        return lambda i: (False, i.display_name.casefold())
+    return lambda i: (
+        i.name_zh is None,
+        " ".join(pinyin_forms(i.name_zh)[1:2]) if i.name_zh else i.display_name.casefold(),
+    )
 
 
 @router.get("/institutions/{institution_id}", response_class=HTMLResponse)

@@ -176,6 +176,18 @@ def render(
             return places.chinese(kind, name) or name
         return places.english(kind, name)
 
+    def where(city: str | None, province: str | None = None, country: str | None = None) -> str:
+        """A place from its parts, as the reader writes it: "江苏南京" on a Chinese page where
+        every part has a Chinese name (largest first, run together; "南京, 江苏" read as an
+        English address), else "Nanjing, Jiangsu"; a province that is its city's own name
+        (北京) once."""
+        given = [("city", city), ("province", province if province != city else None)]
+        parts = [named for kind, name in [*given, ("country", country)] if name
+                 for named in [place(kind, name)] if named]  # fmt: skip
+        if lang == "zh" and parts and not any(p.isascii() for p in parts):
+            return "".join(reversed(parts))
+        return ", ".join(parts)
+
     def fact_label(name: str) -> str:
         """A regulation fact's name for readers ("product_approved" → "a regulator's approval
         stated" / 声明已获监管部门批准)."""
@@ -265,6 +277,7 @@ def render(
             "other_lang": other,
             "colon": colon,
             "paren": paren,
+            "where": where,
             "t": t,
             "has": has,
             "named": named,
