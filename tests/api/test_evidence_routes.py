@@ -55,7 +55,7 @@ def test_the_svg_and_json_pools_take_the_same_parameters_and_the_svg_is_stable(d
     first = client.get("/api/evidence/pool.svg", params=params)
     second = client.get("/api/evidence/pool.svg", params=params)
     assert first.text == second.text and first.headers["etag"] == second.headers["etag"]
-    assert "hba1c · T2D" in first.text  # the title names what was pooled
+    assert "HbA1c · T2D" in first.text  # the title names what was pooled
     for path in ("/api/evidence/pool", "/api/evidence/pool.svg"):
         bad = client.get(path, params={**params, "method": "XX"})
         assert bad.status_code == 422 and "query.method" in bad.json()["detail"]
@@ -124,6 +124,8 @@ def test_a_forest_plot_is_drawn_in_the_language_asked(loaded_db):
     # matplotlib draws text as paths, each with the words it draws in a comment
     assert "<!-- Study -->" in english and "研究" not in english
     assert "<!-- 研究 -->" in chinese and "均数差" in chinese and "Study" not in chinese
+    # its title names what was pooled ("hba1c · T2D" was the query's codes)
+    assert "<!-- HbA1c · T2D -->" in english and "<!-- 糖化血红蛋白 · 2型糖尿病 -->" in chinese
     # a study's timepoint too ("Zang 2022 (11 mo)" on a Chinese plot)
     assert " mo) -->" in english and " mo)" not in chinese and " 个月） -->" in chinese
     assert client.get("/api/evidence/pool.svg", params={**params, "lang": "fr"}).status_code == 422

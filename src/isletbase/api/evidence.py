@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 from pydantic import BeforeValidator
 
+from isletbase import taxonomy
 from isletbase.evidence.cases import get_case, load_cases
 from isletbase.evidence.forest import forest_svg
 from isletbase.evidence.igls import IglsInput, classify
@@ -15,6 +16,7 @@ from isletbase.evidence.living import current_outcomes, stored_pools
 from isletbase.evidence.meta import PoolResult
 from isletbase.evidence.outcomes import select
 from isletbase.evidence.pools import pool_outcomes
+from isletbase.wording import Said, in_language, worded, wordings
 
 router = APIRouter(prefix="/api/evidence", tags=["evidence"])
 
@@ -43,10 +45,26 @@ def outcomes(
 
 
 class Pooled(NamedTuple):
-    """A pooled effect and the title that names what was pooled."""
+    """A pooled effect and the title that names what was pooled, in both languages."""
 
     result: PoolResult
-    title: str
+    title: Said
+
+
+def _title(outcome: str, condition: str | None, cell_source: str | None) -> Said:
+    """What was pooled, named: "HbA1c · T2D", "糖化血红蛋白 · 2型糖尿病" (a Chinese plot's
+    title was the query's codes, "hba1c · T2D")."""
+    tax = taxonomy.load()
+
+    def named(lang: str) -> str:
+        known = f"outcome_{outcome}" in wordings()
+        parts = [worded(f"outcome_{outcome}", lang, {}) if known else outcome]
+        for field, value in (("condition", condition), ("cell_source", cell_source)):
+            if value:
+                parts.append(tax.label(field, value, "zh") or value if lang == "zh" else value)
+        return " · ".join(parts)
+
+    return Said(named("en"), named("zh"))
 
 
 def pooled(
@@ -69,7 +87,7 @@ def pooled(
         hk=hk,
         outcomes=current_outcomes(request.app.state.db),
     )
-    return Pooled(result, " · ".join(p for p in (outcome, condition, cell_source) if p))
+    return Pooled(result, _title(outcome, condition, cell_source))
 
 
 @router.get("/pool")
@@ -85,7 +103,8 @@ def pool_svg(
     lang: Annotated[Literal["en", "zh"], Query(description="the plot's words: en or zh")] = "en",
 ) -> Response:
     """The same pooled effect drawn as a forest plot (SVG), its words in ``lang``."""
-    return Response(forest_svg(pooled.result, pooled.title, lang), media_type="image/svg+xml")
+    title = in_language(pooled.title, lang)
+    return Response(forest_svg(pooled.result, title, lang), media_type="image/svg+xml")
 
 
 @router.get("/pools")
