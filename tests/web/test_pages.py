@@ -375,6 +375,8 @@ def test_the_evidence_pools_are_titled_and_described_in_chinese_on_a_chinese_pag
     page = unescape(re.sub(r"<[^>]+>", " ", client.get("/evidence").text))
     assert "糖化血红蛋白，干细胞组对比对照组，2 型糖尿病" in page
     assert "随机效应，限制性最大似然法" in page and "restricted maximum likelihood" not in page
+    # an outcome's own cell sources too (AHSCT, UCB, PSC-PEC were codes)
+    assert "自体造血干细胞移植" in page and "脐带血细胞" in page and "PSC-PEC" not in page
     # why a record is left out names the numbers it lacks, not the record's field names
     assert "未报告：治疗组均数、治疗组标准差" in page and "treated_mean" not in page
 

@@ -156,6 +156,9 @@ def render(
     def label(field: str, value: str | None) -> str:
         if value is None:
             return text["unknown"]
+        if field == "cell_source" and tax.term(field, value) is None:  # an outcome's own code
+            known = f"cell_{value}" in wording.wordings()
+            return wording.worded(f"cell_{value}", lang, {}) if known else value
         if (
             field == "condition"
             and value.startswith("complication:")
