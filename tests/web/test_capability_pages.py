@@ -223,8 +223,24 @@ def test_the_simulators_example_arms_read_as_words(client):
     """An arm's graft was printed as Python: "dose_cells: 800000000.0, regimen: hypoimmune"."""
     client.cookies.set("lang", "zh")
     page = client.get("/simulator").text
-    assert "低免疫原性细胞，不用免疫抑制, 0.8 × 10⁹ 个细胞" in page and "仅用胰岛素" in page
+    assert "低免疫原性细胞，不用免疫抑制，0.8 × 10⁹ 个细胞" in page and "仅用胰岛素" in page
     assert "800000000" not in page and "dose_cells" not in page
+    assert "低免疫原性移植物" in page and "hypoimmune graft" not in page  # the arm's name
+
+
+def test_a_chinese_simulation_is_told_and_drawn_in_chinese(client):
+    """The design, the arms, the table's heads and the whole plot were English on the Chinese
+    page, a p-value read 1.08e-11 and power 1.0."""
+    import base64
+
+    page = client.post("/simulator?lang=zh", data={"sample_size": "2", "days": "14"}).text
+    text = unescape(re.sub(r"<[^>]+>", "|", page))
+    assert "干细胞来源胰岛移植" in text and "|糖化血红蛋白（%）|" in text and "|P 值|" in text
+    assert "|移植物＋标准免疫抑制|" in text and "graft + standard IS" not in text
+    svg = base64.b64decode(re.search(r"base64,([^\"]+)", page)[1]).decode()
+    assert "<!-- 移植后天数 -->" in svg and "<!-- 低免疫原性移植物 -->" in svg
+    assert "day after transplant" not in svg
+    assert not re.search(r"\d\.\d+e-\d", text)  # no p-value in scientific notation
 
 
 def test_a_simulation_that_fails_on_the_page_is_a_page_saying_why(client, monkeypatch):

@@ -7,6 +7,7 @@ object did not compute, so the page, the CLI file and the API show the same numb
 from __future__ import annotations
 
 import io
+from collections.abc import Sequence
 
 import matplotlib
 
@@ -14,9 +15,11 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from isletbase.fonts import in_plot_fonts  # noqa: E402
 from isletbase.simulate.cohort import CohortRun  # noqa: E402
 from isletbase.simulate.endpoints import definitions  # noqa: E402
 from isletbase.simulate.results import TrialResult  # noqa: E402
+from isletbase.wording import worded  # noqa: E402
 
 
 def _svg(fig: plt.Figure) -> str:
@@ -42,12 +45,17 @@ def glucose_svg(run: CohortRun, max_patients: int = 10) -> str:
     return _svg(fig)
 
 
-def graft_mass_svg(result: TrialResult) -> str:
-    """Functional graft beta-cell mass (fraction of healthy) over time per arm: mean, 10–90 %."""
+@in_plot_fonts
+def graft_mass_svg(
+    result: TrialResult, lang: str = "en", names: Sequence[str] | None = None
+) -> str:
+    """Functional graft beta-cell mass (fraction of healthy) over time per arm: mean, 10–90 %;
+    its axes in ``lang`` and its arms as ``names`` give them (a Chinese page drew English)."""
+    names = names or [arm.name for arm in result.design.arms]
     fig, ax = plt.subplots(figsize=(8, 3.5))
     for arm, curve in result.curves.items():
         days = curve["day"]
-        line = ax.plot(days, curve["graft_fraction_mean"], label=result.design.arms[arm].name)
+        line = ax.plot(days, curve["graft_fraction_mean"], label=names[arm])
         ax.fill_between(
             days,
             curve["graft_fraction_p10"],
@@ -56,8 +64,8 @@ def graft_mass_svg(result: TrialResult) -> str:
             alpha=0.15,
             lw=0,
         )
-    ax.set_xlabel("day after transplant")
-    ax.set_ylabel("functional beta-cell mass\n(fraction of healthy)")
+    ax.set_xlabel(worded("sim_axis_day", lang, {}))
+    ax.set_ylabel(worded("sim_axis_graft", lang, {}))
     ax.legend(fontsize=8)
     return _svg(fig)
 

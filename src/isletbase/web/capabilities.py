@@ -34,6 +34,7 @@ from isletbase.simulate.params import DATA
 from isletbase.simulate.plots import graft_mass_svg
 from isletbase.simulate.runs import list_runs
 from isletbase.simulate.trial import run_trial, simulated_patient_days
+from isletbase.web.i18n import language, strings
 from isletbase.web.render import PageInputError, Problem, problem_of, render
 
 router = APIRouter(include_in_schema=False)
@@ -150,8 +151,9 @@ async def regulation_check(request: Request) -> HTMLResponse:
     )
 
 
-def simulate_example(sample_size: int, days: int) -> dict[str, Any]:
-    """Run the example design with ``sample_size`` patients per arm for ``days`` days."""
+def simulate_example(sample_size: int, days: int, lang: str = "en") -> dict[str, Any]:
+    """Run the example design with ``sample_size`` patients per arm for ``days`` days; its plot
+    in ``lang``."""
     design = load_design(EXAMPLE_DESIGN)
     design = design.model_validate(
         {**design.model_dump(), "sample_size": sample_size, "days": days}
@@ -163,7 +165,9 @@ def simulate_example(sample_size: int, days: int) -> dict[str, Any]:
         )
     with SIMULATION.held():
         result = run_trial(design)
-    svg = graft_mass_svg(result)
+    text = strings()[lang]
+    names = [text.get(f"arm_{arm.name}", arm.name) for arm in design.arms]
+    svg = graft_mass_svg(result, lang, names)
     return {
         "design": design,
         "summary": result.to_dict()["arms"],
@@ -211,7 +215,10 @@ async def simulator_run(request: Request) -> HTMLResponse:
     try:
         context["form"] = form = await form_fields(request)
         # seconds of work: in a thread, so the server answers other requests meanwhile
-        context["run"] = await run_in_threadpool(simulate_example, *example_size(form))
+        sample_size, days = example_size(form)
+        context["run"] = await run_in_threadpool(
+            simulate_example, sample_size, days, language(request)
+        )
     except IsletbaseError as exc:
         problem = problem_of(exc, "bad_request")
         return render(request, "simulator.html", {**context, "error": problem}, 400)
