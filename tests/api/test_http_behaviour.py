@@ -376,3 +376,16 @@ def test_a_trailing_slash_redirect_is_a_path_not_the_host_asked_for(client):
     r = client.get("/api/trials/?q=cord", headers={"host": "evil.example"}, follow_redirects=False)
     assert r.status_code == 307 and r.headers["location"] == "/api/trials?q=cord"
     assert client.get("/api/trials/?q=cord").status_code == 200  # followed, as before
+
+
+@pytest.mark.parametrize(
+    ("body", "media"),
+    [(b"sample_size=2", "application/x-www-form-urlencoded"), (b"{}", "text/plain"), (b"{}", "")],
+)
+def test_a_body_that_is_not_json_where_json_is_read_is_a_415(client, body, media):
+    """/api/simulate answered a form or a text with 422 "body: Input should be a valid
+    dictionary", where /api/check said 415 and what to send."""
+    headers = {"content-type": media} if media else {}
+    r = client.post("/api/simulate", content=body, headers=headers)
+    assert r.status_code == 415 and "send application/json" in r.json()["detail"]
+    assert client.post("/api/simulate", json={}).status_code == 400  # JSON: read, and refused

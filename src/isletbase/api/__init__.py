@@ -29,7 +29,7 @@ from isletbase.api.middleware import (
     ResponseCache,
     secured,
 )
-from isletbase.api.params import known_query_parameters
+from isletbase.api.params import json_body, known_query_parameters
 from isletbase.errors import InputError, IsletbaseError, NotFoundError
 from isletbase.store.db import Database
 
@@ -100,7 +100,7 @@ def create_app(
     # mainland China, this site's first readers)
     app = FastAPIOffline(
         static_url="/api/docs-static",
-        dependencies=[Depends(known_query_parameters)],
+        dependencies=[Depends(known_query_parameters), Depends(json_body)],
         title="isletbase API",
         version=__version__,
         description="Sourced trials, evidence, rules and simulations of stem-cell therapy for "

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from types import UnionType
 from typing import Any, Union, get_args, get_origin
 
-from fastapi import Request
+from fastapi import HTTPException, Request
 from pydantic import BaseModel
 
 from isletbase.errors import InputError
@@ -22,6 +22,21 @@ def refuse_repeated(request: Request, keys: frozenset[str]) -> None:
         if key in keys and key in seen:
             raise InputError(f"query parameter {key!r} is given twice; give each once")
         seen.add(key)
+
+
+def json_body(request: Request) -> None:
+    """Refuse (415) a body that is not JSON where a route reads one as JSON: one rule for every
+    such route (a form or a text sent to ``/api/simulate`` was answered 422 "body: Input should
+    be a valid dictionary", where ``/api/check`` said 415 and what to send)."""
+    dependant = getattr(request.scope.get("route"), "dependant", None)
+    if dependant is None or not dependant.body_params:
+        return
+    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media != "application/json" and not media.endswith("+json"):
+        raise HTTPException(
+            status_code=415,
+            detail=f"request body: Content-Type {media or 'missing'!r}; send application/json",
+        )
 
 
 def known_query_parameters(request: Request) -> None:
