@@ -114,6 +114,7 @@ def test_the_openapi_document_gives_errors_as_they_are_answered(loaded_db):
     for status in ("400", "404", "422"):
         assert "application/problem+json" in one[status]["content"], status
     assert "404" not in doc["paths"]["/api/trials"]["get"]["responses"]
+    assert "415" in doc["paths"]["/api/simulate"]["post"]["responses"]
     # the answers are what the document says
     for answer in (
         c.get("/api/trials", params={"page": "x"}),

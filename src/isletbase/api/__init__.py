@@ -185,6 +185,7 @@ _ERRORS = {
     "422": "Unprocessable content: a parameter or body of the wrong type or form",
 }
 _NOT_FOUND = {"404": "Not found: no record with that id"}
+_NOT_JSON = {"415": "Unsupported media type: a body of another type than the route reads"}
 
 
 def _documented_errors(schema: dict[str, Any]) -> dict[str, Any]:
@@ -195,7 +196,11 @@ def _documented_errors(schema: dict[str, Any]) -> dict[str, Any]:
     for path, operations in schema.get("paths", {}).items():
         for operation in operations.values():
             responses = operation.setdefault("responses", {})
-            errors = {**_ERRORS, **(_NOT_FOUND if "{" in path else {})}
+            errors = {
+                **_ERRORS,
+                **(_NOT_FOUND if "{" in path else {}),
+                **(_NOT_JSON if "requestBody" in operation else {}),
+            }
             for status, description in errors.items():
                 responses[status] = {
                     "description": description,
