@@ -511,3 +511,10 @@ def test_the_chinese_directory_leads_with_chinese_names_in_pinyin_order(client):
     assert "Shijiazhuang, Hebei" in english
     empty = client.get("/institutions", params={"lang": "zh", "q": "不存在的医院"}).text
     assert "机构目录中没有符合" in empty and "<table" not in empty
+
+
+def test_a_chinese_page_says_when_the_registry_gave_an_english_title_only(client):
+    english_only = client.get("/trials/NCT01219465", params={"lang": "zh"}).text
+    assert "注册记录仅有英文题目" in english_only
+    assert "注册记录仅有英文题目" not in client.get("/trials/ChiCTR1800014418?lang=zh").text
+    assert "English only" not in client.get("/trials/NCT01219465", params={"lang": "en"}).text
