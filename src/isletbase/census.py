@@ -231,6 +231,18 @@ FLOW_WORDS = {
     "by_file": "by file",
     "comparators": "Foreign comparators",
     "title": "isletbase census — PRISMA-style flow",
+    "colon": ": ",
+    "aside": " ({})",
+    # where records were found (the protocol's sources) and the data files they went to, in
+    # words (the diagram read "code: 15", "core.jsonl: 2", "shared:trials.jsonl: 62")
+    "source_shared": "earlier research rows",
+    "source_pages": "stored public web pages",
+    "source_code": "public code repositories",
+    "source_core.jsonl": "foundation set",
+    "source_ctgov-export": "ClinicalTrials.gov CSV export",
+    "file_census": "census additions",
+    "file_core": "foundation set",
+    "file_ctgov_export": "ClinicalTrials.gov CSV export",
 }
 
 
@@ -281,25 +293,32 @@ def _flow(plt: Any, counts: PrismaCounts, labels: dict[str, str], w: dict[str, s
             "", xy=(x, y1), xytext=(x, y0), arrowprops={"arrowstyle": "->", "color": "#333333"}
         )
 
-    sources = "\n".join(f"{k}: {v}" for k, v in counts.identified_by_source.items())
-    box(3.2, 10.8, f"{w['identified']}: {counts.identified}\n{sources}")
+    c = w["colon"]
+
+    def source(key: str) -> str:  # "shared:trials.jsonl" → "earlier research rows (trials.jsonl)"
+        found, _, part = key.partition(":")
+        name = w.get(f"source_{found}", found)
+        return name + w["aside"].format(part) if part else name
+
+    sources = "\n".join(f"{source(k)}{c}{v}" for k, v in counts.identified_by_source.items())
+    box(3.2, 10.8, f"{w['identified']}{c}{counts.identified}\n{sources}")
     arrow(9.7, 8.9)
-    box(3.2, 8.4, f"{w['after_duplicates']}: {counts.screened}")
-    box(8.0, 9.3, f"{w['duplicates']}: {counts.duplicates}", w=3)
+    box(3.2, 8.4, f"{w['after_duplicates']}{c}{counts.screened}")
+    box(8.0, 9.3, f"{w['duplicates']}{c}{counts.duplicates}", w=3)
     arrow(7.9, 6.9)
-    box(3.2, 6.4, f"{w['screened']}: {counts.screened}")
+    box(3.2, 6.4, f"{w['screened']}{c}{counts.screened}")
     reasons = "\n".join(
-        f"{labels.get(k, k)[:38]}: {v}" for k, v in counts.excluded_by_reason.items()
+        f"{labels.get(k, k)[:38]}{c}{v}" for k, v in counts.excluded_by_reason.items()
     )
-    box(7.6, 5.2, f"{w['excluded']}: {counts.excluded}\n{reasons}", w=3)
+    box(7.6, 5.2, f"{w['excluded']}{c}{counts.excluded}\n{reasons}", w=3)
     arrow(5.9, 3.6)
-    files = ", ".join(f"{k}: {v}" for k, v in counts.china_by_file.items())
+    files = ", ".join(f"{w.get('file_' + k, k)}{c}{v}" for k, v in counts.china_by_file.items())
     box(
         3.2,
         3.0,
-        f"{w['included']}: {counts.included}\n{w['china']}: {counts.included_china}\n"
-        f"  {w['complications']}: {counts.china_complications}\n  {w['by_file']}: {files}\n"
-        f"{w['comparators']}: {counts.included_comparators}",
+        f"{w['included']}{c}{counts.included}\n{w['china']}{c}{counts.included_china}\n"
+        f"  {w['complications']}{c}{counts.china_complications}\n  {w['by_file']}{c}{files}\n"
+        f"{w['comparators']}{c}{counts.included_comparators}",
     )
     ax.set_title(w["title"], fontsize=11)
     buf = io.StringIO()

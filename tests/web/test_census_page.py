@@ -41,6 +41,9 @@ def test_the_census_in_chinese_draws_its_diagram_and_reasons_in_chinese(loaded_d
     ElementTree.fromstring(svg.encode())
     assert "检出记录" in svg and "纳入" in svg and "Records identified" not in svg
     assert "Records identified" in client.get("/census/flow.svg", params={"lang": "en"}).text
+    # where records were found, in words (it read "code: 15", "shared:trials.jsonl: 62")
+    assert "公开代码仓库文件：15" in svg and "此前整理的记录（trials.jsonl）" in svg
+    assert "code: " not in svg and "shared:" not in svg and "core: " not in svg
 
 
 def test_a_search_s_china_trials_are_the_census_s_and_the_excluded_ones_loaded(loaded_db):
