@@ -332,3 +332,28 @@ def test_patients_hypoglycaemic_all_window_long_are_noted() -> None:
     assert note.startswith(f"arm 'insulin only': {low} of 10 patient(s)") and "4.1%" in note
     adults = run_trial(parse_design({**SMALL, "days": 14, "stride_days": 7}))
     assert not [n for n in adults.notes() if "averaged below" in n]
+
+
+def test_a_rejected_graft_is_graded_a_failed_graft_not_by_the_glucose_alone() -> None:
+    """The treatment outcome alone graded grafts without immunosuppression, their C-peptide
+    gone, "optimal" where the patients' glucose was good on insulin: the graft function is
+    reported beside it."""
+    design = parse_design(
+        {
+            "name": "rejected",
+            "seed": 3,
+            "days": 90,
+            "sample_size": 4,
+            "stride_days": 7,
+            "population": {"groups": {"adult": 1.0}},
+            "scenario": "meals.yaml",
+            "arms": [
+                {"name": "insulin only", "graft": None},
+                {"name": "no immunosuppression", "graft": {"regimen": "none", "dose_cells": 8e8}},
+            ],
+            "endpoints": {"window_days": 28, "primary": "hba1c"},
+        }
+    )
+    rejected = run_trial(design).to_dict()["arms"][1]
+    assert rejected["igls_graft_function"] == {"failure": 4}
+    assert sum(rejected["igls_treatment_outcome"].values()) == 4

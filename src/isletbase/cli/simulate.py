@@ -202,7 +202,8 @@ def trial(
         "<54 %",
         "insulin U/d",
         "indep. %",
-        "Igls",
+        "Igls outcome",
+        "Igls graft",
         "p",
         "power",
     ):
@@ -218,6 +219,7 @@ def trial(
             f"{arm['insulin_independent_pct']:.1f}",
             ", ".join(f"{k} {v}" for k, v in arm["igls_treatment_outcome"].items())
             or "— (no graft)",
+            ", ".join(f"{k} {v}" for k, v in arm["igls_graft_function"].items()) or "—",
             str(arm.get("p_value_vs_first_arm", "—")),
             str(arm.get("power", "—")),
         )

@@ -32,8 +32,10 @@ class ShardResult:
     daily_fraction: np.ndarray
 
 
-def igls_grades(endpoints: dict[str, np.ndarray]) -> list[str]:
-    """Igls 2.0 treatment outcome per patient (``isletbase.evidence.igls.classify``)."""
+def igls_grades(endpoints: dict[str, np.ndarray]) -> list[tuple[str, str | None]]:
+    """Igls 2.0 treatment outcome and graft function per patient
+    (``isletbase.evidence.igls.classify``): the outcome alone graded a rejected graft, its
+    C-peptide gone, "optimal" where the virtual patient's glucose was good on insulin."""
     from isletbase.evidence.igls import IglsInput, classify
 
     grades = []
@@ -55,7 +57,7 @@ def igls_grades(endpoints: dict[str, np.ndarray]) -> list[str]:
                 ),
             )
         )
-        grades.append(result.treatment_outcome)
+        grades.append((result.treatment_outcome, result.graft_function))
     return grades
 
 
@@ -81,7 +83,7 @@ class TrialResult:
     design: Design
     endpoints: dict[tuple[int, int], dict[str, np.ndarray]]
     curves: dict[int, dict[str, np.ndarray]]
-    igls: dict[tuple[int, int], list[str]] = field(default_factory=dict)
+    igls: dict[tuple[int, int], list[tuple[str, str | None]]] = field(default_factory=dict)
 
     def arm_endpoints(self, arm: int, repeat: int = 0) -> dict[str, np.ndarray]:
         return self.endpoints[(repeat, arm)]
@@ -154,7 +156,10 @@ class TrialResult:
         indep = np.concatenate([v["insulin_independent"] for v in values])
         out["insulin_independent_pct"] = round(100 * float(indep.mean()), 1)
         grades = [g for r in range(self.design.repeats) for g in self.igls.get((r, arm), [])]
-        out["igls_treatment_outcome"] = {g: grades.count(g) for g in sorted(set(grades))}
+        outcomes = [outcome for outcome, _ in grades]
+        out["igls_treatment_outcome"] = {g: outcomes.count(g) for g in sorted(set(outcomes))}
+        functions = [graft or "not graded" for _, graft in grades]
+        out["igls_graft_function"] = {g: functions.count(g) for g in sorted(set(functions))}
         if arm > 0:
             p = self.p_value(arm, 0)
             if np.isnan(p):
