@@ -105,3 +105,19 @@ def test_glucose_inside_the_valid_range_passes_and_bounds_hba1c_at_20_pct() -> N
     bg[0, 0] = 600.0
     check_valid_range(bg, "day 0")
     assert hba1c_from_mean_glucose(bg.mean()) <= 20.0
+
+
+def test_the_window_gives_glucose_variability_and_time_above_250() -> None:
+    """Two consensus measures were missing: the coefficient of variation and level-2 time
+    above range (Battelino 2019)."""
+    window = Window(1)
+    for level in (100.0, 300.0):  # a day at each: mean 200, SD 100 over the two days
+        day = np.full((1, 480), level)
+        window.add_day(bg=day, cgm=day, insulin=np.zeros((1, 480)), weight=1.0, need=np.ones(1))
+    summary = window.summary()
+    assert summary["cv_pct"][0] == pytest.approx(50.0)
+    assert summary["above_250_pct"][0] == pytest.approx(50.0)
+    steady = Window(1)
+    flat = np.full((1, 480), 120.0)
+    steady.add_day(bg=flat, cgm=flat, insulin=np.zeros((1, 480)), weight=1.0, need=np.ones(1))
+    assert steady.summary()["cv_pct"][0] == pytest.approx(0.0, abs=1e-6)

@@ -86,6 +86,10 @@ class Window:
             "below_54": np.mean(cgm < tir["below_level2_mg_dl"], axis=1),
             "below_70": np.mean(cgm < tir["low_mg_dl"], axis=1),
             "above_180": np.mean(cgm > tir["high_mg_dl"], axis=1),
+            "above_250": np.mean(cgm > tir["above_level2_mg_dl"], axis=1),
+            # the sensor's mean and mean square, for the window's coefficient of variation
+            "cgm": cgm.mean(axis=1),
+            "cgm_sq": np.mean(np.square(cgm), axis=1),
             "events": count_events(cgm < event["below_mg_dl"], min_samples).astype(float),
             "insulin": insulin.sum(axis=1) * sample_minutes(),
         }
@@ -110,10 +114,19 @@ class Window:
             "below_54_pct": 100 * self.sums["below_54"] / d,
             "below_70_pct": 100 * self.sums["below_70"] / d,
             "above_180_pct": 100 * self.sums["above_180"] / d,
+            "above_250_pct": 100 * self.sums["above_250"] / d,
+            "cv_pct": _cv(self.sums["cgm"] / d, self.sums["cgm_sq"] / d),
             "level2_events_per_year": self.sums["events"] / d * 365.25,
             "insulin_u_per_day": self.sums["insulin"] / d,
             "insulin_independent": (covered & on_target).astype(float),
         }
+
+
+def _cv(mean: np.ndarray, mean_square: np.ndarray) -> np.ndarray:
+    """Glucose's coefficient of variation (%) over a window, from its readings' mean and mean
+    square: the consensus's measure of variability (target ≤ 36 %, Battelino 2019)."""
+    sd = np.sqrt(np.maximum(mean_square - np.square(mean), 0.0))
+    return 100 * sd / np.maximum(mean, 1e-9)
 
 
 class OutOfModelRangeError(InputError):

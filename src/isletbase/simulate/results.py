@@ -69,6 +69,8 @@ SUMMARISED = (
     "mean_glucose_mg_dl",
     "tir_pct",
     "below_54_pct",
+    "above_250_pct",
+    "cv_pct",
     "insulin_u_per_day",
     "insulin_reduction_pct",
     "graft_fraction",
