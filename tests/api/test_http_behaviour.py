@@ -389,3 +389,9 @@ def test_a_body_that_is_not_json_where_json_is_read_is_a_415(client, body, media
     r = client.post("/api/simulate", content=body, headers=headers)
     assert r.status_code == 415 and "send application/json" in r.json()["detail"]
     assert client.post("/api/simulate", json={}).status_code == 400  # JSON: read, and refused
+
+
+@pytest.mark.parametrize("path", ["/api", "/api/", "/api/nothing"])
+def test_an_address_of_the_api_that_is_not_there_is_a_problem_document(client, path):
+    r = client.get(path)
+    assert r.status_code == 404 and r.headers["content-type"].startswith("application/problem+json")

@@ -20,7 +20,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import HTMLResponse, Response
 
 from isletbase import census
-from isletbase.api import headers_of
+from isletbase.api import headers_of, is_api
 from isletbase.api.middleware import secured
 from isletbase.api.trials import EXPORT_LIMIT, SEARCH_KEYS, TRIAL_ID, given_once
 from isletbase.errors import InputError
@@ -339,7 +339,7 @@ def mount(app: FastAPI) -> None:
     async def _page_errors(request: Request, exc: StarletteHTTPException):  # noqa: ANN202
         """A page that is not there is a page saying so, in the reader's language; the API's
         answers stay problem documents."""
-        if request.url.path.startswith("/api/"):
+        if is_api(request.url.path):
             return await api_errors(request, exc)
         if exc.status_code == 404:
             return error_page(request, 404, Problem("page_not_found", {"id": request.url.path}))
@@ -357,7 +357,7 @@ def mount(app: FastAPI) -> None:
     async def _page_failures(request: Request, exc: Exception):  # noqa: ANN202
         """A failure of the server's own on a page is a page saying so (the API's, a problem
         document); the server logs it with its traceback."""
-        if request.url.path.startswith("/api/"):
+        if is_api(request.url.path):
             return await api_failures(request, exc)
         page = error_page(request, 500, Problem("server_error"))
         secured(page.headers, request.url.path)  # answered outside every middleware
