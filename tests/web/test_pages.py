@@ -518,3 +518,15 @@ def test_a_chinese_page_says_when_the_registry_gave_an_english_title_only(client
     assert "注册记录仅有英文题目" in english_only
     assert "注册记录仅有英文题目" not in client.get("/trials/ChiCTR1800014418?lang=zh").text
     assert "English only" not in client.get("/trials/NCT01219465", params={"lang": "en"}).text
+
+
+def test_a_trials_sources_name_what_each_gave_in_the_readers_language(client):
+    """The source list read "see notes", "sponsor (Responsible Party)" and "curated.cell_source
+    (…)" on the Chinese page, field names as the data write them."""
+    page = unescape(client.get("/trials/NCT06196996", params={"lang": "zh"}).text)
+    assert "细胞来源（EnSC-derived regenerative islets, Changzheng/CAS）；获取日期" in page
+    assert "curated.cell_source" not in page
+    notes = unescape(client.get("/trials/NCT01496339", params={"lang": "zh"}).text)
+    assert "见备注；获取日期" in notes and "see notes" not in notes
+    english = unescape(client.get("/trials/NCT01496339", params={"lang": "en"}).text)
+    assert "see notes; retrieved" in english

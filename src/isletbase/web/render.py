@@ -113,6 +113,9 @@ _MATCHED = re.compile(
 )
 
 
+#: A source's field as the data name it: a field's name, then what the curator noted in brackets.
+_SOURCE_FIELD = re.compile(r"(?P<field>[a-z_.]+(?: [a-z]+)?)(?: \((?P<note>.*)\))?", re.S)
+
 #: Fields of a piece of evidence whose value is a place (``place`` names it for the reader).
 _PLACE_FIELDS = ("region", "country", "province", "city")
 
@@ -152,6 +155,20 @@ def render(
 
     def field_label(name: str) -> str:
         return text.get(name, name)
+
+    def source_field(name: str) -> str:
+        """What a source gave, as a trial's source list names it: a field for readers, with
+        what the curator noted of it in brackets ("sponsor (Responsible Party)" → 申办方
+        (Responsible Party)); "see notes" and "all fields" in the reader's words."""
+        found = _SOURCE_FIELD.fullmatch(name)
+        if found is None:
+            return name
+        field, note = found["field"], found["note"]
+        named = {"all": text["all_fields"], "all fields": text["all_fields"], "record": text[
+            "record_source"], "see notes": text["see_notes"]}.get(field)  # fmt: skip
+        if named is None:
+            named = text.get(field.removeprefix("curated."), field)
+        return named + paren(note) if note else named
 
     def label(field: str, value: str | None) -> str:
         if value is None:
@@ -280,6 +297,7 @@ def render(
             "other_lang": other,
             "colon": colon,
             "paren": paren,
+            "source_field": source_field,
             "where": where,
             "t": t,
             "has": has,
