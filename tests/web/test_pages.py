@@ -530,3 +530,11 @@ def test_a_trials_sources_name_what_each_gave_in_the_readers_language(client):
     assert "见备注；获取日期" in notes and "see notes" not in notes
     english = unescape(client.get("/trials/NCT01496339", params={"lang": "en"}).text)
     assert "see notes; retrieved" in english
+
+
+def test_a_registrys_english_on_a_chinese_page_is_marked_english(client):
+    """Only titles were marked: a screen reader read a sponsor, the phase and the conditions
+    in English as Chinese."""
+    page = client.get("/trials/NCT01219465", params={"lang": "zh"}).text
+    assert re.search(r'<span lang="en">Phase 1/Phase 2</span>', page)
+    assert '<span lang="en">' not in client.get("/trials/NCT01219465", params={"lang": "en"}).text

@@ -17,6 +17,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from fastapi.templating import Jinja2Templates
+from markupsafe import Markup
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
@@ -155,6 +156,12 @@ def render(
 
     def field_label(name: str) -> str:
         return text.get(name, name)
+
+    def english_mark(value: object) -> Markup:
+        """` lang="en"` for a registry's text in English on a Chinese page (a screen reader
+        read "Phase 1/Phase 2" and a sponsor's name as Chinese); nothing otherwise."""
+        english = lang == "zh" and isinstance(value, str) and value.isascii()
+        return Markup(' lang="en"') if english and any(c.isalpha() for c in value) else Markup("")
 
     def source_field(name: str) -> str:
         """What a source gave, as a trial's source list names it: a field for readers, with
@@ -298,6 +305,7 @@ def render(
             "colon": colon,
             "paren": paren,
             "source_field": source_field,
+            "english_mark": english_mark,
             "where": where,
             "t": t,
             "has": has,
