@@ -175,3 +175,12 @@ def test_a_rule_that_dates_itself_is_not_applied_before_that_date() -> None:
         for when in (date(2020, 1, 1), date(2026, 1, 1))
     }
     assert "CN-NHC-003" in fired[2026] and "CN-NHC-003" not in fired[2020]
+
+
+def test_no_two_rules_say_the_same_in_either_language() -> None:
+    """CN-SC-001 and -002, CN-SC-003 and -004 carried one quote in Chinese: a Chinese reader
+    could not tell what each found, which only their English said."""
+    rules = load_rulebook().rules
+    for language in ("statement_en", "statement_zh"):
+        said = Counter(getattr(rule, language) for rule in rules)
+        assert [text for text, n in said.items() if n > 1] == [], language
