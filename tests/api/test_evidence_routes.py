@@ -129,6 +129,10 @@ def test_a_forest_plot_is_drawn_in_the_language_asked(loaded_db):
     # a study's timepoint too ("Zang 2022 (11 mo)" on a Chinese plot)
     assert " mo) -->" in english and " mo)" not in chinese and " 个月） -->" in chinese
     assert client.get("/api/evidence/pool.svg", params={**params, "lang": "fr"}).status_code == 422
+    for written in ("ZH", "zh-CN", "zh-Hans"):  # refused, where measure and method took any case
+        assert (
+            client.get("/api/evidence/pool.svg", params={**params, "lang": written}).text == chinese
+        )
     page = client.get("/evidence", params={"lang": "zh"}).text
     assert "&amp;lang=zh" in page.split('class="forest"')[1].split(">")[0]
     assert " 个月）</td>" in page and " mo)</td>" not in page  # the pooled studies' table

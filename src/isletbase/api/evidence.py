@@ -28,6 +28,11 @@ def _upper(value: object) -> object:
 #: A measure or method in any case, as the CLI takes them (``method=reml`` was a 422 here).
 Measure = Annotated[Literal["MD", "SMD", "RR", "OR"], BeforeValidator(_upper)]
 Method = Annotated[Literal["FE", "DL", "REML"], BeforeValidator(_upper)]
+#: A plot's language in any case, and as a browser names it (ZH, zh-CN, zh-Hans: Chinese).
+Language = Annotated[
+    Literal["en", "zh"],
+    BeforeValidator(lambda v: v.split("-")[0].lower() if isinstance(v, str) else v),
+]
 
 
 @router.get("/outcomes")
@@ -100,7 +105,7 @@ def pool(pooled: Annotated[Pooled, Depends(pooled)]) -> dict:
 @router.get("/pool.svg", response_class=Response)
 def pool_svg(
     pooled: Annotated[Pooled, Depends(pooled)],
-    lang: Annotated[Literal["en", "zh"], Query(description="the plot's words: en or zh")] = "en",
+    lang: Annotated[Language, Query(description="the plot's words: en or zh")] = "en",
 ) -> Response:
     """The same pooled effect drawn as a forest plot (SVG), its words in ``lang``."""
     title = in_language(pooled.title, lang)
