@@ -49,3 +49,20 @@ def test_named_mesenchymal_products_are_classified(intervention: str, cell_sourc
     """Eight bundled trials of these products had no cell source: no filter found them."""
     derived = {d.field: d.value for d in taxonomy.derive({"interventions": [intervention]})}
     assert derived["cell_source"] == cell_source
+
+
+def test_a_line_that_is_no_text_or_nested_too_deep_is_reported_and_the_rest_classified() -> None:
+    """A byte that is not UTF-8 (read from stdin as a lone surrogate), a \\ud800 escape and a
+    line nested 100,000 deep each ended the run with a traceback, the lines after it lost."""
+    lines = [
+        '\ufeff{"title": "type 1 diabetes"}',  # a byte-order mark on the first line
+        '{"title": "caf\udce9"}',
+        '{"title": "a\\ud800b"}',
+        "[" * 100_000 + "]" * 100_000,
+        '{"title": "type 2 diabetes"}',
+    ]
+    results = list(classify_lines(lines))
+    assert [r["condition"] for r in results if isinstance(r, dict)] == ["T1D", "T2D"]
+    errors = [str(r) for r in results if isinstance(r, InputError)]
+    assert errors[0].startswith("line 2: not UTF-8") and errors[1].startswith("line 3: not UTF-8")
+    assert errors[2] == "line 4: JSON nested too deeply"

@@ -75,16 +75,27 @@ def classify_object(obj: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def classify_lines(lines: Iterable[str]) -> Iterator[dict[str, Any] | InputError]:
-    """Classify JSON Lines; a bad line yields an ``InputError`` naming its line number."""
+    """Classify JSON Lines; a bad line yields an ``InputError`` naming its line number, and the
+    lines after it are read still (a byte that is not UTF-8, a lone surrogate or a line nested
+    thousands deep ended the run with a traceback)."""
     for number, line in enumerate(lines, start=1):
+        if number == 1:
+            line = line.removeprefix("\ufeff")  # a byte-order mark, as an editor may write
         if not line.strip():
             continue
         try:
+            line.encode("utf-8")  # stdin reads a byte that is not UTF-8 as a lone surrogate
             obj = json.loads(line)
             if not isinstance(obj, dict):
                 raise InputError(f"expected a JSON object, got {json_kind(obj)}")
             yield classify_object(obj)
         except json.JSONDecodeError as exc:
             yield InputError(f"line {number}: not valid JSON ({exc.msg} at column {exc.colno})")
+        except UnicodeError:
+            yield InputError(
+                f"line {number}: not UTF-8 text (a byte or a \\u escape that is no character)"
+            )
+        except RecursionError:
+            yield InputError(f"line {number}: JSON nested too deeply")
         except InputError as exc:
             yield InputError(f"line {number}: {exc}")
