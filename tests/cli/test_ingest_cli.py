@@ -75,6 +75,8 @@ def test_a_record_kept_under_its_place_is_dropped_by_its_id_once_mended(tmp_path
     assert len(json.loads(run("quarantine", "--json", "--db", url).output)) == 1  # still held
     unknown = run("quarantine", "--drop", "99", "--db", url)
     assert unknown.exit_code == 2 and "no quarantined record numbered 99" in unknown.output
+    huge = run("quarantine", "--drop", "99999999999999999999", "--db", url)  # was a traceback
+    assert huge.exit_code == 2 and "--drop" in huge.output
     assert run("quarantine", "--drop", str(held["id"]), "--retry", "--db", url).exit_code == 2
     dropped = run("quarantine", "--drop", str(held["id"]), "--db", url)
     assert dropped.exit_code == 0 and "dropped 1 quarantined record(s)" in dropped.output

@@ -96,3 +96,17 @@ def test_readers_see_the_stored_outcomes_once_an_update_stored_any(db: Database,
     drawn = spec.run(list(shown.values())).to_dict()
     assert drawn["estimate"] == stored["result"]["estimate"]  # what a reader sees is stored
     assert drawn["estimate"] != spec.run(list(bundled.values())).to_dict()["estimate"]
+
+
+def test_an_empty_file_is_refused_not_taken_for_a_whole_set_of_none(db: Database, tmp_path):
+    """An empty (or cut-off) file with --withdraw-missing withdrew all 71 records, exit 0."""
+    import pytest
+
+    from isletbase.errors import InputError
+
+    update(db)
+    empty = tmp_path / "outcomes.jsonl"
+    empty.write_text("\n\n")
+    with pytest.raises(InputError, match="no outcome record"):
+        update(db, empty, withdraw_missing=True)
+    assert len(current_outcomes(db)) == len(bundled_path().read_text().splitlines())

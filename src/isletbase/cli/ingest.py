@@ -254,6 +254,8 @@ def quarantine_command(
         list[int] | None,
         typer.Option(
             "--drop",
+            min=1,
+            max=2**63 - 1,  # an id SQLite can hold (a larger one ended in a traceback)
             help="Remove the quarantined record with this id (repeatable), e.g. one kept "
             "under its place in a file that has since loaded under its registry id.",
         ),

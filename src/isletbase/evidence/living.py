@@ -71,6 +71,8 @@ def update(
     withdrawn: it leaves every pool, and its history gains the withdrawal. Asked for, not
     done by default: a file of three corrections withdrew the other 68 records."""
     outcomes = load_outcomes(path)
+    if not outcomes:  # an empty or cut-off file withdrew every record, and said so with exit 0
+        raise InputError(f"{path or 'bundled outcomes.jsonl'}: no outcome record in it")
     report = UpdateReport()
     source = str(path) if path else "bundled outcomes.jsonl"
     with db.session() as session:
