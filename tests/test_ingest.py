@@ -159,7 +159,8 @@ def test_two_rejected_files_of_one_name_in_two_folders_are_both_quarantined(
                 zf.write(dump / name, name)
     assert run_dump(db, path, workers=1).quarantined == 2
     held = sorted((q.ref, q.reason) for q in list_quarantine(db))
-    assert [ref for ref, _ in held] == ["part1/bad", "part2/bad"], held
+    place = f"{path.absolute()}:" if zipped else f"{path.absolute()}{os.sep}"
+    assert [ref for ref, _ in held] == [f"{place}part1/bad", f"{place}part2/bad"], held
     assert "not valid JSON" in held[0][1] and "expected a study object" in held[1][1]
 
 

@@ -74,9 +74,35 @@ def test_dump_directory_gives_the_same_records_as_the_zip(tmp_path: Path) -> Non
     zipped = _write_dump(tmp_path, _studies())
     folder = tmp_path / "dump"
     shutil.unpack_archive(zipped, folder)
-    from_dir = {r.ref: r.payload for r in ctgov_dump.read_dump(folder)}
-    assert from_dir == {r.ref: r.payload for r in ctgov_dump.read_dump(zipped)}
+    # a study without an id is named by its place: the file's absolute path, the zip's and its
+    # member's; past the place, the two name it alike
+    places = (f"{folder.absolute()}{os.sep}", f"{zipped.absolute()}:")
+
+    def read(path: Path) -> dict:
+        return {_past(r.ref, places): r.payload for r in ctgov_dump.read_dump(path)}
+
+    from_dir = read(folder)
+    assert from_dir == read(zipped)
     assert len(from_dir) == 5
+
+
+def _past(ref: str, places: tuple[str, ...]) -> str:
+    return next((ref.removeprefix(p) for p in places if ref.startswith(p)), ref)
+
+
+def test_two_id_less_studies_of_one_name_in_two_folders_are_two_places(tmp_path: Path) -> None:
+    """Two noid.json in two folders, ingested one folder at a time, were both quarantined as
+    "noid", and `quarantine --retry` kept one of them."""
+    refs = []
+    for folder in ("qa", "qb"):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "noid.json").write_text("[]")
+        refs += [r.ref for r in ctgov_dump.read_dump(tmp_path / folder)]
+    assert refs == [str(tmp_path / "qa" / "noid"), str(tmp_path / "qb" / "noid")]
+    zipped = tmp_path / "dump.zip"
+    with zipfile.ZipFile(zipped, "w") as zf:
+        zf.writestr("a/noid.json", "[]")
+    assert [r.ref for r in ctgov_dump.read_dump(zipped)] == [f"{zipped}:a/noid"]
 
 
 @pytest.mark.parametrize("skip", [0, 1, 3, 6, 9])

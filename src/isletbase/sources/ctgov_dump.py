@@ -38,8 +38,10 @@ stream_unzip_module.zlib = isal_zlib
 def _ref(name: str) -> str:
     """What a study file read as no study is named by in quarantine: the NCT id its name is
     (``NCT0121/NCT01219465.json`` → ``NCT01219465``, so the study loading later releases it),
-    else its path in the dump without the extension — two ``bad.json`` in two folders are two
-    records (named by the file's name alone, one replaced the other)."""
+    else its place without the extension: the file's absolute path, or the zip's and the
+    member's (``/data/dump.zip:a/bad``) — two ``bad.json`` in two folders, or in two dumps,
+    are two records (named by the file's name alone, or its path in the dump, one replaced
+    the other, and ``quarantine --retry`` lost it)."""
     # os.path, not pathlib: a Path costs several microseconds
     path = os.path.splitext(name)[0]
     stem = os.path.basename(path)
@@ -53,7 +55,9 @@ def _is_study(name: str) -> bool:
     return name.endswith(".json") and "__MACOSX/" not in name and "/._" not in f"/{name}"
 
 
-def _raw(name: str, data: bytes, retrieved: str | None) -> RawRecord:
+def _raw(name: str, data: bytes, retrieved: str | None, where: str = "") -> RawRecord:
+    """A study's raw record; ``where`` + ``name`` is its place, read only for one that is no
+    study (a string joined a study cost time in the load's hot path)."""
     if data[:3] == b"\xef\xbb\xbf":  # a byte-order mark, which an editor may have added
         data = data[3:]
     try:
@@ -61,23 +65,23 @@ def _raw(name: str, data: bytes, retrieved: str | None) -> RawRecord:
     except orjson.JSONDecodeError as exc:
         return RawRecord(
             SOURCE,
-            _ref(name),
+            _ref(where + name),
             None,
             data[:2000].decode("utf-8", "replace"),
-            error=f"{name}: not valid JSON ({exc})",
+            error=f"{where + name}: not valid JSON ({exc})",
         )
     if not isinstance(payload, dict):
         return RawRecord(
             SOURCE,
-            _ref(name),
+            _ref(where + name),
             None,
             data[:2000].decode("utf-8", "replace"),
-            error=f"{name}: expected a study object, got {json_kind(payload)}",
+            error=f"{where + name}: expected a study object, got {json_kind(payload)}",
         )
     nct = get(payload, "protocolSection.identificationModule.nctId")
     return RawRecord(
         SOURCE,
-        study_ref(nct) or _ref(name),
+        study_ref(nct) or _ref(where + name),
         payload,
         url=STUDY_URL.format(nct=nct) if isinstance(nct, str) else None,
         extra={"retrieved": retrieved},
@@ -125,6 +129,7 @@ def read_dump(path: Path | str, retrieved: str | None = None, skip: int = 0) -> 
     """
     path = Path(path)
     if path.is_dir():
+        where = os.path.abspath(path) + os.sep  # a file's place: its absolute path
         for root, dirs, files in os.walk(path):
             dirs.sort()
             for name in sorted(files):
@@ -136,22 +141,23 @@ def read_dump(path: Path | str, retrieved: str | None = None, skip: int = 0) -> 
                 file = Path(root) / name
                 inside = os.path.relpath(file, path)  # as a zip names its member
                 if file.is_symlink():
-                    yield _link(file, inside)
+                    yield _link(file, where + inside)
                     continue
                 try:
                     if file.stat().st_size > MAX_STUDY_BYTES:
-                        yield _too_large(str(file), _ref(inside))
+                        yield _too_large(str(file), _ref(where + inside))
                         continue
                     data = file.read_bytes()
                 except OSError as exc:  # a dangling link, a file gone or unreadable
                     yield RawRecord(
-                        SOURCE, _ref(inside), None, error=f"{file}: cannot be read ({exc})"
+                        SOURCE, _ref(where + inside), None, error=f"{file}: cannot be read ({exc})"
                     )
                     continue
-                yield _raw(inside, data, retrieved)
+                yield _raw(inside, data, retrieved, where)
         return
     if not path.is_file():
         raise InputError(f"{path}: no such file or directory")
+    where = os.path.abspath(path) + ":"  # a member's place: the zip's, then its own
     member, members, whole = "", 0, 0  # the member being read, its number, those read whole
     try:
         for name, _size, chunks in stream_unzip(_zip_chunks(path)):
@@ -161,9 +167,9 @@ def read_dump(path: Path | str, retrieved: str | None = None, skip: int = 0) -> 
                 data = _member(chunks)
                 whole = members
                 if data is None:
-                    yield _too_large(member, _ref(member))
+                    yield _too_large(member, _ref(where + member))
                 else:
-                    yield _raw(member, data, retrieved)
+                    yield _raw(member, data, retrieved, where)
                 continue
             if study:
                 skip -= 1
