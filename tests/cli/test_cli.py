@@ -366,3 +366,17 @@ def test_export_bom_starts_a_csv_file_with_a_byte_order_mark(url, tmp_path):
     assert marked.read_bytes()[3:] == plain.read_bytes()
     refused = run("export", "--format", "json", "--bom", "--out", str(tmp_path / "x"), "--db", url)
     assert refused.exit_code == 2 and "--bom" in refused.output
+
+
+def test_serve_on_a_port_in_use_says_so_on_one_line_before_serving(loaded_db):
+    """It printed "serving … on http://…", then uvicorn's error, and exited 3 (the exit of a
+    check that found violations)."""
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = runner.invoke(app, ["serve", "--port", str(port), "--db", loaded_db.url])
+    assert result.exit_code == 2
+    assert f"cannot listen on 127.0.0.1:{port}" in result.output and "serving" not in result.output

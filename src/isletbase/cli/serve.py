@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from isletbase.cli.common import DbOption, console, open_db
+from isletbase.errors import InputError
 
 
 def serve(
@@ -24,6 +25,7 @@ def serve(
     if not database.is_initialised():
         console.print(f"[yellow]no data yet at {database.url}; run `isletbase db load`[/]")
     os.environ["ISLETBASE_DB"] = database.url
+    can_listen(host, port)
     console.print(f"serving {database.url} on http://{host}:{port} (API docs at /api/docs)")
     uvicorn.run(
         "isletbase.app:create",
@@ -33,6 +35,22 @@ def serve(
         workers=workers,
         log_level="warning",
     )
+
+
+def can_listen(host: str, port: int) -> None:
+    """``InputError`` where the server could not listen at ``host``:``port`` (a port in use, a
+    host that is no address here): said on one line before "serving …" is printed (it was
+    printed, then uvicorn's own error, and the run ended with exit 3, the exit of a check that
+    found violations)."""
+    import socket
+
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+            probe.bind(address)
+    except OSError as exc:  # socket.gaierror too
+        raise InputError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
 
 
 def register(app: typer.Typer) -> None:
