@@ -13,10 +13,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from importlib import resources
 from pathlib import Path
+from statistics import NormalDist
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
-from scipy import stats
 
 from isletbase import taxonomy
 from isletbase.errors import InputError
@@ -251,7 +251,8 @@ def mean_sd_from_median_iqr(median: float, q1: float, q3: float, n: int) -> tupl
     """
     if not q1 <= median <= q3:
         raise InputError(f"median {median} is not between q1 {q1} and q3 {q3}")
-    z = stats.norm.ppf((0.75 * n - 0.125) / (n + 0.25))
+    # the standard library's normal quantile: scipy's, imported here, cost every command ~0.7 s
+    z = NormalDist().inv_cdf((0.75 * n - 0.125) / (n + 0.25))
     return (q1 + median + q3) / 3.0, (q3 - q1) / (2.0 * z)
 
 
