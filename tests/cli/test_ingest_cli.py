@@ -219,7 +219,7 @@ def test_the_progress_bar_grows_with_more_records_than_the_registry_counted(monk
     from isletbase.cli import ingest
 
     recorded = Console(record=True, width=80, force_terminal=False)
-    monkeypatch.setattr(ingest, "console", recorded)
+    monkeypatch.setattr(ingest, "err_console", recorded)  # the bar is drawn on stderr
     with ingest._bar("ClinicalTrials.gov", total=4) as (advance, _):
         advance(3)
         advance(2)

@@ -71,7 +71,7 @@ def load(db: Annotated[str | None, DbOption] = None) -> None:
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
-        console=console,
+        console=err_console,  # on stderr: a pipe or a log of the report got a bar's line
         transient=False,
     ) as progress:
         task = progress.add_task("load", total=total)

@@ -13,7 +13,15 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from isletbase import harvest
-from isletbase.cli.common import DbOption, console, fail, loaded_db, open_db, print_listing
+from isletbase.cli.common import (
+    DbOption,
+    console,
+    err_console,
+    fail,
+    loaded_db,
+    open_db,
+    print_listing,
+)
 from isletbase.cli.database import exit_if_quarantined, print_report
 from isletbase.ingest import Report
 from isletbase.store.db import Database
@@ -34,7 +42,7 @@ def _bar(
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
-        console=console,
+        console=err_console,  # on stderr: a pipe or a log of the report got a bar's line
     ) as progress:
         task = progress.add_task(escape(label), total=total)  # a path: text, not markup
 
