@@ -134,3 +134,20 @@ def test_a_text_in_traditional_characters_is_classified_as_the_simplified_one():
         assert wanted["cell_source"] is not None
         found = {d.field: d.value for d in taxonomy.derive({"title_en": traditional})}
         assert found == wanted
+
+
+def test_a_filter_takes_the_names_registries_and_taiwan_write_for_a_diabetes_type() -> None:
+    """--condition refused 第一型糖尿病 (Taiwan's usual term), 一型糖尿病, I型糖尿病 and T1DM,
+    which the classifier reads as type 1 diabetes in a record's text."""
+    for name in (
+        "第一型糖尿病",
+        "一型糖尿病",
+        "I型糖尿病",
+        "Ⅰ型糖尿病",
+        "T1DM",
+        "Type 1 Diabetes Mellitus",
+    ):
+        assert taxonomy.code_of("condition", name) == "T1D", name
+    for name in ("第二型糖尿病", "Ⅱ型糖尿病", "T2DM", "NIDDM"):
+        assert taxonomy.code_of("condition", name) == "T2D", name
+    assert taxonomy.code_of("condition", "not a diabetes") is None
