@@ -209,3 +209,17 @@ def test_a_plot_not_named_svg_and_days_past_ten_years_are_refused(
 def test_a_patient_named_in_capitals_is_that_patient(capsys) -> None:  # noqa: ANN001
     code, out, _ = run(["simulate", "patient", "--patient", "ADULT#001", "--json"], capsys)
     assert code == 0 and len(json.loads(out)["bg_mg_dl"]) == 481
+
+
+def test_a_folder_for_a_design_and_children_as_a_group_are_understood(tmp_path) -> None:
+    """A folder given as the design was said not to exist; "children" was refused where
+    "adults" was taken."""
+    from isletbase.errors import InputError
+    from isletbase.simulate.design import load_design
+    from isletbase.simulate.params import resolve_names
+
+    with pytest.raises(InputError, match="is a folder"):
+        load_design(tmp_path)
+    assert (
+        resolve_names("children") == resolve_names("child") and len(resolve_names("children")) == 10
+    )

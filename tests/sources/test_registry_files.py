@@ -851,3 +851,11 @@ def test_an_ictrp_export_s_date_is_read_as_the_day_it_was_made() -> None:
     """Its sources showed "11/25/2026 10:00:00" beside the other sources' ISO days."""
     records = [ictrp.to_record(r) for r in ictrp.read_export(FIXTURES / "ictrp_export.xml")]
     assert {s.retrieved for r in records for s in r.sources} == {"2026-11-25"}
+
+
+def test_one_study_file_given_as_a_dump_is_told_what_a_dump_is(tmp_path: Path) -> None:
+    """It was called "not a readable zip archive (UnexpectedSignatureError at its start …)"."""
+    study = tmp_path / "NCT01219465.json"
+    study.write_text(json.dumps(_studies()[0]))
+    with pytest.raises(InputError, match="reads a zip or a folder"):
+        list(ctgov_dump.read_dump(study))

@@ -93,6 +93,11 @@ def patient_names() -> tuple[str, ...]:
     return _table()[0]
 
 
+#: Groups named in the plural as English writes it ("children" was refused where "adults" was
+#: taken); others take an s.
+_PLURALS = {"children": "child"}
+
+
 def resolve_names(spec: str | list[str] | tuple[str, ...]) -> list[str]:
     """Turn ``all``, a group (``adult``/``adults``), a name or a comma list into patient names.
 
@@ -102,7 +107,7 @@ def resolve_names(spec: str | list[str] | tuple[str, ...]) -> list[str]:
     known = patient_names()
     out: list[str] = []
     for item in items:
-        group = re.sub(r"s$", "", item.lower())
+        group = _PLURALS.get(item.lower(), re.sub(r"s$", "", item.lower()))
         if item.lower() == "all":
             out.extend(known)
         elif group in GROUPS:
@@ -112,7 +117,8 @@ def resolve_names(spec: str | list[str] | tuple[str, ...]) -> list[str]:
         else:
             raise InputError(
                 f"patient {item!r} is not one of the 30 virtual patients "
-                "(adolescent#001–010, adult#001–010, child#001–010, a group, or 'all')"
+                "(adolescent#001–010, adult#001–010, child#001–010, a group — adolescents, "
+                "adults, children — or 'all')"
             )
     if not out:
         raise InputError("patients: no patient named")

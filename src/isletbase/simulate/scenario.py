@@ -118,6 +118,8 @@ def read_yaml(path: str | Path, what: str) -> Any:
     """Parse a YAML file, or raise ``InputError`` naming the file and the YAML problem (a key
     given twice in one mapping among them)."""
     path = Path(path)
+    if path.is_dir():  # it was said not to exist
+        raise InputError(f"{what} file {shown(path)} is a folder; give a YAML file")
     if not path.is_file():
         raise InputError(f"{what} file {shown(path)} does not exist")
     try:

@@ -157,6 +157,11 @@ def read_dump(path: Path | str, retrieved: str | None = None, skip: int = 0) -> 
         return
     if not path.is_file():
         raise InputError(f"{path}: no such file or directory")
+    if path.suffix.lower() == ".json":  # it was called "not a readable zip archive"
+        raise InputError(
+            f"{path}: one study's JSON; `ingest ctgov-dump` reads a zip or a folder of them "
+            "(put the file in a folder)"
+        )
     where = os.path.abspath(path) + ":"  # a member's place: the zip's, then its own
     member, members, whole = "", 0, 0  # the member being read, its number, those read whole
     try:
