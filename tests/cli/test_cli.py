@@ -394,3 +394,11 @@ def test_the_cli_starts_without_the_pooling_and_plotting_libraries():
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     assert loaded.stdout.strip() == ""
+
+
+def test_one_institution_is_counted_as_one(loaded_db):
+    """The table's title read "1 institutions"."""
+    result = runner.invoke(app, ["institutions", "pumch", "--db", loaded_db.url])
+    assert result.exit_code == 0 and "1 institution\n" in result.output.replace(" ", "").replace(
+        "1institution", "1 institution"
+    )

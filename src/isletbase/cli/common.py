@@ -129,3 +129,8 @@ def print_listing(
     for item in items:  # cells hold registry text: shown as written, never read as markup
         table.add_row(*map(escape, row(item)))
     console.print(table)
+
+
+def counted(n: int, thing: str, things: str | None = None) -> str:
+    """``n`` things in words ("1 institution", "2 institutions"; it read "1 institutions")."""
+    return f"{n} {thing if n == 1 else things or thing + 's'}"

@@ -12,7 +12,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from isletbase.cli.common import DbOption, console, loaded_db, open_db
+from isletbase.cli.common import DbOption, console, counted, loaded_db, open_db
 from isletbase.errors import InputError
 from isletbase.regulation.engine import (
     CheckResult,
@@ -65,7 +65,9 @@ def _evidence(finding: Finding) -> str:
 
 def _print_result(result: CheckResult) -> None:
     worst = result.worst
-    console.print(f"[{_STYLE[worst]}]worst: {worst}[/] ({len(result.findings)} findings)")
+    console.print(
+        f"[{_STYLE[worst]}]worst: {worst}[/] ({counted(len(result.findings), 'finding')})"
+    )
     # whose law was applied: a person reading the table should know where the offer was placed
     country = result.facts.get("country")
     if country is None:

@@ -18,6 +18,7 @@ from isletbase.classify import classify_lines
 from isletbase.cli.common import (
     DbOption,
     console,
+    counted,
     err_console,
     error_line,
     loaded_db,
@@ -299,7 +300,7 @@ def institutions(
     if as_json:
         print(json.dumps([i.model_dump(mode="json") for i in found], ensure_ascii=False, indent=2))
         return
-    table = Table(title=f"{len(found)} institutions")
+    table = Table(title=counted(len(found), "institution"))
     for column in ("id", "name", "名称", "aliases", "city", "filed"):
         table.add_column(column, overflow="fold")
     for i in found:
