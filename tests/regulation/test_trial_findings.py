@@ -185,6 +185,12 @@ def test_a_regulator_an_offer_names_is_not_who_offers_it(loaded_db) -> None:
     own = check_offer({"text": text, "institution": "深圳某诊所"}, loaded_db, today=TODAY).facts
     assert own["institution"].value == "深圳某诊所" and "institution_id" not in own
     assert check_offer(text, loaded_db, today=TODAY).facts["institution_id"].value == "pumch"
+    # nor the country of one its text names (a Bangkok clinic was placed in Japan)
+    kyoto = "Stem cell therapy for diabetes, protocol from Kyoto University Hospital, USD 25,000."
+    named = {"text": kyoto, "institution": "Bangkok Stem Cell Clinic"}
+    assert "country" not in check_offer(named, loaded_db, today=TODAY).facts
+    pumch = check_offer({"text": kyoto, "institution": "PUMCH"}, loaded_db, today=TODAY).facts
+    assert pumch["institution_id"].value == "pumch" and pumch["country"].value == "CN"
 
 
 def test_a_pinyin_institution_name_is_matched(loaded_db) -> None:

@@ -32,9 +32,9 @@ from isletbase.regulation.phrases import (
 from isletbase.regulation.prices import (
     CURRENCY_PLACES,
     PLACE_CURRENCIES,
-    find_price,
     find_prices,
     names_renminbi,
+    read_price_field,
 )
 from isletbase.regulation.rules import RuleBook
 from isletbase.store.institutions import InstitutionIndex
@@ -265,17 +265,21 @@ class Extractor:
                 continue
             facts[name] = Fact(name, value, [_json(name, value)])
         if offer.institution:
+            # the offer names its own institution: what its text's mention of another one gave
+            # (its filing, its country: a Bangkok clinic naming Kyoto University Hospital was
+            # placed in Japan) is not the offer's
+            for name in ("institution_id", "institution_filed"):
+                facts.pop(name, None)
+            if "country" in facts and facts["country"].evidence[0].source == "database":
+                del facts["country"]
             matched = named or _match_name(offer.institution, insts)
             if matched:
                 self._institution_facts(matched, facts)
-            else:  # the offer names its own institution: another one its text names is not it
-                for name in ("institution_id", "institution_filed"):
-                    facts.pop(name, None)
         if offer.date:
             facts["as_of"] = Fact("as_of", offer.date, [_json("date", offer.date)])
         if offer.price is not None:
-            parsed = find_price(offer.price) if isinstance(offer.price, str) else None
-            # Offer's validator lets through a float or a price text find_price reads
+            parsed = read_price_field(offer.price) if isinstance(offer.price, str) else None
+            # Offer's validator lets through a float or a price text read_price_field reads
             amount = parsed[0] if parsed else float(offer.price)
             currency = offer.currency or (parsed[1] if parsed else None)
             facts["price_amount"] = Fact("price_amount", amount, [_json("price", offer.price)])

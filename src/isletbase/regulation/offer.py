@@ -106,9 +106,13 @@ class Offer(BaseModel):
                 raise ValueError(f"expected a number or a price like '¥150,000', got {v!r}")
             # a price naming its currency stays text, for its currency to be read from it
             return v.strip() if read[1] else read[0]
-        if not math.isfinite(v) or v < 0:
+        try:
+            number = float(v)  # an integer of 400 digits is no float: OverflowError
+        except OverflowError:
+            number = math.inf
+        if not math.isfinite(number) or number < 0:
             raise ValueError(f"expected a finite number >= 0, got {v!r}")
-        return float(v)
+        return number
 
     @field_validator("currency")
     @classmethod

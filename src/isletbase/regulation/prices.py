@@ -63,9 +63,13 @@ _U = "".join((*_ZH_UNITS, *_ZH_BIG))
 #: a Chinese numeral with at least one unit ("十万", "三十五", "一万五"); a last digit not
 #: followed by a measure word ("十万一针" is 十万, one shot)
 _ZH_NUM = rf"[{_D}]{{0,4}}[{_U}](?:[{_D}]{{0,4}}[{_U}]){{0,8}}(?:[{_D}](?![针次支剂个]))?"
-#: not part of a longer number: "1,50,000" (lakh grouping) or "1e308" is no price of 1 (the
+#: not part of a longer number: "1,50,000" (lakh grouping), "1.2.3" or "1e308" is no price of 1
+#: (a comma then a digit may be a clause's end: folding makes "¥180000，3次" "¥180000,3次"; the
 #: exponent's sign as \x2b: no repetition sign in a pattern, see the test of their bounds)
-_ARABIC = r"(?<!\d)(?:\d{1,3}(?:,\d{3}){1,5}|\d{1,15})(?:\.\d{1,6})?(?!\d)(?![.,]\d)(?!e[-\x2b]?\d)"
+_ARABIC = (
+    r"(?<!\d)(?:\d{1,3}(?:,\d{3}){1,5}|\d{1,15})(?:\.\d{1,6})?(?!\d)"
+    r"(?!\.\d)(?!,\d\d,\d)(?!e[-\x2b]?\d)"
+)
 _NUM = rf"(?P<num>{_ARABIC}|{_ZH_NUM})"
 _S = r"\s{0,3}"
 _PRICE_WORD = r"(?:费用|价格|收费|报价|售价|花费|仅需|只需|只要|每针|每次|每疗程|疗程费)"
@@ -168,18 +172,23 @@ _AMOUNT = re.compile(rf"{_NUM}{_S}(?P<mult>{_MULT})?")
 
 
 def read_price_field(text: str) -> tuple[float, str | None] | None:
-    """What a price field says: its amount and the currency it names (``None`` for none), or
-    ``None`` where the field is not one price — a price beside other digits or after a minus
-    ("-¥5" was read as 5), a number written otherwise ("¥1,50,000" was read as 1)."""
+    """What a price field says: its (highest) amount and the currency it names — yuan for an
+    amount in 万 or 亿 or in Chinese numerals, as the offer's text reads one next to a price
+    word; ``None`` for a bare number — or ``None`` where the field states no price: a number
+    written otherwise ("¥1,50,000" and "¥1e308" were read as 1) or after a minus ("-¥5" was
+    read as 5)."""
     text = text.strip()
     if (m := _AMOUNT.fullmatch(folded(text).text)) is not None:
         amount = _amount(m["num"])
-        return None if amount is None else (amount * _MULTIPLIERS.get(m["mult"] or "", 1), None)
+        if amount is None:
+            return None
+        chinese = m["mult"] in _ZH_MULTIPLIERS or not m["num"][:1].isdigit()
+        return amount * _MULTIPLIERS.get(m["mult"] or "", 1), "CNY" if chinese else None
     found = find_price(text)
-    if found is None:
+    if found is None or text[: found[2].start].rstrip().endswith(("-", "−", "－")):
         return None
-    amount, currency, words = found
-    before, after = text[: words.start], text[words.end :]
-    if re.search(r"\d", before + after) or before.rstrip().endswith(("-", "−", "－")):
-        return None
-    return amount, currency
+    return found[0], found[1]
+
+
+#: Multipliers that say the amount is written as Chinese write money (15万: yuan).
+_ZH_MULTIPLIERS = ("百万", "千万", "万", "亿", "千", "百")
