@@ -17,6 +17,8 @@ from string import Formatter
 import yaml
 
 LANGUAGES = ("en", "zh")
+#: The cookie that keeps a reader's choice of language (``?lang=``) for the pages after.
+LANGUAGE_COOKIE = "lang"
 
 
 def _fields(template: str) -> set[str]:
@@ -75,3 +77,32 @@ def said(code: str, /, zh: Mapping[str, object] | None = None, **args: object) -
     values = {k: str(v) for k, v in args.items()}
     chinese = {**values, **{k: str(v) for k, v in (zh or {}).items()}}
     return Said(worded(code, "en", values), worded(code, "zh", chinese))
+
+
+def preferred(accept_language: str) -> str | None:
+    """Of our languages, the one an ``Accept-Language`` header ranks highest (RFC 9110: by
+    ``q``, the first listed where equal; ``zh-CN``, ``zh-Hant``, ``en-GB`` count as their
+    language), or ``None`` where it names neither."""
+    best, best_q = None, 0.0
+    # its first 32 parts (the server caps a header's size; a browser sends a handful)
+    for part in accept_language.split(",", 32)[:32]:
+        tag, *params = (p.strip() for p in part.split(";"))
+        q = 1.0
+        for param in params:
+            name, _, value = param.partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    q = float(value)
+                except ValueError:
+                    q = 0.0
+                q = q if 0.0 <= q <= 1.0 else 0.0  # RFC 9110: 0 to 1; "q=2" or "inf" is none
+        primary = tag.lower().replace("_", "-").split("-")[0]  # zh_CN as a locale writes it
+        if primary in LANGUAGES and q > best_q:
+            best, best_q = primary, q
+    return best
+
+
+def page_language(cookie: str | None, accept_language: str) -> str:
+    """A page's language where its address names none: the cookie's, else the browser's
+    (``preferred``), else English — what a cached page is kept under, with its address."""
+    return cookie if cookie in LANGUAGES else preferred(accept_language) or "en"

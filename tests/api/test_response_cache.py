@@ -94,3 +94,26 @@ def test_cache_keeps_within_its_byte_budget(monkeypatch):
     asyncio.run(run())
     assert cache.bytes <= 10 and len(cache.store) == 5
     assert cache.bytes == sum(len(entry[2]) for entry in cache.store.values())
+
+
+def test_a_page_is_kept_under_its_language_not_under_the_raw_headers():
+    """The key held the raw Cookie and Accept-Language headers: each browser's own header
+    string (of any size) was a copy of its own; the language they choose is what matters."""
+    inner = CountingApp()
+
+    async def run() -> list[str]:
+        async with client(ResponseCache(inner, ttl=10)) as c:
+            return [
+                (await c.get("/trials", headers=headers)).text
+                for headers in (
+                    {"accept-language": "zh-CN,zh;q=0.9"},
+                    {"accept-language": "zh-TW,zh;q=0.8,en;q=0.1"},  # Chinese too: the same
+                    {"accept-language": "en-GB"},  # English: another
+                    {"accept-language": "zh-CN", "cookie": "lang=en"},  # the cookie first
+                    {"accept-language": "x" * 5000},  # neither: English
+                )
+            ] + [(await c.get("/api/x", headers={"accept-language": "zh"})).text,
+                 (await c.get("/api/x", headers={"accept-language": "en"})).text]  # fmt: skip
+
+    assert asyncio.run(run()) == ["v1", "v1", "v2", "v2", "v2", "v3", "v3"]
+    assert inner.calls == 3

@@ -28,9 +28,11 @@ from collections import OrderedDict
 from urllib.parse import unquote_to_bytes, urlsplit, urlunsplit
 
 from starlette.datastructures import Headers, MutableHeaders
+from starlette.requests import cookie_parser
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from isletbase.store.db import UNPRINTABLE, unprintable
+from isletbase.wording import LANGUAGE_COOKIE, page_language
 
 #: Largest request body accepted (bytes): a posted registry study is far smaller.
 MAX_BODY = 1_048_576
@@ -319,12 +321,15 @@ class ResponseCache:
             # kept under the URL alone, it was served to the next request without the token
             await self.app(scope, receive, send)
             return
-        # a page's language is chosen by its cookie, else the browser's languages
-        page = not scope["path"].startswith("/api/")
-        cookie = (
-            headers.get("cookie", "") + "|" + headers.get("accept-language", "") if page else ""
-        )
-        key = (scope["method"], scope["path"], scope.get("query_string", b""), cookie)
+        # a page is kept under its language (its address's, else its cookie's, else the
+        # browser's), not under the raw headers: each browser's own header string was a copy
+        # of its own, of any size, and the site's files and the API have none
+        path: str = scope["path"]
+        lang = ""
+        if not path.startswith(("/api/", "/static/")) and path != "/api":
+            chosen = cookie_parser(headers.get("cookie", "")).get(LANGUAGE_COOKIE)
+            lang = page_language(chosen, headers.get("accept-language", ""))
+        key = (scope["method"], path, scope.get("query_string", b""), lang)
         hit, now = self.store.get(key), time.monotonic()
         if hit is not None and hit[0] > now:
             self.store.move_to_end(key)

@@ -14,10 +14,9 @@ from importlib import resources
 import yaml
 from starlette.requests import Request
 
-from isletbase.wording import wordings
+from isletbase.wording import LANGUAGE_COOKIE, LANGUAGES, page_language, wordings
 
-LANGUAGES = ("en", "zh")
-COOKIE = "lang"
+COOKIE = LANGUAGE_COOKIE
 
 
 @cache
@@ -44,28 +43,7 @@ def language(request: Request) -> str:
     """The language to answer in: ``?lang=``, else the cookie, else the browser's choice
     (``Accept-Language``: a first visit from a Chinese browser was answered in English), else
     English."""
-    for candidate in (request.query_params.get("lang"), request.cookies.get(COOKIE)):
-        if candidate in LANGUAGES:
-            return candidate
-    return preferred(request.headers.get("accept-language", "")) or "en"
-
-
-def preferred(accept_language: str) -> str | None:
-    """Of our languages, the one an ``Accept-Language`` header ranks highest (RFC 9110: by
-    ``q``, the first listed where equal; ``zh-CN``, ``zh-Hant``, ``en-GB`` count as their
-    language), or ``None`` where it names neither."""
-    best, best_q = None, 0.0
-    for part in accept_language.split(",")[:32]:  # a header of thousands of parts: not read
-        tag, *params = (p.strip() for p in part.split(";"))
-        q = 1.0
-        for param in params:
-            name, _, value = param.partition("=")
-            if name.strip().lower() == "q":
-                try:
-                    q = float(value)
-                except ValueError:
-                    q = 0.0
-        primary = tag.lower().split("-")[0]
-        if primary in LANGUAGES and q > best_q:
-            best, best_q = primary, q
-    return best
+    asked = request.query_params.get("lang")
+    if asked in LANGUAGES:
+        return asked
+    return page_language(request.cookies.get(COOKIE), request.headers.get("accept-language", ""))
