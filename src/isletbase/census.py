@@ -233,6 +233,7 @@ FLOW_WORDS = {
     "title": "isletbase census — PRISMA-style flow",
     "colon": ": ",
     "aside": " ({})",
+    "list": ", ",
     # where records were found (the protocol's sources) and the data files they went to, in
     # words (the diagram read "code: 15", "core.jsonl: 2", "shared:trials.jsonl: 62")
     "source_shared": "earlier research rows",
@@ -312,7 +313,9 @@ def _flow(plt: Any, counts: PrismaCounts, labels: dict[str, str], w: dict[str, s
     )
     box(7.6, 5.2, f"{w['excluded']}{c}{counts.excluded}\n{reasons}", w=3)
     arrow(5.9, 3.6)
-    files = ", ".join(f"{w.get('file_' + k, k)}{c}{v}" for k, v in counts.china_by_file.items())
+    files = w["list"].join(
+        f"{w.get('file_' + k, k)}{c}{v}" for k, v in counts.china_by_file.items()
+    )
     box(
         3.2,
         3.0,

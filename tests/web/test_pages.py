@@ -538,3 +538,12 @@ def test_a_registrys_english_on_a_chinese_page_is_marked_english(client):
     page = client.get("/trials/NCT01219465", params={"lang": "zh"}).text
     assert re.search(r'<span lang="en">Phase 1/Phase 2</span>', page)
     assert '<span lang="en">' not in client.get("/trials/NCT01219465", params={"lang": "en"}).text
+
+
+def test_a_place_a_registry_calls_a_country_is_named_in_chinese(client):
+    """"台北, Taiwan": a registry's country Taiwan (or Hong Kong, Macau) had no Chinese name,
+    a region of ours in the place book."""
+    taiwan = client.get("/trials", params={"country": "Taiwan", "lang": "zh"}).text
+    trial = re.search(r'href="/trials/([^"?]+)"', taiwan.split('class="results"')[-1])[1]
+    page = unescape(client.get(f"/trials/{trial}", params={"lang": "zh"}).text)
+    assert "台湾" in page and ", Taiwan" not in page

@@ -27,6 +27,7 @@ from isletbase.model import STALE_FLAG
 from isletbase.regulation.facts import Evidence
 from isletbase.regulation.rules import load_rulebook
 from isletbase.sources import visible
+from isletbase.store.db import CJK
 from isletbase.store.query import TrialQuery
 from isletbase.web.i18n import COOKIE, LANGUAGES, language, strings
 from isletbase.wording import Said
@@ -114,6 +115,9 @@ _MATCHED = re.compile(
 )
 
 
+#: A letter of the Latin alphabet, accented or not (a text in English, French, Spanish …).
+_LATIN = re.compile(r"[A-Za-zÀ-ɏ]")
+
 #: A source's field as the data name it: a field's name, then what the curator noted in brackets.
 _SOURCE_FIELD = re.compile(r"(?P<field>[a-z_.]+(?: [a-z]+)?)(?: \((?P<note>.*)\))?", re.S)
 
@@ -159,9 +163,11 @@ def render(
 
     def english_mark(value: object) -> Markup:
         """` lang="en"` for a registry's text in English on a Chinese page (a screen reader
-        read "Phase 1/Phase 2" and a sponsor's name as Chinese); nothing otherwise."""
-        english = lang == "zh" and isinstance(value, str) and value.isascii()
-        return Markup(' lang="en"') if english and any(c.isalpha() for c in value) else Markup("")
+        read "Phase 1/Phase 2" and a sponsor's name as Chinese): Latin letters and no Chinese
+        character (™, é or β in it is English still); nothing otherwise."""
+        text = value if lang == "zh" and isinstance(value, str) else ""
+        english = _LATIN.search(text) is not None and CJK.search(text) is None
+        return Markup(' lang="en"') if english else Markup("")
 
     def source_field(name: str) -> str:
         """What a source gave, as a trial's source list names it: a field for readers, with
@@ -199,8 +205,9 @@ def render(
             return name
         if kind == "region" and name in _OUR_REGIONS:
             return text[_OUR_REGIONS[name]]
-        if lang == "zh":
-            return places.chinese(kind, name) or name
+        if lang == "zh":  # a registry's "country" Taiwan, Hong Kong, Macau: our region's name
+            region = places.chinese("region", name) if kind in ("country", "province") else None
+            return places.chinese(kind, name) or region or name
         return places.english(kind, name)
 
     def where(city: str | None, province: str | None = None, country: str | None = None) -> str:
