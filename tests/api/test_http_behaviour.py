@@ -395,3 +395,10 @@ def test_a_body_that_is_not_json_where_json_is_read_is_a_415(client, body, media
 def test_an_address_of_the_api_that_is_not_there_is_a_problem_document(client, path):
     r = client.get(path)
     assert r.status_code == 404 and r.headers["content-type"].startswith("application/problem+json")
+
+
+def test_a_refusal_of_the_api_address_itself_is_a_problem_document(client):
+    """A request to /api the server refuses before any route (a URL too long) was answered with
+    the site's HTML page."""
+    r = client.get("/api?" + "q=" + "x" * 20_000)
+    assert r.status_code == 414 and r.headers["content-type"].startswith("application/problem+json")

@@ -541,7 +541,7 @@ def test_a_registrys_english_on_a_chinese_page_is_marked_english(client):
 
 
 def test_a_place_a_registry_calls_a_country_is_named_in_chinese(client):
-    """"台北, Taiwan": a registry's country Taiwan (or Hong Kong, Macau) had no Chinese name,
+    """ "台北, Taiwan": a registry's country Taiwan (or Hong Kong, Macau) had no Chinese name,
     a region of ours in the place book."""
     taiwan = client.get("/trials", params={"country": "Taiwan", "lang": "zh"}).text
     trial = re.search(r'href="/trials/([^"?]+)"', taiwan.split('class="results"')[-1])[1]

@@ -39,12 +39,6 @@ ROUTERS: tuple[str, ...] = ("trials", "evidence", "regulation", "admin", "simula
 PROBLEM = "application/problem+json"
 
 
-def is_api(path: str) -> bool:
-    """Whether ``path`` is the API's (answered in JSON), not a page's: ``/api`` itself too,
-    which was answered with the site's HTML page."""
-    return path == "/api" or path.startswith("/api/")
-
-
 def problem(
     status: int, title: str, detail: str, headers: Mapping[str, str] | None = None
 ) -> JSONResponse:

@@ -160,7 +160,7 @@ class RequestLimits:
         if scope["type"] == "http":
             refusal = self._refusal(scope)
             if refusal is not None:
-                page = not scope["path"].startswith("/api/")
+                page = not is_api(scope["path"])
                 for message in problem_message(*refusal, page=page):
                     if message["type"] == "http.response.start":  # outside ``CacheHeaders``
                         secured(MutableHeaders(scope=message), scope["path"])
@@ -269,13 +269,19 @@ def _relative_location(headers: MutableHeaders) -> None:
         headers["location"] = urlunsplit(("", "", parts.path or "/", parts.query, ""))
 
 
+def is_api(path: str) -> bool:
+    """Whether ``path`` is the API's (answered in JSON), not a page's: ``/api`` itself too,
+    which was answered with the site's HTML page."""
+    return path == "/api" or path.startswith("/api/")
+
+
 def secured(headers: MutableHeaders, path: str) -> None:
     """Headers every answer carries; pages also their content policy (the API's documentation
     page, which starts Swagger UI with an inline script, is framed by nobody either)."""
     headers.setdefault("x-content-type-options", "nosniff")
     headers.setdefault("referrer-policy", "strict-origin-when-cross-origin")
     headers.setdefault("x-frame-options", "DENY")
-    if not path.startswith("/api/"):
+    if not is_api(path):
         headers.setdefault("content-security-policy", CSP)
 
 
@@ -326,7 +332,7 @@ class ResponseCache:
         # of its own, of any size, and the site's files and the API have none
         path: str = scope["path"]
         lang = ""
-        if not path.startswith(("/api/", "/static/")) and path != "/api":
+        if not is_api(path) and not path.startswith("/static/"):
             chosen = cookie_parser(headers.get("cookie", "")).get(LANGUAGE_COOKIE)
             lang = page_language(chosen, headers.get("accept-language", ""))
         key = (scope["method"], path, scope.get("query_string", b""), lang)

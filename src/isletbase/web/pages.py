@@ -20,8 +20,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import HTMLResponse, Response
 
 from isletbase import census
-from isletbase.api import headers_of, is_api
-from isletbase.api.middleware import secured
+from isletbase.api import headers_of
+from isletbase.api.middleware import is_api, secured
 from isletbase.api.trials import EXPORT_LIMIT, SEARCH_KEYS, TRIAL_ID, given_once
 from isletbase.errors import InputError
 from isletbase.evidence.living import current_outcomes
