@@ -115,6 +115,7 @@ def test_the_openapi_document_gives_errors_as_they_are_answered(loaded_db):
         assert "application/problem+json" in one[status]["content"], status
     assert "404" not in doc["paths"]["/api/trials"]["get"]["responses"]
     assert "415" in doc["paths"]["/api/simulate"]["post"]["responses"]
+    assert "404" not in doc["paths"]["/api/export/{fmt}"]["get"]["responses"]
     # the answers are what the document says
     for answer in (
         c.get("/api/trials", params={"page": "x"}),

@@ -188,6 +188,12 @@ _NOT_FOUND = {"404": "Not found: no record with that id"}
 _NOT_JSON = {"415": "Unsupported media type: a body of another type than the route reads"}
 
 
+def _names_a_record(path: str) -> bool:
+    """Whether a path's parameter names a record (a trial, an institution, a run), which may
+    not be there: ``/api/export/{fmt}`` names a format, refused as a 422."""
+    return "{" in path and "{fmt}" not in path
+
+
 def _documented_errors(schema: dict[str, Any]) -> dict[str, Any]:
     """FastAPI's OpenAPI ``schema`` (changed in place, as the app keeps it) with the errors as
     they are answered: a problem document (``application/problem+json``, ``detail`` a string)
@@ -198,7 +204,7 @@ def _documented_errors(schema: dict[str, Any]) -> dict[str, Any]:
             responses = operation.setdefault("responses", {})
             errors = {
                 **_ERRORS,
-                **(_NOT_FOUND if "{" in path else {}),
+                **(_NOT_FOUND if _names_a_record(path) else {}),
                 **(_NOT_JSON if "requestBody" in operation else {}),
             }
             for status, description in errors.items():

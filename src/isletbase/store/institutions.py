@@ -69,6 +69,14 @@ def pinyin_forms(name_zh: str) -> list[str]:
     return [f for f in dict.fromkeys(forms) if len(f) >= 2]
 
 
+def pinyin_key(name: str) -> str:
+    """A name as a Chinese directory orders it: its pinyin syllables, spaced (北京… before
+    武汉…); a name without Chinese characters in lower case."""
+    from pypinyin import lazy_pinyin  # see pinyin_forms
+
+    return " ".join(lazy_pinyin(name, errors=lambda chars: chars.lower())).strip()
+
+
 def institution_row(inst: Institution) -> InstitutionRow:
     """The row for an institution, with its aliases as seen plus the derived pinyin forms."""
     row = InstitutionRow(

@@ -32,7 +32,7 @@ from isletbase.sources import registry_page
 from isletbase.sources.ctgov import STUDY_URL
 from isletbase.store.db import Database
 from isletbase.store.facets import facet_table, place_suggestions
-from isletbase.store.institutions import get_institution, list_institutions, pinyin_forms
+from isletbase.store.institutions import get_institution, list_institutions, pinyin_key
 from isletbase.store.links import institution_trials
 from isletbase.store.query import TrialQuery, prefix_suggestion
 from isletbase.store.search import SearchResult, institutions_named, search_trials
@@ -279,10 +279,7 @@ def _by_name_in(lang: str) -> Callable[[Institution], tuple[bool, str]]:
     Chinese name in pinyin order (贵州… under g), those without one after."""
     if lang != "zh":
         return lambda i: (False, i.display_name.casefold())
-    return lambda i: (
-        i.name_zh is None,
-        " ".join(pinyin_forms(i.name_zh)[1:2]) if i.name_zh else i.display_name.casefold(),
-    )
+    return lambda i: (i.name_zh is None, pinyin_key(i.name_zh or i.display_name))
 
 
 @router.get("/institutions/{institution_id}", response_class=HTMLResponse)
