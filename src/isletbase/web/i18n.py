@@ -29,9 +29,10 @@ def strings() -> dict[str, dict[str, str]]:
             if not isinstance(texts, dict) or not isinstance(texts.get(lang), str):
                 raise ValueError(f"i18n.yaml: key {key!r} has no {lang!r} text")
             out[lang][str(key)] = texts[lang]
-    # the names of outcomes are isletbase's own words (data/wording.yaml): a plot uses them too
+    # the names of outcomes and of pooling methods are isletbase's own words (data/wording.yaml):
+    # a plot and the API use them too
     for key, texts in wordings().items():
-        if key.startswith("outcome_"):
+        if key.startswith(("outcome_", "method_")):
             if key in data:
                 raise ValueError(f"i18n.yaml: {key!r} is named in data/wording.yaml already")
             for lang in LANGUAGES:
