@@ -71,7 +71,6 @@ def test_a_first_visit_is_answered_in_the_browsers_language(client, accept, lang
     chosen = client.get("/?lang=en", headers={"accept-language": "zh-CN"})
     assert '<html lang="en">' in chosen.text  # and remembered in the cookie:
     assert '<html lang="en">' in client.get("/", headers={"accept-language": "zh-CN"}).text
-    client.cookies.clear()
 
 
 def test_a_page_names_itself_in_each_language_for_search_engines(client):

@@ -117,15 +117,16 @@ def test_the_openapi_document_gives_errors_as_they_are_answered(loaded_db):
     assert "415" in doc["paths"]["/api/simulate"]["post"]["responses"]
     assert "404" not in doc["paths"]["/api/export/{fmt}"]["get"]["responses"]
     # the answers are what the document says
-    for answer in (
-        c.get("/api/trials", params={"page": "x"}),
-        c.get("/api/trials", params={"cell_source": "nope"}),
-        c.get("/api/trials/NCT00000000"),
+    for path, answer in (
+        ("/api/trials", c.get("/api/trials", params={"page": "x"})),
+        ("/api/trials", c.get("/api/trials", params={"cell_source": "nope"})),
+        ("/api/trials/{trial_id}", c.get("/api/trials/NCT00000000")),
+        ("/api/trials/{trial_id}", c.get("/api/trials/NCT01219465", params={"bogus": "1"})),
     ):
         assert answer.headers["content-type"].startswith("application/problem+json")
         body = answer.json()
         assert set(problem["required"]) <= set(body) and isinstance(body["detail"], str)
-        assert str(answer.status_code) in doc["paths"]["/api/trials/{trial_id}"]["get"]["responses"]
+        assert str(answer.status_code) in doc["paths"][path]["get"]["responses"], (path, answer)
 
 
 def test_a_listed_trial_is_the_same_json_as_the_trial_read_by_id(loaded_db):

@@ -356,4 +356,5 @@ def test_a_rejected_graft_is_graded_a_failed_graft_not_by_the_glucose_alone() ->
     )
     rejected = run_trial(design).to_dict()["arms"][1]
     assert rejected["igls_graft_function"] == {"failure": 4}
-    assert sum(rejected["igls_treatment_outcome"].values()) == 4
+    outcomes = rejected["igls_treatment_outcome"]
+    assert sum(outcomes.values()) == 4 and set(outcomes) - {"failure"}  # glucose alone: better
