@@ -167,3 +167,15 @@ def test_an_offer_s_brackets_are_shown_as_written_in_the_table(tmp_path: Path) -
     done = run("check", str(offer), "--db", f"sqlite:///{tmp_path / 'none.db'}", cwd=tmp_path)
     assert done.returncode == 3, done.stderr
     assert "Traceback" not in done.stderr and "[/x]" in done.stdout and "[b]" in done.stdout
+
+
+def test_a_check_against_a_database_that_is_not_there_says_so(tmp_path: Path) -> None:
+    """A mistyped --db was passed over without a word: the offer was checked without its trial
+    and institution lookups, as if no database had been asked for."""
+    offer = tmp_path / "offer.txt"
+    offer.write_text("干细胞治疗糖尿病，每次十万元。", encoding="utf-8")
+    missing = f"sqlite:///{tmp_path / 'typo.db'}"
+    done = run("check", str(offer), "--db", missing, cwd=tmp_path)
+    assert done.returncode in (0, 1, 3) and "no isletbase data at" in done.stderr
+    assert "checked without looking up trials and institutions" in done.stderr
+    assert not (tmp_path / "typo.db").exists()

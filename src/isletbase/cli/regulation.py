@@ -12,7 +12,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from isletbase.cli.common import DbOption, console, counted, loaded_db, open_db
+from isletbase.cli.common import DbOption, console, counted, err_console, loaded_db, open_db
 from isletbase.errors import InputError
 from isletbase.regulation.engine import (
     CheckResult,
@@ -149,7 +149,15 @@ def check(
     except ValueError:
         raise InputError(f"--date: expected YYYY-MM-DD, got {on!r}") from None
     database = open_db(db)
-    result = check_offer(offer, database if database.is_initialised() else None, today=today)
+    loaded = database.is_initialised()
+    if not loaded and db is not None:  # a mistyped --db was passed over without a word
+        err_console.print(
+            f"note: no isletbase data at {database.url}: the offer is checked without looking "
+            "up trials and institutions",
+            markup=False,
+            soft_wrap=True,
+        )
+    result = check_offer(offer, database if loaded else None, today=today)
     if as_json:
         print(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
     else:
