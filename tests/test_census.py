@@ -162,3 +162,14 @@ def test_every_china_record_of_the_export_sweep_is_included_in_the_census(rows):
     assert china <= included
     logged = {r.id for r in rows if r.query == "e01"}
     assert {r.display_id for r in records} <= logged
+
+
+def test_the_census_options_given_with_a_subcommand_are_refused_not_passed_over(tmp_path):
+    """`census --svg f.svg audit` wrote no file and `census --json audit` printed text, exit 0."""
+    from isletbase.cli import app
+
+    svg = tmp_path / "flow.svg"
+    result = CliRunner().invoke(app, ["census", "--svg", str(svg), "audit", "--sample", "1"])
+    assert result.exit_code == 2 and "--svg" in result.output and not svg.exists()
+    assert CliRunner().invoke(app, ["census", "--json", "audit", "--sample", "1"]).exit_code == 2
+    assert CliRunner().invoke(app, ["census", "--svg", str(svg)]).exit_code == 0 and svg.exists()

@@ -30,6 +30,13 @@ def counts(
 ) -> None:
     """Print the PRISMA-style counts of the census (and optionally write the flow SVG)."""
     if ctx.invoked_subcommand is not None:
+        given = [name for name, value in (("--svg", svg), ("--json", as_json)) if value]
+        if given:  # they were passed over: `census --svg f.svg audit` wrote nothing, exit 0
+            raise typer.BadParameter(
+                f"{', '.join(given)}: for `census` alone (its counts), not for "
+                f"`census {ctx.invoked_subcommand}`, whose options follow its name",
+                param_hint=given[0],
+            )
         return
     try:
         writable_file(svg, "--svg")  # a folder or no folder: said as the other commands say it
