@@ -98,7 +98,7 @@ def test_record_filters_with_an_input_file_are_refused_not_ignored(capsys) -> No
     code, _, err = run(
         capsys, "evidence", "pool", "--input", str(BCG), "--measure", "RR", "--condition", "T1D"
     )
-    assert code == 2 and "--condition choose bundled records: not with --input" in err
+    assert code == 2 and "--condition is for the bundled records, not for a file's studies" in err
 
 
 def test_unknown_measure_exits_2(capsys) -> None:
@@ -144,10 +144,13 @@ def test_list_filters(capsys) -> None:
 def test_pool_tables_show_leave_one_out_and_subgroups(capsys) -> None:
     """Both were computed and printed only with --json: the table showed neither."""
     code, out, _ = run(capsys, "evidence", "pool", "--input", str(BCG), "--measure", "RR",
-                       "--leave-one-out", "--by", "cell_source")  # fmt: skip
+                       "--leave-one-out")  # fmt: skip
     assert code == 0
     assert "leave one out" in out and out.count("│ 12 │") == 13
-    assert "subgroups by cell_source: none (no study here names its cell_source)" in out
+    # a file's studies name no cell source: --by found none and said so, exit 0; refused now
+    code, _, err = run(capsys, "evidence", "pool", "--input", str(BCG), "--measure", "RR",
+                       "--by", "cell_source")  # fmt: skip
+    assert code == 2 and "--by is for the bundled records" in err
     code, out, _ = run(capsys, "evidence", "pool", "--outcome", "hba1c", "--by", "cell_source")
     assert code == 0 and "one study: not pooled" in out
 

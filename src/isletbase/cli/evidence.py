@@ -152,14 +152,16 @@ def pool_command(
         ignored = [
             name
             for name, value in (
-                ("--outcome", outcome), ("--condition", condition), ("--cell-source", cell_source)
+                ("--outcome", outcome), ("--condition", condition), ("--cell-source", cell_source),
+                ("--by", by),
             )
             if value is not None
         ]  # fmt: skip
         if ignored:  # they choose among the bundled records; a file's studies are pooled whole
             raise typer.BadParameter(
-                f"{', '.join(ignored)} choose bundled records: not with --input (its studies "
-                "are pooled as the file gives them)",
+                f"{', '.join(ignored)} {'is' if len(ignored) == 1 else 'are'} for the bundled "
+                "records, not for a file's studies, which are pooled as the file gives them "
+                "(--by found no subgroup in one)",
                 param_hint="--input",
             )
         data = read_input(input_file, measure)
@@ -172,8 +174,9 @@ def pool_command(
             outcomes=_outcomes(db),
         )
     else:
-        raise typer.BadParameter(
-            "give --outcome (bundled data) or --input FILE", param_hint="--outcome"
+        raise typer.BadParameter(  # not "Invalid value for --outcome": none was given
+            "give --outcome (to pool the bundled records) or --input FILE",
+            param_hint="--outcome or --input",
         )
     result = pool(data, method, hk)
     extra: dict = {}
