@@ -402,3 +402,11 @@ def test_one_institution_is_counted_as_one(loaded_db):
     assert result.exit_code == 0 and "1 institution\n" in result.output.replace(" ", "").replace(
         "1institution", "1 institution"
     )
+
+
+def test_db_init_force_says_it_dropped_the_data(tmp_path):
+    """It dropped every table and printed only "initialised …"."""
+    url = f"sqlite:///{tmp_path / 'x.db'}"
+    assert runner.invoke(app, ["db", "init", "--db", url]).exit_code == 0
+    first = runner.invoke(app, ["db", "init", "--force", "--db", url])
+    assert first.exit_code == 0 and "dropped every table" in first.output

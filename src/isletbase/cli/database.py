@@ -56,7 +56,12 @@ def init(
     """Create the tables and the search index (safe to run again)."""
     database = open_db(db)
     if force:
+        had = database.is_initialised()
         database.drop()
+        if had:  # it dropped every table without a word
+            err_console.print(
+                f"dropped every table of {database.url}, its data with them", markup=False
+            )
     database.init()
     console.print(f"initialised {database.url}")
 
