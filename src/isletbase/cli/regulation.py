@@ -150,14 +150,14 @@ def check(
         raise InputError(f"--date: expected YYYY-MM-DD, got {on!r}") from None
     database = open_db(db)
     loaded = database.is_initialised()
+    result = check_offer(offer, database if loaded else None, today=today)
     if not loaded and db is not None:  # a mistyped --db was passed over without a word
-        err_console.print(
-            f"note: no isletbase data at {database.url}: the offer is checked without looking "
+        err_console.print(  # once the offer was read: a bad one is one line of error alone
+            f"note: no isletbase data at {database.url}: the offer was checked without looking "
             "up trials and institutions",
             markup=False,
             soft_wrap=True,
         )
-    result = check_offer(offer, database if loaded else None, today=today)
     if as_json:
         print(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
     else:
