@@ -173,3 +173,13 @@ def test_the_census_options_given_with_a_subcommand_are_refused_not_passed_over(
     assert result.exit_code == 2 and "--svg" in result.output and not svg.exists()
     assert CliRunner().invoke(app, ["census", "--json", "audit", "--sample", "1"]).exit_code == 2
     assert CliRunner().invoke(app, ["census", "--svg", str(svg)]).exit_code == 0 and svg.exists()
+
+
+def test_the_flow_diagram_is_written_only_to_an_svg_file(tmp_path):
+    """`census --svg flow.png` wrote SVG into a file named .png."""
+    from isletbase.cli import app
+
+    png = tmp_path / "flow.png"
+    result = CliRunner().invoke(app, ["census", "--svg", str(png)])
+    assert result.exit_code == 2 and "give a file ending .svg" in result.output
+    assert not png.exists()

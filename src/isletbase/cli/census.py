@@ -11,7 +11,7 @@ from rich.table import Table
 
 from isletbase import census
 from isletbase.cli.common import console, fail, writable_file
-from isletbase.errors import IsletbaseError
+from isletbase.errors import InputError, IsletbaseError
 
 census_app = typer.Typer(
     help="Census of registered stem-cell trials for diabetes in China: counts, flow, audit.",
@@ -40,6 +40,8 @@ def counts(
         return
     try:
         writable_file(svg, "--svg")  # a folder or no folder: said as the other commands say it
+        if svg is not None and svg.suffix.lower() != ".svg":  # SVG was written into flow.png
+            raise InputError(f"--svg: {svg.name}: the diagram is SVG; give a file ending .svg")
         protocol = census.load_protocol()
         result = census.prisma(census.load_screening(), protocol, census.load_trials())
         if svg is not None:

@@ -58,7 +58,7 @@ def list_outcomes(
     db: Annotated[str | None, DbOption] = None,
 ) -> None:
     """List published outcome records, as reported, with their sources (the database's once
-    ``evidence update`` stored any, else the bundled ones)."""
+    'evidence update' stored any, else the bundled ones)."""
     chosen = select(_outcomes(db), condition=condition, cell_source=cell_source, outcome=outcome)
     if as_json:
         _print_json([o.model_dump(mode="json") for o in chosen])
@@ -140,7 +140,7 @@ def pool_command(
     db: Annotated[str | None, DbOption] = None,
 ) -> None:
     """Pool studies by fixed or random effects (DL, REML; optional Hartung–Knapp): a file's,
-    or the outcome records ``evidence list`` shows."""
+    or the outcome records 'evidence list' shows."""
     from isletbase.evidence.dataset import read_input
     from isletbase.evidence.forest import forest_figure, funnel_figure, save
     from isletbase.evidence.meta import egger_test, leave_one_out, pool, subgroups

@@ -25,7 +25,7 @@ FILTERS: dict[str, tuple[Any, str]] = {
     "phase": (str | None, "e.g. PHASE1, PHASE1/PHASE2, PHASE2, NA"),
     "status": (str | None, "e.g. recruiting, completed, unknown"),
     "registry": (str | None, "ctgov, chictr, ictrp, …"),
-    "region": (str | None, "mainland China, Hong Kong, Taiwan, foreign"),
+    "region": (str | None, "mainland China, Hong Kong, Macau, Taiwan, foreign"),
     "country": (
         str | None,
         "The trial's one country: China if a site is in China (Hong Kong, Macau and Taiwan "

@@ -142,7 +142,8 @@ def check(
     ] = None,
     db: Annotated[str | None, DbOption] = None,
 ) -> None:
-    """Check a clinic's offer against the rules; exit 0 nothing, 1 red flags, 3 violations."""
+    """Check a clinic's offer against the rules; exit 0 nothing, 1 red flags, 3 violations (2:
+    an offer that cannot be read)."""
     offer = read_offer(offer_file)
     try:
         today = date.fromisoformat(on) if on is not None else None
