@@ -47,6 +47,13 @@ def worded(code: str, lang: str, args: dict[str, str]) -> str:
     return wordings()[code][lang].format(**args)
 
 
+def named(code: str, lang: str, default: str) -> str:
+    """The name isletbase gives under ``code`` (an outcome's, a cell source's) in ``lang``, else
+    ``default`` (a value it has no name for, shown as it is)."""
+    texts = wordings().get(code)
+    return texts[lang] if texts else default
+
+
 class Said(str):
     """A text in English — the string itself, as the API and the CLI give it — that also has
     its Chinese (``zh``), for a page in Chinese. Code that reads it as text reads the English."""

@@ -16,7 +16,7 @@ from isletbase.evidence.living import current_outcomes, stored_pools
 from isletbase.evidence.meta import PoolResult
 from isletbase.evidence.outcomes import select
 from isletbase.evidence.pools import pool_outcomes
-from isletbase.wording import Said, in_language, worded, wordings
+from isletbase.wording import Said, in_language, named
 
 router = APIRouter(prefix="/api/evidence", tags=["evidence"])
 
@@ -61,15 +61,14 @@ def _title(outcome: str, condition: str | None, cell_source: str | None) -> Said
     title was the query's codes, "hba1c · T2D")."""
     tax = taxonomy.load()
 
-    def named(lang: str) -> str:
-        known = f"outcome_{outcome}" in wordings()
-        parts = [worded(f"outcome_{outcome}", lang, {}) if known else outcome]
+    def title_in(lang: str) -> str:
+        parts = [named(f"outcome_{outcome}", lang, outcome)]
         for field, value in (("condition", condition), ("cell_source", cell_source)):
             if value:
                 parts.append(tax.label(field, value, "zh") or value if lang == "zh" else value)
         return " · ".join(parts)
 
-    return Said(named("en"), named("zh"))
+    return Said(title_in("en"), title_in("zh"))
 
 
 def pooled(

@@ -236,7 +236,7 @@ class CacheHeaders:
         tag = etag_of(body)
         headers["etag"] = tag
         headers.setdefault("cache-control", cache_control(scope["path"]))
-        if not scope["path"].startswith(("/api/", "/static/")):  # a page's language
+        if is_page(scope["path"]):  # a page's language
             headers.append("vary", "Cookie, Accept-Language")
         wanted = Headers(scope=scope).get("if-none-match", "")
         if (
@@ -273,6 +273,12 @@ def is_api(path: str) -> bool:
     """Whether ``path`` is the API's (answered in JSON), not a page's: ``/api`` itself too,
     which was answered with the site's HTML page."""
     return path == "/api" or path.startswith("/api/")
+
+
+def is_page(path: str) -> bool:
+    """Whether ``path`` is a page of the site, answered in its reader's language: neither the
+    API's nor a static file."""
+    return not is_api(path) and not path.startswith("/static/")
 
 
 def secured(headers: MutableHeaders, path: str) -> None:
@@ -332,7 +338,7 @@ class ResponseCache:
         # of its own, of any size, and the site's files and the API have none
         path: str = scope["path"]
         lang = ""
-        if not is_api(path) and not path.startswith("/static/"):
+        if is_page(path):
             chosen = cookie_parser(headers.get("cookie", "")).get(LANGUAGE_COOKIE)
             lang = page_language(chosen, headers.get("accept-language", ""))
         key = (scope["method"], path, scope.get("query_string", b""), lang)

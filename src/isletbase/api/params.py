@@ -24,6 +24,11 @@ def refuse_repeated(request: Request, keys: frozenset[str]) -> None:
         seen.add(key)
 
 
+def media_type(request: Request) -> str:
+    """The request body's media type, without its parameters, in lower case ("" for none)."""
+    return request.headers.get("content-type", "").split(";")[0].strip().lower()
+
+
 def json_body(request: Request) -> None:
     """Refuse (415) a body that is not JSON where a route reads one as JSON: one rule for every
     such route (a form or a text sent to ``/api/simulate`` was answered 422 "body: Input should
@@ -31,7 +36,7 @@ def json_body(request: Request) -> None:
     dependant = getattr(request.scope.get("route"), "dependant", None)
     if dependant is None or not dependant.body_params:
         return
-    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    media = media_type(request)
     if media != "application/json" and not media.endswith("+json"):
         raise HTTPException(
             status_code=415,

@@ -11,6 +11,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, HTTPException, Query, Request
 from starlette.concurrency import run_in_threadpool
 
+from isletbase.api.params import media_type
 from isletbase.api.slots import CHECK, FINDINGS
 from isletbase.api.trials import TRIAL_ID
 from isletbase.errors import InputError
@@ -50,7 +51,7 @@ CHECK_TYPES = ("application/json", "text/plain")
 
 async def _read_body(request: Request) -> tuple[str, str]:
     """The request's media type and body text, within ``MAX_CHECK_BYTES``."""
-    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    media = media_type(request)
     if media not in CHECK_TYPES:
         raise HTTPException(
             status_code=415,

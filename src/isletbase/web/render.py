@@ -187,8 +187,7 @@ def render(
         if value is None:
             return text["unknown"]
         if field == "cell_source" and tax.term(field, value) is None:  # an outcome's own code
-            known = f"cell_{value}" in wording.wordings()
-            return wording.worded(f"cell_{value}", lang, {}) if known else value
+            return wording.named(f"cell_{value}", lang, value)
         if (
             field == "condition"
             and value.startswith("complication:")
