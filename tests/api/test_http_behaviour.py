@@ -296,6 +296,31 @@ def test_a_parameter_given_twice_is_refused_on_every_route(client, path):
     assert r.status_code == 400 and "is given twice" in r.json()["detail"], r.text
 
 
+@pytest.mark.parametrize(
+    ("path", "name", "value"),
+    [
+        ("/api/trials?page=1_0", "page", "1_0"),
+        ("/api/trials?per_page=%205", "per_page", " 5"),
+        ("/api/export/json?year_from=2_020", "year_from", "2_020"),
+        ("/api/simulate/runs?limit=1_0", "limit", "1_0"),
+        (
+            "/api/evidence/igls?hba1c=6.5&severe_hypos=0&insulin_reduction=1_00",
+            "insulin_reduction",
+            "1_00",
+        ),
+    ],
+)
+def test_a_number_is_read_only_as_written_in_digits(client, path, name, value):
+    """Python reads "1_0" as 10 and " 5" as 5: ``?page=1_0`` answered page 10."""
+    r = client.get(path)
+    assert r.status_code == 422, r.text
+    assert r.json()["detail"] == (
+        f"query.{name}: Value error, expected a number written in digits, got {value!r}"
+    )
+    written = path.replace(value.replace(" ", "%20"), value.replace("_", "").strip())
+    assert client.get(written).status_code == 200, written
+
+
 def test_a_list_parameter_may_be_given_more_than_once(client):
     r = client.get("/api/stats?by=cell_source&by=status")
     assert r.status_code == 200, r.text

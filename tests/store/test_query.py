@@ -53,3 +53,11 @@ def test_a_search_is_offered_with_its_earlier_words_as_prefixes(q, offered):
 )
 def test_a_three_phase_filter_is_the_stored_three_phase_code(written):
     assert TrialQuery(phase=written).phase == "PHASE1/PHASE2/PHASE3"
+
+
+@pytest.mark.parametrize("written", ["1_0", " 2", "3 "])
+def test_a_page_is_read_only_as_written_in_digits(written):
+    """The web's pages read a search through this model too: ``/trials?page=1_0`` was page 10."""
+    with pytest.raises(ValidationError, match="expected a number written in digits"):
+        TrialQuery(page=written)
+    assert TrialQuery(page="10").page == 10

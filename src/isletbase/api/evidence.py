@@ -16,6 +16,7 @@ from isletbase.evidence.living import current_outcomes, stored_pools
 from isletbase.evidence.meta import PoolResult
 from isletbase.evidence.outcomes import select
 from isletbase.evidence.pools import pool_outcomes
+from isletbase.store.query import Number
 from isletbase.wording import Said, in_language, named
 
 router = APIRouter(prefix="/api/evidence", tags=["evidence"])
@@ -119,16 +120,16 @@ def pools(request: Request) -> list[dict]:
 
 @router.get("/igls")
 def igls(
-    hba1c: Annotated[float, Query(description="HbA1c, %")],
-    severe_hypos: Annotated[float, Query(description="severe hypoglycaemic events per year")],
-    insulin_reduction: Annotated[float, Query(description="per cent fall in insulin; 100 = off")],
-    c_peptide: float | None = None,
+    hba1c: Annotated[Number, Query(description="HbA1c, %")],
+    severe_hypos: Annotated[Number, Query(description="severe hypoglycaemic events per year")],
+    insulin_reduction: Annotated[Number, Query(description="per cent fall in insulin; 100 = off")],
+    c_peptide: Number | None = None,
     c_peptide_kind: Literal["stimulated", "fasting"] = "stimulated",
-    tir: float | None = None,
-    time_below_54: float | None = None,
+    tir: Number | None = None,
+    time_below_54: Number | None = None,
     other_agents: bool = False,
-    baseline_hba1c: float | None = None,
-    baseline_severe_hypos: float | None = None,
+    baseline_hba1c: Number | None = None,
+    baseline_severe_hypos: Number | None = None,
 ) -> dict:
     """Igls 2.0 grade of a beta-cell replacement outcome."""
     return classify(

@@ -23,6 +23,7 @@ from isletbase.simulate.endpoints import run_in_days
 from isletbase.simulate.engine import resolve_backend
 from isletbase.simulate.runs import list_runs, save_run
 from isletbase.simulate.trial import run_trial, simulated_patient_days
+from isletbase.store.query import WholeNumber
 
 router = APIRouter(prefix="/api/simulate", tags=["simulate"])
 
@@ -108,6 +109,6 @@ router.add_api_route("", simulate, methods=["POST"], route_class_override=StoreN
 
 
 @router.get("/runs")
-def runs(request: Request, limit: Annotated[int, Query(ge=1, le=500)] = 50) -> list[dict]:
+def runs(request: Request, limit: Annotated[WholeNumber, Query(ge=1, le=500)] = 50) -> list[dict]:
     """Stored simulator runs, newest first (design, seed, endpoints per arm)."""
     return list_runs(request.app.state.db, limit)

@@ -10,10 +10,11 @@ them into SQL.
 from __future__ import annotations
 
 import re
-from typing import Literal, get_args
+from typing import Annotated, Literal, get_args
 
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     ValidationInfo,
@@ -60,6 +61,19 @@ _REGISTRY_ALIASES = {
 _WORD = re.compile(r"[^\W_]+")
 _TERM = re.compile(r'"([^"]+)"|(\S+)')
 MAX_QUERY = 200
+
+
+def _as_written(value: object) -> object:
+    """Refuse a number in a URL that Python reads but no one writes: "1_0" is 10 to
+    ``int()`` and pydantic (``?page=1_0`` showed page 10), " 5 " is 5."""
+    if isinstance(value, str) and ("_" in value or value != value.strip()):
+        raise ValueError(f"expected a number written in digits, got {value!r}")
+    return value
+
+
+#: A whole number or a number given in a query string, read only as written in digits.
+WholeNumber = Annotated[int, BeforeValidator(_as_written)]
+Number = Annotated[float, BeforeValidator(_as_written)]
 MAX_PER_PAGE = 500
 
 
@@ -85,11 +99,11 @@ class TrialQuery(BaseModel):
     province: str | None = None
     city: str | None = None
     route: str | None = None
-    year_from: int | None = Field(default=None, ge=1900, le=2100)
-    year_to: int | None = Field(default=None, ge=1900, le=2100)
+    year_from: WholeNumber | None = Field(default=None, ge=1900, le=2100)
+    year_to: WholeNumber | None = Field(default=None, ge=1900, le=2100)
     sort: Sort = "relevance"
-    page: int = Field(default=1, ge=1, le=100_000)
-    per_page: int = Field(default=20, ge=1, le=MAX_PER_PAGE)
+    page: WholeNumber = Field(default=1, ge=1, le=100_000)
+    per_page: WholeNumber = Field(default=20, ge=1, le=MAX_PER_PAGE)
 
     @field_validator("*", mode="before")
     @classmethod
