@@ -79,7 +79,20 @@ def test_impossible_values_are_refused() -> None:
             {"hba1c": 9.5, "severe_hypos": 4, "baseline_hba1c": 9.0, "baseline_severe_hypos": 4},
             ("failure", "failure"),
         ),
-        ({"hba1c": 6.8}, ("good", "good")),  # insulin-free at 6.8%: good, not optimal
+        # insulin-free at 6.8 %: not optimal, and graded below by C-peptide (none given: none)
+        ({"hba1c": 6.8}, ("good", None)),
+        ({"hba1c": 6.8, "c_peptide": 0.8}, ("good", "good")),
+        ({"hba1c": 6.8, "c_peptide": 0.35}, ("good", "marginal")),
+        ({"hba1c": 6.8, "c_peptide": 0.15, "c_peptide_kind": "fasting"}, ("good", "marginal")),
+        (
+            {
+                "hba1c": 7.5,
+                "c_peptide": 0.1,
+                "baseline_hba1c": 8.5,
+                "baseline_severe_hypos": 3,
+            },
+            ("marginal", "failure"),
+        ),
         (
             {"hba1c": 6.8, "insulin_reduction": 20, "c_peptide": 0.8},
             ("good", "good"),

@@ -94,7 +94,9 @@ def classify(patient: IglsInput) -> IglsResult:
     spec = criteria()
     reasons: list[str] = []
     outcome = _treatment_outcome(patient, spec["treatment_outcome"], reasons)
-    graft = _capped(_graft_function(patient, spec["graft_function"], reasons), outcome, reasons)
+    graft = _capped(
+        _graft_function(patient, spec["graft_function"], outcome, reasons), outcome, reasons
+    )
     return IglsResult(outcome, graft, outcome in ("optimal", "good"), reasons)
 
 
@@ -172,12 +174,33 @@ def _treatment_outcome(patient: IglsInput, rules: dict, reasons: list[str]) -> s
     return "failure"
 
 
-def _graft_function(patient: IglsInput, rules: dict, reasons: list[str]) -> str | None:
-    if patient.insulin_reduction >= 100 and not patient.other_agents:
+def _graft_function(
+    patient: IglsInput, rules: dict, outcome: str, reasons: list[str]
+) -> str | None:
+    """Graft function by Table 2: optimal off all therapy with an optimal treatment outcome,
+    else by C-peptide (``_capped`` then keeps it no better than the outcome). Off all therapy
+    with a lesser outcome is graded by C-peptide too: an insulin-free patient at HbA1c 6.8 %
+    with a stimulated C-peptide of 0.35 ng/mL has marginal graft function, not good."""
+    off_therapy = patient.insulin_reduction >= 100 and not patient.other_agents
+    if off_therapy and outcome == "optimal":
         reasons.append("graft function optimal: no insulin or other glucose-lowering therapy")
         return "optimal"
     if patient.c_peptide is None:
-        reasons.append("graft function not graded: C-peptide not given")
+        if outcome == "failure":  # no C-peptide could grade it above the outcome
+            reasons.append(
+                "graft function failure: it cannot exceed the treatment outcome"
+                " (Igls 2.0, Table 2 footnote e)"
+            )
+            return "failure"
+        reasons.append(
+            "graft function not graded: C-peptide not given"
+            + (
+                " (off all therapy, but optimal graft function needs an optimal treatment"
+                " outcome, and the grades below it are C-peptide's)"
+                if off_therapy
+                else ""
+            )
+        )
         return None
     c = patient.c_peptide
     if patient.c_peptide_kind == "stimulated":
