@@ -36,8 +36,13 @@ def test_update_is_idempotent_and_repools_only_touched_pools(db: Database, tmp_p
     assert after_report["pools"]["recomputed"] == ["t2d-glycaemic-response-rr"]
     after = {p["name"]: p for p in stored_pools(db)}
     pool = after["t2d-glycaemic-response-rr"]
-    assert pool["inputs"][ZANG] == 2
-    assert before["t2d-glycaemic-response-rr"]["inputs"][ZANG] == 1
+    bundled = next(
+        json.loads(line)["version"]
+        for line in bundled_path().read_text().splitlines()
+        if json.loads(line)["id"] == ZANG
+    )
+    assert before["t2d-glycaemic-response-rr"]["inputs"][ZANG] == bundled
+    assert pool["inputs"][ZANG] == bundled + 1
     assert pool["result"]["estimate"] != before["t2d-glycaemic-response-rr"]["result"]["estimate"]
     assert after["t2d-hba1c-md"]["computed_at"] == before["t2d-hba1c-md"]["computed_at"]
 

@@ -123,7 +123,9 @@ def igls(
     hba1c: Annotated[Number, Query(description="HbA1c, %")],
     severe_hypos: Annotated[Number, Query(description="severe hypoglycaemic events per year")],
     insulin_reduction: Annotated[Number, Query(description="per cent fall in insulin; 100 = off")],
-    c_peptide: Number | None = None,
+    c_peptide: Annotated[
+        Number | None, Query(description="C-peptide, ng/mL (nmol/L × 3.02)")
+    ] = None,
     c_peptide_kind: Literal["stimulated", "fasting"] = "stimulated",
     tir: Number | None = None,
     time_below_54: Number | None = None,

@@ -3,7 +3,7 @@
 The bundled file ``data/evidence/outcomes.jsonl`` holds one record per (study, outcome,
 timepoint): arm sizes, means/SDs, changes from baseline, events and the page they were read
 from. Numbers a curator had to work out (an event count back-calculated from a percentage) sit in
-the record's ``derived`` list; conversions done by code (median/IQR → mean/SD, SE → SD) are added
+the record's ``derived`` list; conversions done by code (median/IQR → mean/SD) are added
 by :func:`with_conversions` as further derived values naming their method. A reported value is
 never overwritten: :meth:`Outcome.value` reads the reported field first and only then a derived one.
 """
