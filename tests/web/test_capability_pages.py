@@ -36,6 +36,16 @@ def test_evidence_page_shows_each_standing_pool_estimate(client):
     assert shown >= 1 and 'src="/api/evidence/pool.svg?' in html
 
 
+def test_evidence_page_gives_each_standing_pool_its_caveat_in_the_readers_language(client):
+    """The HbA1c pool's significance rested on the best of Skyler 2015's three dose arms, said
+    only in the outcome record's note."""
+    english = unescape(client.get("/evidence").text)
+    chinese = unescape(client.get("/evidence?lang=zh").text)
+    for spec in pool_specs():
+        assert spec.caveat in english and spec.caveat_zh in chinese
+        assert spec.caveat not in chinese
+
+
 def test_forest_plot_link_serves_svg(client):
     html = client.get("/evidence").text
     src = re.search(r'src="(/api/evidence/pool\.svg\?[^"]+)"', html).group(1).replace("&amp;", "&")

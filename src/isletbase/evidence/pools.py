@@ -49,6 +49,10 @@ class PoolSpec(BaseModel):
     measure: str
     method: str = "REML"
     hk: bool = False
+    #: what a reader must know to weigh the pooled effect (an arm chosen, how few studies), and
+    #: in Chinese; its numbers are recomputed by the tests, so it stays true to the data
+    caveat: str | None = None
+    caveat_zh: str | None = None
 
     def run(self, outcomes: Sequence[Outcome] | None = None) -> PoolResult:
         """This question pooled over the bundled (or given) outcome records."""
