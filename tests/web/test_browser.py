@@ -147,9 +147,15 @@ def test_phone_width_has_no_sideways_scroll(browser, live_server, artifacts):
         "/institutions",
         "/regulation",
         "/evidence",
+        # a source's long address widened the facts list to 1,125 px (82 institution pages)
+        "/institutions/hebmu-first-hospital",
+        "/institutions/nmpa?lang=zh",
     ):
         page.goto(live_server.url + path)
-        overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+        overflow = page.evaluate(
+            "Math.max(document.documentElement.scrollWidth, ...[...document.querySelectorAll("
+            "'dl.facts')].map(e => e.getBoundingClientRect().right)) - window.innerWidth"
+        )
         assert overflow <= 0, (path, overflow)
     # the record table's values were squeezed to ~45 px, a word broken every few letters
     page.goto(live_server.url + "/trials/NCT01219465?lang=zh")
@@ -159,6 +165,19 @@ def test_phone_width_has_no_sideways_scroll(browser, live_server, artifacts):
     )
     assert narrowest > 300, narrowest
     shot(page, artifacts, "11-phone-trial")
+    # Chinese breaks between any two characters: the directory's type and the rules' severity
+    # stood one character a line (a 40 px column), on a desktop too
+    for path, cell in (
+        ("/institutions?lang=zh", "table.directory td:last-child"),
+        ("/regulation?lang=zh", "table.rules td:nth-child(2)"),
+    ):
+        page.goto(live_server.url + path)
+        lines = page.evaluate(  # the line boxes of each cell's text
+            f"Math.max(...[...document.querySelectorAll('{cell}')].map(td => {{"
+            "const r = document.createRange(); r.selectNodeContents(td);"
+            "return new Set([...r.getClientRects()].map(b => Math.round(b.top))).size; }))"
+        )
+        assert lines == 1, (path, lines)
     page.goto(live_server.url + "/trials?q=umbilical")
     shot(page, artifacts, "12-phone-search")
     context.close()
