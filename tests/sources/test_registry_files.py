@@ -176,6 +176,42 @@ def test_chictr_page_gives_both_languages_and_the_registration_facts() -> None:
     assert record.notes == "ChiCTR: Retrospective registration"
 
 
+def test_a_chictr_page_with_both_labels_in_one_cell_is_read(tmp_path: Path) -> None:
+    """The registry's pages put a row's Chinese and English labels in one cell, a paragraph
+    each, with one value: read as the label "注册号： Registration number", no field was found
+    and every such page was quarantined (found by a review against a page of that layout)."""
+    page = (FIXTURES / "chictr_ChiCTR2300071975.html").read_text("utf-8")
+    for zh, en, value in (
+        ("注册号", "Registration number", "ChiCTR2300071975"),
+        ("注册时间", "Date of Registration", "2023-05-30 00:00:00"),
+    ):
+        label = '<tr><td class="left_title"><p>'
+        rows = (
+            f'{label}{zh}：</p></td><td class="splaceTen1">{value}</td></tr>',
+            f"{label}{zh}：</p></td><td>{value}</td></tr>",
+            f"{label}{en}:</p></td><td>{value}</td></tr>",
+        )
+        combined = (
+            f'<tr><td class="left_title">\n  <p class="cn">{zh}：</p>\n'
+            f'  <p class="en">{en}：</p>\n</td><td>{value}&nbsp;</td></tr>'
+        )
+        for row in rows:
+            page = page.replace(row, combined if combined not in page else "")
+    assert "Registration number：" in page and "<p>Registration number:" not in page
+    path = tmp_path / "chictr_ChiCTR2300071975.html"
+    path.write_text(page, "utf-8")
+    record = chictr.to_record(next(chictr.read_pages(path)))
+    assert record.registry_ids[0].id == "ChiCTR2300071975"
+    assert record.first_posted == "2023-05-30"
+    assert record.title_zh == "脐带间充质干细胞治疗难治性糖尿病周围神经病的临床研究"
+    # the English institution label is "Institution<br>hospital" there
+    sites = chictr.fields_of(
+        "<table><tr><td><p>单位(医院)：</p></td><td>武汉大学人民医院</td></tr>"
+        "<tr><td><p>Institution<br>hospital：</p></td><td>Renmin Hospital</td></tr></table>"
+    )
+    assert sites["institution"] == {"zh": ["武汉大学人民医院"], "en": ["Renmin Hospital"]}
+
+
 @pytest.mark.parametrize("reg", ["ChiCTR-TRC-10000986", "ChiCTR-ONRC-12001883", "chictr2000031234"])
 def test_chictr_old_and_new_style_ids_and_partner_nct_ids(reg: str) -> None:
     html = (

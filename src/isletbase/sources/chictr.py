@@ -106,51 +106,79 @@ LABELS: dict[str, tuple[str, ...]] = {
     "country": ("国家", "Country"),
     "province": ("省(直辖市)", "Province"),
     "city": ("市(区县)", "City"),
-    "institution": ("单位(医院)", "Institution/hospital"),
+    # "Institution<br>hospital" on the registry's pages
+    "institution": ("单位(医院)", "Institution/hospital", "Institution hospital"),
     "outcome": ("指标中文名", "Outcome"),
 }
 _BY_LABEL = {re.sub(r"\s+", " ", lab).lower(): f for f, labs in LABELS.items() for lab in labs}
 
 
 class _Cells(HTMLParser):
-    """Collects the text of every table cell, row by row."""
+    """Collects the text of every table cell, row by row, and each cell's paragraphs apart: the
+    registry's pages put a row's Chinese and English labels in one cell, each in a paragraph
+    (``<p class="cn">注册号：</p><p class="en">Registration number：</p>``)."""
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
         self.rows: list[list[str]] = []
+        #: each cell's paragraphs (its text, where it has none), row by row as ``rows``
+        self.paragraphs: list[list[list[str]]] = []
         self._cell: list[str] | None = None
+        self._parts: list[list[str]] = []
 
     def handle_starttag(self, tag: str, attrs: list) -> None:  # noqa: ARG002 - HTMLParser API
         if tag == "tr":
             self.rows.append([])
+            self.paragraphs.append([])
         elif tag in ("td", "th"):
             self._cell = []
+            self._parts = [[]]
         elif tag == "br" and self._cell is not None:
             self._cell.append(" ")
+            self._parts[-1].append(" ")
+        elif tag == "p" and self._cell is not None:
+            self._parts.append([])
 
     def handle_endtag(self, tag: str) -> None:
         if tag in ("td", "th") and self._cell is not None:
             if not self.rows:
                 self.rows.append([])
-            self.rows[-1].append(re.sub(r"\s+", " ", "".join(self._cell)).strip())
+                self.paragraphs.append([])
+            self.rows[-1].append(_squeezed(self._cell))
+            self.paragraphs[-1].append([t for part in self._parts if (t := _squeezed(part))])
             self._cell = None
 
     def handle_data(self, data: str) -> None:
         if self._cell is not None:
             self._cell.append(data)
+            self._parts[-1].append(data)
+
+
+def _squeezed(texts: list[str]) -> str:
+    return re.sub(r"\s+", " ", "".join(texts)).strip()
+
+
+def _known(label: str) -> str | None:
+    """The field a label names, if we know it."""
+    return _BY_LABEL.get(re.sub(r"\s+", " ", label.rstrip("：: ")).lower())
 
 
 def label_pairs(html: str) -> list[tuple[str, str, str]]:
-    """Every (field, label, value) pair on a page, in page order, for labels we know."""
+    """Every (field, label, value) pair on a page, in page order, for labels we know; a cell
+    holding a Chinese and an English label gives a pair for each, with the one value."""
     parser = _Cells()
     parser.feed(html)
     parser.close()
     pairs = []
-    for row in parser.rows:
+    for row, paragraphs in zip(parser.rows, parser.paragraphs, strict=True):
         for i in range(0, len(row) - 1):
-            label = re.sub(r"\s+", " ", row[i].rstrip("：: ")).lower()
-            if label in _BY_LABEL:
-                pairs.append((_BY_LABEL[label], row[i], row[i + 1]))
+            field = _known(row[i])
+            if field is not None:
+                pairs.append((field, row[i], row[i + 1]))
+                continue
+            for part in paragraphs[i] if len(paragraphs[i]) > 1 else ():
+                if (field := _known(part)) is not None:
+                    pairs.append((field, part, row[i + 1]))
     return pairs
 
 
