@@ -929,6 +929,44 @@ def test_records_merged_keep_one_entry_of_a_text_written_in_two_cases() -> None:
     assert merged.conditions == ["T1D", "Type 1 diabetes"]
 
 
+def test_a_merged_trial_stands_where_its_latest_record_says() -> None:
+    """A ChiCTR record updated in 2025 ("Recruiting") merged under a ClinicalTrials.gov one of
+    2019 ("Unknown"): the trial showed Unknown, its last update moved back six years, and a
+    status jump no registry made was flagged. Other fields still come from the first record."""
+    ctgov = TrialRecord.model_validate(
+        {
+            "registry_ids": [
+                {"registry": "ClinicalTrials.gov", "id": "NCT04000001"},
+                {"registry": "ChiCTR", "id": "ChiCTR2000031234"},
+            ],
+            "source_url": "https://clinicaltrials.gov/study/NCT04000001",
+            "title_en": "As ClinicalTrials.gov words it",
+            "status": "UNKNOWN",
+            "last_update": "2019-01-01",
+        }
+    )
+    chictr = TrialRecord.model_validate(
+        {
+            "registry_ids": [{"registry": "ChiCTR", "id": "ChiCTR2000031234"}],
+            "source_url": "https://www.chictr.org.cn/showprojEN.html?proj=1",
+            "title_en": "As ChiCTR words it",
+            "status": "Recruiting",
+            "last_update": "2025-06-01",
+        }
+    )
+    merged = merge_records([ctgov, chictr])
+    assert (merged.status, merged.last_update) == ("Recruiting", "2025-06-01")
+    assert merged.title_en == "As ClinicalTrials.gov words it"
+    older = chictr.model_copy(update={"last_update": "2018-01-01"})
+    assert merge_records([ctgov, older]).status == "UNKNOWN"  # the first, where it is newer
+    undated = chictr.model_copy(update={"last_update": None})
+    assert merge_records([ctgov, undated]).last_update == "2019-01-01"
+    # a first record without a date is not known to be the older
+    assert merge_records([ctgov.model_copy(update={"last_update": None}), chictr]).status == (
+        "UNKNOWN"
+    )
+
+
 def _one_language(lang: str) -> str:
     """The bilingual ChiCTR fixture as the registry's page in one language: the rows of the
     other language's labels taken out (a Chinese label holds Han characters)."""
@@ -1073,8 +1111,11 @@ def test_a_text_stored_before_the_length_limit_still_shows_and_loads_again(db) -
     changed["protocolSection"]["statusModule"]["overallStatus"] = "COMPLETED"
     changed["protocolSection"]["statusModule"]["lastUpdatePostDateStruct"]["date"] = "2030-01-01"
     report = run_records(db, study_raws([changed], "ChiCTR"), "ChiCTR", raw_to_record, 2)
-    # stored beside the API's record, whose values come first: no field a person reads changed
-    assert (report.quarantined, report.updated, report.unchanged) == (0, 0, 1)
+    # stored beside the API's record, whose values come first but for where the trial stands,
+    # which the record updated last gives
+    assert (report.quarantined, report.updated, report.unchanged) == (0, 1, 0)
+    trial = get_trial(db, nct)
+    assert (trial.status, trial.last_update, trial.summary) == ("Completed", "2030-01-01", long)
     with db.session() as session:
         linked = session.scalars(
             select(RawRecordRow.source).where(RawRecordRow.trial_uid.is_not(None))

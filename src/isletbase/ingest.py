@@ -106,7 +106,9 @@ def quarantine(db: Database, raw: RawRecord, reason: str) -> None:
 
 
 def merge_records(records: Sequence[TrialRecord]) -> TrialRecord:
-    """Combine records of one trial: the first record's values win, later ones fill gaps.
+    """Combine records of one trial: the first record's values win, later ones fill gaps, but
+    for where the trial stands (``_CURRENT``: its status and last update), which the record
+    its registry updated last gives.
 
     Registry ids, list fields (texts differing only in case counted once, in the first
     record's spelling) and sources are united in order, and each later record's page is kept
@@ -137,9 +139,22 @@ def merge_records(records: Sequence[TrialRecord]) -> TrialRecord:
             SourceRef(url=other.source_url, fields=["record"]).model_dump(),
             *extra["sources"],
         ]
+    latest = max(records, key=lambda r: r.last_update or "")  # the first of equals
+    if first.last_update and latest is not first and latest.last_update > first.last_update:
+        # a registry's newer word on where the trial stands: a ChiCTR record updated in 2025
+        # ("Recruiting") merged under a ClinicalTrials.gov one of 2019 ("Unknown") showed
+        # Unknown, moved the last update back six years and flagged a status jump no
+        # registry made. A first record without a date is not known to be older: a curator's
+        # "Unknown status" read from a mirror stays over an old export's "Recruiting"
+        data.update({key: getattr(latest, key) for key in _CURRENT if getattr(latest, key)})
     unique_sources = {(s["url"], tuple(s["fields"])): s for s in data["sources"]}
     data["sources"] = list(unique_sources.values())
     return KeptRecord.model_validate(data)  # what was stored before the length limit too
+
+
+#: Fields that say where a trial stands now: in a merged trial, those of the record its
+#: registry updated last (``merge_records``), whichever source comes first.
+_CURRENT = ("status", "last_update")
 
 
 #: Characters no registry text needs and a terminal or a database takes for commands: C0
