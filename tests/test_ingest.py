@@ -438,6 +438,18 @@ def test_status_jump_and_stale_flags(db) -> None:
     assert not any(f.startswith("stale") for f in flags)
 
 
+
+def test_a_trial_terminated_after_it_enrolled_is_a_status_jump(db) -> None:
+    study = copy.deepcopy(STUDIES[2])
+    study["protocolSection"]["statusModule"]["overallStatus"] = "ACTIVE_NOT_RECRUITING"
+    _ingest(db, [study], today=date(2026, 11, 25))
+    assert get_trial(db, "NCT05507697").flags == []  # enrolled: not stale, whatever its date
+    study["protocolSection"]["statusModule"]["overallStatus"] = "TERMINATED"
+    _ingest(db, [study], today=date(2026, 11, 25))
+    flags = get_trial(db, "NCT05507697").flags
+    assert flags == ["status jump: ACTIVE_NOT_RECRUITING → TERMINATED (seen 2026-11-25)"]
+
+
 def test_bad_record_is_quarantined_with_its_reason_and_the_rest_loads(db) -> None:
     bad = copy.deepcopy(QINGDAO)
     bad["protocolSection"]["identificationModule"]["nctId"] = "NCT09999999"

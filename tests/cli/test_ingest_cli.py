@@ -12,6 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from isletbase.cli import app, main
+from isletbase.cli.ingest import around_change
 
 runner = CliRunner()
 
@@ -25,6 +26,17 @@ def test_history_lists_the_creation_of_a_loaded_trial(loaded_db):
     assert data[0]["field"] == "record" and data[0]["new"] == "created"
     table = run("history", "NCT01219465", "--db", loaded_db.url).output
     assert "history of NCT01219465" in table and "created" in table
+
+
+def test_history_shows_a_long_change_where_it_differs() -> None:
+    """Cut at the 80th character, a title changed past it showed the same old and new."""
+    title = "Treatment With Human Umbilical Cord Mesenchymal Stem Cells for Refractory Diabet"
+    old, new = around_change(title + "ic Neuropathy", title + "ic Peripheral Neuropathy")
+    assert old != new and old.startswith("…") and "ic Neuropathy" in old
+    assert "ic Peripheral Neuropathy" in new and len(new) <= 82
+    assert around_change("Recruiting", "Completed") == ("Recruiting", "Completed")
+    long_old, long_new = around_change("x" * 200, "y" * 200)
+    assert (long_old, long_new) == ("x" * 80 + "…", "y" * 80 + "…")
 
 
 def test_history_of_an_unknown_trial_fails(loaded_db):

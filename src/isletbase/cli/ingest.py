@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -192,8 +193,26 @@ def history_command(
         lambda c: c.__dict__,
         f"history of {trial_id}",
         ("date", "field", "old", "new", "source"),
-        lambda c: (c.changed_at, c.field, (c.old or "")[:80], (c.new or "")[:80], c.source or ""),
+        lambda c: (c.changed_at, c.field, *around_change(c.old or "", c.new or ""), c.source or ""),
     )
+
+
+def around_change(old: str, new: str, width: int = 80) -> tuple[str, str]:
+    """``old`` and ``new`` as the history table shows them: whole where both fit ``width``,
+    else each cut to the same window around their first difference and marked "…" where cut
+    (cut at the start, a title changed past its 80th character showed the same old and new)."""
+    if len(old) <= width and len(new) <= width:
+        return old, new
+    start = max(0, len(os.path.commonprefix([old, new])) - width // 4)
+
+    def cut(text: str) -> str:
+        return (
+            ("…" if start else "")
+            + text[start : start + width]
+            + ("…" if start + width < len(text) else "")
+        )
+
+    return cut(old), cut(new)
 
 
 def review_command(

@@ -77,6 +77,9 @@ STALE_AFTER_DAYS = 730
 CURATOR_PREFIX = "curated by "
 #: Statuses that end or lose track of a trial: reaching one from an active status is a jump.
 JUMP_STATUSES = ("UNKNOWN", "SUSPENDED", "TERMINATED", "WITHDRAWN")
+#: Statuses a jump starts from: the active ones, and a trial that enrolled and goes on (one
+#: terminated after enrolment is the jump a reader most wants to see; it raised none).
+JUMP_FROM = (*ACTIVE_STATUSES, "ACTIVE_NOT_RECRUITING")
 
 Outcome = Literal["new", "updated", "unchanged"]
 
@@ -617,7 +620,7 @@ def curator_derivations(row: TrialRow) -> list[DerivationRow]:
 
 def status_jump(before: str | None, after: str | None, today: date) -> str | None:
     """A flag when a trial that promised activity drops to an ended or unknown status."""
-    if before in ACTIVE_STATUSES and after in JUMP_STATUSES:
+    if before in JUMP_FROM and after in JUMP_STATUSES:
         return f"status jump: {before} → {after} (seen {today.isoformat()})"
     return None
 
