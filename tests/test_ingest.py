@@ -438,7 +438,6 @@ def test_status_jump_and_stale_flags(db) -> None:
     assert not any(f.startswith("stale") for f in flags)
 
 
-
 def test_a_trial_terminated_after_it_enrolled_is_a_status_jump(db) -> None:
     study = copy.deepcopy(STUDIES[2])
     study["protocolSection"]["statusModule"]["overallStatus"] = "ACTIVE_NOT_RECRUITING"
