@@ -127,6 +127,45 @@ def test_a_record_that_loads_clears_its_quarantined_copy(db) -> None:
     assert retry_quarantine(db).fetched == 0
 
 
+def test_a_record_that_loads_on_retry_keeps_its_page_and_retrieval_date(db, tmp_path) -> None:
+    """The quarantine kept the page's text alone: retried, a ChiCTR page was stored under a
+    search address and no retrieval date. (The stored text is mended here as a fixed reader
+    would read it.)"""
+    page = (FIXTURES / "chictr_ChiCTR2300071975.html").read_text("utf-8")
+    folder = tmp_path / "pages"
+    folder.mkdir()
+    (folder / "p.html").write_text(page.replace("ChiCTR2300071975", "ChiCTR–2300071975"), "utf-8")
+    assert run_chictr(db, folder).quarantined == 1
+    with db.session() as session:
+        row = session.scalars(select(QuarantineRow)).one()
+        assert row.url == "https://www.chictr.org.cn/hvshowproject.html?id=232708"
+        row.payload = row.payload.replace("ChiCTR–2300071975", "ChiCTR2300071975")
+    retried = retry_quarantine(db)
+    assert (retried.new, retried.quarantined) == (1, 0)
+    trial = get_trial(db, "ChiCTR2300071975")
+    assert trial.source_url == "https://www.chictr.org.cn/hvshowproject.html?id=232708"
+    assert trial.sources[0].retrieved == date.today().isoformat()
+
+
+def test_a_database_made_before_the_quarantine_kept_pages_gains_the_columns(tmp_path) -> None:
+    path = tmp_path / "old.db"
+    old = Database(f"sqlite:///{path}")
+    old.init()
+    with closing(sqlite3.connect(path)) as conn:
+        conn.execute("ALTER TABLE quarantine DROP COLUMN url")
+        conn.execute("ALTER TABLE quarantine DROP COLUMN extra")
+        conn.execute(
+            "INSERT INTO quarantine (source, record_ref, payload, reason, created_at)"
+            " VALUES ('ChiCTR', 'p.html', '{}', 'a reason', '2026-01-01 00:00:00')"
+        )
+        conn.commit()
+    Database(f"sqlite:///{path}").init()
+    with closing(sqlite3.connect(path)) as conn:
+        columns = {row[1] for row in conn.execute("PRAGMA table_info(quarantine)")}
+        assert {"url", "extra"} <= columns
+        assert conn.execute("SELECT reason, url FROM quarantine").fetchall() == [("a reason", None)]
+
+
 def test_a_study_loaded_from_the_api_releases_its_copy_rejected_from_the_dump(db, tmp_path):
     bad = copy.deepcopy(QINGDAO)
     bad["protocolSection"]["statusModule"]["startDateStruct"]["date"] = "2025-13"

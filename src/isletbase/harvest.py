@@ -503,4 +503,15 @@ def _raw_again(row: QuarantineRow) -> RawRecord:
         payload = None
     if not isinstance(payload, dict):
         return RawRecord(row.source, row.record_ref or "?", None, row.payload, error=row.reason)
-    return RawRecord(row.source, row.record_ref or "?", payload, row.payload)
+    try:
+        extra = json.loads(row.extra) if row.extra else {}
+    except json.JSONDecodeError:
+        extra = {}
+    return RawRecord(
+        row.source,
+        row.record_ref or "?",
+        payload,
+        row.payload,
+        url=row.url,
+        extra=extra if isinstance(extra, dict) else {},
+    )

@@ -95,14 +95,21 @@ class Report:
 def quarantine(db: Database, raw: RawRecord, reason: str) -> None:
     """Keep a rejected record with the reason, in its own transaction."""
     with db.session() as session:
-        session.add(
-            QuarantineRow(
-                source=raw.source,
-                record_ref=raw.ref,
-                payload=_payload_text(raw),
-                reason=reason,
-            )
-        )
+        session.add(quarantine_row(raw, reason))
+
+
+def quarantine_row(raw: RawRecord, reason: str) -> QuarantineRow:
+    """A rejected record's row: its text as it came, the reason, and where it was read from
+    (``harvest._raw_again`` gives it back, so a record that loads on retry keeps its page and
+    retrieval date)."""
+    return QuarantineRow(
+        source=raw.source,
+        record_ref=raw.ref,
+        payload=_payload_text(raw),
+        reason=reason,
+        url=raw.url,
+        extra=json.dumps(raw.extra, ensure_ascii=False) if raw.extra else None,
+    )
 
 
 def merge_records(records: Sequence[TrialRecord]) -> TrialRecord:
@@ -723,9 +730,7 @@ class Pipeline:
                         QuarantineRow.source == source, QuarantineRow.record_ref == ref
                     )
                 )
-            session.add(
-                QuarantineRow(source=source, record_ref=ref, payload=payload, reason=reason)
-            )
+            session.add(quarantine_row(raw, reason))
 
     def _pool(self, session: Session, registry: str) -> CandidatePool:
         if registry not in self._pools:

@@ -340,6 +340,7 @@ class Database:
             for name in RETIRED_INDEXES:
                 conn.execute(text(f"DROP INDEX IF EXISTS {name}"))
             _canonical_registry_ids(conn)
+            _added_columns(conn)
             if not self.is_sqlite:
                 _widen_columns(conn)
             if self.is_sqlite:
@@ -497,6 +498,18 @@ _WIDENED = (
     ("sites", "province"),
     ("sites", "country"),
 )
+
+
+def _added_columns(conn: Connection) -> None:
+    """Add the nullable columns a table gained since the database was made (``create_all``
+    skips a table that exists): a quarantine made before kept no page or retrieval date."""
+    inspector = inspect(conn)
+    for table in Base.metadata.sorted_tables:
+        have = {column["name"] for column in inspector.get_columns(table.name)}
+        for column in table.columns:
+            if column.name not in have and column.nullable:
+                kind = column.type.compile(dialect=conn.dialect)
+                conn.exec_driver_sql(f"ALTER TABLE {table.name} ADD COLUMN {column.name} {kind}")
 
 
 def _widen_columns(conn: Connection) -> None:

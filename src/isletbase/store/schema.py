@@ -237,6 +237,10 @@ class QuarantineRow(Base):
     payload: Mapped[str] = mapped_column(Text)
     reason: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    #: the page the record was read from and what else its reader kept (its retrieval date),
+    #: as JSON: a record that loads on ``quarantine --retry`` keeps where it came from
+    url: Mapped[str | None] = mapped_column(Text)
+    extra: Mapped[str | None] = mapped_column(Text)
 
 
 class MatchCandidateRow(Base):
