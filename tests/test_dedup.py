@@ -167,7 +167,8 @@ def test_chictr_page_listing_an_nct_id_merges_into_that_trial(db, tmp_path: Path
     )
     (tmp_path / "p.html").write_text(page)
     report = run_chictr(db, tmp_path / "p.html")
-    assert (report.new, report.updated) == (0, 1)
+    # merged, as a fuzzy match is, and said in the history (it was counted as an update)
+    assert (report.new, report.updated, report.merged) == (0, 0, 1)
     trial = get_trial(db, "ChiCTR2300071975")
     assert {r.id for r in trial.registry_ids} == {"NCT05507697", "ChiCTR2300071975"}
     assert trial.title_zh.startswith("脐带间充质干细胞")
@@ -178,6 +179,10 @@ def test_chictr_page_listing_an_nct_id_merges_into_that_trial(db, tmp_path: Path
     assert get_trial(db, "NCT05507697").uid == trial.uid
     changes = history(db, "NCT05507697")
     assert any(c.field == "registry_ids" and c.source == "ChiCTR" for c in changes)
+    assert [(c.old, c.new, c.source) for c in changes if c.field == "merged"] == [
+        ("ChiCTR2300071975", "NCT05507697", "ChiCTR: exact link through NCT05507697")
+    ]
+    assert run_chictr(db, tmp_path / "p.html").unchanged == 1  # read again: nothing merged
     # the page joined is a source of the trial's facts from now on, and its history says so
     (joined,) = [c for c in changes if c.field == "sources"]
     assert "chictr.org.cn" in joined.new and "chictr.org.cn" not in (joined.old or "")

@@ -801,7 +801,9 @@ class Pipeline:
                 (owners[i] for i in head.ids if i in owners), None
             )
             shared = None
-            if uid is not None and prev is None and head.ids[0] not in owners:
+            # a record new to the database joining a stored trial through an id it names
+            joined = uid is not None and prev is None and head.ids[0] not in owners
+            if joined:
                 shared = _same_registry_link(session, uid, head, owners)
             if uid is None and self.fuzzy:
                 pool = self._pool(session, head.registry)
@@ -837,6 +839,12 @@ class Pipeline:
                 _record_merge(session, uid, head.display_id, _matched_by(automatic, self.source))
             elif shared is not None:  # a link a curator should see: merged, and said so
                 _record_merge(session, uid, head.display_id, f"{self.source}: {shared}")
+                counts.merged += 1
+            elif joined:  # merged, as a fuzzy match is: it was counted as the trial's update
+                link = next(i for i in head.ids if owners.get(i) == uid)
+                _record_merge(
+                    session, uid, head.display_id, f"{self.source}: exact link through {link}"
+                )
                 counts.merged += 1
             else:
                 setattr(counts, outcome, getattr(counts, outcome) + 1)
