@@ -141,3 +141,22 @@ def test_a_forest_plot_is_drawn_in_the_language_asked(loaded_db):
         .json()["studies"][0]["study"]
         .endswith(" mo)")
     )  # the JSON stays English
+
+
+def test_standing_pools_are_listed_before_any_update_as_the_page_shows_them(db: Database) -> None:
+    """The evidence page draws its pools from the outcomes; its JSON link answered [] until
+    ``evidence update`` had stored them (a fresh ``db load``, as ``make run`` makes)."""
+    client = TestClient(create(db))
+    listed = client.get("/api/evidence/pools").json()
+    assert [p["name"] for p in listed] == ["t2d-glycaemic-response-rr", "t2d-hba1c-md"]
+    assert all(p["computed_at"] is None and p["error"] is None for p in listed)
+    page = client.get("/evidence").text
+    for p in listed:
+        assert f"{p['result']['measure']} {p['result']['estimate']:.2f}</strong>" in page
+    update(db)
+    stored = TestClient(create(db)).get("/api/evidence/pools").json()  # a new response cache
+    keys = ("k", "estimate", "ci_low", "ci_high", "p_value")
+    assert [[p["result"][k] for k in keys] for p in stored] == [
+        [p["result"][k] for k in keys] for p in listed
+    ]
+    assert all(p["computed_at"] for p in stored)

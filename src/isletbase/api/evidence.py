@@ -12,7 +12,7 @@ from isletbase import taxonomy
 from isletbase.evidence.cases import get_case, load_cases
 from isletbase.evidence.forest import forest_svg
 from isletbase.evidence.igls import IglsInput, classify
-from isletbase.evidence.living import current_outcomes, stored_pools
+from isletbase.evidence.living import current_outcomes, current_pools
 from isletbase.evidence.meta import PoolResult
 from isletbase.evidence.outcomes import select
 from isletbase.evidence.pools import pool_outcomes
@@ -114,8 +114,9 @@ def pool_svg(
 
 @router.get("/pools")
 def pools(request: Request) -> list[dict]:
-    """Standing pools as last computed by ``evidence update``, with their input versions."""
-    return stored_pools(request.app.state.db)
+    """Standing pools as last computed by ``evidence update``, with their input versions; before
+    any update, as the current outcome records give them (``computed_at`` null)."""
+    return current_pools(request.app.state.db)
 
 
 @router.get("/igls")

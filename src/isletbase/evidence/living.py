@@ -166,26 +166,64 @@ def stored_outcomes(session: Session) -> list[Outcome]:
 def _repool(
     session: Session, spec: PoolSpec, outcomes: list[Outcome], report: UpdateReport
 ) -> None:
-    chosen = select(
-        outcomes, condition=spec.condition, cell_source=spec.cell_source, outcome=spec.outcome
-    )
-    inputs = {o.id: o.version for o in chosen}
+    chosen, inputs, spec_dict = _drawn(spec, outcomes)
     row = session.get(PoolRow, spec.name)
-    # with the overlaps it was pooled under: a pool computed before they changed is stale
-    spec_dict = {**spec.model_dump(), "overlaps": overlaps_digest()}
     if row is not None and row.inputs == inputs and row.spec == spec_dict:
         report.current.append(spec.name)
         return
-    result, error = None, None
-    try:
-        result = pool(from_outcomes(chosen, spec.measure), spec.method, spec.hk).to_dict()
-    except InputError as exc:
-        error = str(exc)
+    result, error = _pooled(spec, chosen)
     if row is None:
         row = PoolRow(name=spec.name)
         session.add(row)
     row.spec, row.inputs, row.result, row.error = spec_dict, inputs, result, error
     report.recomputed.append(spec.name)
+
+
+def _drawn(spec: PoolSpec, outcomes: list[Outcome]) -> tuple[list[Outcome], dict, dict]:
+    """The records ``spec`` pools, their versions, and the spec as stored: with the overlaps
+    it was pooled under, so a pool computed before they changed is stale."""
+    chosen = select(
+        outcomes, condition=spec.condition, cell_source=spec.cell_source, outcome=spec.outcome
+    )
+    return (
+        chosen,
+        {o.id: o.version for o in chosen},
+        {**spec.model_dump(), "overlaps": overlaps_digest()},
+    )
+
+
+def _pooled(spec: PoolSpec, chosen: list[Outcome]) -> tuple[dict | None, str | None]:
+    """``spec``'s pooled result over ``chosen``, or why it cannot be computed."""
+    try:
+        return pool(from_outcomes(chosen, spec.measure), spec.method, spec.hk).to_dict(), None
+    except InputError as exc:
+        return None, str(exc)
+
+
+def current_pools(db: Database) -> list[dict]:
+    """The standing pools as last computed (``stored_pools``), else — before any ``evidence
+    update`` — as the current outcomes give them now, with ``computed_at`` null: the evidence
+    page draws them from the outcomes, and its JSON link answered an empty list after a
+    ``db load``."""
+    stored = stored_pools(db)
+    if stored:
+        return stored
+    outcomes = current_outcomes(db)
+    out = []
+    for spec in pool_specs():
+        chosen, inputs, spec_dict = _drawn(spec, outcomes)
+        result, error = _pooled(spec, chosen)
+        out.append(
+            {
+                "name": spec.name,
+                "spec": spec_dict,
+                "inputs": inputs,
+                "result": result,
+                "error": error,
+                "computed_at": None,
+            }
+        )
+    return sorted(out, key=lambda p: p["name"])
 
 
 def stored_pools(db: Database) -> list[dict]:
