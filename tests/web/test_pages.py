@@ -12,9 +12,11 @@ import pytest
 from fastapi.testclient import TestClient
 
 from isletbase.app import create
+from isletbase.store.institutions import directory
 from isletbase.store.query import TrialQuery
 from isletbase.store.search import search_trials
 from isletbase.store.stats import counts
+from isletbase.store.trial_reads import get_trial
 from isletbase.store.trials import DERIVED_COLUMNS, LIST_FIELDS, SCALAR_FIELDS
 from isletbase.web.charts import year_chart
 from isletbase.web.i18n import LANGUAGES, strings
@@ -547,3 +549,20 @@ def test_a_place_a_registry_calls_a_country_is_named_in_chinese(client):
     trial = re.search(r'href="/trials/([^"?]+)"', taiwan.split('class="results"')[-1])[1]
     page = unescape(client.get(f"/trials/{trial}", params={"lang": "zh"}).text)
     assert "台湾" in page and ", Taiwan" not in page
+
+
+def test_a_site_the_registry_named_in_english_is_named_in_chinese_from_the_directory(
+    client, loaded_db
+):
+    """41 sites on 36 Chinese trial pages showed "Beijing Hospital — 机构" where the directory
+    they link to has 北京医院; the name itself now links to the institution."""
+    names = {i.id: i.name_zh for i in directory(loaded_db) if i.name_zh}
+    trial = get_trial(loaded_db, "NCT06969807")
+    sites = [s for s in trial.sites if s.institution_id in names and not s.name_zh]
+    assert sites  # the case: a linked site the registry named in English only
+    page = unescape(client.get("/trials/NCT06969807?lang=zh").text)
+    for site in sites:
+        link = f'<a href="/institutions/{site.institution_id}">'
+        assert f"{link}{names[site.institution_id]} / {site.name}</a>" in page
+    english = unescape(client.get("/trials/NCT06969807?lang=en").text)
+    assert f"{sites[0].name} / {names[sites[0].institution_id]}</a>" in english

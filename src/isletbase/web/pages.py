@@ -32,7 +32,7 @@ from isletbase.sources import registry_page
 from isletbase.sources.ctgov import STUDY_URL
 from isletbase.store.db import Database
 from isletbase.store.facets import facet_table, place_suggestions
-from isletbase.store.institutions import get_institution, list_institutions, pinyin_key
+from isletbase.store.institutions import directory, get_institution, list_institutions, pinyin_key
 from isletbase.store.links import institution_trials
 from isletbase.store.query import TrialQuery, prefix_suggestion
 from isletbase.store.search import SearchResult, institutions_named, search_trials
@@ -248,6 +248,9 @@ def trial_page(request: Request, trial_id: str) -> HTMLResponse:
             "trial": trial,
             "rows": field_rows(trial),
             "sites": sites_by_city(trial.sites),
+            "site_institutions": {
+                i.id: i for i in directory(db) if i.id in {s.institution_id for s in trial.sites}
+            },
             "changes": history(db, trial_id),
             "findings": findings_for_trial(trial, db),
             "outcomes": linked_outcomes(trial, current_outcomes(db)),
