@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from fastapi.testclient import TestClient
 
 from isletbase.api import create_app
@@ -156,7 +157,8 @@ def test_standing_pools_are_listed_before_any_update_as_the_page_shows_them(db: 
     update(db)
     stored = TestClient(create(db)).get("/api/evidence/pools").json()  # a new response cache
     keys = ("k", "estimate", "ci_low", "ci_high", "p_value")
-    assert [[p["result"][k] for k in keys] for p in stored] == [
-        [p["result"][k] for k in keys] for p in listed
-    ]
+    for kept, shown in zip(stored, listed, strict=True):
+        assert [kept["result"][k] for k in keys] == pytest.approx(
+            [shown["result"][k] for k in keys], rel=1e-6
+        )
     assert all(p["computed_at"] for p in stored)

@@ -11,7 +11,14 @@ import pytest
 from isletbase.errors import InputError
 from isletbase.evidence.dataset import from_outcomes, read_input
 from isletbase.evidence.meta import pool
-from isletbase.evidence.outcomes import Outcome, load_outcomes, select
+from isletbase.evidence.outcomes import (
+    WAN_2014,
+    Outcome,
+    load_outcomes,
+    mean_sd_from_median_iqr,
+    select,
+    with_conversions,
+)
 
 
 def _csv(tmp_path: Path, text: str) -> Path:
@@ -85,7 +92,11 @@ def test_bad_rows_name_the_row_and_field(
 
 def test_bundled_comparisons_list_what_they_leave_out() -> None:
     data = from_outcomes(select(load_outcomes(), outcome="hba1c", condition="T2D"), "MD")
-    assert {s.label.split(" (")[0] for s in data.studies} == {"Zang 2022", "Skyler 2015"}
+    assert {s.label.split(" (")[0] for s in data.studies} == {
+        "Zang 2022",
+        "Skyler 2015",
+        "Bhansali 2014b",  # both arms as medians and quartiles, converted
+    }
     reasons = dict(data.excluded)
     assert reasons["sood-2017-hba1c-0m"] == "baseline values only"
     assert reasons["liu-2014-hba1c-12m"].startswith("single-arm")
@@ -195,3 +206,16 @@ def test_a_study_enters_a_pool_once_at_its_latest_timepoint() -> None:
     assert dict(data.excluded)["zang-2022-hba1c-6m"] == (
         "Zang 2022 is pooled at 11 mo: one timepoint a study"
     )
+
+
+def test_each_arm_reported_as_median_and_quartiles_gets_a_mean_and_sd() -> None:
+    """A controlled trial reporting both arms as medians (Bhansali 2014b's HbA1c) could not be
+    stored, so the pool left out a trial without benefit."""
+    row = next(o for o in load_outcomes() if o.id == "bhansali-2014b-hba1c-12m")
+    converted = with_conversions(row)
+    assert converted.value("treated_mean") == pytest.approx((6.6 + 7.1 + 7.5) / 3)
+    assert converted.value("control_mean") == pytest.approx((6.9 + 7.0 + 7.5) / 3)
+    assert converted.value("control_sd") == pytest.approx(
+        mean_sd_from_median_iqr(7.0, 6.9, 7.5, 10)[1]
+    )
+    assert {d.method for d in converted.derived} == {WAN_2014}

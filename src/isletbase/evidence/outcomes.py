@@ -122,6 +122,11 @@ class Outcome(BaseModel):
     median_treated: float | None = None
     q1_treated: float | None = None
     q3_treated: float | None = None
+    #: the control arm's median and quartiles, where a trial reports both arms so: without
+    #: them such a trial (Bhansali 2014b's HbA1c, no benefit) could not enter a pool
+    median_control: float | None = None
+    q1_control: float | None = None
+    q3_control: float | None = None
     derived: list[Derived] = Field(default_factory=list)
     source_url: str = Field(min_length=8)
     note: str | None = None
@@ -257,22 +262,21 @@ def mean_sd_from_median_iqr(median: float, q1: float, q3: float, n: int) -> tupl
 
 
 def with_conversions(outcome: Outcome) -> Outcome:
-    """Add code-made derived values (median/IQR → mean/SD) where only the median was reported."""
+    """Add code-made derived values (median/IQR → mean/SD) for each arm whose mean was not
+    reported but its median and quartiles were."""
     derived = list(outcome.derived)
     have = {d.field for d in derived}
-    if (
-        outcome.treated_mean is None
-        and "treated_mean" not in have
-        and None not in (outcome.median_treated, outcome.q1_treated, outcome.q3_treated)
-        and outcome.n_treated
-    ):
-        mean, sd = mean_sd_from_median_iqr(
-            outcome.median_treated, outcome.q1_treated, outcome.q3_treated, outcome.n_treated
-        )
-        derived += [
-            Derived(field="treated_mean", value=mean, method=WAN_2014),
-            Derived(field="treated_sd", value=sd, method=WAN_2014),
-        ]
+    for arm in ("treated", "control"):
+        quartiles = tuple(getattr(outcome, f"{k}_{arm}") for k in ("median", "q1", "q3"))
+        n = getattr(outcome, f"n_{arm}")
+        if getattr(outcome, f"{arm}_mean") is None and f"{arm}_mean" not in have and n:
+            if None in quartiles:
+                continue
+            mean, sd = mean_sd_from_median_iqr(*quartiles, n)
+            derived += [
+                Derived(field=f"{arm}_mean", value=mean, method=WAN_2014),
+                Derived(field=f"{arm}_sd", value=sd, method=WAN_2014),
+            ]
     if len(derived) == len(outcome.derived):
         return outcome
     return outcome.model_copy(update={"derived": derived})
