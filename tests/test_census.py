@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import xml.etree.ElementTree as ET
 from collections import Counter
+from html import unescape
 
 import pytest
 import typer
@@ -183,3 +184,29 @@ def test_the_flow_diagram_is_written_only_to_an_svg_file(tmp_path):
     result = CliRunner().invoke(app, ["census", "--svg", str(png)])
     assert result.exit_code == 2 and "give a file ending .svg" in result.output
     assert not png.exists()
+
+
+def test_flow_svg_shows_each_exclusion_reason_whole(rows, protocol):
+    """Reasons were cut at 38 characters ("publication, review, news or commercia: 71")."""
+    counts = census.prisma(rows)
+    svg = unescape(census.flow_svg(counts, protocol.exclusion_codes))
+    for code, n in counts.excluded_by_reason.items():
+        words = protocol.exclusion_codes[code].split()
+        assert all(word in svg for word in words), code
+        assert f"{words[-1]}: {n}" in svg  # the count stays with its reason's last word
+
+
+@pytest.mark.parametrize(
+    ("text", "width"),
+    [
+        ("publication, review, news or commercial page rather than a registry record", 40),
+        ("显示了研究点，但均不在中国大陆、香港、澳门或台湾，且不是关键对照试验", 40),
+    ],
+)
+def test_a_flow_label_wraps_within_its_width_and_keeps_its_count(text, width):
+    lines = census._wrapped(text, width, "：42").split("\n")
+    assert len(lines) > 1 and lines[-1].endswith("：42")
+    assert all(census._columns(line) <= width + 4 for line in lines)
+    assert "".join(line.strip().replace(" ", "") for line in lines) == (text + "：42").replace(
+        " ", ""
+    )

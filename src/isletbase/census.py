@@ -11,6 +11,8 @@ from __future__ import annotations
 import io
 import json
 import random
+import re
+import unicodedata
 from collections import Counter
 from collections.abc import Container
 from dataclasses import asdict, dataclass, field
@@ -269,32 +271,23 @@ def flow_svg(
 
 
 def _flow(plt: Any, counts: PrismaCounts, labels: dict[str, str], w: dict[str, str]) -> str:
-    """``flow_svg``'s drawing, with pyplot given (imported when a diagram is drawn)."""
+    """``flow_svg``'s drawing, with pyplot given (imported when a diagram is drawn): a main
+    column (identified → after duplicates → screened → included) with the duplicates and the
+    exclusions beside it, each joined by an arrow drawn between the boxes' measured edges.
+    Long words wrap instead of being cut (reasons read "news or commercia: 71"), and the
+    side boxes start right of the main column, so no box covers another in either language."""
     import matplotlib
+    from matplotlib.transforms import Bbox
 
-    fig, ax = plt.subplots(figsize=(8, 9))
+    fig, ax = plt.subplots(figsize=(9, 9))
     ax.set_axis_off()
     ax.set_xlim(0, 10)
     ax.set_ylim(0, 12)
-
-    def box(x: float, y: float, text: str, w: float = 5.0) -> None:
-        ax.text(
-            x,
-            y,
-            text,
-            ha="center",
-            va="center",
-            fontsize=9,
-            wrap=True,
-            bbox={"boxstyle": "round,pad=0.5", "fc": "white", "ec": "#333333"},
-        )
-
-    def arrow(y0: float, y1: float, x: float = 3.2) -> None:
-        ax.annotate(
-            "", xy=(x, y1), xytext=(x, y0), arrowprops={"arrowstyle": "->", "color": "#333333"}
-        )
-
     c = w["colon"]
+    style = {"boxstyle": "round,pad=0.5", "fc": "white", "ec": "#333333"}
+
+    def box(x: float, y: float, text: str, ha: str = "center") -> Any:
+        return ax.text(x, y, text, ha=ha, va="center", fontsize=11, bbox=style)
 
     def source(key: str) -> str:  # "shared:trials.jsonl" → "earlier research rows (trials.jsonl)"
         found, _, part = key.partition(":")
@@ -302,33 +295,97 @@ def _flow(plt: Any, counts: PrismaCounts, labels: dict[str, str], w: dict[str, s
         return name + w["aside"].format(part) if part else name
 
     sources = "\n".join(f"{source(k)}{c}{v}" for k, v in counts.identified_by_source.items())
-    box(3.2, 10.8, f"{w['identified']}{c}{counts.identified}\n{sources}")
-    arrow(9.7, 8.9)
-    box(3.2, 8.4, f"{w['after_duplicates']}{c}{counts.screened}")
-    box(8.0, 9.3, f"{w['duplicates']}{c}{counts.duplicates}", w=3)
-    arrow(7.9, 6.9)
-    box(3.2, 6.4, f"{w['screened']}{c}{counts.screened}")
+    identified = box(2.6, 10.6, f"{w['identified']}{c}{counts.identified}\n{sources}")
+    kept = box(2.6, 8.4, f"{w['after_duplicates']}{c}{counts.screened}")
+    duplicates = box(5.6, 9.5, f"{w['duplicates']}{c}{counts.duplicates}", ha="left")
+    screened = box(2.6, 7.0, f"{w['screened']}{c}{counts.screened}")
     reasons = "\n".join(
-        f"{labels.get(k, k)[:38]}{c}{v}" for k, v in counts.excluded_by_reason.items()
+        _wrapped(labels.get(k, k), 40, f"{c}{v}") for k, v in counts.excluded_by_reason.items()
     )
-    box(7.6, 5.2, f"{w['excluded']}{c}{counts.excluded}\n{reasons}", w=3)
-    arrow(5.9, 3.6)
+    excluded = box(5.6, 5.0, f"{w['excluded']}{c}{counts.excluded}\n{reasons}", ha="left")
     files = w["list"].join(
         f"{w.get('file_' + k, k)}{c}{v}" for k, v in counts.china_by_file.items()
     )
-    box(
-        3.2,
-        3.0,
+    included = box(
+        2.6,
+        2.6,
         f"{w['included']}{c}{counts.included}\n{w['china']}{c}{counts.included_china}\n"
-        f"  {w['complications']}{c}{counts.china_complications}\n  {w['by_file']}{c}{files}\n"
-        f"{w['comparators']}{c}{counts.included_comparators}",
+        f"  {w['complications']}{c}{counts.china_complications}\n"
+        + _wrapped(f"  {w['by_file']}{c}{files}", 48)
+        + f"\n{w['comparators']}{c}{counts.included_comparators}",
     )
-    ax.set_title(w["title"], fontsize=11)
+    title = ax.set_title(w["title"], fontsize=12, pad=14)
+    to_data = ax.transData.inverted()
+
+    def edges(text: Any) -> tuple[float, float, float, float]:
+        """A box's left, bottom, right and top, as last drawn."""
+        (x0, y0), (x1, y1) = to_data.transform(text.get_bbox_patch().get_window_extent())
+        return x0, y0, x1, y1
+
+    fig.canvas.draw()  # the boxes measured: the side column right of the widest main box,
+    # each side box level with the gap it explains, the exclusions clear of the duplicates
+    right = max(edges(t)[2] for t in (identified, kept, screened, included))
+    levels = {
+        duplicates: (edges(identified)[1] + edges(kept)[3]) / 2,
+        excluded: (edges(screened)[1] + edges(included)[3]) / 2,
+    }
+    for side, y in levels.items():
+        side.set_position((right + 0.4, y))
+    fig.canvas.draw()
+    overlap = edges(excluded)[3] - (edges(duplicates)[1] - 0.2)
+    if overlap > 0:
+        excluded.set_y(levels[excluded] - overlap)
+        fig.canvas.draw()
+
+    def arrow(start: tuple[float, float], end: tuple[float, float]) -> None:
+        ax.annotate(
+            "",
+            xy=end,
+            xytext=start,
+            arrowprops={"arrowstyle": "->", "color": "#333333", "shrinkA": 0, "shrinkB": 2},
+        )
+
+    for upper, lower in ((identified, kept), (kept, screened), (screened, included)):
+        arrow((2.6, edges(upper)[1]), (2.6, edges(lower)[3]))
+    for side, y in levels.items():
+        arrow((2.6, y), (edges(side)[0], y))
+    # the picture cut to its boxes and title (the axes' empty space left a blank half page)
+    fig.canvas.draw()
+    texts = (identified, kept, duplicates, screened, excluded, included)
+    shown = Bbox.union(
+        [t.get_bbox_patch().get_window_extent() for t in texts] + [title.get_window_extent()]
+    ).padded(8)
     buf = io.StringIO()
     with matplotlib.rc_context({"svg.fonttype": "none"}):  # keep labels as searchable text
-        fig.savefig(buf, format="svg", bbox_inches="tight")
+        fig.savefig(
+            buf, format="svg", bbox_inches=shown.transformed(fig.dpi_scale_trans.inverted())
+        )
     plt.close(fig)
     return buf.getvalue()
+
+
+def _wrapped(text: str, width: int, tail: str = "") -> str:
+    """``text`` and ``tail`` (": 71") in lines of at most ``width`` columns (a Han character
+    takes two), broken at spaces where the text has them and between characters where it has
+    none (Chinese), each following line indented; the tail stays with the text's last word or
+    character (the count stood on a line of its own)."""
+    words = re.findall(r"\S+\s*|\s+", text) if " " in text.strip() else list(text)
+    if tail and words:
+        words[-1] = words[-1].rstrip() + tail
+    lines: list[str] = []
+    line = ""
+    for word in words:
+        if line.strip() and _columns(line + word.rstrip()) > width:
+            lines.append(line.rstrip())
+            line = "    " + word.lstrip()
+        else:
+            line += word
+    lines.append(line.rstrip())
+    return "\n".join(lines)
+
+
+def _columns(text: str) -> int:
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
 
 
 @dataclass(frozen=True)
