@@ -15,6 +15,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+#: The registries a trial's id may be of: ClinicalTrials.gov, ChiCTR and the other primary
+#: registries of WHO's ICTRP, by the names they go by ("ICTRP": an ICTRP id of none of them).
 REGISTRIES = (
     "ClinicalTrials.gov",
     "ChiCTR",
@@ -24,11 +26,41 @@ REGISTRIES = (
     "EU-CTR",
     "ANZCTR",
     "CRIS",
+    "IRCT",
+    "CTRI",
+    "DRKS",
+    "ReBEC",
+    "PACTR",
+    "TCTR",
+    "SLCTR",
+    "RPCEC",
+    "LBCTR",
+    "ITMCTR",
+    "REPEC",
     "other",
 )
 
 Registry = Literal[
-    "ClinicalTrials.gov", "ChiCTR", "ICTRP", "jRCT", "ISRCTN", "EU-CTR", "ANZCTR", "CRIS", "other"
+    "ClinicalTrials.gov",
+    "ChiCTR",
+    "ICTRP",
+    "jRCT",
+    "ISRCTN",
+    "EU-CTR",
+    "ANZCTR",
+    "CRIS",
+    "IRCT",
+    "CTRI",
+    "DRKS",
+    "ReBEC",
+    "PACTR",
+    "TCTR",
+    "SLCTR",
+    "RPCEC",
+    "LBCTR",
+    "ITMCTR",
+    "REPEC",
+    "other",
 ]
 Region = Literal["mainland China", "Hong Kong", "Macau", "Taiwan", "foreign"]
 

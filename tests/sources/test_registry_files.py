@@ -18,6 +18,7 @@ from isletbase import taxonomy
 from isletbase.errors import InputError
 from isletbase.sources import chictr, codec_for, ctgov, ctgov_dump, ictrp, registry_page
 from isletbase.sources.ctgov import raw_to_record
+from isletbase.store.query import TrialQuery
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "registries"
 
@@ -356,6 +357,29 @@ def test_a_jrct_id_with_its_study_type_letter_is_a_jrct_id() -> None:
         {"registry": "jRCT", "id": "jRCTs031180159"},
         {"registry": "jRCT", "id": "jRCT2031200001"},
     ]
+
+
+@pytest.mark.parametrize(
+    ("trial_id", "registry"),
+    [
+        ("IRCT2016070428786N1", "IRCT"),
+        ("CTRI/2020/01/022641", "CTRI"),
+        ("DRKS00012345", "DRKS"),
+        ("RBR-6rgqc7", "ReBEC"),
+        ("ACTRN12617000358336", "ANZCTR"),
+        ("TCTR20200707004", "TCTR"),
+        ("ABC-123", "ICTRP"),  # a form none of the registries writes
+    ],
+)
+def test_an_ictrp_trial_of_another_primary_registry_is_filed_under_it(trial_id, registry):
+    """IRCT, CTRI and DRKS trials were all filed under "ICTRP": one registry's to facets and
+    matching alike."""
+    raw = ictrp.RawRecord(ictrp.SOURCE, "t", {"TrialID": trial_id, "Public_title": "x"})
+    assert ictrp.to_record(raw).registry_ids[0].model_dump() == {
+        "registry": registry,
+        "id": trial_id,
+    }
+    assert TrialQuery(registry=registry.lower()).registry == registry
 
 
 def test_an_ictrp_title_keeps_its_less_and_greater_than_signs() -> None:

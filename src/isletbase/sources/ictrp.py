@@ -45,6 +45,27 @@ _REGISTERS = {
     "anzctr": "ANZCTR",
     "cris": "CRIS",
 }
+#: Ids of the other primary registries ICTRP gathers, by their form (its Source_Register
+#: names them in several spellings): they were all filed under "ICTRP", so an Iranian, an
+#: Indian and a German trial were one registry's.
+_ID_FORMS = (
+    (re.compile(r"IRCT\d", re.IGNORECASE), "IRCT"),
+    (re.compile(r"CTRI/\d{4}/", re.IGNORECASE), "CTRI"),
+    (re.compile(r"DRKS\d{8}$", re.IGNORECASE), "DRKS"),
+    (re.compile(r"RBR-\w+$", re.IGNORECASE), "ReBEC"),
+    (re.compile(r"PACTR\d{15}$", re.IGNORECASE), "PACTR"),
+    (re.compile(r"TCTR\d{11}$", re.IGNORECASE), "TCTR"),
+    (re.compile(r"SLCTR/\d{4}/\d+$", re.IGNORECASE), "SLCTR"),
+    (re.compile(r"RPCEC\d{8}$", re.IGNORECASE), "RPCEC"),
+    (re.compile(r"LBCTR\d{10}$", re.IGNORECASE), "LBCTR"),
+    (re.compile(r"ITMCTR\d+$", re.IGNORECASE), "ITMCTR"),
+    (re.compile(r"PER-\d{3}-\d{2}$", re.IGNORECASE), "REPEC"),
+    (re.compile(r"ACTRN\d{14}$", re.IGNORECASE), "ANZCTR"),
+    (re.compile(r"EUCTR\d{4}-\d{6}-\d{2}", re.IGNORECASE), "EU-CTR"),
+    (re.compile(r"KCT\d{7}$", re.IGNORECASE), "CRIS"),
+    (re.compile(r"ISRCTN\d{8}$", re.IGNORECASE), "ISRCTN"),
+    (re.compile(r"JPRN-|jRCT", re.IGNORECASE), "jRCT"),
+)
 #: HTML markup left in free text (``<br>``, ``<p>``…): only tags by name, so a title's "<5
 #: years … >0.3" is text, not a tag.
 _TAGS = re.compile(
@@ -155,7 +176,9 @@ def to_record(raw: RawRecord) -> TrialRecord:
     trial_id = f.get("TrialID")
     if not trial_id:
         raise InputError(f"{raw.ref}: TrialID is empty")
-    register = _REGISTERS.get((f.get("Source_Register") or "").lower(), "ICTRP")
+    register = _REGISTERS.get((f.get("Source_Register") or "").lower()) or next(
+        (name for form, name in _ID_FORMS if form.match(trial_id)), "ICTRP"
+    )
     if trial_id.upper().startswith("NCT"):
         if not NCT_PATTERN.fullmatch(trial_id):
             raise InputError(f"{raw.ref}: TrialID {trial_id!r}: expected NCT and 8 digits")

@@ -24,7 +24,7 @@ from pydantic import (
 
 from isletbase import places, taxonomy
 from isletbase.errors import InputError
-from isletbase.model import Region
+from isletbase.model import REGISTRIES, Region
 from isletbase.store.db import CJK, printable, without_accents
 
 Sort = Literal[
@@ -56,6 +56,8 @@ _REGISTRY_ALIASES = {
     "anzctr": "ANZCTR",
     "cris": "CRIS",
     "other": "other",
+    # the other ICTRP primary registries, by their names in any case
+    **{name.lower(): name for name in REGISTRIES},
 }
 #: A word as FTS5's unicode61 tokenizer sees one: a run of letters and digits.
 _WORD = re.compile(r"[^\W_]+")
