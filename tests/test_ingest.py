@@ -314,8 +314,22 @@ def test_a_split_that_would_take_nothing_apart_is_refused(db, key, error, messag
     assert get_trial(db, "NCT10000012").uid == get_trial(db, "NCT01219465").uid
     _ingest(db, [STUDIES[2]])
     alone = STUDIES[2]["protocolSection"]["identificationModule"]["nctId"]
-    with pytest.raises(InputError, match="named by"):  # its trial's own, and only, record
-        split_record(db, alone)
+    with pytest.raises(InputError, match="a trial of its own: nothing to split"):
+        split_record(db, alone)  # its trial's own, and only, record
+
+
+@pytest.mark.parametrize("typed", ["ＮＣＴ１０００００１２", "nct 10000012", " Nct10000012 "])
+def test_a_split_takes_the_id_in_any_spelling_show_takes(db, typed) -> None:
+    """``review --split`` refused spellings ``show`` and ``history`` take, kept the typed one in
+    the history, and a second split said 'split out the record(s) merged into it (none)'."""
+    first, second = _two_registrations_of_one_chictr_id()
+    _ingest(db, [first, second])
+    assert get_trial(db, typed) is not None
+    assert split_record(db, typed).record == "NCT10000012"
+    (said,) = [c for c in history(db, "NCT01219465") if c.field == "split"]
+    assert said.source.startswith("review: split NCT10000012 from")
+    with pytest.raises(InputError, match="NCT10000012 is trial NCT10000012's only record"):
+        split_record(db, typed)
 
 
 def test_pages_of_one_name_in_two_folders_are_two_rejected_records(db, tmp_path) -> None:

@@ -46,6 +46,7 @@ from isletbase.store.schema import (
     TrialVersionRow,
     utcnow,
 )
+from isletbase.store.trial_reads import id_spellings
 from isletbase.store.trials import TrialWriter
 
 API_SOURCE = "ClinicalTrials.gov API"
@@ -332,16 +333,21 @@ def split_record(db: Database, key: str, today: date | None = None) -> Split:
     saying where it came from. The pair is kept as a rejected match, so neither a re-ingest
     nor an exact link folds them together again (``store.merges.kept_apart``).
     """
-    wanted = key.strip().upper()
     with db.session() as session:
-        moving = session.scalars(
-            select(RawRecordRow).where(func.upper(RawRecordRow.record_key) == wanted)
-        ).all()
+        # the id in any spelling `show` and `history` take (ChiCTR-2300071975, full width)
+        for spelling in id_spellings(key):
+            moving = session.scalars(
+                select(RawRecordRow).where(func.upper(RawRecordRow.record_key) == spelling.upper())
+            ).all()
+            if moving:
+                break
         uids = {r.trial_uid for r in moving}
         if not moving or None in uids:
             raise NotFoundError(
                 f"no stored record {key!r} in a trial; `isletbase show ID` lists a trial's records"
             )
+        key = moving[0].record_key  # as stored, in the history too
+        wanted = key.upper()
         if len(uids) > 1:
             raise InputError(f"{key}: its records are in {len(uids)} trials already")
         (uid,) = uids
@@ -350,13 +356,16 @@ def split_record(db: Database, key: str, today: date | None = None) -> Split:
         held = session.scalars(select(RawRecordRow).where(RawRecordRow.trial_uid == uid)).all()
         staying = [r for r in held if r not in moving]
         staying_keys = {r.record_key for r in staying}
+        if not staying_keys:  # split already, or never merged
+            raise InputError(
+                f"{key} is trial {trial.display_id}'s only record, a trial of its own: "
+                "nothing to split"
+            )
         if trial.display_id.upper() == wanted:
             raise InputError(
                 f"{key} is the record trial {trial.display_id} is named by: split out the "
-                f"record(s) merged into it instead ({', '.join(sorted(staying_keys)) or 'none'})"
+                f"record(s) merged into it instead ({', '.join(sorted(staying_keys))})"
             )
-        if not staying_keys:
-            raise InputError(f"{key} is trial {trial.display_id}'s only record: nothing to split")
         kept_ids = {r.id for r in merged_record(staying).registry_ids}
         if any(i.upper() == wanted for i in kept_ids):
             raise InputError(

@@ -119,7 +119,7 @@ def test_review_splits_a_record_out_of_a_trial_and_says_so(tmp_path):
         "record": "NCT10000012", "trial": "NCT01219465", "new_trial": "NCT10000012"
     }  # fmt: skip
     again = run("review", "--split", "NCT10000012", "--db", url)
-    assert again.exit_code == 2 and "named by" in again.stderr
+    assert again.exit_code == 2 and "a trial of its own: nothing to split" in again.stderr
     both = run("review", "--split", "NCT10000012", "--reject", "1", "--db", url)
     assert both.exit_code == 2 and "one of --accept, --reject and --split" in both.stderr
 

@@ -220,19 +220,28 @@ def find_row(session: Session, any_id: str) -> TrialRow | None:
 def find_uid(session: Session, any_id: str) -> int | None:
     """The uid of the trial with this registry id (any registry): as given, then with the prefix
     in the registry's own case (``nct01219465`` → ``NCT01219465``, ``chictr…`` → ``ChiCTR…``)."""
-    key = unicodedata.normalize("NFKC", any_id).strip()  # ＮＣＴ０１２１９４６５ too
-    spellings = [key, key.upper()]
-    if key.lower().startswith("chictr"):
-        spellings.append("ChiCTR" + key[6:].upper())
-        # as ingest reads it from a page: "ChiCTR-2300072200", "ChiCTR 2300072200"
-        spellings.append(canonical_id("ChiCTR", key))
-    for candidate in dict.fromkeys(spellings):
+    for candidate in id_spellings(any_id):
         uid = session.scalar(
             select(RegistryIdRow.trial_uid).where(RegistryIdRow.registry_id == candidate)
         )
         if uid is not None:
             return uid
     return None
+
+
+def id_spellings(any_id: str) -> list[str]:
+    """The spellings a registry id typed by a person may be stored in, likeliest first: as
+    given, in upper case, and as its registry writes it (``chictr 2300072200`` →
+    ``ChiCTR2300072200``, ``NCT 01219465`` → ``NCT01219465``)."""
+    key = unicodedata.normalize("NFKC", any_id).strip()  # ＮＣＴ０１２１９４６５ too
+    spellings = [key, key.upper()]
+    if key.lower().startswith("chictr"):
+        spellings.append("ChiCTR" + key[6:].upper())
+        # as ingest reads it from a page: "ChiCTR-2300072200", "ChiCTR 2300072200"
+        spellings.append(canonical_id("ChiCTR", key))
+    elif key.lower().startswith("nct"):
+        spellings.append("NCT" + "".join(key[3:].split()))
+    return list(dict.fromkeys(spellings))
 
 
 def get_trial(db: Database, any_id: str) -> Trial | None:
