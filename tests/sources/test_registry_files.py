@@ -213,6 +213,28 @@ def test_a_chictr_page_with_both_labels_in_one_cell_is_read(tmp_path: Path) -> N
     assert sites["institution"] == {"zh": ["武汉大学人民医院"], "en": ["Renmin Hospital"]}
 
 
+def test_a_chictr_secondary_sponsor_s_place_is_not_a_site() -> None:
+    """The secondary sponsor's block holds the sites' labels (country, province, institution):
+    a sponsoring company became the trial's first site, in its own province."""
+    place = (
+        "<table><tr><td><p>国家：</p></td><td>中国</td><td><p>省(直辖市)：</p></td>"
+        "<td>{province}</td></tr><tr><td><p>单位(医院)：</p></td><td>{name}</td></tr></table>"
+    )
+    html = (
+        '<table><tr><td class="left_title"><p class="cn">试验主办单位(项目批准或申办者)：</p>'
+        '<p class="en">Secondary sponsor：</p></td><td>'
+        + place.format(province="北京", name="一家公司")
+        + '</td></tr><tr><td class="left_title"><p class="cn">研究实施地点：</p>'
+        '<p class="en">Countries of recruitment and research settings：</p></td><td>'
+        + place.format(province="湖北", name="武汉市中心医院")
+        + "</td></tr></table>"
+    )
+    fields = chictr.fields_of(html)
+    assert fields["institution"]["zh"] == ["武汉市中心医院"]
+    assert fields["province"]["zh"] == ["湖北"]
+    assert fields["secondary_institution"]["zh"] == ["一家公司"]
+
+
 @pytest.mark.parametrize("reg", ["ChiCTR-TRC-10000986", "ChiCTR-ONRC-12001883", "chictr2000031234"])
 def test_chictr_old_and_new_style_ids_and_partner_nct_ids(reg: str) -> None:
     html = (

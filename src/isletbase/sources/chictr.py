@@ -109,6 +109,9 @@ LABELS: dict[str, tuple[str, ...]] = {
     # "Institution<br>hospital" on the registry's pages
     "institution": ("单位(医院)", "Institution/hospital", "Institution hospital"),
     "outcome": ("指标中文名", "Outcome"),
+    # headings of the blocks whose place labels are a sponsor's or the sites'
+    "secondary_sponsor": ("试验主办单位(项目批准或申办者)", "Secondary sponsor"),
+    "sites_heading": ("研究实施地点", "Countries of recruitment and research settings"),
 }
 _BY_LABEL = {re.sub(r"\s+", " ", lab).lower(): f for f, labs in LABELS.items() for lab in labs}
 
@@ -165,21 +168,37 @@ def _known(label: str) -> str | None:
 
 def label_pairs(html: str) -> list[tuple[str, str, str]]:
     """Every (field, label, value) pair on a page, in page order, for labels we know; a cell
-    holding a Chinese and an English label gives a pair for each, with the one value."""
+    holding a Chinese and an English label gives a pair for each, with the one value.
+
+    The secondary sponsor's block holds the same place labels as the sites' (country,
+    province, city, institution): within it they are the sponsor's (``secondary_*``), or a
+    sponsoring company in Beijing became the trial's first site."""
     parser = _Cells()
     parser.feed(html)
     parser.close()
     pairs = []
+    section: str | None = None
     for row, paragraphs in zip(parser.rows, parser.paragraphs, strict=True):
-        for i in range(0, len(row) - 1):
-            field = _known(row[i])
-            if field is not None:
-                pairs.append((field, row[i], row[i + 1]))
-                continue
-            for part in paragraphs[i] if len(paragraphs[i]) > 1 else ():
-                if (field := _known(part)) is not None:
-                    pairs.append((field, part, row[i + 1]))
+        for i, cell in enumerate(row):
+            found = [(f, cell)] if (f := _known(cell)) else []
+            if not found and len(paragraphs[i]) > 1:
+                found = [(f, part) for part in paragraphs[i] if (f := _known(part))]
+            for field, label in found:
+                if field in _SECTIONS:
+                    section = _SECTIONS[field]
+                    continue
+                if field not in _PLACE_FIELDS:
+                    section = None
+                elif section:
+                    field = f"{section}_{field}"
+                if i + 1 < len(row):
+                    pairs.append((field, label, row[i + 1]))
     return pairs
+
+
+#: Headings that open a block of place labels, and the prefix its places take (None: sites).
+_SECTIONS = {"secondary_sponsor": "secondary", "sites_heading": None}
+_PLACE_FIELDS = frozenset(("country", "province", "city", "institution"))
 
 
 def fields_of(html: str) -> dict[str, dict[str, list[str]]]:
