@@ -21,6 +21,7 @@ from isletbase.store.trials import DERIVED_COLUMNS, LIST_FIELDS, SCALAR_FIELDS
 from isletbase.web.charts import year_chart
 from isletbase.web.i18n import LANGUAGES, strings
 from isletbase.web.pages import PAGE_FACETS, SORTS
+from isletbase.web.render import code_spans
 
 
 @pytest.fixture
@@ -566,3 +567,11 @@ def test_a_site_the_registry_named_in_english_is_named_in_chinese_from_the_direc
         assert f"{link}{names[site.institution_id]} / {site.name}</a>" in page
     english = unescape(client.get("/trials/NCT06969807?lang=en").text)
     assert f"{sites[0].name} / {names[sites[0].institution_id]}</a>" in english
+
+
+def test_a_command_in_a_page_s_words_is_shown_as_code_and_nothing_else_is_markup(client):
+    """The evidence and simulator pages showed their commands in literal backticks."""
+    assert code_spans("run `isletbase x` <b>&") == ("run <code>isletbase x</code> &lt;b&gt;&amp;")
+    for path in ("/evidence", "/simulator", "/simulator?lang=zh"):
+        html = client.get(path).text
+        assert "<code>isletbase" in html and "`" not in html.split("<main", 1)[1], path

@@ -33,6 +33,16 @@ from isletbase.web.i18n import COOKIE, LANGUAGES, language, strings
 from isletbase.wording import Said
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).with_name("templates")))
+_CODE = re.compile(r"`([^`]+)`")
+
+
+def code_spans(text: str) -> Markup:
+    """A page's own words with a command in backticks shown as code (the evidence page read
+    "… and `isletbase evidence igls`."): the text escaped first, then each span marked up."""
+    return Markup(_CODE.sub(r"<code>\1</code>", str(Markup.escape(text))))
+
+
+TEMPLATES.env.filters["code_spans"] = code_spans
 
 
 def url_with(request: Request, query: TrialQuery, path: str | None = None, **changes: Any) -> str:
