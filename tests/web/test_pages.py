@@ -38,6 +38,11 @@ def test_home_shows_the_stores_headline_numbers(client, loaded_db):
     listing = client.get("/trials", params={"status": "recruiting", "per_page": 100}).text
     assert listing.count('class="tag stale"') == numbers["recruiting_stale"]
     assert "<svg" in html and "<rect" in html
+    # the China tile counts Hong Kong, Macau and Taiwan too, and says so, as the census does
+    china = f"<strong>{numbers['china_trials']}</strong> in China, Hong Kong, Macau or Taiwan"
+    assert china in html
+    listed = client.get("/api/trials", params={"country": "China", "per_page": 1}).json()
+    assert listed["total"] == numbers["china_trials"]
 
 
 def test_search_page_lists_what_the_api_lists(client):
