@@ -396,7 +396,7 @@ def test_a_classifier_rule_is_explained_in_the_pages_language(client):
     assert "规则 phase-1-2：在“分期”中匹配到“Phase 1/Phase 2”" in page
     assert "matched 'Phase 1/Phase 2' in phase" not in page
     client.cookies.set("lang", "en")
-    assert "matched &#39;Phase 1/Phase 2&#39; in phase" in client.get("/trials/NCT01219465").text
+    assert "matched &#39;Phase 1/Phase 2&#39; in Phase" in client.get("/trials/NCT01219465").text
 
 
 def test_the_bundled_data_is_named_in_chinese_as_a_changes_source(client):
@@ -580,3 +580,8 @@ def test_a_command_in_a_page_s_words_is_shown_as_code_and_nothing_else_is_markup
     for path in ("/evidence", "/simulator", "/simulator?lang=zh"):
         html = client.get(path).text
         assert "<code>isletbase" in html and "`" not in html.split("<main", 1)[1], path
+
+
+def test_a_derivation_names_its_field_for_readers_in_english_too(client):
+    html = unescape(client.get("/trials/NCT04776239?lang=en").text)
+    assert "in Title (English)" in html and "in title_en" not in html

@@ -271,9 +271,10 @@ def render(
 
     def derivation(rule: str) -> str:
         """A classifier rule's explanation in the reader's language ("ucmsc-zh: matched '脐带'
-        in title_zh", ``taxonomy.Match.explain``); any other text as it is."""
+        in title_zh", ``taxonomy.Match.explain``), its field named for readers in English too
+        ("in title_en" was the record's key); any other text as it is."""
         found = _MATCHED.match(rule)
-        if lang == "en" or found is None:
+        if found is None:
             return rule
         return text["rule_matched"].format(
             rule=found["rule"], text=found["text"], field=field_label(found["field"])
