@@ -585,3 +585,16 @@ def test_a_command_in_a_page_s_words_is_shown_as_code_and_nothing_else_is_markup
 def test_a_derivation_names_its_field_for_readers_in_english_too(client):
     html = unescape(client.get("/trials/NCT04776239?lang=en").text)
     assert "in Title (English)" in html and "in title_en" not in html
+
+
+def test_a_search_that_cannot_run_is_offered_again_in_a_search_box(client):
+    """``/trials?q=*`` was a dead end: an error without a search box, explained in English on
+    a Chinese page."""
+    page = client.get("/trials", params={"q": "*<"})
+    assert page.status_code == 400
+    assert 'name="q" type="search" value="*&lt;"' in page.text
+    client.cookies.set("lang", "zh")
+    chinese = client.get("/trials", params={"q": "*"}).text
+    assert "详情：搜索内容中没有可以搜索的词或数字" in chinese and "（英文）" not in chinese
+    api = client.get("/api/trials", params={"q": "*"})
+    assert api.json()["detail"] == "search text holds no word or number to search for"

@@ -39,6 +39,7 @@ from isletbase.store.db import CJK, Database, word_tag
 from isletbase.store.query import _WORD, TrialQuery, _is_prefix, _worded, query_terms
 from isletbase.store.schema import RegistryIdRow, SiteRow, TrialRow
 from isletbase.store.trial_reads import find_uid
+from isletbase.wording import said
 
 #: The SQLite FTS5 indexes (created by ``Database.init``), as lightweight tables for SELECTs.
 _FTS = table("trial_fts", column("rowid"), column("rank"))
@@ -199,7 +200,7 @@ def _english_of(term: str) -> tuple[tuple[str, ...], tuple[str, ...]] | None:
 def _text_plan(db: Database, q: str) -> _Plan:
     terms = query_terms(q)
     if not terms:
-        raise InputError("search text holds no word or number to search for")
+        raise InputError(said("search_no_words"))  # said in the page's language too
     plan = _Plan()
     phrases: list[str] = []
     trigram_terms: list[str] = []

@@ -113,10 +113,14 @@ def parse_query(request: Request) -> TrialQuery:
         raise PageInputError(invalid_parameter(exc.errors()[0])) from exc
 
 
-def error_page(request: Request, status: int, problem: Problem) -> HTMLResponse:
-    """An HTML error page saying ``problem`` in the reader's language."""
+def error_page(
+    request: Request, status: int, problem: Problem, search_again: str | None = None
+) -> HTMLResponse:
+    """An HTML error page saying ``problem`` in the reader's language; ``search_again``: a
+    search that could not be run, offered in a search box to mend (the page was a dead end)."""
     title = "not_found_title" if status == 404 else "bad_request_title"
-    return render(request, "error.html", {"title_key": title, "problem": problem}, status)
+    context = {"title_key": title, "problem": problem, "search_again": search_again}
+    return render(request, "error.html", context, status)
 
 
 @router.get("/", response_class=HTMLResponse)
@@ -152,7 +156,9 @@ def trials(request: Request) -> HTMLResponse:
         # common word (医院, university) names
         named = named[:5] if result.total == 0 or len(named) <= MOST_NAMED else []
     except InputError as exc:
-        return error_page(request, 400, problem_of(exc, "bad_search"))
+        # the search as typed, but for characters no search box shows (a NUL, an ESC)
+        typed = "".join(ch for ch in request.query_params.get("q", "") if ch.isprintable())
+        return error_page(request, 400, problem_of(exc, "bad_search"), typed)
     return render(
         request,
         "trials.html",

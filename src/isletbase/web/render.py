@@ -82,7 +82,10 @@ class PageInputError(InputError):
 
 def problem_of(exc: IsletbaseError, key: str) -> Problem:
     """The problem ``exc`` carries, else the sentence ``key`` with its message as the detail."""
-    return exc.problem if isinstance(exc, PageInputError) else Problem(key, detail=str(exc))
+    if isinstance(exc, PageInputError):
+        return exc.problem
+    said = exc.args[0] if exc.args and isinstance(exc.args[0], Said) else None
+    return Problem(key, detail=said or str(exc))  # a ``Said`` shown in the page's language
 
 
 def invalid_parameter(err: Mapping[str, Any]) -> Problem:
