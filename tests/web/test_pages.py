@@ -449,8 +449,8 @@ def test_a_trial_without_a_title_says_so_beside_its_id(client, lang):
     """ChiCTR2300072200's page had its id for a title, as if that were the title."""
     html = client.get("/trials/ChiCTR2300072200", params={"lang": lang}).text
     title = re.search(r"<h1[^>]*>(.*?)</h1>", html, re.S)[1]
-    said = "title not seen on any source" if lang == "en" else "来源未见题目"
-    assert title == f"ChiCTR2300072200 ({said})"
+    said = " (title not seen on any source)" if lang == "en" else "（来源未见题目）"  # full width
+    assert title == f"ChiCTR2300072200{said}"
 
 
 @pytest.mark.parametrize("lang", LANGUAGES)
@@ -598,3 +598,15 @@ def test_a_search_that_cannot_run_is_offered_again_in_a_search_box(client):
     assert "详情：搜索内容中没有可以搜索的词或数字" in chinese and "（英文）" not in chinese
     api = client.get("/api/trials", params={"q": "*"})
     assert api.json()["detail"] == "search text holds no word or number to search for"
+
+
+def test_text_in_the_page_s_other_language_is_marked_with_its_language(client):
+    """A screen reader read Chinese names on English pages, and English ones on Chinese pages,
+    in the page's language."""
+    english = client.get("/institutions/pla-452-hospital?lang=en").text
+    assert '<p class="alt" lang="zh-Hans">解放军第四五二医院</p>' in english
+    chinese = client.get("/institutions/miami-dri?lang=zh").text
+    assert '<h1 lang="en">Diabetes Research Institute' in chinese
+    assert '<span lang="en">Diabetes Research Institute</span>' in chinese  # an alias
+    trial = client.get("/trials/ChiCTR2300071975?lang=en").text
+    assert re.search(r'<span lang="zh-Hans">[^<]*脐带', trial)

@@ -174,13 +174,18 @@ def render(
     def field_label(name: str) -> str:
         return text.get(name, name)
 
-    def english_mark(value: object) -> Markup:
-        """` lang="en"` for a registry's text in English on a Chinese page (a screen reader
-        read "Phase 1/Phase 2" and a sponsor's name as Chinese): Latin letters and no Chinese
-        character (™, é or β in it is English still); nothing otherwise."""
-        text = value if lang == "zh" and isinstance(value, str) else ""
-        english = _LATIN.search(text) is not None and CJK.search(text) is None
-        return Markup(' lang="en"') if english else Markup("")
+    def lang_mark(value: object) -> Markup:
+        """The ``lang`` of a text in the page's other language, for screen readers and fonts:
+        ` lang="en"` for a registry's English on a Chinese page (one read "Phase 1/Phase 2"
+        and a sponsor's name as Chinese) — Latin letters and no Chinese character (™, é or β
+        in it is English still) — and ` lang="zh-Hans"` for Chinese on an English page (a
+        trial's Chinese title, an institution's Chinese name); nothing otherwise."""
+        if not isinstance(value, str):
+            return Markup("")
+        if lang == "zh":
+            english = _LATIN.search(value) is not None and CJK.search(value) is None
+            return Markup(' lang="en"') if english else Markup("")
+        return Markup(' lang="zh-Hans"') if CJK.search(value) else Markup("")
 
     def source_field(name: str) -> str:
         """What a source gave, as a trial's source list names it: a field for readers, with
@@ -325,7 +330,7 @@ def render(
             "colon": colon,
             "paren": paren,
             "source_field": source_field,
-            "english_mark": english_mark,
+            "lang_mark": lang_mark,
             "where": where,
             "t": t,
             "has": has,
