@@ -263,6 +263,11 @@ def test_a_wrong_merge_is_split_by_a_curator_and_stays_apart(db) -> None:
     changed["protocolSection"]["statusModule"]["lastUpdatePostDateStruct"]["date"] = "2014-01-01"
     report = _ingest(db, [first, changed])
     assert (report.new, report.updated, report.unchanged, report.merged) == (0, 1, 1, 0)
+    # the registry's link the curator undid is said, not followed silently
+    assert report.notes == [
+        "NCT10000012 names ChiCTR2100041234, of trial NCT01219465, which a curator kept apart"
+        " from it: the link is not followed (`isletbase review` decided it)"
+    ]
     assert get_trial(db, "NCT10000012").status == "Completed"
     assert get_trial(db, "NCT01219465").uid == kept.uid != get_trial(db, "NCT10000012").uid
     assert {r.id for r in get_trial(db, "NCT01219465").registry_ids} == {

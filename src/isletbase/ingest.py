@@ -84,6 +84,9 @@ class Report:
     review: int = 0
     institutions: int = 0
     errors: list[str] = field(default_factory=list)
+    #: what a curator should see that is no error: a registry's link to a trial the curator
+    #: kept apart, not followed
+    notes: list[str] = field(default_factory=list)
     #: pages an earlier, interrupted run of the same search stored, which this one resumed after
     #: (their records are not counted here)
     resumed_after: int = 0
@@ -679,6 +682,7 @@ class Pipeline:
         for key in ("fetched", "new", "updated", "unchanged", "merged", "quarantined", "review"):
             setattr(self.report, key, getattr(self.report, key) + getattr(counts, key))
         self.report.errors += counts.errors
+        self.report.notes += counts.notes
         if self.progress:
             self.progress(batch.fetched)
 
@@ -832,7 +836,8 @@ class Pipeline:
             else:
                 _renew(prev, self._over(prev, batch.record(position), payload), digest, uid)
             session.flush()
-            outcome, absorbed = refresh_trial(session, writer, uid)
+            outcome, absorbed, unlinked = refresh_trial(session, writer, uid)
+            counts.notes += unlinked
             if self.fuzzy:  # only matching reads it
                 self._taken.setdefault(head.registry, set()).add(uid)
             if automatic is not None:  # counted as merged, not as the trial's update too
@@ -1051,10 +1056,12 @@ def _renew(stored: RawRecordRow, payload: dict, digest: str, uid: int) -> None:
 
 
 class Refreshed(NamedTuple):
-    """What ``refresh_trial`` did: the upsert's outcome, and the trials folded in first."""
+    """What ``refresh_trial`` did: the upsert's outcome, the trials folded in first, and the
+    links it did not follow (ids its records name that a trial kept apart holds), said."""
 
     outcome: Outcome
     absorbed: list[int]
+    unlinked: list[str]
 
 
 def refresh_trial(session: Session, writer: TrialWriter, uid: int) -> Refreshed:
@@ -1086,12 +1093,26 @@ def refresh_trial(session: Session, writer: TrialWriter, uid: int) -> Refreshed:
         for other in others:
             merge_trial(session, uid, other, writer.source)
             absorbed.append(other)
-    if holders:  # ids a trial kept apart holds stay its own (a curator's split)
+    unlinked = []
+    if holders:  # ids a trial kept apart holds stay its own (a curator's split or rejection)
         merged = merged.model_copy(
             update={"registry_ids": [r for r in merged.registry_ids if r.id not in holders]}
         )
+        # not silently: a registry's own link against a curator's decision is news to them
+        named = dict(
+            session.execute(
+                select(TrialRow.uid, TrialRow.display_id).where(
+                    TrialRow.uid.in_(set(holders.values()))
+                )
+            ).all()
+        )
+        unlinked = [
+            f"{merged.display_id} names {rid}, of trial {named.get(other, rid)}, which a curator "
+            f"kept apart from it: the link is not followed (`isletbase review` decided it)"
+            for rid, other in sorted(holders.items())
+        ]
     outcome, _ = writer.upsert(merged, taxonomy.classify_record(merged), uid)
-    return Refreshed(outcome, absorbed)
+    return Refreshed(outcome, absorbed, unlinked)
 
 
 def merged_record(raws: Sequence[RawRecordRow]) -> KeptRecord:

@@ -35,6 +35,8 @@ def print_report(report: Report, title: str) -> None:
         err_console.print(
             f"[yellow]… and {len(report.errors) - 20} more (see `isletbase quarantine`)[/]"
         )
+    for note in report.notes:  # links not followed: few, and each for a curator to see
+        err_console.print(f"[cyan]note:[/] {escape(note)}", highlight=False, soft_wrap=True)
 
 
 #: The exit status of a load that stored what it could but quarantined records (each named
