@@ -174,7 +174,12 @@ def test_a_unit_without_a_number_or_an_absurd_number_is_no_price(text: str) -> N
      ("香港診所：幹細胞治療糖尿病，費用10萬元。", "HKD", True),
      ("Stem cell therapy in Tokyo, Japan. 人民币30,000元.", "CNY", True),
      ({"country": "JP", "price": "¥30,000", "cell_therapy": True}, "JPY", False),
-     ({"country": "JP", "price": 30000, "currency": "CNY"}, "CNY", True)],
+     ({"country": "JP", "price": 30000, "currency": "CNY"}, "CNY", True),
+     # 元 is the yuan outside Hong Kong, Macau and Taiwan: a Chinese agency's Tokyo or Bangkok
+     # offer (read as yen, and as baht: the high price went unflagged)
+     ("东京干细胞诊所治疗糖尿病，费用30万元", "CNY", True),
+     ("东京干细胞诊所治疗糖尿病，费用30万元人民币", "CNY", True),
+     ("赴泰国干细胞治疗糖尿病，费用18万元", "CNY", True)],
 )  # fmt: skip
 def test_yen_and_yuan_signs_are_the_money_of_the_place_the_offer_is_made(offer, currency, high):
     """¥30,000 in Tokyo (~US$200) was read as yuan and flagged as a high price; 元 in Taipei

@@ -406,14 +406,21 @@ class Extractor:
     def _place_currency(self, facts: dict[str, Fact]) -> None:
         """A price in ¥ or 元 read as yuan, in an offer made where they name that place's own
         money: ¥ is the yen in Japan, 元 and 萬元 Hong Kong's, Macau's and Taiwan's dollars
-        (``prices.RENMINBI_NAMES``). A price naming the renminbi (人民币, RMB), or a currency
-        given in its own field, stays as said. ¥30,000 in Tokyo (~US$200) was a high price."""
+        (``prices.RENMINBI_NAMES``); 元 elsewhere (Tokyo, Bangkok) is the yuan of the Chinese
+        reader written to. A price naming the renminbi (人民币, RMB, also after 元), or a
+        currency given in its own field, stays as said. ¥30,000 in Tokyo (~US$200) was a high
+        price."""
         currency, country = facts.get("price_currency"), facts.get("country")
         if currency is None or country is None or currency.value != "CNY":
             return
         own = PLACE_CURRENCIES.get(country.value)
         said = " ".join(e.quote for e in currency.evidence)
         if own in (None, "CNY") or said.startswith("currency:") or names_renminbi(said):
+            return
+        # ¥ is the yen in Japan alone, and 元 a dollar only where it names one: a Chinese
+        # agency's "东京…30万元" or "赴泰国…18万元" is in yuan (was read as yen, and as baht)
+        yen_sign = "¥" in said or "￥" in said
+        if own not in _YUAN_WORD_PLACES and not (own == "JPY" and yen_sign and "元" not in said):
             return
         where = {"country": self.book.country_name(country.value, "zh")}
         why = Evidence.said("derived", "own_money", zh=where, country=country.value, own=own)
@@ -459,6 +466,9 @@ _SIGNALS = (
 )
 #: Letters of scripts the rule book holds no words of (Cyrillic, Hebrew, Arabic, the Indic
 #: scripts, Thai, Hangul): a text in one may name a cell therapy ``check`` cannot read.
+#: Places whose own dollars Chinese writes 元 (港元, 澳门元, 新台币 元): a price in 元 made there
+#: is in them.
+_YUAN_WORD_PLACES = frozenset(("HKD", "MOP", "TWD"))
 _UNREAD_SCRIPT = re.compile("[\u0400-\u04ff\u0590-\u06ff\u0900-\u0dff\u0e00-\u0e7f\uac00-\ud7af]")
 #: Offer fields that say nothing of what is offered.
 _NOT_DESCRIBING = {"text", "institution", "registered_trial_id", "date", "country"}

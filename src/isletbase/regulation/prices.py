@@ -17,6 +17,7 @@ from isletbase.regulation.phrases import Folded, Match, folded
 #: currency words and symbols -> ISO code (symbols before the amount, words either side)
 CURRENCIES: dict[str, str] = {
     "¥": "CNY", "rmb": "CNY", "cny": "CNY", "yuan": "CNY", "元": "CNY", "人民币": "CNY",
+    "元人民币": "CNY",
     "$": "USD", "us$": "USD", "usd": "USD", "dollar": "USD", "dollars": "USD", "美元": "USD",
     "美金": "USD", "€": "EUR", "eur": "EUR", "euro": "EUR", "euros": "EUR", "欧元": "EUR",
     "hk$": "HKD", "hkd": "HKD", "港元": "HKD", "港币": "HKD", "jpy": "JPY", "yen": "JPY",
@@ -38,7 +39,7 @@ _BEFORE = (
     r"|人民币|美元|美金|港币|港元|新台币|台币|澳门币|澳门元|葡币|欧元|日元|泰铢"
 )
 _AFTER = (
-    r"人民币|美元|美金|欧元|港元|港币|日元|泰铢|新台币|台币|澳门元|澳门币|葡币|元|円"
+    r"人民币|美元|美金|欧元|港元|港币|日元|泰铢|新台币|台币|澳门元|澳门币|葡币|元人民币|元|円"
     r"|(?:rmb|cny|yuan|usd|dollars?|euros?|eur|hkd|jpy|yen|thb|baht|twd|ntd|mop)(?![a-z])"
 )
 _MULTIPLIERS = {
