@@ -183,6 +183,16 @@ def test_chictr_page_listing_an_nct_id_merges_into_that_trial(db, tmp_path: Path
         ("ChiCTR2300071975", "NCT05507697", "ChiCTR: exact link through NCT05507697")
     ]
     assert run_chictr(db, tmp_path / "p.html").unchanged == 1  # read again: nothing merged
+    # the registry corrects the page: its partner id gone, the two stay one trial, and it is said
+    (tmp_path / "p.html").write_text(
+        (FIXTURES / "chictr_ChiCTR2300071975.html").read_text().replace("2023-05-30", "2023-06-30")
+    )
+    corrected = run_chictr(db, tmp_path / "p.html")
+    assert corrected.notes == [
+        "ChiCTR2300071975 no longer names NCT05507697, which it was merged with: the link has"
+        " no basis now (`isletbase review --split ID` takes them apart)"
+    ]
+    assert run_chictr(db, tmp_path / "p.html").notes == []  # said once
     # the page joined is a source of the trial's facts from now on, and its history says so
     (joined,) = [c for c in changes if c.field == "sources"]
     assert "chictr.org.cn" in joined.new and "chictr.org.cn" not in (joined.old or "")

@@ -834,7 +834,9 @@ class Pipeline:
                     )
                 )
             else:
+                before = {r["id"] for r in prev.payload.get("registry_ids", ())}
                 _renew(prev, self._over(prev, batch.record(position), payload), digest, uid)
+                counts.notes += _links_dropped(session, uid, head, before - set(head.ids))
             session.flush()
             outcome, absorbed, unlinked = refresh_trial(session, writer, uid)
             counts.notes += unlinked
@@ -1018,6 +1020,26 @@ def _record_merge(session: Session, uid: int, record_id: str, why: str) -> None:
             source=why,
         )
     )
+
+
+def _links_dropped(session: Session, uid: int, head: Head, dropped: set[str]) -> list[str]:
+    """Notes for ids a record no longer names that are other records' own in its trial: the
+    link that joined them (a ChiCTR page naming an NCT id, later corrected) has no basis now,
+    and the two stay one trial until a curator splits them (the re-run said "unchanged")."""
+    if not dropped:
+        return []
+    others = session.scalars(
+        select(RawRecordRow.record_key).where(
+            RawRecordRow.trial_uid == uid,
+            RawRecordRow.record_key.in_(sorted(dropped)),
+            RawRecordRow.record_key != head.display_id,
+        )
+    ).all()
+    return [
+        f"{head.display_id} no longer names {other}, which it was merged with: the link has no"
+        " basis now (`isletbase review --split ID` takes them apart)"
+        for other in sorted(set(others))
+    ]
 
 
 def _same_registry_link(
