@@ -1030,6 +1030,21 @@ def test_a_merged_trial_stands_where_its_latest_record_says() -> None:
     assert merge_records([ctgov, older]).status == "UNKNOWN"  # the first, where it is newer
     undated = chictr.model_copy(update={"last_update": None})
     assert merge_records([ctgov, undated]).last_update == "2019-01-01"
+    # a mirror's date is when it copied the record: ICTRP's copy, "refreshed" after the
+    # registry's own update, does not say where the trial stands
+    mirror = TrialRecord.model_validate(
+        {
+            **chictr.model_dump(),
+            "status": "Not recruiting",
+            "last_update": "2026-01-01",
+            "sources": [{"url": "https://trialsearch.who.int/Trial2.aspx?TrialID=NCT04000001"}],
+        }
+    )
+    assert merge_records([ctgov, mirror]).status == "UNKNOWN"
+    # nor does a newer record without a status: both fields come from one record
+    assert merge_records([ctgov, chictr.model_copy(update={"status": None})]).last_update == (
+        "2019-01-01"
+    )
     # a first record without a date is not known to be the older
     assert merge_records([ctgov.model_copy(update={"last_update": None}), chictr]).status == (
         "UNKNOWN"

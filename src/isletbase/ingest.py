@@ -23,7 +23,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from isletbase import taxonomy
-from isletbase.dedup import CandidatePool, Match
+from isletbase.dedup import CandidatePool, Match, pool_group
 from isletbase.errors import InputError
 from isletbase.model import (
     Institution,
@@ -149,14 +149,22 @@ def merge_records(records: Sequence[TrialRecord]) -> TrialRecord:
             SourceRef(url=other.source_url, fields=["record"]).model_dump(),
             *extra["sources"],
         ]
-    latest = max(records, key=lambda r: r.last_update or "")  # the first of equals
-    if first.last_update and latest is not first and latest.last_update > first.last_update:
-        # a registry's newer word on where the trial stands: a ChiCTR record updated in 2025
-        # ("Recruiting") merged under a ClinicalTrials.gov one of 2019 ("Unknown") showed
-        # Unknown, moved the last update back six years and flagged a status jump no
-        # registry made. A first record without a date is not known to be older: a curator's
-        # "Unknown status" read from a mirror stays over an old export's "Recruiting"
-        data.update({key: getattr(latest, key) for key in _CURRENT if getattr(latest, key)})
+    # a registry's newer word on where the trial stands: a ChiCTR record updated in 2025
+    # ("Recruiting") merged under a ClinicalTrials.gov one of 2019 ("Unknown") showed Unknown,
+    # moved the last update back six years and flagged a status jump no registry made. Only
+    # registries' own records compete, with a status and a date, both taken from the one that
+    # wins: a mirror's date is when it copied the record (ICTRP's "last refreshed", days after
+    # the registry's update), and a first record without a date is not known to be older (a
+    # curator's "Unknown status" read from a mirror stays over an old export's "Recruiting")
+    dated = [r for r in records[1:] if r.status and r.last_update and not _mirrored(r)]
+    latest = max(dated, key=lambda r: r.last_update or "", default=None)
+    if (
+        latest is not None
+        and first.last_update
+        and not _mirrored(first)
+        and latest.last_update > first.last_update
+    ):
+        data.update({key: getattr(latest, key) for key in _CURRENT})
     unique_sources = {(s["url"], tuple(s["fields"])): s for s in data["sources"]}
     data["sources"] = list(unique_sources.values())
     return KeptRecord.model_validate(data)  # what was stored before the length limit too
@@ -165,6 +173,14 @@ def merge_records(records: Sequence[TrialRecord]) -> TrialRecord:
 #: Fields that say where a trial stands now: in a merged trial, those of the record its
 #: registry updated last (``merge_records``), whichever source comes first.
 _CURRENT = ("status", "last_update")
+#: Hosts of registries' mirrors: a record read from one dates its copy, not the registry's
+#: update (WHO's ICTRP search portal, the page an ICTRP record names as its source).
+_MIRRORS = ("trialsearch.who.int",)
+
+
+def _mirrored(record: TrialRecord) -> bool:
+    """Whether ``record`` was read from a mirror of its registry (``_MIRRORS``)."""
+    return any(host in source.url for source in record.sources for host in _MIRRORS)
 
 
 #: Characters no registry text needs and a terminal or a database takes for commands: C0
@@ -737,22 +753,24 @@ class Pipeline:
             session.add(quarantine_row(raw, reason))
 
     def _pool(self, session: Session, registry: str) -> CandidatePool:
-        if registry not in self._pools:
-            self._pools[registry] = CandidatePool.load(session, registry)
-        return self._pools[registry]
+        group = pool_group(registry)
+        if group not in self._pools:
+            self._pools[group] = CandidatePool.load(session, group)
+        return self._pools[group]
 
     def _pool_new(self, batch: Prepared, fresh: list[int], uids: list[int]) -> None:
         """Add the trials a batch just made to the pools of the registries they hold no id of,
         so a later batch of this run is matched against them as against those stored before
         it (an export holding one study's records from two registries, say)."""
         for position, uid in zip(fresh, uids, strict=True):
-            others = [r for r in self._pools if r != batch.heads[position].registry]
+            own = pool_group(batch.heads[position].registry)
+            others = [group for group in self._pools if group != own]
             if not others:  # one registry's records: never each other's duplicates
                 continue
             record = batch.record(position)  # made once, whatever the number of pools
-            for registry in others:
-                if _holds_none_of(record, registry):
-                    self._pools[registry].add(uid, record)
+            for group in others:
+                if _holds_none_of(record, group):
+                    self._pools[group].add(uid, record)
 
     def _write(
         self, session: Session, writer: TrialWriter, batch: Prepared, counts: Report
@@ -811,7 +829,7 @@ class Pipeline:
                 shared = _same_registry_link(session, uid, head, owners)
             if uid is None and self.fuzzy:
                 pool = self._pool(session, head.registry)
-                taken = self._taken.get(head.registry, ())
+                taken = self._taken.get(pool_group(head.registry), ())
                 match = pool.best(batch.record(position), taken) if pool.titles else None
                 if match is not None and match.score.decision == "merge":
                     uid, automatic = match.uid, match
@@ -841,7 +859,7 @@ class Pipeline:
             outcome, absorbed, unlinked = refresh_trial(session, writer, uid)
             counts.notes += unlinked
             if self.fuzzy:  # only matching reads it
-                self._taken.setdefault(head.registry, set()).add(uid)
+                self._taken.setdefault(pool_group(head.registry), set()).add(uid)
             if automatic is not None:  # counted as merged, not as the trial's update too
                 _record_merge(session, uid, head.display_id, _matched_by(automatic, self.source))
             elif shared is not None:  # a link a curator should see: merged, and said so
@@ -931,15 +949,16 @@ class Pipeline:
         later batch would score them: a confident match is folded into the earlier trial (its
         history names the match), an uncertain one waits in ``review``. Returns the indexes
         in ``fresh`` of the trials that remain."""
-        registries = {batch.heads[i].registry for i in fresh}
+        registries = {pool_group(batch.heads[i].registry) for i in fresh}
         if not self.fuzzy or len(registries) < 2:
             return list(range(len(fresh)))
         pools: dict[str, CandidatePool] = {}  # registry → this batch's trials without its ids
         kept = []
         for k, (position, uid) in enumerate(zip(fresh, uids, strict=True)):
             head, record = batch.heads[position], batch.record(position)
-            pool = pools.get(head.registry)
-            taken = self._taken.setdefault(head.registry, set())
+            group = pool_group(head.registry)
+            pool = pools.get(group)
+            taken = self._taken.setdefault(group, set())
             match = pool.best(record, taken) if pool is not None and k not in queued else None
             if match is not None and match.score.decision == "merge":
                 merge_trial(session, match.uid, uid, _matched_by(match, self.source))
@@ -951,9 +970,9 @@ class Pipeline:
             if match is not None:
                 self._queue(session, match.uid, uid, match, counts)
             kept.append(k)
-            for registry in registries - {head.registry}:
-                if _holds_none_of(record, registry):
-                    pools.setdefault(registry, CandidatePool()).add(uid, record)
+            for other in registries - {group}:
+                if _holds_none_of(record, other):
+                    pools.setdefault(other, CandidatePool()).add(uid, record)
         return kept
 
     def _queue(
@@ -994,10 +1013,10 @@ def _site_value(field: str, value: object, other: object) -> object:
     return value
 
 
-def _holds_none_of(record: TrialRecord, registry: str) -> bool:
-    """Whether ``record`` names no id of ``registry`` (so it may be that registry's record's
-    duplicate: a record holding one would be an exact link)."""
-    return all(r.registry != registry for r in record.registry_ids)
+def _holds_none_of(record: TrialRecord, group: str) -> bool:
+    """Whether ``record`` names no id of matching group ``group`` (``pool_group``), so it may be
+    that group's record's duplicate: a record holding one would be an exact link."""
+    return all(pool_group(r.registry) != group for r in record.registry_ids)
 
 
 def _matched_by(match: Match, source: str) -> str:

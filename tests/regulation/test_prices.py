@@ -179,7 +179,9 @@ def test_a_unit_without_a_number_or_an_absurd_number_is_no_price(text: str) -> N
      # offer (read as yen, and as baht: the high price went unflagged)
      ("东京干细胞诊所治疗糖尿病，费用30万元", "CNY", True),
      ("东京干细胞诊所治疗糖尿病，费用30万元人民币", "CNY", True),
-     ("赴泰国干细胞治疗糖尿病，费用18万元", "CNY", True)],
+     ("赴泰国干细胞治疗糖尿病，费用18万元", "CNY", True),
+     ("东京干细胞诊所治疗糖尿病，费用¥30万元", "CNY", True),  # 元 after ¥: yuan
+     ("香港診所：幹細胞治療糖尿病，費用¥10萬。", "CNY", True)],  # ¥ in Hong Kong: no dollar
 )  # fmt: skip
 def test_yen_and_yuan_signs_are_the_money_of_the_place_the_offer_is_made(offer, currency, high):
     """¥30,000 in Tokyo (~US$200) was read as yuan and flagged as a high price; 元 in Taipei

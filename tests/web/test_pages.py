@@ -590,9 +590,13 @@ def test_a_derivation_names_its_field_for_readers_in_english_too(client):
 def test_a_search_that_cannot_run_is_offered_again_in_a_search_box(client):
     """``/trials?q=*`` was a dead end: an error without a search box, explained in English on
     a Chinese page."""
-    page = client.get("/trials", params={"q": "*<"})
+    page = client.get("/trials", params={"q": "*<\u3000", "condition": "T1D", "page": "2"})
     assert page.status_code == 400
-    assert 'name="q" type="search" value="*&lt;"' in page.text
+    assert 'name="q" type="search" value="*&lt;\u3000"' in page.text  # its spaces kept
+    assert '<input type="hidden" name="condition" value="T1D">' in page.text  # filters kept
+    assert 'name="page"' not in page.text
+    # a search whose text was fine, refused for another parameter, is not offered its box
+    assert 'id="again-q"' not in client.get("/trials", params={"year_from": "x"}).text
     client.cookies.set("lang", "zh")
     chinese = client.get("/trials", params={"q": "*"}).text
     assert "详情：搜索内容中没有可以搜索的词或数字" in chinese and "（英文）" not in chinese
@@ -610,3 +614,12 @@ def test_text_in_the_page_s_other_language_is_marked_with_its_language(client):
     assert '<span lang="en">Diabetes Research Institute</span>' in chinese  # an alias
     trial = client.get("/trials/ChiCTR2300071975?lang=en").text
     assert re.search(r'<span lang="zh-Hans">[^<]*脐带', trial)
+    traditional = client.get("/institutions/taipei-veterans-general-hospital?lang=en").text
+    assert '<p class="alt" lang="zh-Hant">臺北榮民總醫院</p>' in traditional
+    # a name in both languages is neither's
+    both = client.get("/trials/NCT06196996?lang=en").text
+    assert (
+        '<li><a href="/institutions/' in both
+        and "Shanghai Changzheng Hospital / 上海长征医院" in both
+    )
+    assert 'lang="zh-Hans"><a href="/institutions/' not in both

@@ -420,7 +420,9 @@ class Extractor:
         # ¥ is the yen in Japan alone, and 元 a dollar only where it names one: a Chinese
         # agency's "东京…30万元" or "赴泰国…18万元" is in yuan (was read as yen, and as baht)
         yen_sign = "¥" in said or "￥" in said
-        if own not in _YUAN_WORD_PLACES and not (own == "JPY" and yen_sign and "元" not in said):
+        local_dollar = own in _YUAN_WORD_PLACES and not yen_sign
+        yen = own == "JPY" and yen_sign and "元" not in said
+        if not (local_dollar or yen):
             return
         where = {"country": self.book.country_name(country.value, "zh")}
         why = Evidence.said("derived", "own_money", zh=where, country=country.value, own=own)
@@ -464,11 +466,11 @@ _SIGNALS = (
     ("beauty_salon", "provider_type", "beauty_salon"),
     ("autologous", "cell_autologous", True),
 )
-#: Letters of scripts the rule book holds no words of (Cyrillic, Hebrew, Arabic, the Indic
-#: scripts, Thai, Hangul): a text in one may name a cell therapy ``check`` cannot read.
 #: Places whose own dollars Chinese writes 元 (港元, 澳门元, 新台币 元): a price in 元 made there
 #: is in them.
 _YUAN_WORD_PLACES = frozenset(("HKD", "MOP", "TWD"))
+#: Letters of scripts the rule book holds no words of (Cyrillic, Hebrew, Arabic, the Indic
+#: scripts, Thai, Hangul): a text in one may name a cell therapy ``check`` cannot read.
 _UNREAD_SCRIPT = re.compile("[\u0400-\u04ff\u0590-\u06ff\u0900-\u0dff\u0e00-\u0e7f\uac00-\ud7af]")
 #: Offer fields that say nothing of what is offered.
 _NOT_DESCRIBING = {"text", "institution", "registered_trial_id", "date", "country"}

@@ -76,7 +76,8 @@ _S = r"\s{0,3}"
 _PRICE_WORD = r"(?:费用|价格|收费|报价|售价|花费|仅需|只需|只要|每针|每次|每疗程|疗程费)"
 _PER_TREATMENT = r"(?:/|每|一)?(?:针|次|疗程|个疗程|支|剂)"
 _PATTERNS = (
-    re.compile(rf"(?P<cur>{_BEFORE})\s?{_NUM}{_S}(?P<mult>{_MULT})?"),
+    # a 元 after it kept in the quote: "¥30万元" is in yuan, also in Tokyo
+    re.compile(rf"(?P<cur>{_BEFORE})\s?{_NUM}{_S}(?P<mult>{_MULT})?(?:{_S}元)?"),
     re.compile(rf"{_NUM}{_S}(?P<mult>{_MULT})?{_S}(?P<cur>{_AFTER})"),
     re.compile(rf"{_PRICE_WORD}{_S}:?{_S}(?:{_ARABIC}{_S}[-~～至到]{_S})?{_NUM}{_S}(?P<mult>万|亿)?"
                rf"(?![人例名位个])(?!{_S}(?:{_AFTER}))"),

@@ -333,6 +333,7 @@ class Database:
         load_extensions()
         Base.metadata.create_all(self.engine)
         with self.engine.begin() as conn:
+            _added_columns(conn)  # before the indexes, which may be on them
             # create_all skips tables that exist, and with them any index added since
             for table in Base.metadata.sorted_tables:
                 for index in table.indexes:
@@ -340,7 +341,6 @@ class Database:
             for name in RETIRED_INDEXES:
                 conn.execute(text(f"DROP INDEX IF EXISTS {name}"))
             _canonical_registry_ids(conn)
-            _added_columns(conn)
             if not self.is_sqlite:
                 _widen_columns(conn)
             if self.is_sqlite:
@@ -508,8 +508,11 @@ def _added_columns(conn: Connection) -> None:
         have = {column["name"] for column in inspector.get_columns(table.name)}
         for column in table.columns:
             if column.name not in have and column.nullable:
+                quote = conn.dialect.identifier_preparer.quote
                 kind = column.type.compile(dialect=conn.dialect)
-                conn.exec_driver_sql(f"ALTER TABLE {table.name} ADD COLUMN {column.name} {kind}")
+                conn.exec_driver_sql(
+                    f"ALTER TABLE {quote(table.name)} ADD COLUMN {quote(column.name)} {kind}"
+                )
 
 
 def _widen_columns(conn: Connection) -> None:

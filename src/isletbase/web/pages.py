@@ -6,6 +6,7 @@ shareable URL with the same parameters as ``/api/trials``.
 
 from __future__ import annotations
 
+import unicodedata
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from functools import cache
@@ -114,7 +115,10 @@ def parse_query(request: Request) -> TrialQuery:
 
 
 def error_page(
-    request: Request, status: int, problem: Problem, search_again: str | None = None
+    request: Request,
+    status: int,
+    problem: Problem,
+    search_again: tuple[str, list[tuple[str, str]]] | None = None,
 ) -> HTMLResponse:
     """An HTML error page saying ``problem`` in the reader's language; ``search_again``: a
     search that could not be run, offered in a search box to mend (the page was a dead end)."""
@@ -156,9 +160,7 @@ def trials(request: Request) -> HTMLResponse:
         # common word (医院, university) names
         named = named[:5] if result.total == 0 or len(named) <= MOST_NAMED else []
     except InputError as exc:
-        # the search as typed, but for characters no search box shows (a NUL, an ESC)
-        typed = "".join(ch for ch in request.query_params.get("q", "") if ch.isprintable())
-        return error_page(request, 400, problem_of(exc, "bad_search"), typed)
+        return error_page(request, 400, problem_of(exc, "bad_search"), _typed_search(request))
     return render(
         request,
         "trials.html",
@@ -174,6 +176,25 @@ def trials(request: Request) -> HTMLResponse:
             "export_limit": EXPORT_LIMIT,
         },
     )
+
+
+def _typed_search(request: Request) -> tuple[str, list[tuple[str, str]]] | None:
+    """A search's text as typed, for the error page to offer again, with its other parameters
+    kept (a page number aside), where it had a text: its controls (a NUL, an ESC) left out, as
+    no search box shows them, its spaces kept (U+3000 and no-break ones too)."""
+    typed = "".join(
+        ch
+        for ch in request.query_params.get("q", "")
+        if not unicodedata.category(ch).startswith("C")
+    )
+    if not typed.strip():
+        return None
+    kept = [
+        (k, "".join(ch for ch in v if not unicodedata.category(ch).startswith("C")))
+        for k, v in request.query_params.multi_items()
+        if k not in ("q", "page")
+    ]
+    return typed, kept
 
 
 def _prefix_suggestion(db: Database, query: TrialQuery) -> tuple[str, SearchResult] | None:

@@ -178,14 +178,20 @@ def render(
         """The ``lang`` of a text in the page's other language, for screen readers and fonts:
         ` lang="en"` for a registry's English on a Chinese page (one read "Phase 1/Phase 2"
         and a sponsor's name as Chinese) — Latin letters and no Chinese character (™, é or β
-        in it is English still) — and ` lang="zh-Hans"` for Chinese on an English page (a
-        trial's Chinese title, an institution's Chinese name); nothing otherwise."""
+        in it is English still) — and ` lang="zh-Hans"` (or ``zh-Hant``, in traditional
+        characters) for Chinese on an English page (a trial's Chinese title, an institution's
+        Chinese name): more Han characters than Latin letters, so "Tianjin First Central
+        Hospital / 天津市第一中心医院" is neither; nothing otherwise."""
         if not isinstance(value, str):
             return Markup("")
         if lang == "zh":
             english = _LATIN.search(value) is not None and CJK.search(value) is None
             return Markup(' lang="en"') if english else Markup("")
-        return Markup(' lang="zh-Hans"') if CJK.search(value) else Markup("")
+        han = len(CJK.findall(value))
+        if not han or han <= len(_LATIN.findall(value)):  # English, or both languages
+            return Markup("")
+        traditional = taxonomy.simplified(value) != value
+        return Markup(' lang="zh-Hant"') if traditional else Markup(' lang="zh-Hans"')
 
     def source_field(name: str) -> str:
         """What a source gave, as a trial's source list names it: a field for readers, with
