@@ -962,7 +962,7 @@ class Pipeline:
             match = pool.best(record, taken) if pool is not None and k not in queued else None
             if match is not None and match.score.decision == "merge":
                 merge_trial(session, match.uid, uid, _matched_by(match, self.source))
-                refresh_trial(session, writer, match.uid)
+                counts.notes += refresh_trial(session, writer, match.uid).unlinked
                 taken.add(match.uid)  # it holds an id of this registry now
                 counts.new -= 1
                 counts.merged += 1
