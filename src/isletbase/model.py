@@ -11,34 +11,9 @@ import re
 import unicodedata
 from datetime import date, datetime
 from functools import lru_cache
-from typing import Literal
+from typing import Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
-
-#: The registries a trial's id may be of: ClinicalTrials.gov, ChiCTR and the other primary
-#: registries of WHO's ICTRP, by the names they go by ("ICTRP": an ICTRP id of none of them).
-REGISTRIES = (
-    "ClinicalTrials.gov",
-    "ChiCTR",
-    "ICTRP",
-    "jRCT",
-    "ISRCTN",
-    "EU-CTR",
-    "ANZCTR",
-    "CRIS",
-    "IRCT",
-    "CTRI",
-    "DRKS",
-    "ReBEC",
-    "PACTR",
-    "TCTR",
-    "SLCTR",
-    "RPCEC",
-    "LBCTR",
-    "ITMCTR",
-    "REPEC",
-    "other",
-)
 
 Registry = Literal[
     "ClinicalTrials.gov",
@@ -62,6 +37,9 @@ Registry = Literal[
     "REPEC",
     "other",
 ]
+#: The registries a trial's id may be of: ClinicalTrials.gov, ChiCTR and the other primary
+#: registries of WHO's ICTRP, by the names they go by ("ICTRP": an ICTRP id of none of them).
+REGISTRIES: tuple[str, ...] = get_args(Registry)
 Region = Literal["mainland China", "Hong Kong", "Macau", "Taiwan", "foreign"]
 
 #: A date at the precision shown, optionally with a time of day after it, which is dropped

@@ -43,21 +43,12 @@ _REGION_CASE = {region.lower(): region for region in get_args(Region)} | {
     "国外": "foreign",
 }
 _REGISTRY_ALIASES = {
+    # every registry by its name in any case, and a few by another name
+    **{name.lower(): name for name in REGISTRIES},
     "ctgov": "ClinicalTrials.gov",
-    "clinicaltrials.gov": "ClinicalTrials.gov",
     "clinicaltrials": "ClinicalTrials.gov",
     "nct": "ClinicalTrials.gov",
-    "chictr": "ChiCTR",
-    "ictrp": "ICTRP",
-    "jrct": "jRCT",
-    "isrctn": "ISRCTN",
-    "eu-ctr": "EU-CTR",
     "euctr": "EU-CTR",
-    "anzctr": "ANZCTR",
-    "cris": "CRIS",
-    "other": "other",
-    # the other ICTRP primary registries, by their names in any case
-    **{name.lower(): name for name in REGISTRIES},
 }
 #: A word as FTS5's unicode61 tokenizer sees one: a run of letters and digits.
 _WORD = re.compile(r"[^\W_]+")

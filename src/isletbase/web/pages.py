@@ -182,19 +182,16 @@ def _typed_search(request: Request) -> tuple[str, list[tuple[str, str]]] | None:
     """A search's text as typed, for the error page to offer again, with its other parameters
     kept (a page number aside), where it had a text: its controls (a NUL, an ESC) left out, as
     no search box shows them, its spaces kept (U+3000 and no-break ones too)."""
-    typed = "".join(
-        ch
-        for ch in request.query_params.get("q", "")
-        if not unicodedata.category(ch).startswith("C")
-    )
+    typed = _shown(request.query_params.get("q", ""))
     if not typed.strip():
         return None
-    kept = [
-        (k, "".join(ch for ch in v if not unicodedata.category(ch).startswith("C")))
-        for k, v in request.query_params.multi_items()
-        if k not in ("q", "page")
-    ]
+    kept = [(k, _shown(v)) for k, v in request.query_params.multi_items() if k not in ("q", "page")]
     return typed, kept
+
+
+def _shown(text: str) -> str:
+    """``text`` without the characters no form field shows (Unicode's "other" categories)."""
+    return "".join(ch for ch in text if not unicodedata.category(ch).startswith("C"))
 
 
 def _prefix_suggestion(db: Database, query: TrialQuery) -> tuple[str, SearchResult] | None:
