@@ -207,7 +207,7 @@ def test_uncertain_match_waits_for_review_and_accepting_merges(db) -> None:
     [match] = list_matches(db)
     assert (match.trial, match.candidate) == ("NCT05507697", "ChiCTR2300071975")
     assert REVIEW <= match.score and match.explanation[0].startswith("title")
-    assert decide_match(db, match.id, accept=True) == "NCT05507697"
+    assert decide_match(db, match.id, accept=True) == ("NCT05507697", [])
     merged = get_trial(db, "ChiCTR2300071975")
     assert merged.uid == get_trial(db, "NCT05507697").uid
     assert {r.id for r in merged.registry_ids} == {"NCT05507697", "ChiCTR2300071975"}
@@ -224,7 +224,7 @@ def test_a_registry_record_merged_into_a_chictr_trial_names_it_as_its_page_does(
     _load(db, [NCT])
     [match] = list_matches(db)
     assert (match.trial, match.candidate) == ("ChiCTR2300071975", "NCT05507697")
-    kept = decide_match(db, match.id, accept=True)
+    kept, _ = decide_match(db, match.id, accept=True)
     merged = get_trial(db, "ChiCTR2300071975")
     assert kept == merged.display_id == "NCT05507697"  # the merged record's first id
     assert check(db).problems == []
@@ -408,7 +408,8 @@ def test_accepting_a_match_keeps_the_other_pairs_of_the_trial_merged_away(
         ("NCT09000001", "ISRCTN12345678"),
     }
     assert decide_match(db, pairs["ChiCTR2000000001", "NCT09000001"], accept=True) == (
-        "ChiCTR2000000001"
+        "ChiCTR2000000001",
+        [],
     )
     assert [(m.trial, m.candidate) for m in list_matches(db)] == [
         ("ChiCTR2000000001", "ISRCTN12345678")
@@ -419,13 +420,42 @@ def test_accepting_a_match_keeps_the_other_pairs_of_the_trial_merged_away(
     assert [(c.old, c.new) for c in merged] == [("NCT09000001", "ChiCTR2000000001")]
     # the question handed over can be decided in turn
     [left] = list_matches(db)
-    assert decide_match(db, left.id, accept=True) == "ChiCTR2000000001"
+    assert decide_match(db, left.id, accept=True).trial == "ChiCTR2000000001"
     assert {r.id for r in get_trial(db, "ISRCTN12345678").registry_ids} == {
         "ChiCTR2000000001",
         "NCT09000001",
         "ISRCTN12345678",
     }
     assert list_matches(db) == [] and check(db).problems == []
+
+
+def test_accepting_a_second_pair_of_one_registry_says_the_trial_holds_two_of_its_ids(
+    db, tmp_path: Path
+) -> None:
+    """Automatic matching never pairs two records of one registry, but a trial's two pending
+    pairs, accepted one after the other, gave it two ChiCTR ids without a word."""
+    _load_similar(
+        db,
+        tmp_path,
+        ("NCT09000001", "ClinicalTrials.gov", ""),
+        ("ChiCTR2000000001", "ChiCTR", " in children"),
+        ("ChiCTR2000000002", "ChiCTR", " in children"),
+    )
+    pairs = {(m.trial, m.candidate): m.id for m in list_matches(db)}
+    assert set(pairs) == {
+        ("NCT09000001", "ChiCTR2000000001"),
+        ("NCT09000001", "ChiCTR2000000002"),
+    }
+    assert decide_match(db, pairs["NCT09000001", "ChiCTR2000000001"], accept=True).notes == []
+    [left] = list_matches(db)
+    kept, notes = decide_match(db, left.id, accept=True)
+    assert kept == "NCT09000001" and notes == [
+        "the trial now holds ChiCTR2000000001, ChiCTR2000000002 of one registry (ChiCTR): two"
+        " registrations of one study, or a wrong match (`isletbase review --split ID` takes one"
+        " out)"
+    ]
+    held = {r.id for r in get_trial(db, "NCT09000001").registry_ids}
+    assert held == {"NCT09000001", "ChiCTR2000000001", "ChiCTR2000000002"}
 
 
 _WORDS = (

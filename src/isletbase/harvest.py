@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime
 from functools import partial
 from pathlib import Path
+from typing import NamedTuple
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session, aliased
@@ -42,6 +43,7 @@ from isletbase.store.schema import (
     MatchCandidateRow,
     QuarantineRow,
     RawRecordRow,
+    RegistryIdRow,
     TrialRow,
     TrialVersionRow,
     utcnow,
@@ -286,9 +288,43 @@ def list_matches(db: Database, status: str = "pending") -> list[MatchCandidate]:
         return out
 
 
-def decide_match(db: Database, match_id: int, accept: bool, today: date | None = None) -> str:
+class Decided(NamedTuple):
+    """What ``decide_match`` did: the trial that stays (its display id) and what a curator
+    should know of the merge (empty for a rejection)."""
+
+    trial: str
+    notes: list[str]
+
+
+def _ids_by_registry(session: Session, uid: int) -> dict[str, set[str]]:
+    """Trial ``uid``'s registry ids, by registry."""
+    held: dict[str, set[str]] = {}
+    for registry, rid in session.execute(
+        select(RegistryIdRow.registry_name, RegistryIdRow.registry_id).where(
+            RegistryIdRow.trial_uid == uid
+        )
+    ):
+        held.setdefault(registry, set()).add(rid)
+    return held
+
+
+def _same_registry(session: Session, into: int, gone: int) -> list[str]:
+    """The registries of which both trials hold an id: once merged the trial holds two
+    registrations of one registry — one study registered twice, or a wrong match. Automatic
+    matching never merges such a pair; a curator may, and is told (a second accepted pair of
+    one trial is how it happens unseen)."""
+    mine, theirs = _ids_by_registry(session, into), _ids_by_registry(session, gone)
+    return [
+        f"the trial now holds {', '.join(sorted(mine[r] | theirs[r]))} of one registry ({r}): "
+        "two registrations of one study, or a wrong match (`isletbase review --split ID` "
+        "takes one out)"
+        for r in sorted(mine.keys() & theirs.keys())
+    ]
+
+
+def decide_match(db: Database, match_id: int, accept: bool, today: date | None = None) -> Decided:
     """Accept (merge the candidate into the trial, keeping every id, source and version) or
-    reject a queued match; returns the surviving trial's display id."""
+    reject a queued match; returns the surviving trial's display id and any notes."""
     with db.session() as session:
         row = session.get(MatchCandidateRow, match_id)
         if row is None:
@@ -298,15 +334,16 @@ def decide_match(db: Database, match_id: int, accept: bool, today: date | None =
         row.status, row.decided_at = ("accepted" if accept else "rejected"), utcnow()
         target = session.get(TrialRow, row.trial_uid)
         if not accept:
-            return target.display_id
+            return Decided(target.display_id, [])
         gone, target_uid = row.candidate_uid, row.trial_uid
         gone_id = session.get(TrialRow, gone).display_id
-        row.explanation = [*row.explanation, f"merged {gone_id} into {target.display_id}"]
+        notes = _same_registry(session, target_uid, gone)
+        row.explanation = [*row.explanation, f"merged {gone_id} into {target.display_id}", *notes]
         source = f"review: merged {gone_id}"
         merge_trial(session, target_uid, gone, source)
         writer = TrialWriter(session, load_index(session), source, today or date.today())
         refresh_trial(session, writer, target_uid)
-        return target.display_id  # as the merge named it (``TrialWriter.upsert``)
+        return Decided(target.display_id, notes)  # as the merge named it (``TrialWriter.upsert``)
 
 
 @dataclass(frozen=True)

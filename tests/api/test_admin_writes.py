@@ -257,7 +257,9 @@ def test_a_curator_reviews_matches_and_splits_a_merge_through_the_api(db, monkey
     path = f"/api/admin/review/{match['id']}"
     assert client.post(path, json={"decision": "maybe"}, headers=AUTH).status_code == 422
     done = client.post(path, json={"decision": "accept"}, headers=AUTH)
-    assert done.json() == {"match": match["id"], "decision": "accept", "trial": "NCT05507697"}
+    assert done.json() == {
+        "match": match["id"], "decision": "accept", "trial": "NCT05507697", "notes": []
+    }  # fmt: skip
     assert client.get("/api/admin/review", headers=AUTH).json()["total"] == 0
     again = client.post(path, json={"decision": "reject"}, headers=AUTH)
     assert again.status_code == 400 and "already accepted" in again.json()["detail"]

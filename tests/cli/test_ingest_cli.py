@@ -124,6 +124,32 @@ def test_review_splits_a_record_out_of_a_trial_and_says_so(tmp_path):
     assert both.exit_code == 2 and "one of --accept, --reject and --split" in both.stderr
 
 
+def test_review_accept_says_on_stderr_when_the_trial_gets_two_ids_of_one_registry(tmp_path):
+    title = "Umbilical cord mesenchymal stem cells for type 1 diabetes mellitus"
+    url = f"sqlite:///{tmp_path / 'r.db'}"
+    for trial_id, register, suffix in (
+        ("NCT09000001", "ClinicalTrials.gov", ""),
+        ("ChiCTR2000000001", "ChiCTR", " in children"),
+        ("ChiCTR2000000002", "ChiCTR", " in children"),
+    ):
+        export = tmp_path / f"{trial_id}.xml"
+        export.write_text(
+            "<Trials_downloaded_from_ICTRP><Trial>"
+            f"<TrialID>{trial_id}</TrialID><Public_title>{title}{suffix}</Public_title>"
+            f"<Source_Register>{register}</Source_Register>"
+            "</Trial></Trials_downloaded_from_ICTRP>"
+        )
+        assert run("ingest", "ictrp", str(export), "--db", url).exit_code == 0
+    first, second = (m["id"] for m in json.loads(run("review", "--json", "--db", url).output))
+    once = run("review", "--accept", str(first), "--db", url)
+    assert once.exit_code == 0 and "merged into NCT09000001" in once.stdout and not once.stderr
+    twice = run("review", "--accept", str(second), "--db", url)
+    assert twice.exit_code == 0 and "merged into NCT09000001" in twice.stdout
+    assert "note: the trial now holds ChiCTR2000000001, ChiCTR2000000002 of one" in " ".join(
+        twice.stderr.split()
+    )
+
+
 def test_text_from_users_and_registries_is_shown_as_written_never_as_markup(tmp_path, capsys):
     """Rich markup in an id or a registry's text ('[/]' closes a tag) must not crash or
     restyle the output: it is printed as it was written."""

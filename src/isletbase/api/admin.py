@@ -173,8 +173,8 @@ def decide(
 ) -> dict[str, Any]:
     """As ``isletbase review --accept/--reject``; returns the trial that stays."""
     accept = body.decision == "accept"
-    kept = decide_match(request.app.state.db, match_id, accept)
-    return {"match": match_id, "decision": body.decision, "trial": kept}
+    kept, notes = decide_match(request.app.state.db, match_id, accept)
+    return {"match": match_id, "decision": body.decision, "trial": kept, "notes": notes}
 
 
 @router.post(f"/records/{TRIAL_ID}/split", summary="Undo a wrong merge: a record's own trial")

@@ -251,10 +251,12 @@ def review_command(
             )
         return
     if accept is not None or reject is not None:
-        kept = harvest.decide_match(
+        kept, notes = harvest.decide_match(
             database, accept if accept is not None else reject, accept is not None
         )
         console.print(f"{'merged into' if accept is not None else 'kept apart from'} {kept}")
+        for note in notes:
+            err_console.print(f"[cyan]note:[/] {escape(note)}", highlight=False, soft_wrap=True)
         return
     matches = harvest.list_matches(database)
     print_listing(
