@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from isletbase import taxonomy
 from isletbase.errors import InputError
+from isletbase.model import TrialRecord
 from isletbase.sources import chictr, codec_for, ctgov, ctgov_dump, ictrp, registry_page
 from isletbase.sources.ctgov import raw_to_record
 from isletbase.store.query import TrialQuery
@@ -449,7 +450,9 @@ def test_a_chictr_page_in_chinese_alone_keeps_its_status_phase_interventions_and
 
 def test_a_chictr_page_naming_its_country_in_chinese_stores_it_in_english() -> None:
     """A country the place book knows is stored as the other registries write it (日本 →
-    Japan, 中國 → China), so one English filter finds it; one it lacks, as the page wrote it."""
+    Japan, 中國 → China), so one English filter finds it; one it lacks, as the page wrote it.
+    The site too: a page in Chinese alone put 日本 and 福建省 where the bilingual page gives
+    Japan and Fujian."""
     for written, stored in (("日本", "Japan"), ("中國", "China"), ("韩国", "Korea, Republic of"),
                             ("蒙古", "蒙古")):  # fmt: skip
         html = (
@@ -459,7 +462,7 @@ def test_a_chictr_page_naming_its_country_in_chinese_stores_it_in_english() -> N
         )
         record = chictr.to_record(chictr.RawRecord("ChiCTR", "p.html", {"html": html}))
         assert record.country == stored, written
-        assert record.sites[0].country == written  # the site as the page wrote it
+        assert record.sites[0].country == stored
 
 
 @pytest.mark.parametrize(
@@ -941,3 +944,119 @@ def test_one_study_file_given_as_a_dump_is_told_what_a_dump_is(tmp_path: Path) -
     study.write_text(json.dumps(_studies()[0]))
     with pytest.raises(InputError, match="reads a zip or a folder"):
         list(ctgov_dump.read_dump(study))
+
+
+def _chictr_page(html: str) -> TrialRecord:
+    return chictr.to_record(chictr.RawRecord("ChiCTR", "p.html", {"html": html}))
+
+
+def test_a_real_chictr_page_s_arms_outcome_types_and_bilingual_cells() -> None:
+    """ChiCTR2600132949 as the registry serves it (an excerpt): no total sample size, only
+    each arm's (样本量 49, three arms); its first outcome typed secondary (指标类型：次要指标),
+    the primary one third; its status cell holding 尚未开始 and Not yet recruiting; its period
+    "从 From 2026-09-21 至 To 2031-12-31". The enrollment was lost, the secondary outcome
+    stored as the primary, each label took both languages' status."""
+    page = (FIXTURES / "chictr_ChiCTR2600132949_excerpt.html").read_text("utf-8")
+    record = _chictr_page(page)
+    assert record.enrollment == 147
+    assert record.primary_outcome == "Recurrence-free survival（RFS）"
+    assert (record.start_date, record.completion_date) == ("2026-09-21", "2031-12-31")
+    assert record.status == "Not yet recruiting"
+    assert chictr.fields_of(page)["status"] == {"zh": ["尚未开始"], "en": ["Not yet recruiting"]}
+    assert [(s.name_zh, s.province, s.city) for s in record.sites] == [
+        ("福建医科大学附属协和医院", "Fujian", None),
+        ("福建省漳州市医院", "Fujian", None),
+        ("福建医科大学附属第二医院", "Fujian", None),
+    ]
+    assert record.sites[1].name == "Zhangzhou Municipal Hospital"
+
+
+_SITE = (
+    '<table class="noComma"><tr><td><p class="cn">国家：</p></td><td><p class="cn">中国</p></td>'
+    '<td><p class="cn">市(区县)：</p></td><td><p class="cn">{city_zh}</p></td></tr>'
+    '<tr><td><p class="en">Country：</p></td><td><p class="en">China</p></td>'
+    '<td><p class="en">City：</p></td><td><p class="en">{city}</p></td></tr>'
+    '<tr><td><p class="cn">单位(医院)：</p></td><td><p class="cn">{name_zh}</p></td>'
+    '<td><p class="en">Institution<br/>hospital：</p></td><td><p class="en">{name}</p></td></tr>'
+    "</table>"
+)
+
+
+def test_a_chictr_site_with_a_blank_cell_keeps_its_own_values() -> None:
+    """Each site is its own table, and the pages leave cells blank (every city on the page
+    above): blanks were dropped and the sites paired by position, so one site without an
+    English name gave it the next site's, and a city went to the site before its own."""
+    sites = "".join(
+        (
+            _SITE.format(city_zh="", city="", name_zh="福建医科大学附属协和医院", name=""),
+            _SITE.format(
+                city_zh="漳州市", city="Zhangzhou", name_zh="福建省漳州市医院",
+                name="Zhangzhou Municipal Hospital",
+            ),
+        )
+    )  # fmt: skip
+    record = _chictr_page(
+        "<table><tr><td>注册号：</td><td>ChiCTR2600132949</td></tr>"
+        '<tr><td><p class="cn">研究实施地点：</p></td><td>' + sites + "</td></tr></table>"
+    )
+    assert [(s.name, s.name_zh, s.city) for s in record.sites] == [
+        (None, "福建医科大学附属协和医院", None),
+        ("Zhangzhou Municipal Hospital", "福建省漳州市医院", "Zhangzhou"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("label", "value"),
+    [
+        ("研究实施负责(组长)单位", "福建医科大学附属协和医院"),  # ASCII brackets (NFKC's)
+        ("研究實施負責（組長）單位", "福建医科大学附属协和医院"),  # traditional characters
+    ],
+)
+def test_chictr_labels_are_read_in_either_bracket_width_and_in_traditional_characters(
+    label: str, value: str
+) -> None:
+    record = _chictr_page(
+        f"<table><tr><td>註冊號：</td><td>ChiCTR2600132949</td></tr>"
+        f"<tr><td>{label}：</td><td>{value}</td></tr></table>"
+    )
+    assert record.sponsor_zh == value
+
+
+def test_a_chictr_period_without_a_start_has_no_start() -> None:
+    """The bilingual page writes both words between its dates ("至 To"): a blank start made
+    the end the start."""
+    record = _chictr_page(
+        "<table><tr><td>注册号：</td><td>ChiCTR2600132949</td></tr>"
+        "<tr><td>研究实施时间：</td><td>从 From 至 To 2031-12-31 00:00:00</td></tr></table>"
+    )
+    assert (record.start_date, record.completion_date) == (None, "2031-12-31")
+
+
+def test_a_chictr_outcome_list_typed_without_a_primary_one_gives_none() -> None:
+    outcomes = "".join(
+        f"<tr><td>指标中文名：</td><td>{name}</td><td>指标类型：</td><td>次要指标</td></tr>"
+        for name in ("不良反应发生率", "总生存期")
+    )
+    record = _chictr_page(
+        "<table><tr><td>注册号：</td><td>ChiCTR2600132949</td></tr>" + outcomes + "</table>"
+    )
+    assert record.primary_outcome is None
+
+
+@pytest.mark.parametrize(
+    "link",
+    [
+        "https://www.chictr.org.cn/showprojEN.html?proj=315763",
+        "https://www.chictr.org.cn/hvshowprojectEN.html?id=302306",
+        "http://www.chictr.org.cn/showproj.aspx?proj=55654",
+    ],
+)
+def test_a_chictr_page_s_english_and_old_site_addresses_are_its_source(
+    link: str, tmp_path: Path
+) -> None:
+    page = tmp_path / "p.html"
+    page.write_text(
+        f'<a href="{link}">x</a><table><tr><td>注册号：</td><td>ChiCTR2600132949</td></tr></table>'
+    )
+    raw = next(chictr.read_pages(page))
+    assert raw.url == "https://www.chictr.org.cn/" + link.split("chictr.org.cn/")[1]

@@ -24,6 +24,7 @@ from isletbase.errors import InputError
 from isletbase.model import TrialRecord, canonical_id
 from isletbase.sources import NOT_FOLLOWED, RawRecord, codec_for
 from isletbase.sources.curated import describe
+from isletbase.taxonomy import simplified
 
 SOURCE = "ChiCTR"
 ID_PATTERN = re.compile(r"\bChiCTR(?:-[A-Z]{2,5}-|[- ])?\d{8,10}\b", re.IGNORECASE)
@@ -35,8 +36,9 @@ _YM_DATE = re.compile(r"(\d{4})\s*[-/.年]\s*(\d{1,2})(?!\d)(?!\s*[-/.月]\s*\d)
 #: A year alone, where a period gives neither day nor month (2025 ~ 2026): this century's or
 #: the last, so that a number of patients (1200) is no year.
 _YEAR = re.compile(r"(?<!\d)((?:19|20)\d{2})(?!\d)")
-#: What parts a study period's start from its end: 2021.01 ~ 2023.12, From … To …, 2021年至2023年.
-_UNTIL = re.compile(r"~|～|至|—|–|\s-\s|\bto\b", re.IGNORECASE)
+#: What parts a study period's start from its end: 2021.01 ~ 2023.12, From … To …, 2021年至2023年;
+#: the bilingual page writes both words ("从 From 2026-09-21 至 To 2031-12-31"), one separator.
+_UNTIL = re.compile(r"至\s*to\b|~|～|至|—|–|\s-\s|\bto\b", re.IGNORECASE)
 
 
 def _period(execute: str, ref: str) -> list[str | None]:
@@ -102,6 +104,9 @@ LABELS: dict[str, tuple[str, ...]] = {
     "status": ("征募研究对象情况", "Recruiting status"),
     "execute_time": ("研究实施时间", "Study execute time"),
     "sample_size": ("样本总量", "Total sample size"),
+    # each arm's row of the interventions table: its name and planned size (no total is given)
+    "group": ("组别", "Group"),
+    "group_size": ("样本量", "Sample size"),
     "intervention": ("干预措施", "Intervention"),
     "country": ("国家", "Country"),
     "province": ("省(直辖市)", "Province"),
@@ -109,11 +114,21 @@ LABELS: dict[str, tuple[str, ...]] = {
     # "Institution<br>hospital" on the registry's pages
     "institution": ("单位(医院)", "Institution/hospital", "Institution hospital"),
     "outcome": ("指标中文名", "Outcome"),
+    "outcome_type": ("指标类型", "Type"),
     # headings of the blocks whose place labels are a sponsor's or the sites'
     "secondary_sponsor": ("试验主办单位(项目批准或申办者)", "Secondary sponsor"),
     "sites_heading": ("研究实施地点", "Countries of recruitment and research settings"),
 }
-_BY_LABEL = {re.sub(r"\s+", " ", lab).lower(): f for f, labs in LABELS.items() for lab in labs}
+
+
+def _label_key(label: str) -> str:
+    """A label as compared: NFKC-folded (the pages mix full-width and ASCII brackets, and a copy
+    may fold them), in simplified characters, blanks squeezed, colons stripped, lower case."""
+    folded = simplified(unicodedata.normalize("NFKC", label))
+    return re.sub(r"\s+", " ", folded).strip().rstrip(": ").lower()
+
+
+_BY_LABEL = {_label_key(lab): f for f, labs in LABELS.items() for lab in labs}
 
 
 class _Cells(HTMLParser):
@@ -163,7 +178,7 @@ def _squeezed(texts: list[str]) -> str:
 
 def _known(label: str) -> str | None:
     """The field a label names, if we know it."""
-    return _BY_LABEL.get(re.sub(r"\s+", " ", label.rstrip("：: ")).lower())
+    return _BY_LABEL.get(_label_key(label))
 
 
 def label_pairs(html: str) -> list[tuple[str, str, str]]:
@@ -192,8 +207,19 @@ def label_pairs(html: str) -> list[tuple[str, str, str]]:
                 elif section:
                     field = f"{section}_{field}"
                 if i + 1 < len(row):
-                    pairs.append((field, label, row[i + 1]))
+                    pairs.append((field, label, _value(label, row[i + 1], paragraphs[i + 1])))
     return pairs
+
+
+def _value(label: str, cell: str, paragraphs: list[str]) -> str:
+    """A label's value: the value cell's text, or, where the cell holds a Chinese and an
+    English paragraph (征募研究对象情况 / Recruiting status: 尚未开始 / Not yet recruiting), the
+    one in the label's language — each label took "尚未开始 Not yet recruiting" whole."""
+    if len(paragraphs) == 2:
+        han = [bool(_HAN.search(p)) for p in paragraphs]
+        if han[0] != han[1]:
+            return paragraphs[han.index(bool(_HAN.search(label)))]
+    return cell
 
 
 #: Headings that open a block of place labels, and the prefix its places take (None: sites).
@@ -203,12 +229,93 @@ _PLACE_FIELDS = frozenset(("country", "province", "city", "institution"))
 
 def fields_of(html: str) -> dict[str, dict[str, list[str]]]:
     """Field → {"zh": [...], "en": [...]}: the value under the Chinese label and the English one."""
+    return _fields(label_pairs(html))
+
+
+def _lang(label: str) -> str:
+    return "zh" if _HAN.search(label) else "en"
+
+
+def _fields(pairs: list[tuple[str, str, str]]) -> dict[str, dict[str, list[str]]]:
     out: dict[str, dict[str, list[str]]] = {}
-    for field, label, value in label_pairs(html):
-        lang = "zh" if _HAN.search(label) else "en"
+    for field, label, value in pairs:
         if value:
-            out.setdefault(field, {"zh": [], "en": []})[lang].append(value)
+            out.setdefault(field, {"zh": [], "en": []})[_lang(label)].append(value)
     return out
+
+
+Block = dict[str, dict[str, str | None]]
+
+
+def _blocks(pairs: list[tuple[str, str, str]], names: frozenset[str]) -> list[Block]:
+    """The page's repeated blocks of ``names`` (a site's country, province, city and
+    institution; an outcome and its type; an arm and its size), each as field → {language:
+    value or None}: a block ends where a label it holds comes again. A blank value stays in
+    its block — dropped, it moved every later site's city and English name to the site
+    before it."""
+    blocks: list[Block] = []
+    for field, label, value in pairs:
+        if field not in names:
+            continue
+        lang = _lang(label)
+        if not blocks or lang in blocks[-1].get(field, {}):
+            blocks.append({})
+        blocks[-1].setdefault(field, {})[lang] = value or None
+    return blocks
+
+
+def _either(block: Block, field: str) -> str | None:
+    """A block's value in English, else in Chinese."""
+    given = block.get(field, {})
+    return given.get("en") or given.get("zh")
+
+
+_SITE_FIELDS = frozenset(("country", "province", "city", "institution"))
+_OUTCOME_FIELDS = frozenset(("outcome", "outcome_type"))
+_GROUP_FIELDS = frozenset(("group", "group_size"))
+
+
+def _site(block: Block) -> dict[str, str | None]:
+    """A site from its block: its place in English as the page gives it, or from the place
+    book where the page gives it in Chinese only (福建省 → Fujian), else as written."""
+    site: dict[str, str | None] = {
+        "name": block.get("institution", {}).get("en"),
+        "name_zh": block.get("institution", {}).get("zh"),
+    }
+    for kind in ("city", "province", "country"):
+        given = block.get(kind, {})
+        written = given.get("en") or given.get("zh")
+        if written and not given.get("en"):
+            written = places.english(kind, written)
+        site[kind] = written
+    return site
+
+
+def _primary_outcome(blocks: list[Block]) -> str | None:
+    """The first outcome the page types primary (主要指标 / Primary indicator); the first
+    outcome where none is typed; ``None`` where every one is typed and none primary (the first
+    was a secondary one)."""
+    typed = [b for b in blocks if any(b.get("outcome_type", {}).values())]
+    if not typed:
+        return next((o for b in blocks if (o := _either(b, "outcome"))), None)
+    for block in typed:
+        kind = block["outcome_type"]
+        if kind.get("zh") == "主要指标" or (kind.get("en") or "").lower().startswith("primary"):
+            if outcome := _either(block, "outcome"):
+                return outcome
+    return None
+
+
+def _enrollment(fields: dict, groups: list[Block]) -> int | None:
+    """The total sample size where the page gives one (样本总量), else the sum of its arms'
+    sizes (样本量, each arm's row of the interventions) where every arm has one number."""
+    size = whole_numbers(_any(fields, "sample_size"))
+    if size:
+        return size[0]
+    sizes = [whole_numbers(_either(g, "group_size")) for g in groups]
+    if sizes and all(len(n) == 1 for n in sizes):
+        return sum(n[0] for n in sizes)
+    return None
 
 
 def _first(fields: dict, name: str, lang: str) -> str | None:
@@ -264,7 +371,8 @@ def to_record(raw: RawRecord) -> TrialRecord:
     """Map one ChiCTR page to a ``TrialRecord``; raises ``InputError`` naming the file and field."""
     if raw.payload is None:
         raise InputError(raw.error or f"{raw.ref}: empty record")
-    fields = fields_of(raw.payload["html"])
+    pairs = label_pairs(raw.payload["html"])
+    fields = _fields(pairs)
     reg = _any(fields, "id")
     # full-width forms (ＣｈｉＣＴＲ２０２０…) and a space inside the id are read as the id
     folded = unicodedata.normalize("NFKC", reg or "")
@@ -280,33 +388,10 @@ def to_record(raw: RawRecord) -> TrialRecord:
         fields.get("partner_id", {}).get("en", []) + fields.get("partner_id", {}).get("zh", [])
     )
     ids += other_registry_ids(partner, skip=("ChiCTR",))  # which reads full-width ids too
-    sites = []
-    insts_zh = fields.get("institution", {}).get("zh", [])
-    insts_en = fields.get("institution", {}).get("en", [])
-    for i in range(max(len(insts_zh), len(insts_en))):
-        sites.append(
-            {
-                "name": insts_en[i] if i < len(insts_en) else None,
-                "name_zh": insts_zh[i] if i < len(insts_zh) else None,
-                "city": _pick(fields, "city", i),
-                "province": _pick(fields, "province", i),
-                "country": _pick(fields, "country", i),
-            }
-        )
-    if not sites and any(fields.get(k) for k in ("city", "province", "country")):
-        sites.append(
-            {
-                "name": None,
-                "name_zh": None,
-                "city": _pick(fields, "city", 0),
-                "province": _pick(fields, "province", 0),
-                "country": _pick(fields, "country", 0),
-            }
-        )
+    sites = [site for site in map(_site, _blocks(pairs, _SITE_FIELDS)) if any(site.values())]
     # in English where the place book knows it (日本 → Japan), as the other registries write it
     countries = [places.country_english(s["country"]) for s in sites if s["country"]]
     start, end = _period(_any(fields, "execute_time") or "", raw.ref)
-    size = whole_numbers(_any(fields, "sample_size"))
     title_zh = _first(fields, "title", "zh")
     url = raw.url or f"https://www.chictr.org.cn/searchprojEN.html?regno={chictr}"
     values = {
@@ -325,13 +410,13 @@ def to_record(raw: RawRecord) -> TrialRecord:
         or fields.get("intervention", {}).get("zh", []),
         "phase": _any(fields, "phase"),
         "status": _any(fields, "status"),
-        "enrollment": size[0] if size else None,
+        "enrollment": _enrollment(fields, _blocks(pairs, _GROUP_FIELDS)),
         "start_date": start,
         "completion_date": end,
         "first_posted": _date(_any(fields, "registered")),
         "last_update": _date(_any(fields, "last_update")),
         "design": _any(fields, "design"),
-        "primary_outcome": _any(fields, "outcome"),
+        "primary_outcome": _primary_outcome(_blocks(pairs, _OUTCOME_FIELDS)),
         "country": places.trial_country(countries),
         "region": places.trial_region(countries),
         "source_url": url,
@@ -359,11 +444,6 @@ def language_view(fields: Sequence[str]) -> str | None:
     if not fields or "all" in fields:
         return None
     return "zh" if any(f.endswith("_zh") for f in fields) else "en"
-
-
-def _pick(fields: dict, name: str, i: int) -> str | None:
-    values = fields.get(name, {}).get("en") or fields.get(name, {}).get("zh") or []
-    return values[i] if i < len(values) else None
 
 
 #: The registration statuses a Chinese page writes, as the English page writes them.
@@ -395,6 +475,12 @@ def _page_text(data: bytes) -> str:
         except LookupError:  # none declared, or one Python does not know
             raise not_utf8 from None
         return data.decode(codec)
+
+
+#: A record page's own address as the page links it: the record (``showproj.html?proj=``), a
+#: version of it (``hvshowproject.html?id=``), either in the English view (``showprojEN``,
+#: ``hvshowprojectEN``), or the old site's (``showproj.aspx?proj=``, as the XML export names it).
+_PAGE = re.compile(r"(?:showproj(?:EN)?\.(?:html|aspx)\?proj=|hvshowproject(?:EN)?\.html\?id=)\d+")
 
 
 def read_pages(path: Path | str, retrieved: str | None = None) -> Iterator[RawRecord]:
@@ -429,13 +515,6 @@ def read_pages(path: Path | str, retrieved: str | None = None) -> Iterator[RawRe
         except OSError as exc:  # a dangling link, a file gone or unreadable: the rest loads
             yield RawRecord(SOURCE, ref, None, error=f"{file}: cannot be read ({exc})")
             continue
-        proj = re.search(r"(?:showproj\.html\?proj=|hvshowproject\.html\?id=)(\d+)", html)
-        url = None
-        if proj:
-            page = (
-                "showproj.html?proj="
-                if proj.group(0).startswith("showproj")
-                else "hvshowproject.html?id="
-            )
-            url = f"https://www.chictr.org.cn/{page}{proj.group(1)}"
+        page = _PAGE.search(html)
+        url = f"https://www.chictr.org.cn/{page.group(0)}" if page else None
         yield RawRecord(SOURCE, ref, {"html": html}, url=url, extra={"retrieved": retrieved})
