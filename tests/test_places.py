@@ -78,6 +78,24 @@ def test_a_region_of_china_written_as_a_site_s_country_is_that_region() -> None:
     assert places.country_english("中国") == "China"
 
 
+@pytest.mark.parametrize(
+    ("countries", "region"),
+    [
+        # NCT07062965's sites: the US, Australia, eleven on the mainland, Israel, Korea, two in
+        # Taiwan, Türkiye — it was filed under Taiwan, out of a mainland filter
+        (["United States", "Australia", *["China"] * 11, "Israel", "Taiwan", "Taiwan"],
+         "mainland China"),
+        (["United States", "Hong Kong", "Taiwan"], "Hong Kong"),
+        (["Taiwan", "China"], "mainland China"),
+        (["Japan"], "foreign"),
+    ],
+)  # fmt: skip
+def test_a_trial_with_a_site_on_the_mainland_is_a_mainland_trial(
+    countries: list[str], region: str
+) -> None:
+    assert places.trial_region(countries) == region
+
+
 def test_taipei_is_written_in_simplified_characters_on_a_chinese_page() -> None:
     assert places.chinese("city", "Taipei") == "台北"
     assert places.english("city", "臺北") == "Taipei"

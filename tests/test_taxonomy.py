@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -151,3 +152,37 @@ def test_a_filter_takes_the_names_registries_and_taiwan_write_for_a_diabetes_typ
     for name in ("第二型糖尿病", "Ⅱ型糖尿病", "T2DM", "NIDDM"):
         assert taxonomy.code_of("condition", name) == "T2D", name
     assert taxonomy.code_of("condition", "not a diabetes") is None
+
+
+@pytest.mark.parametrize(
+    ("status", "code"),
+    [("Pending", "NOT_YET_RECRUITING"), ("Complete", "COMPLETED"), ("Not Recruiting", None)],
+)
+def test_ictrp_registries_status_words(status: str, code: str | None) -> None:
+    """ChiCTR's "Pending" and IRCT's "Complete" as ICTRP exports them had no code; ICTRP's
+    own "Not recruiting" says neither that a trial goes on nor that it ended, and has none."""
+    match = taxonomy.classify_field("status", {"status": status})
+    assert (match.value if match else None) == code
+
+
+@pytest.mark.parametrize(
+    ("fields", "condition"),
+    [
+        # ACTRN12619000423112 and EUCTR2017-004026-15-PL: no word of diabetes
+        ({"conditions": ["Peripheral Arterial Disease"]}, None),
+        ({"title_en": "Ferumoxytol for iron deficiency in children with chronic kidney disease"},
+         None),
+        ({"title_en": "Stem cells for a chronic wound"}, None),
+        ({"conditions": ["Critical limb ischemia"], "summary": "in people with type 2 diabetes"},
+         "complication:critical-limb-ischaemia"),
+        ({"title_en": "ALLO-ASC-DFU for a foot ulcer"}, "complication:diabetic-foot"),
+        ({"title_zh": "脐带间充质干细胞治疗糖尿病周围神经病"}, "complication:neuropathy"),
+    ],
+)  # fmt: skip
+def test_a_complication_of_diabetes_is_one_only_where_the_record_names_diabetes(
+    fields: dict, condition: str | None
+) -> None:
+    """A registry-wide load classed a peripheral-artery-disease trial and a children's kidney
+    disease trial as diabetic complications."""
+    match = taxonomy.classify_field("condition", fields)
+    assert (match.value if match else None) == condition

@@ -45,6 +45,19 @@ def reference_field(field, fields):
     terms = tax.vocabularies[field]
     exclusions = tax.exclusions.get(field, ())
     tiers = ((field,),) if field in taxonomy.CODE_FIELDS else tax.tiers[field]
+    result = _reference_tiers(field, fields, terms, exclusions, tiers)
+    need = tax.requires.get(field)
+    if result is None or need is None or not result.value.startswith(need[0]):
+        return result
+    every = [v for name in {n for t in tiers for n in t} for v in _strings(fields.get(name))]
+    return result if any(need[1].pattern.search(taxonomy.normalise(v)) for v in every) else None
+
+
+def _strings(value):
+    return [v for v in (value if isinstance(value, list) else [value]) if isinstance(v, str) and v]
+
+
+def _reference_tiers(field, fields, terms, exclusions, tiers):
     for tier in tiers:
         texts = []
         for name in tier:

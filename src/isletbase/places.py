@@ -176,12 +176,13 @@ def trial_country(countries: list[str]) -> str | None:
 
 
 def trial_region(countries: list[str]) -> str | None:
-    """A trial's region from its sites' countries (in English): Hong Kong, Macau or Taiwan
-    where a site is there, else mainland China where one is in China, else foreign."""
+    """A trial's region from its sites' countries (in English): mainland China where a site is
+    there, else Hong Kong, Macau or Taiwan where one is there (the first named), else foreign.
+    A trial with eleven sites on the mainland and two in Taiwan was filed under Taiwan alone,
+    out of a mainland filter; each site keeps its own country."""
     if not countries:
         return None
-    china = [c for c in countries if c in _CHINA] or countries
-    for country in china:
-        if country in _REGIONS:
-            return _REGIONS[country]
-    return "mainland China" if "China" in china else "foreign"
+    if "China" in countries:
+        return "mainland China"
+    region = next((_REGIONS[c] for c in countries if c in _REGIONS), None)
+    return region or "foreign"

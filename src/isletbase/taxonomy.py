@@ -65,6 +65,9 @@ class Taxonomy:
     tiers: Mapping[str, tuple[tuple[str, ...], ...]]
     #: per vocabulary, mentions that do not count (a negated stem cell): blanked before its rules
     exclusions: Mapping[str, tuple[Rule, ...]]
+    #: per vocabulary, values holding only where the record names something else too (a
+    #: complication of diabetes where it names diabetes): the values' prefix and that rule
+    requires: Mapping[str, tuple[str, Rule]]
 
     def values(self, field: str) -> list[str]:
         return [t.value for t in self.vocabularies[field]]
@@ -132,7 +135,11 @@ def load() -> Taxonomy:
         field: tuple(Rule(r["id"], re.compile(r["pattern"], re.IGNORECASE)) for r in rules)
         for field, rules in (raw.get("exclusions") or {}).items()
     }
-    return Taxonomy(vocabularies, tiers, exclusions)
+    requires = {
+        name: (need["prefix"], Rule(need["id"], re.compile(need["pattern"], re.IGNORECASE)))
+        for name, need in (raw.get("requires") or {}).items()
+    }
+    return Taxonomy(vocabularies, tiers, exclusions, requires)
 
 
 #: What an excluded mention is replaced by: no rule reads it, and it joins no words.
@@ -468,8 +475,22 @@ def _classify(
                 return Match(
                     "diabetes", f"{best.rule}+{t2.rule}", best.field, f"{best.text}; {t2.text}"
                 )
-        return best
+        return best if _context_holds(field, best, texts) else None
     return None
+
+
+def _context_holds(field: str, best: Match, texts: Mapping[str, list[tuple[str, str]]]) -> bool:
+    """Whether ``best`` may stand: a value ``Taxonomy.requires`` conditions holds only where
+    one of the texts its vocabulary reads (any tier) names what it needs."""
+    need = load().requires.get(field)
+    if need is None or not best.value.startswith(need[0]):
+        return True
+    return any(
+        need[1].pattern.search(text)
+        for tier in _tiers(field)
+        for name in tier
+        for _, text in texts.get(name, ())
+    )
 
 
 @cache

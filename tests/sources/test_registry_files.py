@@ -471,8 +471,16 @@ def test_a_chictr_page_naming_its_country_in_chinese_stores_it_in_english() -> N
         ("60 cases", "2020/3/5", 60, "2020-03-05"),
         ("Experimental group:30;Control group:30;", "2020年3月5日", 60, "2020-03-05"),
         ("about 60-80", "05/03/2020", None, "2020-03-05"),
+        # real rows of ICTRP's exports: ChiCTR2600132949's arms (a name holding a digit: the
+        # size was lost), CTRI/2019/04/018467's date (India writes DD-MM-YYYY), NCT04078386's
+        # Date_enrollement (ClinicalTrials.gov's month, day and year): both dates were lost
+        (
+            "Capecitabine maintenance group:49;S-1 maintenance group:49;follow-up group:49;",
+            "08-04-2019", 147, "2019-04-08",
+        ),
+        ("2019 Y:2418;2020 Y:821;", "June 28, 2019", 3239, "2019-06-28"),
     ],
-)
+)  # fmt: skip
 def test_ictrp_target_sizes_and_dates_as_registries_write_them(
     size: str, dates: str, enrollment: int | None, iso: str
 ) -> None:
@@ -865,6 +873,21 @@ EU_PHASES = (
             "PHASE1/PHASE2/PHASE3",  # was PHASE1/PHASE2: less than the trial
         ),
         ("Phase 3", "Phase 3", "PHASE3"),
+        # EUCTR2019-004010-34-PL as ICTRP's export wrote it: each answer run into the next
+        # heading, so only the last one (Phase IV: no) was read
+        (
+            "Human pharmacology (Phase I): noTherapeutic exploratory (Phase II): yesTherapeutic"
+            " confirmatory - (Phase III): noTherapeutic use (Phase IV): no",
+            "Phase II",
+            "PHASE2",
+        ),
+        # ICTRP's other registries' phases: IRCT's "2-3" and "3", ChiCTR's "0" and "4", CTRI's
+        # "Post Marketing Surveillance" — no code was derived
+        ("2-3", "2-3", "PHASE2/PHASE3"),
+        ("3", "3", "PHASE3"),
+        ("0", "0", "EARLY_PHASE1"),
+        ("4", "4", "PHASE4"),
+        ("Post Marketing Surveillance", "Post Marketing Surveillance", "PHASE4"),
     ],
 )
 def test_an_eu_trials_phase_list_is_read_as_the_phases_it_answers_yes(phase, stored, code):

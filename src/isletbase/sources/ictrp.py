@@ -116,9 +116,21 @@ def _exported(text: str | None) -> str | None:
         return text
 
 
+#: The other forms the registries' dates take in an ICTRP export, and the precision each gives:
+#: DD/MM/YYYY (most), DD-MM-YYYY (CTRI, India), "June 28, 2019" (ClinicalTrials.gov's
+#: ``Date_enrollement``), a month, YYYYMMDD.
+_DATE_FORMATS = (
+    ("%d/%m/%Y", "%Y-%m-%d"),
+    ("%d-%m-%Y", "%Y-%m-%d"),
+    ("%B %d, %Y", "%Y-%m-%d"),
+    ("%B %Y", "%Y-%m"),
+    ("%Y%m%d", "%Y-%m-%d"),
+)
+
+
 def _date(text: str | None) -> str | None:
-    """``Date_enrollement`` and ``Date_registration`` come as YYYY-MM-DD, DD/MM/YYYY or a month
-    (and, from some registries, 2020/3/5 or 2020年3月5日)."""
+    """``Date_enrollement`` and ``Date_registration`` come as YYYY-MM-DD, DD/MM/YYYY or another
+    of ``_DATE_FORMATS`` (and, from some registries, 2020/3/5 or 2020年3月5日)."""
     if not text:
         return None
     try:  # YYYY[-MM[-DD]], a time of day after it dropped, as every reader reads a date
@@ -128,7 +140,7 @@ def _date(text: str | None) -> str | None:
     ymd = YMD_DATE.fullmatch(text.removesuffix("日").rstrip())
     if ymd:
         return iso_date(ymd.groups())
-    for fmt, out in (("%d/%m/%Y", "%Y-%m-%d"), ("%B %Y", "%Y-%m"), ("%Y%m%d", "%Y-%m-%d")):
+    for fmt, out in _DATE_FORMATS:
         try:
             return datetime.strptime(text, fmt).strftime(out)
         except ValueError:
@@ -136,10 +148,13 @@ def _date(text: str | None) -> str | None:
     return None
 
 
-#: Groups' numbers ("Experimental group:30;Control group:30;"). Each group's name, number and
-#: separator are split one way only (a group's trailing blanks were the next name's or its own:
-#: ~3× the time a group, 6.9 s for 65 characters).
-_GROUPS = re.compile(r"(?:[^:;：；\d]+[:：]\s*\d+(?:\s*[;；])?)+\s*")
+#: Groups' numbers ("Experimental group:30;Control group:30;"), a name holding digits too ("S-1
+#: maintenance group:49;"): a name runs to its colon, its number to the group's semicolon or the
+#: end, so each text splits one way only (a group's trailing blanks were the next name's or its
+#: own: ~3× the time a group, 6.9 s for 65 characters).
+_GROUP = r"[^:;：；]+[:：][ \t]*(\d+)[ \t]*"
+_GROUPS = re.compile(rf"(?:{_GROUP}[;；])*{_GROUP}[;；]?\s*")
+_GROUP_SIZE = re.compile(_GROUP)
 
 
 def _target_size(text: str | None) -> int | None:
@@ -149,13 +164,14 @@ def _target_size(text: str | None) -> int | None:
     if len(numbers) == 1:
         return numbers[0]
     if numbers and _GROUPS.fullmatch(text or ""):
-        return sum(numbers)
+        return sum(int(m.group(1)) for m in _GROUP_SIZE.finditer(text or ""))
     return None
 
 
 #: One answer of an EU Clinical Trials Register phase list as ICTRP exports it: "Human
-#: pharmacology (Phase I): no Therapeutic exploratory (Phase II): yes …".
-_EU_PHASE = re.compile(r"\(Phase (I{1,3}|IV)\):\s*(yes|no)\b", re.IGNORECASE)
+#: pharmacology (Phase I): no Therapeutic exploratory (Phase II): yes …", the answers run
+#: into the next heading in some exports ("(Phase II): yesTherapeutic confirmatory").
+_EU_PHASE = re.compile(r"\((?i:phase) (I{1,3}|IV)\):\s*((?i:yes|no))(?![a-z])")
 
 
 def eu_phase(text: str | None) -> str | None:
