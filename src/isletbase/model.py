@@ -18,6 +18,9 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 Registry = Literal[
     "ClinicalTrials.gov",
     "ChiCTR",
+    # China's drug-trial registry (药物临床试验登记与信息公示平台, chinadrugtrials.org.cn, kept by
+    # the NMPA's Center for Drug Evaluation): the trials of products on the drug track, CTR ids
+    "ChinaDrugTrials",
     "ICTRP",
     "jRCT",
     "ISRCTN",
@@ -37,8 +40,9 @@ Registry = Literal[
     "REPEC",
     "other",
 ]
-#: The registries a trial's id may be of: ClinicalTrials.gov, ChiCTR and the other primary
-#: registries of WHO's ICTRP, by the names they go by ("ICTRP": an ICTRP id of none of them).
+#: The registries a trial's id may be of: ClinicalTrials.gov, ChiCTR, China's drug-trial
+#: registry and the other primary registries of WHO's ICTRP, by the names they go by
+#: ("ICTRP": an ICTRP id of none of them).
 REGISTRIES: tuple[str, ...] = get_args(Registry)
 Region = Literal["mainland China", "Hong Kong", "Macau", "Taiwan", "foreign"]
 
@@ -105,7 +109,7 @@ def canonical_id(registry: str, value: str) -> str:
     ``ChiCTR2300071975`` on another. Other registries' ids are kept as given (jRCT's, for one,
     are mixed case)."""
     compact = unicodedata.normalize("NFKC", "".join(value.split()))  # ＣｈｉＣＴＲ２０２０… too
-    if registry == "ClinicalTrials.gov":
+    if registry in ("ClinicalTrials.gov", "ChinaDrugTrials"):
         return compact.upper()
     if registry == "ChiCTR" and compact[:6].upper() == "CHICTR":
         rest = compact[6:].upper()

@@ -508,16 +508,36 @@ def test_a_rule_not_yet_in_force_on_the_day_checked_is_not_applied() -> None:
     assert then < now
 
 
-_OLD_TRIAL_ID = re.compile(r"\b(NCT\d{8}|ChiCTR[-A-Za-z]*\d{6,})", re.IGNORECASE)
+#: The pattern as it was before ``trial_id`` counted digits (a run of prefixes was read again
+#: from each), with the start a Chinese word may touch and the drug registry's CTR ids.
+_OLD_TRIAL_ID = re.compile(
+    r"(?<![A-Za-z0-9])(NCT\d{8}|CTR\d{8}(?!\d)|ChiCTR[-A-Za-z]*\d{6,})", re.IGNORECASE
+)
 
 
 @settings(max_examples=400, deadline=None)
-@given(st.lists(st.sampled_from(["ChiCTR", "chictr", "NCT", "-", "TRC", " ", "1", "123456",
+@given(st.lists(st.sampled_from(["ChiCTR", "chictr", "NCT", "CTR", "-", "TRC", " ", "1", "123456",
                                  "12345678", "x", "诊"]), max_size=10))  # fmt: skip
 def test_a_registry_id_is_found_where_it_was_before(parts: list[str]) -> None:
     text = "".join(parts)
     old, new = _OLD_TRIAL_ID.search(text), trial_id(text)
     assert (old and (old.span(), old.group(0))) == (new and (new.span(), new.group(0)))
+
+
+@pytest.mark.parametrize(
+    ("text", "named"),
+    [
+        ("本疗法已登记，登记号CTR20252968", "CTR20252968"),  # China's drug-trial registry
+        ("注册号NCT01219465", "NCT01219465"),  # touching a Chinese word: \b saw no boundary
+        ("see CTR202529681 (a longer number)", None),
+    ],
+)
+def test_a_registry_id_after_a_chinese_word_or_of_the_drug_registry_is_read(
+    text: str, named: str | None
+) -> None:
+    facts = Extractor(BOOK).extract(Offer(text=text), today=TODAY)
+    got = facts.get("registered_trial_id")
+    assert (got.value if got else None) == named
 
 
 def test_an_offer_of_repeated_registry_prefixes_is_read_at_once(ends) -> None:

@@ -913,15 +913,28 @@ def test_a_chictr_id_written_with_a_dash_or_a_space_is_the_registry_s_id():
 
 #: The patterns as they were, which backtracked for hours on the inputs below: the reference
 #: the linear ones must agree with.
-_OLD_GROUPS = r"(?:[^:;：；\d]+[:：]\s*\d+\s*[;；]?\s*)+"
 _OLD_FIRST_TAG = r"<(?![?!])([^\s>/]+)[\s>/]"
 _OLD_TRIAL_ID = r"<TrialID>\s*([^<]*?)\s*</TrialID>"
 
 
+def _groups(text: str) -> bool:
+    """Whether ``text`` is arms' sizes as ChiCTR's exports write them, read part by part: each
+    part between semicolons a name (digits too: "S-1 group") and its number, the last one's
+    semicolon optional."""
+    parts = re.split("[;；]", text)
+    if len(parts) > 1 and not parts[-1].strip():
+        parts = parts[:-1]
+    head, last = parts[:-1], parts[-1]
+    group = r"[^:：]+[:：][ \t]*\d+"
+    return all(re.fullmatch(group + r"[ \t]*", p) for p in head) and bool(
+        re.fullmatch(group + r"\s*", last)
+    )
+
+
 @settings(max_examples=400, deadline=None)
-@given(st.text(alphabet="ab :;：；12 \t<>/!?", max_size=12))
+@given(st.text(alphabet="ab :;：；12 \t\n<>/!?-", max_size=12))
 def test_ictrp_patterns_read_what_they_read_before(text: str) -> None:
-    assert bool(ictrp._GROUPS.fullmatch(text)) == bool(re.fullmatch(_OLD_GROUPS, text))
+    assert bool(ictrp._GROUPS.fullmatch(text)) == _groups(text)
     old, new = re.search(_OLD_FIRST_TAG, text), ictrp._FIRST_TAG.search(text)
     new = new if new is not None and new.group(2) else None
     assert (old and (old.span(), old.group(1))) == (new and (new.span(), new.group(1)))
@@ -1083,3 +1096,68 @@ def test_a_chictr_page_s_english_and_old_site_addresses_are_its_source(
     )
     raw = next(chictr.read_pages(page))
     assert raw.url == "https://www.chictr.org.cn/" + link.split("chictr.org.cn/")[1]
+
+
+@pytest.mark.parametrize(
+    ("written", "registry"),
+    [
+        ("CTR20201158", "ChinaDrugTrials"),  # China's drug-trial registry
+        ("ACTRN12619000423112", "ANZCTR"),
+        ("CTRI/2019/04/018467", "CTRI"),
+        ("IRCT20190410043236N1", "IRCT"),
+        ("DRKS00041145", "DRKS"),
+        ("KCT0001234", "CRIS"),
+        ("TCTR20190101001", "TCTR"),
+    ],
+)
+def test_other_primary_registries_ids_are_links_not_a_sponsor_s_ids(
+    written: str, registry: str
+) -> None:
+    """Only NCT, ChiCTR, jRCT and ISRCTN ids were read as registrations: a CT.gov record
+    naming its CTRI or ANZCTR twin kept the id as the sponsor's, and no exact link was made."""
+    assert chictr.other_registry_ids(f"{written} (secondary)") == [
+        {"registry": registry, "id": written}
+    ]
+    study = copy.deepcopy(_studies()[0])
+    study["protocolSection"]["identificationModule"]["secondaryIdInfos"] = [
+        {"id": written, "type": "OTHER"}
+    ]
+    record = raw_to_record(ctgov.RawRecord("ClinicalTrials.gov API", "NCT01219465", study))
+    assert {"registry": registry, "id": written} in [r.model_dump() for r in record.registry_ids]
+    assert written not in record.org_study_ids
+
+
+def test_a_chictr_id_holds_no_drug_registry_id() -> None:
+    assert chictr.other_registry_ids("ChiCTR2000031234") == [
+        {"registry": "ChiCTR", "id": "ChiCTR2000031234"}
+    ]
+
+
+def test_a_secondary_id_given_twice_is_kept_once() -> None:
+    """NCT06388018 lists NRG-GY032 as its organisation's id and twice among its secondary ids
+    (under NRG Oncology and CTEP): it was stored three times."""
+    study = copy.deepcopy(_studies()[0])
+    ident = study["protocolSection"]["identificationModule"]
+    ident["orgStudyIdInfo"] = {"id": "NRG-GY032"}
+    ident["secondaryIdInfos"] = [
+        {"id": "NCI-2023-09355", "type": "REGISTRY"},
+        {"id": "NRG-GY032", "domain": "NRG Oncology"},
+        {"id": "NRG-GY032", "type": "OTHER", "domain": "CTEP"},
+    ]
+    record = raw_to_record(ctgov.RawRecord("ClinicalTrials.gov API", "NCT01219465", study))
+    assert record.org_study_ids == ["NRG-GY032", "NCI-2023-09355"]
+
+
+def test_ictrp_placeholders_for_no_secondary_id_are_no_ids() -> None:
+    raw = ictrp.RawRecord(
+        ictrp.SOURCE,
+        "t",
+        {"TrialID": "ACTRN12619000423112", "Public_title": "x", "Secondary_ID": "Nil Known"},
+    )
+    assert ictrp.to_record(raw).org_study_ids == []
+    raw.payload["Secondary_ID"] = "NIL;CTRI/2019/04/018467"
+    record = ictrp.to_record(raw)
+    assert (record.org_study_ids, [r.id for r in record.registry_ids]) == (
+        [],
+        ["ACTRN12619000423112", "CTRI/2019/04/018467"],
+    )

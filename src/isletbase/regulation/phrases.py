@@ -25,12 +25,16 @@ HAN = re.compile(r"[\u3400-\u9fff]")
 #: A registry id, or a ChiCTR prefix whose digits ``trial_id`` counts: searched for as one
 #: pattern, a run of "chictr-chictr-…" was read to its end again from each "chictr" (20 s for
 #: an offer of 100,000 characters); each run is now read once.
-_TRIAL_ID = re.compile(r"\b(?:NCT\d{8}|ChiCTR[-A-Za-z]*(\d*))", re.IGNORECASE)
+#: An id may follow a Chinese word directly (登记号CTR20252968), where ``\b`` sees no boundary.
+_TRIAL_ID = re.compile(
+    r"(?<![A-Za-z0-9])(?:NCT\d{8}|CTR\d{8}(?!\d)|ChiCTR[-A-Za-z]*(\d*))", re.IGNORECASE
+)
 
 
 def trial_id(text: str) -> re.Match[str] | None:
-    """The first registry id in ``text``: NCT and 8 digits, or ChiCTR, letters and hyphens
-    (ChiCTR-TRC-, ChiCTR-OCH-) and at least 6 digits."""
+    """The first registry id in ``text``: NCT and 8 digits, CTR and 8 (China's drug-trial
+    registry, where a product on the NMPA's drug track is registered), or ChiCTR, letters and
+    hyphens (ChiCTR-TRC-, ChiCTR-OCH-) and at least 6 digits."""
     for found in _TRIAL_ID.finditer(text):
         if found.group(1) is None or len(found.group(1)) >= 6:
             return found

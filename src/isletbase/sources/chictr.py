@@ -346,12 +346,24 @@ def iso_date(parts: tuple[str, str, str]) -> str:
 
 #: Other registries' ids as a record may name them (secondary ids, a partner registry): the
 #: registry and its id pattern. jRCT ids are jRCT and ten digits, or a letter and nine for
-#: other study types (jRCTs031180159); ISRCTN ids ISRCTN and eight digits.
+#: other study types (jRCTs031180159); ISRCTN ids ISRCTN and eight digits; China's drug-trial
+#: registry's CTR and eight digits (CTR20201158; ChiCTR's own hold no word boundary before
+#: their CTR); and the other primary registries' as ICTRP's exports name them (ANZCTR's
+#: ACTRN12619000423112, CTRI/2019/04/018467, IRCT20190410043236N1, DRKS00041145, KCT0001234,
+#: TCTR20190101001): an id of these in a record's secondary ids was the sponsor's, and no
+#: exact link was made.
 OTHER_IDS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("ClinicalTrials.gov", NCT_PATTERN),
     ("ChiCTR", ID_PATTERN),
+    ("ChinaDrugTrials", re.compile(r"\bCTR\d{8}\b", re.IGNORECASE)),
     ("jRCT", re.compile(r"\bjRCT(?:[a-z]\d{9}|\d{10})\b")),
     ("ISRCTN", re.compile(r"\bISRCTN\d{8}\b")),
+    ("ANZCTR", re.compile(r"\bACTRN\d{14}\b")),
+    ("CTRI", re.compile(r"\bCTRI/\d{4}/\d{2,3}/\d{6}\b")),
+    ("IRCT", re.compile(r"\bIRCT\d{6,}N\d+\b")),
+    ("DRKS", re.compile(r"\bDRKS\d{8}\b")),
+    ("CRIS", re.compile(r"\bKCT\d{7}\b")),
+    ("TCTR", re.compile(r"\bTCTR\d{11}\b")),
 )
 
 

@@ -171,8 +171,8 @@ def to_record(study: Mapping[str, Any], retrieved: str | None = None) -> TrialRe
         # "Chinese Clinical Trial Registry: ChiCTR…", a jRCT or ISRCTN id); else the sponsor's
         named = other_registry_ids(sid, skip=("ClinicalTrials.gov",))
         if named:
-            ids += named
-        else:
+            ids += [i for i in named if i not in ids]
+        elif sid not in org_ids:  # one id under two domains (NRG-GY032 for NRG and CTEP)
             org_ids.append(sid)
     sites = []
     for loc in _list(get(ps, _LOCATIONS), _LOCATIONS):

@@ -153,7 +153,7 @@ def _date(text: str | None) -> str | None:
 #: end, so each text splits one way only (a group's trailing blanks were the next name's or its
 #: own: ~3× the time a group, 6.9 s for 65 characters).
 _GROUP = r"[^:;：；]+[:：][ \t]*(\d+)[ \t]*"
-_GROUPS = re.compile(rf"(?:{_GROUP}[;；])*{_GROUP}[;；]?\s*")
+_GROUPS = re.compile(rf"(?:{_GROUP}[;；])*{_GROUP}\s*[;；]?\s*")
 _GROUP_SIZE = re.compile(_GROUP)
 
 
@@ -184,6 +184,10 @@ def eu_phase(text: str | None) -> str | None:
     return "/".join(f"Phase {p.upper()}" for p, yes in answers if yes.lower() == "yes") or None
 
 
+#: What the registries write in ``Secondary_ID`` for none ("NIL", "Nil Known": ANZCTR, CTRI).
+_NO_ID = frozenset(("no", "yes", "nil", "nil known", "none", "n/a", "na", "not applicable"))
+
+
 def to_record(raw: RawRecord) -> TrialRecord:
     """Map one ICTRP trial to a ``TrialRecord``; ``InputError`` names the trial and field."""
     if raw.payload is None:
@@ -204,9 +208,9 @@ def to_record(raw: RawRecord) -> TrialRecord:
     ids = [{"registry": register, "id": trial_id}]
     org_ids = []
     for sid in _split(raw.payload.get("Secondary_ID")) + _split(raw.payload.get("other_records")):
-        named = other_registry_ids(sid)
-        ids += named
-        if not named and sid.lower() not in ("no", "yes"):
+        named = [i for i in other_registry_ids(sid) if i["id"] != ids[0]["id"]]
+        ids += [i for i in named if i not in ids]
+        if not named and sid.lower() not in _NO_ID and sid not in org_ids:
             org_ids.append(sid)
     size = _target_size(f.get("Target_size"))
     # as ClinicalTrials.gov writes them where the place book knows them (WHO's "Viet Nam" is

@@ -49,6 +49,8 @@ _REGISTRY_ALIASES = {
     "clinicaltrials": "ClinicalTrials.gov",
     "nct": "ClinicalTrials.gov",
     "euctr": "EU-CTR",
+    "cde": "ChinaDrugTrials",
+    "ctr": "ChinaDrugTrials",
 }
 #: A word as FTS5's unicode61 tokenizer sees one: a run of letters and digits.
 _WORD = re.compile(r"[^\W_]+")
