@@ -9,6 +9,7 @@ import os
 import pickle
 import random
 import re
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -1313,3 +1314,15 @@ def test_a_new_spelling_of_the_same_phase_status_or_intervention_writes_no_histo
     changed = load(phase="Phase 2", status="Unknown", interventions=["BIOLOGICAL: UC-MSC"])
     assert changed.updated == 1
     assert {v.field for v in history(db, "NCT01234567")} >= {"phase", "phase_code"}
+
+
+def test_ingest_chictr_reads_a_folder_of_pages_and_the_registry_s_xml_exports(db, tmp_path):
+    folder = tmp_path / "chictr"
+    folder.mkdir()
+    for name in ("chictr_ChiCTR2300071975.html", "chictr_export_ChiCTR2000034346.xml"):
+        shutil.copy(FIXTURES / name, folder / name)
+    report = run_chictr(db, folder)
+    assert (report.fetched, report.new, report.quarantined) == (2, 2, 0)
+    assert get_trial(db, "ChiCTR2000034346").enrollment == 3239
+    again = run_chictr(db, folder / "chictr_export_ChiCTR2000034346.xml")
+    assert (again.fetched, again.unchanged) == (1, 1)

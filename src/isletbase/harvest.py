@@ -33,7 +33,7 @@ from isletbase.ingest import (
     refresh_trial,
 )
 from isletbase.ingest_worker import ingest_parallel
-from isletbase.sources import RawRecord, chictr, ctgov, ctgov_dump, ictrp
+from isletbase.sources import RawRecord, chictr, chictr_xml, ctgov, ctgov_dump, ictrp
 from isletbase.sources import curated as bundled
 from isletbase.store.db import Database
 from isletbase.store.institutions import load_index
@@ -60,6 +60,7 @@ MAPPERS: dict[str, Callable[[RawRecord], object]] = {
     POSTED_SOURCE: ctgov.raw_to_record,
     ctgov_dump.SOURCE: ctgov.raw_to_record,
     chictr.SOURCE: chictr.to_record,
+    chictr_xml.SOURCE: chictr_xml.to_record,
     ictrp.SOURCE: ictrp.to_record,
 }
 
@@ -228,9 +229,20 @@ def _stored_before(exc: InputError, done: Report, then: str = "") -> InputError:
 def run_chictr(
     db: Database, path: Path | str, progress: Progress | None = None, today: date | None = None
 ) -> Report:
-    """Ingest ChiCTR record pages (one ``.html`` file or a directory of them)."""
-    raws = chictr.read_pages(path, _today_iso())
-    return run_records(db, raws, chictr.SOURCE, chictr.to_record, 200, progress, today)
+    """Ingest ChiCTR records: record pages (``.html``) and the registry's XML exports
+    (``.xml``), one file or a directory holding either or both."""
+    path = Path(path)
+    xml = path.suffix.lower() == ".xml"
+    report = Report()
+    if path.is_dir() or not xml:
+        raws = chictr.read_pages(path, _today_iso())
+        report += run_records(db, raws, chictr.SOURCE, chictr.to_record, 200, progress, today)
+    if path.is_dir() or xml:
+        raws = chictr_xml.read_exports(path, _today_iso())
+        report += run_records(
+            db, raws, chictr_xml.SOURCE, chictr_xml.to_record, 200, progress, today
+        )
+    return report
 
 
 def run_ictrp(

@@ -94,6 +94,11 @@ class Report:
     def to_dict(self) -> dict:
         return asdict(self)
 
+    def __add__(self, other: Report) -> Report:
+        """Two loads' reports as one (``ingest chictr`` of a folder of pages and exports)."""
+        mine, theirs = self.to_dict(), other.to_dict()
+        return Report(**{key: value + theirs[key] for key, value in mine.items()})
+
 
 def quarantine(db: Database, raw: RawRecord, reason: str) -> None:
     """Keep a rejected record with the reason, in its own transaction."""
@@ -364,6 +369,7 @@ SOURCE_PRIORITY = (
     "ClinicalTrials.gov API",
     "ClinicalTrials.gov dump",
     "ChiCTR",
+    "ChiCTR XML export",
     "ICTRP",
     "bundled data",
 )

@@ -17,7 +17,15 @@ from hypothesis import strategies as st
 from isletbase import taxonomy
 from isletbase.errors import InputError
 from isletbase.model import TrialRecord
-from isletbase.sources import chictr, codec_for, ctgov, ctgov_dump, ictrp, registry_page
+from isletbase.sources import (
+    chictr,
+    chictr_xml,
+    codec_for,
+    ctgov,
+    ctgov_dump,
+    ictrp,
+    registry_page,
+)
 from isletbase.sources.ctgov import raw_to_record
 from isletbase.store.query import TrialQuery
 
@@ -946,7 +954,7 @@ def test_ictrp_patterns_read_what_they_read_before(text: str) -> None:
 def test_ictrp_inputs_that_backtracked_for_hours_are_read_at_once(tmp_path: Path, ends) -> None:
     """A target size of 65 characters took 7 s (×3 a group); a run of 30,000 "<" 12 s; a
     rejected trial's id among 2,000 blanks 5 s."""
-    assert ends(lambda: ictrp._target_size("a:1 " * 200 + "x")) is None
+    assert ends(lambda: ictrp.target_size("a:1 " * 200 + "x")) is None
     tags = tmp_path / "tags.xml"
     tags.write_text("<" * 300_000)
     with pytest.raises(InputError, match="root element"):
@@ -1161,3 +1169,39 @@ def test_ictrp_placeholders_for_no_secondary_id_are_no_ids() -> None:
         [],
         ["ACTRN12619000423112", "CTRI/2019/04/018467"],
     )
+
+
+def test_chictr_s_own_xml_export_is_read() -> None:
+    """ChiCTR2000034346 as the registry exports it (the record page's "下载XML文档": the WHO
+    data set in a root ``<trials>``, its trial element written ``<Triall>``): the ChiCTR
+    reader quarantined it for want of a 注册号 and the ICTRP reader refused its root."""
+    path = FIXTURES / "chictr_export_ChiCTR2000034346.xml"
+    (raw,) = chictr_xml.read_exports(path, "2026-11-28")
+    record = chictr_xml.to_record(raw)
+    assert [r.id for r in record.registry_ids] == ["ChiCTR2000034346"]
+    assert record.title_en.startswith("Survey for Surgery status of a designated Hospital")
+    assert (record.first_posted, record.start_date) == ("2020-07-02", "2020-04-10")
+    assert (record.status, record.enrollment, record.design) == ("Completed", 3239, "Sequential")
+    assert record.conditions == ["Novel Coronavirus Pneumonia (COVID-19)"]
+    assert record.primary_outcome == "decrease"
+    assert (record.country, record.region) == ("China", "mainland China")
+    assert record.source_url == "http://www.chictr.org.cn/showproj.aspx?proj=55654"
+    assert record.sources[0].retrieved == "2026-11-28"
+
+
+def test_an_xml_file_that_is_no_chictr_export_is_refused_naming_the_reader_to_use() -> None:
+    with pytest.raises(InputError, match=r"<Trials_downloaded_from_ICTRP>.*ingest ictrp"):
+        list(chictr_xml.read_exports(FIXTURES / "ictrp_export.xml"))
+    with pytest.raises(InputError, match=r"<trials>.*ingest chictr"):
+        list(ictrp.read_export(FIXTURES / "chictr_export_ChiCTR2000034346.xml"))
+
+
+def test_a_folder_s_unreadable_xml_is_a_rejected_record_and_the_export_beside_it_loads(
+    tmp_path: Path,
+) -> None:
+    shutil.copy(FIXTURES / "chictr_export_ChiCTR2000034346.xml", tmp_path / "a.xml")
+    (tmp_path / "b.xml").write_text("<trials><trial><main><trial_id>ChiCTR20")
+    raws = list(chictr_xml.read_exports(tmp_path))
+    assert [r.ref for r in raws if r.payload] == ["ChiCTR2000034346"]
+    (bad,) = [r for r in raws if r.payload is None]
+    assert bad.error.startswith(f"{tmp_path / 'b.xml'}: not a readable XML file")

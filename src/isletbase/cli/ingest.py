@@ -148,11 +148,15 @@ def dump_command(
 def chictr_command(
     path: Annotated[
         Path,
-        typer.Argument(exists=True, help="A ChiCTR record page (.html) or a directory of them."),
+        typer.Argument(
+            exists=True,
+            help="A ChiCTR record page (.html), the registry's XML export of a record (.xml),"
+            " or a directory of them.",
+        ),
     ],
     db: Annotated[str | None, DbOption] = None,
 ) -> None:
-    """Read ChiCTR record pages (Chinese and English fields)."""
+    """Read ChiCTR record pages (Chinese and English fields) and the registry's XML exports."""
     database = _db(db)
     with _bar("ChiCTR") as (advance, _):
         report = harvest.run_chictr(database, path, advance)

@@ -379,6 +379,23 @@ def other_registry_ids(text: str, skip: tuple[str, ...] = ()) -> list[dict[str, 
     return [{"registry": r, "id": i} for (r, i), _ in sorted(found.items(), key=lambda x: x[1])]
 
 
+#: What registries write among secondary ids for none ("NIL", "Nil Known": ANZCTR, CTRI).
+NO_ID = frozenset(("no", "yes", "nil", "nil known", "none", "n/a", "na", "not applicable"))
+
+
+def secondary_ids(values: list[str], own: str) -> tuple[list[dict[str, str]], list[str]]:
+    """Of a record's secondary ids, the other registries' (its own id ``own`` left out) and
+    the rest as the sponsor's, each once; a registry's word for none is no id."""
+    links: list[dict[str, str]] = []
+    org_ids: list[str] = []
+    for value in values:
+        named = [i for i in other_registry_ids(value) if i["id"] != own]
+        links += [i for i in named if i not in links]
+        if not named and value.lower() not in NO_ID and value not in org_ids:
+            org_ids.append(value)
+    return links, org_ids
+
+
 def to_record(raw: RawRecord) -> TrialRecord:
     """Map one ChiCTR page to a ``TrialRecord``; raises ``InputError`` naming the file and field."""
     if raw.payload is None:

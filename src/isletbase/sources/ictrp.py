@@ -22,14 +22,14 @@ from pydantic import ValidationError
 
 from isletbase import places
 from isletbase.errors import InputError
-from isletbase.model import TrialRecord, partial_date
+from isletbase.model import TrialRecord, canonical_id, partial_date
 from isletbase.sources import RawRecord, codec_for
 from isletbase.sources.chictr import ID_PATTERN as CHICTR_ID
 from isletbase.sources.chictr import (
     NCT_PATTERN,
     YMD_DATE,
     iso_date,
-    other_registry_ids,
+    secondary_ids,
     whole_numbers,
 )
 from isletbase.sources.curated import describe
@@ -84,7 +84,7 @@ def _clean(text: str | None) -> str | None:
 _PARTS = re.compile(r"<br\s*/?>|[;\n；，、]", re.IGNORECASE)
 
 
-def _split(text: str | None) -> list[str]:
+def values_of(text: str | None) -> list[str]:
     """A multi-valued field's values (conditions, countries, ids), each cleaned. ICTRP parts
     them by ``;``, new lines or ``<br>``, so the raw text is split first: cleaning turns those
     into spaces."""
@@ -128,7 +128,7 @@ _DATE_FORMATS = (
 )
 
 
-def _date(text: str | None) -> str | None:
+def trds_date(text: str | None) -> str | None:
     """``Date_enrollement`` and ``Date_registration`` come as YYYY-MM-DD, DD/MM/YYYY or another
     of ``_DATE_FORMATS`` (and, from some registries, 2020/3/5 or 2020年3月5日)."""
     if not text:
@@ -157,7 +157,7 @@ _GROUPS = re.compile(rf"(?:{_GROUP}[;；])*{_GROUP}\s*[;；]?\s*")
 _GROUP_SIZE = re.compile(_GROUP)
 
 
-def _target_size(text: str | None) -> int | None:
+def target_size(text: str | None) -> int | None:
     """``Target_size``: a number ("60", "1,000", "60 cases", "60例"), or groups' numbers summed
     ("Experimental group:30;Control group:30;"); otherwise unknown."""
     numbers = whole_numbers(text)
@@ -184,10 +184,6 @@ def eu_phase(text: str | None) -> str | None:
     return "/".join(f"Phase {p.upper()}" for p, yes in answers if yes.lower() == "yes") or None
 
 
-#: What the registries write in ``Secondary_ID`` for none ("NIL", "Nil Known": ANZCTR, CTRI).
-_NO_ID = frozenset(("no", "yes", "nil", "nil known", "none", "n/a", "na", "not applicable"))
-
-
 def to_record(raw: RawRecord) -> TrialRecord:
     """Map one ICTRP trial to a ``TrialRecord``; ``InputError`` names the trial and field."""
     if raw.payload is None:
@@ -205,17 +201,16 @@ def to_record(raw: RawRecord) -> TrialRecord:
         register = "ClinicalTrials.gov"
     elif CHICTR_ID.fullmatch(trial_id):
         register = "ChiCTR"
-    ids = [{"registry": register, "id": trial_id}]
-    org_ids = []
-    for sid in _split(raw.payload.get("Secondary_ID")) + _split(raw.payload.get("other_records")):
-        named = [i for i in other_registry_ids(sid) if i["id"] != ids[0]["id"]]
-        ids += [i for i in named if i not in ids]
-        if not named and sid.lower() not in _NO_ID and sid not in org_ids:
-            org_ids.append(sid)
-    size = _target_size(f.get("Target_size"))
+    own = {"registry": register, "id": trial_id}
+    links, org_ids = secondary_ids(
+        values_of(raw.payload.get("Secondary_ID")) + values_of(raw.payload.get("other_records")),
+        canonical_id(register, trial_id),
+    )
+    ids = [own, *links]
+    size = target_size(f.get("Target_size"))
     # as ClinicalTrials.gov writes them where the place book knows them (WHO's "Viet Nam" is
     # Vietnam), so one country is one facet value whichever registry named it
-    countries = [places.country_english(c) for c in _split(raw.payload.get("Countries"))]
+    countries = [places.country_english(c) for c in values_of(raw.payload.get("Countries"))]
     url = f.get("web_address") or f"https://trialsearch.who.int/Trial2.aspx?TrialID={trial_id}"
     try:
         return TrialRecord.model_validate(
@@ -225,13 +220,13 @@ def to_record(raw: RawRecord) -> TrialRecord:
                 "title_en": f.get("Public_title"),
                 "official_title_en": f.get("Scientific_title"),
                 "sponsor": f.get("Primary_sponsor"),
-                "conditions": _split(raw.payload.get("Condition")),
-                "interventions": _split(raw.payload.get("Intervention")),
+                "conditions": values_of(raw.payload.get("Condition")),
+                "interventions": values_of(raw.payload.get("Intervention")),
                 "phase": eu_phase(f.get("Phase")),
                 "status": f.get("Recruitment_Status"),
                 "enrollment": size,
-                "start_date": _date(f.get("Date_enrollement")),
-                "first_posted": _date(f.get("Date_registration")),
+                "start_date": trds_date(f.get("Date_enrollement")),
+                "first_posted": trds_date(f.get("Date_registration")),
                 "last_update": _refreshed(f.get("Last_Refreshed_on")),
                 "design": f.get("Study_design"),
                 "primary_outcome": f.get("Primary_outcome"),
@@ -328,7 +323,12 @@ def _trials(path: Path, text) -> Iterator[RawRecord]:  # noqa: ANN001 - a text f
             name = first.group(1) if first else None
             if name is None or name.rsplit(":", 1)[-1] != ROOT:  # any namespace prefix
                 found = f"<{name}>" if name else "no element"
-                raise InputError(f"{path}: root element is {found}, expected <{ROOT}>")
+                hint = (
+                    " (ChiCTR's own XML export: `isletbase ingest chictr` reads it)"
+                    if name and name.rsplit(":", 1)[-1] == "trials"
+                    else ""
+                )
+                raise InputError(f"{path}: root element is {found}, expected <{ROOT}>{hint}")
             rooted = True
         while (start := _TRIAL_START.search(buffer, pos)) is not None:
             end = _TRIAL_END.search(buffer, start.end())

@@ -1,0 +1,155 @@
+"""ChiCTR's own XML export (the "下载XML文档" link of a record page) → ``TrialRecord``.
+
+The export is the WHO Trial Registration Data Set as the registry sends it to ICTRP: a root
+``<trials>`` holding one element per trial (``<trial>``; the registry's own files write
+``<Triall>``), each with a ``<main>`` of flat English fields (``trial_id``,
+``date_registration``, ``primary_sponsor``, ``public_title``, ``target_size``,
+``recruitment_status``, ``hc_freetext``, ``i_freetext`` …) and blocks of lists
+(``countries/country2``, ``primary_outcome/prim_outcome``, ``secondary_ids/secondary_id``).
+Contacts, ethics reviews and funding are not read: they name people, and the record holds
+none of them. A file of another root (an ICTRP export, a page) is refused naming it.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import xml.etree.ElementTree as ET
+from collections.abc import Iterator
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from isletbase import places
+from isletbase.errors import InputError
+from isletbase.model import TrialRecord, canonical_id
+from isletbase.sources import RawRecord
+from isletbase.sources.chictr import ID_PATTERN, secondary_ids
+from isletbase.sources.curated import describe
+from isletbase.sources.ictrp import target_size, trds_date, values_of
+
+SOURCE = "ChiCTR XML export"
+ROOT = "trials"
+#: The fields a trial's record is read from: ``<main>``'s, and one list block's items each.
+_LISTS = {
+    "countries": "country2",
+    "primary_outcome": "prim_outcome",
+    "secondary_ids": "sec_id",
+}
+_HAN = re.compile(r"[\u3400-\u9fff]")
+
+
+def read_exports(path: Path | str, retrieved: str | None = None) -> Iterator[RawRecord]:
+    """One raw record per trial of a ChiCTR XML export: a single ``.xml`` file or every one
+    in a directory. A file that is not XML or not such an export is a rejected record naming
+    it (the directory's other files load); a single file given is refused outright."""
+    path = Path(path)
+    if path.is_dir():
+        files = sorted(p for p in path.rglob("*") if p.suffix.lower() == ".xml" and p.is_file())
+    elif path.is_file():
+        files = [path]
+    else:
+        raise InputError(f"{path}: no such file or directory")
+    for file in files:
+        ref = os.path.abspath(file)
+        try:
+            root = ET.parse(file).getroot()
+        except (ET.ParseError, OSError) as exc:
+            if not path.is_dir():
+                raise InputError(f"{file}: not a readable XML file ({exc})") from exc
+            yield RawRecord(SOURCE, ref, None, error=f"{file}: not a readable XML file ({exc})")
+            continue
+        if _local(root.tag).lower() != ROOT:
+            why = (
+                f"{file}: root element is <{_local(root.tag)}>, expected <{ROOT}> (ChiCTR's XML"
+                " export); an ICTRP export is read by `isletbase ingest ictrp`"
+            )
+            if not path.is_dir():
+                raise InputError(why)
+            yield RawRecord(SOURCE, ref, None, error=why)
+            continue
+        for number, trial in enumerate(root, 1):
+            yield _trial(trial, f"{ref}:trial {number}", retrieved)
+
+
+def _trial(trial: ET.Element, place: str, retrieved: str | None) -> RawRecord:
+    """A trial element's fields: ``<main>``'s texts by name, each list block's items."""
+    fields: dict[str, object] = {}
+    main = next((c for c in trial if _local(c.tag) == "main"), None)
+    for child in main if main is not None else ():
+        fields[_local(child.tag)] = (child.text or "").strip()
+    for child in trial:
+        block = _local(child.tag)
+        if block in _LISTS:
+            fields[block] = [
+                text
+                for item in child.iter()
+                if _local(item.tag) == _LISTS[block] and (text := (item.text or "").strip())
+            ]
+    tid = str(fields.get("trial_id") or "")
+    return RawRecord(
+        SOURCE,
+        tid or place,
+        fields,
+        url=str(fields.get("url") or "") or None,
+        extra={"retrieved": retrieved},
+    )
+
+
+def _local(tag: str) -> str:
+    return tag.rsplit("}", 1)[-1]
+
+
+def _text(fields: dict, name: str) -> str | None:
+    value = fields.get(name)
+    return value or None if isinstance(value, str) else None
+
+
+def _in(lang: str, text: str | None) -> str | None:
+    """``text`` where it is in the language asked (Chinese: it holds Han characters)."""
+    return text if text and bool(_HAN.search(text)) == (lang == "zh") else None
+
+
+def to_record(raw: RawRecord) -> TrialRecord:
+    """Map one trial of a ChiCTR XML export; ``InputError`` names the file and field."""
+    if raw.payload is None:
+        raise InputError(raw.error or f"{raw.ref}: empty record")
+    f = raw.payload
+    found = ID_PATTERN.fullmatch((_text(f, "trial_id") or "").strip())
+    if not found:
+        raise InputError(f"{raw.ref}: trial_id: expected a ChiCTR id, got {_text(f, 'trial_id')!r}")
+    chictr = canonical_id("ChiCTR", found.group(0))
+    links, org_ids = secondary_ids(list(f.get("secondary_ids") or []), chictr)
+    ids = [{"registry": "ChiCTR", "id": chictr}, *links]
+    countries = [places.country_english(c) for c in f.get("countries") or []]
+    title, scientific, sponsor = (
+        _text(f, k) for k in ("public_title", "scientific_title", "primary_sponsor")
+    )
+    url = _text(f, "url") or f"https://www.chictr.org.cn/searchprojEN.html?regno={chictr}"
+    outcomes = [o.rstrip(";； ") for o in f.get("primary_outcome") or [] if o.rstrip(";； ")]
+    values = {
+        "registry_ids": ids,
+        "org_study_ids": org_ids,
+        "title_en": _in("en", title),
+        "official_title_en": _in("en", scientific),
+        "title_zh": _in("zh", title),
+        "sponsor": _in("en", sponsor),
+        "sponsor_zh": _in("zh", sponsor),
+        "conditions": values_of(_text(f, "hc_freetext")),
+        "interventions": values_of(_text(f, "i_freetext")),
+        "phase": _text(f, "phase"),
+        "status": _text(f, "recruitment_status"),
+        "enrollment": target_size(_text(f, "target_size")),
+        "start_date": trds_date(_text(f, "date_enrolment")),
+        "first_posted": trds_date(_text(f, "date_registration")),
+        "design": _text(f, "study_design"),
+        "primary_outcome": outcomes[0] if outcomes else None,
+        "country": places.trial_country(countries),
+        "region": places.trial_region(countries),
+        "source_url": url,
+        "sources": [{"url": url, "fields": ["all"], "retrieved": raw.extra.get("retrieved")}],
+    }
+    try:
+        return TrialRecord.model_validate(values)
+    except ValidationError as exc:
+        raise InputError(describe(exc, f"{raw.ref} ({chictr})")) from exc
