@@ -186,3 +186,21 @@ def test_a_complication_of_diabetes_is_one_only_where_the_record_names_diabetes(
     disease trial as diabetic complications."""
     match = taxonomy.classify_field("condition", fields)
     assert (match.value if match else None) == condition
+
+
+@pytest.mark.parametrize(
+    "title",
+    [
+        # ChiCTR2600122412's titles: the MSC is the product, the transplant its setting
+        "Exploratory Clinical Study on Umbilical Cord Mesenchymal Stem Cells for Prophylaxis"
+        " Against Endothelial Injury Syndrome Following Allogeneic Hematopoietic Stem Cell"
+        " Transplantation",
+        "脐带间充质干细胞预防异体造血干细胞移植后内皮损伤综合征",
+    ],
+)
+def test_an_allogeneic_transplant_a_product_follows_is_its_setting_not_its_cells(title):
+    """Classed autologous haematopoietic stem-cell transplantation (HSC/AHST) by the
+    transplant the trial's MSCs are given after."""
+    assert taxonomy.classify_field("cell_source", {"title_en": title}).value == "UC-MSC"
+    autologous = "Autologous hematopoietic stem cell transplantation in type 1 diabetes"
+    assert taxonomy.classify_field("cell_source", {"title_en": autologous}).value == "HSC/AHST"
