@@ -1116,6 +1116,7 @@ def test_a_chictr_page_s_english_and_old_site_addresses_are_its_source(
         ("DRKS00041145", "DRKS"),
         ("KCT0001234", "CRIS"),
         ("TCTR20190101001", "TCTR"),
+        ("ITMCTR2100005248", "ITMCTR"),
     ],
 )
 def test_other_primary_registries_ids_are_links_not_a_sponsor_s_ids(
@@ -1205,3 +1206,14 @@ def test_a_folder_s_unreadable_xml_is_a_rejected_record_and_the_export_beside_it
     assert [r.ref for r in raws if r.payload] == ["ChiCTR2000034346"]
     (bad,) = [r for r in raws if r.payload is None]
     assert bad.error.startswith(f"{tmp_path / 'b.xml'}: not a readable XML file")
+
+
+def test_an_observational_study_s_design_is_its_model_and_time_perspective() -> None:
+    """NCT06171568 (a prospective cohort): its design was empty."""
+    study = copy.deepcopy(_studies()[0])
+    study["protocolSection"]["designModule"]["designInfo"] = {
+        "observationalModel": "COHORT",
+        "timePerspective": "PROSPECTIVE",
+    }
+    record = raw_to_record(ctgov.RawRecord("ClinicalTrials.gov API", "NCT01219465", study))
+    assert record.design == "Observational Model: COHORT; Time Perspective: PROSPECTIVE"

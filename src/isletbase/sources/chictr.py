@@ -364,6 +364,8 @@ OTHER_IDS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("DRKS", re.compile(r"\bDRKS\d{8}\b")),
     ("CRIS", re.compile(r"\bKCT\d{7}\b")),
     ("TCTR", re.compile(r"\bTCTR\d{11}\b")),
+    # the traditional-medicine registry that shares ChiCTR's pages (ITMCTR2100005248)
+    ("ITMCTR", re.compile(r"\bITMCTR\d{10}\b")),
 )
 
 

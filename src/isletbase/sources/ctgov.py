@@ -88,11 +88,16 @@ def _phase(phases: Any) -> str | None:
 
 
 def _design(design_info: Any) -> str | None:
+    """An interventional study's allocation, model, masking and purpose; an observational
+    one's model and time perspective (its design was empty: a cohort read like a trial with
+    nothing said of its design)."""
     if not isinstance(design_info, Mapping):
         return None
     parts = [
         ("Allocation", design_info.get("allocation")),
         ("Intervention Model", design_info.get("interventionModel")),
+        ("Observational Model", design_info.get("observationalModel")),
+        ("Time Perspective", design_info.get("timePerspective")),
         ("Masking", get(design_info, "maskingInfo.masking")),
         ("Primary Purpose", design_info.get("primaryPurpose")),
     ]
