@@ -21,6 +21,7 @@ REPO = pathlib.Path(__file__).resolve().parents[1]
 ROOT = REPO / "src" / "isletbase" / "data"
 SHARED = pathlib.Path(os.environ.get("ISLETBASE_SHARED", REPO.parent / "shared" / "data"))
 D = "2026-11-25"
+D2 = "2026-11-28"  # the top-up round (queries q21-q84, c09-c17)
 
 rows = []
 
@@ -56,6 +57,7 @@ def row(
     in_file=None,
     title=None,
     note=None,
+    screened=D,
 ):
     rows.append(
         {
@@ -74,7 +76,7 @@ def row(
                 scope=scope,
                 complication=complication,
                 in_file=in_file,
-                screened=D,
+                screened=screened,
                 note=note,
             ).items()
         }
@@ -600,6 +602,305 @@ for i in ("NCT02763423", "NCT01219465"):
         else "https://github.com/ejaybennett/healthdata/blob/HEAD/CNNFORMAT/summaries8/NCT01219465.story",
     )
 
+
+# --- the top-up round of 2026-11-28 (q21-q84 pages, c09-c17 code) -------------------------------
+# The searcher logged every query with its number of hits and the new ids it gave
+# (queries.jsonl), and each record screened out (screened.jsonl), but not which already-screened
+# records each query returned. The queries marked "hits itemised" in the protocol were run again
+# on 2026-11-28 with the same words to list their registry-record hits; the others are logged
+# with the candidates the searcher wrote down. Publications and news pages among the hits were
+# read but, as in q18-q20, not logged one by one.
+def dup2(rid, q, url, of, reg="ClinicalTrials.gov", note=None):
+    """A record seen again in the round: ``rid`` as seen, ``of`` the screened record it repeats."""
+    assert of in census_ids or any(r["id"] == of and r["decision"] != "duplicate" for r in rows), of
+    row(rid, reg, "pages", q, url, "duplicate", duplicate_of=of, screened=D2, note=note)
+
+
+def excl2(rid, q, url, reason, title, reg):
+    row(
+        rid,
+        reg,
+        "pages",
+        q,
+        url,
+        "excluded",
+        reason,
+        title=title,
+        screened=D2,
+        note=None if q else UNLINKED,
+    )
+
+
+UNLINKED = "found in the top-up round of 2026-11-28; the searcher's log does not say by which query"
+YSCRO = "https://yscro.com/cde/290513b76b5511ebaecddf7ef70d8ca7.html"
+ZAOCAOTANG = "http://www.zaocaotang.cn/pro/10927.html"
+BLV = "https://www.1blv.com/recruitDetail/1893.html"
+HEALTHCORD = "https://cn.healthcord.com/avada_faq/follow-is-a-summary-of-clinical-trial-investigating-the-use-of-cord-blood-and-cord-tissue-stem-cells-to-treat-t1d/"
+census_ids |= {"NCT04689425", "CTR20201158", "CTR20252968", "CTR20252355"}
+# included: the four new trials (trials/census.jsonl)
+row(
+    "NCT04689425",
+    "ClinicalTrials.gov",
+    "pages",
+    "q27",
+    "https://api.ai-analytics.org/clinical/NCT04689425.md",
+    "included",
+    scope="china",
+    complication="diabetic foot ulcer",
+    in_file="census",
+    title="Umbilical Cord Blood Mononuclear Cell Gel in the Treatment of Refractory Diabetic Foot Ulcer",
+    note="umbilical cord-blood mononuclear cells with platelet-rich plasma, counted as the bundled cord-blood MNC trial NCT05999656 is; site Peking University Third Hospital, Beijing (crick.ai)",
+    screened=D2,
+)
+row(
+    "CTR20201158",
+    "ChinaDrugTrials",
+    "pages",
+    "q75",
+    YSCRO,
+    "included",
+    scope="china",
+    complication="diabetic foot ulcer",
+    in_file="census",
+    title="人胎盘间充质干细胞凝胶治疗糖尿病足溃疡Ⅰ期临床试验",
+    note="China's drug-trial registry record read through the yscro.com mirror (also zaocaotang.cn and 1blv.com); the same trial as the lead 1blv:recruit-1893, screened out on 2026-11-25 for want of a registration number",
+    screened=D2,
+)
+for rid, url, title, note in (
+    (
+        "CTR20252968",
+        "http://edit.yscro.com/cde/e629d74a65abf090bb69229be7ebce1a.html",
+        "评价E10I治疗2型糖尿病的安全性、耐受性以及初步有效性的I期临床研究",
+        "China's drug-trial registry record read through the yscro.com mirror; E10I is a human umbilical cord MSC injection (人脐带间充质干细胞注射液); China from 试验范围 国内试验",
+    ),
+    (
+        "CTR20252355",
+        "http://edit.yscro.com/cde/0fcac0babd9fef56beef96d4be267d97.html",
+        "评价人脂肪干细胞注射液在2型糖尿病患者中的安全耐受性、初步有效性的I期临床试验",
+        "China's drug-trial registry record read through the yscro.com mirror; GLP-1/FGF21-expressing adipose-derived stem cells; China from 试验范围 国内试验; the trial of the IND lead IND:Jiyuan-GLP1-FGF21-ADSC, screened out on 2026-11-25 for want of a registration number",
+    ),
+):
+    row(
+        rid,
+        "ChinaDrugTrials",
+        "pages",
+        "q80",
+        url,
+        "included",
+        scope="china",
+        in_file="census",
+        title=title,
+        note=note,
+        screened=D2,
+    )
+# hits of the queries run again (registry records only)
+for q, hits in {
+    "q22": (
+        ("NCT04441658", "https://crick.ai/trials/NCT04441658"),
+        ("NCT01413035", "https://trials.co/clinical-trials-details/-/NCT01413035"),
+    ),
+    "q23": (("NCT05999656", "https://trials.co/clinical-trials-details/-/NCT05999656"),),
+    "q24": (
+        ("NCT05999656", "https://trials.co/clinical-trials-details/-/NCT05999656"),
+        ("NCT01216865", "https://crick.ai/trials/NCT01216865"),
+        (
+            "NCT04689425",
+            "https://trial.medpath.com/clinical-trial/c009e86295421136/nct04689425-efficacy-safety-umbilical-cord-blood-gel-diabetic-foot-ulcer",
+        ),
+    ),
+    "q25": (
+        ("NCT01219465", HEALTHCORD),
+        ("NCT01374854", HEALTHCORD),
+        ("NCT03835312", HEALTHCORD),
+        ("NCT04441658", "https://crick.ai/trials/NCT04441658"),
+        ("NCT02302599", "https://clinicaltrials.gov/ct2/show/NCT02302599"),
+    ),
+    "q26": (
+        (
+            "NCT06407297",
+            "https://www.medifind.com/conditions/type-1-diabetes/1575/clinical-trial/518754429",
+        ),
+        ("NCT01219465", HEALTHCORD),
+        ("NCT01374854", HEALTHCORD),
+        ("NCT03835312", HEALTHCORD),
+    ),
+    "q27": (("NCT05999656", "https://trials.co/clinical-trials-details/-/NCT05999656"),),
+    "q28": (
+        ("NCT05999656", "https://trials.co/clinical-trials-details/-/NCT05999656"),
+        (
+            "NCT04689425",
+            "https://trial.medpath.com/clinical-trial/c009e86295421136/nct04689425-efficacy-safety-umbilical-cord-blood-gel-diabetic-foot-ulcer",
+        ),
+        (
+            "NCT01216865",
+            "https://www.clinicaltrialexchange.com/clinical-trials/Umbilical-Cord-Mesenchymal-Stem-Cells-Injection-for-Diabetic-Foot/NCT01216865",
+        ),
+    ),
+    "q35": (
+        (
+            "NCT06969807",
+            "https://www.medifind.com/conditions/diabetic-nephropathy/1581/clinical-trial/563902982",
+        ),
+        ("NCT04216849", "https://clinicaltrials.gov/ct2/show/NCT04216849"),
+    ),
+    "q39": (
+        ("NCT07118475", "https://crick.ai/trials/NCT07118475"),
+        ("NCT01219465", HEALTHCORD),
+        ("NCT01374854", HEALTHCORD),
+        ("NCT03835312", HEALTHCORD),
+    ),
+    "q41": (
+        ("NCT01413035", "https://trials.co/clinical-trials-details/-/NCT01413035"),
+        ("NCT04441658", "https://crick.ai/trials/NCT04441658"),
+    ),
+    "q51": (
+        ("NCT04441658", "https://crick.ai/trials/NCT04441658"),
+        ("NCT01413035", "https://trials.co/clinical-trials-details/-/NCT01413035"),
+        ("NCT01219465", HEALTHCORD),
+        ("NCT01374854", HEALTHCORD),
+        ("NCT03835312", HEALTHCORD),
+    ),
+    "q57": (
+        ("NCT04441658", "https://crick.ai/trials/NCT04441658"),
+        ("NCT01413035", "https://trials.co/clinical-trials-details/-/NCT01413035"),
+    ),
+    "q67": (
+        ("NCT07183761", "https://biotechhunter.com/trials/NCT07183761"),
+        (
+            "NCT05507697",
+            "https://ctv.veeva.com/study/treatment-with-human-umbilical-cord-mesenchymal-stem-cells-for-refractory-diabetic-peripheral-neurop",
+        ),
+    ),
+    "q72": (
+        ("NCT04441658", "https://crick.ai/trials/NCT04441658"),
+        ("NCT01413035", "https://trials.co/clinical-trials-details/-/NCT01413035"),
+        (
+            "NCT02302599",
+            "https://trial.medpath.com/clinical-trial/faf4b24554572be9/efficacy-safety-umbilical-cord-mesenchymal-stem-cells-type-2-diabetes",
+        ),
+    ),
+}.items():
+    for rid, url in hits:
+        dup2(rid, q, url, rid)
+for q in ("q26", "q39", "q69"):
+    dup2(
+        "medifind:533996422",
+        q,
+        "https://www.medifind.com/procedures/islet-cell-transplantation/6666/clinical-trial/533996422",
+        "medifind:533996422",
+        reg="other",
+    )
+dup2(
+    "ChiCTR2600125807",
+    "q75",
+    "https://www.chictr.org.cn/hvshowproject.html?id=303285",
+    "ChiCTR2600125807",
+    reg="ChiCTR",
+)
+dup2("CTR20201158", "q75", ZAOCAOTANG, "CTR20201158", reg="ChinaDrugTrials")
+dup2(
+    "1blv:recruit-1893",
+    "q75",
+    BLV,
+    "CTR20201158",
+    reg="other",
+    note="the recruitment listing screened on 2026-11-25; CTR20201158 is its registry record",
+)
+dup2("CTR20201158", "q80", ZAOCAOTANG, "CTR20201158", reg="ChinaDrugTrials")
+# screened out in the round (screened.jsonl), with the query where a re-run shows the record
+for rid, q, url, reason, title, reg in (
+    (
+        "pub:10.3791/65045",
+        "q24",
+        "http://www.pubmed.gov/36939252/",
+        "[no-registry-id] protocol publication (J Vis Exp 2023); no registration number in the stored abstract or excerpts (probably the Xuzhou trial already screened as a lead without one)",
+        "Prospective, Randomized, and Controlled Study of a Human Umbilical Cord Mesenchymal Stem Cell Injection for Treating Diabetic Foot Ulcers (J Vis Exp 2023)",
+        "other",
+    ),
+    (
+        "NCT06991829",
+        "q39",
+        "https://meddatax.com/clinical-trials/NCT06991829",
+        "[not-stem-cell] islet cells isolated from resected pancreas and expanded ex vivo as endocrine organoids; no stem-cell or stem-cell-derived product named (T3c diabetes; site not seen on the page)",
+        "Clinical Study on the Safety and Efficacy of Immunophenotyped Pancreatic Endocrine Organoid Bank in Treating Patients With T3c Diabetes",
+        "ClinicalTrials.gov",
+    ),
+    (
+        "ChiCTR2600122806",
+        "q53",
+        "https://www.chictr.org.cn/showproj.html?proj=318432",
+        "[not-diabetes] refractory wounds in general, not diabetes-specific, in the title and the visible record; the source of the exosomes is not shown in the stored excerpt (applicant in Haikou, Hainan)",
+        "外泌体治疗难愈性创面安全性和有效性的单臂干预性临床研究 / Single-Arm Interventional Clinical Study on the Safety and Efficacy of Exosomes in the Treatment of Refractory Wounds",
+        "ChiCTR",
+    ),
+    (
+        "NCT07144241",
+        "q72",
+        "https://trial.medpath.com/clinical-trial/0b13cb926c2f3e94/nct07144241-mesenchymal-stem-cells-exosomes-therapy-type-2-diabetes",
+        "[not-china] lead sponsor Indonesia University; no site in China/HK/Macau/Taiwan shown; not a key comparator",
+        "Mesenchymal Stromal/Stem Cells-Derived Exosomes (MSC-Exos) Therapy for Type 2 Diabetes Mellitus Patients",
+        "ClinicalTrials.gov",
+    ),
+    (
+        "ChiCTR2400086845",
+        "q75",
+        "https://www.chictr.org.cn/hvshowprojectEN.html?id=256066",
+        "[not-diabetes] UC-MSC for refractory wounds in general (PLA General Hospital, Beijing); the stored excerpt (titles, contacts) does not restrict the study to diabetic wounds and its target-disease field is not shown; to recheck: if it enrols only diabetic wounds it qualifies",
+        "人脐带间充质干细胞治疗难愈性创面的安全性和有效性研究 / A Study on the Safety and Efficacy of Human Umbilical Cord Mesenchymal Stem Cells in Treating Refractory Wounds",
+        "ChiCTR",
+    ),
+    (
+        "NCT06415643",
+        None,
+        "https://trial.medpath.com/clinical-trial/33c800d3a50c468e/use-islet-organoids-treatment-pancreatic-surgery-diabetes",
+        "[not-stem-cell] autologous islet organoids expanded in vitro from resected pancreas (Zhejiang University); no stem-cell product named",
+        "The Use of Islet Organoids in the Treatment of Pancreatic Surgery-related Diabetes",
+        "ClinicalTrials.gov",
+    ),
+    (
+        "ChiCTR2500110648",
+        None,
+        "https://www.chictr.org.cn/showproj.html?proj=228596",
+        "[not-diabetes] lower-limb oedema, not a diabetic complication as shown",
+        "基于干细胞外泌体治疗下肢水肿的安全性和初步有效性研究 / Safety and preliminary efficacy of stem cell-based exosomes in the treatment of lower limb edema",
+        "ChiCTR",
+    ),
+    (
+        "ChiCTR2000038275",
+        None,
+        "http://www.chictr.org.cn/showproj.aspx?proj=56515",
+        "[not-diabetes] wounds of burn skin-donor sites (Zhengzhou)",
+        "人胎盘间充质干细胞治疗烧伤患者中厚供皮区创面的随机对照临床研究 / Human placental mesenchymal stem cell in the treatment of wounds in partial-thickness skin donor site in burn patients: a randomized controlled trial",
+        "ChiCTR",
+    ),
+    (
+        "ChiCTR2500096604",
+        None,
+        "https://www.chictr.org.cn/hvshowprojectEN.html?id=269726",
+        "[not-stem-cell] a nutritional product in diabetes",
+        "一项评估“欣速霖”在糖尿病患者中使用的安全性、营养充足性和临床效果的随机、开放、对照临床试验",
+        "ChiCTR",
+    ),
+    (
+        "ChiCTR2500112502",
+        None,
+        "https://www.chictr.org.cn/hvshowprojectEN.html?id=288044",
+        "[not-stem-cell] MWN101 injection, a drug, in type 2 diabetes",
+        "MWN101 注射液治疗 2 型糖尿病 Ⅱ期临床研究",
+        "ChiCTR",
+    ),
+    (
+        "pub:10.12998/wjcc.v11.i21.5083",
+        None,
+        "http://www.wjgnet.com/2307-8960/tables/v11/i21/5083.htm",
+        "[no-registry-id] only the tables page of the article was seen; no registration number or site shown",
+        "hUC-MSC vs placebo in T2DM (World J Clin Cases 2023;11(21):5083), tables page",
+        "other",
+    ),
+):
+    excl2(rid, q, url, reason, title, reg)
+
+
 # --- e01: ClinicalTrials.gov export sweep (trials/ctgov_export.jsonl) ---------------------------
 SWEEP = yaml.safe_load((ROOT / "census" / "export_sweep.yaml").read_text(encoding="utf-8"))
 EXPORT_SRC = "ctgov-export"
@@ -798,6 +1099,30 @@ for c in core:
             else None,
             note="added to the foundation set from sources outside the shared files; counted here so the census covers it",
         )
+# --- leads superseded by a registry record found later ----------------------------------------
+# Screened out on 2026-11-25 for want of a registration number; the top-up round of 2026-11-28
+# found the trial's record in China's drug-trial registry. The row stays (the log is a record of
+# what was done) as a duplicate of the registry record, its first decision kept in its note, so
+# the trial is counted once: included under its registry id, not also excluded as a lead.
+SUPERSEDED = {
+    "1blv:recruit-1893": ("CTR20201158", "q75"),
+    "IND:Jiyuan-GLP1-FGF21-ADSC": ("CTR20252355", "q80"),
+}
+for r in rows:
+    if r["id"] in SUPERSEDED and r["decision"] == "excluded":
+        new, q = SUPERSEDED[r["id"]]
+        assert any(x["id"] == new and x["decision"] == "included" for x in rows), new
+        r.update(
+            decision="duplicate",
+            duplicate_of=new,
+            note=(
+                f"Excluded on {r['screened']} ({r['exclusion']}: {r['reason']}); superseded on {D2}: "
+                f"the trial's registration number {new} was found ({q}), so this lead is logged as a "
+                "duplicate of that registry record, which is screened and included."
+            ),
+            exclusion=None,
+            reason=None,
+        )
 out = ROOT / "census" / "screening.jsonl"
 with out.open("w", encoding="utf-8") as fh:
     for r in rows:
@@ -806,8 +1131,12 @@ with out.open("w", encoding="utf-8") as fh:
 # --- protocol.yaml: the export source, query e01 and the yields ---------------------------------
 PROTO = ROOT / "census" / "protocol.yaml"
 text = PROTO.read_text(encoding="utf-8")
-header = "".join(line + "\n" for line in text.splitlines() if line.startswith("#"))
+# the comment lines above the first key (a comment further down is written back in its place)
+header = "".join(
+    line + "\n" for line in text.split("\nversion:")[0].splitlines() if line.startswith("#")
+)
 proto = yaml.safe_load(text)
+old_source = next((s for s in proto["sources"] if s.get("id") == EXPORT_SRC), {})
 f0 = SWEEP["files"][0]
 e01_rows = [r for r in rows if r.get("query") == "e01"]
 china_new = [r for r in e01_rows if r["decision"] == "included" and r.get("scope") == "china"]
@@ -817,6 +1146,7 @@ source = {
     "name": "ClinicalTrials.gov CSV export stored in jesnyder/mapClinical (commit "
     + SWEEP["commit"][:8]
     + ")",
+    "name_zh": old_source.get("name_zh"),
     "kind": "search",
     "note": SWEEP["note"],
     "files_read": [
@@ -848,19 +1178,44 @@ inc_china = sorted(
     {r["id"] for r in rows if r["decision"] == "included" and r.get("scope") == "china"}
 )
 export_china = sorted(FILES["ctgov_export"] & set(inc_china))
+round2 = [r for r in rows if r["screened"] == D2]
+round2_new = sorted(r["id"] for r in round2 if r["decision"] == "included")
+round2_ctr = [i for i in round2_new if i.startswith("CTR")]
+round2_queries = [q for q in proto["queries"] if q["date"] == D2]
 proto["yield_note"] = (
     "The pages corpus saturated quickly: by q10 most registry hits were trials already in the shared files, and "
     "q17-q20 returned no new registry record. The full read of the ClinicalTrials.gov export (e01, "
     f"{f0['rows']} MSC trials) added {len(china_new)} China trials not seen before and confirmed a China site or sponsor for "
     f"{len(flipped)} trials the earlier search had excluded for want of a location; {len(export_china)} included China trials "
-    f"appear in that export. In all, {len(inc_china)} China/HK/Macau/Taiwan trials can be shown from the stored sources with a "
+    f"appear in that export. A top-up round on {D2} ({len(round2_queries)} queries, q21-q84 and c09-c17) found the "
+    "ClinicalTrials.gov and ChiCTR mirrors in the pages corpus saturated too and added "
+    f"{len(round2_new)} China trials: {len(round2_new) - len(round2_ctr)} from ClinicalTrials.gov and {len(round2_ctr)} from "
+    "the drug-trial registry of China (CTR ids), read through stored mirrors (yscro.com, zaocaotang.cn, 1blv.com); "
+    f"{len(SUPERSEDED)} of these are trials whose leads were screened out earlier for want of a registration number, and "
+    "those leads are now logged as duplicates of the registry records. "
+    f"In all, {len(inc_china)} China/HK/Macau/Taiwan trials can be shown from the stored sources with a "
     "registry id and a China site or sponsor. The target of 150 China trials was not reachable: the export covers only "
-    "trials indexed under mesenchymal stem/stromal cells on ClinicalTrials.gov up to October 2022, ChiCTR was reachable only "
-    "through stored pages, and the other exports in the same folder were not read."
+    "trials indexed under mesenchymal stem/stromal cells on ClinicalTrials.gov up to October 2022, ChiCTR and the "
+    "drug-trial registry of China were reachable only through stored pages, and the other exports in the same folder were not read."
 )
-PROTO.write_text(
-    header + yaml.safe_dump(proto, sort_keys=False, allow_unicode=True, width=110), encoding="utf-8"
+# our translation of the note above, with the same numbers
+proto["yield_note_zh"] = (
+    "检索语料“pages”很快饱和：到 q10 时，注册库命中的大多是共享文件中已有的试验，q17–q20 没有再返回新的注册记录。"
+    f"完整读取 ClinicalTrials.gov 导出文件（e01，{f0['rows']} 项 MSC 试验）后，新增 {len(china_new)} 项此前未见的中国试验，"
+    f"并为此前因缺少地点而排除的 {len(flipped)} 项试验确认了中国的研究中心或申办方；该导出中共有 {len(export_china)} 项已纳入的中国试验。"
+    f"{D2[:4]} 年 {int(D2[5:7])} 月 {int(D2[8:])} 日的补充检索（{len(round2_queries)} 次检索，q21–q84 和 c09–c17）表明，"
+    "检索语料“pages”中 ClinicalTrials.gov 和 ChiCTR 的镜像同样已经饱和；这一轮新增 "
+    f"{len(round2_new)} 项中国试验：{len(round2_new) - len(round2_ctr)} 项来自 ClinicalTrials.gov，{len(round2_ctr)} 项来自"
+    "药物临床试验登记与信息公示平台（CTR 登记号），通过已存储的镜像（yscro.com、zaocaotang.cn、1blv.com）读取；"
+    f"其中 {len(SUPERSEDED)} 项试验的线索此前因未见注册号而被排除，这些线索现记为其注册记录的重复。"
+    f"总计，根据已存储的来源，可以列出 {len(inc_china)} 项带注册号、且在中国大陆、香港、澳门或台湾有研究中心或申办方的试验。"
+    "150 项中国试验的目标无法达到：该导出只涵盖截至 2022 年 10 月在 ClinicalTrials.gov 上以间充质干细胞/基质细胞索引的试验，"
+    "ChiCTR 和药物临床试验登记与信息公示平台只能通过已存储的网页读取，同一文件夹中的其他导出文件没有读取。"
 )
+body = yaml.safe_dump(proto, sort_keys=False, allow_unicode=True, width=110)
+ZH_COMMENT = "# yield_note in Chinese: our translation of the note above, not a source's words\n"
+body = body.replace("\nyield_note_zh:", "\n" + ZH_COMMENT + "yield_note_zh:", 1)
+PROTO.write_text(header + body, encoding="utf-8")
 print(
     len(rows),
     "screening rows;",
