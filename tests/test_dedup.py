@@ -615,3 +615,20 @@ def test_trials_of_ictrp_s_many_registries_share_one_candidate_pool(db, tmp_path
         "CTRI",
         "DRKS",
     }
+
+
+def test_two_ids_of_no_one_registry_are_no_second_registration(db, tmp_path: Path) -> None:
+    """Two ids ICTRP files under no registry it names ("ICTRP") are as likely two registries'
+    as one's: accepting both pairs said the trial held two registrations of one registry."""
+    _load_similar(
+        db,
+        tmp_path,
+        ("NCT09000001", "ClinicalTrials.gov", ""),
+        ("ABC-0001", "some register", " in children"),
+        ("XYZ-0002", "another register", " in children"),
+    )
+    first, second = (m.id for m in list_matches(db))
+    assert decide_match(db, first, accept=True).notes == []
+    assert decide_match(db, second, accept=True).notes == []
+    held = {(r.registry, r.id) for r in get_trial(db, "NCT09000001").registry_ids}
+    assert {("ICTRP", "ABC-0001"), ("ICTRP", "XYZ-0002")} <= held

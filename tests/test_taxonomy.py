@@ -196,6 +196,7 @@ def test_a_complication_of_diabetes_is_one_only_where_the_record_names_diabetes(
         " Against Endothelial Injury Syndrome Following Allogeneic Hematopoietic Stem Cell"
         " Transplantation",
         "脐带间充质干细胞预防异体造血干细胞移植后内皮损伤综合征",
+        "UC-MSCs for Prophylaxis Following Allogenic Hematopoietic Stem Cell Transplantation",
     ],
 )
 def test_an_allogeneic_transplant_a_product_follows_is_its_setting_not_its_cells(title):

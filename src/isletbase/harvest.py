@@ -320,6 +320,11 @@ def _ids_by_registry(session: Session, uid: int) -> dict[str, set[str]]:
     return held
 
 
+#: The names of no one registry (an ICTRP id of none it names; "other"): two ids of these are
+#: as likely two registries' as one's, and say nothing of a study registered twice.
+_NO_REGISTRY = frozenset(("ICTRP", "other"))
+
+
 def _same_registry(session: Session, into: int, gone: int) -> list[str]:
     """The registries of which both trials hold an id: once merged the trial holds two
     registrations of one registry — one study registered twice, or a wrong match. Automatic
@@ -330,7 +335,7 @@ def _same_registry(session: Session, into: int, gone: int) -> list[str]:
         f"the trial now holds {', '.join(sorted(mine[r] | theirs[r]))} of one registry ({r}): "
         "two registrations of one study, or a wrong match (`isletbase review --split ID` "
         "takes one out)"
-        for r in sorted(mine.keys() & theirs.keys())
+        for r in sorted(mine.keys() & theirs.keys() - _NO_REGISTRY)
     ]
 
 

@@ -18,6 +18,7 @@ from isletbase import taxonomy
 from isletbase.errors import InputError
 from isletbase.model import TrialRecord
 from isletbase.sources import (
+    NOT_FOLLOWED,
     chictr,
     chictr_xml,
     codec_for,
@@ -934,7 +935,7 @@ def _groups(text: str) -> bool:
         parts = parts[:-1]
     head, last = parts[:-1], parts[-1]
     group = r"[^:：]+[:：][ \t]*\d+"
-    return all(re.fullmatch(group + r"[ \t]*", p) for p in head) and bool(
+    return all(re.fullmatch(group + r"\s*", p) for p in head) and bool(
         re.fullmatch(group + r"\s*", last)
     )
 
@@ -943,7 +944,7 @@ def _groups(text: str) -> bool:
 @given(st.text(alphabet="ab :;：；12 \t\n<>/!?-", max_size=12))
 def test_ictrp_patterns_read_what_they_read_before(text: str) -> None:
     assert bool(ictrp._GROUPS.fullmatch(text)) == _groups(text)
-    old, new = re.search(_OLD_FIRST_TAG, text), ictrp._FIRST_TAG.search(text)
+    old, new = re.search(_OLD_FIRST_TAG, text), ictrp.FIRST_TAG.search(text)
     new = new if new is not None and new.group(2) else None
     assert (old and (old.span(), old.group(1))) == (new and (new.span(), new.group(1)))
     tagged = f"<TrialID>{text}</TrialID>"
@@ -1217,3 +1218,83 @@ def test_an_observational_study_s_design_is_its_model_and_time_perspective() -> 
     }
     record = raw_to_record(ctgov.RawRecord("ClinicalTrials.gov API", "NCT01219465", study))
     assert record.design == "Observational Model: COHORT; Time Perspective: PROSPECTIVE"
+
+
+def _export(sponsor: str = "Jianxing He", encoding: str = "UTF-8", size: str = "30") -> str:
+    return (
+        f'<?xml version="1.0" encoding="{encoding}"?>\n<trials subjects="1"><Triall><main>'
+        f"<trial_id>ChiCTR2000034346</trial_id><primary_sponsor>{sponsor}</primary_sponsor>"
+        f"<target_size>{size}</target_size></main></Triall></trials>"
+    )
+
+
+def test_a_chictr_export_in_gb2312_is_read_in_its_encoding(tmp_path: Path) -> None:
+    """The parser refuses to decode a multi-byte encoding itself: an export declaring GB2312
+    was a traceback, after the folder's pages were stored."""
+    path = tmp_path / "gb.xml"
+    path.write_bytes(_export("北京协和医院", "GB2312").encode("gb18030"))
+    (raw,) = chictr_xml.read_exports(path)
+    assert chictr_xml.to_record(raw).sponsor_zh == "北京协和医院"
+    path.write_bytes(_export(encoding="no-such-codec").encode())
+    with pytest.raises(InputError, match="not a readable XML file"):
+        list(chictr_xml.read_exports(path))
+
+
+def test_a_link_among_chictr_exports_is_not_followed(tmp_path: Path) -> None:
+    outside = tmp_path / "outside.xml"
+    outside.write_text(_export())
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "link.xml").symlink_to(outside)
+    (folder / "__MACOSX").mkdir()
+    (folder / "__MACOSX" / "._link.xml").write_bytes(b"\x00\x05\x16\x07")
+    (raw,) = chictr_xml.read_exports(folder)
+    assert raw.payload is None and raw.error.endswith(NOT_FOLLOWED)
+
+
+def test_an_ictrp_export_beside_chictr_exports_is_refused_by_its_head(tmp_path: Path) -> None:
+    """A full ICTRP export (gigabytes) was parsed whole to be refused: its root is read from
+    the file's head, so the rest (here not even XML) is never read."""
+    (tmp_path / "ictrp.xml").write_text("<Trials_downloaded_from_ICTRP><Trial>&&&" + "x" * 9000)
+    (raw,) = chictr_xml.read_exports(tmp_path)
+    assert "root element is <Trials_downloaded_from_ICTRP>" in raw.error
+
+
+def test_arms_sizes_with_blanks_are_read_at_once(ends) -> None:
+    """Three runs of blanks side by side at the end of the arms' pattern: 5 s for 1,500."""
+    text = "Experimental group:30;Control group:30" + " " * 3000 + "(planned)"
+    assert ends(lambda: ictrp.target_size(text)) is None
+    (raw,) = [chictr_xml.RawRecord(chictr_xml.SOURCE, "t", {"trial_id": "ChiCTR2000034346",
+                                                             "target_size": text})]  # fmt: skip
+    assert ends(lambda: chictr_xml.to_record(raw).enrollment) is None
+
+
+@pytest.mark.parametrize(
+    ("kinds", "primary"),
+    [
+        (("次要指标", "主要指标 Primary indicator"), "总生存期"),  # both languages in one cell
+        (("次要指标", "主要结局指标"), "总生存期"),
+        (("次要指标", "次要指标"), None),
+        (("附加指标", "附加指标"), "不良反应发生率"),  # a type neither primary nor secondary
+    ],
+)
+def test_a_chictr_outcome_typed_primary_in_other_words_is_the_primary_one(kinds, primary):
+    outcomes = "".join(
+        f"<tr><td>指标中文名：</td><td>{name}</td><td>指标类型：</td><td>{kind}</td></tr>"
+        for name, kind in zip(("不良反应发生率", "总生存期"), kinds, strict=True)
+    )
+    record = _chictr_page(
+        "<table><tr><td>注册号：</td><td>ChiCTR2600132949</td></tr>" + outcomes + "</table>"
+    )
+    assert record.primary_outcome == primary
+
+
+def test_a_chinese_label_keeps_the_whole_of_a_value_in_two_paragraphs() -> None:
+    """Only a cell holding both labels splits its value by language: a dose in ASCII after
+    the Chinese intervention was cut off."""
+    record = _chictr_page(
+        "<table><tr><td>注册号：</td><td>ChiCTR2600132949</td></tr>"
+        "<tr><td><p>干预措施：</p></td><td><p>脐带间充质干细胞静脉输注</p>"
+        "<p>1×10^6 cells/kg, q4w x 3</p></td></tr></table>"
+    )
+    assert record.interventions == ["脐带间充质干细胞静脉输注 1×10^6 cells/kg, q4w x 3"]

@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import codecs
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
+
+from isletbase.errors import InputError
 
 
 @dataclass
@@ -60,6 +63,32 @@ def visible(text: str) -> str:
 #: point anywhere on the machine (an archive unpacked with its links could plant one to a
 #: secret, and its text would be kept in quarantine).
 NOT_FOLLOWED = "a symbolic link, not followed (it may point anywhere on this machine)"
+
+
+def files_in(path: Path, suffixes: tuple[str, ...]) -> list[Path]:
+    """The files a reader reads at ``path``: the file itself (a link named on the command line
+    is read), or every file or link under the directory whose name ends in one of ``suffixes``
+    (lower case), in name order — but a Mac's resource forks (``__MACOSX/``, ``._*``), which
+    are no records; ``InputError`` where nothing is there. A link found in a directory is
+    listed for the reader to refuse (``followed``)."""
+    if path.is_dir():
+        return sorted(
+            p
+            for p in path.rglob("*")
+            if p.suffix.lower() in suffixes
+            and (p.is_file() or p.is_symlink())
+            and "__MACOSX" not in p.parts
+            and not p.name.startswith("._")
+        )
+    if path.is_file():
+        return [path]
+    raise InputError(f"{path}: no such file or directory")
+
+
+def followed(file: Path, path: Path) -> bool:
+    """Whether ``file``, found reading ``path``, may be read: not a symbolic link found in a
+    directory (``NOT_FOLLOWED``)."""
+    return file == path or not file.is_symlink()
 
 
 #: The registries' own sites: a record read from any other page (a mirror, a news report, a

@@ -22,7 +22,7 @@ from pydantic import ValidationError
 from isletbase import places
 from isletbase.errors import InputError
 from isletbase.model import TrialRecord, canonical_id
-from isletbase.sources import NOT_FOLLOWED, RawRecord, codec_for
+from isletbase.sources import NOT_FOLLOWED, RawRecord, codec_for, files_in, followed
 from isletbase.sources.curated import describe
 from isletbase.taxonomy import simplified
 
@@ -81,7 +81,8 @@ def _first_date(text: str, execute: str, ref: str) -> str | None:
 
 #: A whole number as registries write it, thousands separated or not ("1,000", "60").
 _WHOLE_NUMBER = re.compile(r"\d{1,3}(?:,\d{3})+(?!\d)|\d+")
-_HAN = re.compile(r"[\u3400-\u9fff]")
+#: A Han character: a label or value in Chinese.
+HAN = re.compile(r"[\u3400-\u9fff]")
 
 #: Field → the labels it goes by on the page, Chinese and English (colons stripped).
 LABELS: dict[str, tuple[str, ...]] = {
@@ -155,6 +156,7 @@ class _Cells(HTMLParser):
             self._cell.append(" ")
             self._parts[-1].append(" ")
         elif tag == "p" and self._cell is not None:
+            self._cell.append(" ")  # two paragraphs' words are not run together
             self._parts.append([])
 
     def handle_endtag(self, tag: str) -> None:
@@ -207,18 +209,23 @@ def label_pairs(html: str) -> list[tuple[str, str, str]]:
                 elif section:
                     field = f"{section}_{field}"
                 if i + 1 < len(row):
-                    pairs.append((field, label, _value(label, row[i + 1], paragraphs[i + 1])))
+                    value = row[i + 1]
+                    if len(found) == 2:  # one cell, both labels: each its language's value
+                        value = _value(label, value, paragraphs[i + 1])
+                    pairs.append((field, label, value))
     return pairs
 
 
 def _value(label: str, cell: str, paragraphs: list[str]) -> str:
-    """A label's value: the value cell's text, or, where the cell holds a Chinese and an
-    English paragraph (征募研究对象情况 / Recruiting status: 尚未开始 / Not yet recruiting), the
-    one in the label's language — each label took "尚未开始 Not yet recruiting" whole."""
+    """The value of one of the two labels a cell holds: where the value cell holds a Chinese
+    and an English paragraph (征募研究对象情况 / Recruiting status: 尚未开始 / Not yet
+    recruiting), the one in the label's language — each label took "尚未开始 Not yet
+    recruiting" whole; else the cell's text (a label of one language keeps all of its value,
+    a dose in ASCII after a Chinese paragraph too)."""
     if len(paragraphs) == 2:
-        han = [bool(_HAN.search(p)) for p in paragraphs]
+        han = [bool(HAN.search(p)) for p in paragraphs]
         if han[0] != han[1]:
-            return paragraphs[han.index(bool(_HAN.search(label)))]
+            return paragraphs[han.index(bool(HAN.search(label)))]
     return cell
 
 
@@ -233,7 +240,7 @@ def fields_of(html: str) -> dict[str, dict[str, list[str]]]:
 
 
 def _lang(label: str) -> str:
-    return "zh" if _HAN.search(label) else "en"
+    return "zh" if HAN.search(label) else "en"
 
 
 def _fields(pairs: list[tuple[str, str, str]]) -> dict[str, dict[str, list[str]]]:
@@ -270,7 +277,6 @@ def _either(block: Block, field: str) -> str | None:
     return given.get("en") or given.get("zh")
 
 
-_SITE_FIELDS = frozenset(("country", "province", "city", "institution"))
 _OUTCOME_FIELDS = frozenset(("outcome", "outcome_type"))
 _GROUP_FIELDS = frozenset(("group", "group_size"))
 
@@ -292,18 +298,15 @@ def _site(block: Block) -> dict[str, str | None]:
 
 
 def _primary_outcome(blocks: list[Block]) -> str | None:
-    """The first outcome the page types primary (主要指标 / Primary indicator); the first
-    outcome where none is typed; ``None`` where every one is typed and none primary (the first
-    was a secondary one)."""
-    typed = [b for b in blocks if any(b.get("outcome_type", {}).values())]
-    if not typed:
-        return next((o for b in blocks if (o := _either(b, "outcome"))), None)
-    for block in typed:
-        kind = block["outcome_type"]
-        if kind.get("zh") == "主要指标" or (kind.get("en") or "").lower().startswith("primary"):
-            if outcome := _either(block, "outcome"):
-                return outcome
-    return None
+    """The first outcome the page types primary (主要指标 / Primary indicator); ``None``
+    where each is typed secondary (the first was stored, a secondary one); else the first."""
+    kinds = [" ".join(v for v in b.get("outcome_type", {}).values() if v) for b in blocks]
+    for block, kind in zip(blocks, kinds, strict=True):
+        if ("主要" in kind or "primary" in kind.lower()) and (found := _either(block, "outcome")):
+            return found
+    if kinds and all("次要" in k or "secondary" in k.lower() for k in kinds):
+        return None
+    return next((o for b in blocks if (o := _either(b, "outcome"))), None)
 
 
 def _enrollment(fields: dict, groups: list[Block]) -> int | None:
@@ -372,6 +375,7 @@ OTHER_IDS: tuple[tuple[str, re.Pattern[str]], ...] = (
 #: ``OTHER_IDS`` as one pattern, each registry's a named group (``r0``, ``r1`` … in its order,
 #: its own flags kept): a text is scanned once, not once a registry (a secondary id 5.3 →
 #: ~2 µs with eleven registries).
+assert all(p.flags & ~(re.IGNORECASE | re.UNICODE) == 0 for _, p in OTHER_IDS), "flags kept"
 _ANY_ID = re.compile(
     "|".join(
         f"(?P<r{i}>(?i:{p.pattern}))" if p.flags & re.IGNORECASE else f"(?P<r{i}>{p.pattern})"
@@ -431,7 +435,7 @@ def to_record(raw: RawRecord) -> TrialRecord:
         fields.get("partner_id", {}).get("en", []) + fields.get("partner_id", {}).get("zh", [])
     )
     ids += other_registry_ids(partner, skip=("ChiCTR",))  # which reads full-width ids too
-    sites = [site for site in map(_site, _blocks(pairs, _SITE_FIELDS)) if any(site.values())]
+    sites = [site for site in map(_site, _blocks(pairs, _PLACE_FIELDS)) if any(site.values())]
     # in English where the place book knows it (日本 → Japan), as the other registries write it
     countries = [places.country_english(s["country"]) for s in sites if s["country"]]
     start, end = _period(_any(fields, "execute_time") or "", raw.ref)
@@ -529,19 +533,9 @@ _PAGE = re.compile(r"(?:showproj(?:EN)?\.(?:html|aspx)\?proj=|hvshowproject(?:EN
 def read_pages(path: Path | str, retrieved: str | None = None) -> Iterator[RawRecord]:
     """One raw record per ChiCTR page: a single ``.html`` file or every one in a directory."""
     path = Path(path)
-    if path.is_dir():
-        files = sorted(
-            p
-            for p in path.rglob("*")
-            if p.suffix.lower() in (".html", ".htm") and (p.is_file() or p.is_symlink())
-        )
-    elif path.is_file():
-        files = [path]
-    else:
-        raise InputError(f"{path}: no such file or directory")
-    for file in files:
+    for file in files_in(path, (".html", ".htm")):
         ref = os.path.abspath(file)  # its place: two pages named alike in two folders are two
-        if file.is_symlink() and file != path:  # one named on the command line is read
+        if not followed(file, path):
             yield RawRecord(SOURCE, ref, None, error=f"{file}: {NOT_FOLLOWED}")
             continue
         try:

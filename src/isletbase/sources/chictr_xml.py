@@ -7,7 +7,9 @@ The export is the WHO Trial Registration Data Set as the registry sends it to IC
 ``recruitment_status``, ``hc_freetext``, ``i_freetext`` …) and blocks of lists
 (``countries/country2``, ``primary_outcome/prim_outcome``, ``secondary_ids/secondary_id``).
 Contacts, ethics reviews and funding are not read: they name people, and the record holds
-none of them. A file of another root (an ICTRP export, a page) is refused naming it.
+none of them (the registry's ``primary_sponsor`` may itself be a person, as the applicant
+wrote it: it is kept as the sponsor, as on the record's page). A file of another root (an
+ICTRP export, a page) is refused naming it.
 """
 
 from __future__ import annotations
@@ -23,10 +25,10 @@ from pydantic import ValidationError
 from isletbase import places
 from isletbase.errors import InputError
 from isletbase.model import TrialRecord, canonical_id
-from isletbase.sources import RawRecord
-from isletbase.sources.chictr import ID_PATTERN, secondary_ids
+from isletbase.sources import NOT_FOLLOWED, RawRecord, codec_for, files_in, followed
+from isletbase.sources.chictr import HAN, ID_PATTERN, secondary_ids
 from isletbase.sources.curated import describe
-from isletbase.sources.ictrp import target_size, trds_date, values_of
+from isletbase.sources.ictrp import FIRST_TAG, target_size, trds_date, values_of, xml_encoding
 
 SOURCE = "ChiCTR XML export"
 ROOT = "trials"
@@ -36,40 +38,57 @@ _LISTS = {
     "primary_outcome": "prim_outcome",
     "secondary_ids": "sec_id",
 }
-_HAN = re.compile(r"[\u3400-\u9fff]")
 
 
 def read_exports(path: Path | str, retrieved: str | None = None) -> Iterator[RawRecord]:
     """One raw record per trial of a ChiCTR XML export: a single ``.xml`` file or every one
-    in a directory. A file that is not XML or not such an export is a rejected record naming
-    it (the directory's other files load); a single file given is refused outright."""
+    in a directory (its links are not followed, as no reader follows them). A file that is
+    not such an export — another root, not XML, not text in its declared encoding — is a
+    rejected record naming it, and the directory's other files load; a single file given is
+    refused outright. The root is read from the file's head before the rest: a full ICTRP
+    export lying beside the pages is refused unread."""
     path = Path(path)
-    if path.is_dir():
-        files = sorted(p for p in path.rglob("*") if p.suffix.lower() == ".xml" and p.is_file())
-    elif path.is_file():
-        files = [path]
-    else:
-        raise InputError(f"{path}: no such file or directory")
-    for file in files:
+    for file in files_in(path, (".xml",)):
         ref = os.path.abspath(file)
-        try:
-            root = ET.parse(file).getroot()
-        except (ET.ParseError, OSError) as exc:
-            if not path.is_dir():
-                raise InputError(f"{file}: not a readable XML file ({exc})") from exc
-            yield RawRecord(SOURCE, ref, None, error=f"{file}: not a readable XML file ({exc})")
+        if not followed(file, path):
+            yield RawRecord(SOURCE, ref, None, error=f"{file}: {NOT_FOLLOWED}")
             continue
-        if _local(root.tag).lower() != ROOT:
-            why = (
-                f"{file}: root element is <{_local(root.tag)}>, expected <{ROOT}> (ChiCTR's XML"
-                " export); an ICTRP export is read by `isletbase ingest ictrp`"
-            )
-            if not path.is_dir():
-                raise InputError(why)
-            yield RawRecord(SOURCE, ref, None, error=why)
+        try:
+            root = _root(file)
+        except InputError as exc:
+            if file == path:
+                raise
+            yield RawRecord(SOURCE, ref, None, error=str(exc))
             continue
         for number, trial in enumerate(root, 1):
             yield _trial(trial, f"{ref}:trial {number}", retrieved)
+
+
+#: The XML declaration, taken off a text decoded in Python (the parser refuses to decode a
+#: multi-byte encoding such as GB2312 itself).
+_DECLARATION = re.compile(r"\A\s*<\?xml[^>]*\?>")
+
+
+def _root(file: Path) -> ET.Element:
+    """The export's root element, read in the file's own encoding (its byte-order mark or
+    declaration, GB2312 and GBK as browsers read them, UTF-8 where none is named); an
+    ``InputError`` naming the file where it is not a ChiCTR export."""
+    try:
+        with file.open("rb") as raw:
+            head = raw.read(4096)
+        encoding = xml_encoding(head)
+        first = FIRST_TAG.search(head.decode(codec_for(encoding), "replace"))
+        name = _local(first.group(1)) if first else None
+        if name is None or name.lower() != ROOT:
+            found = f"<{name}>" if name else "no element"
+            raise InputError(
+                f"{file}: root element is {found}, expected <{ROOT}> (ChiCTR's XML export); an"
+                " ICTRP export is read by `isletbase ingest ictrp`"
+            )
+        text = file.read_bytes().decode(codec_for(encoding))
+        return ET.fromstring(_DECLARATION.sub("", text, count=1))
+    except (OSError, LookupError, UnicodeDecodeError, ET.ParseError) as exc:
+        raise InputError(f"{file}: not a readable XML file ({exc})") from exc
 
 
 def _trial(trial: ET.Element, place: str, retrieved: str | None) -> RawRecord:
@@ -97,17 +116,19 @@ def _trial(trial: ET.Element, place: str, retrieved: str | None) -> RawRecord:
 
 
 def _local(tag: str) -> str:
+    """An element's name without its namespace."""
     return tag.rsplit("}", 1)[-1]
 
 
 def _text(fields: dict, name: str) -> str | None:
+    """A ``<main>`` field's text, ``None`` where empty or absent."""
     value = fields.get(name)
     return value or None if isinstance(value, str) else None
 
 
 def _in(lang: str, text: str | None) -> str | None:
     """``text`` where it is in the language asked (Chinese: it holds Han characters)."""
-    return text if text and bool(_HAN.search(text)) == (lang == "zh") else None
+    return text if text and bool(HAN.search(text)) == (lang == "zh") else None
 
 
 def to_record(raw: RawRecord) -> TrialRecord:
