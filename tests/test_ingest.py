@@ -1326,3 +1326,26 @@ def test_ingest_chictr_reads_a_folder_of_pages_and_the_registry_s_xml_exports(db
     assert get_trial(db, "ChiCTR2000034346").enrollment == 3239
     again = run_chictr(db, folder / "chictr_export_ChiCTR2000034346.xml")
     assert (again.fetched, again.unchanged) == (1, 1)
+
+
+def test_a_record_read_anew_as_its_registry_last_updated_it_says_so_in_its_history(db):
+    """A better reading of an unchanged record (here a reader that now gives its design) wrote
+    versions that read as the registry's change of that day; a record the registry updated
+    writes its own name as before."""
+    study, source, nct = copy.deepcopy(QINGDAO), SOURCE, QINGDAO_ID
+
+    def older_reader(raw):
+        return raw_to_record(raw).model_copy(update={"design": None})
+
+    run_records(db, [RawRecord(source, nct, study)], source, older_reader)
+    run_records(db, [RawRecord(source, nct, study)], source, raw_to_record)
+    (design,) = [c for c in history(db, nct) if c.field == "design"]
+    day = raw_to_record(RawRecord(source, nct, study)).last_update
+    assert design.source == f"{source} (read anew: the registry's record of {day} unchanged)"
+    updated = copy.deepcopy(study)
+    status = updated["protocolSection"]["statusModule"]
+    status["lastUpdatePostDateStruct"] = {"date": "2099-01-02"}
+    status["overallStatus"] = "COMPLETED"
+    run_records(db, [RawRecord(source, nct, updated)], source, raw_to_record)
+    changed = [c for c in history(db, nct) if c.field == "status"]
+    assert changed and changed[-1].source == source

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session, aliased
 from isletbase import taxonomy
 from isletbase.errors import InputError, NotFoundError
 from isletbase.ingest import (
+    BUNDLED_SOURCE,
     Partial,
     Pipeline,
     Progress,
@@ -530,7 +531,7 @@ def retry_quarantine(db: Database, today: date | None = None) -> Report:
             continue
         pipeline = Pipeline(
             db,
-            "bundled data" if source.startswith("bundled:") else source,
+            BUNDLED_SOURCE if source.startswith("bundled:") else source,
             mapper,  # type: ignore[arg-type]
             None,
             today,

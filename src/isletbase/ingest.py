@@ -362,6 +362,8 @@ def load_institutions(db: Database, path: Traversable | Path, report: Report) ->
     report.institutions = len(institutions)
 
 
+#: The source name of the bundled files.
+BUNDLED_SOURCE = "bundled data"
 #: Which source's values win when one trial has records from several (first wins, later fill gaps):
 #: the registries' own records first, then the curated bundled files (whose curator overrides
 #: and notes fill what registries lack).
@@ -371,7 +373,7 @@ SOURCE_PRIORITY = (
     "ChiCTR",
     "ChiCTR XML export",
     "ICTRP",
-    "bundled data",
+    BUNDLED_SOURCE,
 )
 
 
@@ -846,6 +848,7 @@ class Pipeline:
                 fresh.append(position)
                 continue
             payload = batch.payload(position)
+            anew = None if prev is None else _read_anew(self.source, payload, prev.payload)
             if prev is None:
                 session.add(
                     RawRecordRow(
@@ -862,7 +865,7 @@ class Pipeline:
                 _renew(prev, self._over(prev, batch.record(position), payload), digest, uid)
                 counts.notes += _links_dropped(session, uid, head, before - set(head.ids))
             session.flush()
-            outcome, absorbed, unlinked = refresh_trial(session, writer, uid)
+            outcome, absorbed, unlinked = refresh_trial(session, writer, uid, anew)
             counts.notes += unlinked
             if self.fuzzy:  # only matching reads it
                 self._taken.setdefault(pool_group(head.registry), set()).add(uid)
@@ -1096,6 +1099,18 @@ def _older(payload: dict, stored: dict) -> bool:
     return bool(read and kept) and read < kept
 
 
+def _read_anew(source: str, payload: dict, stored: dict) -> str | None:
+    """Where a source's record is read again as its registry last updated it (the same
+    last-update date as the copy stored), what changes is isletbase's reading of it — a reader
+    or classifier improved — and its versions say so instead of reading as the registry's
+    change of that day; ``None`` otherwise, and for the bundled files (isletbase's own data,
+    whose curators may correct a record without a registry's date changing)."""
+    day = payload.get("last_update")
+    if source == BUNDLED_SOURCE or not day or day != stored.get("last_update"):
+        return None
+    return f"{source} (read anew: the registry's record of {day} unchanged)"
+
+
 def _renew(stored: RawRecordRow, payload: dict, digest: str, uid: int) -> None:
     """A source's stored record, read again: its new content, linked to trial ``uid``."""
     stored.payload, stored.content_hash, stored.trial_uid = payload, digest, uid
@@ -1111,8 +1126,11 @@ class Refreshed(NamedTuple):
     unlinked: list[str]
 
 
-def refresh_trial(session: Session, writer: TrialWriter, uid: int) -> Refreshed:
-    """Re-merge trial ``uid`` from all its sources' records and upsert it (with versions).
+def refresh_trial(
+    session: Session, writer: TrialWriter, uid: int, source: str | None = None
+) -> Refreshed:
+    """Re-merge trial ``uid`` from all its sources' records and upsert it (with versions, from
+    ``source`` where given, else the writer's).
 
     Another stored trial that holds one of the merged record's registry ids is the same study
     (an exact link: a record naming the other registry's id, an ICTRP record listing both), so
@@ -1158,7 +1176,7 @@ def refresh_trial(session: Session, writer: TrialWriter, uid: int) -> Refreshed:
             f"kept apart from it: the link is not followed (`isletbase review` decided it)"
             for rid, other in sorted(holders.items())
         ]
-    outcome, _ = writer.upsert(merged, taxonomy.classify_record(merged), uid)
+    outcome, _ = writer.upsert(merged, taxonomy.classify_record(merged), uid, source)
     return Refreshed(outcome, absorbed, unlinked)
 
 
@@ -1233,7 +1251,7 @@ def load_bundled(
     report = Report()
     load_institutions(db, bundled.institutions_file(root), report)
     raws = (raw for path in bundled.trial_files(root) for raw in bundled.read_jsonl(path))
-    trials = ingest_trials(db, raws, bundled.to_trial, "bundled data", progress)
+    trials = ingest_trials(db, raws, bundled.to_trial, BUNDLED_SOURCE, progress)
     report.fetched += trials.fetched
     for key in ("new", "updated", "unchanged", "merged", "quarantined"):
         setattr(report, key, getattr(report, key) + getattr(trials, key))

@@ -504,10 +504,15 @@ class TrialWriter:
         return uids
 
     def upsert(
-        self, record: TrialRecord, derivations: Sequence[Derivation], uid: int | None = None
+        self,
+        record: TrialRecord,
+        derivations: Sequence[Derivation],
+        uid: int | None = None,
+        source: str | None = None,
     ) -> tuple[Outcome, TrialRow]:
         """Insert or update one trial (trial ``uid``, else the one holding one of the record's
-        registry ids); returns what happened and the row."""
+        registry ids); returns what happened and the row. ``source`` names where the changes
+        came from where the writer's own name would not say it (a record read anew)."""
         data = record.model_dump(mode="json")
         digest = payload_hash(data, derivations, self.salt)
         row = (
@@ -543,7 +548,7 @@ class TrialWriter:
                     source=self.source,
                 )
             )
-        elif not self._versions(row, old):
+        elif not self._versions(row, old, source or self.source):
             # stored anew (a source's retrieval date, a view merged over the whole page) but
             # nothing a person reads changed: no history, so the report says unchanged too,
             # and the trial is not listed among the recently updated
@@ -589,9 +594,9 @@ class TrialWriter:
                 DerivationRow(field=field_name, value=value, method="curated", rule=rule)
             ]
 
-    def _versions(self, row: TrialRow, old: dict[str, object]) -> int:
-        """Write a version of each field that changed; how many. Another spelling of the same
-        thing is no change (``_respelled``)."""
+    def _versions(self, row: TrialRow, old: dict[str, object], source: str) -> int:
+        """Write a version of each field that changed, from ``source``; how many. Another
+        spelling of the same thing is no change (``_respelled``)."""
         new = _snapshot(row)
         changed = 0
         for field_name, before in old.items():
@@ -604,7 +609,7 @@ class TrialWriter:
                         field=field_name,
                         old_value=_text(before),
                         new_value=_text(after),
-                        source=self.source,
+                        source=source,
                     )
                 )
         return changed
