@@ -1298,3 +1298,18 @@ def test_a_chinese_label_keeps_the_whole_of_a_value_in_two_paragraphs() -> None:
         "<p>1×10^6 cells/kg, q4w x 3</p></td></tr></table>"
     )
     assert record.interventions == ["脐带间充质干细胞静脉输注 1×10^6 cells/kg, q4w x 3"]
+
+
+def test_an_ictrp_condition_without_a_word_is_no_condition() -> None:
+    """IRCT20190410043236N1 and IRCT20111107008022N5 list ICD codes as bare numbers and "--"
+    beside their conditions."""
+    raw = ictrp.RawRecord(
+        ictrp.SOURCE,
+        "t",
+        {
+            "TrialID": "IRCT20190410043236N1",
+            "Public_title": "x",
+            "Condition": "Heart failure;130-152;150.1;--;心力衰竭",
+        },
+    )
+    assert ictrp.to_record(raw).conditions == ["Heart failure", "心力衰竭"]

@@ -84,6 +84,11 @@ def _clean(text: str | None) -> str | None:
 _PARTS = re.compile(r"<br\s*/?>|[;\n；，、]", re.IGNORECASE)
 
 
+#: A letter of any script: a condition holds one ("--", and ICD codes an IRCT row lists beside
+#: its conditions as bare numbers, "130-152", "150.1", name none).
+_WORD = re.compile(r"[^\W\d_]")
+
+
 def values_of(text: str | None) -> list[str]:
     """A multi-valued field's values (conditions, countries, ids), each cleaned. ICTRP parts
     them by ``;``, new lines or ``<br>``, so the raw text is split first: cleaning turns those
@@ -221,7 +226,9 @@ def to_record(raw: RawRecord) -> TrialRecord:
                 "title_en": f.get("Public_title"),
                 "official_title_en": f.get("Scientific_title"),
                 "sponsor": f.get("Primary_sponsor"),
-                "conditions": values_of(raw.payload.get("Condition")),
+                "conditions": [
+                    c for c in values_of(raw.payload.get("Condition")) if _WORD.search(c)
+                ],
                 "interventions": values_of(raw.payload.get("Intervention")),
                 "phase": eu_phase(f.get("Phase")),
                 "status": f.get("Recruitment_Status"),
