@@ -205,3 +205,23 @@ def test_an_allogeneic_transplant_a_product_follows_is_its_setting_not_its_cells
     assert taxonomy.classify_field("cell_source", {"title_en": title}).value == "UC-MSC"
     autologous = "Autologous hematopoietic stem cell transplantation in type 1 diabetes"
     assert taxonomy.classify_field("cell_source", {"title_en": autologous}).value == "HSC/AHST"
+
+
+@pytest.mark.parametrize(
+    ("fields", "source"),
+    [
+        # ChiCTR2600121779 and NCT02138331: cell-free products of stem cells
+        ({"title_en": "Safety Study of Mesenchymal Stem Cell-Derived Exosomes in DFU"},
+         "MSC-exosome"),
+        ({"interventions": ["Biological: MSC exosomes."]}, "MSC-exosome"),
+        ({"title_zh": "人脐带间充质干细胞来源外泌体凝胶治疗糖尿病足"}, "MSC-exosome"),
+        # the cells' tissue no longer names the product
+        ({"title_en": "Adipose-derived mesenchymal stromal cell exosomes for knee pain"},
+         "MSC-exosome"),
+        # a diagnostic study's exosomes are no product of stem cells
+        ({"title_en": "Urinary exosomes as biomarkers of diabetic nephropathy"}, None),
+    ],
+)  # fmt: skip
+def test_stem_cells_exosomes_are_a_cell_free_product_of_their_own(fields, source):
+    match = taxonomy.classify_field("cell_source", fields)
+    assert (match.value if match else None) == source
