@@ -1349,3 +1349,14 @@ def test_a_record_read_anew_as_its_registry_last_updated_it_says_so_in_its_histo
     run_records(db, [RawRecord(source, nct, updated)], source, raw_to_record)
     changed = [c for c in history(db, nct) if c.field == "status"]
     assert changed and changed[-1].source == source
+
+
+def test_a_status_the_registry_changed_without_a_new_date_is_the_registry_s_change(db):
+    """ClinicalTrials.gov turns a stale study Unknown without a new last-update date: that
+    change was labelled isletbase's reading."""
+    study = copy.deepcopy(QINGDAO)
+    run_records(db, [RawRecord(SOURCE, QINGDAO_ID, study)], SOURCE, raw_to_record)
+    study["protocolSection"]["statusModule"]["overallStatus"] = "COMPLETED"
+    run_records(db, [RawRecord(SOURCE, QINGDAO_ID, study)], SOURCE, raw_to_record)
+    (status,) = [c for c in history(db, QINGDAO_ID) if c.field == "status"]
+    assert status.source == SOURCE

@@ -220,6 +220,18 @@ def test_an_allogeneic_transplant_a_product_follows_is_its_setting_not_its_cells
          "MSC-exosome"),
         # a diagnostic study's exosomes are no product of stem cells
         ({"title_en": "Urinary exosomes as biomarkers of diabetic nephropathy"}, None),
+        # the short forms and verbs registries write (a review's cases)
+        ({"title_en": "hUC-MSC-Exos in type 2 diabetes"}, "MSC-exosome"),
+        ({"title_en": "MSC-EVs for diabetic foot ulcer"}, "MSC-exosome"),
+        ({"title_en": "ADSC-Exo hydrogel"}, "MSC-exosome"),
+        ({"title_en": "Exosomes produced by umbilical cord MSCs"}, "MSC-exosome"),
+        ({"title_zh": "MSC外泌体治疗糖尿病足溃疡"}, "MSC-exosome"),
+        ({"title_zh": "间充质干细胞(MSC)来源的外泌体"}, "MSC-exosome"),
+        # vesicles of other stem cells are no islets
+        ({"title_en": "iPSC-derived extracellular vesicles for diabetic foot"}, "MSC-exosome"),
+        # exosomes of people treated with cells are no product
+        ({"title_en": "Exosomes of patients treated with mesenchymal stem cells"}, "other-MSC"),
+        ({"title_zh": "间充质干细胞移植后患者外泌体变化"}, "other-MSC"),
     ],
 )  # fmt: skip
 def test_stem_cells_exosomes_are_a_cell_free_product_of_their_own(fields, source):

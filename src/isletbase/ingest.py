@@ -1099,14 +1099,26 @@ def _older(payload: dict, stored: dict) -> bool:
     return bool(read and kept) and read < kept
 
 
+#: The sources whose last-update date moves with every change a registry makes to a record
+#: (ClinicalTrials.gov's "last update posted"), but for its status (``_read_anew``). ChiCTR's
+#: pages are revised more than once a day, their time cut off here; ICTRP's date is when it
+#: copied a record; the bundled files are isletbase's own, corrected by its curators.
+_DATED_SOURCES = ("ClinicalTrials.gov API", "ClinicalTrials.gov dump")
+
+
 def _read_anew(source: str, payload: dict, stored: dict) -> str | None:
-    """Where a source's record is read again as its registry last updated it (the same
-    last-update date as the copy stored), what changes is isletbase's reading of it — a reader
-    or classifier improved — and its versions say so instead of reading as the registry's
-    change of that day; ``None`` otherwise, and for the bundled files (isletbase's own data,
-    whose curators may correct a record without a registry's date changing)."""
+    """Where a ClinicalTrials.gov record is read again as its registry last updated it (the
+    same last-update date and status as the copy stored), what changes is isletbase's reading
+    of it — a reader or classifier improved — and its versions say so instead of reading as
+    the registry's change of that day; ``None`` otherwise. The status is the registry's to
+    change without a new date (a stale study turned Unknown)."""
     day = payload.get("last_update")
-    if source == BUNDLED_SOURCE or not day or day != stored.get("last_update"):
+    if (
+        source not in _DATED_SOURCES
+        or not day
+        or day != stored.get("last_update")
+        or payload.get("status") != stored.get("status")
+    ):
         return None
     return f"{source} (read anew: the registry's record of {day} unchanged)"
 

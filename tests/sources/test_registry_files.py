@@ -1309,7 +1309,7 @@ def test_an_ictrp_condition_without_a_word_is_no_condition() -> None:
         {
             "TrialID": "IRCT20190410043236N1",
             "Public_title": "x",
-            "Condition": "Heart failure;130-152;150.1;--;心力衰竭",
+            "Condition": "Heart failure;130-152;150.1;--;N/A;Not applicable;心力衰竭",
         },
     )
     assert ictrp.to_record(raw).conditions == ["Heart failure", "心力衰竭"]

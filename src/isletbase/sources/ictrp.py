@@ -27,6 +27,7 @@ from isletbase.sources import RawRecord, codec_for
 from isletbase.sources.chictr import ID_PATTERN as CHICTR_ID
 from isletbase.sources.chictr import (
     NCT_PATTERN,
+    NO_ID,
     YMD_DATE,
     iso_date,
     secondary_ids,
@@ -227,7 +228,9 @@ def to_record(raw: RawRecord) -> TrialRecord:
                 "official_title_en": f.get("Scientific_title"),
                 "sponsor": f.get("Primary_sponsor"),
                 "conditions": [
-                    c for c in values_of(raw.payload.get("Condition")) if _WORD.search(c)
+                    c
+                    for c in values_of(raw.payload.get("Condition"))
+                    if _WORD.search(c) and c.lower() not in NO_ID
                 ],
                 "interventions": values_of(raw.payload.get("Intervention")),
                 "phase": eu_phase(f.get("Phase")),
