@@ -623,3 +623,14 @@ def test_text_in_the_page_s_other_language_is_marked_with_its_language(client):
         and "Shanghai Changzheng Hospital / 上海长征医院" in both
     )
     assert 'lang="zh-Hans"><a href="/institutions/' not in both
+
+
+def test_china_s_drug_trial_registry_is_named_in_the_reader_s_words(client):
+    """Its registry value (ChinaDrugTrials, as the API gives it) is a name of ours: a page
+    names the registry as the platform calls itself in Chinese, in words in English."""
+    zh = unescape(client.get("/trials/CTR20252968?lang=zh").text)
+    assert "<strong>药物临床试验登记与信息公示平台</strong>" in zh
+    en = unescape(client.get("/trials?registry=cde&lang=en").text)
+    assert "China's drug-trial registry (CTR)" in en and ">ChinaDrugTrials<" not in en
+    api = client.get("/api/trials/CTR20252968").json()
+    assert api["registryIds"] == [{"registry": "ChinaDrugTrials", "id": "CTR20252968"}]

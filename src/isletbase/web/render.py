@@ -210,6 +210,8 @@ def render(
     def label(field: str, value: str | None) -> str:
         if value is None:
             return text["unknown"]
+        if field == "registry":  # a registry by its name, one we named in the reader's words
+            return wording.named(f"registry_{value}", lang, value)
         if field == "cell_source" and tax.term(field, value) is None:  # an outcome's own code
             return wording.named(f"cell_{value}", lang, value)
         if (
