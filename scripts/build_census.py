@@ -21,7 +21,7 @@ REPO = pathlib.Path(__file__).resolve().parents[1]
 ROOT = REPO / "src" / "isletbase" / "data"
 SHARED = pathlib.Path(os.environ.get("ISLETBASE_SHARED", REPO.parent / "shared" / "data"))
 D = "2026-11-25"
-D2 = "2026-11-28"  # the top-up round (queries q21-q84, c09-c17)
+D2 = "2026-11-28"  # the top-up rounds (queries q21-q84, c09-c17; then q85-q115)
 
 rows = []
 
@@ -901,6 +901,179 @@ for rid, q, url, reason, title, reg in (
     excl2(rid, q, url, reason, title, reg)
 
 
+# --- the second top-up round of 2026-11-28 (q85-q115 pages) ----------------------------------------
+# Queries worded the way the stored mirrors of China's drug-trial registry read (its field labels,
+# trial titles and purposes: yscro.com/cde, zaocaotang.cn, 1blv.com, synapse.patsnap.com), and for
+# stem-cell-derived islets, MSC injections and exosome products. Each query is logged as run; for a
+# query that returned a registry record not screened before, its registry-record hits are itemised
+# (and for the look-ups q91, q101 and q104 the registry mirrors they returned); the other queries'
+# hits, registry records already screened, publications and news, are not.
+MEDPATH_EXO = (
+    "https://trial.medpath.com/clinical-trial/aa65fa7fb658dcbe/skin-drug-diabetic-foot-treatment"
+)
+census_ids |= {"NCT06480123"}
+row(
+    "NCT06480123",
+    "ClinicalTrials.gov",
+    "pages",
+    "q100",
+    MEDPATH_EXO,
+    "included",
+    scope="china",
+    complication="diabetic foot",
+    in_file="census",
+    title="Stem Cell Derived Exome for Treatment of Diabetic Foot",
+    note="stem-cell-derived exosomes in a skin drug (cell-free, counted as the census counts stem cells' exosomes); no site list shown, China from the lead sponsor Second Affiliated Hospital of Guangzhou Medical University (trial.medpath.com, clinconnect.io)",
+    screened=D2,
+)
+for rid, q, url, of, reg in (
+    (
+        "CTR20252968",
+        "q91",
+        "https://yscro.com/index.php/cde/e629d74a65abf090bb69229be7ebce1a.html",
+        "CTR20252968",
+        "ChinaDrugTrials",
+    ),
+    (
+        "CTR20252968",
+        "q91",
+        "http://edit.yscro.com/cde/e629d74a65abf090bb69229be7ebce1a.html",
+        "CTR20252968",
+        "ChinaDrugTrials",
+    ),
+    (
+        "ChiCTR2600122806",
+        "q100",
+        "https://www.chictr.org.cn/showproj.html?proj=318432",
+        "ChiCTR2600122806",
+        "ChiCTR",
+    ),
+    (
+        "ChiCTR2600121779",
+        "q100",
+        "https://www.chictr.org.cn/showproj.html?proj=306096",
+        "ChiCTR2600121779",
+        "ChiCTR",
+    ),
+    (
+        "ChiCTR2500110648",
+        "q100",
+        "https://www.chictr.org.cn/showproj.html?proj=228596",
+        "ChiCTR2500110648",
+        "ChiCTR",
+    ),
+    ("1blv:recruit-1893", "q100", BLV, "CTR20201158", "other"),
+    (
+        "CTR20252355",
+        "q101",
+        "http://edit.yscro.com/cde/0fcac0babd9fef56beef96d4be267d97.html",
+        "CTR20252355",
+        "ChinaDrugTrials",
+    ),
+    (
+        "CTR20252968",
+        "q104",
+        "http://edit.yscro.com/cde/e629d74a65abf090bb69229be7ebce1a.html",
+        "CTR20252968",
+        "ChinaDrugTrials",
+    ),
+    (
+        "CTR20252355",
+        "q104",
+        "http://edit.yscro.com/cde/0fcac0babd9fef56beef96d4be267d97.html",
+        "CTR20252355",
+        "ChinaDrugTrials",
+    ),
+    (
+        "NCT06480123",
+        "q112",
+        "https://clinconnect.io/trials/NCT06480123",
+        "NCT06480123",
+        "ClinicalTrials.gov",
+    ),
+    (
+        "NCT06231771",
+        "q112",
+        "https://www.clinicaltrialexchange.com/clinical-trials/Safety-and-Efficacy-of-Stem-Cells-for-Diabetic-Foot-Ulcer/NCT06231771",
+        "NCT06231771",
+        "ClinicalTrials.gov",
+    ),
+    (
+        "NCT05999656",
+        "q112",
+        "https://www.centerwatch.com/clinical-trials/listings/NCT05999656/human-cord-blood-mononuclear-cells-in-the-treatment-of-refractory-diabetic-foot?id=727&slug=diabetes-and-hypertension",
+        "NCT05999656",
+        "ClinicalTrials.gov",
+    ),
+    (
+        "ChiCTR2600125807",
+        "q115",
+        "https://www.chictr.org.cn/hvshowproject.html?id=303285",
+        "ChiCTR2600125807",
+        "ChiCTR",
+    ),
+    ("CTR20201158", "q115", ZAOCAOTANG, "CTR20201158", "ChinaDrugTrials"),
+    (
+        "ChiCTR1800018194",
+        "q115",
+        "http://www.chictr.org.cn/showproj.aspx?proj=30707",
+        "ChiCTR1800018194",
+        "ChiCTR",
+    ),
+    (
+        "ChiCTR2400086845",
+        "q115",
+        "https://www.chictr.org.cn/hvshowprojectEN.html?id=256066",
+        "ChiCTR2400086845",
+        "ChiCTR",
+    ),
+    ("1blv:recruit-1893", "q115", BLV, "CTR20201158", "other"),
+    (
+        "ChiCTR2000036933",
+        "q115",
+        "https://www.chictr.org.cn/hvshowprojectEN.html?id=57085",
+        "ChiCTR2000036933",
+        "ChiCTR",
+    ),
+):
+    dup2(rid, q, url, of, reg=reg)
+for rid, q, url, reason, title, reg in (
+    (
+        "ChiCTR2600117662",
+        "q100",
+        "https://www.chictr.org.cn/hvshowproject.html?id=293858",
+        "[not-diabetes] iPSC-derived exosomes (GD-iExo-001) for scarless wound healing, not diabetes-specific in the titles shown (applicant in Beijing)",
+        "诱导多能干细胞外泌体(GD-iExo-001)辅助无瘢痕愈合的探索性临床研究 / Exploratory Clinical Study of iPSC-Derived Exosomes (GD-iExo-001) in Scarless Wound Healing",
+        "ChiCTR",
+    ),
+    (
+        "NCT06812637",
+        "q112",
+        "https://meddatax.com/clinical-trials/NCT06812637",
+        "[location-not-seen] Wharton's jelly MSC exosomes for diabetic foot ulcers; no site or sponsor shown in the stored excerpt, whose background names Egypt; no China site seen",
+        "Efficacy and Safety of Wharton's Jelly-Derived Mesenchymal Stem Cell Exosomes in the Treatment of Diabetic Foot Ulcers: A Double-blinded Randomized Controlled Clinical Trial",
+        "ClinicalTrials.gov",
+    ),
+    (
+        "IRCT20240317061316N1",
+        "q112",
+        "https://trial.medpath.com/clinical-trial/3e48e4a5babf927a/evaluation-safety-efficacy-exosome-diabetic-foot-ulcer",
+        "[not-china] lead sponsor Qazvin University of Medical Sciences (Iran); no site in China/HK/Macau/Taiwan shown; not a key comparator",
+        "Investigating the safety and efficacy of stem cell exosomes on diabetic foot ulcers",
+        "other",
+    ),
+    (
+        "ChiCTR-TRC-12002509",
+        "q115",
+        "https://www.chictr.org.cn/hvshowproject.html?id=3581",
+        "[not-stem-cell] tissue-engineered skin for diabetic foot (repair period); no stem-cell or stem-cell-derived product named in the stored excerpt",
+        "组织工程皮肤治疗糖尿病足(修复期)的安全性和有效性研究 / A study for the safety and effecacy of tissue engineering skin in the treatment diabetic foot (the repair period)",
+        "ChiCTR",
+    ),
+):
+    excl2(rid, q, url, reason, title, reg)
+
+
 # --- e01: ClinicalTrials.gov export sweep (trials/ctgov_export.jsonl) ---------------------------
 SWEEP = yaml.safe_load((ROOT / "census" / "export_sweep.yaml").read_text(encoding="utf-8"))
 EXPORT_SRC = "ctgov-export"
@@ -1182,17 +1355,25 @@ round2 = [r for r in rows if r["screened"] == D2]
 round2_new = sorted(r["id"] for r in round2 if r["decision"] == "included")
 round2_ctr = [i for i in round2_new if i.startswith("CTR")]
 round2_queries = [q for q in proto["queries"] if q["date"] == D2]
+round3_queries = [q for q in round2_queries if q["id"].startswith("q") and int(q["id"][1:]) >= 85]
+round3_new = sorted(
+    r["id"]
+    for r in round2
+    if r["decision"] == "included" and r["query"] in {q["id"] for q in round3_queries}
+)
 proto["yield_note"] = (
     "The pages corpus saturated quickly: by q10 most registry hits were trials already in the shared files, and "
     "q17-q20 returned no new registry record. The full read of the ClinicalTrials.gov export (e01, "
     f"{f0['rows']} MSC trials) added {len(china_new)} China trials not seen before and confirmed a China site or sponsor for "
     f"{len(flipped)} trials the earlier search had excluded for want of a location; {len(export_china)} included China trials "
-    f"appear in that export. A top-up round on {D2} ({len(round2_queries)} queries, q21-q84 and c09-c17) found the "
+    f"appear in that export. Two top-up rounds on {D2} ({len(round2_queries)} queries, q21-q115 and c09-c17) found the "
     "ClinicalTrials.gov and ChiCTR mirrors in the pages corpus saturated too and added "
     f"{len(round2_new)} China trials: {len(round2_new) - len(round2_ctr)} from ClinicalTrials.gov and {len(round2_ctr)} from "
     "the drug-trial registry of China (CTR ids), read through stored mirrors (yscro.com, zaocaotang.cn, 1blv.com); "
     f"{len(SUPERSEDED)} of these are trials whose leads were screened out earlier for want of a registration number, and "
     "those leads are now logged as duplicates of the registry records. "
+    f"The second of these rounds ({len(round3_queries)} queries, q85-q115, worded as those mirrors read) found no further CTR record "
+    f"and added {len(round3_new)} ({', '.join(round3_new)}). "
     f"In all, {len(inc_china)} China/HK/Macau/Taiwan trials can be shown from the stored sources with a "
     "registry id and a China site or sponsor. The target of 150 China trials was not reachable: the export covers only "
     "trials indexed under mesenchymal stem/stromal cells on ClinicalTrials.gov up to October 2022, ChiCTR and the "
@@ -1203,11 +1384,12 @@ proto["yield_note_zh"] = (
     "检索语料“pages”很快饱和：到 q10 时，注册库命中的大多是共享文件中已有的试验，q17–q20 没有再返回新的注册记录。"
     f"完整读取 ClinicalTrials.gov 导出文件（e01，{f0['rows']} 项 MSC 试验）后，新增 {len(china_new)} 项此前未见的中国试验，"
     f"并为此前因缺少地点而排除的 {len(flipped)} 项试验确认了中国的研究中心或申办方；该导出中共有 {len(export_china)} 项已纳入的中国试验。"
-    f"{D2[:4]} 年 {int(D2[5:7])} 月 {int(D2[8:])} 日的补充检索（{len(round2_queries)} 次检索，q21–q84 和 c09–c17）表明，"
-    "检索语料“pages”中 ClinicalTrials.gov 和 ChiCTR 的镜像同样已经饱和；这一轮新增 "
+    f"{D2[:4]} 年 {int(D2[5:7])} 月 {int(D2[8:])} 日的两轮补充检索（{len(round2_queries)} 次检索，q21–q115 和 c09–c17）表明，"
+    "检索语料“pages”中 ClinicalTrials.gov 和 ChiCTR 的镜像同样已经饱和；两轮共新增 "
     f"{len(round2_new)} 项中国试验：{len(round2_new) - len(round2_ctr)} 项来自 ClinicalTrials.gov，{len(round2_ctr)} 项来自"
     "药物临床试验登记与信息公示平台（CTR 登记号），通过已存储的镜像（yscro.com、zaocaotang.cn、1blv.com）读取；"
     f"其中 {len(SUPERSEDED)} 项试验的线索此前因未见注册号而被排除，这些线索现记为其注册记录的重复。"
+    f"第二轮（{len(round3_queries)} 次检索，q85–q115，按这些镜像页面的写法措辞）没有找到新的 CTR 记录，新增 {len(round3_new)} 项（{'、'.join(round3_new)}）。"
     f"总计，根据已存储的来源，可以列出 {len(inc_china)} 项带注册号、且在中国大陆、香港、澳门或台湾有研究中心或申办方的试验。"
     "150 项中国试验的目标无法达到：该导出只涵盖截至 2022 年 10 月在 ClinicalTrials.gov 上以间充质干细胞/基质细胞索引的试验，"
     "ChiCTR 和药物临床试验登记与信息公示平台只能通过已存储的网页读取，同一文件夹中的其他导出文件没有读取。"
