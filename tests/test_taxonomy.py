@@ -227,6 +227,8 @@ def test_an_allogeneic_transplant_a_product_follows_is_its_setting_not_its_cells
         ({"title_en": "Exosomes produced by umbilical cord MSCs"}, "MSC-exosome"),
         ({"title_zh": "MSC外泌体治疗糖尿病足溃疡"}, "MSC-exosome"),
         ({"title_zh": "间充质干细胞(MSC)来源的外泌体"}, "MSC-exosome"),
+        # NCT06480123 spells them "exome"
+        ({"title_en": "Stem Cell Derived Exome for Treatment of Diabetic Foot"}, "MSC-exosome"),
         # vesicles of other stem cells are no islets
         ({"title_en": "iPSC-derived extracellular vesicles for diabetic foot"}, "MSC-exosome"),
         # exosomes of people treated with cells are no product
