@@ -81,8 +81,7 @@ def _first_date(text: str, execute: str, ref: str) -> str | None:
 
 #: A whole number as registries write it, thousands separated or not ("1,000", "60").
 _WHOLE_NUMBER = re.compile(r"\d{1,3}(?:,\d{3})+(?!\d)|\d+")
-#: A Han character: a label or value in Chinese.
-HAN = re.compile(r"[\u3400-\u9fff]")
+_HAN = re.compile(r"[\u3400-\u9fff]")
 
 #: Field → the labels it goes by on the page, Chinese and English (colons stripped).
 LABELS: dict[str, tuple[str, ...]] = {
@@ -223,9 +222,9 @@ def _value(label: str, cell: str, paragraphs: list[str]) -> str:
     recruiting" whole; else the cell's text (a label of one language keeps all of its value,
     a dose in ASCII after a Chinese paragraph too)."""
     if len(paragraphs) == 2:
-        han = [bool(HAN.search(p)) for p in paragraphs]
-        if han[0] != han[1]:
-            return paragraphs[han.index(bool(HAN.search(label)))]
+        languages = [language_of(p) for p in paragraphs]
+        if languages[0] != languages[1]:
+            return paragraphs[languages.index(language_of(label))]
     return cell
 
 
@@ -239,15 +238,16 @@ def fields_of(html: str) -> dict[str, dict[str, list[str]]]:
     return _fields(label_pairs(html))
 
 
-def _lang(label: str) -> str:
-    return "zh" if HAN.search(label) else "en"
+def language_of(text: str) -> str:
+    """ "zh" for a text holding a Han character, else "en"."""
+    return "zh" if _HAN.search(text) else "en"
 
 
 def _fields(pairs: list[tuple[str, str, str]]) -> dict[str, dict[str, list[str]]]:
     out: dict[str, dict[str, list[str]]] = {}
     for field, label, value in pairs:
         if value:
-            out.setdefault(field, {"zh": [], "en": []})[_lang(label)].append(value)
+            out.setdefault(field, {"zh": [], "en": []})[language_of(label)].append(value)
     return out
 
 
@@ -264,7 +264,7 @@ def _blocks(pairs: list[tuple[str, str, str]], names: frozenset[str]) -> list[Bl
     for field, label, value in pairs:
         if field not in names:
             continue
-        lang = _lang(label)
+        lang = language_of(label)
         if not blocks or lang in blocks[-1].get(field, {}):
             blocks.append({})
         blocks[-1].setdefault(field, {})[lang] = value or None
@@ -289,9 +289,8 @@ def _site(block: Block) -> dict[str, str | None]:
         "name_zh": block.get("institution", {}).get("zh"),
     }
     for kind in ("city", "province", "country"):
-        given = block.get(kind, {})
-        written = given.get("en") or given.get("zh")
-        if written and not given.get("en"):
+        written = _either(block, kind)
+        if written and not block.get(kind, {}).get("en"):
             written = places.english(kind, written)
         site[kind] = written
     return site
@@ -440,7 +439,7 @@ def to_record(raw: RawRecord) -> TrialRecord:
     countries = [places.country_english(s["country"]) for s in sites if s["country"]]
     start, end = _period(_any(fields, "execute_time") or "", raw.ref)
     title_zh = _first(fields, "title", "zh")
-    url = raw.url or f"https://www.chictr.org.cn/searchprojEN.html?regno={chictr}"
+    url = raw.url or search_url(chictr)
     values = {
         "registry_ids": ids,
         "org_study_ids": [v for v in [_any(fields, "subject_id")] if v],
@@ -522,6 +521,12 @@ def _page_text(data: bytes) -> str:
         except LookupError:  # none declared, or one Python does not know
             raise not_utf8 from None
         return data.decode(codec)
+
+
+def search_url(chictr: str) -> str:
+    """The registry's search page for a ChiCTR id: a record's source where it names no page of
+    its own."""
+    return f"https://www.chictr.org.cn/searchprojEN.html?regno={chictr}"
 
 
 #: A record page's own address as the page links it: the record (``showproj.html?proj=``), a

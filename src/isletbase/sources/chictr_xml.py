@@ -26,9 +26,16 @@ from isletbase import places
 from isletbase.errors import InputError
 from isletbase.model import TrialRecord, canonical_id
 from isletbase.sources import NOT_FOLLOWED, RawRecord, codec_for, files_in, followed
-from isletbase.sources.chictr import HAN, ID_PATTERN, secondary_ids
+from isletbase.sources.chictr import ID_PATTERN, language_of, search_url, secondary_ids
 from isletbase.sources.curated import describe
-from isletbase.sources.ictrp import FIRST_TAG, target_size, trds_date, values_of, xml_encoding
+from isletbase.sources.ictrp import (
+    FIRST_TAG,
+    local_name,
+    target_size,
+    trds_date,
+    values_of,
+    xml_encoding,
+)
 
 SOURCE = "ChiCTR XML export"
 ROOT = "trials"
@@ -78,7 +85,7 @@ def _root(file: Path) -> ET.Element:
             head = raw.read(4096)
         encoding = xml_encoding(head)
         first = FIRST_TAG.search(head.decode(codec_for(encoding), "replace"))
-        name = _local(first.group(1)) if first else None
+        name = local_name(first.group(1)) if first else None
         if name is None or name.lower() != ROOT:
             found = f"<{name}>" if name else "no element"
             raise InputError(
@@ -94,16 +101,16 @@ def _root(file: Path) -> ET.Element:
 def _trial(trial: ET.Element, place: str, retrieved: str | None) -> RawRecord:
     """A trial element's fields: ``<main>``'s texts by name, each list block's items."""
     fields: dict[str, object] = {}
-    main = next((c for c in trial if _local(c.tag) == "main"), None)
+    main = next((c for c in trial if local_name(c.tag) == "main"), None)
     for child in main if main is not None else ():
-        fields[_local(child.tag)] = (child.text or "").strip()
+        fields[local_name(child.tag)] = (child.text or "").strip()
     for child in trial:
-        block = _local(child.tag)
+        block = local_name(child.tag)
         if block in _LISTS:
             fields[block] = [
                 text
                 for item in child.iter()
-                if _local(item.tag) == _LISTS[block] and (text := (item.text or "").strip())
+                if local_name(item.tag) == _LISTS[block] and (text := (item.text or "").strip())
             ]
     tid = str(fields.get("trial_id") or "")
     return RawRecord(
@@ -115,11 +122,6 @@ def _trial(trial: ET.Element, place: str, retrieved: str | None) -> RawRecord:
     )
 
 
-def _local(tag: str) -> str:
-    """An element's name without its namespace."""
-    return tag.rsplit("}", 1)[-1]
-
-
 def _text(fields: dict, name: str) -> str | None:
     """A ``<main>`` field's text, ``None`` where empty or absent."""
     value = fields.get(name)
@@ -128,7 +130,7 @@ def _text(fields: dict, name: str) -> str | None:
 
 def _in(lang: str, text: str | None) -> str | None:
     """``text`` where it is in the language asked (Chinese: it holds Han characters)."""
-    return text if text and bool(HAN.search(text)) == (lang == "zh") else None
+    return text if text and language_of(text) == lang else None
 
 
 def to_record(raw: RawRecord) -> TrialRecord:
@@ -146,7 +148,7 @@ def to_record(raw: RawRecord) -> TrialRecord:
     title, scientific, sponsor = (
         _text(f, k) for k in ("public_title", "scientific_title", "primary_sponsor")
     )
-    url = _text(f, "url") or f"https://www.chictr.org.cn/searchprojEN.html?regno={chictr}"
+    url = _text(f, "url") or search_url(chictr)
     outcomes = [o.rstrip(";； ") for o in f.get("primary_outcome") or [] if o.rstrip(";； ")]
     values = {
         "registry_ids": ids,

@@ -332,11 +332,12 @@ def _trials(path: Path, text) -> Iterator[RawRecord]:  # noqa: ANN001 - a text f
             if first is None and block:
                 continue
             name = first.group(1) if first else None
-            if name is None or name.rsplit(":", 1)[-1] != ROOT:  # any namespace prefix
+            local = name.rsplit(":", 1)[-1] if name else None  # any namespace prefix
+            if local != ROOT:
                 found = f"<{name}>" if name else "no element"
                 hint = (
                     " (ChiCTR's own XML export: `isletbase ingest chictr` reads it)"
-                    if name and name.rsplit(":", 1)[-1] == "trials"
+                    if local == "trials"
                     else ""
                 )
                 raise InputError(f"{path}: root element is {found}, expected <{ROOT}>{hint}")
@@ -387,7 +388,7 @@ def _trial(path: Path, number: int, chunk: str) -> RawRecord:
         return _rejected(path, number, chunk, f"is not well-formed XML ({exc})")
     payload: dict[str, str] = {}
     for child in elem:  # its whole text, the tags inside it too ("Nested <b>bold</b> title")
-        tag, text = _local(child.tag), _inner_text(child)
+        tag, text = local_name(child.tag), _inner_text(child)
         # a field given twice (two <Secondary_ID>s) keeps both values, one a line
         payload[tag] = f"{payload[tag]}\n{text}" if payload.get(tag) else text
     tid = (payload.get("TrialID") or "").strip()
@@ -399,7 +400,7 @@ def _trial(path: Path, number: int, chunk: str) -> RawRecord:
     )
 
 
-def _local(tag: str) -> str:
+def local_name(tag: str) -> str:
     """An element's name without its namespace."""
     return tag.rsplit("}", 1)[-1]
 
@@ -410,7 +411,7 @@ def _inner_text(elem: ET.Element) -> str:
     parts = [elem.text or ""]
     for inner in elem:
         parts += [
-            "\n" if _local(inner.tag).lower() == "br" else _inner_text(inner),
+            "\n" if local_name(inner.tag).lower() == "br" else _inner_text(inner),
             inner.tail or "",
         ]
     return "".join(parts)
