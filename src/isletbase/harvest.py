@@ -44,12 +44,11 @@ from isletbase.store.schema import (
     MatchCandidateRow,
     QuarantineRow,
     RawRecordRow,
-    RegistryIdRow,
     TrialRow,
     TrialVersionRow,
     utcnow,
 )
-from isletbase.store.trial_reads import id_spellings
+from isletbase.store.trial_reads import id_spellings, ids_by_registry
 from isletbase.store.trials import TrialWriter
 
 API_SOURCE = "ClinicalTrials.gov API"
@@ -309,18 +308,6 @@ class Decided(NamedTuple):
     notes: list[str]
 
 
-def _ids_by_registry(session: Session, uid: int) -> dict[str, set[str]]:
-    """Trial ``uid``'s registry ids, by registry."""
-    held: dict[str, set[str]] = {}
-    for registry, rid in session.execute(
-        select(RegistryIdRow.registry_name, RegistryIdRow.registry_id).where(
-            RegistryIdRow.trial_uid == uid
-        )
-    ):
-        held.setdefault(registry, set()).add(rid)
-    return held
-
-
 #: The names of no one registry (an ICTRP id of none it names; "other"): two ids of these are
 #: as likely two registries' as one's, and say nothing of a study registered twice.
 _NO_REGISTRY = frozenset(("ICTRP", "other"))
@@ -331,7 +318,7 @@ def _same_registry(session: Session, into: int, gone: int) -> list[str]:
     registrations of one registry — one study registered twice, or a wrong match. Automatic
     matching never merges such a pair; a curator may, and is told (a second accepted pair of
     one trial is how it happens unseen)."""
-    mine, theirs = _ids_by_registry(session, into), _ids_by_registry(session, gone)
+    mine, theirs = ids_by_registry(session, into), ids_by_registry(session, gone)
     return [
         f"the trial now holds {', '.join(sorted(mine[r] | theirs[r]))} of one registry ({r}): "
         "two registrations of one study, or a wrong match (`isletbase review --split ID` "

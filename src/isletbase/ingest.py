@@ -56,6 +56,7 @@ from isletbase.store.schema import (
     TrialVersionRow,
     utcnow,
 )
+from isletbase.store.trial_reads import ids_by_registry
 from isletbase.store.trials import (
     DOCUMENT_VERSION,
     Outcome,
@@ -1076,11 +1077,7 @@ def _same_registry_link(
     """Why a new record joined trial ``uid`` through another registry's id although the trial
     holds an id of the record's own registry — two ClinicalTrials.gov records naming one
     ChiCTR id are two registrations of one study, or one names a wrong id — or ``None``."""
-    held = session.scalars(
-        select(RegistryIdRow.registry_id).where(
-            RegistryIdRow.trial_uid == uid, RegistryIdRow.registry_name == head.registry
-        )
-    ).all()
+    held = ids_by_registry(session, uid).get(head.registry)
     if not held:
         return None
     link = next(i for i in head.ids if owners.get(i) == uid)

@@ -35,7 +35,12 @@ def print_report(report: Report, title: str) -> None:
         err_console.print(
             f"[yellow]… and {len(report.errors) - 20} more (see `isletbase quarantine`)[/]"
         )
-    for note in report.notes:  # links not followed: few, and each for a curator to see
+    print_notes(report.notes)  # links not followed: few, and each for a curator to see
+
+
+def print_notes(notes: list[str]) -> None:
+    """What a curator should see that is no error, a line each on stderr."""
+    for note in notes:
         err_console.print(f"[cyan]note:[/] {escape(note)}", highlight=False, soft_wrap=True)
 
 

@@ -23,7 +23,7 @@ from isletbase.cli.common import (
     open_db,
     print_listing,
 )
-from isletbase.cli.database import exit_if_quarantined, print_report
+from isletbase.cli.database import exit_if_quarantined, print_notes, print_report
 from isletbase.ingest import Report
 from isletbase.store.db import Database
 from isletbase.store.trial_reads import get_trial, history
@@ -259,8 +259,7 @@ def review_command(
             database, accept if accept is not None else reject, accept is not None
         )
         console.print(f"{'merged into' if accept is not None else 'kept apart from'} {kept}")
-        for note in notes:
-            err_console.print(f"[cyan]note:[/] {escape(note)}", highlight=False, soft_wrap=True)
+        print_notes(notes)
         return
     matches = harvest.list_matches(database)
     print_listing(

@@ -217,6 +217,18 @@ def find_row(session: Session, any_id: str) -> TrialRow | None:
     ).first()
 
 
+def ids_by_registry(session: Session, uid: int) -> dict[str, set[str]]:
+    """Trial ``uid``'s registry ids, by registry."""
+    held: dict[str, set[str]] = {}
+    for registry, rid in session.execute(
+        select(RegistryIdRow.registry_name, RegistryIdRow.registry_id).where(
+            RegistryIdRow.trial_uid == uid
+        )
+    ):
+        held.setdefault(registry, set()).add(rid)
+    return held
+
+
 def find_uid(session: Session, any_id: str) -> int | None:
     """The uid of the trial with this registry id (any registry): as given, then with the prefix
     in the registry's own case (``nct01219465`` → ``NCT01219465``, ``chictr…`` → ``ChiCTR…``)."""
