@@ -28,3 +28,8 @@ def english(term: str) -> tuple[str, ...]:
     """The English words of the Chinese ``term`` (traditional characters and full-width forms
     too), or an empty tuple where the glossary lacks it."""
     return _book().get(_key(term), ())
+
+
+def chinese_words() -> tuple[str, ...]:
+    """Every Chinese word the glossary holds (as looked up: simplified, folded)."""
+    return tuple(_book())

@@ -87,6 +87,11 @@ def find(kind: str, name: str) -> Place | None:
     return _book()[kind].get(_key(name))
 
 
+def chinese_names() -> tuple[str, ...]:
+    """Every Chinese spelling of every place the book holds (as looked up: simplified)."""
+    return tuple(key for book in _book().values() for key in book if not key.isascii())
+
+
 def spellings(kind: str, name: str) -> tuple[str, ...]:
     """``name`` and every other spelling of its place (just ``name`` for a place the book does
     not hold), to match sites stored in either language."""

@@ -389,3 +389,17 @@ def test_an_institutions_trials_are_newest_first_and_undated_last_on_both_backen
 def test_a_filter_takes_the_names_readers_use(loaded_db, field, typed, stored):
     found = _ids(loaded_db, **{field: stored})
     assert found and _ids(loaded_db, **{field: typed}) == found
+
+
+@pytest.mark.parametrize(
+    ("typed", "spaced"),
+    [("干细胞治疗糖尿病", "干细胞 糖尿病"), ("脐带1型糖尿病", "脐带 1型糖尿病"),
+     ("脐带间充质干细胞治疗1型糖尿病", "脐带间充质干细胞 1型糖尿病"),
+     ("骨髓间充质干细胞糖尿病足", "骨髓间充质干细胞 糖尿病足")],
+)  # fmt: skip
+def test_chinese_typed_without_spaces_finds_what_its_words_apart_find(loaded_db, typed, spaced):
+    """Chinese is written without spaces: 干细胞治疗糖尿病 found 1 trial of the 108 that
+    干细胞 and 糖尿病 find, 脐带1型糖尿病 none, each matched as one substring."""
+    found = _ids(loaded_db, q=spaced)
+    assert found, spaced
+    assert _ids(loaded_db, q=typed) == found

@@ -22,7 +22,7 @@ from pydantic import (
     model_validator,
 )
 
-from isletbase import places, taxonomy
+from isletbase import cjk_words, places, taxonomy
 from isletbase.errors import InputError
 from isletbase.model import REGISTRIES, Region
 from isletbase.store.db import CJK, printable, without_accents
@@ -234,23 +234,31 @@ _LATIN_APART = 3
 
 
 def _cjk_pieces(term: str) -> list[str]:
-    """A term holding Chinese, as Chinese is typed: without its punctuation (``，、。“”「」（）``,
-    a trailing ``*``), which joins or wraps words the stored text holds apart ("糖尿病，干细胞"
-    is two terms), and with a Latin word of ``_LATIN_APART`` letters or more written against
-    Chinese apart ("msc糖尿病" is "msc" and "糖尿病"); a shorter one stays with its neighbours
+    """A term holding Chinese, as Chinese is typed: cut into its words (``_words``), without
+    its punctuation (``，、。“”「」（）``, a trailing ``*``), which joins or wraps words the
+    stored text holds apart ("糖尿病，干细胞" is two terms), and with a Latin word of
+    ``_LATIN_APART`` letters or more written against Chinese apart ("msc糖尿病" is "msc" and
+    "糖尿病"); a shorter one stays with its neighbours
     ("ii期", "1型糖尿病", "h1n1流感")."""
     pieces = []
     for run in _WORD.findall(term):
         glued = ""
         for part in _SCRIPT_RUN.findall(run):
             if part.isascii() and part.isalpha() and len(part) >= _LATIN_APART:
-                pieces += [glued, part] if glued else [part]
+                pieces += [*_words(glued), part]
                 glued = ""
             else:
                 glued += part
-        if glued:
-            pieces.append(glued)
+        pieces += _words(glued)
     return pieces
+
+
+def _words(glued: str) -> list[str]:
+    """A piece's words: Chinese typed without spaces cut into the words a search looks for
+    (``cjk_words.words``: 干细胞治疗糖尿病 is 干细胞 and 糖尿病)."""
+    if not glued:
+        return []
+    return cjk_words.words(glued) if CJK.search(glued) else [glued]
 
 
 #: A code of several phases as ``TrialQuery`` normalises it (``PHASE1_PHASE2``, from

@@ -1,0 +1,112 @@
+"""The words a search looks for in a run of Chinese typed without spaces.
+
+Chinese is written without spaces between words, so 干细胞治疗糖尿病 is one term to a query
+parser, and it was matched whole, as one substring: it found 1 of the 118 trials naming both
+干细胞 and 糖尿病, and 脐带1型糖尿病 none. A run is cut here into the words isletbase knows —
+the taxonomy's Chinese labels and aliases, the glossary's words, the place book's names and the
+field's common words of ``data/cjk_words.yaml`` — longest first, the words of how a question
+is phrased (治疗) dropped, so each word is looked for on its own. Text between known words is
+kept as typed, so a name no list holds (协和) is still a substring of its own. A general-purpose
+segmenter (jieba) was measured for this: its dictionary costs ~0.9 s and ~80 MB to load, and it
+cuts the field's words apart (间充质 → 间 + 充质, 1型 → 1 + 型) unless given these same lists.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+from importlib import resources
+
+import yaml
+
+from isletbase import glossary, places, taxonomy
+
+#: A type's or phase's number before 型 or 期 as Chinese texts write it (Ⅰ型, I型, 一型): read
+#: as a digit, so 脐带一型糖尿病 finds the label 1型糖尿病 in it (the search then matches each
+#: way of writing the number again).
+_NUMBER = re.compile(r"(?<![a-z0-9一二三四])(iv|iii|ii|i|[一二三四])(?=[型期])")
+_DIGIT = {"i": "1", "ii": "2", "iii": "3", "iv": "4", "一": "1", "二": "2", "三": "3", "四": "4"}
+
+
+def _key(text: str) -> str:
+    """A text as its words are looked up: NFKC, simplified, lower case, numbers as digits."""
+    folded = taxonomy.simplified(taxonomy.normalise(text)).lower()
+    return _NUMBER.sub(lambda m: _DIGIT[m.group()], folded)
+
+
+class _Lexicon:
+    """The known words (by ``_key``), the stopwords and connectors, and the longest word."""
+
+    def __init__(self, words: set[str], stopwords: set[str], connectors: set[str]) -> None:
+        # a word holding a stopword (the glossary's 干细胞治疗) would keep the stopword in
+        # what is looked for, where the stopword is to cut it (干细胞治疗糖尿病: 干细胞, 糖尿病)
+        self.words = {w for w in words if not any(s in w for s in stopwords)}
+        self.stopwords = stopwords
+        self.connectors = connectors
+        self.longest = max(map(len, words | stopwords))
+
+    def match(self, text: str, at: int) -> str | None:
+        """The longest known word or stopword of ``text`` starting at ``at``."""
+        for end in range(min(len(text), at + self.longest), at + 1, -1):
+            if text[at:end] in self.words or text[at:end] in self.stopwords:
+                return text[at:end]
+        return None
+
+
+@cache
+def _lexicon() -> _Lexicon:
+    raw = yaml.safe_load(
+        resources.files("isletbase.data").joinpath("cjk_words.yaml").read_text("utf-8")
+    )
+    tax = taxonomy.load()
+    names = [
+        name
+        for terms in tax.vocabularies.values()
+        for term in terms
+        for name in (term.label_zh, *term.aliases)
+    ]
+    names += [*glossary.chinese_words(), *places.chinese_names(), *raw["words"]]
+    words = {_key(n) for n in names if len(n) > 1 and not n.isascii()}
+    return _Lexicon(
+        words, {_key(w) for w in raw["stopwords"]}, {_key(c) for c in raw["connectors"]}
+    )
+
+
+def words(run: str) -> list[str]:
+    """The words of ``run`` (a term of Chinese, lower case, punctuation already split off)
+    that a search looks for, each on its own; ``[run]`` where it holds one word or none the
+    lists know, or only words of how a question is phrased.
+
+    A single character left between two known words is kept with the word after it (β细胞).
+    """
+    text = _key(run)
+    lexicon = _lexicon()
+    out: list[str] = []
+    pending, at, known_before = "", 0, False
+    while at < len(text):
+        found = lexicon.match(text, at)
+        if found is None:
+            char = text[at]
+            at += 1
+            # 脐带血和胰岛: 和 joins two words (not 协和's, after a character no list knows)
+            if not (
+                char in lexicon.connectors
+                and not pending
+                and known_before
+                and lexicon.match(text, at)
+            ):
+                pending += char
+                known_before = False
+            continue
+        at += len(found)
+        known_before = True
+        if found in lexicon.stopwords:
+            out += [pending] if pending else []
+        elif len(pending) == 1:  # a character alone is no word: it stays with the next one
+            out.append(pending + found)
+        else:
+            out += [pending, found] if pending else [found]
+        pending = ""
+    if pending:
+        out.append(pending)
+    return [run] if not out or out == [text] else out

@@ -1,0 +1,34 @@
+"""Chinese typed without spaces, cut into the words a search looks for."""
+
+from __future__ import annotations
+
+import pytest
+
+from isletbase.cjk_words import words
+
+
+@pytest.mark.parametrize(
+    ("typed", "cut"),
+    [
+        ("干细胞治疗糖尿病", ["干细胞", "糖尿病"]),  # 治疗 says how the question is phrased
+        ("脐带1型糖尿病", ["脐带", "1型糖尿病"]),
+        ("脐带间充质干细胞治疗1型糖尿病", ["脐带间充质干细胞", "1型糖尿病"]),
+        ("骨髓间充质干细胞糖尿病足", ["骨髓间充质干细胞", "糖尿病足"]),
+        ("臍帶一型糖尿病", ["脐带", "1型糖尿病"]),  # traditional characters, the type in words
+        ("脐带血和胰岛", ["脐带血", "胰岛"]),  # 和 between two words joins them
+        ("糖尿病足溃疡", ["糖尿病足", "溃疡"]),  # text no list knows is kept as typed
+        ("胰岛β细胞", ["胰岛", "β细胞"]),  # a character alone stays with the next word
+    ],
+)
+def test_a_run_is_cut_into_the_words_the_lists_know(typed, cut):
+    assert words(typed) == cut
+
+
+@pytest.mark.parametrize("typed", ["脐带间充质干细胞", "糖尿病足", "治疗", "协和", "溃疡"])
+def test_one_word_stopwords_only_or_unknown_text_is_looked_for_as_typed(typed):
+    assert words(typed) == [typed]
+
+
+def test_a_connector_inside_a_name_no_list_knows_stays_in_it():
+    """北京协和医院's 和 follows 协, which no list holds: it is part of the name, not a join."""
+    assert words("北京协和医院") == ["北京", "协和", "医院"]
