@@ -485,6 +485,10 @@ def test_a_long_text_is_refused_by_name() -> None:
      ("Our stem cell treatment: a diabetes cure.", "cure"),
      ("Stem cell therapy reverses diabetes.", "cure"),
      ("干细胞逆转糖尿病", "cure"),
+     ("Stem cell therapy reverses type 1 diabetes.", "cure"),
+     ("Stem cells reversed my type 2 diabetes.", "cure"),
+     ("干细胞治疗可逆转2型糖尿病", "cure"),
+     ("干细胞逆转Ⅰ型糖尿病", "cure"),
      ("Stem cell therapy, say goodbye to insulin forever!", "insulin_free"),
      ("干细胞治疗，告别胰岛素", "insulin_free"),
      ("干细胞治疗糖尿病，无需再打胰岛素", "insulin_free")],
@@ -492,7 +496,8 @@ def test_a_long_text_is_refused_by_name() -> None:
 def test_common_wordings_of_a_claim_are_read(text: str, claim: str) -> None:
     """Each was read as no claim (``stem cell diabetes cure``: "nothing found"), and
     干细胞治好糖尿病 as an offer with nothing to find; reversing diabetes was read as a claim
-    of insulin freedom."""
+    of insulin freedom, and reversing a type of it ("reverses type 1 diabetes", 逆转2型糖尿病)
+    as no claim at all."""
     checked = check_offer(text, today=date(2026, 6, 1))
     assert claim in checked.facts["claims"].value
     assert checked.findings  # a claim about cells for diabetes: something to say
