@@ -423,6 +423,13 @@ def test_a_record_read_from_another_page_is_not_called_the_registry_s(client, la
     assert 'href="https://clinicaltrials.gov/study/NCT03390231"' in mirrored
 
 
+def test_a_chictr_id_links_the_registry_s_search_for_it(client):
+    """Only ClinicalTrials.gov ids were links: a ChiCTR id was text, though the registry finds
+    the record by it."""
+    page = client.get("/trials/ChiCTR2300072200").text
+    assert 'href="https://www.chictr.org.cn/searchprojEN.html?regno=ChiCTR2300072200"' in page
+
+
 @pytest.mark.parametrize("lang", LANGUAGES)
 def test_every_example_the_search_box_gives_finds_trials(client, lang):
     """Its example ``xiehe`` found no trial: PUMCH runs none of the bundled ones."""

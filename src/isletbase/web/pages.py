@@ -29,7 +29,7 @@ from isletbase.evidence.living import current_outcomes
 from isletbase.evidence.outcomes import Outcome
 from isletbase.model import Institution, Site, SourceRef, Trial
 from isletbase.regulation.engine import findings_for_trial
-from isletbase.sources import registry_page
+from isletbase.sources import chictr, registry_page
 from isletbase.sources.ctgov import STUDY_URL
 from isletbase.store.db import Database
 from isletbase.store.facets import facet_table, place_suggestions
@@ -280,13 +280,22 @@ def trial_page(request: Request, trial_id: str) -> HTMLResponse:
             "outcomes": linked_outcomes(trial, current_outcomes(db)),
             "from_registry": registry_page(trial.source_url),
             "other_sources": other_sources(trial),
-            "registry_pages": {
-                r.id: STUDY_URL.format(nct=r.id)
-                for r in trial.registry_ids
-                if r.registry == "ClinicalTrials.gov"
-            },
+            "registry_pages": registry_pages(trial),
         },
     )
+
+
+def registry_pages(trial: Trial) -> dict[str, str]:
+    """Each registry id's page at its registry, where its address follows from the id: a
+    ClinicalTrials.gov study's, and ChiCTR's search for a ChiCTR id (its record pages are
+    numbered apart from the id)."""
+    pages = {}
+    for r in trial.registry_ids:
+        if r.registry == "ClinicalTrials.gov":
+            pages[r.id] = STUDY_URL.format(nct=r.id)
+        elif r.registry == "ChiCTR":
+            pages[r.id] = chictr.search_url(r.id)
+    return pages
 
 
 @router.get("/institutions", response_class=HTMLResponse)
