@@ -8,6 +8,7 @@ from html import unescape
 import pytest
 from fastapi.testclient import TestClient
 
+from isletbase.api.slots import CHECK, RETRY_AFTER_S, SIMULATION
 from isletbase.app import create
 from isletbase.evidence.cases import load_cases
 from isletbase.evidence.pools import pool_specs
@@ -345,3 +346,25 @@ def test_a_trials_findings_name_institutions_cells_and_statuses_in_chinese(clien
     english = unescape(client.get("/trials/NCT06196996", params={"lang": "en"}).text)
     assert "changzheng-hospital not seen on a filing list" in english  # the API's words
     assert "on a stem-cell institution filing list: <strong>not seen</strong>" in english
+
+
+@pytest.mark.parametrize(
+    ("path", "slot", "form", "kept", "key"),
+    [("/simulator", SIMULATION, {"sample_size": "3", "days": "21"}, 'value="21"', "simulator_busy"),
+     ("/regulation", CHECK, {"text": OFFER}, OFFER, "check_busy")],
+)  # fmt: skip
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_a_form_sent_while_the_server_is_busy_keeps_what_was_typed(
+    client, path, slot, form, kept, key, lang
+):
+    """Another run holding the server answered a bare 503 page, in English on a Chinese one,
+    with the form and what was typed gone."""
+    assert slot.try_take()
+    try:
+        r = client.post(path, params={"lang": lang}, data=form)
+    finally:
+        slot.give_back()
+    assert r.status_code == 503 and r.headers["retry-after"] == str(RETRY_AFTER_S)
+    page = unescape(r.text)
+    assert strings()[lang][key] in page
+    assert kept in page

@@ -14,12 +14,12 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlencode
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, HTTPException, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import HTMLResponse
 
 from isletbase.api.simulate import MAX_SIMULATED_PATIENT_DAYS
-from isletbase.api.slots import CHECK, SIMULATION
+from isletbase.api.slots import CHECK, RETRY_AFTER_S, SIMULATION
 from isletbase.errors import InputError, IsletbaseError
 from isletbase.evidence.cases import load_cases
 from isletbase.evidence.living import current_outcomes
@@ -140,15 +140,28 @@ async def regulation_check(request: Request) -> HTMLResponse:
         offer = await run_in_threadpool(Offer.parse, fields, "form")
         with CHECK.held():
             result = await run_in_threadpool(check_offer, offer, request.app.state.db)
-        error = None
+        error, status = None, 200
     except IsletbaseError as exc:
-        result, error = None, problem_of(exc, "offer_unreadable")
-    return render(
-        request,
-        "regulation.html",
-        {**regulation_context(), "offer": fields, "check": result, "error": error},
-        400 if error else 200,
-    )
+        result, error, status = None, problem_of(exc, "offer_unreadable"), 400
+    except HTTPException as exc:
+        result, error, status = None, _busy(exc, "check_busy"), 503
+    context = {**regulation_context(), "offer": fields, "check": result, "error": error}
+    return _answered(render(request, "regulation.html", context, status))
+
+
+def _busy(exc: HTTPException, key: str) -> Problem:
+    """A form's page told another run holds the server (``api.slots``): said in the reader's
+    words with the form kept, where a bare 503 page in English lost what was typed."""
+    if exc.status_code != 503:
+        raise exc
+    return Problem(key)
+
+
+def _answered(page: HTMLResponse) -> HTMLResponse:
+    """A busy page tells a client when to come back, as the API's 503 does."""
+    if page.status_code == 503:
+        page.headers["Retry-After"] = str(RETRY_AFTER_S)
+    return page
 
 
 def simulate_example(sample_size: int, days: int, lang: str = "en") -> dict[str, Any]:
@@ -222,4 +235,7 @@ async def simulator_run(request: Request) -> HTMLResponse:
     except IsletbaseError as exc:
         problem = problem_of(exc, "bad_request")
         return render(request, "simulator.html", {**context, "error": problem}, 400)
+    except HTTPException as exc:
+        problem = _busy(exc, "simulator_busy")
+        return _answered(render(request, "simulator.html", {**context, "error": problem}, 503))
     return render(request, "simulator.html", context)
