@@ -220,3 +220,28 @@ def test_a_number_in_a_longer_number_is_no_price_in_text() -> None:
     # a comma ending a clause is no part of the number (folding makes "，" a comma)
     assert prices.find_price("每疗程¥180000，3次一个疗程")[0] == 180_000.0
     assert prices.find_price("$15,000,2 infusions")[0] == 15_000.0
+
+
+@pytest.mark.parametrize(
+    ("text", "amount", "currency"),
+    [("Treatment price: 150 000 USD.", 150_000, "USD"), ("150 000 RMB", 150_000, "CNY"),
+     ("€ 20 000", 20_000, "EUR"), ("Price: 1.500.000 EUR", 1_500_000, "EUR"),
+     ("150,000 USD", 150_000, "USD"), ("Price 12.50 USD", 12.5, "USD")],
+)  # fmt: skip
+def test_thousands_grouped_by_spaces_or_dots_are_read_whole(text, amount, currency):
+    """ "150 000 USD" was a price of 0 USD, read from its "000", and the checker then said the
+    clinic charged nothing."""
+    assert prices.find_price(text)[:2] == (amount, currency)
+
+
+@pytest.mark.parametrize("text", ["Price: 20.000 EUR", "€ 20.000", "5,000,000,000,000,000,000 USD"])
+def test_a_number_read_only_in_part_is_no_price(text):
+    """ "20.000 EUR" (thousands in Europe, a decimal point elsewhere) was read as 20 EUR, and a
+    number longer than any price as 0 USD from its last groups: no reading beats a wrong one."""
+    assert prices.find_price(text) is None
+
+
+def test_an_offer_priced_with_spaced_thousands_is_judged_by_its_price():
+    offer = "Stem cell therapy cures type 1 diabetes. Treatment price: 150 000 USD."
+    facts = check_offer(offer, today=date(2026, 6, 1)).facts
+    assert facts["price_amount"].value == 150_000 and facts["charges_patient"].value is True
