@@ -403,3 +403,16 @@ def test_chinese_typed_without_spaces_finds_what_its_words_apart_find(loaded_db,
     found = _ids(loaded_db, q=spaced)
     assert found, spaced
     assert _ids(loaded_db, q=typed) == found
+
+
+@pytest.mark.parametrize(
+    ("english", "chinese"), [("changsha", "长沙"), ("hunan", "湖南"), ("shijiazhuang", "石家庄")]
+)
+def test_a_place_only_a_linked_institution_names_is_found_in_either_language(
+    loaded_db, english, chinese
+):
+    """NCT01350219's sites name no place; its institutions are in Changsha and Shijiazhuang,
+    which their English names found and their Chinese ones did not."""
+    found = _ids(loaded_db, q=english)
+    assert "NCT01350219" in found
+    assert _ids(loaded_db, q=chinese) == found

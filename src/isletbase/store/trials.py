@@ -217,7 +217,8 @@ def _labels(field: str, value: str | None) -> tuple[str | None, str | None]:
 
 
 def institution_words(session: Session) -> dict[str, list[str]]:
-    """Every institution's names, place and aliases (incl. pinyin), for trials' search text.
+    """Every institution's names, place (in English and Chinese) and aliases (incl. pinyin),
+    for trials' search text.
 
     Search matches Latin-script words by prefix, so the joined pinyin is also written from each
     syllable on (``xieheyiyuan``, ``heyiyuan`` …): ``xiehe`` finds 北京协和医院's trials."""
@@ -230,6 +231,9 @@ def institution_words(session: Session) -> dict[str, list[str]]:
                 r.name_zh,
                 r.city,
                 r.province,
+                # in both languages, as a site's are (``search_document``): 长沙 found the
+                # trials of a site with no place of its own only by an institution's "Changsha"
+                *places.site_names(r.city, r.province, r.country),
                 *(a.alias for a in r.aliases),
                 *(s for a in r.aliases if a.kind == "pinyin" for s in _syllable_suffixes(a.alias)),
             ]
