@@ -136,6 +136,24 @@ def test_every_page_renders_with_a_heading(page, live_server, artifacts, path, n
     shot(page, artifacts, name)
 
 
+def test_charts_keep_a_readable_width_on_a_phone_and_open_whole(browser, live_server):
+    """At 390 px the forest plots and the home chart shrank to ~300 px, their study names and
+    axis labels too small to read, with no way to open a plot whole."""
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
+    page = context.new_page()
+    page.goto(live_server.url + "/evidence")
+    widths = page.evaluate(
+        "[...document.querySelectorAll('img.forest')].map(i => i.getBoundingClientRect().width)"
+    )
+    assert widths and min(widths) >= 560, widths
+    href = page.locator('[data-testid="forest-full"]').first.get_attribute("href")
+    assert page.request.get(live_server.url + href).headers["content-type"].startswith("image/svg")
+    page.goto(live_server.url + "/")
+    chart = page.evaluate("document.querySelector('.chart > svg').getBoundingClientRect().width")
+    assert chart >= 480, chart
+    context.close()
+
+
 def test_phone_width_has_no_sideways_scroll(browser, live_server, artifacts):
     context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
     page = context.new_page()
