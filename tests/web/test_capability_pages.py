@@ -368,3 +368,29 @@ def test_a_form_sent_while_the_server_is_busy_keeps_what_was_typed(
     page = unescape(r.text)
     assert strings()[lang][key] in page
     assert kept in page
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_the_simulator_says_which_endpoint_its_p_and_power_test(client, lang):
+    """p = 1.000 and 0 % power stood beside HbA1c 6.72 against 6.32 with nothing saying they
+    tested insulin independence, the example's primary endpoint."""
+    page = unescape(
+        client.post(
+            "/simulator", params={"lang": lang}, data={"sample_size": "2", "days": "14"}
+        ).text
+    )
+    text = strings()[lang]
+    assert text["p_and_power_of"].format(endpoint=text["insulin_independent"]) in page
+
+
+def test_a_check_with_notes_only_does_not_say_nothing_was_found(client):
+    """An offer citing a trial id gets a note (INTL-TRIAL-001) and the heading said "nothing
+    found" above it."""
+    text = "We run a stem cell study, NCT99999999."
+    page = client.post("/regulation", params={"lang": "en"}, data={"text": text}).text
+    findings = page.split('id="rules-h"')[0]
+    assert "<code>INTL-TRIAL-001</code>" in findings and "red_flag" not in findings
+    worst = re.search(r'data-testid="worst">([^<]*)<', page)[1]
+    assert unescape(worst) == strings()["en"]["worst_notes"]
+    plain = client.post("/regulation", params={"lang": "en"}, data={"text": "hello"}).text
+    assert re.search(r'data-testid="worst">([^<]*)<', plain)[1] == strings()["en"]["worst_none"]

@@ -641,3 +641,14 @@ def test_china_s_drug_trial_registry_is_named_in_the_reader_s_words(client):
     assert "China's drug-trial registry (CTR)" in en and ">ChinaDrugTrials<" not in en
     api = client.get("/api/trials/CTR20252968").json()
     assert api["registryIds"] == [{"registry": "ChinaDrugTrials", "id": "CTR20252968"}]
+
+
+def test_a_title_shown_in_the_other_language_says_which(client):
+    """A drug-registry trial titled only in Chinese stood on English pages without
+    lang="zh-Hans", so a screen reader read its characters as English."""
+    page = client.get("/trials/CTR20252968", params={"lang": "en"}).text
+    assert re.search(r'<h1 lang="zh-Hans">', page)
+    listed = client.get("/trials", params={"lang": "en", "q": "CTR20252968"}).text
+    assert re.search(r'<h3 lang="zh-Hans"><a href="/trials/CTR20252968"', listed)
+    english = client.get("/trials/NCT01219465", params={"lang": "en"}).text
+    assert re.search(r"<h1>", english)
