@@ -652,3 +652,13 @@ def test_a_title_shown_in_the_other_language_says_which(client):
     assert re.search(r'<h3 lang="zh-Hans"><a href="/trials/CTR20252968"', listed)
     english = client.get("/trials/NCT01219465", params={"lang": "en"}).text
     assert re.search(r"<h1>", english)
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_a_taiwan_trial_s_country_says_it_is_isletbase_s_grouping(client, lang):
+    """NCT02336646's record names Taiwan as its Taipei site's country; the page showed
+    "China" beside the record's source as if the record said so."""
+    page = unescape(client.get("/trials/NCT02336646", params={"lang": lang}).text)
+    note = re.search(r'data-testid="country-grouped">([^<]*)<', page)[1]
+    assert ("Taiwan" if lang == "en" else "台湾") in note
+    assert 'data-testid="country-grouped"' not in client.get("/trials/NCT01219465").text

@@ -222,9 +222,17 @@ def field_rows(trial: Trial) -> list[dict[str, Any]]:
                 "source_host": urlparse(source.url if source else trial.source_url).netloc,
                 "retrieved": source.retrieved if source else None,
                 "derivation": derivations.get(DERIVED.get(name, "")),
+                # a trial in Hong Kong, Macau or Taiwan is filed under China, each its own
+                # region: its record names the region as the country (a Taipei site's
+                # "Taiwan"), so the page says the country is isletbase's grouping
+                "grouped": trial.region if name == "country" and trial.region in _REGIONS else None,
             }
         )
     return rows
+
+
+#: Regions of China a registry writes as a country (``places.trial_country``).
+_REGIONS = ("Hong Kong", "Macau", "Taiwan")
 
 
 def sites_by_city(sites: list[Site]) -> list[tuple[str | None, str | None, list[Site]]]:
