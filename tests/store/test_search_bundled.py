@@ -416,3 +416,16 @@ def test_a_place_only_a_linked_institution_names_is_found_in_either_language(
     found = _ids(loaded_db, q=english)
     assert "NCT01350219" in found
     assert _ids(loaded_db, q=chinese) == found
+
+
+@pytest.mark.parametrize(
+    ("alias", "code"), [("T1DM", "T1D"), ("niddm", "T2D"), ("AHSCT", "HSC/AHST")]
+)
+def test_a_vocabulary_alias_finds_every_trial_classified_as_its_value(loaded_db, alias, code):
+    """T1DM found the 7 trials whose records wrote it, where the 37 classified T1D say the
+    same thing; an alias now finds what the value's label and code find, and its own word."""
+    field = "condition" if code.startswith("T") else "cell_source"
+    classified = _ids(loaded_db, **{field: code})
+    found = _ids(loaded_db, q=alias)
+    assert classified and classified <= found
+    assert _ids(loaded_db, q=alias.lower()) == found
