@@ -429,3 +429,13 @@ def test_a_vocabulary_alias_finds_every_trial_classified_as_its_value(loaded_db,
     found = _ids(loaded_db, q=alias)
     assert classified and classified <= found
     assert _ids(loaded_db, q=alias.lower()) == found
+
+
+@pytest.mark.parametrize(
+    ("chinese", "english"), [("胰岛", "islet"), ("骨髓", "bone marrow"), ("脐带", "umbilical cord")]
+)
+def test_a_word_of_the_field_in_chinese_finds_what_its_english_finds(loaded_db, chinese, english):
+    """胰岛 found 4 trials where islet finds 10, 骨髓 15 where bone marrow finds 22: a trial
+    registered in English holds the Chinese word only where a label of its spells it."""
+    found = _ids(loaded_db, q=english)
+    assert found and found <= _ids(loaded_db, q=chinese)
