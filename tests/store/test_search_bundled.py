@@ -439,3 +439,10 @@ def test_a_word_of_the_field_in_chinese_finds_what_its_english_finds(loaded_db, 
     registered in English holds the Chinese word only where a label of its spells it."""
     found = _ids(loaded_db, q=english)
     assert found and found <= _ids(loaded_db, q=chinese)
+
+
+@pytest.mark.parametrize("typed", ["E10I", "e10i", "E10I*", "评价E10I"])
+def test_a_latin_word_written_against_chinese_in_a_record_is_found(loaded_db, typed):
+    """CTR20252968 is titled 评价E10I治疗2型糖尿病…: the word index read the whole run as one
+    word, so its product's code found nothing."""
+    assert "CTR20252968" in _ids(loaded_db, q=typed)

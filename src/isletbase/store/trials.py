@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -24,6 +25,7 @@ from sqlalchemy.orm import Session, selectinload
 from isletbase import places, taxonomy
 from isletbase.model import Derivation, RegistryId, TrialRecord
 from isletbase.store.db import (
+    CJK_CHARS,
     TAGGED_COLUMNS,
     bound_value,
     deferred_search_index,
@@ -196,7 +198,9 @@ def search_document(
     text = " | ".join(p for p in parts if p)
     if not text.isascii():  # most registry records are: one scan
         folded = [f for p in parts if p and (f := taxonomy.simplified(p)) != p]
-        text = " | ".join([text, *dict.fromkeys(folded)])
+        text = " | ".join(
+            [text, *dict.fromkeys(folded), *dict.fromkeys(_LATIN_IN_CJK.findall(text))]
+        )
     # the book's names are simplified already: added after the folding, they cost it nothing
     named = [
         n for s in data["sites"] for n in places.site_names(s["city"], s["province"], s["country"])
@@ -207,6 +211,16 @@ def search_document(
         given = set(parts)
         text = " | ".join([text, *(n for n in dict.fromkeys(named) if n not in given)])
     return without_accents(taxonomy.normalise(text)).lower()
+
+
+#: A Latin word (a product code, an acronym) written against Chinese characters, as Chinese
+#: texts write them (评价E10I治疗2型糖尿病): the word index reads the whole run as one word, so
+#: E10I found nothing; it is written again on its own. Two characters at least, a letter
+#: among them (the 2 of 2型 is no word).
+_LATIN_IN_CJK = re.compile(
+    rf"(?<=[{CJK_CHARS}])[A-Za-z0-9]*[A-Za-z][A-Za-z0-9]*(?<=[A-Za-z0-9]{{2}})"
+    rf"|[A-Za-z0-9]*[A-Za-z][A-Za-z0-9]*(?<=[A-Za-z0-9]{{2}})(?=[{CJK_CHARS}])"
+)
 
 
 @cache
