@@ -575,3 +575,12 @@ def test_an_offers_date_in_another_iso_form_finds_the_rules_of_that_day(written:
     )
     assert offer.date == "2025-03-01"
     assert "CN-NHC-002" not in {f.rule.id for f in check_offer(offer).findings}
+
+
+def test_a_claim_field_naming_no_claim_is_refused_by_name() -> None:
+    """ "bogus" was kept as a claim no rule reads, and the check came out as if the field had
+    been left out; a code or the offer's own words still count."""
+    with pytest.raises(InputError, match="'claims': 'bogus' is no claim"):
+        check_offer({"text": "stem cells for diabetes", "claims": ["cure", "bogus"]})
+    read = check_offer({"text": "stem cells", "claims": ["cure", "guaranteed cure"]})
+    assert read.facts["claims"].value == ["cure", "guaranteed"]

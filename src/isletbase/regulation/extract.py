@@ -309,6 +309,12 @@ class Extractor:
                     found = [k for k in found if k in _CLAIM_CODES] or (
                         [item] if item in _CLAIM_CODES else []
                     )
+                    if not found:  # kept as given, it matched no rule: a check silently weaker
+                        raise InputError(
+                            f"offer: field 'claims': {item!r} is no claim this checker knows;"
+                            f" give a code ({', '.join(sorted(_CLAIM_CODES))}) or the offer's"
+                            " words for it"
+                        )
                 found = found or [item.strip().lower()]
                 for code in found:
                     if code not in codes:
