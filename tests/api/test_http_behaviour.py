@@ -426,3 +426,15 @@ def test_a_refusal_of_the_api_address_itself_is_a_problem_document(client):
     the site's HTML page."""
     r = client.get("/api?" + "q=" + "x" * 20_000)
     assert r.status_code == 414 and r.headers["content-type"].startswith("application/problem+json")
+
+
+def test_a_checked_text_is_read_in_the_charset_it_declares(client):
+    """A clinic's page as Chinese Windows saves it (GBK) was refused as not UTF-8 even where
+    the request said so; an unknown charset is named."""
+    body = "干细胞治疗糖尿病，根治糖尿病，费用15万元。".encode("gbk")
+    r = client.post("/api/check", content=body, headers={"content-type": "text/plain; charset=gbk"})
+    assert r.status_code == 200 and r.json()["worst"] == "violation"
+    plain = client.post("/api/check", content=body, headers={"content-type": "text/plain"})
+    assert plain.status_code == 400
+    odd = client.post("/api/check", content=body, headers={"content-type": "text/plain; charset=x"})
+    assert odd.status_code == 415 and "'x'" in _refusal(odd)

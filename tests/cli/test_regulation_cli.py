@@ -179,3 +179,32 @@ def test_a_check_against_a_database_that_is_not_there_says_so(tmp_path: Path) ->
     assert done.returncode in (0, 1, 3) and "no isletbase data at" in done.stderr
     assert "was checked without looking up trials and institutions" in done.stderr
     assert not (tmp_path / "typo.db").exists()
+
+
+def test_check_reads_a_chinese_offer_saved_as_gbk(tmp_path: Path) -> None:
+    """Chinese Windows saves text as GBK: such an offer was refused as not UTF-8, from a file
+    and from standard input alike."""
+    text = "干细胞治疗糖尿病，根治糖尿病，无毒副作用，费用15万元。"
+    offer = tmp_path / "offer.txt"
+    offer.write_bytes(text.encode("gbk"))
+    db = f"sqlite:///{tmp_path / 'none.db'}"
+    done = run("check", str(offer), "--json", "--db", db, cwd=tmp_path)
+    assert done.returncode == 3, done.stderr
+    piped = subprocess.run(
+        [*CLI, "check", "-", "--json", "--db", db],
+        input=text.encode("gbk"), capture_output=True, cwd=tmp_path, check=False,
+    )  # fmt: skip
+    assert piped.returncode == 3 and json.loads(piped.stdout) == json.loads(done.stdout)
+
+
+@pytest.mark.parametrize(
+    ("content", "path", "message"),
+    [(b"caf\xe9 stem cells", "latin1.txt", "not UTF-8 text, nor GBK Chinese"),
+     (None, "/dev/null", "not a regular file")],
+)  # fmt: skip
+def test_an_offer_that_is_no_text_file_is_refused_saying_why(tmp_path, content, path, message):
+    """/dev/null was "no such file", though it is there."""
+    if content is not None:
+        (tmp_path / path).write_bytes(content)
+    done = run("check", path, cwd=tmp_path)
+    assert done.returncode == 2 and message in done.stderr, done.stderr

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import codecs
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Request
@@ -25,6 +26,7 @@ from isletbase.regulation.engine import (
 from isletbase.regulation.offer import MAX_TEXT, Offer
 from isletbase.regulation.rules import JURISDICTIONS_TEXT, TARGETS_TEXT, load_rulebook
 from isletbase.regulation.timeline import load_timeline
+from isletbase.sources import codec_for
 from isletbase.store.db import Database
 from isletbase.store.trial_reads import require_trial
 
@@ -69,10 +71,31 @@ async def _read_body(request: Request) -> tuple[str, str]:
         body += chunk
         if len(body) > MAX_CHECK_BYTES:
             raise too_large
+    codec = _charset(request, media)
     try:
-        return media, body.decode("utf-8")
+        return media, body.decode(codec)
     except UnicodeDecodeError:
-        raise InputError("request body: not UTF-8") from None
+        raise InputError(f"request body: not {codec} text") from None
+
+
+def _charset(request: Request, media: str) -> str:
+    """The codec a text body declares (``text/plain; charset=gbk``: a clinic's page as Chinese
+    Windows saves it, which was refused as not UTF-8), UTF-8 where it declares none; JSON is
+    UTF-8 whatever it says (RFC 8259). An unknown charset is a 415 naming it."""
+    params = request.headers.get("content-type", "").split(";")[1:]
+    declared = next(
+        (v.strip().strip('"') for k, _, v in (p.partition("=") for p in params)
+         if k.strip().lower() == "charset"),
+        None,
+    )  # fmt: skip
+    if not declared or media != "text/plain":
+        return "utf-8"
+    try:
+        return codecs.lookup(codec_for(declared)).name
+    except LookupError:
+        raise HTTPException(
+            status_code=415, detail=f"request body: unknown charset {declared!r}"
+        ) from None
 
 
 def _offer(media: str, text: str) -> Offer:

@@ -23,6 +23,7 @@ from isletbase.regulation.engine import (
 from isletbase.regulation.offer import Offer
 from isletbase.regulation.rules import JURISDICTIONS_TEXT, TARGETS_TEXT, load_rulebook
 from isletbase.regulation.timeline import load_timeline
+from isletbase.store.db import CJK
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 _STYLE = {"violation": "bold red", "red_flag": "yellow", "info": "cyan", "none": "green"}
@@ -33,20 +34,19 @@ def read_offer(path: str) -> Offer:
     """An offer from a file: ``.json`` holds fields (and optionally ``text``), anything else is
     the offer's text; ``-`` reads standard input."""
     if path == "-":
-        raw = sys.stdin.read(_MAX_BYTES + 1)
+        raw = _decoded(sys.stdin.buffer.read(_MAX_BYTES + 1), "stdin")
         name = "stdin"
     else:
         file = Path(path)
         if file.is_dir():
             raise InputError(f"{path}: a folder, not an offer file")
-        if not file.is_file():
+        if not file.exists():
             raise InputError(f"{path}: no such file")
+        if not file.is_file():  # /dev/null, a pipe: there, but no file of text
+            raise InputError(f"{path}: not a regular file; give a file of the offer's text")
         if file.stat().st_size > _MAX_BYTES:
             raise InputError(f"{path}: larger than {_MAX_BYTES} bytes; give the offer's text only")
-        try:
-            raw = file.read_text(encoding="utf-8")
-        except UnicodeDecodeError:
-            raise InputError(f"{path}: not UTF-8 text") from None
+        raw = _decoded(file.read_bytes(), path)
         name = path
     # a byte-order mark, as Windows' Notepad saves UTF-8: no part of the offer (a JSON file
     # with one was refused as invalid JSON, a text kept it in the quotes)
@@ -54,6 +54,25 @@ def read_offer(path: str) -> Offer:
     if name.endswith(".json") or (name == "stdin" and raw.lstrip().startswith("{")):
         return Offer.from_json(raw, name)
     return Offer.from_text(raw, name)
+
+
+def _decoded(data: bytes, name: str) -> str:
+    """An offer's text: UTF-8, else GB18030 (GBK's superset: Chinese Windows saves text so)
+    where the bytes read as that strictly and hold Chinese — a clinic's page saved as GBK was
+    refused — else refused by name (a Latin-1 file seldom reads as GB18030, and never as
+    Chinese)."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as not_utf8:
+        try:
+            text = data.decode("gb18030")
+        except UnicodeDecodeError:
+            text = ""
+        if CJK.search(text):
+            return text
+        raise InputError(
+            f"{name}: not UTF-8 text, nor GBK Chinese ({not_utf8.reason} at byte {not_utf8.start})"
+        ) from None
 
 
 def _evidence(finding: Finding) -> str:
