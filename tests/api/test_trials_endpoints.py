@@ -103,6 +103,31 @@ def test_openapi_docs_are_served(loaded_db):
     assert "/api/trials" in c.get("/api/openapi.json").json()["paths"]
 
 
+def _words_of(node, found: set[str]) -> set[str]:  # noqa: ANN001 - any JSON value
+    """Every key of a JSON document, at any depth."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            found.add(key)
+            _words_of(value, found)
+    elif isinstance(node, list):
+        for value in node:
+            _words_of(value, found)
+    return found
+
+
+def test_the_openapi_document_states_bounds_in_json_schema_s_words(loaded_db):
+    """year_from, year_to and a run list's limit carried "ge"/"le", which JSON Schema has no
+    words for, so clients and fuzzers never saw the bounds; the export listed page and
+    per_page (default 20), which it refuses."""
+    doc = client(loaded_db).get("/api/openapi.json").json()
+    assert not {"ge", "le", "gt", "lt"} & _words_of(doc["paths"], set())
+    params = {p["name"]: p for p in doc["paths"]["/api/trials"]["get"]["parameters"]}
+    year = next(s for s in params["year_from"]["schema"]["anyOf"] if s["type"] == "integer")
+    assert (year["minimum"], year["maximum"]) == (1900, 2100)
+    export = {p["name"] for p in doc["paths"]["/api/export/{fmt}"]["get"]["parameters"]}
+    assert "q" in export and not {"page", "per_page"} & export
+
+
 def test_the_openapi_document_gives_errors_as_they_are_answered(loaded_db):
     """It documented a 422 as JSON with a list of errors (the body is a problem document with
     a string detail), and no 400 or 404."""

@@ -194,13 +194,23 @@ def _names_a_record(path: str) -> bool:
     return "{" in path and "{fmt}" not in path
 
 
+#: Parameters a route's query model holds but the route refuses by name: an export holds
+#: every matching trial, not a page (its schema listed ``page`` and ``per_page``, default 20).
+_REFUSED_PARAMETERS = {"/api/export/{fmt}": ("page", "per_page")}
+
+
 def _documented_errors(schema: dict[str, Any]) -> dict[str, Any]:
     """FastAPI's OpenAPI ``schema`` (changed in place, as the app keeps it) with the errors as
     they are answered: a problem document (``application/problem+json``, ``detail`` a string)
-    — it documented a 422 as JSON with a list of errors, and no 400 or 404 at all."""
+    — it documented a 422 as JSON with a list of errors, and no 400 or 404 at all — and
+    without the parameters a route refuses (``_REFUSED_PARAMETERS``)."""
     ref = {"$ref": "#/components/schemas/Problem"}
     for path, operations in schema.get("paths", {}).items():
         for operation in operations.values():
+            refused = _REFUSED_PARAMETERS.get(path, ())
+            if refused:  # inherited from the search's model, refused by the route by name
+                kept = [p for p in operation.get("parameters", []) if p["name"] not in refused]
+                operation["parameters"] = kept
             responses = operation.setdefault("responses", {})
             errors = {
                 **_ERRORS,

@@ -12,7 +12,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials
-from pydantic import TypeAdapter, ValidationError
+from pydantic import BeforeValidator, TypeAdapter, ValidationError
 
 from isletbase.api.admin import TokenFirst, require_token
 from isletbase.api.admin import bearer as admin_bearer
@@ -23,7 +23,7 @@ from isletbase.simulate.endpoints import run_in_days
 from isletbase.simulate.engine import resolve_backend
 from isletbase.simulate.runs import list_runs, save_run
 from isletbase.simulate.trial import run_trial, simulated_patient_days
-from isletbase.store.query import WholeNumber
+from isletbase.store.query import as_written
 
 router = APIRouter(prefix="/api/simulate", tags=["simulate"])
 
@@ -109,6 +109,11 @@ router.add_api_route("", simulate, methods=["POST"], route_class_override=StoreN
 
 
 @router.get("/runs")
-def runs(request: Request, limit: Annotated[WholeNumber, Query(ge=1, le=500)] = 50) -> list[dict]:
+def runs(
+    request: Request,
+    # the bounds before the validator: after it they reached the schema as "ge"/"le", no
+    # words of JSON Schema, so a client never saw them
+    limit: Annotated[int, Query(ge=1, le=500), BeforeValidator(as_written)] = 50,
+) -> list[dict]:
     """Stored simulator runs, newest first (design, seed, endpoints per arm)."""
     return list_runs(request.app.state.db, limit)

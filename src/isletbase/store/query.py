@@ -58,7 +58,7 @@ _TERM = re.compile(r'"([^"]+)"|(\S+)')
 MAX_QUERY = 200
 
 
-def _as_written(value: object) -> object:
+def as_written(value: object) -> object:
     """Refuse a number in a URL that Python reads but no one writes: "1_0" is 10 to
     ``int()`` and pydantic (``?page=1_0`` showed page 10), " 5 " is 5."""
     if isinstance(value, str) and ("_" in value or value != value.strip()):
@@ -67,8 +67,12 @@ def _as_written(value: object) -> object:
 
 
 #: A whole number or a number given in a query string, read only as written in digits.
-WholeNumber = Annotated[int, BeforeValidator(_as_written)]
-Number = Annotated[float, BeforeValidator(_as_written)]
+WholeNumber = Annotated[int, BeforeValidator(as_written)]
+Number = Annotated[float, BeforeValidator(as_written)]
+#: A year a search is limited to: its bounds before the validator, so the OpenAPI schema says
+#: them as JSON Schema does (``minimum``/``maximum``); ``WholeNumber | None`` with ``Field``'s
+#: bounds wrote "ge"/"le", words no client reads.
+Year = Annotated[int, Field(ge=1900, le=2100), BeforeValidator(as_written)]
 MAX_PER_PAGE = 500
 
 
@@ -94,8 +98,8 @@ class TrialQuery(BaseModel):
     province: str | None = None
     city: str | None = None
     route: str | None = None
-    year_from: WholeNumber | None = Field(default=None, ge=1900, le=2100)
-    year_to: WholeNumber | None = Field(default=None, ge=1900, le=2100)
+    year_from: Year | None = None
+    year_to: Year | None = None
     sort: Sort = "relevance"
     page: WholeNumber = Field(default=1, ge=1, le=100_000)
     per_page: WholeNumber = Field(default=20, ge=1, le=MAX_PER_PAGE)
