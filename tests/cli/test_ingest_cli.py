@@ -26,6 +26,8 @@ def test_history_lists_the_creation_of_a_loaded_trial(loaded_db):
     assert data[0]["field"] == "record" and data[0]["new"] == "created"
     table = run("history", "NCT01219465", "--db", loaded_db.url).output
     assert "history of NCT01219465" in table and "created" in table
+    # titled by the trial's id as ``show`` writes it, not as typed
+    assert "history of NCT01219465" in run("history", "nct01219465", "--db", loaded_db.url).output
 
 
 def test_history_shows_a_long_change_where_it_differs() -> None:
@@ -263,3 +265,25 @@ def test_the_progress_bar_grows_with_more_records_than_the_registry_counted(monk
         advance(2)
     shown = recorded.export_text()
     assert "5/5" in shown and "5/4" not in shown
+
+
+@pytest.mark.parametrize(
+    ("command", "name", "content", "message"),
+    [("ctgov-dump", "img.json", b"\x89PNG\r\n\x1a\n", "named .json but no JSON object"),
+     ("ctgov-dump", "study.json", b'{"protocolSection": {}}', "one study's JSON"),
+     ("chictr", "empty.xml", b"", "the file is empty"),
+     ("ictrp", "empty.xml", b"  \n", "the file is empty"),
+     ("ctgov-dump", "/dev/null", None, "not a regular file"),
+     ("chictr", "/dev/null", None, "not a regular file"),
+     ("ictrp", "/dev/null", None, "not a regular file")],
+)  # fmt: skip
+def test_a_file_an_ingest_cannot_read_is_said_for_what_it_is(
+    tmp_path, command, name, content, message
+):
+    """A picture named .json was "one study's JSON", an empty file had "no element", and
+    /dev/null, which is there, was "no such file"."""
+    path = name if content is None else tmp_path / name
+    if content is not None:
+        path.write_bytes(content)
+    result = run("ingest", command, str(path), "--db", f"sqlite:///{tmp_path / 'x.db'}")
+    assert result.exit_code == 2 and message in result.output, result.output

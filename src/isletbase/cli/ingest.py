@@ -189,13 +189,14 @@ def history_command(
 ) -> None:
     """Every field change of a trial: date, field, old value, new value, source."""
     database = loaded_db(db)  # a missing database is said as such, not as a missing trial
-    if get_trial(database, trial_id) is None:
+    trial = get_trial(database, trial_id)
+    if trial is None:
         fail(f"no trial {trial_id!r} in {database.url}")
     print_listing(
         history(database, trial_id),
         as_json,
         lambda c: c.__dict__,
-        f"history of {trial_id}",
+        f"history of {trial.display_id}",  # as ``show`` names it, whatever case was typed
         ("date", "field", "old", "new", "source"),
         lambda c: (c.changed_at, c.field, *around_change(c.old or "", c.new or ""), c.source or ""),
     )

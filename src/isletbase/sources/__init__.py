@@ -82,6 +82,8 @@ def files_in(path: Path, suffixes: tuple[str, ...]) -> list[Path]:
         )
     if path.is_file():
         return [path]
+    if path.exists():  # /dev/null, a pipe: there, but no file of records
+        raise InputError(f"{path}: not a regular file or folder")
     raise InputError(f"{path}: no such file or directory")
 
 

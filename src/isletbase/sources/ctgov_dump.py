@@ -155,9 +155,18 @@ def read_dump(path: Path | str, retrieved: str | None = None, skip: int = 0) -> 
                     continue
                 yield _raw(inside, data, retrieved, where)
         return
-    if not path.is_file():
+    if not path.exists():
         raise InputError(f"{path}: no such file or directory")
+    if not path.is_file():  # /dev/null, a pipe: there, but neither a zip nor a folder
+        raise InputError(f"{path}: not a regular file; give a zip or a folder of studies")
     if path.suffix.lower() == ".json":  # it was called "not a readable zip archive"
+        with path.open("rb") as file:
+            head = file.read(64).lstrip(b"\xef\xbb\xbf \t\r\n")
+        if not head.startswith(b"{"):  # a picture named .json was called a study's JSON
+            raise InputError(
+                f"{path}: named .json but no JSON object (it starts {head[:8]!r}); "
+                "`ingest ctgov-dump` reads a zip or a folder of studies' JSON"
+            )
         raise InputError(
             f"{path}: one study's JSON; `ingest ctgov-dump` reads a zip or a folder of them "
             "(put the file in a folder)"

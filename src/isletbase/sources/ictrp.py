@@ -302,8 +302,11 @@ def read_export(path: Path | str) -> Iterator[RawRecord]:
     XML declaration: GB2312 too), UTF-8 where it names none.
     """
     path = Path(path)
+    if path.is_dir():
+        raise InputError(f"{path}: a folder; give the export's XML file")
     if not path.is_file():
-        raise InputError(f"{path}: no such file")
+        there = path.exists()  # /dev/null, a pipe: there, but no file of trials
+        raise InputError(f"{path}: {'not a regular file' if there else 'no such file'}")
     with path.open("rb") as raw:
         encoding = xml_encoding(raw.read(4096))
     try:
@@ -334,7 +337,13 @@ def _trials(path: Path, text) -> Iterator[RawRecord]:  # noqa: ANN001 - a text f
             name = first.group(1) if first else None
             local = name.rsplit(":", 1)[-1] if name else None  # any namespace prefix
             if local != ROOT:
-                found = f"<{name}>" if name else "no element"
+                found = (
+                    f"<{name}>"
+                    if name
+                    else "no element"
+                    if buffer.strip()
+                    else "missing: the file is empty"
+                )
                 hint = (
                     " (ChiCTR's own XML export: `isletbase ingest chictr` reads it)"
                     if local == "trials"
