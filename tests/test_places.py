@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from importlib import resources
 
 import pytest
@@ -137,3 +138,17 @@ def test_a_site_outside_china_or_in_another_city_of_that_name_has_no_names_added
     assert places.site_names("Suzhou", "Anhui", "China") == ("Anhui", "安徽", "安徽省")
     assert "苏州" in places.site_names("Suzhou", "Jiangsu", "China")
     assert places.site_names(None, None, None) == ()
+
+
+def test_every_country_of_the_bundled_trials_has_a_chinese_name():
+    """Jordan and Antigua and Barbuda stood in English among the Chinese page's facets."""
+    countries = set()
+    for file in resources.files("isletbase.data").joinpath("trials").iterdir():
+        if file.name.endswith(".jsonl"):
+            for line in file.read_text("utf-8").splitlines():
+                record = json.loads(line)
+                countries |= {s["country"] for s in record["sites"] if s["country"]}
+                countries |= {record["country"]} if record["country"] else set()
+    assert countries
+    named = {c for c in countries if places.chinese("country", c) or places.find("region", c)}
+    assert countries == named, sorted(countries - named)

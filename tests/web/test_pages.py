@@ -652,6 +652,10 @@ def test_a_title_shown_in_the_other_language_says_which(client):
     assert re.search(r'<h3 lang="zh-Hans"><a href="/trials/CTR20252968"', listed)
     english = client.get("/trials/NCT01219465", params={"lang": "en"}).text
     assert re.search(r"<h1>", english)
+    # and the English page says the registry gives the title in Chinese only, as the Chinese
+    # page says of a title in English only
+    assert strings()["en"]["title_chinese_only"] in unescape(page)
+    assert 'data-testid="chinese-only"' not in english
 
 
 @pytest.mark.parametrize("lang", LANGUAGES)
