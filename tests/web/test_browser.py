@@ -269,3 +269,16 @@ def test_the_api_docs_render_from_this_server_alone(page, live_server):
     expect(page.locator(".opblock-summary-path").first).to_be_visible(timeout=15_000)
     assert page.locator(".opblock-summary-path", has_text="/api/trials").count() > 0
     assert elsewhere == []
+
+
+def test_an_offer_checked_in_chinese_is_read_in_english_by_switching_language(page, live_server):
+    """The switch was a link: the English page came back with the form empty and no result."""
+    offer = "本院干细胞治疗糖尿病，保证根治，费用8万元。"
+    page.goto(live_server.url + "/regulation?lang=zh")
+    page.locator("#offer-text").fill(offer)
+    page.locator("#offer-text").evaluate("t => t.form.requestSubmit()")
+    expect(page.locator("html")).to_have_attribute("lang", "zh-Hans")
+    page.get_by_test_id("lang-switch").click()
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+    expect(page.locator("#offer-text")).to_have_value(offer)
+    expect(page.locator('[data-testid="worst"]')).to_have_count(1)

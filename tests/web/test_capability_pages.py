@@ -394,3 +394,20 @@ def test_a_check_with_notes_only_does_not_say_nothing_was_found(client):
     assert unescape(worst) == strings()["en"]["worst_notes"]
     plain = client.post("/regulation", params={"lang": "en"}, data={"text": "hello"}).text
     assert re.search(r'data-testid="worst">([^<]*)<', plain)[1] == strings()["en"]["worst_none"]
+
+
+@pytest.mark.parametrize(
+    ("path", "form"),
+    [("/regulation", {"text": OFFER}), ("/simulator", {"sample_size": "2", "days": "14"})],
+)
+def test_switching_language_on_a_form_s_result_sends_the_form_again(client, path, form):
+    """The language link on a checked offer or a run simulation was a plain link: the other
+    language's page came back empty, what was typed and its result gone."""
+    page = client.post(path, params={"lang": "zh"}, data=form).text
+    switch = re.search(r'<form method="post" action="([^"]+)" class="lang-form">(.*?)</form>', page)
+    assert switch and unescape(switch[1]) == f"{path}?lang=en"
+    resent = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', switch[2]))
+    assert {k: unescape(v) for k, v in resent.items()} == form
+    english = client.post(unescape(switch[1]), data=form)
+    assert english.status_code == 200 and '<html lang="en">' in english.text
+    assert 'class="lang-form"' not in client.get(path).text  # a page of no form's result

@@ -145,7 +145,13 @@ async def regulation_check(request: Request) -> HTMLResponse:
         result, error, status = None, problem_of(exc, "offer_unreadable"), 400
     except HTTPException as exc:
         result, error, status = None, _busy(exc, "check_busy"), 503
-    context = {**regulation_context(), "offer": fields, "check": result, "error": error}
+    context = {
+        **regulation_context(),
+        "offer": fields,
+        "check": result,
+        "error": error,
+        "resend": fields,  # the language switch sends the offer again
+    }
     return _answered(render(request, "regulation.html", context, status))
 
 
@@ -226,7 +232,7 @@ async def simulator_run(request: Request) -> HTMLResponse:
         "limit": MAX_SIMULATED_PATIENT_DAYS,
     }
     try:
-        context["form"] = form = await form_fields(request)
+        context["form"] = context["resend"] = form = await form_fields(request)
         # seconds of work: in a thread, so the server answers other requests meanwhile
         sample_size, days = example_size(form)
         context["run"] = await run_in_threadpool(
