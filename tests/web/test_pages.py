@@ -666,3 +666,13 @@ def test_a_taiwan_trial_s_country_says_it_is_isletbase_s_grouping(client, lang):
     note = re.search(r'data-testid="country-grouped">([^<]*)<', page)[1]
     assert ("Taiwan" if lang == "en" else "台湾") in note
     assert 'data-testid="country-grouped"' not in client.get("/trials/NCT01219465").text
+
+
+def test_a_facet_s_counts_add_up_to_the_results_with_those_stating_none(client):
+    """Status counts summed to 112 of 123 trials and phase to 113: the trials whose record
+    states none were left out of the list."""
+    page = unescape(client.get("/trials", params={"lang": "en"}).text)
+    total = int(re.search(r'data-testid="total">\D*([\d,]+)', page)[1].replace(",", ""))
+    status = page.split('id="facet-status"')[1].split("</section>")[0]
+    counts = [int(n) for n in re.findall(r'<span class="count">(\d+)</span>', status)]
+    assert 'data-testid="facet-none-status"' in status and sum(counts) == total
