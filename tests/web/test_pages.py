@@ -676,3 +676,16 @@ def test_a_facet_s_counts_add_up_to_the_results_with_those_stating_none(client):
     status = page.split('id="facet-status"')[1].split("</section>")[0]
     counts = [int(n) for n in re.findall(r'<span class="count">(\d+)</span>', status)]
     assert 'data-testid="facet-none-status"' in status and sum(counts) == total
+
+
+def test_a_page_names_its_own_address_and_each_language_s_absolutely(client):
+    """The alternates were relative (search engines read hreflang addresses whole) and no page
+    named its canonical address, so /trials/nct01219465 stood beside /trials/NCT01219465."""
+    page = client.get("/trials/nct01219465", params={"lang": "zh"}).text
+    links = dict(re.findall(r'<link rel="(canonical|alternate)"[^>]*href="([^"]+)"', page))
+    assert links["canonical"] == "http://testserver/trials/NCT01219465?lang=zh"
+    alternates = re.findall(r'hreflang="([^"]+)" href="([^"]+)"', page)
+    assert dict(alternates) == {
+        "en": "http://testserver/trials/NCT01219465?lang=en",
+        "zh-Hans": "http://testserver/trials/NCT01219465?lang=zh",
+    }

@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from functools import cache
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse
+from urllib.parse import quote, urlparse
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.staticfiles import StaticFiles
@@ -289,6 +289,7 @@ def trial_page(request: Request, trial_id: str) -> HTMLResponse:
             "from_registry": registry_page(trial.source_url),
             "other_sources": other_sources(trial),
             "registry_pages": registry_pages(trial),
+            "canonical_path": f"/trials/{quote(trial.display_id, safe='')}",
         },
     )
 

@@ -154,6 +154,8 @@ def render(
     ]
 
     colon = "：" if lang == "zh" else ": "  # a label's colon: full-width, no space, in Chinese
+    site = str(request.base_url).rstrip("/")
+    own_path = context.get("canonical_path") or request.url.path
 
     def paren(inner: object) -> str:
         """An aside in brackets after what it follows: full-width and unspaced in Chinese
@@ -355,11 +357,15 @@ def render(
             "field_label": field_label,
             "url_with": lambda path=None, **kw: url_with(request, context["query"], path, **kw),
             "switch_url": request.url.path + "?" + urlencode(switch),
-            # the page in each language, for search engines and shared links (hreflang)
+            # the page in each language, for search engines and shared links (hreflang), and
+            # this one's own address (canonical): absolute, as search engines read them, and
+            # under the path a page names for itself (a trial's id as its registry writes it:
+            # /trials/nct01219465 is /trials/NCT01219465)
             "alternates": [
-                (code, request.url.path + "?" + urlencode([*switch[:-1], ("lang", each)]))
+                (code, f"{site}{own_path}?{urlencode([*switch[:-1], ('lang', each)])}")
                 for each, code in (("en", "en"), ("zh", "zh-Hans"))
             ],
+            "canonical": f"{site}{own_path}?{urlencode([*switch[:-1], ('lang', lang)])}",
         },
         status_code=status,
     )
