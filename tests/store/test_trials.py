@@ -13,6 +13,7 @@ from isletbase.store.trials import (
     TRIAL_COLUMNS,
     TrialShaper,
     _Layout,
+    latin_in_cjk,
     pack,
 )
 from isletbase.taxonomy import Derived
@@ -93,3 +94,15 @@ def test_a_packed_trial_holds_its_values_in_column_order_with_json_as_text() -> 
     assert [json.loads(fields) for _, fields, _ in packed.sources] == [["record"], ["all"]]
     # a field the classifier matched nothing in has no row: reading the trial gives it back
     assert packed.derivations == [tuple(DERIVED[0])]
+
+
+@pytest.mark.parametrize(
+    ("text", "found"),
+    [("评价E10I治疗2型糖尿病", ["E10I"]), ("评价ＥＩ０Ａ治疗２型糖尿病", ["EI0A"]),
+     ("using MSC糖尿病 and", ["MSC"]), ("2型糖尿病", []), ("干细胞 abc", []),
+     ("糖尿病 " + "a" * 200_000 + " x", [])],
+)  # fmt: skip
+def test_a_latin_word_written_against_chinese_is_read_out_once(text, found):
+    """Full-width words were missed, and a pattern of lookarounds took 3 min on a 2,000-letter
+    word: the runs are read in one pass now, the longest here too."""
+    assert latin_in_cjk(text) == found

@@ -90,8 +90,7 @@ def unprintable(value: object) -> bool:
 
 #: Characters of scripts written without spaces between words (Chinese, Japanese, Korean): a
 #: search term holding one is matched as a substring, through the trigram index.
-CJK_CHARS = "\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\U00020000-\U0003134f"
-CJK = re.compile(f"[{CJK_CHARS}]")
+CJK = re.compile("[\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\U00020000-\U0003134f]")
 #: Trigram index of the parts of each trial's search text that hold CJK characters; Latin-script
 #: words are served by the word index below, so indexing their trigrams too would only cost
 #: time at every write (about a third of the writer's work on a registry-sized load).
