@@ -438,3 +438,6 @@ def test_a_checked_text_is_read_in_the_charset_it_declares(client):
     assert plain.status_code == 400
     odd = client.post("/api/check", content=body, headers={"content-type": "text/plain; charset=x"})
     assert odd.status_code == 415 and "'x'" in _refusal(odd)
+    for codec in ("base64", "rot13", "zlib", "undefined"):  # codecs of no text: a 500 each
+        kind = {"content-type": f"text/plain; charset={codec}"}
+        assert client.post("/api/check", content=body, headers=kind).status_code == 415, codec

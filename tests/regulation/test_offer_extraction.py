@@ -584,3 +584,5 @@ def test_a_claim_field_naming_no_claim_is_refused_by_name() -> None:
         check_offer({"text": "stem cells for diabetes", "claims": ["cure", "bogus"]})
     read = check_offer({"text": "stem cells", "claims": ["cure", "guaranteed cure"]})
     assert read.facts["claims"].value == ["cure", "guaranteed"]
+    coded = check_offer({"text": "stem cells", "claims": ["GUARANTEED", " No_Side_Effects "]})
+    assert coded.facts["claims"].value == ["guaranteed", "no_side_effects"]  # as before

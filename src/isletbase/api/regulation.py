@@ -74,7 +74,7 @@ async def _read_body(request: Request) -> tuple[str, str]:
     codec = _charset(request, media)
     try:
         return media, body.decode(codec)
-    except UnicodeDecodeError:
+    except UnicodeError:  # not of the charset; UTF-16 or -32 without whole code units too
         raise InputError(f"request body: not {codec} text") from None
 
 
@@ -91,11 +91,23 @@ def _charset(request: Request, media: str) -> str:
     if not declared or media != "text/plain":
         return "utf-8"
     try:
-        return codecs.lookup(codec_for(declared)).name
+        codec = codecs.lookup(codec_for(declared)).name
     except LookupError:
+        codec = None
+    if codec not in TEXT_CHARSETS:  # base64, rot13, zlib: codecs, but of no text (a 500)
         raise HTTPException(
-            status_code=415, detail=f"request body: unknown charset {declared!r}"
-        ) from None
+            status_code=415,
+            detail=f"request body: charset {declared!r}; send one of {', '.join(TEXT_CHARSETS)}",
+        )
+    return codec
+
+
+#: The charsets a text body may declare (Python's names for them): Unicode's, China's (GBK
+#: and GB2312 are read as GB18030, their superset), Taiwan's and Hong Kong's, and Latin-1.
+TEXT_CHARSETS = (
+    "utf-8", "utf-16", "utf-16-le", "utf-16-be", "utf-32", "gb18030", "big5", "big5hkscs",
+    "iso8859-1", "cp1252",
+)  # fmt: skip
 
 
 def _offer(media: str, text: str) -> Offer:

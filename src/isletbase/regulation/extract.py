@@ -306,8 +306,9 @@ class Extractor:
             for item in items:
                 found = [m.key for m in matcher.find(item)]
                 if name == "claims":
+                    code = item.strip().lower()  # GUARANTEED, No_Side_Effects: codes too
                     found = [k for k in found if k in _CLAIM_CODES] or (
-                        [item] if item in _CLAIM_CODES else []
+                        [code] if code in _CLAIM_CODES else []
                     )
                     if not found:  # kept as given, it matched no rule: a check silently weaker
                         raise InputError(
