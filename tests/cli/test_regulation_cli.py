@@ -200,6 +200,11 @@ def test_check_reads_a_chinese_offer_saved_as_gbk(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("content", "path", "message"),
     [(b"caf\xe9 stem cells", "latin1.txt", "not UTF-8 text, nor GBK Chinese"),
+     # read as GB18030 each made Chinese of rare characters, and the check found nothing
+     ("台北診所：幹細胞治療糖尿病，可根治第一型糖尿病，費用新台幣30萬元。".encode("big5"),
+      "big5.txt", "nor GBK Chinese"),
+     ("Terapia con células madre en México: cura la diabetes.".encode("cp1252"),
+      "cp1252.txt", "nor GBK Chinese"),
      (None, "/dev/null", "not a regular file")],
 )  # fmt: skip
 def test_an_offer_that_is_no_text_file_is_refused_saying_why(tmp_path, content, path, message):
@@ -208,3 +213,12 @@ def test_an_offer_that_is_no_text_file_is_refused_saying_why(tmp_path, content, 
         (tmp_path / path).write_bytes(content)
     done = run("check", path, cwd=tmp_path)
     assert done.returncode == 2 and message in done.stderr, done.stderr
+
+
+def test_standard_input_past_the_limit_is_said_to_be_too_large(tmp_path: Path) -> None:
+    """Cut at the limit mid-character, it was refused as no UTF-8 at byte 999,999."""
+    done = subprocess.run(
+        [*CLI, "check", "-"], input="干" * 400_000, capture_output=True, text=True,
+        cwd=tmp_path, check=False,
+    )  # fmt: skip
+    assert done.returncode == 2 and "stdin: larger than" in done.stderr, done.stderr

@@ -34,7 +34,10 @@ def read_offer(path: str) -> Offer:
     """An offer from a file: ``.json`` holds fields (and optionally ``text``), anything else is
     the offer's text; ``-`` reads standard input."""
     if path == "-":
-        raw = _decoded(sys.stdin.buffer.read(_MAX_BYTES + 1), "stdin")
+        data = sys.stdin.buffer.read(_MAX_BYTES + 1)
+        if len(data) > _MAX_BYTES:  # cut mid-character, it read as no UTF-8 at all
+            raise InputError(f"stdin: larger than {_MAX_BYTES} bytes; give the offer's text only")
+        raw = _decoded(data, "stdin")
         name = "stdin"
     else:
         file = Path(path)
@@ -58,9 +61,8 @@ def read_offer(path: str) -> Offer:
 
 def _decoded(data: bytes, name: str) -> str:
     """An offer's text: UTF-8, else GB18030 (GBK's superset: Chinese Windows saves text so)
-    where the bytes read as that strictly and hold Chinese — a clinic's page saved as GBK was
-    refused — else refused by name (a Latin-1 file seldom reads as GB18030, and never as
-    Chinese)."""
+    where the bytes read as that strictly and as Chinese (``_reads_as_chinese``) — a clinic's
+    page saved as GBK was refused — else refused by name."""
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as not_utf8:
@@ -68,11 +70,34 @@ def _decoded(data: bytes, name: str) -> str:
             text = data.decode("gb18030")
         except UnicodeDecodeError:
             text = ""
-        if CJK.search(text):
+        if _reads_as_chinese(text):
             return text
         raise InputError(
             f"{name}: not UTF-8 text, nor GBK Chinese ({not_utf8.reason} at byte {not_utf8.start})"
         ) from None
+
+
+#: Share of a text's Han characters that must be GB2312's commonest (level 1: its 3,755
+#: most used) for bytes read as GB18030 to be taken for Chinese. Most byte pairs of other
+#: encodings are valid GBK too: a Big5 page read so had 25 % of them, a Spanish cp1252 one
+#: none, real Chinese ~100 % (traditional characters saved as GBK, 75 %).
+_COMMON_SHARE = 0.6
+
+
+def _reads_as_chinese(text: str) -> bool:
+    """Whether ``text`` reads as Chinese: it has Han characters, mostly GB2312's commonest
+    (its first bytes 0xB0 to 0xD7), where a file in another encoding read as GB18030 makes
+    Han characters of rare ones (Big5's 台北診所 gave 禘┮稦灿…, and the check passed it)."""
+    han = [c for c in text if CJK.match(c)]
+    if not han:
+        return False
+    common = 0
+    for char in han:
+        try:
+            common += 0xB0 <= char.encode("gb2312")[0] <= 0xD7
+        except UnicodeEncodeError:
+            continue
+    return common >= _COMMON_SHARE * len(han)
 
 
 def _evidence(finding: Finding) -> str:
