@@ -226,7 +226,12 @@ def test_a_number_in_a_longer_number_is_no_price_in_text() -> None:
     ("text", "amount", "currency"),
     [("Treatment price: 150 000 USD.", 150_000, "USD"), ("150 000 RMB", 150_000, "CNY"),
      ("€ 20 000", 20_000, "EUR"), ("Price: 1.500.000 EUR", 1_500_000, "EUR"),
-     ("150,000 USD", 150_000, "USD"), ("Price 12.50 USD", 12.5, "USD")],
+     ("150,000 USD", 150_000, "USD"), ("Price 12.50 USD", 12.5, "USD"),
+     # a number after a digit and a space, or a grouped one with three decimals, was lost or
+     # read as its first digit while the rule was first written
+     ("Package 2 35,000 USD", 35_000, "USD"), ("方案1 150,000元", 150_000, "CNY"),
+     ("Year 2024 35000 USD", 35_000, "USD"), ("Price 2 5000 USD", 5_000, "USD"),
+     ("$1,000.000", 1_000, "USD"), ("$12 345.678", 12_345.678, "USD"), ("¥ 8 000", 8_000, "CNY")],
 )  # fmt: skip
 def test_thousands_grouped_by_spaces_or_dots_are_read_whole(text, amount, currency):
     """ "150 000 USD" was a price of 0 USD, read from its "000", and the checker then said the

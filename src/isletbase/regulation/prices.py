@@ -67,16 +67,19 @@ _ZH_NUM = rf"[{_D}]{{0,4}}[{_U}](?:[{_D}]{{0,4}}[{_U}]){{0,8}}(?:[{_D}](?![针�
 #: not part of a longer number: "1,50,000" (lakh grouping), "1.2.3" or "1e308" is no price of 1
 #: (a comma then a digit may be a clause's end: folding makes "¥180000，3次" "¥180000,3次"; the
 #: exponent's sign as \x2b: no repetition sign in a pattern, see the test of their bounds);
-#: nor does one start after a digit and a separator: "150 000 USD" was a price of 0 USD (read
-#: from its "000"), which the checker took for no charge. Thousands are grouped by commas, by
-#: spaces (as Europe and ISO write them, a no-break space folded to one) or by two or more dots
-#: ("1.500.000"); one dot before three digits ("20.000 EUR") is thousands in Europe and a
-#: decimal point elsewhere, so it is read as no price at all rather than as 20.
+#: nor is one read from the middle of a longer one: "150 000 USD" was a price of 0 USD (read
+#: from its "000"), which the checker took for no charge, and "$1,000.000" one of $1. Thousands
+#: are grouped by commas or by spaces (as Europe and ISO write them, a no-break space folded
+#: to one), with decimals after either, or by two or more dots ("1.500.000"); one dot before
+#: three digits of a number otherwise plain ("20.000 EUR") is thousands in Europe and a
+#: decimal point elsewhere, so it is read as no price rather than as 20. A number after a
+#: digit and a space is a price where it is no group of three ("Package 2 35,000 USD").
 _ARABIC = (
-    r"(?<!\d)(?<!\d[ ,.])"
-    r"(?:\d{1,3}(?:,\d{3}){1,5}|\d{1,3}(?: \d{3}){1,5}|\d{1,3}(?:\.\d{3}){2,5}|\d{1,15})"
-    r"(?:\.(?!\d{3}(?!\d))\d{1,6})?(?!\d)"
-    r"(?!\.\d)(?!,\d\d,\d)(?!e[-\x2b]?\d)"
+    r"(?<!\d)(?<!\d[,.])(?!(?<=\d )\d{3}(?!\d|[ ,.]\d))"
+    r"(?:(?:\d{1,3}(?:,\d{3}){1,5}|\d{1,3}(?: \d{3}){1,5})(?:\.\d{1,6})?"
+    r"|\d{1,3}(?:\.\d{3}){2,5}"
+    r"|\d{1,15}(?![, ]\d{3}(?!\d))(?:\.(?!\d{3}(?!\d))\d{1,6})?)"
+    r"(?!\d)(?!\.\d)(?!,\d\d,\d)(?!e[-\x2b]?\d)"
 )
 _NUM = rf"(?P<num>{_ARABIC}|{_ZH_NUM})"
 _S = r"\s{0,3}"
