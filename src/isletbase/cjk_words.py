@@ -75,14 +75,18 @@ def _lexicon() -> _Lexicon:
 def words(run: str) -> list[str]:
     """The words of ``run`` (a term of Chinese, lower case, punctuation already split off)
     that a search looks for, each on its own; ``[run]`` where it holds one word or none the
-    lists know, or only words of how a question is phrased.
+    lists know, only words of how a question is phrased, or only words under three characters
+    (北京医院: each would be a scan of every trial, where the run is one lookup in the trigram
+    index, and the name is found as written).
 
-    A single character left between two known words is kept with the word after it (β细胞).
+    A character no list knows stays a word of its own (肾 in 肾移植), but a Latin one goes with
+    the word after it (β细胞); a connector or particle between known words or at the run's
+    ends is dropped (用 in 用干细胞治疗, 吗 at the end of a question).
     """
     text = _key(run)
     lexicon = _lexicon()
     out: list[str] = []
-    pending, at, known_before = "", 0, False
+    pending, at, known_before = "", 0, True  # the run's start counts as a word's end
     while at < len(text):
         found = lexicon.match(text, at)
         if found is None:
@@ -93,20 +97,24 @@ def words(run: str) -> list[str]:
                 char in lexicon.connectors
                 and not pending
                 and known_before
-                and lexicon.match(text, at)
+                and (at == len(text) or lexicon.match(text, at))
             ):
                 pending += char
                 known_before = False
             continue
         at += len(found)
         known_before = True
-        if found in lexicon.stopwords:
-            out += [pending] if pending else []
-        elif len(pending) == 1:  # a character alone is no word: it stays with the next one
-            out.append(pending + found)
-        else:
-            out += [pending, found] if pending else [found]
+        if len(pending) == 1 and not taxonomy.CJK.match(pending):
+            found, pending = pending + found, ""  # β细胞: a letter goes with its word
+        out += [pending] if pending else []
+        out += [] if found in lexicon.stopwords else [found]
         pending = ""
     if pending:
         out.append(pending)
-    return [run] if not out or out == [text] else out
+    if not out or out == [text] or all(len(w) < _INDEXED for w in out):
+        return [run]
+    return out
+
+
+#: The shortest term the trigram index serves (shorter ones are a scan of every trial).
+_INDEXED = 3

@@ -174,6 +174,9 @@ def _readable(text: str) -> str:
 #: Characters that Python's case-insensitive ``re`` matches with an ASCII letter but RE2 does
 #: not (``tests/test_taxonomy_fast.py`` checks this against every code point).
 _FOLD = str.maketrans({"\u0130": "i", "\u0131": "i", "\u017f": "s", "\u212a": "k"})
+#: Characters of scripts written without spaces between words (Chinese, Japanese, Korean): a
+#: search term holding one is matched as a substring, through the trigram index.
+CJK = re.compile("[\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\U00020000-\U0003134f]")
 _FOLDED = re.compile("[\u0130\u0131\u017f\u212a]")
 
 

@@ -54,6 +54,7 @@ from isletbase.store.schema import (
     TrialRow,
     load_extensions,
 )
+from isletbase.taxonomy import CJK  # noqa: F401 - the store's name for it too
 
 DEFAULT_URL = "sqlite:///isletbase.db"
 
@@ -88,9 +89,6 @@ def unprintable(value: object) -> bool:
     return isinstance(value, str) and _CONTROL.search(value) is not None
 
 
-#: Characters of scripts written without spaces between words (Chinese, Japanese, Korean): a
-#: search term holding one is matched as a substring, through the trigram index.
-CJK = re.compile("[\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\U00020000-\U0003134f]")
 #: Trigram index of the parts of each trial's search text that hold CJK characters; Latin-script
 #: words are served by the word index below, so indexing their trigrams too would only cost
 #: time at every write (about a third of the writer's work on a registry-sized load).
