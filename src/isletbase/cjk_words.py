@@ -37,12 +37,20 @@ def _key(text: str) -> str:
 class _Lexicon:
     """The known words (by ``_key``), the stopwords and connectors, and the longest word."""
 
-    def __init__(self, words: set[str], stopwords: set[str], connectors: set[str]) -> None:
+    def __init__(
+        self,
+        words: set[str],
+        stopwords: set[str],
+        connectors: set[str],
+        labels: dict[str, str] | None = None,
+    ) -> None:
         # a word holding a stopword (the glossary's 干细胞治疗) would keep the stopword in
         # what is looked for, where the stopword is to cut it (干细胞治疗糖尿病: 干细胞, 糖尿病)
         self.words = {w for w in words if not any(s in w for s in stopwords)}
         self.stopwords = stopwords
         self.connectors = connectors
+        #: a vocabulary's Chinese alias → its label (第1型糖尿病 → 1型糖尿病, 静脉注射 → 静脉输注)
+        self.labels = labels or {}
         self.longest = max(map(len, words | stopwords))
 
     def match(self, text: str, at: int) -> str | None:
@@ -67,9 +75,16 @@ def _lexicon() -> _Lexicon:
     ]
     names += [*glossary.chinese_words(), *places.chinese_names(), *raw["words"]]
     words = {_key(n) for n in names if len(n) > 1 and not n.isascii()}
-    return _Lexicon(
-        words, {_key(w) for w in raw["stopwords"]}, {_key(c) for c in raw["connectors"]}
-    )
+    # every classified trial's text holds its value's label, not the alias a reader typed
+    labels = {
+        _key(alias): _key(term.label_zh)
+        for terms in tax.vocabularies.values()
+        for term in terms
+        for alias in term.aliases
+        if not alias.isascii() and _key(alias) != _key(term.label_zh)
+    }
+    stopwords = {_key(w) for w in raw["stopwords"]}
+    return _Lexicon(words, stopwords, {_key(c) for c in raw["connectors"]}, labels)
 
 
 def words(run: str) -> list[str]:
@@ -79,7 +94,9 @@ def words(run: str) -> list[str]:
     (北京医院: each would be a scan of every trial, where the run is one lookup in the trigram
     index, and the name is found as written).
 
-    A character no list knows stays a word of its own (肾 in 肾移植), but a Latin one goes with
+    A vocabulary's Chinese alias is looked for as its label, which every trial classified so
+    carries (第一型糖尿病 as 1型糖尿病, 静脉注射 as 静脉输注: they found nothing). A character no
+    list knows stays a word of its own (肾 in 肾移植), but a Latin one goes with
     the word after it (β细胞); a connector or particle between known words or at the run's
     ends is dropped (用 in 用干细胞治疗, 吗 at the end of a question).
     """
@@ -107,7 +124,7 @@ def words(run: str) -> list[str]:
         if len(pending) == 1 and not taxonomy.CJK.match(pending):
             found, pending = pending + found, ""  # β细胞: a letter goes with its word
         out += [pending] if pending else []
-        out += [] if found in lexicon.stopwords else [found]
+        out += [] if found in lexicon.stopwords else [lexicon.labels.get(found, found)]
         pending = ""
     if pending:
         out.append(pending)

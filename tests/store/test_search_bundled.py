@@ -446,3 +446,12 @@ def test_a_latin_word_written_against_chinese_in_a_record_is_found(loaded_db, ty
     """CTR20252968 is titled 评价E10I治疗2型糖尿病…: the word index read the whole run as one
     word, so its product's code found nothing."""
     assert "CTR20252968" in _ids(loaded_db, q=typed)
+
+
+@pytest.mark.parametrize(
+    ("typed", "label"),
+    [("第一型糖尿病", "1型糖尿病"), ("间充质干细胞静脉注射", "间充质干细胞 静脉输注")],
+)
+def test_a_chinese_alias_of_a_vocabulary_value_finds_what_its_label_finds(loaded_db, typed, label):
+    found = _ids(loaded_db, q=label)
+    assert found and _ids(loaded_db, q=typed) == found
