@@ -105,4 +105,4 @@ def test_a_packed_trial_holds_its_values_in_column_order_with_json_as_text() -> 
 def test_a_latin_word_written_against_chinese_is_read_out_once(text, found):
     """Full-width words were missed, and a pattern of lookarounds took 3 min on a 2,000-letter
     word: the runs are read in one pass now, the longest here too."""
-    assert latin_in_cjk(text) == found
+    assert latin_in_cjk([text, None, ""]) == found
