@@ -21,17 +21,20 @@ import yaml
 
 from isletbase import glossary, places, taxonomy
 
-#: A type's or phase's number before 型 or 期 as Chinese texts write it (Ⅰ型, I型, 一型): read
-#: as a digit, so 脐带一型糖尿病 finds the label 1型糖尿病 in it (the search then matches each
-#: way of writing the number again).
-_NUMBER = re.compile(r"(?<![a-z0-9一二三四])(iv|iii|ii|i|[一二三四])(?=[型期])")
-_DIGIT = {"i": "1", "ii": "2", "iii": "3", "iv": "4", "一": "1", "二": "2", "三": "3", "四": "4"}
+#: A type's or phase's number before 型 or 期, written as Chinese write it (NFKC-folded and in
+#: lower case: Ⅰ型 is i型): 1型, i型, 一型 are one type of diabetes; II期, 二期, 2期 one phase.
+NUMBERED = re.compile(r"(?<![a-z0-9一二三四])(iv|iii|ii|i|[1-4]|[一二三四])(?=[型期])")
+#: Each number's ways of writing, the digit first.
+NUMERALS = (("1", "i", "一"), ("2", "ii", "二"), ("3", "iii", "三"), ("4", "iv", "四"))
+#: A way of writing a number → its digit: a run's words are looked up with digits, so
+#: 脐带一型糖尿病 finds the label 1型糖尿病 in it (the search then matches each way again).
+_DIGIT = {form: forms[0] for forms in NUMERALS for form in forms}
 
 
 def _key(text: str) -> str:
     """A text as its words are looked up: NFKC, simplified, lower case, numbers as digits."""
     folded = taxonomy.simplified(taxonomy.normalise(text)).lower()
-    return _NUMBER.sub(lambda m: _DIGIT[m.group()], folded)
+    return NUMBERED.sub(lambda m: _DIGIT[m.group()], folded)
 
 
 class _Lexicon:

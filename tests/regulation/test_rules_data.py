@@ -11,7 +11,7 @@ from isletbase.errors import InputError
 from isletbase.regulation.conditions import parse_condition
 from isletbase.regulation.rules import load_rulebook, parse_rulebook
 from isletbase.regulation.timeline import load_timeline, parse_timeline
-from isletbase.store.db import CJK
+from isletbase.taxonomy import CJK
 
 FIELDS = {"country": "str", "charges_patient": "bool", "claims": "list", "price_amount": "number"}
 

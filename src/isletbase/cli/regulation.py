@@ -23,7 +23,7 @@ from isletbase.regulation.engine import (
 from isletbase.regulation.offer import Offer
 from isletbase.regulation.rules import JURISDICTIONS_TEXT, TARGETS_TEXT, load_rulebook
 from isletbase.regulation.timeline import load_timeline
-from isletbase.store.db import CJK
+from isletbase.taxonomy import CJK
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 _STYLE = {"violation": "bold red", "red_flag": "yellow", "info": "cyan", "none": "green"}

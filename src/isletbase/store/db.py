@@ -54,7 +54,7 @@ from isletbase.store.schema import (
     TrialRow,
     load_extensions,
 )
-from isletbase.taxonomy import CJK  # noqa: F401 - the store's name for it too
+from isletbase.taxonomy import CJK
 
 DEFAULT_URL = "sqlite:///isletbase.db"
 

@@ -34,12 +34,13 @@ from sqlalchemy import (
     text,
 )
 
-from isletbase import glossary, places, taxonomy
+from isletbase import cjk_words, glossary, places, taxonomy
 from isletbase.errors import InputError
-from isletbase.store.db import CJK, Database, word_tag
+from isletbase.store.db import Database, word_tag
 from isletbase.store.query import _WORD, TrialQuery, _is_prefix, _worded, query_terms
 from isletbase.store.schema import RegistryIdRow, SiteRow, TrialRow
 from isletbase.store.trial_reads import find_uid
+from isletbase.taxonomy import CJK
 from isletbase.wording import said
 
 #: The SQLite FTS5 indexes (created by ``Database.init``), as lightweight tables for SELECTs.
@@ -155,21 +156,18 @@ class _Plan:
     index: Literal["words", "trigrams"] | None = None
 
 
-#: A type's or phase's number before 型 or 期, written as Chinese write it: 1型, Ⅰ型 (NFKC: i型),
-#: I型, 一型 are one type of diabetes; II期, 二期, 2期 one phase.
-_NUMBERED = re.compile(r"(?<![a-z0-9一二三四])(iv|iii|ii|i|[1-4]|[一二三四])(?=[型期])")
-_NUMERALS = (("1", "i", "一"), ("2", "ii", "二"), ("3", "iii", "三"), ("4", "iv", "四"))
-_NUMERAL_FORMS = {form: forms for forms in _NUMERALS for form in forms}
+#: A number's every way of writing, by any of them (``cjk_words.NUMERALS``).
+_NUMERAL_FORMS = {form: forms for forms in cjk_words.NUMERALS for form in forms}
 
 
 def _forms(term: str) -> tuple[str, ...]:
     """A CJK term's forms a search matches: in traditional and simplified characters
     (``taxonomy.written_forms``), each with a type's or phase's number in each way Chinese
-    texts write it (``_NUMBERED``: Ⅱ型糖尿病 finds 2型糖尿病 and 二型糖尿病, and back)."""
+    texts write it (``cjk_words.NUMBERED``: Ⅱ型糖尿病 finds 2型糖尿病 and 二型糖尿病, and back)."""
     out: list[str] = []
     for form in taxonomy.written_forms(term):
         folded = taxonomy.normalise(form).lower()
-        found = list(_NUMBERED.finditer(folded))
+        found = list(cjk_words.NUMBERED.finditer(folded))
         if not found:
             out.append(form)
             continue
@@ -225,9 +223,10 @@ def _text_plan(db: Database, q: str) -> _Plan:
     worded = _worded(terms)
     for position, term in enumerate(terms):
         words = _WORD.findall(term)
-        if words and not CJK.search(term) and (named := _alias_words().get(term)):
-            plan.either.append(((), named))  # T1DM: the word, or what the labels say
-        elif words and not CJK.search(term):
+        if words and not CJK.search(term):
+            if named := _alias_words().get(term):
+                plan.either.append(((), named))  # T1DM: the word, or what the labels say
+                continue
             prefix = _is_prefix(term, words[-1], last=position == worded[-1])
             phrases.append(_phrase(words) + ("*" if prefix else ""))
             plan.patterns.append(_word_pattern(words, prefix))

@@ -25,7 +25,8 @@ from pydantic import (
 from isletbase import cjk_words, places, taxonomy
 from isletbase.errors import InputError
 from isletbase.model import REGISTRIES, Region
-from isletbase.store.db import CJK, printable, without_accents
+from isletbase.store.db import printable, without_accents
+from isletbase.taxonomy import CJK
 
 Sort = Literal[
     "relevance", "start_date", "-start_date", "id", "enrollment", "-enrollment", "updated"

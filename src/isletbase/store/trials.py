@@ -25,7 +25,6 @@ from sqlalchemy.orm import Session, selectinload
 from isletbase import places, taxonomy
 from isletbase.model import Derivation, RegistryId, TrialRecord
 from isletbase.store.db import (
-    CJK,
     TAGGED_COLUMNS,
     bound_value,
     deferred_search_index,
@@ -44,6 +43,7 @@ from isletbase.store.schema import (
     TrialVersionRow,
     utcnow,
 )
+from isletbase.taxonomy import CJK
 from isletbase.wording import said
 
 #: Scalar fields copied from a record to the row; a change to any of them is a version.

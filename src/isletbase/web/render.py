@@ -27,8 +27,8 @@ from isletbase.model import STALE_FLAG
 from isletbase.regulation.facts import Evidence
 from isletbase.regulation.rules import load_rulebook
 from isletbase.sources import visible
-from isletbase.store.db import CJK
 from isletbase.store.query import TrialQuery
+from isletbase.taxonomy import CJK
 from isletbase.web.i18n import COOKIE, LANGUAGES, language, strings
 from isletbase.wording import Said
 
