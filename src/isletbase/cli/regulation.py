@@ -23,6 +23,7 @@ from isletbase.regulation.engine import (
 from isletbase.regulation.offer import Offer
 from isletbase.regulation.rules import JURISDICTIONS_TEXT, TARGETS_TEXT, load_rulebook
 from isletbase.regulation.timeline import load_timeline
+from isletbase.sources import not_a_file
 from isletbase.taxonomy import CJK
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
@@ -43,10 +44,8 @@ def read_offer(path: str) -> Offer:
         file = Path(path)
         if file.is_dir():
             raise InputError(f"{path}: a folder, not an offer file")
-        if not file.exists():
-            raise InputError(f"{path}: no such file")
-        if not file.is_file():  # /dev/null, a pipe: there, but no file of text
-            raise InputError(f"{path}: not a regular file; give a file of the offer's text")
+        if not file.is_file():
+            raise not_a_file(file, "a file of the offer's text")
         if file.stat().st_size > _MAX_BYTES:
             raise InputError(f"{path}: larger than {_MAX_BYTES} bytes; give the offer's text only")
         raw = _decoded(file.read_bytes(), path)

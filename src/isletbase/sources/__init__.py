@@ -82,9 +82,16 @@ def files_in(path: Path, suffixes: tuple[str, ...]) -> list[Path]:
         )
     if path.is_file():
         return [path]
-    if path.exists():  # /dev/null, a pipe: there, but no file of records
-        raise InputError(f"{path}: not a regular file or folder")
-    raise InputError(f"{path}: no such file or directory")
+    raise not_a_file(path, "a file or a folder of records")
+
+
+def not_a_file(path: Path, wanted: str) -> InputError:
+    """The error for ``path`` where a file to read was wanted and none is: not there, or there
+    but no regular file (/dev/null, a pipe, which were said to be no such file); ``wanted``
+    says what to give instead."""
+    if path.exists():
+        return InputError(f"{path}: not a regular file; give {wanted}")
+    return InputError(f"{path}: no such file or directory")
 
 
 def followed(file: Path, path: Path) -> bool:

@@ -31,6 +31,7 @@ from isletbase.sources.curated import describe
 from isletbase.sources.ictrp import (
     FIRST_TAG,
     local_name,
+    root_named,
     target_size,
     trds_date,
     values_of,
@@ -87,13 +88,7 @@ def _root(file: Path) -> ET.Element:
         first = FIRST_TAG.search(head.decode(codec_for(encoding), "replace"))
         name = local_name(first.group(1)) if first else None
         if name is None or name.lower() != ROOT:
-            found = (
-                f"<{name}>"
-                if name
-                else "no element"
-                if head.strip()
-                else "missing: the file is empty"
-            )
+            found = root_named(name, head)
             raise InputError(
                 f"{file}: root element is {found}, expected <{ROOT}> (ChiCTR's XML export); an"
                 " ICTRP export is read by `isletbase ingest ictrp`"

@@ -18,7 +18,7 @@ from isal import isal_zlib
 from stream_unzip import UnzipError, stream_unzip
 
 from isletbase.errors import InputError, json_kind
-from isletbase.sources import NOT_FOLLOWED, RawRecord
+from isletbase.sources import NOT_FOLLOWED, RawRecord, not_a_file
 from isletbase.sources.ctgov import STUDY_URL, get, study_ref
 
 SOURCE = "ClinicalTrials.gov dump"
@@ -155,10 +155,8 @@ def read_dump(path: Path | str, retrieved: str | None = None, skip: int = 0) -> 
                     continue
                 yield _raw(inside, data, retrieved, where)
         return
-    if not path.exists():
-        raise InputError(f"{path}: no such file or directory")
-    if not path.is_file():  # /dev/null, a pipe: there, but neither a zip nor a folder
-        raise InputError(f"{path}: not a regular file; give a zip or a folder of studies")
+    if not path.is_file():
+        raise not_a_file(path, "a zip or a folder of studies")
     if path.suffix.lower() == ".json":  # it was called "not a readable zip archive"
         with path.open("rb") as file:
             head = file.read(64).lstrip(b"\xef\xbb\xbf \t\r\n")

@@ -23,7 +23,7 @@ from pydantic import ValidationError
 from isletbase import places
 from isletbase.errors import InputError
 from isletbase.model import TrialRecord, canonical_id, partial_date
-from isletbase.sources import RawRecord, codec_for
+from isletbase.sources import RawRecord, codec_for, not_a_file
 from isletbase.sources.chictr import ID_PATTERN as CHICTR_ID
 from isletbase.sources.chictr import (
     NCT_PATTERN,
@@ -275,6 +275,15 @@ _DECLARED = re.compile(rb"""^\s*<\?xml[^>]*encoding\s*=\s*["']([A-Za-z0-9._-]+)[
 _BLOCK = 1 << 20
 
 
+def root_named(name: str | None, read: str | bytes) -> str:
+    """What an error calls a file's first element (``name``, as ``FIRST_TAG`` found it in the
+    text ``read`` from the file's start): the element, none, or none for an empty file (an
+    empty export was said to have "no element")."""
+    if name:
+        return f"<{name}>"
+    return "no element" if read.strip() else "missing: the file is empty"
+
+
 def xml_encoding(head: bytes) -> str:
     """The file's encoding: its byte-order mark, else its XML declaration, else UTF-8."""
     if head.startswith((b"\xff\xfe", b"\xfe\xff")):
@@ -305,8 +314,7 @@ def read_export(path: Path | str) -> Iterator[RawRecord]:
     if path.is_dir():
         raise InputError(f"{path}: a folder; give the export's XML file")
     if not path.is_file():
-        there = path.exists()  # /dev/null, a pipe: there, but no file of trials
-        raise InputError(f"{path}: {'not a regular file' if there else 'no such file'}")
+        raise not_a_file(path, "the export's XML file")
     with path.open("rb") as raw:
         encoding = xml_encoding(raw.read(4096))
     try:
@@ -337,13 +345,7 @@ def _trials(path: Path, text) -> Iterator[RawRecord]:  # noqa: ANN001 - a text f
             name = first.group(1) if first else None
             local = name.rsplit(":", 1)[-1] if name else None  # any namespace prefix
             if local != ROOT:
-                found = (
-                    f"<{name}>"
-                    if name
-                    else "no element"
-                    if buffer.strip()
-                    else "missing: the file is empty"
-                )
+                found = root_named(name, buffer)
                 hint = (
                     " (ChiCTR's own XML export: `isletbase ingest chictr` reads it)"
                     if local == "trials"
